@@ -1,0 +1,88 @@
+// The engine's only ways out: every effect on the world goes through one of these ports.
+// Implementations live in transport/, journal/, ui/; unit tests use fakes.
+
+/** A host as the runner sees it: everything needed to reach it, already resolved. */
+export interface ResolvedHost {
+  /** inventory name (or `local`) */
+  name: string;
+  /** IP or DNS name actually dialled (after ~/.ssh/config HostName) */
+  address: string;
+  port: number;
+  user: string;
+  /** jump host chain, outermost first (ProxyJump / inventory `jump`) */
+  jump?: ResolvedHost;
+  /** pinned key fingerprint, `SHA256:base64` as `ssh-keygen -lf` prints it */
+  hostKey?: string;
+  /** private key files to try after the agent */
+  identityFiles: string[];
+  /** known_hosts files to verify against (first one receives accepted new keys) */
+  knownHosts: string[];
+  connectTimeoutMs: number;
+  /** the failed server of a failover: being unreachable is expected, not an error */
+  mayBeDown: boolean;
+  /** extra algorithms the inventory explicitly allows (legacy servers) */
+  algorithms?: Record<string, string[]>;
+  /** true for `on: local` */
+  local?: boolean;
+}
+
+export interface ExecRequest {
+  /** the shell command, already rendered and quoted */
+  command: string;
+  /** true: `sudo -n`; a string: `sudo -n -u USER` */
+  sudo?: boolean | string;
+  env?: Record<string, string>;
+  /** kill the command after this long (signal the channel, then close it) */
+  timeoutMs?: number;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** aborting kills the remote command, result comes back with `canceled: true` */
+  signal?: AbortSignal;
+}
+
+/** Same shape for success and failure (execa style). */
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  canceled: boolean;
+  /** signal name when the command was killed by one */
+  signal: string | null;
+  durationMs: number;
+}
+
+export type TransportErrorKind =
+  | 'unreachable'      // could not connect: timeout, refused, no route, DNS
+  | 'auth'             // connected, but no key was accepted
+  | 'host-key-unknown' // host key not in known_hosts and not pinned
+  | 'host-key-changed' // host key differs from known_hosts / pin
+  | 'connection-lost'  // connection dropped while a command ran
+  | 'sudo-password';   // sudo -n needs a password
+
+/** A failure to reach or keep a host — distinct from a command that failed. */
+export class TransportError extends Error {
+  constructor(
+    readonly kind: TransportErrorKind,
+    readonly host: string,
+    message: string,
+    readonly fingerprint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+export interface Connection {
+  readonly host: ResolvedHost;
+  exec(req: ExecRequest): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  /** open (or return the already open) connection; throws TransportError */
+  connect(host: ResolvedHost): Promise<Connection>;
+  /** close every connection */
+  closeAll(): Promise<void>;
+}
