@@ -1,0 +1,140 @@
+// Reads one YAML file into plain data while keeping every node's source position,
+// so any later check can point at file:line:col. Problems become Diagnostics, never throws.
+import { readFileSync, statSync } from 'node:fs';
+import { parseDocument, isMap, isSeq, isScalar, isPair, LineCounter, type Document, type Node } from 'yaml';
+import type { Diagnostic } from '../model/diagnostic.js';
+
+export type PathSeg = string | number;
+export type YamlPath = PathSeg[];
+
+export interface Span { line: number; col: number; endLine: number; endCol: number }
+
+export interface YamlFile {
+  file: string;
+  text: string;
+  doc: Document.Parsed;
+  data: unknown;
+  /** position of the node at `path`; `key` points at the key of the last segment instead of its value */
+  spanOf(path: YamlPath, key?: boolean): Span;
+}
+
+/** a runbook is a page of text; anything past this is not one */
+export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+
+export interface ReadResult { file?: YamlFile; diagnostics: Diagnostic[] }
+
+function fileDiag(file: string, code: string, message: string, hint?: string, line = 0, col = 0): Diagnostic {
+  return { file, line, col, severity: 'error', code, message, hint };
+}
+
+const YAML_HINTS: Record<string, string> = {
+  TAB_AS_INDENT: 'YAML indents with spaces only: replace the tab with spaces',
+  DUPLICATE_KEY: 'a key may appear once per mapping: remove or rename one of them',
+  BAD_INDENT: 'line the item up with its siblings (spaces only)',
+  BAD_ALIAS: 'define the anchor (&name) before using the alias (*name)',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check for a missing colon or quote on the line above',
+  MISSING_CHAR: 'a quote or bracket is not closed',
+  UNEXPECTED_TOKEN: 'check the indentation and punctuation of this line',
+  BLOCK_AS_IMPLICIT_KEY: 'check the indentation: this looks like a mapping nested where a key was expected',
+};
+
+export function readYamlFile(file: string): ReadResult {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { diagnostics: [fileDiag(file, 'file-unreadable', code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, 'check the path')] };
+  }
+  if (st.isDirectory()) return { diagnostics: [fileDiag(file, 'file-unreadable', 'is a directory, expected a YAML file')] };
+  if (!st.isFile()) return { diagnostics: [fileDiag(file, 'file-unreadable', 'is not a regular file (a FIFO, socket or device?)', 'point at a .yaml file')] };
+  if (st.size > MAX_FILE_BYTES) {
+    return { diagnostics: [fileDiag(file, 'file-too-large', `file is ${(st.size / 1048576).toFixed(1)} MiB; a runbook, inventory or site file may be at most ${MAX_FILE_BYTES / 1048576} MiB`, 'split it into several runbooks')] };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    return { diagnostics: [fileDiag(file, 'file-unreadable', `cannot read file (${(e as NodeJS.ErrnoException).code})`)] };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstBadUtf8(bytes);
+    const before = bytes.subarray(0, at).toString('latin1');
+    const line = before.split('\n').length;
+    const col = at - before.lastIndexOf('\n');
+    return { diagnostics: [fileDiag(file, 'not-utf8', `file is not UTF-8 (invalid byte 0x${bytes[at]?.toString(16).padStart(2, '0')})`, 'save the file as UTF-8 (iconv -f latin1 -t utf-8)', line, col)] };
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return parseYamlText(file, text);
+}
+
+// offset of the first byte that does not start or continue a valid UTF-8 sequence
+function firstBadUtf8(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const x = b[i];
+    const n = x < 0x80 ? 0 : x >> 5 === 6 ? 1 : x >> 4 === 14 ? 2 : x >> 3 === 30 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return 0;
+}
+
+export function parseYamlText(file: string, text: string): ReadResult {
+  const diagnostics: Diagnostic[] = [];
+  if (text.trim() === '' || /^(\s*(#.*)?\n?)*$/.test(text)) {
+    return { diagnostics: [fileDiag(file, 'empty-file', 'file is empty', 'start it with `lifeboat: 1` and a `kind:`')] };
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, keepSourceTokens: false });
+  for (const err of doc.errors) {
+    const p = lc.linePos(err.pos[0]);
+    const msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
+    diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`, message: `YAML: ${msg}`, hint: YAML_HINTS[err.code] });
+  }
+  if (diagnostics.length) return { diagnostics };
+  let data: unknown;
+  try {
+    // maxAliasCount bounds "billion laughs" alias bombs
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const bomb = /alias count|resource exhaustion/i.test(msg);
+    return { diagnostics: [fileDiag(file, bomb ? 'yaml-alias-bomb' : 'yaml-alias', bomb ? 'YAML: too many aliases (an alias bomb?)' : `YAML: ${msg}`, bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : undefined, 1, 1)] };
+  }
+  const span = (node: Node | null | undefined): Span => {
+    const r = node?.range;
+    if (!r) return { line: 1, col: 1, endLine: 1, endCol: 1 };
+    const a = lc.linePos(r[0]);
+    const b = lc.linePos(r[1]);
+    return { line: a.line, col: a.col, endLine: b.line, endCol: b.col };
+  };
+  const spanOf = (path: YamlPath, key = false): Span => {
+    let node: unknown = doc.contents;
+    let last: Span = span(doc.contents as Node | null);
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i];
+      const isLast = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && (isScalar(it.key) ? String(it.key.value) === String(seg) : false));
+        if (!pair) return last;
+        if (isLast && key) return span(pair.key as Node);
+        node = pair.value;
+        last = pair.value ? span(pair.value as Node) : span(pair.key as Node);
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg];
+        if (!item) return last;
+        node = item;
+        last = span(item as Node);
+      } else {
+        return last;
+      }
+    }
+    return last;
+  };
+  return { file: { file, text, doc, data, spanOf }, diagnostics };
+}
