@@ -1,0 +1,106 @@
+// Loads a set of files and folders into a Project: every runbook, inventory and site found,
+// each schema-checked, with all diagnostics collected (nothing thrown).
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { Runbook, Inventory, Site } from '../model/types.js';
+import { readYamlFile, type YamlFile } from './read-yaml.js';
+import { checkSchema, detectKind, type Kind } from './check-schema.js';
+
+export interface Loaded<T> { kind: Kind; file: YamlFile; data: T; valid: boolean }
+
+export interface Project {
+  /** folder that holds site.yaml (or the first folder given) */
+  root: string;
+  runbooks: Map<string, Loaded<Runbook>>;
+  inventories: Map<string, Loaded<Inventory>>;
+  site?: Loaded<Site>;
+  /** every file read, by path, for diagnostics with source lines */
+  files: Map<string, YamlFile>;
+  diagnostics: Diagnostic[];
+}
+
+const SKIP_DIRS = new Set(['node_modules', '.git', '.lifeboat', 'dist']);
+
+export function expandPaths(paths: string[]): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) { if (!SKIP_DIRS.has(e.name)) walk(p); } else if (/\.ya?ml$/i.test(e.name)) files.push(p);
+    }
+  };
+  for (const p of paths) {
+    if (!existsSync(p)) { missing.push(p); continue; }
+    if (statSync(p).isDirectory()) walk(p); else files.push(p);
+  }
+  return { files: [...new Set(files)], missing };
+}
+
+/** the folder a runbook's includes and site are looked up in: nearest ancestor with site.yaml */
+export function findRoot(start: string): string {
+  let dir = path.resolve(start);
+  try { if (!statSync(dir).isDirectory()) dir = path.dirname(dir); } catch { dir = path.dirname(dir); }
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'site.yaml'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
+
+export function loadProject(paths: string[], opts: { root?: string } = {}): Project {
+  const { files, missing } = expandPaths(paths);
+  const project: Project = {
+    root: opts.root ?? findRoot(paths[0] ?? '.'),
+    runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [],
+  };
+  for (const m of missing) project.diagnostics.push({ file: m, line: 0, col: 0, severity: 'error', code: 'file-unreadable', message: 'no such file or folder', hint: 'check the path' });
+  for (const f of files) addFile(project, f);
+  return project;
+}
+
+export function addFile(project: Project, f: string): Loaded<unknown> | undefined {
+  const rel = path.relative(process.cwd(), f) || f;
+  if (project.files.has(rel)) return undefined;
+  const r = readYamlFile(rel.startsWith('..') ? f : rel);
+  project.diagnostics.push(...r.diagnostics);
+  if (!r.file) return undefined;
+  project.files.set(r.file.file, r.file);
+  const kind = detectKind(r.file);
+  if (typeof kind !== 'string') { project.diagnostics.push(kind); return undefined; }
+  const schemaDiags = checkSchema(r.file, kind);
+  project.diagnostics.push(...schemaDiags);
+  const loaded = { kind, file: r.file, data: r.file.data as any, valid: schemaDiags.length === 0 };
+  const name: unknown = (r.file.data as any)?.name;
+  if (kind === 'site') {
+    if (project.site) {
+      const s = r.file.spanOf(['kind']);
+      project.diagnostics.push({ file: r.file.file, line: s.line, col: s.col, severity: 'error', code: 'duplicate-site', message: `a second site file (the first is ${project.site.file.file})`, hint: 'keep one site.yaml per set of runbooks' });
+    } else project.site = loaded;
+    return loaded;
+  }
+  if (typeof name !== 'string') return loaded;
+  const map = kind === 'runbook' ? project.runbooks : project.inventories;
+  const prev = map.get(name);
+  if (prev) {
+    const s = r.file.spanOf(['name']);
+    project.diagnostics.push({ file: r.file.file, line: s.line, col: s.col, severity: 'error', code: 'duplicate-name', message: `${kind} name '${name}' is already used by ${prev.file.file}`, hint: `names are unique: rename one of them` });
+    return loaded;
+  }
+  map.set(name, loaded as any);
+  return loaded;
+}
+
+/** Also load the rest of the root folder (for includes, the site and named inventories). */
+export function loadWithRoot(paths: string[]): Project {
+  const root = findRoot(paths[0] ?? '.');
+  const project = loadProject(paths, { root });
+  const given = new Set(project.files.keys());
+  // diagnostics of files pulled in only for context are kept too: an include of a broken runbook is an error
+  const { files } = expandPaths([root]);
+  for (const f of files) {
+    const rel = path.relative(process.cwd(), f) || f;
+    if (!given.has(rel)) addFile(project, f);
+  }
+  return project;
+}

@@ -1,0 +1,32 @@
+// The values a step's templates see: vars and roles of the step's runbook, every host of the
+// plan (also under its role names), the host the step runs on, captured values, secrets.
+import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
+import type { RenderContext } from './template.js';
+
+export interface HostFacts { name: string; address: string; user: string; port: number }
+
+export function hostFacts(plan: ResolvedPlan): Record<string, HostFacts> {
+  const out: Record<string, HostFacts> = {};
+  for (const [name, h] of Object.entries(plan.hosts)) out[name] = { name, address: h.address, user: h.user, port: h.port };
+  return out;
+}
+
+export function stepContext(
+  plan: ResolvedPlan,
+  step: ResolvedStep,
+  host: string | undefined,
+  captured: Record<string, string>,
+  secrets: Record<string, string>,
+  facts: Record<string, HostFacts> = hostFacts(plan),
+): RenderContext {
+  const hosts: Record<string, HostFacts> = { ...facts };
+  for (const [role, h] of Object.entries(step.scope.roles)) if (facts[h]) hosts[role] = facts[h];
+  return {
+    vars: step.scope.vars,
+    roles: step.scope.roles,
+    hosts,
+    host: host ? facts[host] ?? { name: host, address: host, user: '', port: 0 } : undefined,
+    captured,
+    secrets,
+  };
+}

@@ -1,0 +1,210 @@
+// Pure: a runbook + inventory (+ the project's other runbooks, for includes) → ResolvedPlan.
+// Assumes the semantic checks passed; anything that still does not resolve throws ResolveError.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { ResolvedHost } from '../ports.js';
+import type { Runbook, Step, Inventory, OutputMatch, Expect, Condition } from '../model/types.js';
+import type { Expectation, OutputTest, ResolvedCondition, ResolvedPlan, ResolvedStep, SecretSource } from '../model/plan.js';
+import type { Project, Loaded } from '../load/project.js';
+import { parseTemplate } from './template.js';
+import { parseDuration } from '../util/duration.js';
+import { expandPath } from '../util/expand.js';
+
+export class ResolveError extends Error {
+  constructor(message: string, readonly file?: string, readonly line?: number, readonly col?: number) { super(message); this.name = 'ResolveError'; }
+}
+
+export interface ResolveOptions {
+  env?: NodeJS.ProcessEnv;
+  /** hosts without an address: look them up like `ssh` does (~/.ssh/config) */
+  sshConfigLookup?: (name: string, configPath?: string) => Partial<ResolvedHost>;
+  /** max include depth */
+  maxDepth?: number;
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export const LOCAL_HOST: ResolvedHost = {
+  name: 'local', address: 'localhost', port: 0, user: '', identityFiles: [], knownHosts: [], connectTimeoutMs: 0, mayBeDown: false, local: true,
+};
+
+export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions = {}, seen: string[] = []): ResolvedHost {
+  const env = opts.env ?? process.env;
+  const h = inv.hosts[name];
+  if (!h) throw new ResolveError(`host '${name}' is not in inventory '${inv.name}'`);
+  if (seen.includes(name)) throw new ResolveError(`jump hosts form a loop: ${[...seen, name].join(' → ')}`);
+  const d = inv.defaults ?? {};
+  const fromConfig = !h.address && opts.sshConfigLookup ? opts.sshConfigLookup(name, inv.ssh_config ? expandPath(inv.ssh_config, env) : undefined) : {};
+  const knownHosts = (Array.isArray(inv.known_hosts) ? inv.known_hosts : [inv.known_hosts ?? '~/.ssh/known_hosts']).map((p) => expandPath(p, env));
+  const idFile = h.identity_file ?? d.identity_file;
+  const jumpName = h.jump ?? (name !== d.jump ? d.jump : undefined);
+  return {
+    name,
+    address: h.address ?? fromConfig.address ?? name,
+    port: h.port ?? fromConfig.port ?? d.port ?? 22,
+    user: h.user ?? fromConfig.user ?? d.user ?? env.USER ?? 'root',
+    jump: jumpName ? resolveHost(inv, jumpName, opts, [...seen, name]) : fromConfig.jump,
+    hostKey: h.host_key,
+    identityFiles: idFile ? [expandPath(idFile, env)] : fromConfig.identityFiles ?? [],
+    knownHosts,
+    connectTimeoutMs: inv.connect_timeout ? parseDuration(inv.connect_timeout) : 10_000,
+    mayBeDown: false,
+    algorithms: h.algorithms as Record<string, string[]> | undefined,
+  };
+}
+
+function outputTest(m: OutputMatch | undefined): OutputTest | undefined {
+  if (m === undefined) return undefined;
+  if (typeof m !== 'object') return { kind: 'equals', value: String(m) };
+  if (m.match !== undefined) return { kind: 'match', regex: m.match };
+  return { kind: 'contains', value: m.contains ?? '' };
+}
+
+function expectation(e: Expect | undefined): Expectation {
+  const exit = e?.exit === undefined ? [0] : Array.isArray(e.exit) ? e.exit : [e.exit];
+  return { exit, stdout: outputTest(e?.stdout), stderr: outputTest(e?.stderr) };
+}
+
+interface Scope { vars: Record<string, string | number | boolean>; roles: Record<string, string>; mayBeDown: Set<string> }
+
+export function resolvePlan(project: Project, runbookName: string, inventoryName: string, opts: ResolveOptions = {}): ResolvedPlan {
+  const rb = project.runbooks.get(runbookName);
+  if (!rb) throw new ResolveError(`no runbook named '${runbookName}'`);
+  const inv = project.inventories.get(inventoryName);
+  if (!inv) throw new ResolveError(`no inventory named '${inventoryName}'`);
+  const inventory = inv.data;
+  const files: ResolvedPlan['files'] = [{ path: rb.file.file, sha256: sha256(rb.file.text), role: 'runbook' }];
+  const hosts: Record<string, ResolvedHost> = {};
+  const steps: ResolvedStep[] = [];
+  const maxDepth = opts.maxDepth ?? 8;
+
+  const useHost = (name: string, mayBeDown: boolean) => {
+    if (name === 'local') { hosts.local = LOCAL_HOST; return; }
+    const h = hosts[name] ?? resolveHost(inventory, name, opts);
+    if (mayBeDown) h.mayBeDown = true;
+    hosts[name] = h;
+  };
+
+  const scopeOf = (r: Runbook, withVars: Record<string, string | number | boolean> = {}): Scope => {
+    const roles: Record<string, string> = {};
+    const mayBeDown = new Set<string>();
+    for (const [role, spec] of Object.entries(r.roles ?? {})) {
+      const host = typeof spec === 'string' ? spec : spec.host;
+      roles[role] = host;
+      if (typeof spec === 'object' && spec.may_be_down) mayBeDown.add(host);
+    }
+    return { vars: { ...(r.vars ?? {}), ...(inventory.vars ?? {}), ...withVars }, roles, mayBeDown };
+  };
+
+  const hostOf = (scope: Scope, target: string, where: Loaded<Runbook>): string => {
+    if (target === 'local') return 'local';
+    if (target in scope.roles) return scope.roles[target];
+    if (target in inventory.hosts) return target;
+    throw new ResolveError(`'${target}' is neither a role of runbook '${where.data.name}', a host of inventory '${inventory.name}', nor local`, where.file.file);
+  };
+
+  const walk = (loaded: Loaded<Runbook>, scope: Scope, prefix: string, inherited: ResolvedCondition[], chain: string[]) => {
+    const r = loaded.data;
+    r.steps.forEach((s: Step, i: number) => {
+      const pos = loaded.file.spanOf(['steps', i]);
+      const id = prefix + s.id;
+      const when = [...inherited, ...conditions(s.when, scope, loaded)];
+      if (s.include) {
+        if (chain.includes(s.include) || chain.length >= maxDepth) throw new ResolveError(`include cycle: ${[...chain, s.include].join(' → ')}`, loaded.file.file, pos.line, pos.col);
+        const child = project.runbooks.get(s.include);
+        if (!child) throw new ResolveError(`step '${s.id}' includes '${s.include}', which is not a runbook of this site`, loaded.file.file, pos.line, pos.col);
+        if (!files.some((f) => f.path === child.file.file)) files.push({ path: child.file.file, sha256: sha256(child.file.text), role: 'include' });
+        if (s.confirm) steps.push(baseStep(s, id, 'gate', loaded, pos, scope, when));
+        walk(child, scopeOf(child.data, s.with as Record<string, string | number | boolean>), `${id}/`, when, [...chain, s.include]);
+        return;
+      }
+      const action = s.run ? 'run' : s.manual ? 'manual' : 'gate';
+      const st = baseStep(s, id, action, loaded, pos, scope, when);
+      if (action === 'run') {
+        const targets = s.on === undefined ? [] : Array.isArray(s.on) ? s.on : [s.on];
+        if (!targets.length) throw new ResolveError(`step '${s.id}' has a command but no 'on:'`, loaded.file.file, pos.line, pos.col);
+        st.on = targets;
+        st.hosts = [...new Set(targets.map((t) => hostOf(scope, t, loaded)))];
+        for (const h of st.hosts) useHost(h, scope.mayBeDown.has(h));
+      } else if (s.on !== undefined) {
+        st.on = Array.isArray(s.on) ? s.on : [s.on];
+      }
+      steps.push(st);
+    });
+  };
+
+  const conditions = (w: Condition | Condition[] | undefined, scope: Scope, loaded: Loaded<Runbook>): ResolvedCondition[] => {
+    if (!w) return [];
+    return (Array.isArray(w) ? w : [w]).map((c) => {
+      if (c.unreachable !== undefined || c.reachable !== undefined) {
+        const target = (c.unreachable ?? c.reachable) as string;
+        const host = hostOf(scope, target, loaded);
+        useHost(host, scope.mayBeDown.has(host));
+        return { kind: c.unreachable !== undefined ? 'unreachable' : 'reachable', host, role: target in scope.roles ? target : undefined };
+      }
+      const value = parseTemplate(c.value ?? '');
+      if (c.equals !== undefined) return { kind: 'equals', value, operand: String(c.equals) };
+      if (c.not_equals !== undefined) return { kind: 'not_equals', value, operand: String(c.not_equals) };
+      return { kind: 'matches', value, operand: c.matches ?? '' };
+    });
+  };
+
+  const baseStep = (s: Step, id: string, action: ResolvedStep['action'], loaded: Loaded<Runbook>, pos: { line: number; col: number }, scope: Scope, when: ResolvedCondition[]): ResolvedStep => ({
+    id,
+    title: s.title ?? s.id,
+    action,
+    source: { file: loaded.file.file, line: pos.line, col: pos.col },
+    runbook: loaded.data.name,
+    run: s.run !== undefined ? parseTemplate(s.run) : undefined,
+    manual: s.manual !== undefined ? parseTemplate(s.manual) : undefined,
+    confirm: s.confirm !== undefined ? parseTemplate(s.confirm) : undefined,
+    skipIf: s.skip_if !== undefined ? parseTemplate(s.skip_if) : undefined,
+    rollback: s.rollback !== undefined ? parseTemplate(s.rollback) : undefined,
+    env: Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, parseTemplate(v)])),
+    hosts: [],
+    strategy: s.strategy ?? 'parallel',
+    maxParallel: s.max_parallel ?? 20,
+    expect: expectation(s.expect),
+    until: s.until ? expectation(s.until) : undefined,
+    intervalMs: s.interval ? parseDuration(s.interval) : 2000,
+    timeoutMs: s.timeout ? parseDuration(s.timeout) : undefined,
+    retries: s.retries ?? 0,
+    retryDelayMs: s.retry_delay ? parseDuration(s.retry_delay) : 1000,
+    capture: s.capture,
+    record: s.record,
+    when,
+    onFailure: s.on_failure,
+    idempotent: s.idempotent ?? false,
+    phase: s.phase ?? 'main',
+    sudo: s.sudo,
+    scope: { vars: scope.vars, roles: scope.roles },
+  });
+
+  const top = scopeOf(rb.data);
+  walk(rb, top, '', [], [rb.data.name]);
+  // role hosts are in templates ({{ hosts.ROLE.address }}) even when no step runs on them
+  for (const h of Object.values(top.roles)) if (h in inventory.hosts) useHost(h, top.mayBeDown.has(h));
+  const lockHost = rb.data.lock ? hostOf(top, rb.data.lock.on, rb) : undefined;
+  if (lockHost) useHost(lockHost, false);
+
+  const digestInput = files.map((f) => `${path.basename(f.path)}\0${f.sha256}`).sort().join('\n');
+  files.push({ path: inv.file.file, sha256: sha256(inv.file.text), role: 'inventory' });
+  const r = rb.data;
+  return {
+    runbook: {
+      name: r.name, version: r.version, title: r.title, service: r.service, tier: r.tier,
+      rtoMs: r.objectives?.rto ? parseDuration(r.objectives.rto) : undefined,
+      rpoMs: r.objectives?.rpo ? parseDuration(r.objectives.rpo) : undefined,
+      owner: r.owner, description: r.description, file: rb.file.file,
+    },
+    inventory: { name: inventory.name, environment: inventory.environment, file: inv.file.file },
+    hosts,
+    roles: top.roles,
+    steps,
+    secrets: (r.secrets ?? {}) as Record<string, SecretSource>,
+    lock: lockHost ? { host: lockHost } : undefined,
+    digest: sha256(digestInput),
+    inventoryDigest: sha256(inv.file.text),
+    files,
+  };
+}

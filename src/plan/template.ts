@@ -1,0 +1,152 @@
+// Templates in runbooks: Handlebars syntax, but only plain value insertions ({{ vars.x }}),
+// rendered by walking the parsed tree. In shell fields every inserted value is shell-quoted;
+// `{{{ x }}}` inserts raw text. Unknown values are errors, never empty strings.
+import Handlebars from 'handlebars';
+import { shellQuote } from '../util/shell-quote.js';
+
+type HbsNode = hbs.AST.Statement;
+
+export interface TemplateRef {
+  /** dotted path as written, e.g. `vars.pgdata` */
+  path: string;
+  parts: string[];
+  raw: boolean;
+  /** 1-based line and 0-based column inside the template text */
+  line: number;
+  column: number;
+  /** the insertion sits inside quotes of the command's own */
+  inQuotes: boolean;
+}
+
+export interface TemplateProblem { message: string; line: number; column: number; code: 'template-syntax' | 'template-logic' }
+
+export interface Template {
+  source: string;
+  refs: TemplateRef[];
+  problems: TemplateProblem[];
+  body: HbsNode[];
+}
+
+const cache = new Map<string, Template>();
+
+export function parseTemplate(source: string): Template {
+  const hit = cache.get(source);
+  if (hit) return hit;
+  const t: Template = { source, refs: [], problems: [], body: [] };
+  if (!source.includes('{{')) {
+    t.body = [{ type: 'ContentStatement', value: source } as unknown as HbsNode];
+    cache.set(source, t);
+    return t;
+  }
+  let ast: hbs.AST.Program;
+  try {
+    ast = Handlebars.parse(source);
+  } catch (e) {
+    const msg = String((e as Error).message);
+    const m = /line (\d+)/.exec(msg);
+    t.problems.push({ code: 'template-syntax', message: `malformed template: ${msg.split('\n').slice(-1)[0].replace(/^Expecting .*got/, 'unexpected')}`, line: m ? Number(m[1]) : 1, column: 0 });
+    cache.set(source, t);
+    return t;
+  }
+  const quoteState = quoteMap(source);
+  const lineStarts = [0];
+  for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
+  for (const s of ast.body) {
+    if (s.type === 'ContentStatement') continue;
+    if (s.type === 'CommentStatement') continue;
+    const loc = s.loc.start;
+    if (s.type === 'MustacheStatement') {
+      const m = s as hbs.AST.MustacheStatement;
+      if (m.path.type === 'PathExpression' && m.params.length === 0 && !m.hash) {
+        const p = m.path as hbs.AST.PathExpression;
+        const offset = (lineStarts[loc.line - 1] ?? 0) + loc.column;
+        t.refs.push({ path: p.original, parts: p.parts, raw: !m.escaped, line: loc.line, column: loc.column, inQuotes: quoteState[offset] ?? false });
+        continue;
+      }
+    }
+    t.problems.push({ code: 'template-logic', message: 'only plain values like {{ vars.name }} are allowed in runbook templates (no helpers or blocks); use `when:` for conditions', line: loc.line, column: loc.column });
+  }
+  t.body = ast.body;
+  cache.set(source, t);
+  return t;
+}
+
+/** for each offset: is it inside '…' or "…" of the shell text around it */
+function quoteMap(src: string): boolean[] {
+  const out: boolean[] = new Array(src.length).fill(false);
+  let q: '' | "'" | '"' = '';
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    out[i] = q !== '';
+    if (q === "'") { if (c === "'") q = ''; continue; }
+    if (c === '\\') { i++; if (i < src.length) out[i] = q !== ''; continue; }
+    if (q === '"') { if (c === '"') q = ''; continue; }
+    if (c === "'" || c === '"') q = c;
+  }
+  return out;
+}
+
+export type RenderMode =
+  /** shell field: values quoted, secrets real */
+  | 'shell'
+  /** shell field shown to people: values quoted, secrets replaced */
+  | 'shell-display'
+  /** plain text (questions, instructions): values as they are, secrets real */
+  | 'text'
+  | 'text-display';
+
+export class TemplateError extends Error {
+  constructor(message: string, readonly ref?: string) { super(message); this.name = 'TemplateError'; }
+}
+
+export interface RenderContext {
+  vars: Record<string, unknown>;
+  roles: Record<string, unknown>;
+  hosts: Record<string, unknown>;
+  host?: Record<string, unknown>;
+  captured: Record<string, unknown>;
+  secrets: Record<string, unknown>;
+  /** how a secret is shown in display modes; default `<secret NAME>` */
+  secretLabel?: (name: string) => string;
+  /** a captured value not known yet (dry run, plan): shown as this instead of failing */
+  pendingCaptured?: (name: string) => string;
+}
+
+function lookup(ctx: RenderContext, parts: string[]): { value: unknown; secret?: string; pending?: string } {
+  const [head, ...rest] = parts;
+  if (head === 'secrets') {
+    if (rest.length !== 1 || !(rest[0] in ctx.secrets)) throw new TemplateError(`unknown value {{ ${parts.join('.')} }}`, parts.join('.'));
+    return { value: ctx.secrets[rest[0]], secret: rest[0] };
+  }
+  if (head === 'captured' && ctx.pendingCaptured && rest.length === 1 && !(rest[0] in ctx.captured)) {
+    return { value: undefined, pending: ctx.pendingCaptured(rest[0]) };
+  }
+  let cur: unknown = (ctx as unknown as Record<string, unknown>)[head];
+  if (!['vars', 'roles', 'hosts', 'host', 'captured'].includes(head)) cur = undefined;
+  for (const p of rest) {
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, p)) { cur = undefined; break; }
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  if (cur === undefined || cur === null || (typeof cur === 'object')) throw new TemplateError(`unknown value {{ ${parts.join('.')} }}`, parts.join('.'));
+  return { value: cur };
+}
+
+export function render(t: Template | string, ctx: RenderContext, mode: RenderMode): string {
+  const tpl = typeof t === 'string' ? parseTemplate(t) : t;
+  if (tpl.problems.length) throw new TemplateError(tpl.problems[0].message);
+  const shell = mode === 'shell' || mode === 'shell-display';
+  const display = mode === 'shell-display' || mode === 'text-display';
+  let out = '';
+  for (const s of tpl.body) {
+    if (s.type === 'ContentStatement') { out += (s as hbs.AST.ContentStatement).value; continue; }
+    if (s.type === 'CommentStatement') continue;
+    const m = s as hbs.AST.MustacheStatement;
+    const parts = (m.path as hbs.AST.PathExpression).parts;
+    const { value, secret, pending } = lookup(ctx, parts);
+    if (pending !== undefined) { out += pending; continue; }
+    if (secret !== undefined && display) { out += (ctx.secretLabel ?? ((n) => `<secret ${n}>`))(secret); continue; }
+    const text = String(value);
+    out += shell && m.escaped ? shellQuote(text) : text;
+  }
+  return out;
+}

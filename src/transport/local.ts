@@ -1,0 +1,114 @@
+// `on: local` steps: the same wrapping as remote steps (see shell.ts), run on this machine.
+import { execa } from 'execa';
+import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport } from '../ports.js';
+import { TransportError } from '../ports.js';
+import { OutputCollector, bootstrapCommand, buildScript, isSudoPasswordFailure, killCommand } from './shell.js';
+
+/** The host `on: local` steps run on. */
+export const LOCAL_HOST: ResolvedHost = {
+  name: 'local',
+  address: 'localhost',
+  port: 0,
+  user: '',
+  identityFiles: [],
+  knownHosts: [],
+  connectTimeoutMs: 0,
+  mayBeDown: false,
+  local: true,
+};
+
+// How long a killed command may take to let go of its pipes before we stop waiting.
+const DRAIN_AFTER_KILL_MS = 2000;
+
+export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<ExecResult> {
+  const started = performance.now();
+  if (req.signal?.aborted) {
+    return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
+  }
+  const script = buildScript(req.command, req.env);
+  let killReason: 'timeout' | 'cancel' | null = null;
+  let pendingKill = false;
+
+  const runKill = (pgid: number) => {
+    // the kill runs through the same sudo as the command (a root-owned group needs it)
+    void execa('sh', ['-c', killCommand(pgid, req.sudo)], { reject: false, stdin: 'ignore' });
+  };
+  const collector = new OutputCollector(req.onStdout, req.onStderr, (pgid) => {
+    if (pendingKill) runKill(pgid);
+  });
+
+  const child = execa('sh', ['-c', bootstrapCommand(req.sudo)], {
+    input: script,
+    reject: false,
+    buffer: false,
+    stripFinalNewline: false,
+  });
+  child.stdout?.on('data', (d: Buffer) => collector.out(d));
+  child.stderr?.on('data', (d: Buffer) => collector.err(d));
+
+  let drainTimer: NodeJS.Timeout | undefined;
+  const kill = (reason: 'timeout' | 'cancel') => {
+    if (killReason) return;
+    killReason = reason;
+    const pgid = collector.marker.pgid;
+    if (pgid !== null) runKill(pgid);
+    else pendingKill = true;
+    // the marker may never come (the script never started): kill the wrapper itself
+    drainTimer = setTimeout(() => {
+      child.kill('SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, DRAIN_AFTER_KILL_MS);
+  };
+  const timer = req.timeoutMs !== undefined ? setTimeout(() => kill('timeout'), req.timeoutMs) : undefined;
+  const onAbort = () => kill('cancel');
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    const res = await child;
+    collector.end();
+    const stderr = collector.stderr.toString();
+    if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
+      throw new TransportError('sudo-password', host.name, sudoPasswordMessage(host.name, req.sudo), undefined);
+    }
+    return {
+      exitCode: killReason ? null : (res.exitCode ?? null),
+      stdout: collector.stdout.toString(),
+      stderr,
+      timedOut: killReason === 'timeout',
+      canceled: killReason === 'cancel',
+      signal: killReason ? 'SIGTERM' : (res.signal ?? null),
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(drainTimer);
+    req.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+export function sudoPasswordMessage(hostName: string, sudo: boolean | string | undefined): string {
+  const as = typeof sudo === 'string' ? ` -u ${sudo}` : '';
+  return (
+    `sudo on ${hostName} asks for a password (sudo -n${as}): lifeboat never types passwords into sudo. ` +
+    `Allow the commands without a password (a NOPASSWD rule in /etc/sudoers.d/) or connect as a user that needs no sudo.`
+  );
+}
+
+class LocalConnection implements Connection {
+  constructor(readonly host: ResolvedHost) {}
+  exec(req: ExecRequest): Promise<ExecResult> {
+    return execLocal(this.host, req);
+  }
+  async close(): Promise<void> {}
+}
+
+export class LocalTransport implements Transport {
+  private readonly connection = new LocalConnection(LOCAL_HOST);
+
+  async connect(host: ResolvedHost = LOCAL_HOST): Promise<Connection> {
+    return host === LOCAL_HOST ? this.connection : new LocalConnection(host);
+  }
+
+  async closeAll(): Promise<void> {}
+}

@@ -1,0 +1,247 @@
+// Command wrapping shared by the SSH and local transports. Pure: strings in, strings out.
+//
+// How a step's command reaches a shell:
+//   1. The process that is started (the SSH exec request, or `sh -c` locally) gets a
+//      fixed BOOTSTRAP line. It holds no step text, so nothing secret ever shows up in
+//      a process list.
+//   2. The real SCRIPT is written to the bootstrap's stdin, followed by EOF. The bootstrap
+//      reads it into a variable and `eval`s it, so the command itself sees EOF on stdin.
+//   3. The script runs in a session of its own (`setsid -w`), so it leads its own process
+//      group. Its first act is to print that group's id on stderr between marker bytes;
+//      the transport strips the marker and, on timeout or cancel, kills the whole group
+//      (`kill -TERM -- -PGID`, then KILL), which reaches children that a closed channel
+//      or an SSH `signal` request would leave running.
+//   4. `sudo: true` / `sudo: USER` put `sudo -n [-u USER]` in front of the inner shell;
+//      the script still arrives on stdin, and the kill command runs through the same sudo.
+
+import { StringDecoder } from 'node:string_decoder';
+
+/** Characters that never need quoting in a POSIX shell word. */
+const SAFE_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
+
+/**
+ * Quote a value for a POSIX shell: left as-is when it only holds `[A-Za-z0-9_./:@%+=,-]`,
+ * otherwise single-quoted (a `'` inside becomes `'\''`). The empty string becomes `''`.
+ */
+export function shellQuote(value: string): string {
+  if (value === '') return "''";
+  if (SAFE_WORD.test(value)) return value;
+  return "'" + value.replace(/'/g, "'\\''") + "'";
+}
+
+/** A sudo target from ExecRequest.sudo, as the prefix of a command line. */
+export function sudoPrefix(sudo: boolean | string | undefined): string {
+  if (sudo === undefined || sudo === false) return '';
+  if (sudo === true) return 'sudo -n ';
+  if (sudo === '') throw new Error('sudo user must not be empty');
+  return `sudo -n -u ${shellQuote(sudo)} `;
+}
+
+// Record separator bytes around the marker: they never occur in ordinary text output.
+const MARK = '\x1e';
+const MARKER_PREFIX = `${MARK}lifeboat-pgid:`;
+const MARKER_RE = /\x1elifeboat-pgid:(\d+)\x1e\n/;
+
+// The inner shell's program: read stdin up to EOF (bash: `read -d ''` reads byte by byte
+// and stops at EOF without consuming anything else; sh: `$(cat)`), then run it.
+const BASH_READER = 'IFS= read -r -d "" __lb_s || true; eval "$__lb_s"';
+const SH_READER = '__lb_s=$(cat); eval "$__lb_s"';
+
+/**
+ * The fixed command line handed to the remote login shell (or `sh -c` locally).
+ * Prefers bash; falls back to sh when bash is missing, and runs without a new session
+ * only when `setsid` is missing.
+ */
+export function bootstrapCommand(sudo?: boolean | string): string {
+  const s = sudoPrefix(sudo);
+  return (
+    `if command -v bash >/dev/null 2>&1; then __lb_i=bash; __lb_r=${shellQuote(BASH_READER)}; ` +
+    `else __lb_i=sh; __lb_r=${shellQuote(SH_READER)}; fi; ` +
+    `if command -v setsid >/dev/null 2>&1; then exec ${s}setsid -w "$__lb_i" -c "$__lb_r"; ` +
+    `else exec ${s}"$__lb_i" -c "$__lb_r"; fi`
+  );
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The script sent on stdin: marker with the process group id, strict mode, exported env,
+ * then the command. `pipefail` applies under bash (every shell it runs under when present).
+ */
+export function buildScript(command: string, env: Record<string, string> = {}): string {
+  const lines = [
+    'unset __lb_s __lb_i __lb_r',
+    // $$ is the process group id: setsid made this shell a session (and group) leader
+    `printf '\\036lifeboat-pgid:%s\\036\\n' "$$" >&2`,
+    'set -e',
+    'if [ -n "${BASH_VERSION-}" ]; then set -o pipefail; fi',
+  ];
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
+    lines.push(`export ${name}=${shellQuote(value)}`);
+  }
+  lines.push(command);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Kills a process group: TERM, up to ~0.5 s for it to go, then KILL. Runs with the same
+ * sudo as the command it kills. Always exits 0.
+ */
+export function killCommand(pgid: number, sudo?: boolean | string): string {
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new Error(`refusing to kill process group ${pgid}`);
+  const s = sudoPrefix(sudo);
+  return (
+    `${s}kill -TERM -- -${pgid} 2>/dev/null || exit 0; ` +
+    `for __lb_n in 1 2 3 4 5; do sleep 0.1; ${s}kill -0 -- -${pgid} 2>/dev/null || exit 0; done; ` +
+    `${s}kill -KILL -- -${pgid} 2>/dev/null; exit 0`
+  );
+}
+
+/**
+ * Strips the process-group marker from the start of a stderr stream and remembers the id.
+ * Text before the marker (e.g. a sudo complaint) passes through; once the marker was seen,
+ * or once text proves there is none, everything passes through unchanged.
+ */
+export class MarkerFilter {
+  pgid: number | null = null;
+  private pending = '';
+  private done = false;
+
+  get seen(): boolean {
+    return this.pgid !== null;
+  }
+
+  /** Feed decoded stderr text; returns the text to show. */
+  push(text: string): string {
+    if (this.done) return text;
+    this.pending += text;
+    const m = MARKER_RE.exec(this.pending);
+    if (m) {
+      this.pgid = Number(m[1]);
+      this.done = true;
+      const out = this.pending.slice(0, m.index) + this.pending.slice(m.index + m[0].length);
+      this.pending = '';
+      return out;
+    }
+    const start = this.pending.indexOf(MARK);
+    if (start === -1) {
+      const out = this.pending;
+      this.pending = '';
+      return out;
+    }
+    // keep a possible marker start; give up on it when it cannot be a marker after all
+    const candidate = this.pending.slice(start);
+    const couldBeMarker =
+      candidate.length < MARKER_PREFIX.length
+        ? MARKER_PREFIX.startsWith(candidate)
+        : candidate.startsWith(MARKER_PREFIX) && /^\x1elifeboat-pgid:\d*(\x1e)?$/.test(candidate);
+    if (couldBeMarker) {
+      const out = this.pending.slice(0, start);
+      this.pending = candidate;
+      return out;
+    }
+    this.done = true;
+    const out = this.pending;
+    this.pending = '';
+    return out;
+  }
+
+  /** End of stream: whatever is still held back. */
+  flush(): string {
+    const out = this.pending;
+    this.pending = '';
+    this.done = true;
+    return out;
+  }
+}
+
+/**
+ * True when `sudo -n` itself refused for want of a password. Only when the script never
+ * started (no marker), so a command that runs sudo on its own is not mistaken for it.
+ */
+export function isSudoPasswordFailure(sudo: boolean | string | undefined, markerSeen: boolean, stderr: string): boolean {
+  if (!sudo || markerSeen) return false;
+  return /sudo: (a password is required|a terminal is required)/.test(stderr);
+}
+
+/** Keeps the last `limit` characters of a stream. */
+export class TailBuffer {
+  private chunks: string[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly limit = 1024 * 1024) {}
+
+  push(text: string): void {
+    if (!text) return;
+    this.chunks.push(text);
+    this.size += text.length;
+    while (this.size > this.limit && this.chunks.length > 0) {
+      const over = this.size - this.limit;
+      const first = this.chunks[0];
+      this.truncated = true;
+      if (first.length <= over) {
+        this.chunks.shift();
+        this.size -= first.length;
+      } else {
+        this.chunks[0] = first.slice(over);
+        this.size -= over;
+      }
+    }
+  }
+
+  toString(): string {
+    const s = this.chunks.join('');
+    this.chunks = s ? [s] : [];
+    return s;
+  }
+}
+
+/**
+ * Decodes a command's stdout/stderr as UTF-8 (multi-byte characters split across chunks
+ * survive), strips the process-group marker, streams to the callbacks and keeps bounded tails.
+ */
+export class OutputCollector {
+  readonly marker = new MarkerFilter();
+  readonly stdout = new TailBuffer();
+  readonly stderr = new TailBuffer();
+  private readonly outDecoder = new StringDecoder('utf8');
+  private readonly errDecoder = new StringDecoder('utf8');
+  private ended = false;
+
+  constructor(
+    private readonly onStdout?: (chunk: string) => void,
+    private readonly onStderr?: (chunk: string) => void,
+    /** called once when the process group id is known */
+    private readonly onPgid?: (pgid: number) => void,
+  ) {}
+
+  out(data: Buffer): void {
+    this.emitOut(this.outDecoder.write(data));
+  }
+
+  err(data: Buffer): void {
+    const hadPgid = this.marker.seen;
+    this.emitErr(this.marker.push(this.errDecoder.write(data)));
+    if (!hadPgid && this.marker.pgid !== null) this.onPgid?.(this.marker.pgid);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emitOut(this.outDecoder.end());
+    this.emitErr(this.marker.push(this.errDecoder.end()) + this.marker.flush());
+  }
+
+  private emitOut(text: string): void {
+    if (!text) return;
+    this.stdout.push(text);
+    this.onStdout?.(text);
+  }
+
+  private emitErr(text: string): void {
+    if (!text) return;
+    this.stderr.push(text);
+    this.onStderr?.(text);
+  }
+}
