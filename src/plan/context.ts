@@ -25,7 +25,7 @@ export function stepContext(
     vars: step.scope.vars,
     roles: step.scope.roles,
     hosts,
-    host: host ? facts[host] ?? { name: host, address: host, user: '', port: 0 } : undefined,
+    host: host ? ({ ...(facts[host] ?? { name: host, address: host, user: "", port: 0 }) } as Record<string, unknown>) : undefined,
     captured,
     secrets,
   };

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// argv → command. The only place that calls process.exit. Commands are imported lazily so
+// `lifeboat --version` loads nothing but this file.
+import { readFileSync } from 'node:fs';
+import { EXIT, ExitError } from './cli/exit.js';
+import { processIO } from './cli/io.js';
+
+import { VERSION } from './version.js';
+export { VERSION };
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const { buildProgram } = await import('./cli/program.js');
+  const program = buildProgram(processIO());
+  try {
+    await program.parseAsync(argv);
+    return (program as unknown as { exitCodeValue?: number }).exitCodeValue ?? EXIT.OK;
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+function reportError(e: unknown): number {
+  const err = e as { code?: string | number; exitCode?: number; message?: string; hint?: string };
+  if (e instanceof ExitError) {
+    process.stderr.write(`lifeboat: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+    return e.code;
+  }
+  if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+    return EXIT.USAGE;
+  }
+  process.stderr.write(`lifeboat: internal error: ${err.message ?? String(e)}\n  this is a bug; the run's journal (if any) is intact. Re-run with LIFEBOAT_DEBUG=1 for a stack trace.\n`);
+  if (process.env.LIFEBOAT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  return EXIT.INTERNAL;
+}
+
+main(process.argv).then(
+  (code) => { process.exitCode = code; },
+  (e) => { process.exitCode = reportError(e); },
+);
