@@ -86,3 +86,38 @@ export interface Transport {
   /** close every connection */
   closeAll(): Promise<void>;
 }
+
+// ---- run-level ports -------------------------------------------------------
+
+import type { RunEvent, JournalRecord } from './engine/events.js';
+
+/** Append-only record of a run. `append` resolves only once the record is durable (fsynced). */
+export interface Journal {
+  append(event: RunEvent): Promise<JournalRecord>;
+  close(): Promise<void>;
+}
+
+/** The person at the keyboard (or a script answering for them). */
+export interface Operator {
+  /** who answers, `user@host`, recorded with every decision */
+  readonly name: string;
+  confirm(q: { step: string; title: string; question: string }): Promise<{ answer: boolean; auto: boolean }>;
+  manual(q: { step: string; title: string; instructions: string; record?: string }): Promise<{ done: boolean; value?: string; auto: boolean }>;
+  onFailure(q: { step: string; title: string; host?: string; message: string; canRollback: boolean; preflight: boolean }): Promise<'retry' | 'skip' | 'rollback' | 'abort'>;
+  inDoubt(q: { step: string; title: string; host: string; command: string; lastOutput: string }): Promise<'rerun' | 'done' | 'abort'>;
+  /** Ctrl-C while steps run */
+  interrupt(q: { running: string[] }): Promise<'stop-step' | 'after-step' | 'continue'>;
+  secret(q: { name: string; prompt: string }): Promise<string>;
+}
+
+/** Live output and events for the screen; never affects the run. */
+export interface Reporter {
+  event(record: JournalRecord): void;
+  output(step: string, host: string, stream: 'stdout' | 'stderr', text: string): void;
+  /** free-form line (warnings, notes) */
+  note(text: string, level?: 'info' | 'warn' | 'error'): void;
+  /** pause live rendering while a prompt owns the terminal */
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
