@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport } from '../ports.js';
 import { TransportError } from '../ports.js';
-import { OutputCollector, bootstrapCommand, buildScript, isSudoPasswordFailure, killCommand } from './shell.js';
+import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand } from './shell.js';
 
 /** The host `on: local` steps run on. */
 export const LOCAL_HOST: ResolvedHost = {
@@ -71,13 +71,14 @@ export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<E
     if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
       throw new TransportError('sudo-password', host.name, sudoPasswordMessage(host.name, req.sudo), undefined);
     }
+    const status = finalStatus(collector, res.exitCode ?? null, res.signal ?? null);
     return {
-      exitCode: killReason ? null : (res.exitCode ?? null),
+      exitCode: killReason ? null : status.exitCode,
       stdout: collector.stdout.toString(),
       stderr,
       timedOut: killReason === 'timeout',
       canceled: killReason === 'cancel',
-      signal: killReason ? 'SIGTERM' : (res.signal ?? null),
+      signal: killReason ? 'SIGTERM' : status.signal,
       durationMs: performance.now() - started,
     };
   } finally {

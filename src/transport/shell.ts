@@ -14,6 +14,7 @@
 //   4. `sudo: true` / `sudo: USER` put `sudo -n [-u USER]` in front of the inner shell;
 //      the script still arrives on stdin, and the kill command runs through the same sudo.
 
+import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 
 /** Characters that never need quoting in a POSIX shell word. */
@@ -90,11 +91,13 @@ export function buildScript(command: string, env: Record<string, string> = {}): 
  */
 export function killCommand(pgid: number, sudo?: boolean | string): string {
   if (!Number.isInteger(pgid) || pgid <= 1) throw new Error(`refusing to kill process group ${pgid}`);
-  const s = sudoPrefix(sudo);
+  // the external kill (procps / util-linux): dash's builtin rejects `--`, and without `--`
+  // procps reads `-PGID` as a signal number
+  const k = `${sudoPrefix(sudo) || 'env '}kill`;
   return (
-    `${s}kill -TERM -- -${pgid} 2>/dev/null || exit 0; ` +
-    `for __lb_n in 1 2 3 4 5; do sleep 0.1; ${s}kill -0 -- -${pgid} 2>/dev/null || exit 0; done; ` +
-    `${s}kill -KILL -- -${pgid} 2>/dev/null; exit 0`
+    `${k} -TERM -- -${pgid} 2>/dev/null || exit 0; ` +
+    `for __lb_n in 1 2 3 4 5; do sleep 0.1; ${k} -0 -- -${pgid} 2>/dev/null || exit 0; done; ` +
+    `${k} -KILL -- -${pgid} 2>/dev/null; exit 0`
   );
 }
 
@@ -220,9 +223,12 @@ export class OutputCollector {
     this.emitOut(this.outDecoder.write(data));
   }
 
+  /** `setsid -w` reported the script killed by a signal (its exit code is then the signal number) */
+  killedBySignal = false;
+
   err(data: Buffer): void {
     const hadPgid = this.marker.seen;
-    this.emitErr(this.marker.push(this.errDecoder.write(data)));
+    this.emitErr(this.stripWrapperNotice(this.marker.push(this.errDecoder.write(data))));
     if (!hadPgid && this.marker.pgid !== null) this.onPgid?.(this.marker.pgid);
   }
 
@@ -230,7 +236,16 @@ export class OutputCollector {
     if (this.ended) return;
     this.ended = true;
     this.emitOut(this.outDecoder.end());
-    this.emitErr(this.marker.push(this.errDecoder.end()) + this.marker.flush());
+    this.emitErr(this.stripWrapperNotice(this.marker.push(this.errDecoder.end()) + this.marker.flush()));
+  }
+
+  // `setsid -w` complains when the script dies of a signal; that line is ours, not the command's
+  private stripWrapperNotice(text: string): string {
+    if (!text.includes('setsid: child')) return text;
+    return text.replace(/setsid: child \d+ did not exit normally[^\n]*\n?/g, () => {
+      this.killedBySignal = true;
+      return '';
+    });
   }
 
   private emitOut(text: string): void {
@@ -244,4 +259,19 @@ export class OutputCollector {
     this.stderr.push(text);
     this.onStderr?.(text);
   }
+}
+
+/** `SIGTERM` for 15 (null when unknown). */
+export function signalName(n: number): string | null {
+  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name;
+  return null;
+}
+
+/**
+ * Exit code and signal as reported to the user: a script killed by a signal (not by us)
+ * shows the signal, like execa does.
+ */
+export function finalStatus(collector: OutputCollector, code: number | null, signal: string | null): { exitCode: number | null; signal: string | null } {
+  if (collector.killedBySignal && code !== null && signal === null) return { exitCode: null, signal: signalName(code) };
+  return { exitCode: code, signal };
 }

@@ -1,0 +1,178 @@
+// known_hosts: parsing, matching (plain, wildcard, negated and hashed host patterns,
+// `[host]:port` for ports other than 22, @revoked), fingerprints, and new hashed entries.
+// `@cert-authority` lines are parsed but not used yet: host certificates are not checked.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname } from 'node:path';
+
+export interface KnownHostsEntry {
+  marker: 'revoked' | 'cert-authority' | null;
+  /** the host patterns field as written (comma list, or one `|1|salt|hash`) */
+  hosts: string;
+  keyType: string;
+  /** the raw public key blob */
+  key: Buffer;
+  file: string;
+  line: number;
+}
+
+/** `SHA256:…` exactly as `ssh-keygen -l` prints it (base64 without padding). */
+export function fingerprint(key: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
+}
+
+/** Accepts `SHA256:abc`, `SHA256:abc=` or a bare `abc`; returns the canonical form. */
+export function normalizeFingerprint(fp: string): string {
+  const body = fp.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+  return 'SHA256:' + body;
+}
+
+/** The key type named inside a public key blob (`ssh-ed25519`, `ssh-rsa`, …). */
+export function keyTypeOf(key: Buffer): string {
+  if (key.length < 4) return '';
+  const len = key.readUInt32BE(0);
+  return key.subarray(4, 4 + len).toString('latin1');
+}
+
+/** The name a host is recorded under: `addr` on port 22, `[addr]:port` otherwise. */
+export function hostLookupName(address: string, port: number): string {
+  const host = address.toLowerCase();
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+export function expandHome(path: string): string {
+  return path === '~' ? homedir() : path.startsWith('~/') ? homedir() + path.slice(1) : path;
+}
+
+export function parseKnownHosts(text: string, file = ''): KnownHostsEntry[] {
+  const entries: KnownHostsEntry[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const fields = line.split(/\s+/);
+    let marker: KnownHostsEntry['marker'] = null;
+    if (fields[0].startsWith('@')) {
+      const m = fields.shift()!;
+      if (m === '@revoked') marker = 'revoked';
+      else if (m === '@cert-authority') marker = 'cert-authority';
+      else return; // unknown marker: OpenSSH skips the line too
+    }
+    if (fields.length < 3) return;
+    const [hosts, keyType, b64] = fields;
+    const key = Buffer.from(b64, 'base64');
+    // a line whose blob does not name its own type is corrupt: ignore it
+    if (keyTypeOf(key) !== keyType) return;
+    entries.push({ marker, hosts, keyType, key, file, line: i + 1 });
+  });
+  return entries;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+/** Does the entry's host field match `name` (as built by hostLookupName)? */
+export function matchesHost(hosts: string, name: string): boolean {
+  if (hosts.startsWith('|1|')) {
+    const [, , salt, hash] = hosts.split('|');
+    if (!salt || !hash) return false;
+    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+    return mac === hash;
+  }
+  let matched = false;
+  for (const pattern of hosts.split(',')) {
+    if (!pattern) continue;
+    const negated = pattern.startsWith('!');
+    const p = negated ? pattern.slice(1) : pattern;
+    const hit = /[*?]/.test(p) ? globToRegExp(p).test(name) : p.toLowerCase() === name;
+    if (hit && negated) return false; // a negated match overrides everything
+    if (hit) matched = true;
+  }
+  return matched;
+}
+
+export type HostKeyStatus =
+  | { status: 'known' }
+  | { status: 'revoked'; where: string }
+  /** the host is known with keys of this type, but not this key */
+  | { status: 'changed'; known: string[]; where: string }
+  /** no entry for this key type; `otherTypes` lists types the host is known with */
+  | { status: 'unknown'; otherTypes: string[] };
+
+/** What known_hosts says about `key` presented by address:port. Like OpenSSH. */
+export function checkHostKey(entries: KnownHostsEntry[], address: string, port: number, key: Buffer): HostKeyStatus {
+  const name = hostLookupName(address, port);
+  const type = keyTypeOf(key);
+  const mine = entries.filter((e) => e.marker !== 'cert-authority' && matchesHost(e.hosts, name));
+  const revoked = mine.find((e) => e.marker === 'revoked' && e.key.equals(key));
+  if (revoked) return { status: 'revoked', where: `${revoked.file}:${revoked.line}` };
+  const plain = mine.filter((e) => e.marker === null);
+  if (plain.some((e) => e.key.equals(key))) return { status: 'known' };
+  const sameType = plain.filter((e) => e.keyType === type);
+  if (sameType.length > 0) {
+    return {
+      status: 'changed',
+      known: sameType.map((e) => fingerprint(e.key)),
+      where: sameType.map((e) => `${e.file}:${e.line}`).join(', '),
+    };
+  }
+  return { status: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] };
+}
+
+/** Read and parse known_hosts files; missing files count as empty. */
+export function loadKnownHosts(paths: string[]): KnownHostsEntry[] {
+  const entries: KnownHostsEntry[] = [];
+  for (const p of paths) {
+    const file = expandHome(p);
+    if (!existsSync(file)) continue;
+    entries.push(...parseKnownHosts(readFileSync(file, 'utf8'), file));
+  }
+  return entries;
+}
+
+/** A hashed known_hosts line (what `HashKnownHosts yes` writes). */
+export function hashedEntryLine(address: string, port: number, key: Buffer, salt: Buffer = randomBytes(20)): string {
+  const name = hostLookupName(address, port);
+  const hash = createHmac('sha1', salt).update(name).digest('base64');
+  return `|1|${salt.toString('base64')}|${hash} ${keyTypeOf(key)} ${key.toString('base64')}`;
+}
+
+/** Append a hashed entry for the host; the file (and its folder) are created 0600/0700. */
+export function recordHostKey(path: string, address: string, port: number, key: Buffer): void {
+  const file = expandHome(path);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const existed = existsSync(file);
+  let prefix = '';
+  if (existed) {
+    const text = readFileSync(file, 'utf8');
+    if (text && !text.endsWith('\n')) prefix = '\n';
+  }
+  appendFileSync(file, prefix + hashedEntryLine(address, port, key) + '\n', { mode: 0o600 });
+  if (!existed) chmodSync(file, 0o600);
+}
+
+// Host key algorithms for each key type, newest first (ssh2's defaults; plain `ssh-rsa`
+// with SHA-1 signatures is legacy and only offered when the inventory asks).
+const ALGOS_BY_TYPE: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256'],
+};
+export const DEFAULT_HOST_KEY_ALGORITHMS = Object.values(ALGOS_BY_TYPE).flat();
+
+/**
+ * Host key algorithms to offer, the types known for this host first (as OpenSSH does),
+ * so a server with several keys presents the one we know.
+ */
+export function hostKeyAlgorithmsFor(entries: KnownHostsEntry[], address: string, port: number): string[] {
+  const name = hostLookupName(address, port);
+  const knownTypes = new Set(
+    entries.filter((e) => e.marker === null && matchesHost(e.hosts, name)).map((e) => e.keyType),
+  );
+  const first = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => [...knownTypes].some((t) => ALGOS_BY_TYPE[t]?.includes(a)));
+  return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
+}

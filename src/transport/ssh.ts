@@ -1,0 +1,592 @@
+// Remote steps over SSH (ssh2): one cached connection per host, host keys checked against
+// known_hosts or a pinned fingerprint, keys from ssh-agent then IdentityFile, commands
+// wrapped by shell.ts (script on stdin, killed as a process group on timeout/cancel).
+import net from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
+import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport, TransportErrorKind } from '../ports.js';
+import { TransportError } from '../ports.js';
+import {
+  checkHostKey,
+  expandHome,
+  fingerprint,
+  hostKeyAlgorithmsFor,
+  hostLookupName,
+  keyTypeOf,
+  loadKnownHosts,
+  normalizeFingerprint,
+  recordHostKey,
+} from './known-hosts.js';
+import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand } from './shell.js';
+import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS, resolveFromSshConfig } from './ssh-config.js';
+import { sudoPasswordMessage } from './local.js';
+
+export interface SshTransportOptions {
+  /** trust on first use: record unknown host keys (hashed) in the first known_hosts file */
+  acceptNewHostKeys?: boolean;
+  /** asked once per encrypted private key; the answer is cached for the run */
+  askPassphrase?: (keyPath: string) => Promise<string>;
+  /** ssh-agent socket; default $SSH_AUTH_SOCK, `null` to not use an agent */
+  agentSocket?: string | null;
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** ssh_config used for hosts without an address (default ~/.ssh/config) */
+  sshConfigPath?: string;
+  /** called with every TCP socket dialled (tests assert Nagle is off) */
+  onSocket?: (socket: net.Socket) => void;
+}
+
+// ssh2 is ~40 ms to import: load it on the first connection only.
+let ssh2Module: Promise<typeof import('ssh2')> | undefined;
+function loadSsh2(): Promise<typeof import('ssh2')> {
+  ssh2Module ??= import('ssh2').then((m) => ((m as { default?: typeof import('ssh2') }).default ?? m));
+  return ssh2Module;
+}
+
+/**
+ * A TCP socket to an SSH server with Nagle's algorithm off: with it on, every small
+ * request/response of a step waits for delayed ACKs (~45 ms per command on loopback).
+ */
+export function dialSocket(address: string, port: number): net.Socket {
+  const socket = net.connect({ host: address, port });
+  socket.setNoDelay(true);
+  return socket;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))}s`;
+}
+
+export function describeHost(host: ResolvedHost): string {
+  return `host ${host.name} (${host.address}:${host.port})`;
+}
+
+function socketErrorText(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'EHOSTUNREACH': return 'no route to host';
+    case 'ENETUNREACH': return 'network is unreachable';
+    case 'ETIMEDOUT': return 'connection timed out';
+    case 'ECONNRESET': return 'connection reset by peer';
+    case 'ENOTFOUND': return 'name not known (DNS)';
+    case 'EAI_AGAIN': return 'name lookup failed (DNS)';
+    default: return err.message;
+  }
+}
+
+/** A connect deadline that can stand still while a person types a passphrase. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private remaining: number;
+  private startedAt = 0;
+  private paused = 0;
+  constructor(ms: number, private readonly onExpire: () => void) {
+    this.remaining = ms;
+    this.arm();
+  }
+  private arm(): void {
+    this.startedAt = Date.now();
+    this.timer = setTimeout(this.onExpire, Math.max(0, this.remaining));
+  }
+  pause(): void {
+    if (this.paused++ === 0) {
+      clearTimeout(this.timer);
+      this.remaining -= Date.now() - this.startedAt;
+    }
+  }
+  resume(): void {
+    if (--this.paused === 0) this.arm();
+  }
+  clear(): void {
+    clearTimeout(this.timer);
+    this.paused = 1_000_000;
+  }
+}
+
+type KeyLoad = { key: ParsedKey } | { skip: string };
+
+interface PendingExec {
+  lost(err: TransportError): void;
+}
+
+// How long a killed command may take to close its channel before it is closed for it.
+const DRAIN_AFTER_KILL_MS = 2000;
+
+export class SshConnection implements Connection {
+  alive = true;
+  private readonly pending = new Set<PendingExec>();
+
+  constructor(
+    readonly host: ResolvedHost,
+    readonly client: Client,
+    private readonly onGone: () => void,
+  ) {
+    client.on('error', () => {
+      // errors after `ready` are followed by `close`, handled below
+    });
+    client.on('close', () => {
+      this.alive = false;
+      this.onGone();
+      const err = new TransportError('connection-lost', host.name, `${describeHost(host)}: connection lost while a command ran`);
+      for (const p of [...this.pending]) p.lost(err);
+    });
+  }
+
+  /** A raw exec on this connection (no wrapping): for the kill command and forwarding. */
+  private openExec(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      const lost = (why: string) =>
+        reject(new TransportError('connection-lost', this.host.name, `${describeHost(this.host)}: ${why}`));
+      if (!this.alive) return lost('connection is closed');
+      try {
+        this.client.exec(command, (err, channel) => {
+          if (err) lost(this.alive ? `could not open a session: ${err.message}` : 'connection lost');
+          else resolve(channel);
+        });
+      } catch (err) {
+        lost(`could not open a session: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /** Open a tunnel to address:port from this host (jump host use). */
+  forwardOut(address: string, port: number): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.forwardOut('127.0.0.1', 0, address, port, (err, stream) => (err ? reject(err) : resolve(stream)));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  }
+
+  private killGroup(pgid: number, sudo: ExecRequest['sudo']): Promise<void> {
+    return this.openExec(killCommand(pgid, sudo)).then(
+      (ch) =>
+        new Promise<void>((resolve) => {
+          ch.on('close', () => resolve());
+          ch.resume();
+          ch.stderr.resume();
+          ch.end();
+        }),
+      () => undefined,
+    );
+  }
+
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const started = performance.now();
+    if (req.signal?.aborted) {
+      return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
+    }
+    const script = buildScript(req.command, req.env);
+    const channel = await this.openExec(bootstrapCommand(req.sudo));
+
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let killReason: 'timeout' | 'cancel' | null = null;
+      let exit: { code: number | null; signal: string | null } | null = null;
+      let drainTimer: NodeJS.Timeout | undefined;
+      let markerTimer: NodeJS.Timeout | undefined;
+
+      const collector = new OutputCollector(req.onStdout, req.onStderr, (pgid) => {
+        if (killReason) startKill(pgid);
+      });
+
+      const forceClose = () => {
+        try {
+          channel.signal('KILL'); // reaches the wrapper at least
+        } catch {
+          // channel already gone
+        }
+        channel.close();
+      };
+      const startKill = (pgid: number) => {
+        clearTimeout(markerTimer);
+        void this.killGroup(pgid, req.sudo).then(() => {
+          // orphans outside the group may hold the channel open: don't wait for them
+          drainTimer ??= setTimeout(forceClose, DRAIN_AFTER_KILL_MS);
+        });
+      };
+      const kill = (reason: 'timeout' | 'cancel') => {
+        if (killReason || settled) return;
+        killReason = reason;
+        const pgid = collector.marker.pgid;
+        if (pgid !== null) startKill(pgid);
+        // no process group yet (the script has not started): close the channel after a grace period
+        else markerTimer = setTimeout(forceClose, DRAIN_AFTER_KILL_MS);
+      };
+
+      const timer = req.timeoutMs !== undefined ? setTimeout(() => kill('timeout'), req.timeoutMs) : undefined;
+      const onAbort = () => kill('cancel');
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+
+      const cleanup = () => {
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(drainTimer);
+        clearTimeout(markerTimer);
+        req.signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(pendingEntry);
+      };
+      const pendingEntry: PendingExec = {
+        lost: (err) => {
+          if (settled) return;
+          cleanup();
+          collector.end();
+          reject(err);
+        },
+      };
+      this.pending.add(pendingEntry);
+
+      channel.on('data', (d: Buffer) => collector.out(d));
+      channel.stderr.on('data', (d: Buffer) => collector.err(d));
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exit = { code: code ?? null, signal: signal ?? null };
+      });
+      channel.on('close', () => {
+        if (settled) return;
+        // the connection's own `close` may come right after: let it claim this first
+        setImmediate(() => {
+          if (settled) return;
+          collector.end();
+          const stderr = collector.stderr.toString();
+          if (!killReason && exit === null) {
+            cleanup();
+            reject(new TransportError('connection-lost', this.host.name, `${describeHost(this.host)}: the session ended without an exit status (connection lost?)`));
+            return;
+          }
+          cleanup();
+          if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
+            reject(new TransportError('sudo-password', this.host.name, sudoPasswordMessage(this.host.name, req.sudo)));
+            return;
+          }
+          const status = finalStatus(collector, exit?.code ?? null, exit?.signal ?? null);
+          resolve({
+            exitCode: killReason ? null : status.exitCode,
+            stdout: collector.stdout.toString(),
+            stderr,
+            timedOut: killReason === 'timeout',
+            canceled: killReason === 'cancel',
+            signal: killReason ? 'SIGTERM' : status.signal,
+            durationMs: performance.now() - started,
+          });
+        });
+      });
+      channel.end(script);
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.client.once('close', () => resolve());
+      this.client.end();
+    });
+  }
+}
+
+export class SshTransport implements Transport {
+  private readonly connections = new Map<string, Promise<SshConnection>>();
+  private readonly keys = new Map<string, Promise<KeyLoad>>();
+  /** connects in progress: all of them wait while a passphrase is typed */
+  private readonly deadlines = new Set<Deadline>();
+
+  constructor(private readonly opts: SshTransportOptions = {}) {}
+
+  connect(host: ResolvedHost): Promise<Connection> {
+    return this.connectSsh(host);
+  }
+
+  /** Same as connect(), typed as the SSH connection (jump hosts need forwardOut). */
+  connectSsh(input: ResolvedHost): Promise<SshConnection> {
+    if (input.local) throw new Error('SshTransport cannot run `on: local` steps; use LocalTransport');
+    const host = this.completeHost(input);
+    const key = cacheKey(host);
+    let conn = this.connections.get(key);
+    if (!conn) {
+      conn = this.dial(host, () => {
+        if (this.connections.get(key) === conn) this.connections.delete(key);
+      });
+      this.connections.set(key, conn);
+      // a failed dial is not cached: the next connect dials again
+      conn.catch(() => {
+        if (this.connections.get(key) === conn) this.connections.delete(key);
+      });
+    }
+    return conn;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    const settled = await Promise.allSettled(all);
+    // targets first, then the jump hosts they tunnel through
+    const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    conns.sort((a, b) => depth(b.host) - depth(a.host));
+    for (const c of conns) await c.close();
+  }
+
+  /** Fill a host without an address from ~/.ssh/config; defaults for empty lists. */
+  private completeHost(host: ResolvedHost): ResolvedHost {
+    let h = host;
+    if (!h.address) {
+      const fromConfig = resolveFromSshConfig(h.name, this.opts.sshConfigPath);
+      h = { ...h, ...stripUndefined(fromConfig), ...stripUndefined({ hostKey: h.hostKey, jump: h.jump ?? fromConfig.jump }) };
+    }
+    if (!h.identityFiles?.length) h = { ...h, identityFiles: DEFAULT_IDENTITY_FILES.map(expandHome) };
+    if (!h.knownHosts?.length) h = { ...h, knownHosts: DEFAULT_KNOWN_HOSTS.map(expandHome) };
+    if (!h.connectTimeoutMs) h = { ...h, connectTimeoutMs: 10_000 };
+    return h;
+  }
+
+  private async dial(host: ResolvedHost, onGone: () => void): Promise<SshConnection> {
+    const { Client } = await loadSsh2();
+    const label = describeHost(host);
+    const fail = (kind: TransportErrorKind, msg: string, fp?: string, cause?: unknown) =>
+      new TransportError(kind, host.name, msg, fp, { cause });
+
+    let jumpConn: SshConnection | undefined;
+    if (host.jump) {
+      try {
+        jumpConn = await this.connectSsh(host.jump);
+      } catch (err) {
+        if (err instanceof TransportError) {
+          throw new TransportError(err.kind, host.name, `${label} via jump host ${host.jump.name}: ${err.message}`, err.fingerprint, { cause: err });
+        }
+        throw err;
+      }
+    }
+
+    const entries = loadKnownHosts(host.knownHosts);
+    const client = new Client();
+
+    return new Promise<SshConnection>((resolve, reject) => {
+      let done = false;
+      let verifyError: TransportError | undefined;
+      let authNotes: string[] = [];
+      let sock: Duplex | undefined;
+
+      const finish = (err: TransportError | null) => {
+        if (done) return;
+        done = true;
+        deadline.clear();
+        this.deadlines.delete(deadline);
+        if (err) {
+          client.removeAllListeners('ready');
+          client.on('error', () => undefined); // late errors of a discarded client
+          client.end();
+          sock?.destroy();
+          reject(err);
+        } else {
+          resolve(new SshConnection(host, client, onGone));
+        }
+      };
+      const deadline = new Deadline(host.connectTimeoutMs, () =>
+        finish(fail('unreachable', `${label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`)),
+      );
+      this.deadlines.add(deadline);
+
+      const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
+        const result = this.verifyHostKey(host, entries, key);
+        if (result) verifyError = result;
+        verify(!result);
+      };
+
+      // agent first, then each identity file; an encrypted key asks for its passphrase once
+      const methods: Array<() => Promise<AnyAuthMethod | null>> = [];
+      const agent = this.opts.agentSocket === undefined ? process.env.SSH_AUTH_SOCK : this.opts.agentSocket;
+      if (agent) methods.push(async () => ({ type: 'agent', username: host.user, agent }));
+      for (const path of host.identityFiles) {
+        methods.push(async () => {
+          const loaded = await this.loadKey(path);
+          if ('skip' in loaded) {
+            if (loaded.skip) authNotes.push(loaded.skip);
+            return null;
+          }
+          authNotes.push(path);
+          return { type: 'publickey', username: host.user, key: loaded.key };
+        });
+      }
+      if (agent) authNotes = ['ssh-agent'];
+      const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
+        const tryNext = async (): Promise<void> => {
+          if (methodsLeft && !methodsLeft.includes('publickey')) {
+            return next(false);
+          }
+          while (methods.length) {
+            const m = await methods.shift()!();
+            if (m) return next(m);
+          }
+          next(false);
+        };
+        tryNext().catch(() => next(false));
+      };
+
+      client.once('ready', () => finish(null));
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        if (verifyError) return finish(verifyError);
+        if (err.level === 'client-authentication') {
+          return finish(
+            fail('auth', `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); add the key to the server's authorized_keys or set identity files`, undefined, err),
+          );
+        }
+        if (err.level === 'client-socket' || err.code) {
+          return finish(fail('unreachable', `${label} unreachable: ${socketErrorText(err)}`, undefined, err));
+        }
+        if (err.level === 'handshake') {
+          return finish(
+            fail('unreachable', `${label}: SSH handshake failed: ${err.message} (a legacy server may need \`algorithms\` in the inventory)`, undefined, err),
+          );
+        }
+        finish(fail('unreachable', `${label} unreachable: ${err.message}`, undefined, err));
+      });
+      client.on('close', () => {
+        if (verifyError) return finish(verifyError);
+        finish(fail('unreachable', `${label} unreachable: the server closed the connection during setup`));
+      });
+
+      const start = (s: Duplex) => {
+        if (done) {
+          s.destroy();
+          return;
+        }
+        sock = s;
+        const algorithms: ConnectConfig['algorithms'] = { serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port) as never };
+        // legacy algorithms only when the inventory asks for them
+        for (const [k, list] of Object.entries(host.algorithms ?? {})) {
+          (algorithms as Record<string, unknown>)[k] = k === 'serverHostKey' ? [...(algorithms.serverHostKey as string[]), ...list] : { append: list };
+        }
+        try {
+          client.connect({
+            sock: s as unknown as ConnectConfig['sock'],
+            username: host.user,
+            readyTimeout: 0, // the Deadline above covers TCP, handshake and auth
+            keepaliveInterval: this.opts.keepaliveIntervalMs ?? 5000,
+            keepaliveCountMax: this.opts.keepaliveCountMax ?? 3,
+            hostVerifier: hostVerifier as ConnectConfig['hostVerifier'],
+            authHandler: authHandler as ConnectConfig['authHandler'],
+            algorithms,
+          });
+        } catch (err) {
+          finish(fail('unreachable', `${label}: ${(err as Error).message}`, undefined, err));
+        }
+      };
+
+      if (jumpConn) {
+        jumpConn.forwardOut(host.address, host.port).then(start, (err: Error) =>
+          finish(fail('unreachable', `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`, undefined, err)),
+        );
+      } else {
+        const s = dialSocket(host.address, host.port);
+        this.opts.onSocket?.(s);
+        start(s);
+      }
+    });
+  }
+
+  /** null when the key is acceptable, else the refusal. */
+  private verifyHostKey(host: ResolvedHost, entries: ReturnType<typeof loadKnownHosts>, key: Buffer): TransportError | null {
+    const label = describeHost(host);
+    const fp = fingerprint(key);
+    const type = keyTypeOf(key);
+    if (host.hostKey) {
+      const pinned = normalizeFingerprint(host.hostKey);
+      if (pinned === fp) return null;
+      return new TransportError(
+        'host-key-changed',
+        host.name,
+        `HOST KEY MISMATCH for ${label}: the inventory pins ${pinned} but the server presents ${type} ${fp}. ` +
+          `Someone may be intercepting the connection, or the server was rebuilt. Refusing to connect. ` +
+          `If the change is expected, verify the new key out of band and update \`host_key\` in the inventory.`,
+        fp,
+      );
+    }
+    const st = checkHostKey(entries, host.address, host.port, key);
+    switch (st.status) {
+      case 'known':
+        return null;
+      case 'revoked':
+        return new TransportError(
+          'host-key-changed',
+          host.name,
+          `REVOKED HOST KEY for ${label}: the server presents ${type} ${fp}, which is marked @revoked (${st.where}). Refusing to connect.`,
+          fp,
+        );
+      case 'changed': {
+        const file = host.knownHosts[0];
+        return new TransportError(
+          'host-key-changed',
+          host.name,
+          `@@@ HOST KEY CHANGED for ${label} @@@ known_hosts (${st.where}) has ${st.known.join(', ')}, ` +
+            `but the server now presents ${type} ${fp}. Someone may be intercepting the connection (man in the middle), ` +
+            `or the server was reinstalled. Refusing to connect; new keys are never accepted for a known host. ` +
+            `If the change is expected, verify the new key out of band, then remove the old entry ` +
+            `(ssh-keygen -R '${hostLookupName(host.address, host.port)}' -f ${file}) or pin \`host_key: ${fp}\` in the inventory.`,
+          fp,
+        );
+      }
+      case 'unknown': {
+        if (this.opts.acceptNewHostKeys) {
+          recordHostKey(host.knownHosts[0], host.address, host.port, key);
+          return null;
+        }
+        const others = st.otherTypes.length ? ` (known_hosts has other key types for it: ${st.otherTypes.join(', ')})` : '';
+        return new TransportError(
+          'host-key-unknown',
+          host.name,
+          `unknown host key for ${label}: ${type} ${fp}${others}, not in ${host.knownHosts.join(', ')}. ` +
+            `Verify it out of band (on the server: ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-|-sha2-.*$/g, '')}_key.pub), ` +
+            `then run with --accept-new-host-keys or add \`host_key: ${fp}\` to the inventory.`,
+          fp,
+        );
+      }
+    }
+  }
+
+  /** Read and parse a private key once per run (asking for its passphrase at most once). */
+  private loadKey(path: string): Promise<KeyLoad> {
+    let p = this.keys.get(path);
+    if (!p) {
+      p = (async (): Promise<KeyLoad> => {
+        const { utils } = await loadSsh2();
+        if (!existsSync(path)) return { skip: '' };
+        let data: Buffer;
+        try {
+          data = readFileSync(path);
+        } catch (err) {
+          return { skip: `${path} (unreadable: ${(err as Error).message})` };
+        }
+        let parsed = utils.parseKey(data);
+        if (parsed instanceof Error && /encrypted/i.test(parsed.message)) {
+          if (!this.opts.askPassphrase) return { skip: `${path} (encrypted; no way to ask for its passphrase)` };
+          // the person typing must not make the connection time out
+          const paused = [...this.deadlines];
+          paused.forEach((d) => d.pause());
+          try {
+            parsed = utils.parseKey(data, await this.opts.askPassphrase(path));
+          } finally {
+            paused.forEach((d) => d.resume());
+          }
+          if (parsed instanceof Error) return { skip: `${path} (wrong passphrase)` };
+        }
+        if (parsed instanceof Error) return { skip: `${path} (${parsed.message})` };
+        return { key: Array.isArray(parsed) ? parsed[0] : parsed };
+      })();
+      this.keys.set(path, p);
+    }
+    return p;
+  }
+}
+
+function depth(h: ResolvedHost): number {
+  return h.jump ? 1 + depth(h.jump) : 0;
+}
+
+function cacheKey(h: ResolvedHost): string {
+  return `${h.name}|${h.user}@${h.address}:${h.port}${h.jump ? ' via ' + cacheKey(h.jump) : ''}`;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
