@@ -1,0 +1,181 @@
+// Pure: given the plan, the state and the time, what should happen next. Never runs anything;
+// the runner performs the actions and reports back through events (ansible's iterator, dagu's plan).
+import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
+import { render, TemplateError } from '../plan/template.js';
+import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
+import { UnitStatus, StepStatus, isInFlight, isTerminal, unitKey, type RunState, type UnitState } from './state.js';
+
+export type Action =
+  | { kind: 'connect'; hosts: string[] }
+  | { kind: 'skip-step'; step: string; reason: 'when' | 'from'; note: string }
+  | { kind: 'skip-unit'; step: string; host: string; reason: 'host-down'; note: string }
+  | { kind: 'start-step'; step: string }
+  | { kind: 'confirm'; step: string }
+  | { kind: 'manual'; step: string }
+  | { kind: 'exec'; step: string; host: string; attempt: number; purpose: 'run' | 'skip_if' | 'rollback' }
+  | { kind: 'wait'; until: number }
+  | { kind: 'failure'; step: string; host?: string; message: string; policy: 'ask' | 'abort' | 'continue' }
+  | { kind: 'in-doubt'; step: string; host: string; policy: 'rerun' | 'guard' | 'ask' }
+  | { kind: 'finish-step'; step: string; result: 'ok' | 'failed' | 'skipped' }
+  | { kind: 'start-rollback'; units: { step: string; host: string }[] }
+  | { kind: 'finish'; result: 'succeeded' | 'failed' | 'aborted' | 'rolled-back' | 'interrupted'; message?: string }
+  /** nothing to do until something in flight reports back */
+  | { kind: 'idle' };
+
+export interface DecideInput {
+  plan: ResolvedPlan;
+  state: RunState;
+  now: number;
+  /** secrets are needed only to evaluate `when` values that use them */
+  secrets?: Record<string, string>;
+  facts?: Record<string, HostFacts>;
+}
+
+const stepById = (plan: ResolvedPlan, id: string) => plan.steps.find((s) => s.id === id)!;
+
+export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan) }: DecideInput): Action[] {
+  if (state.status !== 'running') return [];
+  const units = Object.values(state.units);
+  const inFlight = units.filter(isInFlight);
+
+  // 1. a crash left commands in doubt: settle them first, one at a time
+  const doubt = units.find((u) => u.status === UnitStatus.InDoubt);
+  if (doubt) {
+    const st = stepById(plan, doubt.step);
+    return [{ kind: 'in-doubt', step: doubt.step, host: doubt.host, policy: st.idempotent ? 'rerun' : st.skipIf ? 'guard' : 'ask' }];
+  }
+
+  // 2. rolling back: completed steps' rollbacks, newest first, one at a time
+  if (state.rollbackWanted) {
+    if (inFlight.length) return [{ kind: 'idle' }];
+    return [{ kind: 'start-rollback', units: [...state.completed].reverse().filter((c) => stepById(plan, c.step).rollback) }];
+  }
+  if (state.rollback) {
+    if (inFlight.length) return [{ kind: 'idle' }];
+    const next = state.rollback.queue[state.rollback.pos];
+    if (next) return [{ kind: 'exec', step: next.step, host: next.host, attempt: 1, purpose: 'rollback' }];
+    const failed = state.rollback.queue.filter((q) => state.units[unitKey(q.step, q.host)]?.rollback === 'failed');
+    return [{ kind: 'finish', result: 'rolled-back', message: failed.length ? `rollback failed for ${failed.map((f) => `${f.step} on ${f.host}`).join(', ')}` : state.abort?.message }];
+  }
+
+  // 3. aborting: let what runs finish, then stop
+  if (state.abort) {
+    if (inFlight.length) return [{ kind: 'idle' }];
+    return [{ kind: 'finish', result: state.abort.result, message: state.abort.message }];
+  }
+
+  // 4. the current step: the first not finished
+  const currentId = state.order.find((id) => {
+    const s = state.steps[id];
+    return s.status === StepStatus.Pending || s.status === StepStatus.Running;
+  });
+  if (!currentId) {
+    if (inFlight.length) return [{ kind: 'idle' }];
+    const failed = state.order.filter((id) => state.steps[id].status === StepStatus.Failed);
+    return [{ kind: 'finish', result: 'succeeded', message: failed.length ? `finished; failed but continued: ${failed.join(', ')}` : undefined }];
+  }
+  const step = stepById(plan, currentId);
+  const ss = state.steps[currentId];
+
+  if (ss.status === StepStatus.Pending) {
+    if (state.stopRequested) return inFlight.length ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; resume with `lifeboat resume`' }];
+    if (state.config.fromStep && step.phase !== 'preflight' && beforeFrom(plan, state, step.id)) {
+      return [{ kind: 'skip-step', step: step.id, reason: 'from', note: `before --from ${state.config.fromStep}` }];
+    }
+    // `when` may need to know whether hosts answer
+    const unknown = [...new Set(step.when.flatMap((c) => (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : []))];
+    if (unknown.length) return [{ kind: 'connect', hosts: unknown }];
+    const why = whenFails(step, plan, state, secrets, facts);
+    if (why) return [{ kind: 'skip-step', step: step.id, reason: 'when', note: why }];
+    return [{ kind: 'start-step', step: step.id }];
+  }
+
+  // running
+  if (step.confirm && !ss.confirmed) return [{ kind: 'confirm', step: step.id }];
+  if (step.action === 'manual') return ss.manualDone ? [{ kind: 'finish-step', step: step.id, result: 'ok' }] : [{ kind: 'manual', step: step.id }];
+  if (step.action === 'gate') return [{ kind: 'finish-step', step: step.id, result: 'ok' }];
+
+  const mine = step.hosts.map((h) => state.units[unitKey(step.id, h)]);
+  const flying = mine.filter(isInFlight);
+  const failed = mine.filter((u) => u.status === UnitStatus.Failed && !u.decided);
+  if (failed.length) {
+    // no new hosts start once one failed; decide when the others have reported
+    if (flying.length) return [{ kind: 'idle' }];
+    const policy = step.onFailure ?? state.config.defaultOnFailure;
+    const f = failed[0];
+    const message = failed.map((u) => `${u.host}: ${u.reason ?? 'failed'}`).join('; ');
+    return [{ kind: 'failure', step: step.id, host: failed.length === 1 ? f.host : undefined, message, policy }];
+  }
+  if (mine.every(isTerminal)) {
+    const anyFailed = mine.some((u) => u.status === UnitStatus.Failed);
+    const allSkipped = mine.every((u) => u.status === UnitStatus.Skipped);
+    return [{ kind: 'finish-step', step: step.id, result: anyFailed ? 'failed' : allSkipped ? 'skipped' : 'ok' }];
+  }
+  if (state.stopRequested) return [{ kind: 'idle' }];
+
+  const limit = step.strategy === 'serial' ? 1 : step.maxParallel;
+  let slots = limit - flying.length;
+  const actions: Action[] = [];
+  const toConnect: string[] = [];
+  let earliest = Infinity;
+  for (const u of mine) {
+    if (slots <= 0) break;
+    if (u.status === UnitStatus.Waiting) {
+      if ((u.notBefore ?? 0) > now) { earliest = Math.min(earliest, u.notBefore ?? now); if (step.strategy === 'serial') break; continue; }
+    } else if (u.status !== UnitStatus.Pending) {
+      if (step.strategy === 'serial' && !isTerminal(u)) break;
+      continue;
+    }
+    const host = plan.hosts[u.host];
+    const hs = state.hosts[u.host];
+    if (!host?.local && !hs) { toConnect.push(u.host); slots--; continue; }
+    if (hs && !hs.reachable && host?.mayBeDown) {
+      actions.push({ kind: 'skip-unit', step: step.id, host: u.host, reason: 'host-down', note: `${u.host} unreachable, as expected (may be down): ${hs.message ?? ''}`.trim() });
+      continue;
+    }
+    actions.push(nextExec(step, u));
+    slots--;
+  }
+  if (toConnect.length) actions.unshift({ kind: 'connect', hosts: toConnect });
+  if (actions.length) return actions;
+  if (earliest < Infinity) return [{ kind: 'wait', until: earliest }];
+  return [{ kind: 'idle' }];
+}
+
+function nextExec(step: ResolvedStep, u: UnitState): Action {
+  if (step.skipIf && !u.skipChecked && u.status === UnitStatus.Pending) return { kind: 'exec', step: step.id, host: u.host, attempt: u.attempt, purpose: 'skip_if' };
+  return { kind: 'exec', step: step.id, host: u.host, attempt: u.attempt + 1, purpose: 'run' };
+}
+
+function beforeFrom(plan: ResolvedPlan, state: RunState, id: string): boolean {
+  const from = state.config.fromStep!;
+  const main = state.order.filter((s) => stepById(plan, s).phase !== 'preflight');
+  const i = main.indexOf(id);
+  const j = main.findIndex((s) => s === from || s.startsWith(`${from}/`));
+  return j >= 0 && i >= 0 && i < j;
+}
+
+/** why the step's `when` does not hold, or undefined when it does */
+export function whenFails(step: ResolvedStep, plan: ResolvedPlan, state: RunState, secrets: Record<string, string>, facts: Record<string, HostFacts>): string | undefined {
+  for (const c of step.when) {
+    if (c.kind === 'unreachable' || c.kind === 'reachable') {
+      const up = state.hosts[c.host]?.reachable ?? false;
+      const name = c.role ? `${c.role} (${c.host})` : c.host;
+      if (c.kind === 'unreachable' && up) return `${name} is reachable`;
+      if (c.kind === 'reachable' && !up) return `${name} is unreachable`;
+      continue;
+    }
+    const cv = c as Extract<typeof c, { value: unknown }>;
+    let v: string;
+    try {
+      v = render(cv.value, stepContext(plan, step, undefined, state.captured, secrets, facts), 'text').trim();
+    } catch (e) {
+      if (e instanceof TemplateError) return `condition cannot be evaluated: ${e.message}`;
+      throw e;
+    }
+    if (cv.kind === 'equals' && v !== cv.operand) return `'${cv.value.source}' is '${v}', not '${cv.operand}'`;
+    if (cv.kind === 'not_equals' && v === cv.operand) return `'${cv.value.source}' is '${v}'`;
+    if (cv.kind === 'matches' && !new RegExp(cv.operand).test(v)) return `'${cv.value.source}' is '${v}', which does not match /${cv.operand}/`;
+  }
+  return undefined;
+}

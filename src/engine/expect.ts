@@ -1,0 +1,40 @@
+// Pure: does a command's result meet an expectation? Returns the reason in words when not.
+import type { Expectation, OutputTest } from '../model/plan.js';
+
+export interface Outcome { exitCode: number | null; stdout: string; stderr: string; timedOut: boolean; canceled: boolean; signal: string | null }
+
+function testOutput(t: OutputTest, text: string): boolean {
+  const s = text.trim();
+  switch (t.kind) {
+    case 'equals': return s === t.value.trim();
+    case 'contains': return text.includes(t.value);
+    case 'match': return new RegExp(t.regex, 'm').test(text);
+  }
+}
+
+export function describeTest(t: OutputTest): string {
+  switch (t.kind) {
+    case 'equals': return `'${t.value}'`;
+    case 'contains': return `text containing '${t.value}'`;
+    case 'match': return `text matching /${t.regex}/`;
+  }
+}
+
+const short = (s: string) => {
+  const t = s.trim();
+  const line = t.split('\n').slice(-1)[0] ?? '';
+  return line.length > 80 ? `${line.slice(0, 77)}...` : line;
+};
+
+export function checkExpectation(e: Expectation, r: Outcome): { ok: boolean; reason?: string } {
+  if (r.timedOut) return { ok: false, reason: 'timed out' };
+  if (r.canceled) return { ok: false, reason: 'stopped by the operator' };
+  if (r.exitCode === null) return { ok: false, reason: `killed by ${r.signal ?? 'a signal'}` };
+  if (!e.exit.includes(r.exitCode)) {
+    const err = short(r.stderr) || short(r.stdout);
+    return { ok: false, reason: `exit code ${r.exitCode}${e.exit.length === 1 && e.exit[0] === 0 ? '' : ` (expected ${e.exit.join(' or ')})`}${err ? `: ${err}` : ''}` };
+  }
+  if (e.stdout && !testOutput(e.stdout, r.stdout)) return { ok: false, reason: `stdout was '${short(r.stdout)}', expected ${describeTest(e.stdout)}` };
+  if (e.stderr && !testOutput(e.stderr, r.stderr)) return { ok: false, reason: `stderr was '${short(r.stderr)}', expected ${describeTest(e.stderr)}` };
+  return { ok: true };
+}

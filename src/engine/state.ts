@@ -1,0 +1,292 @@
+// The run's state, and `apply`: the only way it changes. `apply` is deterministic and does
+// no I/O, so replaying a journal's records rebuilds exactly the state the run had (resume).
+import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
+import type { JournalRecord, RunStartedEvent } from './events.js';
+
+/** Where one step stands on one host. */
+export enum UnitStatus {
+  /** not started yet (or sent back by retry / in-doubt re-run) */
+  Pending = 'pending',
+  /** the skip_if guard is running */
+  Checking = 'checking',
+  /** the command was sent (intent journaled), no result yet */
+  Running = 'running',
+  /** between polls (`until`) or before a retry */
+  Waiting = 'waiting',
+  /** done and its expectation held */
+  Ok = 'ok',
+  /** failed; awaits a decision unless `decided` */
+  Failed = 'failed',
+  /** not run: skip_if held, host down as expected, operator chose skip */
+  Skipped = 'skipped',
+  /** the process died while the command ran: nobody knows whether it completed */
+  InDoubt = 'in-doubt',
+}
+
+/** Where a whole step stands. */
+export enum StepStatus {
+  Pending = 'pending',
+  Running = 'running',
+  Ok = 'ok',
+  /** failed, and the run went on (on_failure continue, or the operator chose skip) */
+  Failed = 'failed',
+  Skipped = 'skipped',
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted' | 'rolled-back' | 'interrupted';
+
+export interface UnitState {
+  step: string;
+  host: string;
+  status: UnitStatus;
+  /** attempts of the main command so far (polls and retries count) */
+  attempt: number;
+  /** attempts since the last operator retry, for the `retries` budget */
+  tries: number;
+  /** the skip_if guard ran and did not hold */
+  skipChecked: boolean;
+  /** ms epoch: a waiting unit may run again from then */
+  notBefore?: number;
+  /** ms epoch of the first attempt (polling deadline) */
+  firstAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  reason?: string;
+  note?: string;
+  /** failed unit whose failure the operator (or policy) has dealt with */
+  decided: boolean;
+  lastCommand?: string;
+  lastOutput?: string;
+  rollback?: 'running' | 'ok' | 'failed';
+}
+
+export interface StepState {
+  id: string;
+  status: StepStatus;
+  confirmed: boolean;
+  manualDone: boolean;
+  startedAt?: number;
+  finishedAt?: number;
+  note?: string;
+}
+
+export interface HostStatus { reachable: boolean; kind?: string; message?: string }
+
+export interface RunConfig {
+  /** on_failure when a step says nothing: ask when a person is there, abort otherwise */
+  defaultOnFailure: 'ask' | 'abort';
+  mode: RunStartedEvent['mode'];
+  fromStep?: string;
+}
+
+export interface RunState {
+  runId: string;
+  startedAt: number;
+  status: RunStatus;
+  config: RunConfig;
+  /** step ids in execution order: preflight steps first */
+  order: string[];
+  steps: Record<string, StepState>;
+  units: Record<string, UnitState>;
+  hosts: Record<string, HostStatus>;
+  captured: Record<string, string>;
+  /** units that completed ok, in completion order (what a rollback undoes, reversed) */
+  completed: { step: string; host: string }[];
+  rollback?: { queue: { step: string; host: string }[]; pos: number };
+  /** the operator chose rollback; the queue is journaled next */
+  rollbackWanted?: boolean;
+  abort?: { result: 'aborted' | 'failed'; message: string };
+  stopRequested: boolean;
+  finishedAt?: number;
+  lastSeq: number;
+  message?: string;
+}
+
+export const unitKey = (step: string, host: string) => `${step}@${host}`;
+
+export function executionOrder(plan: ResolvedPlan, mode: RunConfig['mode']): ResolvedStep[] {
+  const pre = plan.steps.filter((s) => s.phase === 'preflight');
+  if (mode === 'preflight') return pre;
+  return [...pre, ...plan.steps.filter((s) => s.phase !== 'preflight')];
+}
+
+export function initState(plan: ResolvedPlan, started: JournalRecord & RunStartedEvent, config: Omit<RunConfig, 'mode' | 'fromStep'>): RunState {
+  const cfg: RunConfig = { ...config, mode: started.mode, fromStep: started.fromStep };
+  const order = executionOrder(plan, cfg.mode);
+  const state: RunState = {
+    runId: started.runId, startedAt: Date.parse(started.at), status: 'running', config: cfg,
+    order: order.map((s) => s.id), steps: {}, units: {}, hosts: {}, captured: {}, completed: [], stopRequested: false, lastSeq: started.seq,
+  };
+  for (const s of order) {
+    state.steps[s.id] = { id: s.id, status: StepStatus.Pending, confirmed: false, manualDone: false };
+    for (const h of s.hosts) state.units[unitKey(s.id, h)] = { step: s.id, host: h, status: UnitStatus.Pending, attempt: 0, tries: 0, skipChecked: false, decided: false };
+  }
+  return state;
+}
+
+const TERMINAL = new Set([UnitStatus.Ok, UnitStatus.Skipped]);
+export const isTerminal = (u: UnitState) => TERMINAL.has(u.status) || (u.status === UnitStatus.Failed && u.decided);
+export const isInFlight = (u: UnitState) => u.status === UnitStatus.Running || u.status === UnitStatus.Checking || u.rollback === 'running';
+
+/** Default `until` polling budget when a step gives no timeout. */
+export const DEFAULT_POLL_TIMEOUT_MS = 5 * 60_000;
+
+export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): RunState {
+  const at = Date.parse(rec.at);
+  state.lastSeq = rec.seq;
+  const stepOf = (id: string) => plan.steps.find((s) => s.id === id);
+  const unit = (step: string, host: string) => state.units[unitKey(step, host)];
+  switch (rec.type) {
+    case 'run-started':
+      break;
+    case 'host-state':
+      state.hosts[rec.host] = { reachable: rec.reachable, kind: rec.kind, message: rec.message };
+      break;
+    case 'step-started': {
+      const s = state.steps[rec.step];
+      if (s) { s.status = StepStatus.Running; s.startedAt = at; }
+      break;
+    }
+    case 'step-skipped': {
+      if (rec.host) {
+        const u = unit(rec.step, rec.host);
+        if (u) { u.status = UnitStatus.Skipped; u.note = rec.note; u.finishedAt = at; }
+      } else {
+        const s = state.steps[rec.step];
+        if (s) { s.status = StepStatus.Skipped; s.note = rec.note; s.finishedAt = at; }
+        for (const u of Object.values(state.units)) if (u.step === rec.step && !isTerminal(u)) { u.status = UnitStatus.Skipped; u.note = rec.note; }
+      }
+      break;
+    }
+    case 'confirmed': {
+      const s = state.steps[rec.step];
+      if (rec.answer) { if (s) s.confirmed = true; } else state.abort = { result: 'aborted', message: `the operator answered no to "${rec.question}"` };
+      break;
+    }
+    case 'manual-done': {
+      const s = state.steps[rec.step];
+      if (rec.done) {
+        if (s) s.manualDone = true;
+        if (rec.record && rec.value !== undefined) state.captured[rec.record] = rec.value;
+      } else state.abort = { result: 'aborted', message: `manual step '${rec.step}' was not done` };
+      break;
+    }
+    case 'intent': {
+      const u = unit(rec.step, rec.host);
+      if (!u) break;
+      u.lastCommand = rec.command;
+      if (rec.purpose === 'rollback') { u.rollback = 'running'; break; }
+      if (rec.purpose === 'skip_if') { u.status = UnitStatus.Checking; break; }
+      u.status = UnitStatus.Running;
+      u.attempt = rec.attempt;
+      u.tries += 1;
+      u.startedAt ??= at;
+      u.firstAt ??= at;
+      break;
+    }
+    case 'exec-finished': {
+      const u = unit(rec.step, rec.host);
+      const st = stepOf(rec.step);
+      if (!u || !st) break;
+      u.lastOutput = (rec.stdoutTail + (rec.stderrTail ? `\n${rec.stderrTail}` : '')).trim();
+      if (rec.purpose === 'rollback') { u.rollback = rec.ok ? 'ok' : 'failed'; advanceRollback(state); break; }
+      if (rec.purpose === 'skip_if') {
+        if (rec.ok) { u.status = UnitStatus.Skipped; u.note = 'already done (skip_if held)'; u.finishedAt = at; } else { u.status = UnitStatus.Pending; u.skipChecked = true; }
+        break;
+      }
+      if (rec.ok) {
+        u.status = UnitStatus.Ok; u.finishedAt = at; u.reason = undefined;
+        // several hosts capturing one name: the first host of the step's list wins
+        if (rec.captured && (!(rec.captured.name in state.captured) || st.hosts[0] === rec.host)) state.captured[rec.captured.name] = rec.captured.value;
+        state.completed.push({ step: rec.step, host: rec.host });
+        break;
+      }
+      u.reason = rec.reason;
+      if (rec.pollAgain && !rec.canceled) {
+        const deadline = (u.firstAt ?? at) + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
+        if (at + st.intervalMs < deadline) { u.status = UnitStatus.Waiting; u.notBefore = at + st.intervalMs; break; }
+        u.reason = `${rec.reason ?? 'condition not met'}; gave up after ${Math.round((at - (u.firstAt ?? at)) / 1000)}s`;
+      } else if (!rec.canceled && u.tries <= st.retries) {
+        u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; break;
+      }
+      u.status = UnitStatus.Failed; u.decided = false; u.finishedAt = at;
+      break;
+    }
+    case 'exec-error': {
+      const u = unit(rec.step, rec.host);
+      const st = stepOf(rec.step);
+      if (rec.kind === 'unreachable' || rec.kind === 'connection-lost') state.hosts[rec.host] = { reachable: false, kind: rec.kind, message: rec.message };
+      if (!u || !st) break;
+      if (rec.purpose === 'rollback') { u.rollback = 'failed'; u.lastOutput = rec.message; advanceRollback(state); break; }
+      u.reason = rec.message;
+      // a command that never reached the host may be retried; one whose connection dropped only if idempotent
+      const safe = rec.kind === 'unreachable' || (rec.kind === 'connection-lost' && st.idempotent) || rec.purpose === 'skip_if';
+      if (safe && u.tries <= st.retries && rec.purpose === 'run') { u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; break; }
+      u.status = UnitStatus.Failed; u.decided = false; u.finishedAt = at;
+      break;
+    }
+    case 'step-finished': {
+      const s = state.steps[rec.step];
+      if (s) { s.status = rec.result === 'ok' ? StepStatus.Ok : rec.result === 'skipped' ? StepStatus.Skipped : StepStatus.Failed; s.finishedAt = at; }
+      break;
+    }
+    case 'failure-decision': {
+      const failed = Object.values(state.units).filter((u) => u.step === rec.step && u.status === UnitStatus.Failed && !u.decided && (!rec.host || u.host === rec.host));
+      switch (rec.choice) {
+        case 'retry':
+          for (const u of failed) { u.status = UnitStatus.Pending; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
+          break;
+        case 'skip':
+        case 'continue':
+          for (const u of failed) { u.decided = true; u.note = rec.choice === 'skip' ? `failed; skipped by ${rec.by}` : 'failed; on_failure: continue'; }
+          break;
+        case 'rollback': {
+          for (const u of failed) u.decided = true;
+          state.rollbackWanted = true;
+          state.abort = { result: 'aborted', message: `step '${rec.step}' failed; rolled back by ${rec.by}` };
+          break;
+        }
+        case 'abort':
+          for (const u of failed) u.decided = true;
+          state.abort = { result: rec.auto ? 'failed' : 'aborted', message: `step '${rec.step}' failed${rec.auto ? '' : `; aborted by ${rec.by}`}` };
+          break;
+      }
+      break;
+    }
+    case 'in-doubt': {
+      const u = unit(rec.step, rec.host);
+      if (!u) break;
+      if (rec.choice === 'rerun' || rec.choice === 'guard') { u.status = UnitStatus.Pending; u.skipChecked = false; u.tries = 0; u.firstAt = undefined; }
+      else if (rec.choice === 'done') { u.status = UnitStatus.Ok; u.note = `marked done by ${rec.by} after a crash`; state.completed.push({ step: u.step, host: u.host }); }
+      else state.abort = { result: 'aborted', message: `aborted by ${rec.by} at in-doubt step '${rec.step}' on ${rec.host}` };
+      break;
+    }
+    case 'rollback-started':
+      state.rollbackWanted = false;
+      state.rollback = { queue: rec.units, pos: 0 };
+      break;
+    case 'resumed':
+      state.stopRequested = false;
+      for (const u of Object.values(state.units)) {
+        if (u.status === UnitStatus.Checking) u.status = UnitStatus.Pending; // the guard is read-only: run it again
+        if (u.rollback === 'running') u.rollback = 'failed';
+      }
+      for (const d of rec.inDoubt) { const u = unit(d.step, d.host); if (u) u.status = UnitStatus.InDoubt; }
+      // a run interrupted or crashed is running again
+      state.status = 'running';
+      break;
+    case 'interrupted':
+      state.stopRequested = true;
+      break;
+    case 'run-finished':
+      state.status = rec.result;
+      state.finishedAt = at;
+      state.message = rec.message;
+      break;
+  }
+  return state;
+}
+
+function advanceRollback(state: RunState) {
+  if (state.rollback) state.rollback.pos += 1;
+}
