@@ -15,9 +15,10 @@ export interface Expectation {
   stderr?: OutputTest;
 }
 
-export type ResolvedCondition =
-  | { kind: 'unreachable' | 'reachable'; host: string; role?: string }
-  | { kind: 'equals' | 'not_equals' | 'matches'; value: Template; operand: string };
+export interface HostCondition { kind: 'unreachable' | 'reachable'; host: string; role?: string }
+export interface ValueCondition { kind: 'equals' | 'not_equals' | 'matches'; value: Template; operand: string }
+export type ResolvedCondition = HostCondition | ValueCondition;
+export const isHostCondition = (c: ResolvedCondition): c is HostCondition => c.kind === 'unreachable' || c.kind === 'reachable';
 
 export interface SourcePos { file: string; line: number; col: number }
 
