@@ -1,16 +1,152 @@
 // DR lint: warnings about procedures that are valid but dangerous (--strict makes them errors).
+// Every code starts with `dr-`; docs/DIAGNOSTICS.md explains each and how to fix it.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { Diagnostic } from '../model/diagnostic.js';
-import type { Project } from './project.js';
+import type { Runbook, Step } from '../model/types.js';
+import type { Project, Loaded } from './project.js';
+import { parseTemplate } from '../plan/template.js';
+import { diagAt, roleHost, stepName, targetsOf, templateFields, templatePosition } from './check-semantics.js';
 
 export interface LintOptions { git?: boolean }
 
-export function lintProject(project: Project, _opts: LintOptions = {}): Diagnostic[] {
+/**
+ * Commands that destroy data or state for good, or cannot be undone. `pg_ctl stop` is not
+ * here: a stopped server starts again with its data intact, and fencing steps stop servers
+ * routinely; `pg_ctl promote` forks the timeline and cannot be taken back.
+ */
+export const DESTRUCTIVE: { re: RegExp; what: string }[] = [
+  { re: /\brm\s+(?:-[a-zA-Z]*[rR][a-zA-Z]*[fF]|-[a-zA-Z]*[fF][a-zA-Z]*[rR]|-[rR]\s+-[fF]|-[fF]\s+-[rR]|--recursive\s+--force|--force\s+--recursive)\b/, what: 'rm -rf' },
+  { re: /\bpg_ctl\b[^\n;&|]*\bpromote\b|\bpg_promote\s*\(/, what: 'a PostgreSQL promotion' },
+  { re: /\bmkfs(?:\.\w+)?\b/, what: 'mkfs' },
+  { re: /\bdd\b[^\n;&|]*\bof=/, what: 'dd of=' },
+  { re: /\brsync\b[^\n;&|]*--delete\b/, what: 'rsync --delete' },
+  { re: /\bip\s+(?:-\S+\s+)*(?:addr|address|a)\s+(?:del|delete|flush)\b/, what: 'ip addr del' },
+  { re: /\bvirsh\s+(?:\S+\s+)*?(?:undefine|destroy)\b/, what: 'virsh undefine/destroy' },
+  { re: /\bDROP\s+(?:DATABASE|SCHEMA|TABLE)\b/i, what: 'DROP DATABASE' },
+  { re: /\bRESET\s+(?:REPLICA|SLAVE|MASTER)\b/i, what: 'RESET REPLICA' },
+  { re: /\bwipefs\b/, what: 'wipefs' },
+  { re: /\blvremove\b/, what: 'lvremove' },
+  { re: /\bzfs\s+destroy\b/, what: 'zfs destroy' },
+  { re: />\s*\/dev\/(?:sd|nvme|vd|xvd|hd|mmcblk)\w*/, what: 'writing to a disk device' },
+];
+
+export function destructiveIn(command: string): string | undefined {
+  return DESTRUCTIVE.find((d) => d.re.test(command))?.what;
+}
+
+export function lintProject(project: Project, opts: LintOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const rb of project.runbooks.values()) {
-    if (!rb.valid) continue;
-    if (!rb.data.steps.some((s) => s.phase === 'preflight')) {
-      const sp = rb.file.spanOf(['steps'], true);
-      out.push({ file: rb.file.file, line: sp.line, col: sp.col, severity: 'warning', code: 'no-preflight', message: `runbook '${rb.data.name}' has no preflight step`, hint: 'add a read-only `phase: preflight` check that proves the run can start' });
+  const valid = [...project.runbooks.values()].filter((rb) => rb.valid);
+  for (const rb of valid) lintRunbook(rb, out);
+  if (opts.git !== false) out.push(...versionNotBumped(valid));
+  return out;
+}
+
+/** the hosts (role or host names, as written) a step's command touches: its `on` plus hosts it names */
+function hostsNamed(s: Step): Set<string> {
+  const out = new Set(targetsOf(s));
+  if (typeof s.run === 'string') {
+    for (const ref of parseTemplate(s.run).refs) {
+      if ((ref.parts[0] === 'hosts' || ref.parts[0] === 'roles') && ref.parts[1]) out.add(ref.parts[1]);
+    }
+  }
+  return out;
+}
+
+function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
+  const f = rb.file;
+  const r = rb.data;
+  const warn = (p: (string | number)[], key: boolean, code: string, message: string, hint: string) => out.push(diagAt(f, p, key, 'warning', code, message, hint));
+
+  if (!r.steps.some((s) => s.phase === 'preflight')) {
+    warn(['steps'], true, 'dr-no-preflight', `runbook '${r.name}' has no preflight step`, 'add a read-only `phase: preflight` check that proves the run can start');
+  }
+
+  // a role may name the same host as another role: compare hosts, not names
+  const hostOfName = (n: string) => roleHost(r.roles?.[n]) ?? n;
+  const mayBeDown = new Set(Object.entries(r.roles ?? {}).filter(([, spec]) => typeof spec === 'object' && spec.may_be_down).map(([n]) => n));
+  const preflightHosts = new Set<string>();
+  for (const s of r.steps) if (s.phase === 'preflight') for (const h of hostsNamed(s)) preflightHosts.add(hostOfName(h));
+
+  r.steps.forEach((s, i) => {
+    const name = stepName(s, i);
+    const prev = i > 0 ? r.steps[i - 1] : undefined;
+    const sameHost = (a: Step, b: Step) => targetsOf(a).some((t) => targetsOf(b).map(hostOfName).includes(hostOfName(t)));
+
+    if (typeof s.run === 'string') {
+      const what = destructiveIn(s.run);
+      // a confirm gate just before counts: a pure confirm step, or a manual step with a confirm
+      const gated = s.confirm !== undefined || (prev !== undefined && prev.confirm !== undefined && prev.run === undefined && prev.include === undefined);
+      if (what && !gated) {
+        warn(['steps', i, 'run'], false, 'dr-unconfirmed-destructive', `${name} runs ${what} without asking first`, 'add `confirm: <question>` to the step (or a confirm gate step just before it): the plan prints it as a point of no return');
+      }
+
+      // rsync is guarded by a skip_if, by a preflight step on each host it touches, or by
+      // the step just before it checking the same host with an expect
+      if (/\brsync\b/.test(s.run) && s.phase !== 'preflight') {
+        const touched = [...hostsNamed(s)].filter((h) => h !== 'local').map(hostOfName);
+        const byPreflight = touched.length > 0 && touched.every((h) => preflightHosts.has(h));
+        const byPrev = prev !== undefined && prev.run !== undefined && (prev.expect !== undefined || prev.until !== undefined) && sameHost(prev, s);
+        if (s.skip_if === undefined && !byPreflight && !byPrev) {
+          const missing = touched.filter((h) => !preflightHosts.has(h));
+          warn(['steps', i, 'run'], false, 'dr-unguarded-rsync', `${name} runs rsync with nothing checking source and target first${missing.length ? ` (no preflight step on ${missing.join(', ')})` : ''}`, 'add a `phase: preflight` step on the source and target hosts (e.g. that the source folder is not empty), a `skip_if`, or a step just before it with an `expect`');
+        }
+      }
+    }
+
+    // raw insertions bypass shell quoting
+    for (const tf of templateFields(s, i)) {
+      for (const ref of parseTemplate(tf.source).refs) {
+        if (!ref.raw) continue;
+        const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
+        out.push({ file: f.file, line: pos.line, col: pos.col, severity: 'warning', code: 'dr-raw-insert', message: `${name} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`, hint: 'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted' });
+      }
+    }
+
+    // a step on a host that may be down stops the run unless told otherwise
+    const down = targetsOf(s).filter((t) => mayBeDown.has(t));
+    if (s.run !== undefined && down.length && s.on_failure !== 'continue' && s.when === undefined) {
+      warn(['steps', i, 'on'], false, 'dr-may-be-down', `${name} runs on '${down[0]}', which may be down, and would stop the run when it is`, "add `on_failure: continue` (or a `when:` such as `{ reachable: " + down[0] + " }`)");
+    }
+  });
+}
+
+/**
+ * Runbooks whose content changed since git HEAD but whose `version:` did not. One
+ * `git cat-file --batch` call reads every file's HEAD version; outside git, or for
+ * files not in HEAD, nothing is said.
+ */
+function versionNotBumped(runbooks: Loaded<Runbook>[]): Diagnostic[] {
+  if (!runbooks.length) return [];
+  const cwd = path.dirname(path.resolve(runbooks[0].file.file));
+  const specs = runbooks.map((rb) => `HEAD:./${path.relative(cwd, path.resolve(rb.file.file)).split(path.sep).join('/')}`);
+  let raw: Buffer;
+  try {
+    raw = execFileSync('git', ['cat-file', '--batch'], { cwd, input: specs.join('\n') + '\n', stdio: ['pipe', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024, timeout: 10_000 });
+  } catch {
+    return [];
+  }
+  const out: Diagnostic[] = [];
+  let pos = 0;
+  for (const rb of runbooks) {
+    const nl = raw.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const header = raw.subarray(pos, nl).toString('utf8');
+    const m = /^[0-9a-f]+ blob (\d+)$/.exec(header);
+    if (!m) { pos = nl + 1; continue; }
+    const size = Number(m[1]);
+    const old = raw.subarray(nl + 1, nl + 1 + size).toString('utf8');
+    pos = nl + 1 + size + 1;
+    if (old === rb.file.text) continue;
+    let before: unknown;
+    try { before = parseYaml(old); } catch { continue; }
+    const b = before as { version?: unknown } | null;
+    if (!b || typeof b !== 'object') continue;
+    // comments and layout are not the procedure: only a change of the data needs a new version
+    if (b.version === rb.data.version && JSON.stringify(b) !== JSON.stringify(rb.data)) {
+      out.push(diagAt(rb.file, ['version'], false, 'warning', 'dr-version-not-bumped', `runbook '${rb.data.name}' changed since the last commit but its version is still ${rb.data.version}`, 'bump `version:` (e.g. the patch number) so journals and plans tell the procedures apart'));
     }
   }
   return out;

@@ -34,6 +34,7 @@ const YAML_HINTS: Record<string, string> = {
   BAD_ALIAS: 'define the anchor (&name) before using the alias (*name)',
   MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check for a missing colon or quote on the line above',
   MISSING_CHAR: 'a quote or bracket is not closed',
+  MULTIPLE_DOCS: 'keep one document per file: split it into several files, or remove the extra `---`',
   UNEXPECTED_TOKEN: 'check the indentation and punctuation of this line',
   BLOCK_AS_IMPLICIT_KEY: 'check the indentation: this looks like a mapping nested where a key was expected',
 };
@@ -84,6 +85,32 @@ function firstBadUtf8(b: Buffer): number {
   return 0;
 }
 
+const err0 = (doc: Document.Parsed, code: string) => doc.errors.some((e) => e.code === code);
+
+/** every repeated key of every mapping, with the line of its first occurrence */
+function duplicateKeys(doc: Document.Parsed, lc: LineCounter): { key: string; line: number; firstLine: number }[] {
+  const out: { key: string; line: number; firstLine: number }[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const n = stack.pop();
+    if (isMap(n)) {
+      const first = new Map<string, number>();
+      for (const it of n.items) {
+        if (!isPair(it)) continue;
+        stack.push(it.value);
+        if (!isScalar(it.key) || !it.key.range) continue;
+        const k = String(it.key.value);
+        const line = lc.linePos(it.key.range[0]).line;
+        const f = first.get(k);
+        if (f === undefined) first.set(k, line); else out.push({ key: k, line, firstLine: f });
+      }
+    } else if (isSeq(n)) {
+      for (const it of n.items) stack.push(it);
+    }
+  }
+  return out;
+}
+
 export function parseYamlText(file: string, text: string): ReadResult {
   const diagnostics: Diagnostic[] = [];
   if (text.trim() === '' || /^(\s*(#.*)?\n?)*$/.test(text)) {
@@ -91,10 +118,23 @@ export function parseYamlText(file: string, text: string): ReadResult {
   }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, keepSourceTokens: false });
+  const dupKeys = err0(doc, 'DUPLICATE_KEY') ? duplicateKeys(doc, lc) : [];
+  const lines = new Set<number>();
   for (const err of doc.errors) {
     const p = lc.linePos(err.pos[0]);
-    const msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '');
-    diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`, message: `YAML: ${msg}`, hint: YAML_HINTS[err.code] });
+    // one message per line: yaml often reports a bad indentation twice in different words
+    if (lines.has(p.line) && err.code !== 'DUPLICATE_KEY') continue;
+    lines.add(p.line);
+    let msg = `YAML: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '')}`;
+    if (err.code === 'DUPLICATE_KEY') {
+      const dk = dupKeys.find((k) => k.line === p.line) ?? dupKeys.find((k) => Math.abs(k.line - p.line) <= 1);
+      if (dk) msg = `YAML: duplicate key '${dk.key}' (first at line ${dk.firstLine})`;
+    } else if (err.code === 'MULTIPLE_DOCS') {
+      msg = 'YAML: the file holds several documents (a second `---`); lifeboat reads one runbook, inventory or site per file';
+    } else if (/call stack/i.test(msg)) {
+      msg = 'YAML: nested too deeply to read';
+    }
+    diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`, message: msg, hint: YAML_HINTS[err.code] });
   }
   if (diagnostics.length) return { diagnostics };
   let data: unknown;

@@ -71,17 +71,30 @@ export function parseTemplate(source: string): Template {
   return t;
 }
 
-/** for each offset: is it inside '…' or "…" of the shell text around it */
+/**
+ * For each offset: is it inside '…' or "…" of the shell text around it. `$( … )` and
+ * backticks open a fresh, unquoted context even inside double quotes, as in bash.
+ */
 function quoteMap(src: string): boolean[] {
   const out: boolean[] = new Array(src.length).fill(false);
-  let q: '' | "'" | '"' = '';
+  // context stack: quotes, or a command substitution with its open-paren depth
+  type Ctx = { k: "'" | '"' | '`' } | { k: '$(', depth: number };
+  const stack: Ctx[] = [];
+  const top = () => stack[stack.length - 1];
   for (let i = 0; i < src.length; i++) {
     const c = src[i];
-    out[i] = q !== '';
-    if (q === "'") { if (c === "'") q = ''; continue; }
-    if (c === '\\') { i++; if (i < src.length) out[i] = q !== ''; continue; }
-    if (q === '"') { if (c === '"') q = ''; continue; }
-    if (c === "'" || c === '"') q = c;
+    const t = top();
+    out[i] = t?.k === "'" || t?.k === '"';
+    if (t?.k === "'") { if (c === "'") stack.pop(); continue; }
+    if (c === '\\') { i++; if (i < src.length) out[i] = out[i - 1]; continue; }
+    if (c === '$' && src[i + 1] === '(') { stack.push({ k: '$(', depth: 0 }); out[i + 1] = false; i++; continue; }
+    if (c === '`') { if (t?.k === '`') stack.pop(); else stack.push({ k: '`' }); continue; }
+    if (t?.k === '"') { if (c === '"') stack.pop(); continue; }
+    if (t?.k === '$(') {
+      if (c === '(') t.depth++;
+      else if (c === ')') { if (t.depth === 0) { stack.pop(); continue; } t.depth--; }
+    }
+    if (c === "'" || c === '"') stack.push({ k: c });
   }
   return out;
 }
