@@ -1,0 +1,45 @@
+// The DR plan as a document: template set + view model → HTML, Markdown or PDF.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Project, Loaded } from '../load/project.js';
+import type { Site } from '../model/types.js';
+import { sha256 } from '../plan/resolve.js';
+import { createEngine, loadTemplateSet } from './engine.js';
+import { planModel, type PlanModel } from './plan-model.js';
+import { readHistory } from './rehearsal-status.js';
+import { htmlToPdf, type Paper } from './pdf.js';
+
+export type PlanFormat = 'html' | 'md' | 'pdf';
+
+export interface PlanDocOptions {
+  format: PlanFormat;
+  /** a folder whose files replace lifeboat's templates by name */
+  templatesDir?: string;
+  paper?: Paper;
+  now?: Date;
+  version?: string;
+  /** Chromium for PDF (default: found on the system) */
+  chromium?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface PlanDoc { model: PlanModel; output: string | Buffer; historySkipped: number }
+
+export const historyFile = (project: Project) => path.join(project.root, '.lifeboat', 'history.jsonl');
+
+export async function renderPlanDocument(project: Project, site: Loaded<Site>, inventory: string, opts: PlanDocOptions): Promise<PlanDoc> {
+  const kind = opts.format === 'md' ? 'md' : 'html';
+  const engine = await createEngine(loadTemplateSet({ overrideDir: opts.templatesDir }), kind);
+  const hf = historyFile(project);
+  const history = readHistory(hf);
+  const extraInputs = engine.inputs('plan');
+  if (existsSync(hf)) extraInputs.push({ path: '.lifeboat/history.jsonl', sha256: sha256(readFileSync(hf, 'utf8')) });
+  const model = planModel(project, site, inventory, history.entries, { now: opts.now, version: opts.version, extraInputs });
+  const text = engine.render('plan', model);
+  if (opts.format !== 'pdf') return { model, output: text, historySkipped: history.skipped };
+  const pdf = await htmlToPdf(text, {
+    paper: opts.paper, executablePath: opts.chromium, env: opts.env,
+    footer: `${model.organisation} · DR plan · ${model.generated} · digest ${model.digestShort}`,
+  });
+  return { model, output: pdf, historySkipped: history.skipped };
+}

@@ -1,0 +1,56 @@
+// Step semantics in plain words, for a person following the printed plan by hand.
+import type { Expectation, OutputTest } from '../model/plan.js';
+
+const UNITS: [number, string][] = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second'], [1, 'millisecond']];
+
+/** 120000 → "2 minutes", 5400000 → "1 hour 30 minutes", 1500 → "1 second 500 milliseconds" */
+export function durationWords(ms: number): string {
+  if (ms <= 0) return '0 seconds';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, name] of UNITS) {
+    const n = Math.floor(rest / size);
+    if (n > 0) { parts.push(`${n} ${name}${n === 1 ? '' : 's'}`); rest -= n * size; }
+  }
+  return parts.join(' ');
+}
+
+/** 1800000 → "30m", 5400000 → "1h30m", 259200000 → "3d": the runbook's own notation */
+export function durationShort(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, unit] of [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's'], [1, 'ms']] as [number, string][]) {
+    const n = Math.floor(rest / size);
+    if (n > 0) { parts.push(`${n}${unit}`); rest -= n * size; }
+  }
+  return parts.join('') || '0s';
+}
+
+const list = (items: string[], last = 'or') => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`);
+
+function outputWords(stream: 'stdout' | 'stderr', t: OutputTest): string {
+  const subject = stream === 'stdout' ? 'output' : 'error output';
+  if (t.kind === 'equals') return stream === 'stdout' ? `prints \`${t.value}\`` : `prints \`${t.value}\` on stderr`;
+  if (t.kind === 'match') return `${subject} matches /${t.regex}/`;
+  return `${subject} contains \`${t.value}\``;
+}
+
+/** "exit code 0", "exit code 0 or 24 and prints `t`", "output matches /^rsync/" */
+export function expectationWords(e: Expectation): string {
+  const parts: string[] = [];
+  const defaultExit = e.exit.length === 1 && e.exit[0] === 0;
+  if (!defaultExit || (!e.stdout && !e.stderr)) parts.push(`exit code ${list(e.exit.map(String))}`);
+  if (e.stdout) parts.push(outputWords('stdout', e.stdout));
+  if (e.stderr) parts.push(outputWords('stderr', e.stderr));
+  return parts.join(' and ');
+}
+
+/** "repeats every 2 seconds until it prints `f`, for at most 2 minutes" */
+export function untilWords(until: Expectation, intervalMs: number, timeoutMs: number | undefined): string {
+  const what = expectationWords(until);
+  // "until it prints `f`" reads better than "until prints"; exit codes take "gives"
+  const phrase = /^(prints|output|error output)/.test(what) ? `it ${what.replace(/^output/, 'its output').replace(/^error output/, 'its error output')}` : `it gives ${what}`;
+  const every = intervalMs % 1000 === 0 && intervalMs / 1000 <= 60 ? `${intervalMs / 1000}s` : durationWords(intervalMs);
+  return `repeats every ${every} until ${phrase}${timeoutMs !== undefined ? `, for at most ${durationWords(timeoutMs)}` : ''}`;
+}
