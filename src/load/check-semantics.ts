@@ -146,6 +146,10 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
   /** a target of on:, unreachable:, reachable: or lock.on: a role, an inventory host, or local */
   const checkTarget = (path: YamlPath, target: string, what: string, allowLocal = true) => {
     if (target in roles || (allowLocal && target === 'local')) return;
+    if (target === 'local') {
+      push(path, 'unknown-target', `${what} 'local' (the operator's machine) is always there; name a role or an inventory host`, 'name a role from `roles:` or an inventory host');
+      return;
+    }
     const candidates = [...roleNames, ...allHosts, ...(allowLocal ? ['local'] : [])];
     if (inventories.length === 0) {
       // no inventory loaded: only a near-miss of a role name is certainly wrong
@@ -171,8 +175,8 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
     if (inventories.length && inventories.every((i) => i.data.vars && name in i.data.vars)) return true;
     const having = inventories.filter((i) => i.data.vars && name in i.data.vars).map((i) => `'${i.data.name}'`);
     const lacking = inventories.filter((i) => !(i.data.vars && name in i.data.vars)).map((i) => `'${i.data.name}'`);
-    if (having.length) return `vars.${name} is set in inventory ${having.join(', ')} but not in ${lacking.join(', ')}, and the runbook has no default`;
-    return `vars.${name} is not defined${didYouMean(name, [...runbookVars, ...inventories.flatMap((i) => Object.keys(i.data.vars ?? {}))])}`;
+    if (having.length) return `{{ vars.${name} }} is set in inventory ${having.join(', ')} but not in ${lacking.join(', ')}, and the runbook has no default`;
+    return `{{ vars.${name} }} is not defined${didYouMean(name, [...runbookVars, ...inventories.flatMap((i) => Object.keys(i.data.vars ?? {}))])}`;
   };
   const secrets = Object.keys(r.secrets ?? {});
 

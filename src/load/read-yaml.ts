@@ -144,7 +144,11 @@ export function parseYamlText(file: string, text: string): ReadResult {
   } catch (e) {
     const msg = (e as Error).message;
     const bomb = /alias count|resource exhaustion/i.test(msg);
-    return { diagnostics: [fileDiag(file, bomb ? 'yaml-alias-bomb' : 'yaml-alias', bomb ? 'YAML: too many aliases (an alias bomb?)' : `YAML: ${msg}`, bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : undefined, 1, 1)] };
+    // point at the alias itself: the yaml library reports no position for it
+    const name = /: (\S+)$/.exec(msg)?.[1];
+    const at = !bomb && name ? text.search(new RegExp(`\\*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`)) : -1;
+    const pos = at >= 0 ? lc.linePos(at) : { line: 1, col: 1 };
+    return { diagnostics: [fileDiag(file, bomb ? 'yaml-alias-bomb' : 'yaml-alias', bomb ? 'YAML: too many aliases (an alias bomb?)' : `YAML: alias *${name ?? '?'} refers to no anchor (&${name ?? '?'}) defined before it`, bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : YAML_HINTS.BAD_ALIAS, pos.line, pos.col)] };
   }
   const span = (node: Node | null | undefined): Span => {
     const r = node?.range;

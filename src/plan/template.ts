@@ -44,7 +44,10 @@ export function parseTemplate(source: string): Template {
   } catch (e) {
     const msg = String((e as Error).message);
     const m = /line (\d+)/.exec(msg);
-    t.problems.push({ code: 'template-syntax', message: `malformed template: ${msg.split('\n').slice(-1)[0].replace(/^Expecting .*got/, 'unexpected')}`, line: m ? Number(m[1]) : 1, column: 0 });
+    const got = /got '(\w+)'/.exec(msg)?.[1];
+    // Handlebars speaks of its parser's tokens; say what is wrong in the runbook's terms
+    const words = got === 'INVALID' || got === 'EOF' ? 'a {{ is not closed by }}' : got === 'CLOSE' || got === 'CLOSE_UNESCAPED' ? 'a {{ }} is empty or not closed properly' : msg.split('\n').slice(-1)[0].replace(/^Expecting .*got/, 'unexpected');
+    t.problems.push({ code: 'template-syntax', message: `malformed template: ${words}`, line: m ? Number(m[1]) : 1, column: 0 });
     cache.set(source, t);
     return t;
   }
@@ -63,6 +66,12 @@ export function parseTemplate(source: string): Template {
         t.refs.push({ path: p.original, parts: p.parts, raw: !m.escaped, line: loc.line, column: loc.column, inQuotes: quoteState[offset] ?? false });
         continue;
       }
+    }
+    const m = s as hbs.AST.MustacheStatement;
+    if (m.type === 'MustacheStatement' && m.params?.some((x) => x.type === 'PathExpression' && (x as hbs.AST.PathExpression).original === '.')) {
+      // `{{ vars. }}` parses as a helper call with `.` as its argument: it is a typo, not logic
+      t.problems.push({ code: 'template-syntax', message: 'malformed template: a value name ends with a dot', line: loc.line, column: loc.column });
+      continue;
     }
     t.problems.push({ code: 'template-logic', message: 'only plain values like {{ vars.name }} are allowed in runbook templates (no helpers or blocks); use `when:` for conditions', line: loc.line, column: loc.column });
   }

@@ -1,0 +1,63 @@
+// Golden tests of validation: each folder of test/golden/bad/ is a small project with
+// mistakes; expected.txt lists every diagnostic (file:line:col severity code, then its
+// message). test/golden/good/ must produce none. UPDATE_GOLDEN=1 rewrites expected.txt.
+import { describe, it, expect } from 'vitest';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validatePaths, type ValidateOptions } from '../../src/load/validate.js';
+import type { Diagnostic } from '../../src/model/diagnostic.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BAD = path.join(here, 'bad');
+const GOOD = path.join(here, 'good');
+const update = process.env.UPDATE_GOLDEN === '1';
+
+function render(dir: string, diags: Diagnostic[]): string {
+  const rel = (f: string) => path.relative(dir, path.resolve(f)).split(path.sep).join('/');
+  // messages name other files by their path from the working folder: show them from the case folder
+  const prefix = path.relative(process.cwd(), dir).split(path.sep).join('/') + '/';
+  return diags.map((d) => `${rel(d.file)}:${d.line}:${d.col} ${d.severity} ${d.code}\n  ${d.message.replaceAll(prefix, '')}`).join('\n') + '\n';
+}
+
+function run(dir: string): Diagnostic[] {
+  const optsFile = path.join(dir, 'options.json');
+  const opts: ValidateOptions = existsSync(optsFile) ? JSON.parse(readFileSync(optsFile, 'utf8')) : {};
+  // git comparisons depend on the checkout, not on the case: tested on their own
+  return validatePaths([dir], { git: false, ...opts }).diagnostics;
+}
+
+const cases = readdirSync(BAD, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+
+describe('golden: bad inputs', () => {
+  it('has enough cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+  for (const name of cases) {
+    it(name, () => {
+      const dir = path.join(BAD, name);
+      const diags = run(dir);
+      const actual = render(dir, diags);
+      const file = path.join(dir, 'expected.txt');
+      if (update || !existsSync(file)) writeFileSync(file, actual);
+      // every bad case must find something, and never crash on its way
+      expect(diags.length).toBeGreaterThan(0);
+      expect(actual).toBe(readFileSync(file, 'utf8'));
+    });
+  }
+});
+
+describe('golden: good inputs', () => {
+  it('the good project has no diagnostics at all', () => {
+    expect(render(GOOD, run(GOOD))).toBe('\n');
+  });
+});
+
+describe('shipped runbooks', () => {
+  const shipped = path.resolve(here, '../../runbooks');
+  it.runIf(existsSync(shipped))('validate with zero errors', () => {
+    const { diagnostics } = validatePaths([shipped], { git: false });
+    const errors = diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}:${d.col} ${d.code} ${d.message}`);
+    expect(errors).toEqual([]);
+  });
+});
