@@ -52,6 +52,40 @@ export function buildProgram(io: CliIO): Command {
       io.stdout.write(JSON.stringify(loadSchema(kind as 'runbook'), null, 2) + '\n');
     });
 
+  program
+    .command('runs')
+    .description('list runs (newest first): runbook, inventory, operator, how each ended, time vs RTO')
+    .option('--json', 'machine-readable output')
+    .option('--limit <n>', 'show only the newest N runs')
+    .option('--state-dir <dir>', 'state folder (default: .lifeboat beside site.yaml)')
+    .action(async (opts) => {
+      const { runsCommand } = await import('../commands/runs.js');
+      setExit(await runsCommand(opts, io));
+    });
+
+  program
+    .command('log')
+    .description("a run's timeline in words and its result vs the RTO (default: the newest run)")
+    .argument('[run-id]', 'run id, or a unique part of it')
+    .option('--json', 'machine-readable output (summary, timeline and raw records)')
+    .option('-v, --verbose', 'also show each command as it was sent')
+    .option('--state-dir <dir>', 'state folder (default: .lifeboat beside site.yaml)')
+    .action(async (id: string | undefined, opts) => {
+      const { logCommand } = await import('../commands/log.js');
+      setExit(await logCommand(id, opts, io));
+    });
+
+  program
+    .command('unlock')
+    .description("remove a runbook's local run lock after showing who holds it")
+    .argument('<runbook>', 'runbook name')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('--state-dir <dir>', 'state folder (default: .lifeboat beside site.yaml)')
+    .action(async (runbook: string, opts) => {
+      const { unlockCommand } = await import('../commands/unlock.js');
+      setExit(await unlockCommand(runbook, opts, io));
+    });
+
   for (const register of extraCommands) register(program, io, setExit);
   return program;
 }

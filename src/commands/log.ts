@@ -1,0 +1,47 @@
+// lifeboat log [RUN-ID]: one run's timeline in words, and its result against the RTO.
+import { EXIT, ExitError } from '../cli/exit.js';
+import { useColor, type CliIO } from '../cli/io.js';
+import { listRuns, readRun, resolveStateDir, timeline, describeRto, formatElapsed, type TimelineEntry } from '../journal/runs.js';
+import { paint, table } from './runs.js';
+
+export interface LogCmdOptions { json?: boolean; stateDir?: string; verbose?: boolean }
+
+/** A run id, or a unique part of one (the start time, the random suffix). Newest run when none given. */
+export function findRunId(stateDir: string, given: string | undefined): string {
+  const runs = listRuns(stateDir);
+  if (!runs.length) throw new ExitError(EXIT.USAGE, `no runs in ${stateDir}`, 'pass --state-dir, or run from the folder with site.yaml');
+  if (!given) return runs[0].id;
+  const exact = runs.find((r) => r.id === given);
+  if (exact) return exact.id;
+  const partial = runs.filter((r) => r.id.startsWith(given) || r.id.endsWith(given) || r.id.includes(given));
+  if (partial.length === 1) return partial[0].id;
+  if (partial.length > 1) throw new ExitError(EXIT.USAGE, `'${given}' matches ${partial.length} runs: ${partial.slice(0, 5).map((r) => r.id).join(', ')}${partial.length > 5 ? ', …' : ''}`, 'give more of the run id');
+  throw new ExitError(EXIT.USAGE, `no run '${given}' in ${stateDir}`, 'list runs with: lifeboat runs');
+}
+
+const LEVEL_COLOR: Record<TimelineEntry['level'], string> = { info: '0', ok: '32', warn: '33', error: '31' };
+
+export async function logCommand(id: string | undefined, opts: LogCmdOptions, io: CliIO): Promise<number> {
+  const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
+  const runId = findRunId(stateDir, id);
+  const { summary: s, records } = readRun(stateDir, runId);
+  const lines = timeline(records, { verbose: opts.verbose });
+  if (opts.json) {
+    io.stdout.write(JSON.stringify({ run: s, timeline: lines, records }, null, 2) + '\n');
+    return EXIT.OK;
+  }
+  const color = useColor(io);
+  io.stdout.write(`run ${s.id}: ${s.runbook ?? '?'}@${s.version ?? '?'} on ${s.inventory ?? '?'} (${s.mode ?? '?'}) by ${s.operator ?? '?'}\n`);
+  io.stdout.write(`journal ${s.journal}; times are UTC\n\n`);
+  const rows = lines.map((l) => [l.at.slice(11, 19), formatElapsed(l.elapsedMs), l.host ?? '', l.step ?? '', paint(color, LEVEL_COLOR[l.level], l.text)]);
+  if (rows.length) io.stdout.write(table(rows));
+  io.stdout.write('\n');
+  const rto = describeRto(s.durationMs, s.rtoMs, s.finished !== undefined);
+  const verdict = s.state === 'running' ? 'still running' : s.state === 'crashed' ? 'did not finish (crashed or killed)' : s.state;
+  io.stdout.write(`result: ${verdict}${rto ? `, ${rto}` : ''}${s.resumes ? `, resumed ${s.resumes}×` : ''}\n`);
+  if (s.inDoubt.length) io.stdout.write(`in doubt: ${s.inDoubt.map((u) => `${u.step} on ${u.host}`).join(', ')}: sent, but no result was recorded; resume asks what to do (idempotent steps re-run, skip_if guards decide)\n`);
+  if (s.torn) io.stdout.write('note: the last journal line was cut off by a crash and is ignored (it was never acted on)\n');
+  for (const p of s.problems) io.stdout.write(`problem: ${p}\n`);
+  if (s.state === 'crashed' || s.state === 'interrupted') io.stdout.write(`continue with: lifeboat resume ${s.id}\n`);
+  return EXIT.OK;
+}
