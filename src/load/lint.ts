@@ -101,7 +101,7 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
       for (const ref of parseTemplate(tf.source).refs) {
         if (!ref.raw) continue;
         const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
-        out.push({ file: f.file, line: pos.line, col: pos.col, severity: 'warning', code: 'dr-raw-insert', message: `${name} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`, hint: 'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted' });
+        out.push({ file: f.file, line: pos.line, col: pos.col, endLine: pos.endCol ? pos.line : undefined, endCol: pos.endCol, severity: 'warning', code: 'dr-raw-insert', message: `${name} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`, hint: 'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted' });
       }
     }
 
