@@ -50,6 +50,8 @@ export interface ExecResult {
   /** signal name when the command was killed by one */
   signal: string | null;
   durationMs: number;
+  /** nothing ran: a dry run's stand-in result, taken as the command doing what it should */
+  simulated?: boolean;
 }
 
 export type TransportErrorKind =

@@ -38,6 +38,11 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
   const units = Object.values(state.units);
   const inFlight = units.filter(isInFlight);
 
+  // 0. Ctrl-C: stop now (the killed commands are in doubt until resume), or after this step
+  if (state.stopRequested === 'stop-step') {
+    return inFlight.length ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; continue with `lifeboat resume`' }];
+  }
+
   // 1. a crash left commands in doubt: settle them first, one at a time
   const doubt = units.find((u) => u.status === UnitStatus.InDoubt);
   if (doubt) {
@@ -111,8 +116,6 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     const allSkipped = mine.every((u) => u.status === UnitStatus.Skipped);
     return [{ kind: 'finish-step', step: step.id, result: anyFailed ? 'failed' : allSkipped ? 'skipped' : 'ok' }];
   }
-  if (state.stopRequested) return [{ kind: 'idle' }];
-
   const limit = step.strategy === 'serial' ? 1 : step.maxParallel;
   let slots = limit - flying.length;
   const actions: Action[] = [];
@@ -129,7 +132,7 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     const host = plan.hosts[u.host];
     const hs = state.hosts[u.host];
     if (!host?.local && !hs) { toConnect.push(u.host); slots--; continue; }
-    if (hs && !hs.reachable && host?.mayBeDown) {
+    if (hs && !hs.reachable && host?.mayBeDown && (hs.kind === 'unreachable' || hs.kind === 'connection-lost')) {
       actions.push({ kind: 'skip-unit', step: step.id, host: u.host, reason: 'host-down', note: `${u.host} unreachable, as expected (may be down): ${hs.message ?? ''}`.trim() });
       continue;
     }

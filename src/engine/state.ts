@@ -96,7 +96,8 @@ export interface RunState {
   /** the operator chose rollback; the queue is journaled next */
   rollbackWanted?: boolean;
   abort?: { result: 'aborted' | 'failed'; message: string };
-  stopRequested: boolean;
+  /** Ctrl-C: stop the running commands now, or let the current step finish */
+  stopRequested: false | 'stop-step' | 'after-step';
   finishedAt?: number;
   lastSeq: number;
   message?: string;
@@ -202,7 +203,12 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
         break;
       }
       u.reason = rec.reason;
-      if (rec.pollAgain && !rec.canceled) {
+      if (rec.canceled) {
+        // killed mid-way by the operator: it may have done part of its work
+        u.status = UnitStatus.InDoubt; u.note = 'stopped by the operator while running';
+        break;
+      }
+      if (rec.pollAgain) {
         const deadline = (u.firstAt ?? at) + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
         if (at + st.intervalMs < deadline) { u.status = UnitStatus.Waiting; u.notBefore = at + st.intervalMs; break; }
         u.reason = `${rec.reason ?? 'condition not met'}; gave up after ${Math.round((at - (u.firstAt ?? at)) / 1000)}s`;
@@ -276,7 +282,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       state.status = 'running';
       break;
     case 'interrupted':
-      state.stopRequested = true;
+      state.stopRequested = rec.how;
       break;
     case 'run-finished':
       state.status = rec.result;

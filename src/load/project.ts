@@ -44,8 +44,11 @@ export function findRoot(start: string): string {
   try { if (!statSync(dir).isDirectory()) dir = path.dirname(dir); } catch { dir = path.dirname(dir); }
   for (let d = dir; ; d = path.dirname(d)) {
     if (existsSync(path.join(d, 'site.yaml'))) return d;
-    if (path.dirname(d) === d) return dir;
+    if (path.dirname(d) === d) break;
   }
+  // run from a repository's top: its runbooks/ folder is the project
+  if (existsSync(path.join(dir, 'runbooks', 'site.yaml'))) return path.join(dir, 'runbooks');
+  return dir;
 }
 
 export function loadProject(paths: string[], opts: { root?: string } = {}): Project {

@@ -1,0 +1,114 @@
+// lifeboat run --dry-run: the real engine against a transport that connects to nothing and
+// records every command. Prints, step by step, the host, the exact command (secrets masked),
+// gates, manual steps, polling and timeouts, and the rollback of each step.
+import type { CliIO } from '../cli/io.js';
+import { EXIT } from '../cli/exit.js';
+import type { Prepared } from './prepare.js';
+import type { RunCmdOptions, RunMode } from './run.js';
+import { DryRunTransport } from '../transport/dry-run.js';
+import { MemoryJournal } from '../journal/memory-journal.js';
+import { Runner } from '../engine/runner.js';
+import { initState, executionOrder } from '../engine/state.js';
+import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+import type { Operator, Reporter } from '../ports.js';
+import { render } from '../plan/template.js';
+import { stepContext } from '../plan/context.js';
+import { formatDuration } from '../util/duration.js';
+import { describeTest } from '../engine/expect.js';
+import { VERSION } from '../version.js';
+import type { Expectation, ResolvedPlan, ResolvedStep } from '../model/plan.js';
+import { operatorName } from '../ui/operator.js';
+
+interface DryStep {
+  id: string; title: string; phase: string; action: string;
+  hosts: { name: string; address: string; user: string; port: number }[];
+  commands: { host: string; command: string }[];
+  guard?: string; confirm?: string; manual?: string; record?: string;
+  success: string; timeout?: string; retries?: number; rollback?: string; sudo?: boolean | string;
+  skipped?: string; onFailure?: string; idempotent: boolean;
+}
+
+export function describeExpectation(e: Expectation, until: boolean, step: ResolvedStep): string {
+  const parts: string[] = [];
+  parts.push(e.exit.length === 1 ? `exit code ${e.exit[0]}` : `exit code ${e.exit.join(' or ')}`);
+  if (e.stdout) parts.push(`prints ${describeTest(e.stdout)}`);
+  if (e.stderr) parts.push(`stderr ${describeTest(e.stderr)}`);
+  const base = parts.join(' and ');
+  return until ? `repeats every ${formatDuration(step.intervalMs)} until ${base}, for at most ${formatDuration(step.timeoutMs ?? 300_000)}` : base;
+}
+
+const secretLabel = (plan: ResolvedPlan) => (n: string) => {
+  const s = plan.secrets[n];
+  return s && 'env' in s ? `<from ${s.env}>` : s && 'file' in s ? `<from file ${s.file}>` : `<secret ${n}>`;
+};
+
+export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO, mode: RunMode): Promise<number> {
+  const plan = prepared.plan;
+  const transport = new DryRunTransport();
+  const journal = new MemoryJournal();
+  const placeholders = Object.fromEntries(Object.keys(plan.secrets).map((n) => [n, `\u0000secret:${n}\u0000`]));
+  const operator: Operator = {
+    name: operatorName(),
+    confirm: async () => ({ answer: true, auto: true }),
+    manual: async (q) => ({ done: true, value: q.record ? `<typed ${q.record}>` : undefined, auto: true }),
+    onFailure: async () => 'abort',
+    inDoubt: async () => 'abort',
+    interrupt: async () => 'stop-step',
+    secret: async () => '',
+  };
+  const silent: Reporter = { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} };
+  const started = (await journal.append({
+    type: 'run-started', runId: 'dry-run', runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
+    files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, operator: operator.name, lifeboatVersion: VERSION,
+    vars: {}, rtoMs: plan.runbook.rtoMs, mode, fromStep: opts.from,
+  })) as JournalRecord & RunStartedEvent;
+  const state = initState(plan, started, { defaultOnFailure: 'abort' });
+  const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: silent }, { secrets: placeholders });
+  await runner.run();
+
+  // put the recorded commands back with their steps
+  const unmask = (s: string) => s.replace(/'?\u0000secret:(\w+)\u0000'?/g, (_, n: string) => secretLabel(plan)(n));
+  const intents = journal.records.filter((r): r is Extract<JournalRecord, { type: 'intent' }> => r.type === 'intent');
+  const skipped = new Map(journal.records.filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped').map((r) => [r.step, r.note]));
+  const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
+    const ctx = { ...stepContext(plan, s, s.hosts[0], {}, {}), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` };
+    const text = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'text-display') : undefined);
+    const shell = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'shell-display') : undefined);
+    return {
+      id: s.id, title: s.title, phase: s.phase, action: s.action,
+      hosts: s.hosts.map((h) => ({ name: h, address: plan.hosts[h].address, user: plan.hosts[h].user, port: plan.hosts[h].port })),
+      commands: intents.filter((i) => i.step === s.id && i.purpose === 'run').map((i) => ({ host: i.host, command: unmask(i.command) })),
+      guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
+      success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
+      timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined, retries: s.retries || undefined,
+      rollback: shell(s.rollback), sudo: s.sudo, skipped: skipped.get(s.id), onFailure: s.onFailure, idempotent: s.idempotent,
+    };
+  });
+  const connections = transport.connected.size;
+  if (opts.format === 'json') {
+    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connections, steps }, null, 2) + '\n');
+    return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
+  }
+  const w = (s = '') => io.stdout.write(s + '\n');
+  w(`DRY RUN — nothing is connected to, nothing changes.`);
+  w(`${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`);
+  if (plan.runbook.rtoMs) w(`RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`);
+  w();
+  steps.forEach((s, i) => {
+    w(`${String(i + 1).padStart(2)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
+    if (s.skipped) w(`      would be skipped now: ${s.skipped}`);
+    if (s.confirm) w(`      ▲ POINT OF NO RETURN — asks: ${s.confirm}`);
+    if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
+    for (const h of s.hosts) {
+      const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plan.steps.find((x) => x.id === s.id)?.run?.source ?? '';
+      w(`      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`);
+      w(`        $ ${cmd}`);
+    }
+    if (s.guard) w(`      skipped when this succeeds: ${s.guard}`);
+    if (s.action === 'run') w(`      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`);
+    if (s.rollback) w(`      rollback: ${s.rollback}`);
+    w();
+  });
+  w(`${steps.length} steps; ${new Set(steps.flatMap((s) => s.hosts.map((h) => h.name))).size} hosts; no connection was opened.`);
+  return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
+}

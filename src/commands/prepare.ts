@@ -1,0 +1,104 @@
+// What every command that runs a runbook does first: find and load the files, refuse on any
+// error in what the run uses, resolve the plan, and get the secrets.
+import { existsSync, statSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadWithRoot, addFile, findRoot, type Project } from '../load/project.js';
+import { checkSemantics } from '../load/check-semantics.js';
+import { lintProject } from '../load/lint.js';
+import { formatDiagnostic, hasErrors, sortDiagnostics, summarize, type Diagnostic } from '../model/diagnostic.js';
+import { resolvePlan, ResolveError } from '../plan/resolve.js';
+import type { ResolvedPlan } from '../model/plan.js';
+import type { Operator } from '../ports.js';
+import { ExitError, EXIT } from '../cli/exit.js';
+import { useColor, type CliIO } from '../cli/io.js';
+import { resolveFromSshConfig } from '../transport/ssh-config.js';
+import { expandPath } from '../util/expand.js';
+
+export interface Prepared { project: Project; plan: ResolvedPlan; root: string; warnings: Diagnostic[] }
+
+const isPath = (s: string) => /[/\\]|\.ya?ml$/i.test(s) || existsSync(s);
+
+/** the runbooks a runbook includes, transitively (for which diagnostics block the run) */
+function includesOf(project: Project, name: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  for (const s of project.runbooks.get(name)?.data.steps ?? []) if (s.include) includesOf(project, s.include, seen);
+  return seen;
+}
+
+export function prepare(runbookArg: string, inventoryArg: string, io: CliIO): Prepared {
+  let project: Project;
+  let runbookName = runbookArg;
+  if (isPath(runbookArg)) {
+    if (!existsSync(runbookArg) || !statSync(runbookArg).isFile()) throw new ExitError(EXIT.USAGE, `runbook file not found: ${runbookArg}`);
+    project = loadWithRoot([runbookArg]);
+    const rel = path.relative(io.cwd, path.resolve(runbookArg)) || runbookArg;
+    const loaded = [...project.runbooks.values()].find((r) => path.resolve(r.file.file) === path.resolve(rel));
+    if (!loaded) {
+      printDiagnostics(project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)), project, io);
+      throw new ExitError(EXIT.PROBLEMS, `${runbookArg} is not a valid runbook: nothing was run`);
+    }
+    runbookName = loaded.data.name;
+  } else {
+    project = loadWithRoot([findRoot(io.cwd)]);
+  }
+  let inventoryName = inventoryArg;
+  if (isPath(inventoryArg)) {
+    if (!existsSync(inventoryArg)) throw new ExitError(EXIT.USAGE, `inventory file not found: ${inventoryArg}`);
+    const rel = path.relative(io.cwd, path.resolve(inventoryArg)) || inventoryArg;
+    addFile(project, rel);
+    const inv = [...project.inventories.values()].find((i) => path.resolve(i.file.file) === path.resolve(rel));
+    if (!inv) {
+      printDiagnostics(project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)), project, io);
+      throw new ExitError(EXIT.PROBLEMS, `${inventoryArg} is not a valid inventory: nothing was run`);
+    }
+    inventoryName = inv.data.name;
+  }
+  if (!project.runbooks.has(runbookName)) throw new ExitError(EXIT.USAGE, `no runbook named '${runbookName}' under ${project.root}`, `known: ${[...project.runbooks.keys()].join(', ') || 'none'}`);
+  if (!project.inventories.has(inventoryName)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventoryName}' under ${project.root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}; or give a path with -i`);
+
+  // only the files this run uses can block it
+  const used = new Set<string>([project.inventories.get(inventoryName)!.file.file]);
+  for (const n of includesOf(project, runbookName)) { const r = project.runbooks.get(n); if (r) used.add(r.file.file); }
+  const all = sortDiagnostics([...project.diagnostics, ...checkSemantics(project), ...lintProject(project, { git: false })]);
+  const relevant = all.filter((d) => used.has(d.file));
+  if (hasErrors(relevant)) {
+    printDiagnostics(relevant, project, io);
+    throw new ExitError(EXIT.PROBLEMS, `the runbook has errors (${summarize(relevant)}): nothing was run`, 'fix them, check with `lifeboat validate`, and run again');
+  }
+  let plan: ResolvedPlan;
+  try {
+    plan = resolvePlan(project, runbookName, inventoryName, { env: io.env, sshConfigLookup: (n, p) => resolveFromSshConfig(n, p) });
+  } catch (e) {
+    if (e instanceof ResolveError) throw new ExitError(EXIT.PROBLEMS, `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.col}` : ''}: ` : ''}${e.message}: nothing was run`);
+    throw e;
+  }
+  return { project, plan, root: project.root, warnings: relevant.filter((d) => d.severity === 'warning') };
+}
+
+export function printDiagnostics(list: Diagnostic[], project: Project, io: CliIO) {
+  const sources = new Map([...project.files].map(([k, v]) => [k, v.text]));
+  for (const d of list) io.stderr.write(formatDiagnostic(d, { sources, color: useColor(io, io.stderr) }) + '\n\n');
+}
+
+/** Secret values from env, a private file, or a prompt. Never printed. */
+export async function resolveSecrets(plan: ResolvedPlan, io: CliIO, operator: Operator | undefined, warn: (s: string) => void): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, src] of Object.entries(plan.secrets)) {
+    if ('env' in src) {
+      const v = io.env[src.env];
+      if (v === undefined || v === '') throw new ExitError(EXIT.PROBLEMS, `secret '${name}': environment variable ${src.env} is not set`, `export ${src.env}=… before the run (it is never printed or journaled)`);
+      out[name] = v;
+    } else if ('file' in src) {
+      const p = path.resolve(path.dirname(plan.runbook.file), expandPath(src.file, io.env));
+      let st;
+      try { st = statSync(p); } catch { throw new ExitError(EXIT.PROBLEMS, `secret '${name}': file ${p} not found`); }
+      if ((st.mode & 0o077) !== 0) warn(`warning: secret '${name}' comes from ${p}, which others can read (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${p}`);
+      out[name] = readFileSync(p, 'utf8').replace(/\r?\n$/, '');
+    } else {
+      if (!operator) throw new ExitError(EXIT.PROBLEMS, `secret '${name}' is asked by prompt and nobody is there to type it`, 'run in a terminal, or give it through env/file');
+      out[name] = await operator.secret({ name, prompt: src.prompt });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+// lifeboat resume [RUN-ID]: replay the journal into the engine and carry on. Finished steps
+// are not re-run; captured values and answers come back; the RTO clock keeps the first start.
+// Commands that were running when the run stopped are in doubt and settled first.
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import type { CliIO } from '../cli/io.js';
+import { EXIT, ExitError } from '../cli/exit.js';
+import { prepare } from './prepare.js';
+import { execute, makeOperator, makeReporter, makeTransports, type RunCmdOptions } from './run.js';
+import { resolveSecrets } from './prepare.js';
+import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+
+export interface ResumeOptions extends Omit<RunCmdOptions, 'inventory' | 'from' | 'dryRun'> {
+  acceptChanged?: boolean;
+  force?: boolean;
+  inDoubt?: 'rerun' | 'done' | 'abort';
+}
+
+export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOptions, io: CliIO): Promise<number> {
+  const { resolveStateDir, newestUnfinishedRun, readRun } = await import('../journal/runs.js');
+  const { FileJournal, JournalError } = await import('../journal/file-journal.js');
+  const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
+  const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
+  let runId = runIdArg;
+  if (!runId) {
+    const r = newestUnfinishedRun(stateDir);
+    if (!r) throw new ExitError(EXIT.PROBLEMS, `no unfinished run in ${stateDir}`, 'list runs with `lifeboat runs`');
+    runId = r.id;
+  }
+  const { summary, records: existing } = readRun(stateDir, runId);
+  if (summary.state === 'running') throw new ExitError(EXIT.PROBLEMS, `run ${runId} is still running (its process holds the lock)`);
+  if (['succeeded', 'failed', 'rolled-back'].includes(summary.state)) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has finished (${summary.state}): nothing to resume`, 'start a new run, or `lifeboat run --from STEP`');
+  const started = existing.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined;
+  if (!started) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has no start record: it cannot be resumed`);
+
+  // the same files, by the paths recorded at the start
+  const rbFile = started.files.find((f) => f.role === 'runbook');
+  const invFile = started.files.find((f) => f.role === 'inventory');
+  if (!rbFile || !invFile) throw new ExitError(EXIT.PROBLEMS, `run ${runId}: the start record names no runbook or inventory file`);
+  for (const f of [rbFile, invFile]) if (!existsSync(f.path)) throw new ExitError(EXIT.PROBLEMS, `${f.path} (used by run ${runId}) is gone`, `run lifeboat resume from the folder the run was started in (${path.dirname(path.dirname(stateDir))})`);
+  const prepared = prepare(rbFile.path, invFile.path, io);
+  const changed: string[] = [];
+  const now = new Map(prepared.plan.files.map((f) => [path.resolve(f.path), f.sha256]));
+  for (const f of started.files) {
+    const cur = now.get(path.resolve(f.path));
+    if (cur !== f.sha256) changed.push(`${f.path} ${cur ? 'changed' : 'no longer used'}`);
+  }
+  for (const f of prepared.plan.files) if (!started.files.some((s) => path.resolve(s.path) === path.resolve(f.path))) changed.push(`${f.path} is new`);
+  if (changed.length && !opts.acceptChanged) {
+    throw new ExitError(EXIT.PROBLEMS, `the runbook or inventory changed since run ${runId} started:\n  ${changed.join('\n  ')}`, 'resuming a different procedure than the one half-run is dangerous: check the change, then resume with --accept-changed (recorded)');
+  }
+
+  const { operator, interactive } = makeOperator(io, opts, () => {});
+  if (!interactive && opts.inDoubt) (operator as unknown as { a: { inDoubt?: string } }).a.inDoubt = opts.inDoubt;
+  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
+  let lock;
+  try {
+    lock = acquireLocalLock(stateDir, prepared.plan.runbook.name, { runId, operator: operator.name }, { takeoverStale: true });
+  } catch (e) {
+    if (e instanceof LockError) throw new ExitError(EXIT.PROBLEMS, `runbook ${prepared.plan.runbook.name} is locked: ${e.owner ? describeOwner(e.owner) : e.message}`);
+    throw e;
+  }
+  const { Redactor } = await import('../engine/redact.js');
+  const redactor = new Redactor(Object.values(secrets));
+  let journal;
+  try {
+    journal = await FileJournal.open(stateDir, runId, { redact: (s) => redactor.redact(s), force: opts.force });
+  } catch (e) {
+    lock.release();
+    if (e instanceof JournalError) throw new ExitError(EXIT.PROBLEMS, e.message, [e.hint, ...e.problems.slice(0, 5)].filter(Boolean).join('\n  '));
+    throw e;
+  }
+  const reporter = await makeReporter(io, prepared, opts);
+  const transports = await makeTransports(io, opts, operator);
+  io.stdout.write(`resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`);
+  try {
+    const { code } = await execute({
+      prepared, mode: started.mode, operator, interactive, journal, reporter, transports, secrets,
+      opts: { ...opts, inventory: invFile.path }, notes: [], runId, io, replay: journal.existing, resumed: { acceptedChanges: changed.length ? changed : undefined },
+    });
+    return code;
+  } finally {
+    lock.release();
+  }
+}

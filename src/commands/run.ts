@@ -1,0 +1,204 @@
+// lifeboat run / rehearse / preflight: check, resolve, journal, lock, run, summarize.
+import path from 'node:path';
+import type { CliIO } from '../cli/io.js';
+import { isInteractive, useColor } from '../cli/io.js';
+import { EXIT, ExitError } from '../cli/exit.js';
+import { prepare, resolveSecrets, type Prepared } from './prepare.js';
+import { PromptOperator, ScriptedOperator, NonInteractiveError, type ScriptedAnswers } from '../ui/operator.js';
+import { PlainReporter } from '../ui/plain-reporter.js';
+import { summaryTable } from '../ui/summary.js';
+import { initState, type RunState } from '../engine/state.js';
+import { Runner } from '../engine/runner.js';
+import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
+import type { Journal, Operator, Reporter, Transport } from '../ports.js';
+import { VERSION } from '../version.js';
+import { formatDuration } from '../util/duration.js';
+
+export interface RunCmdOptions {
+  inventory: string;
+  dryRun?: boolean;
+  format?: 'text' | 'json';
+  yes?: boolean;
+  yesManual?: boolean;
+  answer?: string[];
+  from?: string;
+  plain?: boolean;
+  verbose?: boolean;
+  stateDir?: string;
+  acceptNewHostKeys?: boolean;
+  takeover?: boolean;
+  junit?: string;
+}
+
+export function scriptedAnswers(opts: { yes?: boolean; yesManual?: boolean; answer?: string[] }): ScriptedAnswers {
+  const answers: Record<string, string> = {};
+  for (const a of opts.answer ?? []) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new ExitError(EXIT.USAGE, `--answer takes STEP=VALUE, got '${a}'`);
+    answers[a.slice(0, i)] = a.slice(i + 1);
+  }
+  return { yes: Boolean(opts.yes), yesManual: Boolean(opts.yesManual), answers };
+}
+
+export function makeOperator(io: CliIO, opts: { yes?: boolean; yesManual?: boolean; answer?: string[] }, log: (s: string) => void): { operator: Operator; interactive: boolean } {
+  const scripted = scriptedAnswers(opts);
+  const interactive = isInteractive(io);
+  return { operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log), interactive };
+}
+
+export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }): Promise<Reporter> {
+  const color = useColor(io);
+  if (!opts.plain && io.stdout.isTTY && !io.env.CI) {
+    const { LiveReporter } = await import('../ui/live-reporter.js');
+    return new LiveReporter(prepared.plan, io.stdout, { color, verbose: opts.verbose });
+  }
+  return new PlainReporter(io.stdout, { verbose: opts.verbose, color, rtoMs: prepared.plan.runbook.rtoMs });
+}
+
+export async function makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<{ ssh: Transport; local: Transport }> {
+  const [{ SshTransport }, { LocalTransport }] = await Promise.all([import('../transport/ssh.js'), import('../transport/local.js')]);
+  const asked = new Map<string, Promise<string>>();
+  return {
+    ssh: new SshTransport({
+      acceptNewHostKeys: opts.acceptNewHostKeys,
+      askPassphrase: (key) => { if (!asked.has(key)) asked.set(key, operator.secret({ name: key, prompt: `Passphrase for ${key}:` })); return asked.get(key)!; },
+    }),
+    local: new LocalTransport(),
+  };
+}
+
+export type RunMode = RunStartedEvent['mode'];
+
+export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run', before?: (p: Prepared, op: Operator, interactive: boolean) => Promise<string[]>, after?: (p: Prepared, state: RunState, records: JournalRecord[], runId: string) => Promise<void>): Promise<number> {
+  const prepared = prepare(runbookArg, opts.inventory, io);
+  for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
+  if (opts.from && !prepared.plan.steps.some((s) => s.id === opts.from || s.id.startsWith(`${opts.from}/`))) {
+    throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')}`);
+  }
+  if (opts.dryRun) {
+    const { dryRun } = await import('./dry-run.js');
+    return dryRun(prepared, opts, io, mode);
+  }
+  const notes: string[] = [];
+  const { operator, interactive } = makeOperator(io, opts, (s) => notes.push(s));
+  if (before) notes.push(...(await before(prepared, operator, interactive)));
+  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
+
+  const { FileJournal, newRunId } = await import('../journal/file-journal.js');
+  const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
+  const stateDir = path.resolve(opts.stateDir ?? path.join(prepared.root, '.lifeboat'));
+  const plan = prepared.plan;
+  const runId = newRunId(plan.runbook.name);
+  let lock;
+  try {
+    lock = acquireLocalLock(stateDir, plan.runbook.name, { runId, operator: operator.name }, { takeoverStale: opts.takeover });
+  } catch (e) {
+    if (e instanceof LockError) {
+      throw new ExitError(EXIT.PROBLEMS, `runbook ${plan.runbook.name} is locked: ${e.owner ? describeOwner(e.owner) : e.message}`,
+        e.stale ? 'its owner is gone: check nothing runs, then take the lock over with --takeover (or `lifeboat unlock`)' : 'two operators must not run the same recovery at once: talk to the owner first');
+    }
+    throw e;
+  }
+  const { Redactor } = await import('../engine/redact.js');
+  const redactor = new Redactor(Object.values(secrets));
+  let journal: Journal;
+  try {
+    journal = await FileJournal.create(stateDir, runId, { redact: (s) => redactor.redact(s) });
+  } catch (e) { lock.release(); throw e; }
+  const reporter = await makeReporter(io, prepared, opts);
+  const transports = await makeTransports(io, opts, operator);
+  const result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io });
+  lock.release();
+  if (after) await after(prepared, result.state, result.records, runId);
+  return result.code;
+}
+
+interface ExecuteArgs {
+  prepared: Prepared; mode: RunMode; operator: Operator; interactive: boolean; journal: Journal; reporter: Reporter;
+  transports: { ssh: Transport; local: Transport }; secrets: Record<string, string>; opts: RunCmdOptions; notes: string[]; runId: string; io: CliIO;
+  /** resume: records replayed into the state instead of a new run-started */
+  replay?: JournalRecord[];
+  resumed?: { acceptedChanges?: string[] };
+}
+
+/** Shared by run and resume: wire the runner, handle Ctrl-C and the remote lock, print the summary. */
+export async function execute(a: ExecuteArgs): Promise<{ code: number; state: RunState; records: JournalRecord[] }> {
+  const { prepared, operator, interactive, journal, reporter, transports, io } = a;
+  const plan = prepared.plan;
+  const records: JournalRecord[] = [...(a.replay ?? [])];
+  const recording: Journal = { append: async (e) => { const r = await journal.append(e); records.push(r); return r; }, close: () => journal.close() };
+  let found = records.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined;
+  if (!found) {
+    found = (await recording.append({
+      type: 'run-started', runId: a.runId, runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
+      files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
+      operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from,
+      notes: a.notes.length ? a.notes : undefined,
+    })) as JournalRecord & RunStartedEvent;
+  }
+  const started = found!;
+  if (!a.replay) reporter.event(started);
+  const state = initState(plan, started, { defaultOnFailure: interactive ? 'ask' : 'abort' });
+  const runner = new Runner(plan, state, { ...transports, journal: recording, operator, reporter }, { secrets: a.secrets });
+  if (a.replay) {
+    const { apply, UnitStatus } = await import('../engine/state.js');
+    for (const r of a.replay) if (r.type !== 'run-started') apply(state, plan, r);
+    const inDoubt = Object.values(state.units).filter((u) => u.status === UnitStatus.Running).map((u) => ({ step: u.step, host: u.host }));
+    await runner.dispatch({ type: 'resumed', operator: operator.name, acceptedChanges: a.resumed?.acceptedChanges, inDoubt });
+  }
+
+  let sigints = 0;
+  const onSigint = () => {
+    sigints++;
+    if (sigints >= 2) {
+      io.stderr.write('\nlifeboat: stopped at once; the journal is intact: `lifeboat resume` continues this run\n');
+      process.exit(130);
+    }
+    void runner.interrupt().catch(() => undefined);
+  };
+  process.on('SIGINT', onSigint);
+  let remoteRelease: (() => Promise<void>) | undefined;
+  try {
+    if (plan.lock) remoteRelease = await takeRemoteLock(plan, a.runId, operator.name, transports.ssh);
+    await runner.run();
+  } catch (e) {
+    if (e instanceof NonInteractiveError) {
+      await runner.dispatch({ type: 'run-finished', result: 'aborted', durationMs: Date.now() - state.startedAt, message: e.message }).catch(() => undefined);
+    } else {
+      reporter.close();
+      await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
+      await journal.close().catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (remoteRelease) await remoteRelease().catch((e) => reporter.note(`could not release the lock on ${plan.lock!.host}: ${(e as Error).message}`, 'warn'));
+  reporter.close();
+  await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
+  await journal.close();
+  io.stdout.write('\n' + summaryTable(plan, state, useColor(io)) + '\n');
+  if (state.status === 'interrupted' || state.status === 'aborted' || state.status === 'failed') io.stdout.write(`run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline${state.status !== 'failed' ? `, \`lifeboat resume ${a.runId}\` to continue` : ''}\n`);
+  return { code: state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS, state, records };
+}
+
+function topVars(p: Prepared): Record<string, string | number | boolean> {
+  const first = p.plan.steps[0];
+  return first ? { ...first.scope.vars } : {};
+}
+
+async function takeRemoteLock(plan: Prepared['plan'], runId: string, operator: string, ssh: Transport): Promise<() => Promise<void>> {
+  const { remoteLockCommands, parseRemoteOwner, REMOTE_LOCK_HELD } = await import('../journal/lock.js');
+  const host = plan.hosts[plan.lock!.host];
+  const cmds = remoteLockCommands(plan.runbook.name, runId, operator);
+  const conn = await ssh.connect(host);
+  const r = await conn.exec({ command: cmds.acquire, timeoutMs: 30_000 });
+  if (r.exitCode === REMOTE_LOCK_HELD) {
+    const o = parseRemoteOwner(r.stdout);
+    throw new ExitError(EXIT.PROBLEMS, `${plan.runbook.name} is locked on ${host.name} by run ${o?.runId ?? '?'} of ${o?.operator ?? '?'} since ${o?.since ?? '?'}`, 'another operator is running this recovery: talk to them first');
+  }
+  if (r.exitCode !== 0) throw new ExitError(EXIT.PROBLEMS, `could not take the lock on ${host.name}: exit ${r.exitCode} ${r.stderr.trim()}`);
+  return async () => { const c = await ssh.connect(host); await c.exec({ command: cmds.release, timeoutMs: 30_000 }); };
+}
+
+export { formatDuration };

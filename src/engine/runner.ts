@@ -1,0 +1,318 @@
+// The only async loop of a run: asks `decide` what to do, performs it through the ports,
+// journals what happened (durably, before acting on it) and feeds it back through `apply`.
+import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
+import { TransportError, type Journal, type Operator, type Reporter, type Transport, type ExecResult, type ResolvedHost } from '../ports.js';
+import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
+import { apply, isInFlight, unitKey, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
+import { decide, type Action } from './decide.js';
+import { checkExpectation } from './expect.js';
+import { Redactor, StreamRedactor } from './redact.js';
+import { render } from '../plan/template.js';
+import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
+
+export interface Clock { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> }
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => new Promise((resolve) => {
+    const t = setTimeout(resolve, Math.max(0, ms));
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  }),
+};
+
+export interface RunnerPorts {
+  /** remote hosts */
+  ssh: Transport;
+  /** `on: local` */
+  local: Transport;
+  journal: Journal;
+  operator: Operator;
+  reporter: Reporter;
+  clock?: Clock;
+}
+
+export interface RunnerOptions {
+  secrets: Record<string, string>;
+  /** how much of each stream the journal keeps */
+  tailBytes?: number;
+  /** hosts connected at once when the run starts */
+  connectParallel?: number;
+}
+
+const TAIL = 4096;
+const tail = (s: string, n: number) => (s.length > n ? s.slice(s.length - n) : s);
+
+export class Runner {
+  private readonly clock: Clock;
+  private readonly redactor: Redactor;
+  private readonly facts: Record<string, HostFacts>;
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly connecting = new Set<string>();
+  private wakeUp: (() => void) | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private interrupting = false;
+  private fatal: unknown;
+
+  constructor(readonly plan: ResolvedPlan, readonly state: RunState, private readonly ports: RunnerPorts, private readonly opts: RunnerOptions) {
+    this.clock = ports.clock ?? systemClock;
+    this.redactor = new Redactor(Object.values(opts.secrets));
+    this.facts = hostFacts(plan);
+  }
+
+  get redact(): Redactor { return this.redactor; }
+
+  /** Journal an event (durably), then apply it and show it. Serialized: records apply in seq order. */
+  dispatch(event: RunEvent): Promise<JournalRecord> {
+    const next = this.chain.then(async () => {
+      const rec = await this.ports.journal.append(this.redactor.redactDeep(event));
+      apply(this.state, this.plan, rec);
+      this.ports.reporter.event(rec);
+      this.wake();
+      return rec;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private wake() {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  /** Run until the run finishes (or is interrupted). Returns the final state. */
+  async run(): Promise<RunState> {
+    await this.preconnect();
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      if (this.state.status !== 'running') break;
+      const actions = decide({ plan: this.plan, state: this.state, now: this.clock.now(), secrets: this.opts.secrets, facts: this.facts });
+      if (!actions.length) break;
+      let waitUntil: number | undefined;
+      let progressed = false;
+      for (const a of actions) {
+        if (a.kind === 'idle') continue;
+        if (a.kind === 'wait') { waitUntil = a.until; continue; }
+        progressed = true;
+        await this.perform(a);
+        if (a.kind === 'finish') return this.state;
+      }
+      if (!progressed) {
+        const woke = new Promise<void>((r) => { this.wakeUp = r; });
+        if (waitUntil !== undefined) {
+          const ac = new AbortController();
+          await Promise.race([woke, this.clock.sleep(waitUntil - this.clock.now(), ac.signal)]);
+          ac.abort();
+        } else if (Object.values(this.state.units).some(isInFlight) || this.connecting.size) {
+          await woke;
+        } else {
+          // nothing in flight and nothing to do: a bug in decide; do not spin
+          throw new Error('run made no progress (no action and nothing in flight)');
+        }
+      }
+    }
+    await this.chain;
+    return this.state;
+  }
+
+  /** Open every host the run will touch, in parallel, so a dead host shows at once. */
+  private async preconnect() {
+    const pending = new Set(Object.values(this.state.units).filter((u) => !isInFlight(u)).map((u) => u.host));
+    const hosts = Object.keys(this.plan.hosts).filter((h) => h !== 'local' && pending.has(h) && !this.state.hosts[h]);
+    const limit = this.opts.connectParallel ?? 32;
+    for (let i = 0; i < hosts.length; i += limit) await Promise.all(hosts.slice(i, i + limit).map((h) => this.connect(h)));
+  }
+
+  private async connect(host: string) {
+    if (this.connecting.has(host)) return;
+    const h = this.plan.hosts[host];
+    if (!h || h.local) return;
+    this.connecting.add(host);
+    try {
+      await this.ports.ssh.connect(h);
+      await this.dispatch({ type: 'host-state', host, reachable: true });
+    } catch (e) {
+      const kind = e instanceof TransportError ? e.kind : 'internal';
+      await this.dispatch({ type: 'host-state', host, reachable: false, kind, message: (e as Error).message });
+    } finally {
+      this.connecting.delete(host);
+      this.wake();
+    }
+  }
+
+  private step(id: string): ResolvedStep {
+    return this.plan.steps.find((s) => s.id === id)!;
+  }
+
+  private ctx(step: ResolvedStep, host?: string) {
+    return stepContext(this.plan, step, host, this.state.captured, this.opts.secrets, this.facts);
+  }
+
+  private async perform(a: Action): Promise<void> {
+    const op = this.ports.operator;
+    switch (a.kind) {
+      case 'connect':
+        // not awaited: the loop wakes when each host reports
+        for (const h of a.hosts) void this.connect(h);
+        return;
+      case 'skip-step':
+        await this.dispatch({ type: 'step-skipped', step: a.step, reason: a.reason, note: a.note });
+        return;
+      case 'skip-unit':
+        await this.dispatch({ type: 'step-skipped', step: a.step, host: a.host, reason: a.reason, note: a.note });
+        return;
+      case 'start-step':
+        await this.dispatch({ type: 'step-started', step: a.step });
+        return;
+      case 'finish-step': {
+        const s = this.state.steps[a.step];
+        await this.dispatch({ type: 'step-finished', step: a.step, result: a.result, durationMs: this.clock.now() - (s.startedAt ?? this.clock.now()) });
+        return;
+      }
+      case 'confirm': {
+        const st = this.step(a.step);
+        const question = this.redactor.redact(render(st.confirm!, this.ctx(st), 'text'));
+        this.ports.reporter.pause();
+        const r = await op.confirm({ step: st.id, title: st.title, question }).finally(() => this.ports.reporter.resume());
+        await this.dispatch({ type: 'confirmed', step: st.id, question, answer: r.answer, by: op.name, auto: r.auto });
+        return;
+      }
+      case 'manual': {
+        const st = this.step(a.step);
+        const instructions = this.redactor.redact(render(st.manual!, this.ctx(st), 'text'));
+        this.ports.reporter.pause();
+        const r = await op.manual({ step: st.id, title: st.title, instructions, record: st.record }).finally(() => this.ports.reporter.resume());
+        await this.dispatch({ type: 'manual-done', step: st.id, done: r.done, by: op.name, value: r.value, record: st.record, auto: r.auto });
+        return;
+      }
+      case 'failure': {
+        const st = this.step(a.step);
+        if (a.policy !== 'ask') {
+          await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice: a.policy, by: op.name, auto: true });
+          return;
+        }
+        this.ports.reporter.pause();
+        const canRollback = this.state.completed.some((c) => this.step(c.step).rollback);
+        const choice = await op.onFailure({ step: st.id, title: st.title, host: a.host, message: a.message, canRollback, preflight: st.phase === 'preflight' }).finally(() => this.ports.reporter.resume());
+        await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice, by: op.name, auto: false });
+        return;
+      }
+      case 'in-doubt': {
+        if (a.policy !== 'ask') {
+          await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice: a.policy, by: op.name, auto: true });
+          return;
+        }
+        const st = this.step(a.step);
+        const u = this.state.units[unitKey(a.step, a.host)];
+        this.ports.reporter.pause();
+        const choice = await op.inDoubt({ step: st.id, title: st.title, host: a.host, command: u.lastCommand ?? '', lastOutput: u.lastOutput ?? '' }).finally(() => this.ports.reporter.resume());
+        await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false });
+        return;
+      }
+      case 'start-rollback':
+        await this.dispatch({ type: 'rollback-started', units: a.units });
+        return;
+      case 'finish':
+        await this.dispatch({ type: 'run-finished', result: a.result, durationMs: this.clock.now() - this.state.startedAt, message: a.message });
+        return;
+      case 'exec':
+        await this.startExec(a);
+        return;
+      case 'wait':
+      case 'idle':
+        return;
+    }
+  }
+
+  /** Journal the intent (durably), then send the command without waiting for it. */
+  private async startExec(a: Extract<Action, { kind: 'exec' }>) {
+    const st = this.step(a.step);
+    const tpl = a.purpose === 'run' ? st.run! : a.purpose === 'skip_if' ? st.skipIf! : st.rollback!;
+    const ctx = this.ctx(st, a.host);
+    let command: string;
+    let display: string;
+    let env: Record<string, string>;
+    try {
+      command = render(tpl, ctx, 'shell');
+      display = render(tpl, ctx, 'shell-display');
+      env = Object.fromEntries(Object.entries(st.env).map(([k, v]) => [k, render(v, ctx, 'text')]));
+    } catch (e) {
+      // a captured value that never came (its step was skipped): the step cannot run
+      await this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: tpl.source, purpose: a.purpose });
+      await this.dispatch({ type: 'exec-error', step: a.step, host: a.host, attempt: a.attempt, purpose: a.purpose, kind: 'template', message: (e as Error).message });
+      return;
+    }
+    await this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: display, purpose: a.purpose });
+    const host = this.plan.hosts[a.host];
+    const u = this.state.units[unitKey(a.step, a.host)];
+    let timeoutMs = st.timeoutMs;
+    if (a.purpose === 'run' && st.until) timeoutMs = Math.max(1000, (u.firstAt ?? this.clock.now()) + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) - this.clock.now());
+    if (a.purpose === 'skip_if') timeoutMs = st.timeoutMs ?? 60_000;
+    const ac = new AbortController();
+    const key = `${unitKey(a.step, a.host)}:${a.purpose}`;
+    this.controllers.set(key, ac);
+    void this.exec(host, st, a, command, env, timeoutMs, ac).finally(() => this.controllers.delete(key));
+  }
+
+  private async exec(host: ResolvedHost, st: ResolvedStep, a: Extract<Action, { kind: 'exec' }>, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController) {
+    const transport = host.local ? this.ports.local : this.ports.ssh;
+    const out = new StreamRedactor(this.redactor);
+    const err = new StreamRedactor(this.redactor);
+    const rep = this.ports.reporter;
+    const live = a.purpose === 'run' || a.purpose === 'rollback';
+    let res: ExecResult;
+    try {
+      const conn = await transport.connect(host);
+      res = await conn.exec({
+        command, env, sudo: st.sudo, timeoutMs, signal: ac.signal,
+        onStdout: live ? (c) => { const t = out.push(c); if (t) rep.output(st.id, host.name, 'stdout', t); } : undefined,
+        onStderr: live ? (c) => { const t = err.push(c); if (t) rep.output(st.id, host.name, 'stderr', t); } : undefined,
+      });
+      if (live) {
+        const o = out.flush(); if (o) rep.output(st.id, host.name, 'stdout', o);
+        const e = err.flush(); if (e) rep.output(st.id, host.name, 'stderr', e);
+      }
+    } catch (e) {
+      const kind = e instanceof TransportError ? e.kind : 'internal';
+      await this.dispatch({ type: 'exec-error', step: st.id, host: host.name, attempt: a.attempt, purpose: a.purpose, kind, message: this.redactor.redact((e as Error).message) }).catch((x) => { this.fatal = x; this.wake(); });
+      return;
+    }
+    const ev: ExecFinishedEvent = {
+      type: 'exec-finished', step: st.id, host: host.name, attempt: a.attempt, purpose: a.purpose,
+      exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.canceled, signal: res.signal, durationMs: res.durationMs,
+      stdoutTail: tail(res.stdout, this.opts.tailBytes ?? TAIL), stderrTail: tail(res.stderr, this.opts.tailBytes ?? TAIL), ok: false,
+    };
+    if (res.simulated) {
+      // dry run: the command "did what it should"; a guard is shown as not holding, so the step shows
+      ev.ok = a.purpose !== 'skip_if';
+      if (a.purpose === 'run' && st.capture) ev.captured = { name: st.capture, value: `<captured ${st.capture}>` };
+    } else if (a.purpose === 'run') {
+      const check = checkExpectation(st.until ?? st.expect, res);
+      ev.ok = check.ok;
+      ev.reason = check.reason;
+      if (st.until && !check.ok && !res.timedOut && !res.canceled) ev.pollAgain = true;
+      if (st.until && res.timedOut) ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
+      if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
+    } else {
+      ev.ok = res.exitCode === 0 && !res.timedOut && !res.canceled;
+      if (!ev.ok) ev.reason = res.timedOut ? 'timed out' : `exit code ${res.exitCode}`;
+    }
+    await this.dispatch(ev).catch((x) => { this.fatal = x; this.wake(); });
+  }
+
+  /** Ctrl-C. The first asks (or, without a person, stops the running commands); callers exit on the second. */
+  async interrupt(): Promise<void> {
+    if (this.interrupting || this.state.status !== 'running') return;
+    this.interrupting = true;
+    try {
+      const running = Object.values(this.state.units).filter(isInFlight).map((u) => `${u.step} on ${u.host}`);
+      this.ports.reporter.pause();
+      const how = await this.ports.operator.interrupt({ running }).finally(() => this.ports.reporter.resume());
+      if (how === 'continue') return;
+      await this.dispatch({ type: 'interrupted', by: this.ports.operator.name, how });
+      if (how === 'stop-step') for (const c of this.controllers.values()) c.abort();
+    } finally {
+      this.interrupting = false;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// Events in words — shared by the plain reporter, the live view and `lifeboat log`.
+import type { JournalRecord } from '../engine/events.js';
+import { formatDuration } from '../util/duration.js';
+
+export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error' } | undefined {
+  switch (r.type) {
+    case 'run-started': return { text: `run ${r.runId}: ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`, level: 'info' };
+    case 'host-state': return { host: r.host, text: r.reachable ? 'connected' : `unreachable: ${r.message ?? r.kind}`, level: r.reachable ? 'info' : 'warn' };
+    case 'step-started': return { step: r.step, text: 'started', level: 'info' };
+    case 'step-skipped': return { step: r.step, host: r.host, text: `skipped: ${r.note}`, level: 'info' };
+    case 'confirmed': return { step: r.step, text: `confirm "${r.question}" → ${r.answer ? 'yes' : 'no'} by ${r.by}${r.auto ? ' (--yes)' : ''}`, level: r.answer ? 'info' : 'warn' };
+    case 'manual-done': return { step: r.step, text: `manual step ${r.done ? 'done' : 'NOT done'} by ${r.by}${r.record ? `, recorded ${r.record}=${r.value ?? ''}` : ''}${r.auto ? ' (--yes-manual)' : ''}`, level: r.done ? 'info' : 'warn' };
+    case 'intent': return { step: r.step, host: r.host, text: `${r.purpose === 'run' ? (r.attempt > 1 ? `attempt ${r.attempt}: ` : '') : `${r.purpose}: `}$ ${r.command}`, level: 'info' };
+    case 'exec-finished': {
+      const what = r.purpose === 'skip_if' ? (r.ok ? 'guard held: already done' : 'guard did not hold: running the step') : r.purpose === 'rollback' ? (r.ok ? 'rolled back' : `rollback FAILED: ${r.reason}`) : r.ok ? 'ok' : r.pollAgain ? `not yet (${r.reason})` : `FAILED: ${r.reason}`;
+      const lvl = r.ok || r.purpose === 'skip_if' ? 'ok' : r.pollAgain ? 'info' : 'error';
+      return { step: r.step, host: r.host, text: `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`, level: lvl };
+    }
+    case 'exec-error': return { step: r.step, host: r.host, text: `${r.kind === 'connection-lost' ? 'CONNECTION LOST' : r.kind === 'unreachable' ? 'UNREACHABLE' : 'ERROR'}: ${r.message}`, level: 'error' };
+    case 'step-finished': return { step: r.step, text: `${r.result} (${formatDuration(r.durationMs)})`, level: r.result === 'failed' ? 'warn' : 'ok' };
+    case 'failure-decision': return { step: r.step, host: r.host, text: `on failure: ${r.choice} (${r.auto ? 'policy' : `by ${r.by}`})`, level: 'warn' };
+    case 'in-doubt': return { step: r.step, host: r.host, text: `in doubt after a stop: ${r.choice === 'guard' ? 'its skip_if guard decides' : r.choice === 'rerun' ? 'run again (idempotent)' : r.choice === 'done' ? 'marked done' : 'abort'} (${r.auto ? 'policy' : `by ${r.by}`})`, level: 'warn' };
+    case 'rollback-started': return { text: `rolling back ${r.units.length} step${r.units.length === 1 ? '' : 's'}: ${r.units.map((u) => `${u.step}@${u.host}`).join(', ') || 'nothing to undo'}`, level: 'warn' };
+    case 'resumed': return { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((d) => `${d.step}@${d.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' };
+    case 'interrupted': return { text: `interrupted by ${r.by}: ${r.how === 'stop-step' ? 'stopping the running commands' : 'stopping after this step'}`, level: 'warn' };
+    case 'run-finished': return { text: `run ${r.result} in ${formatDuration(r.durationMs)}${r.message ? `: ${r.message}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' };
+  }
+}

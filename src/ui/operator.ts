@@ -1,0 +1,124 @@
+// The Operator port: a person at a terminal (prompts through @inquirer/prompts), or a script
+// (--yes, --yes-manual, --answer STEP=VALUE) when nobody is there. Default answers are No.
+import os from 'node:os';
+import type { Operator } from '../ports.js';
+
+export const operatorName = () => `${safeUser()}@${os.hostname()}`;
+function safeUser(): string {
+  try { return os.userInfo().username; } catch { return process.env.USER ?? 'unknown'; }
+}
+
+export interface ScriptedAnswers {
+  /** answer every confirm gate yes */
+  yes: boolean;
+  /** confirm manual steps as done (never implied by --yes) */
+  yesManual: boolean;
+  /** typed values for manual steps with `record`, by step id */
+  answers: Record<string, string>;
+  /** in-doubt steps: what to do without a person (default abort) */
+  inDoubt?: 'rerun' | 'done' | 'abort';
+}
+
+export class NonInteractiveError extends Error {}
+
+/** Answers for a run nobody watches. Gates need --yes; manual steps need --yes-manual. */
+export class ScriptedOperator implements Operator {
+  readonly name = operatorName();
+  constructor(private readonly a: ScriptedAnswers, private readonly log: (line: string) => void = () => {}) {}
+
+  async confirm(q: { step: string; question: string }) {
+    if (!this.a.yes) throw new NonInteractiveError(`step '${q.step}' asks "${q.question}" and nobody is there to answer: run in a terminal, or pass --yes to answer yes to every gate`);
+    this.log(`confirm ${q.step}: "${q.question}" → yes (--yes)`);
+    return { answer: true, auto: true };
+  }
+
+  async manual(q: { step: string; instructions: string; record?: string }) {
+    if (!this.a.yesManual) throw new NonInteractiveError(`manual step '${q.step}' needs a person: run in a terminal, or pass --yes-manual (and --answer ${q.step}=VALUE where it asks for a value)`);
+    const value = q.record ? this.a.answers[q.step] : undefined;
+    if (q.record && value === undefined) throw new NonInteractiveError(`manual step '${q.step}' records a value (${q.record}): pass --answer ${q.step}=VALUE`);
+    return { done: true, value, auto: true };
+  }
+
+  async onFailure() { return 'abort' as const; }
+
+  async inDoubt() { return this.a.inDoubt ?? 'abort'; }
+
+  async interrupt() { return 'stop-step' as const; }
+
+  async secret(q: { name: string }): Promise<string> {
+    throw new NonInteractiveError(`secret '${q.name}' is asked by prompt and nobody is there to type it: run in a terminal, or give it through env/file`);
+  }
+}
+
+/** A person at a terminal. Every question defaults to the safe answer. */
+export class PromptOperator implements Operator {
+  readonly name = operatorName();
+  constructor(private readonly scripted: ScriptedAnswers, private readonly out: NodeJS.WritableStream = process.stderr) {}
+
+  private async prompts() {
+    return import('@inquirer/prompts');
+  }
+
+  async confirm(q: { step: string; title: string; question: string }) {
+    if (this.scripted.yes) return { answer: true, auto: true };
+    const { confirm } = await this.prompts();
+    this.out.write(`\n\x1b[1;33m▲ point of no return\x1b[0m — step ${q.step}\n`);
+    const answer = await confirm({ message: q.question, default: false });
+    return { answer, auto: false };
+  }
+
+  async manual(q: { step: string; title: string; instructions: string; record?: string }) {
+    const { confirm, input } = await this.prompts();
+    this.out.write(`\n\x1b[1m✋ manual step ${q.step}: ${q.title}\x1b[0m\n${q.instructions.trim().split('\n').map((l) => `   ${l}`).join('\n')}\n\n`);
+    if (this.scripted.yesManual && (!q.record || this.scripted.answers[q.step] !== undefined)) return { done: true, value: q.record ? this.scripted.answers[q.step] : undefined, auto: true };
+    let value: string | undefined;
+    if (q.record) value = await input({ message: `Type the value to record as ${q.record}:`, validate: (v) => (v.trim() ? true : 'a value is needed') });
+    const done = await confirm({ message: 'Done?', default: false });
+    return { done, value: value?.trim(), auto: false };
+  }
+
+  async onFailure(q: { step: string; host?: string; message: string; canRollback: boolean; preflight: boolean }) {
+    const { select } = await this.prompts();
+    this.out.write(`\n\x1b[1;31m✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed:\x1b[0m ${q.message}\n`);
+    const choices = [
+      { name: 'abort the run', value: 'abort' as const },
+      { name: 'retry the step', value: 'retry' as const },
+      { name: q.preflight ? 'override: go on although this check failed (recorded)' : 'skip it and go on', value: 'skip' as const },
+      ...(q.canRollback ? [{ name: 'roll back the completed steps (newest first), then stop', value: 'rollback' as const }] : []),
+    ];
+    return select({ message: 'What now?', choices, default: 'abort' });
+  }
+
+  async inDoubt(q: { step: string; host: string; command: string; lastOutput: string }) {
+    const { select } = await this.prompts();
+    this.out.write(`\n\x1b[1;33m? step ${q.step} on ${q.host} was running when the run stopped\x1b[0m; nobody knows whether it completed.\n  command: ${q.command}\n${q.lastOutput ? `  last output:\n${q.lastOutput.split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}\n` : ''}`);
+    return select({
+      message: 'Check the host by hand, then:',
+      choices: [
+        { name: 'abort (decide later)', value: 'abort' as const },
+        { name: 'run it again', value: 'rerun' as const },
+        { name: 'it completed: mark it done', value: 'done' as const },
+      ],
+      default: 'abort',
+    });
+  }
+
+  async interrupt(q: { running: string[] }) {
+    const { select } = await this.prompts();
+    this.out.write(`\n\x1b[1;33mInterrupted.\x1b[0m Running: ${q.running.join(', ') || 'nothing'}\n`);
+    return select({
+      message: 'Stop now?',
+      choices: [
+        { name: 'let the running step finish, then stop (resume later)', value: 'after-step' as const },
+        { name: 'stop the running commands now (they will be in doubt on resume)', value: 'stop-step' as const },
+        { name: 'carry on', value: 'continue' as const },
+      ],
+      default: 'after-step',
+    });
+  }
+
+  async secret(q: { name: string; prompt: string }) {
+    const { password } = await this.prompts();
+    return password({ message: q.prompt, mask: false });
+  }
+}

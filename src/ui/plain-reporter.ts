@@ -1,0 +1,58 @@
+// One plain line per event with a timestamp and the time since the run started: for logs,
+// CI and anything without a terminal (--plain). Output lines only with --verbose.
+import type { Reporter } from '../ports.js';
+import type { JournalRecord } from '../engine/events.js';
+import { describeEvent } from './describe.js';
+
+export interface PlainReporterOptions { verbose?: boolean; color?: boolean; startedAt?: number; rtoMs?: number }
+
+const COLORS = { info: '', ok: '32', warn: '33', error: '31' } as const;
+
+export class PlainReporter implements Reporter {
+  private startedAt: number | undefined;
+  private buffered: string[] = [];
+  private paused = 0;
+  constructor(private readonly out: NodeJS.WritableStream, private readonly opts: PlainReporterOptions = {}) {
+    this.startedAt = opts.startedAt;
+  }
+
+  private clock(at: number): string {
+    const ms = at - (this.startedAt ?? at);
+    const s = Math.floor(ms / 1000);
+    const el = `+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.${Math.floor((ms % 1000) / 100)}`;
+    if (!this.opts.rtoMs) return el;
+    return `${el} (${Math.round((ms / this.opts.rtoMs) * 100)}% RTO)`;
+  }
+
+  private write(line: string) {
+    if (this.paused) this.buffered.push(line); else this.out.write(line + '\n');
+  }
+
+  event(r: JournalRecord): void {
+    const at = Date.parse(r.at);
+    if (r.type === 'run-started') { this.startedAt ??= at; this.opts.rtoMs ??= r.rtoMs; }
+    const d = describeEvent(r);
+    if (!d) return;
+    const where = [d.step, d.host].filter(Boolean).join(' @ ');
+    let text = `${r.at.slice(0, 19)}Z ${this.clock(at)} ${where ? `[${where}] ` : ''}${d.text}`;
+    const c = COLORS[d.level];
+    if (this.opts.color && c) text = `\x1b[${c}m${text}\x1b[0m`;
+    this.write(text);
+  }
+
+  output(step: string, host: string, stream: 'stdout' | 'stderr', text: string): void {
+    if (!this.opts.verbose) return;
+    for (const line of text.replace(/\n$/, '').split('\n')) this.write(`    ${step}@${host} ${stream === 'stderr' ? '!' : '|'} ${line}`);
+  }
+
+  note(text: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+    const c = COLORS[level];
+    this.write(this.opts.color && c ? `\x1b[${c}m${text}\x1b[0m` : text);
+  }
+
+  pause(): void { this.paused++; }
+  resume(): void {
+    if (this.paused > 0 && --this.paused === 0) { for (const l of this.buffered) this.out.write(l + '\n'); this.buffered = []; }
+  }
+  close(): void { for (const l of this.buffered) this.out.write(l + '\n'); this.buffered = []; }
+}

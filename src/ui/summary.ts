@@ -1,0 +1,38 @@
+// The table printed when a run ends: step, host, result, duration; the total against the RTO.
+import type { ResolvedPlan } from '../model/plan.js';
+import { UnitStatus, StepStatus, type RunState } from '../engine/state.js';
+import { formatDuration } from '../util/duration.js';
+
+export function summaryTable(plan: ResolvedPlan, state: RunState, color = false): string {
+  const rows: string[][] = [];
+  for (const id of state.order) {
+    const step = plan.steps.find((s) => s.id === id)!;
+    const ss = state.steps[id];
+    if (!step.hosts.length) {
+      const d = ss.startedAt && ss.finishedAt ? formatDuration(ss.finishedAt - ss.startedAt) : '';
+      rows.push([id, step.action === 'manual' ? '(manual)' : '(gate)', ss.status === StepStatus.Ok ? 'ok' : ss.status, d, ss.note ?? '']);
+      continue;
+    }
+    for (const h of step.hosts) {
+      const u = state.units[`${id}@${h}`];
+      const d = u.startedAt && u.finishedAt ? formatDuration(u.finishedAt - u.startedAt) : '';
+      const res = u.status === UnitStatus.Ok ? 'ok' : u.status === UnitStatus.Failed ? 'FAILED' : u.status;
+      const rb = u.rollback ? ` (rollback ${u.rollback})` : '';
+      rows.push([id, h, res + rb, d, u.status === UnitStatus.Failed ? u.reason ?? '' : u.note ?? '']);
+    }
+  }
+  const head = ['step', 'host', 'result', 'time', 'note'];
+  const w = head.map((hd, i) => Math.min(40, Math.max(hd.length, ...rows.map((r) => r[i].length))));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ').trimEnd();
+  const paint = (r: string[]) => {
+    const line = fmt(r);
+    if (!color) return line;
+    if (r[2].startsWith('FAILED')) return `\x1b[31m${line}\x1b[0m`;
+    if (r[2].startsWith('ok')) return `\x1b[32m${line}\x1b[0m`;
+    return line;
+  };
+  const total = (state.finishedAt ?? Date.now()) - state.startedAt;
+  const rto = plan.runbook.rtoMs;
+  const rtoText = rto ? ` against an RTO of ${formatDuration(rto)} (${Math.round((total / rto) * 100)}%${total > rto ? ', OVER' : ''})` : '';
+  return [fmt(head), ...rows.map(paint), '', `${state.status.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${state.message}` : ''}`].join('\n');
+}
