@@ -86,6 +86,85 @@ export function buildProgram(io: CliIO): Command {
       setExit(await unlockCommand(runbook, opts, io));
     });
 
+  program
+    .command('drills')
+    .description('per runbook: the last rehearsal and whether it is current; exit 1 when a critical runbook is not')
+    .argument('[dir]', 'the folder with site.yaml (default: .)')
+    .option('--json', 'machine-readable output')
+    .option('--state-dir <dir>', 'state folder holding history.jsonl (default: .lifeboat beside site.yaml)')
+    .action(async (dir: string | undefined, opts) => {
+      const { drillsCommand } = await import('../commands/drills.js');
+      setExit(await drillsCommand(dir, opts, io));
+    });
+
+  program
+    .command('plan')
+    .description('print the DR plan from the runbooks: HTML, Markdown or PDF (format from -o, or --format)')
+    .argument('[path]', 'the site folder or its site.yaml (default: .)')
+    .option('-i, --inventory <name|file>', 'inventory name (under the site) or an inventory file')
+    .option('-o, --output <file>', 'output file; - for stdout (html, md)', undefined)
+    .addOption(new Option('--format <format>', 'output format (default: from the file name)').choices(['html', 'md', 'pdf']))
+    .addOption(new Option('--paper <size>', 'PDF paper size').choices(['a4', 'letter']).default('a4'))
+    .option('--templates <dir>', "a folder of templates replacing lifeboat's by file name (branding)")
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (target: string | undefined, opts) => {
+      const { planCommand } = await import('../commands/plan.js');
+      setExit(await planCommand(target, opts, io));
+    });
+
+  const runOptions = (c: Command) => c
+    .requiredOption('-i, --inventory <inventory>', 'inventory name (under inventories/) or file')
+    .option('-y, --yes', 'answer yes to every confirmation gate (never to manual steps)')
+    .option('--yes-manual', 'confirm manual steps as done without a person (scripted drills)')
+    .option('--answer <step=value>', 'the value a manual step records (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option('--plain', 'one plain line per event (default without a terminal)')
+    .option('-v, --verbose', 'stream every line of output')
+    .option('--state-dir <dir>', 'where journals and locks live (default: .lifeboat beside site.yaml)')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use and record them (changed keys are always refused)')
+    .option('--takeover', 'take over a stale lock whose owner is gone');
+
+  runOptions(program
+    .command('run')
+    .description('run a runbook against an inventory: checks, then step by step over SSH with a journal')
+    .argument('<runbook>', 'runbook file or name')
+    .option('--dry-run', 'connect to nothing, change nothing: print what would run, step by step')
+    .addOption(new Option('--format <format>', 'dry-run output format').choices(['text', 'json']).default('text'))
+    .option('--from <step>', 'start a new run at this step (preflight steps still run)'))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (runbook: string, opts) => {
+      const { runCommand } = await import('../commands/run.js');
+      setExit(await runCommand(runbook, opts, io, 'run'));
+    });
+
+  runOptions(program
+    .command('preflight')
+    .description('connect to every host the runbook touches and run only its read-only preflight steps'))
+    .argument('<runbook>', 'runbook file or name')
+    .action(async (runbook: string, opts) => {
+      const { runCommand } = await import('../commands/run.js');
+      setExit(await runCommand(runbook, { ...opts, yes: false }, io, 'preflight'));
+    });
+
+  program
+    .command('resume')
+    .description('continue an interrupted or crashed run where it stood')
+    .argument('[run-id]', 'run to continue (default: the newest unfinished one)')
+    .option('-y, --yes', 'answer yes to every confirmation gate')
+    .option('--yes-manual', 'confirm manual steps as done without a person')
+    .option('--answer <step=value>', 'the value a manual step records (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option('--accept-changed', 'resume although the runbook or inventory changed since the start (recorded)')
+    .addOption(new Option('--in-doubt <choice>', 'without a person: what to do with a non-idempotent step that was running').choices(['rerun', 'done', 'abort']))
+    .option('--force', 'resume although some journal lines are unreadable')
+    .option('--plain', 'one plain line per event')
+    .option('-v, --verbose', 'stream every line of output')
+    .option('--state-dir <dir>', 'where journals and locks live')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (runId: string | undefined, opts) => {
+      const { resumeCommand } = await import('../commands/resume.js');
+      setExit(await resumeCommand(runId, opts, io));
+    });
+
   for (const register of extraCommands) register(program, io, setExit);
   return program;
 }
