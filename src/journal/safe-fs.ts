@@ -52,8 +52,8 @@ export function fsyncDir(dir: string): void {
 export function ensureStatePath(stateDir: string, ...parts: string[]): string {
   // the parent of the state folder is the user's project: only make sure it exists
   mkdirSync(path.dirname(path.resolve(stateDir)), { recursive: true });
-  const created = ensurePrivateDir(stateDir);
-  if (created) writeStateIgnores(stateDir);
+  ensurePrivateDir(stateDir);
+  writeStateIgnores(stateDir);
   let p = stateDir;
   for (const part of parts) { p = path.join(p, part); ensurePrivateDir(p); }
   return p;

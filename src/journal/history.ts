@@ -1,0 +1,104 @@
+// Rehearsal history: `.lifeboat/history.jsonl`, one line per finished rehearsal (or
+// production run). Unlike the journals it is meant to be committed beside the runbooks, so
+// the plan and `lifeboat drills` can say on any checkout whether a runbook's rehearsal is current.
+import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+import { readHistory } from '../render/rehearsal-status.js';
+import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from './safe-fs.js';
+
+export interface HistoryStep { id: string; host?: string; result: 'ok' | 'failed' | 'skipped'; duration_ms: number }
+
+/** One line of history.jsonl (a superset of render/rehearsal-status HistoryEntry). */
+export interface HistoryRecord {
+  runbook: string;
+  version: string;
+  /** ResolvedPlan.digest: the runbook and its includes as rehearsed */
+  digest: string;
+  inventory: string;
+  inventory_digest: string;
+  environment?: string;
+  mode: 'rehearsal' | 'production';
+  /** host → `SHA256:…` key fingerprint seen during the run: proves which machines were used */
+  host_keys: Record<string, string>;
+  operator: string;
+  started_at: string;
+  finished_at: string;
+  result: 'passed' | 'failed';
+  duration_ms: number;
+  rto_ms?: number;
+  steps: HistoryStep[];
+  run_id: string;
+}
+
+export const historyPath = (root: string, stateDir = path.join(root, '.lifeboat')) => path.join(stateDir, 'history.jsonl');
+
+/**
+ * Append one entry: a single O_APPEND write of a whole line, fsynced (and the folder too
+ * when the file is new). A file that does not end in a newline (hand edit, torn write)
+ * gets one first, so the new line never glues onto a broken one.
+ */
+export async function appendHistory(root: string, entry: HistoryRecord, opts: { stateDir?: string } = {}): Promise<string> {
+  const stateDir = opts.stateDir ?? path.join(root, '.lifeboat');
+  ensureStatePath(stateDir);
+  const file = historyPath(root, stateDir);
+  const existed = lstatOrUndefined(file);
+  if (existed?.isSymbolicLink()) throw new StateDirError(`${file} is a symbolic link; lifeboat does not follow links in its state folder`, file, 'replace it with a real file');
+  if (existed && existed.mode & 0o022) throw new StateDirError(`${file} is writable by group or others`, file, `chmod 644 ${file}`);
+  const fd = openSync(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  try {
+    // committed and shared: readable by everyone, writable by its owner only
+    if (!existed) fchmodSync(fd, 0o644);
+    const size = fstatSync(fd).size;
+    let prefix = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    const buf = Buffer.from(prefix + JSON.stringify(entry) + '\n', 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally { closeSync(fd); }
+  if (!existed) fsyncDir(stateDir);
+  return file;
+}
+
+/** Every entry of the history file (lines that are not entries are counted in `skipped`). */
+export function readHistoryRecords(root: string, stateDir?: string): { entries: HistoryRecord[]; skipped: number } {
+  const r = readHistory(historyPath(root, stateDir));
+  return { entries: r.entries as HistoryRecord[], skipped: r.skipped };
+}
+
+/**
+ * Build the history entry for a finished run from its journal. Undefined when the run did
+ * not finish or was a preflight. `hostKeys` come from the transport (the journal does not hold them).
+ */
+export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?: Record<string, string> } = {}): HistoryRecord | undefined {
+  const start = records.find((r): r is JournalRecord & RunStartedEvent => r.type === 'run-started');
+  let fin: (JournalRecord & { type: 'run-finished' }) | undefined;
+  let lastResumed = -1;
+  records.forEach((r, i) => { if (r.type === 'resumed') lastResumed = i; if (r.type === 'run-finished' && i > lastResumed) fin = r; });
+  if (!start || !fin || start.mode === 'preflight' || fin.result === 'interrupted') return undefined;
+  // per step and host: the last command result, else the step's own result
+  const steps: HistoryStep[] = [];
+  const hostResults = new Map<string, HistoryStep>();
+  for (const r of records) {
+    if (r.type === 'exec-finished' && r.purpose === 'run' && !r.pollAgain) {
+      hostResults.set(`${r.step}\0${r.host}`, { id: r.step, host: r.host, result: r.ok ? 'ok' : 'failed', duration_ms: r.durationMs });
+    } else if (r.type === 'step-skipped' && r.host) {
+      hostResults.set(`${r.step}\0${r.host}`, { id: r.step, host: r.host, result: 'skipped', duration_ms: 0 });
+    } else if (r.type === 'step-finished') {
+      const mine = [...hostResults.entries()].filter(([k]) => k.startsWith(`${r.step}\0`));
+      if (mine.length) for (const [k, v] of mine) { steps.push(v); hostResults.delete(k); }
+      else steps.push({ id: r.step, result: r.result, duration_ms: r.durationMs });
+    }
+  }
+  return {
+    runbook: start.runbook, version: start.version, digest: start.digest, inventory: start.inventory, inventory_digest: start.inventoryDigest,
+    environment: start.environment, mode: start.mode === 'rehearsal' ? 'rehearsal' : 'production', host_keys: extra.hostKeys ?? {},
+    operator: start.operator, started_at: start.at, finished_at: fin.at, result: fin.result === 'succeeded' ? 'passed' : 'failed',
+    duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs, steps, run_id: start.runId,
+  };
+}
