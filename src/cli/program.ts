@@ -98,17 +98,6 @@ export function buildProgram(io: CliIO): Command {
     });
 
   program
-    .command('drills')
-    .description('per runbook: the last rehearsal and whether it is current; exit 1 when a critical runbook is not')
-    .argument('[dir]', 'the folder with site.yaml (default: .)')
-    .option('--json', 'machine-readable output')
-    .option('--state-dir <dir>', 'state folder holding history.jsonl (default: .lifeboat beside site.yaml)')
-    .action(async (dir: string | undefined, opts) => {
-      const { drillsCommand } = await import('../commands/drills.js');
-      setExit(await drillsCommand(dir, opts, io));
-    });
-
-  program
     .command('plan')
     .description('print the DR plan from the runbooks: HTML, Markdown or PDF (format from -o, or --format)')
     .argument('[path]', 'the site folder or its site.yaml (default: .)')
