@@ -193,6 +193,7 @@ export class SshConnection implements Connection {
         if (killReason) startKill(pgid);
       });
 
+      let giveUpTimer: NodeJS.Timeout | undefined;
       const forceClose = () => {
         try {
           channel.signal('KILL'); // reaches the wrapper at least
@@ -200,6 +201,9 @@ export class SshConnection implements Connection {
           // channel already gone
         }
         channel.close();
+        // sshd keeps a session open until its process exits: if that never happens,
+        // report what we have rather than hang
+        giveUpTimer ??= setTimeout(() => settle(), DRAIN_AFTER_KILL_MS);
       };
       const startKill = (pgid: number) => {
         clearTimeout(markerTimer);
@@ -226,6 +230,7 @@ export class SshConnection implements Connection {
         clearTimeout(timer);
         clearTimeout(drainTimer);
         clearTimeout(markerTimer);
+        clearTimeout(giveUpTimer);
         req.signal?.removeEventListener('abort', onAbort);
         this.pending.delete(pendingEntry);
       };
@@ -239,40 +244,38 @@ export class SshConnection implements Connection {
       };
       this.pending.add(pendingEntry);
 
-      channel.on('data', (d: Buffer) => collector.out(d));
-      channel.stderr.on('data', (d: Buffer) => collector.err(d));
+      channel.on('data', (d: Buffer) => settled || collector.out(d));
+      channel.stderr.on('data', (d: Buffer) => settled || collector.err(d));
       channel.on('exit', (code: number | null, signal?: string) => {
         exit = { code: code ?? null, signal: signal ?? null };
       });
-      channel.on('close', () => {
+      const settle = () => {
         if (settled) return;
-        // the connection's own `close` may come right after: let it claim this first
-        setImmediate(() => {
-          if (settled) return;
-          collector.end();
-          const stderr = collector.stderr.toString();
-          if (!killReason && exit === null) {
-            cleanup();
-            reject(new TransportError('connection-lost', this.host.name, `${describeHost(this.host)}: the session ended without an exit status (connection lost?)`));
-            return;
-          }
+        collector.end();
+        const stderr = collector.stderr.toString();
+        if (!killReason && exit === null) {
           cleanup();
-          if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
-            reject(new TransportError('sudo-password', this.host.name, sudoPasswordMessage(this.host.name, req.sudo)));
-            return;
-          }
-          const status = finalStatus(collector, exit?.code ?? null, exit?.signal ?? null);
-          resolve({
-            exitCode: killReason ? null : status.exitCode,
-            stdout: collector.stdout.toString(),
-            stderr,
-            timedOut: killReason === 'timeout',
-            canceled: killReason === 'cancel',
-            signal: killReason ? 'SIGTERM' : status.signal,
-            durationMs: performance.now() - started,
-          });
+          reject(new TransportError('connection-lost', this.host.name, `${describeHost(this.host)}: the session ended without an exit status (connection lost?)`));
+          return;
+        }
+        cleanup();
+        if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
+          reject(new TransportError('sudo-password', this.host.name, sudoPasswordMessage(this.host.name, req.sudo)));
+          return;
+        }
+        const status = finalStatus(collector, exit?.code ?? null, exit?.signal ?? null);
+        resolve({
+          exitCode: killReason ? null : status.exitCode,
+          stdout: collector.stdout.toString(),
+          stderr,
+          timedOut: killReason === 'timeout',
+          canceled: killReason === 'cancel',
+          signal: killReason ? 'SIGTERM' : status.signal,
+          durationMs: performance.now() - started,
         });
-      });
+      };
+      // the connection's own `close` may come right after the channel's: let it claim this first
+      channel.on('close', () => setImmediate(settle));
       channel.end(script);
     });
   }

@@ -13,6 +13,8 @@ export interface SshdOptions {
   clientKeyPassphrase?: string;
   /** extra sshd_config lines, appended verbatim */
   extraConfig?: string[];
+  /** environment for sessions (sshd SetEnv); SHLVL=1 is always added */
+  setEnv?: Record<string, string>;
   /** how many 127.0.0.x addresses get known_hosts entries (default 30) */
   knownHostsCount?: number;
 }
@@ -102,7 +104,7 @@ async function waitReady(child: ChildProcess, port: number, logPath: string, tim
   throw new Error(`sshd did not answer on port ${port} within ${timeoutMs} ms:\n${readFileSync(logPath, 'utf8')}`);
 }
 
-function writeConfig(dir: string, port: number, listen: 'rdomain' | 'plain', extra: string[]): string {
+function writeConfig(dir: string, port: number, listen: 'rdomain' | 'plain', extra: string[], env: Record<string, string>): string {
   const listenLine = listen === 'rdomain' ? `ListenAddress 0.0.0.0:${port} rdomain lo` : `ListenAddress 127.0.0.1:${port}`;
   const lines = [
     `Port ${port}`,
@@ -122,7 +124,7 @@ function writeConfig(dir: string, port: number, listen: 'rdomain' | 'plain', ext
     'LogLevel VERBOSE',
     // bash sources ~/.bashrc for commands run by sshd only while SHLVL < 2; root's
     // .bashrc here runs `pyenv init` (~100 ms per command).
-    'SetEnv SHLVL=1',
+    'SetEnv ' + Object.entries({ SHLVL: '1', ...env }).map(([k, v]) => `"${k}=${v}"`).join(' '),
     'Subsystem sftp internal-sftp',
     ...extra,
   ];
@@ -150,7 +152,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     // a free port can be taken between probing and binding: retry a few times
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
-      const config = writeConfig(dir, port, listen, opts.extraConfig ?? []);
+      const config = writeConfig(dir, port, listen, opts.extraConfig ?? [], opts.setEnv ?? {});
       const logFd = openSync(logPath, 'a');
       const child = spawn(sshdBin, ['-D', '-e', '-f', config], { stdio: ['ignore', logFd, logFd] });
       closeSync(logFd);
