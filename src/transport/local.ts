@@ -105,11 +105,19 @@ class LocalConnection implements Connection {
 }
 
 export class LocalTransport implements Transport {
-  private readonly connection = new LocalConnection(LOCAL_HOST);
+  private readonly connections = new Map<string, LocalConnection>();
 
+  /** `host` is the runner's `local` host; any host given is run here, on this machine. */
   async connect(host: ResolvedHost = LOCAL_HOST): Promise<Connection> {
-    return host === LOCAL_HOST ? this.connection : new LocalConnection(host);
+    let c = this.connections.get(host.name);
+    if (!c) {
+      c = new LocalConnection(host);
+      this.connections.set(host.name, c);
+    }
+    return c;
   }
 
-  async closeAll(): Promise<void> {}
+  async closeAll(): Promise<void> {
+    this.connections.clear();
+  }
 }

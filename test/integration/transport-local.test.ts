@@ -1,0 +1,91 @@
+// LocalTransport: `on: local` steps, same wrapping and semantics as remote ones.
+import { describe, test, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { LocalTransport, LOCAL_HOST } from '../../src/transport/local.js';
+
+const transport = new LocalTransport();
+const unique = () => `${Math.floor(Math.random() * 1e6)}`;
+
+function processes(token: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', token], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l && !l.includes('pgrep'));
+  } catch {
+    return [];
+  }
+}
+
+describe('LocalTransport', () => {
+  test('one connection for the local host', async () => {
+    expect(await transport.connect(LOCAL_HOST)).toBe(await transport.connect());
+  });
+
+  test('exit codes, stdout, stderr, set -e, pipefail, EOF on stdin', async () => {
+    const c = await transport.connect();
+    expect(await c.exec({ command: 'echo out; echo err >&2; exit 4' })).toMatchObject({ exitCode: 4, stdout: 'out\n', stderr: 'err\n', timedOut: false, canceled: false, signal: null });
+    expect(await c.exec({ command: 'false\necho no' })).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(await c.exec({ command: 'false | true\necho no' })).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(await c.exec({ command: 'cat; echo "${BASH_VERSION:+bash}"' })).toMatchObject({ exitCode: 0, stdout: 'bash\n' });
+  });
+
+  test('env is exported quoted; the secret is not on a command line', async () => {
+    const c = await transport.connect();
+    const secret = `local-secret-${unique()}`;
+    const p = c.exec({ command: 'printf "%s" "$S"; sleep 0.4', env: { S: `${secret} $(id) 'q'` } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(processes(secret)).toEqual([]);
+    expect((await p).stdout).toBe(`${secret} $(id) 'q'`);
+  });
+
+  test('streams as it runs', async () => {
+    const c = await transport.connect();
+    const chunks: string[] = [];
+    let done = false;
+    let doneAtFirst: boolean | undefined;
+    const r = await c.exec({
+      command: 'echo one; sleep 0.4; echo "two ✓"',
+      onStdout: (t) => {
+        doneAtFirst ??= done;
+        chunks.push(t);
+      },
+    });
+    done = true;
+    expect(doneAtFirst).toBe(false);
+    expect(chunks.join('')).toBe('one\ntwo ✓\n');
+    expect(r.stdout).toBe('one\ntwo ✓\n');
+  });
+
+  test('timeout kills the whole process group', async () => {
+    const c = await transport.connect();
+    const token = `5${unique()}`;
+    const r = await c.exec({ command: `sleep 1${token} & sleep 2${token}`, timeoutMs: 400 });
+    expect(r).toMatchObject({ exitCode: null, timedOut: true, canceled: false });
+    expect(processes(token)).toEqual([]);
+  });
+
+  test('abort kills it too; an already aborted signal runs nothing', async () => {
+    const c = await transport.connect();
+    const token = `4${unique()}`;
+    const ac = new AbortController();
+    const r = await c.exec({ command: `echo go; sleep 1${token}`, signal: ac.signal, onStdout: () => ac.abort() });
+    expect(r).toMatchObject({ exitCode: null, canceled: true, stdout: 'go\n' });
+    expect(processes(token)).toEqual([]);
+    expect(await c.exec({ command: 'echo no', signal: AbortSignal.abort() })).toMatchObject({ canceled: true, stdout: '' });
+  });
+
+  test('sudo: true and sudo: USER (run as root here), killed through sudo on timeout', async () => {
+    const c = await transport.connect();
+    expect((await c.exec({ command: 'id -un', sudo: true })).stdout).toBe('root\n');
+    expect((await c.exec({ command: 'id -un', sudo: 'nobody' })).stdout).toBe('nobody\n');
+    const token = `3${unique()}`;
+    const r = await c.exec({ command: `sleep 1${token}`, sudo: 'nobody', timeoutMs: 400 });
+    expect(r.timedOut).toBe(true);
+    expect(processes(token)).toEqual([]);
+  });
+
+  test('a command killed by a signal reports the signal', async () => {
+    const c = await transport.connect();
+    expect(await c.exec({ command: 'kill -KILL $$' })).toMatchObject({ exitCode: null, signal: 'SIGKILL', stderr: '' });
+  });
+});
