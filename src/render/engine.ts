@@ -6,11 +6,12 @@
 //   partials/NAME.html.hbs (used as {{> NAME}} in HTML), partials/NAME.md.hbs (in Markdown).
 // An override folder holds any of these by the same relative name; only files inside it are
 // read (a symlink that leads out of it is refused).
-import { lstatSync, readFileSync, readdirSync, realpathSync, existsSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, realpathSync, existsSync, statSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../plan/resolve.js';
 import { defaultTemplatesDir } from './assets.js';
 import { escapeHtml, markdownToSafeHtml, mdBlock, mdCell, mdCodeBlock, mdInline, mdInlineCode } from './markup.js';
+import { wordParts } from './words.js';
 
 export type OutputKind = 'html' | 'md';
 
@@ -82,17 +83,56 @@ export interface DocEngine {
   inputs(doc: string): { path: string; sha256: string }[];
 }
 
-type HandlebarsNs = typeof import('handlebars');
+export interface EngineOptions {
+  /** keep compiled templates here (keyed by their text): compiling costs ~200 ms a run */
+  cacheDir?: string;
+}
 
-/** A fresh Handlebars instance for one output kind, with the set's partials and helpers. */
-export async function createEngine(set: Map<string, TemplateFile>, kind: OutputKind): Promise<DocEngine> {
-  const mod = (await import('handlebars')) as unknown as { default: HandlebarsNs };
-  const hb = mod.default.create();
+type HandlebarsNs = typeof import('handlebars');
+type Spec = Parameters<HandlebarsNs['template']>[0];
+
+// every template of a kind is compiled the same way; an indented {{> partial}} must never
+// indent a <pre> (it would change the commands), so indentation is never added
+const compileOptions = (kind: OutputKind) => ({ noEscape: kind === 'md', preventIndent: true, strict: false });
+
+/** the default cache folder: $XDG_CACHE_HOME/lifeboat/templates or ~/.cache/lifeboat/templates */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const base = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, '.cache') : undefined);
+  return base ? path.join(base, 'lifeboat', 'templates') : undefined;
+}
+
+/**
+ * A fresh Handlebars instance for one output kind, with the set's partials and helpers.
+ * Templates are precompiled once and cached by content; with a warm cache only the
+ * Handlebars runtime is loaded.
+ */
+export async function createEngine(set: Map<string, TemplateFile>, kind: OutputKind, opts: EngineOptions = {}): Promise<DocEngine> {
   const suffix = `.${kind}.hbs`;
+  const files = [...set.values()].filter((f) => f.name.endsWith(suffix));
+  const specs = new Map<string, string>();
+  let full: HandlebarsNs | undefined;
+  const keyOf = (f: TemplateFile) => sha256(`${HBS_CACHE_VERSION}\0${kind}\0${f.text}`);
+  for (const f of files) {
+    const cached = opts.cacheDir ? readCache(opts.cacheDir, keyOf(f)) : undefined;
+    if (cached) { specs.set(f.name, cached); continue; }
+    full ??= ((await import('handlebars')) as unknown as { default: HandlebarsNs }).default;
+    let spec: string;
+    try {
+      spec = full.precompile(f.text, compileOptions(kind)) as unknown as string;
+    } catch (e) {
+      throw new TemplateSetError(`template ${f.name} (${f.file}): ${(e as Error).message}`);
+    }
+    specs.set(f.name, spec);
+    if (opts.cacheDir) writeCache(opts.cacheDir, keyOf(f), spec);
+  }
+  const runtime = full ?? ((await import('handlebars/runtime.js')) as unknown as { default: HandlebarsNs }).default;
+  const hb = runtime.create();
+  // a precompiled spec is the JavaScript source of an object literal
+  const load = (name: string) => hb.template(new Function(`return ${specs.get(name)};`)() as Spec);
   const parts: TemplateFile[] = [];
-  for (const f of set.values()) {
-    if (!f.name.startsWith('partials/') || !f.name.endsWith(suffix)) continue;
-    hb.registerPartial(f.name.slice('partials/'.length, -suffix.length), f.text);
+  for (const f of files) {
+    if (!f.name.startsWith('partials/')) continue;
+    hb.registerPartial(f.name.slice('partials/'.length, -suffix.length), load(f.name));
     parts.push(f);
   }
   const css = set.get('style.css');
@@ -100,27 +140,38 @@ export async function createEngine(set: Map<string, TemplateFile>, kind: OutputK
   registerCommonHelpers(hb);
   if (kind === 'html') registerHtmlHelpers(hb);
   else registerMdHelpers(hb);
-  const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  const compiled = new Map<string, HandlebarsTemplateDelegate>();
   return {
     kind,
     render(doc, model) {
       const name = `${doc}${suffix}`;
-      const main = set.get(name);
-      if (!main) throw new TemplateSetError(`no template ${name}`);
+      if (!set.has(name)) throw new TemplateSetError(`no template ${name}`);
       let t = compiled.get(name);
-      if (!t) {
-        // Markdown is not HTML: its templates escape with the md* helpers instead
-        t = hb.compile(main.text, { noEscape: kind === 'md', strict: false, preventIndent: kind === 'md' });
-        compiled.set(name, t);
-      }
-      const css = kind === 'html' ? safeCss(set.get('style.css')?.text ?? '') : '';
-      return t({ ...model, css }, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
+      if (!t) { t = load(name); compiled.set(name, t); }
+      const cssText = kind === 'html' ? safeCss(set.get('style.css')?.text ?? '') : '';
+      return t({ ...model, css: cssText }, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
     },
     inputs(doc) {
       const main = set.get(`${doc}${suffix}`);
       return [...(main ? [main] : []), ...parts].map((f) => ({ path: `${f.override ? 'templates (override)' : 'templates'}/${f.name}`, sha256: sha256(f.text) }));
     },
   };
+}
+
+// bump when compile options or Handlebars change in a way the cache key cannot see
+const HBS_CACHE_VERSION = 'hbs-4.7-1';
+
+function readCache(dir: string, key: string): string | undefined {
+  try { return readFileSync(path.join(dir, `${key}.js`), 'utf8'); } catch { return undefined; }
+}
+
+function writeCache(dir: string, key: string, spec: string) {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = path.join(dir, `${key}.${process.pid}.tmp`);
+    writeFileSync(tmp, spec, { mode: 0o600 });
+    renameSync(tmp, path.join(dir, `${key}.js`));
+  } catch { /* a cache that cannot be written only costs time */ }
 }
 
 /** CSS goes into a <style> element: it must not be able to close it. */
@@ -144,11 +195,14 @@ function registerHtmlHelpers(hb: HandlebarsNs) {
   hb.registerHelper('markdown', (text: unknown) => new hb.SafeString(markdownToSafeHtml(String(text ?? ''))));
   // a value inside a CSS string (the page footer): every non-alphanumeric char as a CSS escape
   hb.registerHelper('cssString', (text: unknown) => new hb.SafeString('"' + String(text ?? '').replace(/[^A-Za-z0-9 ]/g, (c) => `\\${c.codePointAt(0)!.toString(16)} `) + '"'));
+  // the model's words with their code spans typeset
+  hb.registerHelper('words', (text: unknown) => new hb.SafeString(wordParts(String(text ?? '')).map((p, i) => (i % 2 ? `<code>${escapeHtml(p)}</code>` : escapeHtml(p))).join('')));
   hb.registerHelper('escape', (text: unknown) => new hb.SafeString(escapeHtml(String(text ?? ''))));
 }
 
 function registerMdHelpers(hb: HandlebarsNs) {
   hb.registerHelper('md', (text: unknown) => mdInline(String(text ?? '')));
+  hb.registerHelper('words', (text: unknown) => wordParts(String(text ?? '')).map((p, i) => (i % 2 ? mdInlineCode(p) : mdInline(p))).join(''));
   hb.registerHelper('mdBlock', (text: unknown) => mdBlock(String(text ?? '')));
   hb.registerHelper('cell', (text: unknown) => mdCell(String(text ?? '')));
   hb.registerHelper('code', (text: unknown) => mdInlineCode(String(text ?? '')));

@@ -73,8 +73,11 @@ export function mdBlock(src: string): string {
       continue;
     }
     if (f) { fence = f[1]; out.push(line); continue; }
-    // code spans keep their text; everything else loses its tags
-    out.push(line.split(/(`+[^`]*`+)/).map((part, i) => (i % 2 ? part : part.replace(/&(?![a-zA-Z]+;|#\d+;)/g, '&amp;').replace(/</g, '&lt;'))).join(''));
+    // code spans keep their text; everything else loses its tags and script links
+    out.push(line.split(/(`+[^`]*`+)/).map((part, i) => (i % 2 ? part : part
+      .replace(/&(?![a-zA-Z]+;|#\d+;)/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/\]\(\s*(?:javascript|vbscript|data):/gi, '](#unsafe-link:'))).join(''));
   }
   return out.join('\n');
 }

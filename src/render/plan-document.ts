@@ -21,6 +21,8 @@ export interface PlanDocOptions {
   /** Chromium for PDF (default: found on the system) */
   chromium?: string;
   env?: NodeJS.ProcessEnv;
+  /** compiled-template cache (see engine.ts); none when undefined */
+  cacheDir?: string;
 }
 
 export interface PlanDoc { model: PlanModel; output: string | Buffer; historySkipped: number }
@@ -29,7 +31,7 @@ export const historyFile = (project: Project) => path.join(project.root, '.lifeb
 
 export async function renderPlanDocument(project: Project, site: Loaded<Site>, inventory: string, opts: PlanDocOptions): Promise<PlanDoc> {
   const kind = opts.format === 'md' ? 'md' : 'html';
-  const engine = await createEngine(loadTemplateSet({ overrideDir: opts.templatesDir }), kind);
+  const engine = await createEngine(loadTemplateSet({ overrideDir: opts.templatesDir }), kind, { cacheDir: opts.cacheDir });
   const hf = historyFile(project);
   const history = readHistory(hf);
   const extraInputs = engine.inputs('plan');

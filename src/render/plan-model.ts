@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Project, Loaded } from '../load/project.js';
 import type { Site, Tier } from '../model/types.js';
-import type { ResolvedCondition, ResolvedPlan, ResolvedStep, SecretSource } from '../model/plan.js';
+import { isHostCondition, type ResolvedCondition, type ResolvedPlan, type ResolvedStep, type SecretSource } from '../model/plan.js';
 import type { Inventory } from '../model/types.js';
 import { resolvePlan, resolveHost, sha256 } from '../plan/resolve.js';
 import { render, type RenderContext, type Template } from '../plan/template.js';
@@ -12,13 +12,14 @@ import { hostFacts, stepContext } from '../plan/context.js';
 import { parseDuration } from '../util/duration.js';
 import { packageVersion } from './assets.js';
 import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from './rehearsal-status.js';
-import { durationShort, durationWords, expectationWords, untilWords } from './words.js';
+import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
 
 export const TIERS: Tier[] = ['critical', 'important', 'routine'];
 const TIER_WORDS: Record<Tier, string> = { critical: 'the business stops', important: 'the business slows', routine: 'it can wait' };
 
 export interface InputFile { path: string; sha256: string }
 
+/** text: "current (passed 2026-11-02)", "stale since 2026-08-01", "never rehearsed" */
 export interface StatusView { state: RehearsalState; text: string; current: boolean }
 
 export interface ServiceRow {
@@ -277,15 +278,15 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     return out;
   };
   const whenWords = (step: ResolvedStep, c: ResolvedCondition): string => {
-    if (!('value' in c)) {
+    if (isHostCondition(c)) {
       const addr = c.host === 'local' ? 'this machine' : `${c.host}, ${plan.hosts[c.host]?.address ?? c.host}`;
       const who = c.role ? `${c.role} (${addr})` : hostLabel(c.host);
       return `only when ${who} ${c.kind === 'unreachable' ? 'cannot be reached' : 'can be reached'}`;
     }
     const v = show(step, c.value, step.hosts[0], 'text-display');
-    if (c.kind === 'matches') return `only when \`${v}\` matches /${c.operand}/`;
-    const operand = c.operand === '' ? 'empty' : `\`${c.operand}\``;
-    return `only when \`${v}\` ${c.kind === 'equals' ? 'is' : 'is not'} ${operand}`;
+    if (c.kind === 'matches') return `only when ${code(v)} matches ${code(`/${c.operand}/`)}`;
+    const operand = c.operand === '' ? 'empty' : code(c.operand);
+    return `only when ${code(v)} ${c.kind === 'equals' ? 'is' : 'is not'} ${operand}`;
   };
 
   const stepView = (step: ResolvedStep, number: string): StepView => {
@@ -296,8 +297,8 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     if (step.onFailure === 'abort') limits.push('if it fails, stop and roll back');
     if (step.idempotent) limits.push('safe to run twice');
     const notes: string[] = [];
-    if (step.capture) notes.push(`Write down its output: later steps use it as <captured ${step.capture}>.`);
-    if (step.record) notes.push(`Write down the value: later steps use it as <captured ${step.record}>.`);
+    if (step.capture) notes.push(`Write down its output: later steps use it as ${code(`<captured ${step.capture}>`)}.`);
+    if (step.record) notes.push(`Write down the value: later steps use it as ${code(`<captured ${step.record}>`)}.`);
     const mayBeDownHosts = step.hosts.filter((h) => plan.hosts[h]?.mayBeDown);
     if (mayBeDownHosts.length) notes.push(`${mayBeDownHosts.join(', ')} may be down: if it cannot be reached, skip this step and note it.`);
     const success = step.action !== 'run' ? undefined : step.until ? untilWords(step.until, step.intervalMs, step.timeoutMs) : expectationWords(step.expect);

@@ -13,6 +13,8 @@ export interface HistoryEntry {
   finished_at: string;
   duration_ms: number;
   rto_ms?: number;
+  /** production runs are in the history too; only rehearsals count here */
+  mode?: 'rehearsal' | 'production';
 }
 
 export type RehearsalState = 'current' | 'stale' | 'never';
@@ -57,7 +59,7 @@ export function readHistory(file: string): { entries: HistoryEntry[]; skipped: n
  * `rehearseEveryMs` (no limit when undefined). Otherwise stale, or never when none passed.
  */
 export function rehearsalStatus(history: HistoryEntry[], runbook: string, digest: string, rehearseEveryMs: number | undefined, now: Date): RehearsalStatus {
-  const mine = history.filter((e) => e.runbook === runbook).sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
+  const mine = history.filter((e) => e.runbook === runbook && e.mode !== 'production').sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
   const passed = mine.filter((e) => e.result === 'passed');
   const lastPassed = passed[passed.length - 1];
   const lastAny = mine[mine.length - 1];
@@ -71,11 +73,11 @@ export function rehearsalStatus(history: HistoryEntry[], runbook: string, digest
   return { state: 'current', lastPassed, failedAfter };
 }
 
-/** One line for the plan: "current (passed 2026-11-02)", "stale since 2026-08-01", "never". */
+/** One line for the plan: "current (passed 2026-11-02)", "stale since 2026-08-01", "never rehearsed". */
 export function describeRehearsal(s: RehearsalStatus): string {
   const day = (iso: string) => iso.slice(0, 10);
   let text: string;
-  if (s.state === 'never') text = 'never';
+  if (s.state === 'never') text = 'never rehearsed';
   else if (s.state === 'current') text = `current (passed ${day(s.lastPassed!.finished_at)})`;
   else if (s.reason === 'changed') text = `stale since ${day(s.since!)} (runbook changed after that rehearsal)`;
   else text = `stale since ${day(s.since!)}`;

@@ -27,16 +27,26 @@ export function durationShort(ms: number | undefined): string {
   return parts.join('') || '0s';
 }
 
+// Code spans inside words (`prints ⟨t⟩`) are marked with two control characters that YAML
+// text cannot hold, so each output format can typeset them (HTML <code>, Markdown backticks).
+export const CODE_OPEN = '\u0001';
+export const CODE_CLOSE = '\u0002';
+export const code = (s: string) => CODE_OPEN + s.replace(/[\u0001\u0002]/g, '') + CODE_CLOSE;
+/** words as plain text: code spans in backticks */
+export const plainWords = (s: string) => s.replace(/[\u0001\u0002]/g, '`');
+/** split words into [text, code, text, code, …] */
+export const wordParts = (s: string) => s.split(/[\u0001\u0002]/);
+
 const list = (items: string[], last = 'or') => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`);
 
 function outputWords(stream: 'stdout' | 'stderr', t: OutputTest): string {
   const subject = stream === 'stdout' ? 'output' : 'error output';
-  if (t.kind === 'equals') return stream === 'stdout' ? `prints \`${t.value}\`` : `prints \`${t.value}\` on stderr`;
-  if (t.kind === 'match') return `${subject} matches /${t.regex}/`;
-  return `${subject} contains \`${t.value}\``;
+  if (t.kind === 'equals') return stream === 'stdout' ? `prints ${code(t.value)}` : `prints ${code(t.value)} on stderr`;
+  if (t.kind === 'match') return `${subject} matches ${code(`/${t.regex}/`)}`;
+  return `${subject} contains ${code(t.value)}`;
 }
 
-/** "exit code 0", "exit code 0 or 24 and prints `t`", "output matches /^rsync/" */
+/** "exit code 0", "exit code 0 or 24 and prints ⟨t⟩", "output matches ⟨/^rsync/⟩" (⟨⟩: code spans) */
 export function expectationWords(e: Expectation): string {
   const parts: string[] = [];
   const defaultExit = e.exit.length === 1 && e.exit[0] === 0;
@@ -46,11 +56,11 @@ export function expectationWords(e: Expectation): string {
   return parts.join(' and ');
 }
 
-/** "repeats every 2 seconds until it prints `f`, for at most 2 minutes" */
+/** "repeats every 2s until it prints ⟨f⟩, for at most 2 minutes" */
 export function untilWords(until: Expectation, intervalMs: number, timeoutMs: number | undefined): string {
   const what = expectationWords(until);
   // "until it prints `f`" reads better than "until prints"; exit codes take "gives"
-  const phrase = /^(prints|output|error output)/.test(what) ? `it ${what.replace(/^output/, 'its output').replace(/^error output/, 'its error output')}` : `it gives ${what}`;
+  const phrase = what.startsWith('prints') ? `it ${what}` : /^(output|error output)/.test(what) ? `its ${what}` : `it gives ${what}`;
   const every = intervalMs % 1000 === 0 && intervalMs / 1000 <= 60 ? `${intervalMs / 1000}s` : durationWords(intervalMs);
   return `repeats every ${every} until ${phrase}${timeoutMs !== undefined ? `, for at most ${durationWords(timeoutMs)}` : ''}`;
 }

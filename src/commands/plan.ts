@@ -1,0 +1,114 @@
+// lifeboat plan [DIR|site.yaml] -i INVENTORY -o FILE: the printed DR plan (HTML, Markdown, PDF),
+// generated from the runbooks so it is never out of date. Refuses to print invalid runbooks.
+import { existsSync, renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { validateProject } from '../load/validate.js';
+import { addFile, findRoot, loadProject } from '../load/project.js';
+import { formatDiagnostic, hasErrors } from '../model/diagnostic.js';
+import { EXIT } from '../cli/exit.js';
+import { useColor, type CliIO } from '../cli/io.js';
+import type { PlanFormat } from '../render/plan-document.js';
+import type { Paper } from '../render/pdf.js';
+
+export interface PlanCmdOptions {
+  inventory?: string;
+  output?: string;
+  format?: PlanFormat;
+  paper?: Paper;
+  templates?: string;
+}
+
+const FORMAT_BY_EXT: Record<string, PlanFormat> = { '.html': 'html', '.htm': 'html', '.md': 'md', '.markdown': 'md', '.pdf': 'pdf' };
+
+export function formatFor(output: string | undefined, format: PlanFormat | undefined): PlanFormat | { error: string } {
+  const fromExt = output && output !== '-' ? FORMAT_BY_EXT[path.extname(output).toLowerCase()] : undefined;
+  if (format && fromExt && format !== fromExt) return { error: `--format ${format} does not match the file name ${output}` };
+  const f = format ?? fromExt ?? (output === undefined || output === '-' ? 'html' : undefined);
+  if (!f) return { error: `cannot tell the format from ${output}: name it .html, .md or .pdf, or give --format` };
+  if (f === 'pdf' && output === '-') return { error: 'a PDF is written to a file: give -o plan.pdf (HTML and Markdown can go to stdout)' };
+  return f;
+}
+
+export async function planCommand(target: string | undefined, opts: PlanCmdOptions, io: CliIO): Promise<number> {
+  const err = (msg: string) => io.stderr.write(`lifeboat plan: ${msg}\n`);
+  const format = formatFor(opts.output, opts.format);
+  if (typeof format !== 'string') { err(format.error); return EXIT.USAGE; }
+  const output = opts.output ?? `dr-plan.${format}`;
+  const abs = (p: string) => path.resolve(io.cwd, p);
+  const where = abs(target ?? '.');
+  if (!existsSync(where)) { err(`${target} does not exist`); return EXIT.USAGE; }
+
+  // the whole site: every file under the folder that holds site.yaml, each read once
+  const root = findRoot(where);
+  const project = loadProject([root], { root });
+  const diagnostics = validateProject(project);
+  // -i names an inventory of the site, or is the path of an inventory file
+  let inventory = opts.inventory;
+  if (inventory && (inventory.includes('/') || /\.ya?ml$/.test(inventory)) && existsSync(abs(inventory)) && statSync(abs(inventory)).isFile()) {
+    const file = abs(inventory);
+    const known = [...project.inventories.values()].find((l) => path.resolve(l.file.file) === file);
+    const loaded = known ?? addFile(project, file);
+    const data = loaded?.data as { name?: unknown } | undefined;
+    if (!loaded || loaded.kind !== 'inventory' || typeof data?.name !== 'string') {
+      for (const d of project.diagnostics.filter((x) => path.resolve(x.file) === file)) io.stderr.write(formatDiagnostic(d) + '\n');
+      err(`${inventory} is not an inventory file`);
+      return EXIT.PROBLEMS;
+    }
+    inventory = data.name;
+    if (!known) diagnostics.push(...project.diagnostics.filter((d) => path.resolve(d.file) === file));
+  }
+  if (hasErrors(diagnostics)) {
+    const sources = new Map([...project.files].map(([k, v]) => [k, v.text]));
+    const color = useColor(io, io.stderr);
+    for (const d of diagnostics.filter((x) => x.severity === 'error')) io.stderr.write(formatDiagnostic(d, { sources, color }) + '\n\n');
+    err('not printing a plan from runbooks with errors (see above; `lifeboat validate` shows them too)');
+    return EXIT.PROBLEMS;
+  }
+  if (!project.site) { err(`no site.yaml found in or above ${target ?? '.'}: the plan is made for a site`); return EXIT.USAGE; }
+  const names = [...project.inventories.keys()].sort();
+  if (!inventory) {
+    if (names.length !== 1) { err(`which inventory? give -i NAME (${names.length ? `one of: ${names.join(', ')}` : 'none found'})`); return EXIT.USAGE; }
+    inventory = names[0];
+  }
+  if (!project.inventories.has(inventory)) { err(`no inventory named '${inventory}' (found: ${names.join(', ') || 'none'})`); return EXIT.USAGE; }
+
+  const { renderPlanDocument } = await import('../render/plan-document.js');
+  const { PlanModelError } = await import('../render/plan-model.js');
+  const { TemplateSetError, defaultCacheDir } = await import('../render/engine.js');
+  const { ChromiumMissingError } = await import('../render/pdf.js');
+  let doc;
+  try {
+    doc = await renderPlanDocument(project, project.site, inventory, {
+      format, paper: opts.paper, env: io.env, cacheDir: defaultCacheDir(io.env),
+      templatesDir: opts.templates ? abs(opts.templates) : undefined,
+      now: io.env.SOURCE_DATE_EPOCH && /^\d+$/.test(io.env.SOURCE_DATE_EPOCH) ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000) : undefined,
+    });
+  } catch (e) {
+    if (e instanceof PlanModelError) { err(e.message); for (const p of e.problems) io.stderr.write(`  - ${p}\n`); return EXIT.PROBLEMS; }
+    if (e instanceof TemplateSetError || e instanceof ChromiumMissingError) { err(e.message); return EXIT.PROBLEMS; }
+    if (e instanceof Error && /Parse error|could not be found|Missing helper/.test(e.message)) { err(`template problem: ${e.message}`); return EXIT.PROBLEMS; }
+    throw e;
+  }
+  if (doc.historySkipped) err(`warning: ${doc.historySkipped} line(s) of .lifeboat/history.jsonl are not rehearsal records and were ignored`);
+  const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
+  if (warnings) err(`note: ${warnings} warning(s) in the runbooks (lifeboat validate shows them)`);
+  if (output === '-') {
+    io.stdout.write(doc.output);
+    return EXIT.OK;
+  }
+  // write beside the target and rename: a reader never sees half a plan
+  const dest = abs(output);
+  const tmp = `${dest}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, doc.output);
+    renameSync(tmp, dest);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* not written */ }
+    err(`cannot write ${output}: ${(e as Error).message}`);
+    return EXIT.PROBLEMS;
+  }
+  const stale = doc.model.order.filter((r) => !r.status.current).length;
+  io.stdout.write(`wrote ${output}: ${doc.model.runbooks.length} runbook(s), inventory ${inventory}, digest ${doc.model.digestShort}`
+    + (stale ? `; ${stale} not rehearsed recently` : '') + '\n');
+  return EXIT.OK;
+}

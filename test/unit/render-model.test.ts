@@ -1,0 +1,147 @@
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { loadProject, type Project } from '../../src/load/project.js';
+import { resolvePlan } from '../../src/plan/resolve.js';
+import { planModel, PlanModelError, type StepView } from '../../src/render/plan-model.js';
+import { plainWords } from '../../src/render/words.js';
+import type { HistoryEntry } from '../../src/render/rehearsal-status.js';
+
+const ROOT = path.resolve('test/fixtures/plan/acme');
+const NOW = new Date('2026-11-20T10:00:00Z');
+const load = (): Project => loadProject([ROOT], { root: ROOT });
+const model = (history: HistoryEntry[] = [], project = load(), inv = 'production') => planModel(project, project.site!, inv, history, { now: NOW, version: '9.9.9' });
+const step = (m: ReturnType<typeof model>, runbook: string, id: string): StepView => {
+  const rb = m.runbooks.find((r) => r.name === runbook)!;
+  const s = [...rb.preconditions, ...rb.steps].find((x) => x.id === id);
+  if (!s) throw new Error(`no step ${runbook}/${id}`);
+  return s;
+};
+
+describe('planModel', () => {
+  it('orders services by tier, then by the site recovery_order', () => {
+    const m = model();
+    expect(m.order.map((r) => r.runbook)).toEqual(['db-failover', 'files-resync', 'vip-move', 'wiki-restore']);
+    expect(m.tiers.map((t) => [t.tier, t.services.map((s) => s.runbook)])).toEqual([
+      ['critical', ['db-failover']], ['important', ['files-resync', 'vip-move']], ['routine', ['wiki-restore']],
+    ]);
+    expect(m.runbooks.map((r) => r.name)).toEqual(m.order.map((r) => r.runbook));
+    expect(m.order[0]).toMatchObject({ rto: '30m', rpo: '5m', version: '2.1.0', owner: 'dba@example.com' });
+    expect(m.order[1]).toMatchObject({ rto: '4h', rpo: '24h' });
+  });
+
+  it('shows every command as it runs against the inventory, with secrets replaced by where they come from', () => {
+    const m = model();
+    const repl = step(m, 'db-failover', 'replication-user');
+    expect(repl.commands).toEqual([{ hosts: ['db2'], command: "psql -h 198.18.0.12 -U replicator -d postgres -tAc 'select 1'" }]);
+    expect(repl.env).toEqual([{ name: 'PGPASSWORD', value: '<from ACME_PG_REPL_PASSWORD>' }]);
+    expect(step(m, 'db-failover', 'fence-by-pdu').env[0].value).toBe('<from file ~/.config/acme/pdu-password>');
+    expect(step(m, 'db-failover', 'promote').confirm).toBe('Promote db2 to primary? This cannot be undone.');
+    expect(step(m, 'db-failover', 'log-position').commands[0].command).toBe('logger -t failover promoted at <captured replay_lsn> on db2');
+  });
+
+  it('never holds a secret value, even when it is in the environment', () => {
+    const saved = process.env.ACME_PG_REPL_PASSWORD;
+    process.env.ACME_PG_REPL_PASSWORD = 'hunter2-very-secret';
+    try {
+      expect(JSON.stringify(model())).not.toContain('hunter2-very-secret');
+    } finally {
+      if (saved === undefined) delete process.env.ACME_PG_REPL_PASSWORD; else process.env.ACME_PG_REPL_PASSWORD = saved;
+    }
+  });
+
+  it('numbers preconditions and steps separately and marks included steps', () => {
+    const rb = model().runbooks[0];
+    expect(rb.preconditions.map((s) => `${s.number} ${s.id}`)).toEqual(['P1 standby-replaying', 'P2 archive-present', 'P3 move-address/arping-present']);
+    expect(rb.steps.map((s) => s.number)).toEqual(rb.steps.map((_, i) => String(i + 1)));
+    const add = rb.steps.find((s) => s.id === 'move-address/add-address')!;
+    expect(add).toMatchObject({ from: 'vip-move', sudo: 'as root (sudo)', limits: ['safe to run twice'] });
+    expect(add.skipIf).toEqual([{ hosts: ['db2'], command: 'ip -o addr show dev eth0 | grep -qF 198.18.0.100/24' }]);
+    expect(add.rollback).toEqual([{ hosts: ['db2'], command: 'ip addr del 198.18.0.100/24 dev eth0' }]);
+    expect(rb.includes).toEqual(['vip-move']);
+  });
+
+  it('puts success, limits and conditions in words', () => {
+    const m = model();
+    expect(plainWords(step(m, 'db-failover', 'standby-replaying').success!)).toBe('prints `t`');
+    expect(plainWords(step(m, 'db-failover', 'writable').success!)).toBe('repeats every 2s until it prints `f`, for at most 2 minutes');
+    expect(step(m, 'db-failover', 'fence-primary').limits).toEqual(['gives up after 1 minute', 'if it fails, carry on with the next step']);
+    expect(step(m, 'db-failover', 'fence-primary').notes).toEqual(['db1 may be down: if it cannot be reached, skip this step and note it.']);
+    expect(step(m, 'db-failover', 'fence-by-pdu').when).toEqual(['only when primary (db1, 198.18.0.11) cannot be reached']);
+    expect(plainWords(step(m, 'files-resync', 'full-check').when[0])).toBe('only when `full` is `full`');
+    expect(plainWords(step(m, 'db-failover', 'log-position').when[0])).toBe('only when `<captured replay_lsn>` is not empty');
+    expect(plainWords(step(m, 'files-resync', 'sync').success!)).toBe('exit code 0 or 24');
+    expect(step(m, 'vip-move', 'announce').limits).toEqual(['retried up to 2 times, 1 second apart']);
+  });
+
+  it('prints manual steps and gates without commands', () => {
+    const s = step(model(), 'db-failover', 'primary-is-fenced');
+    expect(s).toMatchObject({ kind: 'manual', commands: [], hosts: [], confirm: 'Is the old primary off or unreachable for good?' });
+    expect(s.manual).toContain('Two primaries means split brain');
+  });
+
+  it('groups hosts that run the same command', () => {
+    const s = step(model(), 'files-resync', 'rsync-present');
+    expect(s.commands).toEqual([{ hosts: ['fs2', 'fs1'], command: 'rsync --version | head -n 1' }]);
+    expect(s.hosts).toEqual(['fs2 (198.18.0.22)', 'fs1 (198.18.0.21)']);
+    expect(s.strategy).toBe('one host after the other');
+  });
+
+  it('maps roles to hosts and marks the one that may be down', () => {
+    const rb = model().runbooks[0];
+    expect(rb.roles).toEqual([
+      { role: 'primary', host: 'db1', address: '198.18.0.11', mayBeDown: true },
+      { role: 'standby', host: 'db2', address: '198.18.0.12', mayBeDown: false },
+    ]);
+    expect(rb.otherHosts).toEqual(['this machine (local)']);
+    expect(rb.secrets.map((s) => s.source)).toEqual(['environment variable ACME_PG_REPL_PASSWORD', 'file ~/.config/acme/pdu-password']);
+  });
+
+  it('gives a break-glass ssh command per host, through its jump host, with the known_hosts file', () => {
+    const m = model();
+    const db1 = m.hosts.find((h) => h.name === 'db1')!;
+    expect(db1.ssh).toBe('ssh -o UserKnownHostsFile=~/.ssh/known_hosts_acme -J jump@198.18.0.5:2222 root@198.18.0.11 -p 22');
+    expect(db1).toMatchObject({ mayBeDown: true, hostKey: 'SHA256:ZGIxRmluZ2VycHJpbnRFeGFtcGxlVmFsdWUwMDAwMDA', usedBy: ['db-failover'] });
+    const bastion = m.hosts.find((h) => h.name === 'bastion')!;
+    expect(bastion.ssh).toBe('ssh -o UserKnownHostsFile=~/.ssh/known_hosts_acme jump@198.18.0.5 -p 2222');
+    expect(m.hosts.find((h) => h.name === 'fs2')!.ssh).toContain('root@198.18.0.22 -p 2200');
+    // the lab has no jump host and its known_hosts path keeps its ${VAR:-default} for the reader
+    const lab = model([], load(), 'lab');
+    expect(lab.hosts.find((h) => h.name === 'db1')!.ssh).toBe('ssh -o UserKnownHostsFile=${LIFEBOAT_LAB:-/tmp/lifeboat-lab}/known_hosts root@198.18.0.111 -p 22');
+  });
+
+  it('reads rehearsal status from the history by the runbook digest', () => {
+    const project = load();
+    const digest = (n: string) => resolvePlan(project, n, 'lab').digest;
+    const h: HistoryEntry[] = [
+      { runbook: 'db-failover', version: '2.1.0', digest: digest('db-failover'), inventory: 'lab', result: 'passed', finished_at: '2026-11-01T09:00:00Z', duration_ms: 5600 },
+      { runbook: 'files-resync', version: '1.3.0', digest: 'an-older-version', inventory: 'lab', result: 'passed', finished_at: '2026-10-01T09:00:00Z', duration_ms: 5600 },
+      { runbook: 'vip-move', version: '1.0.3', digest: digest('vip-move'), inventory: 'lab', result: 'passed', finished_at: '2026-01-01T09:00:00Z', duration_ms: 2200 },
+    ];
+    const m = model(h, project);
+    expect(m.order.map((r) => [r.runbook, r.status.state, r.status.text])).toEqual([
+      ['db-failover', 'current', 'current (passed 2026-11-01)'],
+      ['files-resync', 'stale', 'stale since 2026-10-01 (runbook changed after that rehearsal)'],
+      ['vip-move', 'stale', 'stale since 2026-04-01'],
+      ['wiki-restore', 'never', 'never rehearsed'],
+    ]);
+  });
+
+  it('has a digest over every input file that changes with any of them', () => {
+    const a = model();
+    expect(a.inputs.map((f) => f.path)).toEqual(['db-failover.yaml', 'files-resync.yaml', 'inventories/production.yaml', 'site.yaml', 'vip-move.yaml', 'wiki-restore.yaml']);
+    expect(model().digest).toBe(a.digest);
+    const project = load();
+    const b = planModel(project, project.site!, 'production', [], { now: NOW, extraInputs: [{ path: 'templates/x.hbs', sha256: 'ff' }] });
+    expect(b.digest).not.toBe(a.digest);
+    expect(b.digestShort).toBe(b.digest.slice(0, 12));
+    expect(model([], load(), 'lab').digest).not.toBe(a.digest);
+  });
+
+  it('refuses, naming the runbook, when a runbook does not resolve against the inventory', () => {
+    const project = load();
+    delete project.inventories.get('production')!.data.hosts.wiki1;
+    expect(() => model([], project)).toThrow(PlanModelError);
+    try { model([], project); } catch (e) { expect((e as PlanModelError).problems.join('\n')).toMatch(/wiki-restore.*wiki1/); }
+    expect(() => planModel(project, project.site!, 'nope', [])).toThrow(/no inventory named 'nope'/);
+  });
+});
