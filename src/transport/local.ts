@@ -1,8 +1,10 @@
 // `on: local` steps: the same wrapping as remote steps (see shell.ts), run on this machine.
-import { execa } from 'execa';
 import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport } from '../ports.js';
 import { TransportError } from '../ports.js';
-import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand } from './shell.js';
+import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
+
+// execa is only needed once a local step runs: keep it off the CLI's start-up path
+const loadExeca = () => import('execa').then((m) => m.execa);
 
 /** The host `on: local` steps run on. */
 export const LOCAL_HOST: ResolvedHost = {
@@ -25,6 +27,7 @@ export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<E
   if (req.signal?.aborted) {
     return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
   }
+  const execa = await loadExeca();
   const script = buildScript(req.command, req.env);
   let killReason: 'timeout' | 'cancel' | null = null;
   let pendingKill = false;
@@ -86,14 +89,6 @@ export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<E
     clearTimeout(drainTimer);
     req.signal?.removeEventListener('abort', onAbort);
   }
-}
-
-export function sudoPasswordMessage(hostName: string, sudo: boolean | string | undefined): string {
-  const as = typeof sudo === 'string' ? ` -u ${sudo}` : '';
-  return (
-    `sudo on ${hostName} asks for a password (sudo -n${as}): lifeboat never types passwords into sudo. ` +
-    `Allow the commands without a password (a NOPASSWD rule in /etc/sudoers.d/) or connect as a user that needs no sudo.`
-  );
 }
 
 class LocalConnection implements Connection {

@@ -168,6 +168,15 @@ export function isSudoPasswordFailure(sudo: boolean | string | undefined, marker
   return /sudo: (a password is required|a terminal is required)/.test(stderr);
 }
 
+/** The message of a `sudo-password` TransportError. */
+export function sudoPasswordMessage(hostName: string, sudo: boolean | string | undefined): string {
+  const as = typeof sudo === 'string' ? ` -u ${sudo}` : '';
+  return (
+    `sudo on ${hostName} asks for a password (sudo -n${as}): lifeboat never types passwords into sudo. ` +
+    `Allow the commands without a password (a NOPASSWD rule in /etc/sudoers.d/) or connect as a user that needs no sudo.`
+  );
+}
+
 /** Keeps the last `limit` characters of a stream. */
 export class TailBuffer {
   private chunks: string[] = [];

@@ -18,9 +18,8 @@ import {
   normalizeFingerprint,
   recordHostKey,
 } from './known-hosts.js';
-import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand } from './shell.js';
+import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
 import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS, resolveFromSshConfig } from './ssh-config.js';
-import { sudoPasswordMessage } from './local.js';
 
 export interface SshTransportOptions {
   /** trust on first use: record unknown host keys (hashed) in the first known_hosts file */
