@@ -43,6 +43,24 @@ function braceOffsets(text: string, from = 0, to = text.length): number[] {
   return out;
 }
 
+interface BraceIndex { source: string; lineStarts: number[]; inValue: number[]; inSource: number[] }
+const braceCache = new WeakMap<YamlFile, Map<string, BraceIndex>>();
+
+// the `{{` offsets of one value and of its node's source text, computed once per field
+function braceIndex(f: YamlFile, path: YamlPath, source: string): BraceIndex {
+  let byPath = braceCache.get(f);
+  if (!byPath) braceCache.set(f, (byPath = new Map()));
+  const key = JSON.stringify(path);
+  const hit = byPath.get(key);
+  if (hit && hit.source === source) return hit;
+  const span = f.spanOf(path);
+  const ls = [0];
+  for (let i = 0; i < source.length; i++) if (source[i] === '\n') ls.push(i + 1);
+  const idx = { source, lineStarts: ls, inValue: braceOffsets(source), inSource: braceOffsets(f.text, toOffset(f, span.line, span.col), toOffset(f, span.endLine, span.endCol)) };
+  byPath.set(key, idx);
+  return idx;
+}
+
 /**
  * Where a place inside a template value (1-based line, 0-based column, as Handlebars reports
  * it) sits in the YAML source. The value may be plain, quoted or a block scalar, so instead of
@@ -50,18 +68,18 @@ function braceOffsets(text: string, from = 0, to = text.length): number[] {
  * one in the node's source text.
  */
 export function templatePosition(f: YamlFile, path: YamlPath, source: string, line: number, column: number): { line: number; col: number; endCol?: number } {
-  const span = f.spanOf(path);
-  const tplLineStart = line <= 1 ? 0 : source.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
-  const at = tplLineStart + column;
-  const n = braceOffsets(source).filter((o) => o < at).length;
-  const start = toOffset(f, span.line, span.col);
-  const end = toOffset(f, span.endLine, span.endCol);
-  const inSource = braceOffsets(f.text, start, end);
-  if (inSource[n] === undefined) return { line: span.line, col: span.col };
-  const pos = toLineCol(f, inSource[n]);
-  const close = f.text.indexOf('}}', inSource[n]);
-  const nl = f.text.indexOf('\n', inSource[n]);
-  const endCol = close >= 0 && (nl < 0 || close < nl) ? pos.col + (close - inSource[n]) + (f.text[close + 2] === '}' ? 3 : 2) : undefined;
+  const bi = braceIndex(f, path, source);
+  const at = (bi.lineStarts[line - 1] ?? 0) + column;
+  // binary search: how many `{{` open before `at`
+  let lo = 0;
+  let hi = bi.inValue.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (bi.inValue[mid] < at) lo = mid + 1; else hi = mid; }
+  const o = bi.inSource[lo];
+  if (o === undefined) { const span = f.spanOf(path); return { line: span.line, col: span.col }; }
+  const pos = toLineCol(f, o);
+  const close = f.text.indexOf('}}', o);
+  const nl = f.text.indexOf('\n', o);
+  const endCol = close >= 0 && (nl < 0 || close < nl) ? pos.col + (close - o) + (f.text[close + 2] === '}' ? 3 : 2) : undefined;
   return { ...pos, endCol };
 }
 
@@ -173,6 +191,11 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
   const varDefined = (name: string): true | string => {
     if (runbookVars.has(name)) return true;
     if (inventories.length && inventories.every((i) => i.data.vars && name in i.data.vars)) return true;
+    if (!inventories.length) {
+      // no inventory loaded: the value may come from one, so only a near-miss of a default is certainly wrong
+      const near = closest(name, runbookVars);
+      return near ? `{{ vars.${name} }} is not a var of this runbook — did you mean '${near}'? (no inventory was loaded to look in)` : true;
+    }
     const having = inventories.filter((i) => i.data.vars && name in i.data.vars).map((i) => `'${i.data.name}'`);
     const lacking = inventories.filter((i) => !(i.data.vars && name in i.data.vars)).map((i) => `'${i.data.name}'`);
     if (having.length) return `{{ vars.${name} }} is set in inventory ${having.join(', ')} but not in ${lacking.join(', ')}, and the runbook has no default`;

@@ -36,6 +36,11 @@ export function destructiveIn(command: string): string | undefined {
   return DESTRUCTIVE.find((d) => d.re.test(command))?.what;
 }
 
+/** the command without its quoted parts: a word in quotes is an argument, not a command run */
+export function unquoted(command: string): string {
+  return command.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, "''");
+}
+
 export function lintProject(project: Project, opts: LintOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
   const valid = [...project.runbooks.values()].filter((rb) => rb.valid);
@@ -85,12 +90,14 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
 
       // rsync is guarded by a skip_if, by a preflight step on each host it touches, or by
       // the step just before it checking the same host with an expect
-      if (/\brsync\b/.test(s.run) && s.phase !== 'preflight') {
-        const touched = [...hostsNamed(s)].filter((h) => h !== 'local').map(hostOfName);
-        const byPreflight = touched.length > 0 && touched.every((h) => preflightHosts.has(h));
+      if (/\brsync\b/.test(unquoted(s.run)) && s.phase !== 'preflight') {
+        const touched = [...hostsNamed(s)].filter((h) => h !== 'local');
+        // a host that may be down cannot be checked beforehand: only the others must be
+        const mustCheck = touched.filter((h) => !mayBeDown.has(h)).map(hostOfName);
+        const byPreflight = touched.length > 0 && mustCheck.every((h) => preflightHosts.has(h));
         const byPrev = prev !== undefined && prev.run !== undefined && (prev.expect !== undefined || prev.until !== undefined) && sameHost(prev, s);
         if (s.skip_if === undefined && !byPreflight && !byPrev) {
-          const missing = touched.filter((h) => !preflightHosts.has(h));
+          const missing = mustCheck.filter((h) => !preflightHosts.has(h));
           warn(['steps', i, 'run'], false, 'dr-unguarded-rsync', `${name} runs rsync with nothing checking source and target first${missing.length ? ` (no preflight step on ${missing.join(', ')})` : ''}`, 'add a `phase: preflight` step on the source and target hosts (e.g. that the source folder is not empty), a `skip_if`, or a step just before it with an `expect`');
         }
       }
