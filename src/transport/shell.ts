@@ -70,6 +70,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * then the command. `pipefail` applies under bash (every shell it runs under when present).
  */
 export function buildScript(command: string, env: Record<string, string> = {}): string {
+  // the bootstrap reads the script up to a NUL; a shell could not hold one anyway
+  if (command.includes('\0')) throw new Error('a command cannot contain a NUL character');
   const lines = [
     'unset __lb_s __lb_i __lb_r',
     // $$ is the process group id: setsid made this shell a session (and group) leader
@@ -79,6 +81,7 @@ export function buildScript(command: string, env: Record<string, string> = {}): 
   ];
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
+    if (value.includes('\0')) throw new Error(`environment variable ${name} cannot contain a NUL character`);
     lines.push(`export ${name}=${shellQuote(value)}`);
   }
   lines.push(command);

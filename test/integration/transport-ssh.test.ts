@@ -334,6 +334,31 @@ describe('host keys', () => {
 });
 
 describe('auth', () => {
+  test('ssh-agent is used (no identity files at all)', async () => {
+    const sock = join(scratch, `agent-${unique()}.sock`);
+    const agent = execFileSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(agent)![1]);
+    try {
+      execFileSync('ssh-add', ['-q', sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const t = new SshTransport({ agentSocket: sock });
+      const c = await t.connect(hostOf(sshd, { name: 'via-agent', identityFiles: ['/nonexistent'] }));
+      expect((await c.exec({ command: 'echo agent' })).stdout).toBe('agent\n');
+      await t.closeAll();
+    } finally {
+      process.kill(pid);
+    }
+  });
+
+  test('a host without an address is resolved through ssh_config', async () => {
+    const cfg = join(scratch, `ssh_config-${unique()}`);
+    writeFileSync(cfg, `Host db-alias\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyPath}\n  UserKnownHostsFile ${sshd.knownHostsPath}\n`);
+    const t = new SshTransport({ agentSocket: null, sshConfigPath: cfg });
+    const c = await t.connect({ name: 'db-alias', address: '', port: 22, user: 'nobody', identityFiles: [], knownHosts: [], connectTimeoutMs: 5000, mayBeDown: false });
+    expect(c.host).toMatchObject({ address: '127.0.0.1', port: sshd.port, user: sshd.user });
+    expect((await c.exec({ command: 'echo via-config' })).stdout).toBe('via-config\n');
+    await t.closeAll();
+  });
+
   test('no accepted key: auth error', async () => {
     const other = join(scratch, `other-${unique()}`);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
@@ -369,7 +394,48 @@ describe('auth', () => {
   });
 });
 
+/** A TCP relay to the sshd whose link can be cut (data silently dropped, nothing closed). */
+async function cuttableLink(target: number): Promise<{ port: number; cut(): void; close(): void }> {
+  let down = false;
+  const pairs: net.Socket[] = [];
+  const srv = net.createServer((inbound) => {
+    const outbound = net.connect(target, '127.0.0.1');
+    pairs.push(inbound, outbound);
+    inbound.on('data', (d) => down || outbound.write(d));
+    outbound.on('data', (d) => down || inbound.write(d));
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    cut: () => (down = true),
+    close() {
+      pairs.forEach((s) => s.destroy());
+      srv.close();
+    },
+  };
+}
+
 describe('failures to reach or keep a host', () => {
+  test('link down mid-command (no FIN, no RST): keepalives notice, connection-lost', async () => {
+    const link = await cuttableLink(sshd.port);
+    // the relay's port differs from the sshd's: trust the key by pin
+    const t = new SshTransport({ agentSocket: null, keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+    const token = `2${unique()}`;
+    try {
+      const c = await t.connect(hostOf(sshd, { name: 'linkdown', port: link.port, hostKey: sshd.hostKeyFingerprint }));
+      expect((await c.exec({ command: 'echo up' })).stdout).toBe('up\n');
+      const err = await rejection(c.exec({ command: `echo x; sleep 1${token}`, onStdout: () => link.cut() }));
+      expect(err.kind).toBe('connection-lost');
+      await t.closeAll();
+    } finally {
+      link.close();
+    }
+    // the server notices on its own later; don't leave the sleep behind
+    for (const line of remoteProcesses(token)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+  });
+
   test('closed port: connection refused', async () => {
     const srv = net.createServer();
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

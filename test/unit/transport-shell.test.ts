@@ -135,6 +135,8 @@ describe('bootstrap + script through real shells', () => {
     expect(r.stdout).toBe("$(touch X)|it's; touch X|line1\nline2||$(touch X)");
     expect(readdirSync(dir)).toEqual([]);
     expect(() => buildScript('true', { 'BAD NAME': 'x' })).toThrow(/invalid environment variable name/);
+    expect(() => buildScript('true', { A: 'x\0y' })).toThrow(/NUL/);
+    expect(() => buildScript('echo a\0b')).toThrow(/NUL/);
   });
 
   test('the bootstrap carries no part of the command', () => {
