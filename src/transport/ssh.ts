@@ -19,6 +19,7 @@ import {
   recordHostKey,
 } from './known-hosts.js';
 import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
+import { LocalTransport } from './local.js';
 import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS, resolveFromSshConfig } from './ssh-config.js';
 
 export interface SshTransportOptions {
@@ -293,16 +294,19 @@ export class SshTransport implements Transport {
   private readonly keys = new Map<string, Promise<KeyLoad>>();
   /** connects in progress: all of them wait while a passphrase is typed */
   private readonly deadlines = new Set<Deadline>();
+  private local: LocalTransport | undefined;
 
   constructor(private readonly opts: SshTransportOptions = {}) {}
 
+  /** `local: true` hosts are handed to a LocalTransport, so one transport serves a whole run. */
   connect(host: ResolvedHost): Promise<Connection> {
+    if (host.local) return (this.local ??= new LocalTransport()).connect(host);
     return this.connectSsh(host);
   }
 
   /** Same as connect(), typed as the SSH connection (jump hosts need forwardOut). */
   connectSsh(input: ResolvedHost): Promise<SshConnection> {
-    if (input.local) throw new Error('SshTransport cannot run `on: local` steps; use LocalTransport');
+    if (input.local) return Promise.reject(new Error(`${input.name} is the local host, not an SSH host`));
     const host = this.completeHost(input);
     const key = cacheKey(host);
     let conn = this.connections.get(key);
@@ -327,6 +331,7 @@ export class SshTransport implements Transport {
     const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     conns.sort((a, b) => depth(b.host) - depth(a.host));
     for (const c of conns) await c.close();
+    await this.local?.closeAll();
   }
 
   /** Fill a host without an address from ~/.ssh/config; defaults for empty lists. */

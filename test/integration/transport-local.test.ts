@@ -89,3 +89,12 @@ describe('LocalTransport', () => {
     expect(await c.exec({ command: 'kill -KILL $$' })).toMatchObject({ exitCode: null, signal: 'SIGKILL', stderr: '' });
   });
 });
+
+test('SshTransport hands `local` hosts to the local transport', async () => {
+  const { SshTransport } = await import('../../src/transport/ssh.js');
+  const t = new SshTransport({ agentSocket: null });
+  const c = await t.connect({ ...LOCAL_HOST });
+  expect((await c.exec({ command: 'echo "$$" >/dev/null; echo here' })).stdout).toBe('here\n');
+  await expect(t.connectSsh({ ...LOCAL_HOST })).rejects.toThrow(/local host/);
+  await t.closeAll();
+});
