@@ -333,6 +333,24 @@ describe('host keys', () => {
   });
 });
 
+describe('algorithms', () => {
+  test('legacy algorithms stay off unless the host asks for them', async () => {
+    const s = await startSshd({ extraConfig: ['Ciphers aes128-cbc'] });
+    try {
+      const err = await rejection(new SshTransport({ agentSocket: null }).connect(hostOf(s, { name: 'old' })));
+      expect(err.kind).toBe('unreachable');
+      expect(err.message).toContain('handshake failed');
+      expect(err.message).toContain('algorithms');
+      const t = new SshTransport({ agentSocket: null });
+      const c = await t.connect(hostOf(s, { name: 'old', algorithms: { cipher: ['aes128-cbc'] } }));
+      expect((await c.exec({ command: 'echo legacy' })).stdout).toBe('legacy\n');
+      await t.closeAll();
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('auth', () => {
   test('ssh-agent is used (no identity files at all)', async () => {
     const sock = join(scratch, `agent-${unique()}.sock`);
