@@ -10,7 +10,7 @@ import { lstatSync, readFileSync, readdirSync, realpathSync, existsSync, statSyn
 import path from 'node:path';
 import { sha256 } from '../plan/resolve.js';
 import { defaultTemplatesDir } from './assets.js';
-import { escapeHtml, markdownToSafeHtml, mdBlock, mdCell, mdCodeBlock, mdInline, mdInlineCode } from './markup.js';
+import { escapeHtml, foldCommand, markdownToSafeHtml, mdBlock, mdCell, mdCodeBlock, mdInline, mdInlineCode } from './markup.js';
 import { wordParts } from './words.js';
 
 export type OutputKind = 'html' | 'md';
@@ -197,6 +197,8 @@ function registerHtmlHelpers(hb: HandlebarsNs) {
   hb.registerHelper('cssString', (text: unknown) => new hb.SafeString('"' + String(text ?? '').replace(/[^A-Za-z0-9 ]/g, (c) => `\\${c.codePointAt(0)!.toString(16)} `) + '"'));
   // the model's words with their code spans typeset
   hb.registerHelper('words', (text: unknown) => new hb.SafeString(wordParts(String(text ?? '')).map((p, i) => (i % 2 ? `<code>${escapeHtml(p)}</code>` : escapeHtml(p))).join('')));
+  // a long command folded with shell line continuations, so paper shows typeable lines
+  hb.registerHelper('fold', (text: unknown) => foldCommand(String(text ?? '')));
   hb.registerHelper('escape', (text: unknown) => new hb.SafeString(escapeHtml(String(text ?? ''))));
 }
 

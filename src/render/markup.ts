@@ -81,3 +81,38 @@ export function mdBlock(src: string): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Fold a long one-line shell command for paper: break only at spaces outside single quotes
+ * and before any comment, ending each line with ` \` (a shell line continuation), so the
+ * printed lines can be typed exactly as shown. Anything else is left to the page to wrap.
+ */
+export function foldCommand(cmd: string, width = 88): string {
+  if (cmd.length <= width || cmd.includes('\n')) return cmd;
+  // offsets of spaces where a continuation is safe
+  const breaks: number[] = [];
+  let q: '' | "'" | '"' = '';
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i];
+    if (q === "'") { if (c === "'") q = ''; continue; }
+    if (c === '\\') { i++; continue; }
+    if (q === '"') { if (c === '"') q = ''; continue; }
+    if (c === "'" || c === '"') { q = c; continue; }
+    if (c === '#' && (i === 0 || /\s/.test(cmd[i - 1]))) break;
+    if (c === ' ' && cmd[i + 1] !== ' ' && i > 0 && cmd[i - 1] !== ' ') breaks.push(i);
+  }
+  const lines: string[] = [];
+  let start = 0;
+  const indent = '    ';
+  while (cmd.length - start + (lines.length ? indent.length : 0) > width) {
+    const room = width - 2 - (lines.length ? indent.length : 0);
+    // the last safe space that keeps the line within the width, else the first one after
+    const fit = breaks.filter((b) => b > start && b - start <= room);
+    const at = fit.length ? fit[fit.length - 1] : breaks.find((b) => b > start);
+    if (at === undefined) break;
+    lines.push((lines.length ? indent : '') + cmd.slice(start, at) + ' \\');
+    start = at + 1;
+  }
+  lines.push((lines.length ? indent : '') + cmd.slice(start));
+  return lines.join('\n');
+}

@@ -82,6 +82,8 @@ export interface HostView {
   name: string; address: string; addressFromSshConfig: boolean; user: string; port: number;
   jump?: string; hostKey?: string; knownHosts: string[]; description?: string;
   mayBeDown: boolean; usedBy: string[];
+  /** hosts reached through this one */
+  jumpFor: string[];
   /** the break-glass command: plain OpenSSH, no lifeboat needed */
   ssh: string;
 }
@@ -212,6 +214,10 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
 
   const invData = inv.data;
   const knownHosts = Array.isArray(invData.known_hosts) ? [...invData.known_hosts] : [invData.known_hosts ?? '~/.ssh/known_hosts'];
+  const jumpFor = new Map<string, string[]>();
+  for (const name of Object.keys(invData.hosts).sort()) {
+    for (let j = resolveHost(invData, name, { env: {} }).jump; j; j = j.jump) jumpFor.set(j.name, [...(jumpFor.get(j.name) ?? []), name]);
+  }
   const hosts: HostView[] = Object.keys(invData.hosts).sort().map((name) => {
     const h = resolveHost(invData, name, { env: {} });
     const chain = jumpChain(invData, name);
@@ -220,7 +226,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     return {
       name, address: h.address, addressFromSshConfig: !invData.hosts[name].address, user: h.user, port: h.port,
       jump: chain.length ? chain.join(' → ') : undefined, hostKey: h.hostKey, knownHosts, description: invData.hosts[name].description,
-      mayBeDown: mayBeDown.has(name), usedBy: [...(usedBy.get(name) ?? [])].sort(), ssh,
+      mayBeDown: mayBeDown.has(name), usedBy: [...(usedBy.get(name) ?? [])].sort(), jumpFor: jumpFor.get(name) ?? [], ssh,
     };
   });
 

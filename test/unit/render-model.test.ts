@@ -103,6 +103,7 @@ describe('planModel', () => {
     expect(db1).toMatchObject({ mayBeDown: true, hostKey: 'SHA256:ZGIxRmluZ2VycHJpbnRFeGFtcGxlVmFsdWUwMDAwMDA', usedBy: ['db-failover'] });
     const bastion = m.hosts.find((h) => h.name === 'bastion')!;
     expect(bastion.ssh).toBe('ssh -o UserKnownHostsFile=~/.ssh/known_hosts_acme jump@198.18.0.5 -p 2222');
+    expect(bastion.jumpFor).toEqual(['db1', 'db2', 'fs1', 'fs2', 'wiki1']);
     expect(m.hosts.find((h) => h.name === 'fs2')!.ssh).toContain('root@198.18.0.22 -p 2200');
     // the lab has no jump host and its known_hosts path keeps its ${VAR:-default} for the reader
     const lab = model([], load(), 'lab');

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { durationWords, durationShort, expectationWords, untilWords, plainWords } from '../../src/render/words.js';
-import { escapeHtml, markdownToSafeHtml, mdBlock, mdCodeBlock, mdInline, mdInlineCode } from '../../src/render/markup.js';
+import { escapeHtml, foldCommand, markdownToSafeHtml, mdBlock, mdCodeBlock, mdInline, mdInlineCode } from '../../src/render/markup.js';
 
 describe('words', () => {
   it('says durations in words and in the runbook notation', () => {
@@ -61,5 +61,35 @@ describe('markup', () => {
   it('passes author Markdown through with tags and script links neutralised, code untouched', () => {
     const out = mdBlock('x <img src=x> `a<b>` [l](javascript:alert(1))\n```\n<keep>\n```\n<script>');
     expect(out).toBe('x &lt;img src=x> `a<b>` [l](#unsafe-link:alert(1))\n```\n<keep>\n```\n&lt;script>');
+  });
+});
+
+describe('foldCommand', () => {
+  const unfold = (s: string) => s.replace(/ \\\n {4}/g, ' ');
+  it('leaves short and multi-line commands alone', () => {
+    expect(foldCommand('ls -l')).toBe('ls -l');
+    const multi = `${'x '.repeat(60)}\necho`;
+    expect(foldCommand(multi)).toBe(multi);
+  });
+
+  it('folds at spaces with shell continuations, each line within the width', () => {
+    const cmd = 'rsync -aHAX --numeric-ids --delete -e ssh /srv/shares/ 198.18.0.21:/srv/shares/ --exclude=/tmp --exclude=/cache --progress --verbose';
+    const folded = foldCommand(cmd, 40);
+    expect(unfold(folded)).toBe(cmd);
+    for (const line of folded.split('\n')) expect(line.length).toBeLessThanOrEqual(40);
+    expect(folded.split('\n').slice(0, -1).every((l) => l.endsWith(' \\'))).toBe(true);
+  });
+
+  it('never breaks inside single quotes or a comment', () => {
+    const cmd = `psql -c 'select a, b, c, d, e, f, g, h from some_table where x = 1' -h db2 # a trailing comment with words`;
+    const folded = foldCommand(cmd, 30);
+    expect(unfold(folded)).toBe(cmd);
+    expect(folded).toContain(`'select a, b, c, d, e, f, g, h from some_table where x = 1'`);
+    expect(folded).toContain('# a trailing comment with words');
+  });
+
+  it('gives back a token longer than the width whole', () => {
+    const long = 'a'.repeat(120);
+    expect(foldCommand(`echo ${long} done`, 50)).toBe(`echo \\\n    ${long} \\\n    done`);
   });
 });

@@ -1,0 +1,188 @@
+// The printed plan in a real browser: the system's Chromium (playwright-core) reads the HTML,
+// prints the PDF; poppler (pdftotext, pdftoppm) reads the PDF back.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { loadProject } from '../../src/load/project.js';
+import { renderPlanDocument, type PlanDoc } from '../../src/render/plan-document.js';
+import { launchChromium } from '../../src/render/pdf.js';
+
+const NOW = new Date('2026-11-20T10:00:00Z');
+const SECRETS = { ACME_PG_REPL_PASSWORD: 'S3cret-Repl-Value-7781', LIFEBOAT_PLAN_TEST_SECRET: 'S3cret-Token-Value-9924' };
+const env = { ...process.env, ...SECRETS };
+const A4_TEXT_WIDTH_PX = Math.floor(((210 - 28) / 25.4) * 96); // A4 minus the CSS page margins
+
+let tmp: string;
+let browser: Browser;
+const docs: Record<string, { html: PlanDoc; md: PlanDoc }> = {};
+
+async function render(site: string, inventory: string) {
+  const root = path.resolve('test/fixtures/plan', site);
+  const project = loadProject([root], { root });
+  const html = await renderPlanDocument(project, project.site!, inventory, { format: 'html', now: NOW, env });
+  const md = await renderPlanDocument(project, project.site!, inventory, { format: 'md', now: NOW, env });
+  return { html, md };
+}
+
+async function open(html: string, width: number, media: 'screen' | 'print'): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 1100 } });
+  const requests: string[] = [];
+  page.on('request', (r) => { if (!r.url().startsWith('data:') && r.url() !== 'about:blank') requests.push(r.url()); });
+  await page.emulateMedia({ media });
+  await page.setContent(html, { waitUntil: 'load' });
+  // a self-contained page asks the network for nothing
+  expect(requests).toEqual([]);
+  return page;
+}
+
+const pdfText = (file: string, first?: number) => execFileSync('pdftotext', [...(first ? ['-f', String(first), '-l', String(first)] : []), '-layout', file, '-'], { encoding: 'utf8' });
+const pdfPages = (file: string) => Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lb-plan-browser-'));
+  browser = await launchChromium();
+  docs.acme = await render('acme', 'production');
+  docs.hostile = await render('hostile', 'prod');
+});
+afterAll(async () => {
+  await browser?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('the plan in Chromium', () => {
+  it('shows every runbook, every step and every command, from the DOM', async () => {
+    const { model, output } = docs.acme.html;
+    const page = await open(String(output), 900, 'screen');
+    const seen = await page.evaluate(() => ({
+      runbooks: [...document.querySelectorAll('section.runbook')].map((s) => ({
+        name: s.getAttribute('data-runbook'),
+        title: s.querySelector('h2')?.textContent,
+        steps: [...s.querySelectorAll('.step')].map((st) => st.getAttribute('data-step')),
+        // long commands are folded with ` \` continuations on paper; unfold to compare
+        commands: [...s.querySelectorAll('pre.cmd code')].map((c) => c.textContent?.replace(/ \\\n {4}/g, ' ')),
+      })),
+      pnr: [...document.querySelectorAll('.pnr')].map((p) => p.textContent?.replace(/\s+/g, ' ').trim()),
+      tierRows: [...document.querySelectorAll('table.services tbody tr:not(.tier-row)')].map((r) => r.querySelector('a')?.textContent),
+      breakglass: [...document.querySelectorAll('section.breakglass pre code')].map((c) => c.textContent?.replace(/ \\\n {4}/g, ' ')),
+    }));
+    expect(seen.runbooks.map((r) => r.name)).toEqual(model.runbooks.map((r) => r.name));
+    expect(seen.tierRows).toEqual(model.order.map((r) => r.runbook));
+    for (const rb of model.runbooks) {
+      const dom = seen.runbooks.find((r) => r.name === rb.name)!;
+      expect(dom.title).toBe(rb.title);
+      expect(dom.steps).toEqual([...rb.preconditions, ...rb.steps].map((s) => s.id));
+      for (const s of [...rb.preconditions, ...rb.steps]) {
+        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(c.command);
+      }
+    }
+    // both confirm gates of db-failover print as points of no return
+    expect(seen.pnr.filter((t) => t?.includes('POINT OF NO RETURN'))).toHaveLength(2);
+    expect(seen.breakglass).toEqual(model.hosts.map((h) => h.ssh));
+    await page.close();
+  });
+
+  it('overflows nothing at A4 width: long commands and digests wrap', async () => {
+    for (const doc of [docs.acme.html, docs.hostile.html]) {
+      for (const [width, media] of [[A4_TEXT_WIDTH_PX, 'print'], [794, 'screen']] as const) {
+        const page = await open(String(doc.output), width, media);
+        const over = await page.evaluate(() => {
+          const out: string[] = [];
+          const body = document.body;
+          if (body.scrollWidth > body.clientWidth) out.push(`body ${body.scrollWidth} > ${body.clientWidth}`);
+          if (document.documentElement.scrollWidth > document.documentElement.clientWidth) out.push('html');
+          const right = body.getBoundingClientRect().right + 0.5;
+          for (const el of document.querySelectorAll('pre, table, .step, .pnr, .markdown')) {
+            if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName}.${el.className} ${el.scrollWidth} > ${el.clientWidth}: ${el.textContent?.slice(0, 60)}`);
+          }
+          for (const el of document.querySelectorAll('code, td, th')) {
+            if (el.getBoundingClientRect().right > right) out.push(`${el.tagName} sticks out: ${el.textContent?.slice(0, 60)}`);
+          }
+          return out;
+        });
+        expect(over, `${media} at ${width}px`).toEqual([]);
+        await page.close();
+      }
+    }
+  });
+
+  it('prints hostile values as text: no script, image or frame element, the text intact', async () => {
+    const page = await open(String(docs.hostile.html.output), 900, 'screen');
+    const dom = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script').length,
+      imgs: document.querySelectorAll('img').length,
+      frames: document.querySelectorAll('iframe, object, embed').length,
+      handlers: [...document.querySelectorAll('*')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+      jsLinks: [...document.querySelectorAll('a')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href') ?? '')).length,
+      italics: document.querySelectorAll('section.runbook h2 i').length,
+      commands: [...document.querySelectorAll('pre.cmd code')].map((c) => c.textContent?.replace(/ \\\n {4}/g, ' ')),
+      title: document.querySelector('section.runbook h2')?.textContent,
+      purpose: document.querySelector('section.runbook .markdown')?.textContent,
+      org: document.querySelector('.cover h1')?.textContent,
+    }));
+    expect(dom).toMatchObject({ scripts: 0, imgs: 0, frames: 0, handlers: 0, jsLinks: 0, italics: 0 });
+    expect(dom.commands).toContain("echo '<script>alert(1)</script>'");
+    expect(dom.title).toBe('Restore <i>everything</i> & more');
+    expect(dom.purpose).toContain("<img src=x onerror=alert('description')>");
+    expect(dom.org).toBe('Evil "Corp" <b>&amp;</b> Sons');
+    await page.close();
+  });
+
+  it('prints no secret value in HTML, PDF or Markdown, only where it comes from', async () => {
+    const pdfFile = path.join(tmp, 'secrets.pdf');
+    for (const site of ['acme', 'hostile']) {
+      const root = path.resolve('test/fixtures/plan', site);
+      const project = loadProject([root], { root });
+      const pdf = await renderPlanDocument(project, project.site!, site === 'acme' ? 'production' : 'prod', { format: 'pdf', now: NOW, env });
+      writeFileSync(pdfFile, pdf.output);
+      const texts = [String(docs[site].html.output), String(docs[site].md.output), pdfText(pdfFile)];
+      for (const t of texts) for (const v of Object.values(SECRETS)) expect(t).not.toContain(v);
+      const label = site === 'acme' ? '<from ACME_PG_REPL_PASSWORD>' : '<from LIFEBOAT_PLAN_TEST_SECRET>';
+      expect(texts[1]).toContain(label);
+      expect(squash(texts[2])).toContain(label);
+    }
+  });
+});
+
+describe('the PDF', () => {
+  it('starts each runbook on its own page, with page numbers and the digest in the footer', async () => {
+    const root = path.resolve('test/fixtures/plan/acme');
+    const project = loadProject([root], { root });
+    const doc = await renderPlanDocument(project, project.site!, 'production', { format: 'pdf', now: NOW, env });
+    const file = path.join(tmp, 'plan-a4.pdf');
+    writeFileSync(file, doc.output);
+    const pages = pdfPages(file);
+    expect(execFileSync('pdfinfo', [file], { encoding: 'utf8' })).toMatch(/Page size:\s+595\.\d+ x 841\.\d+|Page size:\s+595\.\d+ x 842\.\d+/);
+    // one PNG per page
+    execFileSync('pdftoppm', ['-r', '30', '-png', file, path.join(tmp, 'page')]);
+    expect(readdirSync(tmp).filter((f) => /^page-\d+\.png$/.test(f))).toHaveLength(pages);
+    // cover, contacts, services, 4 runbooks (db-failover spans pages), appendix, 6 break-glass pages
+    expect(pages).toBeGreaterThanOrEqual(1 + 1 + 4 + 1 + 6);
+    const perPage = Array.from({ length: pages }, (_, i) => pdfText(file, i + 1));
+    const top = (t: string) => squash(t.split('\n').filter((l) => l.trim()).slice(0, 3).join(' '));
+    // a runbook's page begins with its kicker line and its title
+    const starts = doc.model.runbooks.map((rb) => perPage.findIndex((t) => top(t).startsWith(`RUNBOOK ${rb.name.toUpperCase()} `) && top(t).includes(rb.title)));
+    // every runbook title heads a page, in recovery order, each on a different page
+    expect(starts.every((p) => p > 0)).toBe(true);
+    expect([...starts].sort((a, b) => a - b)).toEqual(starts);
+    expect(new Set(starts).size).toBe(starts.length);
+    // every host has its own break-glass page
+    for (const h of doc.model.hosts) expect(perPage.some((t) => top(t).startsWith('BREAK GLASS') && t.replace(/\s|\\/g, '').includes(h.ssh.replace(/\s/g, '')))).toBe(true);
+    perPage.forEach((t, i) => {
+      expect(squash(t)).toContain(`Page ${i + 1} of ${pages}`);
+      expect(t).toContain(doc.model.digestShort);
+    });
+  });
+
+  it('prints on Letter paper too', async () => {
+    const root = path.resolve('test/fixtures/plan/acme');
+    const project = loadProject([root], { root });
+    const doc = await renderPlanDocument(project, project.site!, 'production', { format: 'pdf', paper: 'letter', now: NOW, env });
+    const file = path.join(tmp, 'plan-letter.pdf');
+    writeFileSync(file, doc.output);
+    expect(execFileSync('pdfinfo', [file], { encoding: 'utf8' })).toMatch(/Page size:\s+612 x 792/);
+  });
+});
