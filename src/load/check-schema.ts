@@ -176,12 +176,28 @@ function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
   return out;
 }
 
+/**
+ * `{ role: IT (files, VMs), phone: 1 }`: in a flow mapping a comma ends the value, so the rest
+ * turns into keys with no value. Say so instead of "unknown field 'VMs'".
+ */
+function explainFlowCommaIn(f: YamlFile) {
+  return (m: Mapped) => {
+    const parent = f.doc.getIn(m.path.slice(0, -1), true) as { flow?: boolean } | undefined;
+    const value = f.doc.getIn(m.path);
+    if (!parent?.flow || (value !== null && value !== undefined)) return;
+    m.code = 'unknown-field';
+    m.message = `${m.message.replace(/ — did you mean .*$/, '')}: a comma inside { … } ends a value, so '${String(m.path[m.path.length - 1])}' became a field of its own`;
+    m.hint = 'put the value that holds the comma in quotes, e.g. role: "IT generalist (files, VMs, network)"';
+  };
+}
+
 export function checkSchema(f: YamlFile, kind: Kind): Diagnostic[] {
   const validate = getValidator(kind);
   if (validate(f.data)) return [];
   const errors = pruneOneOf(validate.errors ?? []);
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
+  const explainFlowComma = explainFlowCommaIn(f);
   for (const e of errors) {
     if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
       const p = toPath(e.instancePath);
@@ -192,6 +208,7 @@ export function checkSchema(f: YamlFile, kind: Kind): Diagnostic[] {
     push(mapError(e, f.data));
   }
   function push(m: Mapped) {
+    if (m.code === 'unknown-field') explainFlowComma(m);
     const s = f.spanOf(m.path, m.key);
     const k = `${s.line}:${s.col}:${m.message}`;
     if (seen.has(k)) return;

@@ -85,6 +85,22 @@ function firstBadUtf8(b: Buffer): number {
   return 0;
 }
 
+/** the key whose plain value, starting at line:col, holds a `: ` (else undefined) */
+function colonInValue(text: string, line: number, col: number): string | undefined {
+  const src = text.split('\n')[line - 1] ?? '';
+  const key = /([^\s:{},[\]-][^:{},[\]]*?):\s*$/.exec(src.slice(0, col - 1))?.[1];
+  const value = src.slice(col - 1);
+  return key && /^[^'"|>].*:\s/.test(value) ? key.trim() : undefined;
+}
+
+// the next non-blank line is indented more than this one
+function deeperNextLine(text: string, line: number): boolean {
+  const lines = text.split('\n');
+  const ind = (l: string) => l.length - l.trimStart().length;
+  const next = lines.slice(line).find((l) => l.trim() !== '');
+  return next !== undefined && ind(next) > ind(lines[line - 1] ?? '');
+}
+
 const err0 = (doc: Document.Parsed, code: string) => doc.errors.some((e) => e.code === code);
 
 /** every repeated key of every mapping, with the line of its first occurrence */
@@ -131,6 +147,14 @@ export function parseYamlText(file: string, text: string): ReadResult {
       if (dk) msg = `YAML: duplicate key '${dk.key}' (first at line ${dk.firstLine})`;
     } else if (err.code === 'MULTIPLE_DOCS') {
       msg = 'YAML: the file holds several documents (a second `---`); lifeboat reads one runbook, inventory or site per file';
+    } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && colonInValue(text, p.line, p.col)) {
+      // the common case: a command like `awk -F': '` written as a plain value
+      const key = colonInValue(text, p.line, p.col)!;
+      msg = `YAML: the value of '${key}' contains ': ' (a colon and a space), which YAML reads as the start of another key`;
+      diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: 'yaml-colon-in-value', message: msg, hint: `quote the whole value, or write it as a block: \`${key}: |\` with the text on the next lines, indented` });
+      continue;
+    } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && deeperNextLine(text, p.line)) {
+      msg = `YAML: line ${p.line + 1} is indented deeper than the key above it, so YAML reads it as part of this value`;
     } else if (/call stack/i.test(msg)) {
       msg = 'YAML: nested too deeply to read';
     }
