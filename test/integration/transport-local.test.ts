@@ -98,3 +98,24 @@ test('SshTransport hands `local` hosts to the local transport', async () => {
   await expect(t.connectSsh({ ...LOCAL_HOST })).rejects.toThrow(/local host/);
   await t.closeAll();
 });
+
+test('local sudo that wants a password is a sudo-password error', async () => {
+  const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { TransportError } = await import('../../src/ports.js');
+  const bin = mkdtempSync(join(tmpdir(), 'lifeboat-fakesudo-'));
+  writeFileSync(join(bin, 'sudo'), '#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n');
+  chmodSync(join(bin, 'sudo'), 0o755);
+  const saved = process.env.PATH;
+  process.env.PATH = `${bin}:${saved}`;
+  try {
+    const c = await new LocalTransport().connect();
+    const err = await c.exec({ command: 'id', sudo: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransportError);
+    expect(err).toMatchObject({ kind: 'sudo-password', host: 'local' });
+  } finally {
+    process.env.PATH = saved;
+    rmSync(bin, { recursive: true, force: true });
+  }
+});

@@ -144,6 +144,27 @@ describe('bootstrap + script through real shells', () => {
     expect(buildScript('echo SECRET')).toContain('SECRET');
   });
 
+  test('without bash: falls back to sh with set -e', () => {
+    // a PATH that has sh, setsid and cat but no bash
+    const bin = join(dir, 'bin');
+    execFileSync('mkdir', [bin]);
+    for (const tool of ['sh', 'setsid', 'cat']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      execFileSync('ln', ['-s', real, join(bin, tool)]);
+    }
+    const r = spawnSync('/bin/sh', ['-c', bootstrapCommand()], {
+      cwd: dir,
+      env: { PATH: bin },
+      input: buildScript('echo "bash:${BASH_VERSION-none}"; false; echo not-reached', { V: 'a b' }),
+      encoding: 'utf8',
+    });
+    expect(r.stdout).toBe('bash:none\n');
+    expect(r.status).toBe(1);
+    const f = new MarkerFilter();
+    expect(f.push(r.stderr) + f.flush()).toBe('');
+    expect(f.pgid).toBeGreaterThan(1);
+  });
+
   test('works when the login shell is bash too', () => {
     expect(run('echo "$BASH_VERSION" | grep -q . && echo bash', undefined, 'bash')).toMatchObject({ code: 0, stdout: 'bash\n' });
   });
