@@ -165,7 +165,7 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
   const checkTarget = (path: YamlPath, target: string, what: string, allowLocal = true) => {
     if (target in roles || (allowLocal && target === 'local')) return;
     if (target === 'local') {
-      push(path, 'unknown-target', `${what} 'local' (the operator's machine) is always there; name a role or an inventory host`, 'name a role from `roles:` or an inventory host');
+      push(path, 'unknown-target', `${what} 'local' (the operator's machine) cannot be used here`, 'name a role from `roles:` or an inventory host');
       return;
     }
     const candidates = [...roleNames, ...allHosts, ...(allowLocal ? ['local'] : [])];
