@@ -161,7 +161,7 @@ write_known_hosts() {
 # --- network --------------------------------------------------------------------------
 
 ensure_switch() {
-  if ! ip netns list | grep -qw "^$SWITCH"; then
+  if ! ip netns list | grep -w "^$SWITCH" >/dev/null; then
     ip netns add "$SWITCH"
   fi
   ip -n "$SWITCH" link set lo up
@@ -181,7 +181,7 @@ ensure_switch() {
 
 ensure_host_net() {
   local h=$1 addr="$NET.${OCTET[$1]}"
-  ip netns list | grep -qw "^lb-$h" || ip netns add "lb-$h"
+  ip netns list | grep -w "^lb-$h" >/dev/null || ip netns add "lb-$h"
   if ! ip -n "lb-$h" link show eth0 >/dev/null 2>&1; then
     ip -n "$SWITCH" link del "p-$h" 2>/dev/null || true
     ip -n "lb-$h" link add eth0 type veth peer name "p-$h" netns "$SWITCH"
@@ -233,6 +233,9 @@ EOF
   mkdir -p "$d/pg/15" "$d/log/postgresql" "$d/run/postgresql"
   chown -R postgres:postgres "$d/pg" "$d/log/postgresql" "$d/run/postgresql"
   chmod 2775 "$d/run/postgresql"
+  # /var/lock is a symlink to /run/lock, which Debian creates at boot
+  mkdir -p "$d/run/lock"
+  chmod 1777 "$d/run/lock"
 }
 
 # Runs as PID 1 of the host's PID namespace (via unshare): mounts, hostname, sshd, reaper.
@@ -432,7 +435,14 @@ EOF
 setup_fs() {
   in_host fs1 test -d /srv/share || make_share
   in_host fs2 mkdir -p /srv/share
-  if ! in_host fs1 ip -o addr show dev eth0 | grep -qF " $FS_VIP/"; then
+  # the nightly sync job of the active file server (the lab has no cron daemon: it is the
+  # file the failover runbook turns round)
+  in_host fs1 bash -c "mkdir -p /srv/cron.d && printf '%s\n' '# lifeboat: nightly copy of the share to the standby file server' \
+    '30 1 * * * root rsync -aHAX --numeric-ids --delete -e ssh /srv/share/ $NET.22:/srv/share/' >/srv/cron.d/lifeboat-share-sync"
+  # stand-in for smbd: something answering on the SMB port of every address
+  start_listener fs1 smb 445 /srv
+  start_listener fs2 smb 445 /srv
+  if ! in_host fs1 ip -o addr show dev eth0 | grep -F " $FS_VIP/" >/dev/null; then
     in_host fs1 ip addr add "$FS_VIP/24" dev eth0
   fi
 }
@@ -477,17 +487,29 @@ setup_vm() {
   in_host spare mkdir -p /srv/vm/images
 }
 
+# A small TCP service on all of a host's addresses (so it also answers on a VIP the host
+# holds): python's http.server serving DIR on PORT, pid in /run/NAME.pid.
+start_listener() {
+  local h=$1 name=$2 port=$3 dir=$4 i
+  if ! in_host "$h" bash -c "kill -0 \$(cat /run/$name.pid 2>/dev/null) 2>/dev/null"; then
+    in_host "$h" setsid -f bash -c "echo \$\$ >/run/$name.pid; cd $dir && exec python3 -m http.server $port --bind 0.0.0.0 >/var/log/$name.log 2>&1 </dev/null"
+  fi
+  for i in $(seq 1 100); do
+    in_host "$h" bash -c "exec 3<>/dev/tcp/$NET.${OCTET[$h]}/$port" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  die "$h: $name does not listen on port $port"
+}
+
 setup_proxy() {
   local h
   for h in proxy1 proxy2; do
     in_host $h mkdir -p /srv/www
     in_host $h bash -c "echo $h >/srv/www/index.html"
-    if ! in_host $h test -f /run/http.pid || ! in_host $h bash -c 'kill -0 $(cat /run/http.pid)' 2>/dev/null; then
-      # a tiny HTTP front end that says which proxy answered
-      in_host $h setsid -f bash -c 'echo $$ >/run/http.pid; cd /srv/www && exec python3 -m http.server 80 --bind 0.0.0.0 >/var/log/http.log 2>&1 </dev/null'
-    fi
+    # a tiny HTTP front end that says which proxy answered
+    start_listener $h http 80 /srv/www
   done
-  if ! in_host proxy1 ip -o addr show dev eth0 | grep -qF " $PROXY_VIP/"; then
+  if ! in_host proxy1 ip -o addr show dev eth0 | grep -F " $PROXY_VIP/" >/dev/null; then
     in_host proxy1 ip addr add "$PROXY_VIP/24" dev eth0
   fi
 }
@@ -560,7 +582,7 @@ cmd_status() {
     if pid=$(init_pid "$h" 2>/dev/null); then
       addrs=$(ip -n "lb-$h" -o -4 addr show dev eth0 2>/dev/null | awk '{print $4}' | paste -sd' ' -)
       local link sshd
-      link=$(ip -n "$SWITCH" -o link show "p-$h" 2>/dev/null | grep -q 'state UP\|,UP' && echo up || echo down)
+      link=$(ip -n "$SWITCH" -o link show "p-$h" 2>/dev/null | grep 'state UP\|,UP' >/dev/null && echo up || echo down)
       sshd=$(in_host "$h" bash -c 'kill -0 $(cat /run/sshd.pid 2>/dev/null) 2>/dev/null && echo up || echo down' 2>/dev/null)
       printf '%-7s %-6s init=%-7s link=%-4s sshd=%-4s %s\n' "$h" "${ROLE[$h]}" "$pid" "$link" "$sshd" "$addrs"
     fi
