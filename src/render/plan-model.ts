@@ -290,9 +290,18 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
       return `only when ${who} ${c.kind === 'unreachable' ? 'cannot be reached' : 'can be reached'}`;
     }
     const v = show(step, c.value, step.hosts[0], 'text-display');
-    if (c.kind === 'matches') return `only when ${code(v)} matches ${code(`/${c.operand}/`)}`;
-    const operand = c.operand === '' ? 'empty' : code(c.operand);
-    return `only when ${code(v)} ${c.kind === 'equals' ? 'is' : 'is not'} ${operand}`;
+    // an empty value prints as its template, so the reader sees what is compared
+    const subject = v === '' ? `${code(c.value.source)} (empty here)` : code(v);
+    const words = c.kind === 'matches'
+      ? `only when ${subject} matches ${code(`/${c.operand}/`)}`
+      : `only when ${subject} ${c.kind === 'equals' ? 'is' : 'is not'} ${c.operand === '' ? 'empty' : code(c.operand)}`;
+    // without captured values the answer is already known for this inventory: say it
+    if (c.value.refs.some((r) => r.parts[0] === 'captured')) return words;
+    let holds: boolean;
+    try {
+      holds = c.kind === 'equals' ? v === c.operand : c.kind === 'not_equals' ? v !== c.operand : new RegExp(c.operand).test(v);
+    } catch { return words; }
+    return `${words}: with this inventory it ${holds ? 'runs' : 'is skipped'}`;
   };
 
   const stepView = (step: ResolvedStep, number: string): StepView => {

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadProject } from '../../src/load/project.js';
 import { renderPlanDocument, type PlanDoc } from '../../src/render/plan-document.js';
 import { launchChromium } from '../../src/render/pdf.js';
+import { foldCommand } from '../../src/render/markup.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 const SECRETS = { ACME_PG_REPL_PASSWORD: 'S3cret-Repl-Value-7781', LIFEBOAT_PLAN_TEST_SECRET: 'S3cret-Token-Value-9924' };
@@ -19,8 +20,8 @@ let tmp: string;
 let browser: Browser;
 const docs: Record<string, { html: PlanDoc; md: PlanDoc }> = {};
 
-async function render(site: string, inventory: string) {
-  const root = path.resolve('test/fixtures/plan', site);
+async function render(dir: string, inventory: string) {
+  const root = path.resolve(dir);
   const project = loadProject([root], { root });
   const html = await renderPlanDocument(project, project.site!, inventory, { format: 'html', now: NOW, env });
   const md = await renderPlanDocument(project, project.site!, inventory, { format: 'md', now: NOW, env });
@@ -45,8 +46,10 @@ const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'lb-plan-browser-'));
   browser = await launchChromium();
-  docs.acme = await render('acme', 'production');
-  docs.hostile = await render('hostile', 'prod');
+  docs.acme = await render('test/fixtures/plan/acme', 'production');
+  docs.hostile = await render('test/fixtures/plan/hostile', 'prod');
+  // the runbooks lifeboat ships, against their example production inventory
+  docs.shipped = await render('runbooks', 'production');
 });
 afterAll(async () => {
   await browser?.close();
@@ -54,20 +57,19 @@ afterAll(async () => {
 });
 
 describe('the plan in Chromium', () => {
-  it('shows every runbook, every step and every command, from the DOM', async () => {
-    const { model, output } = docs.acme.html;
+  it.each(['acme', 'shipped'])('shows every runbook, every step and every command, from the DOM (%s)', async (name) => {
+    const { model, output } = docs[name].html;
     const page = await open(String(output), 900, 'screen');
     const seen = await page.evaluate(() => ({
       runbooks: [...document.querySelectorAll('section.runbook')].map((s) => ({
         name: s.getAttribute('data-runbook'),
         title: s.querySelector('h2')?.textContent,
         steps: [...s.querySelectorAll('.step')].map((st) => st.getAttribute('data-step')),
-        // long commands are folded with ` \` continuations on paper; unfold to compare
-        commands: [...s.querySelectorAll('pre.cmd code')].map((c) => c.textContent?.replace(/ \\\n {4}/g, ' ')),
+        commands: [...s.querySelectorAll('pre.cmd code')].map((c) => c.textContent),
       })),
       pnr: [...document.querySelectorAll('.pnr')].map((p) => p.textContent?.replace(/\s+/g, ' ').trim()),
       tierRows: [...document.querySelectorAll('table.services tbody tr:not(.tier-row)')].map((r) => r.querySelector('a')?.textContent),
-      breakglass: [...document.querySelectorAll('section.breakglass pre code')].map((c) => c.textContent?.replace(/ \\\n {4}/g, ' ')),
+      breakglass: [...document.querySelectorAll('section.breakglass pre code')].map((c) => c.textContent),
     }));
     expect(seen.runbooks.map((r) => r.name)).toEqual(model.runbooks.map((r) => r.name));
     expect(seen.tierRows).toEqual(model.order.map((r) => r.runbook));
@@ -76,17 +78,20 @@ describe('the plan in Chromium', () => {
       expect(dom.title).toBe(rb.title);
       expect(dom.steps).toEqual([...rb.preconditions, ...rb.steps].map((s) => s.id));
       for (const s of [...rb.preconditions, ...rb.steps]) {
-        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(c.command);
+        // long one-line commands print folded with ` \` continuations (foldCommand's own tests check it)
+        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(foldCommand(c.command));
       }
     }
-    // both confirm gates of db-failover print as points of no return
-    expect(seen.pnr.filter((t) => t?.includes('POINT OF NO RETURN'))).toHaveLength(2);
-    expect(seen.breakglass).toEqual(model.hosts.map((h) => h.ssh));
+    // every confirm prints as a point of no return
+    const gates = model.runbooks.flatMap((r) => [...r.preconditions, ...r.steps]).filter((st) => st.confirm);
+    expect(gates.length).toBeGreaterThan(0);
+    expect(seen.pnr.filter((t) => t?.includes('POINT OF NO RETURN'))).toHaveLength(gates.length);
+    expect(seen.breakglass).toEqual(model.hosts.map((h) => foldCommand(h.ssh)));
     await page.close();
   });
 
   it('overflows nothing at A4 width: long commands and digests wrap', async () => {
-    for (const doc of [docs.acme.html, docs.hostile.html]) {
+    for (const doc of [docs.acme.html, docs.hostile.html, docs.shipped.html]) {
       for (const [width, media] of [[A4_TEXT_WIDTH_PX, 'print'], [794, 'screen']] as const) {
         const page = await open(String(doc.output), width, media);
         const over = await page.evaluate(() => {
@@ -118,7 +123,7 @@ describe('the plan in Chromium', () => {
       handlers: [...document.querySelectorAll('*')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
       jsLinks: [...document.querySelectorAll('a')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href') ?? '')).length,
       italics: document.querySelectorAll('section.runbook h2 i').length,
-      commands: [...document.querySelectorAll('pre.cmd code')].map((c) => c.textContent?.replace(/ \\\n {4}/g, ' ')),
+      commands: [...document.querySelectorAll('pre.cmd code')].map((c) => c.textContent),
       title: document.querySelector('section.runbook h2')?.textContent,
       purpose: document.querySelector('section.runbook .markdown')?.textContent,
       org: document.querySelector('.cover h1')?.textContent,

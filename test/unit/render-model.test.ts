@@ -67,7 +67,7 @@ describe('planModel', () => {
     expect(step(m, 'db-failover', 'fence-primary').limits).toEqual(['gives up after 1 minute', 'if it fails, carry on with the next step']);
     expect(step(m, 'db-failover', 'fence-primary').notes).toEqual(['db1 may be down: if it cannot be reached, skip this step and note it.']);
     expect(step(m, 'db-failover', 'fence-by-pdu').when).toEqual(['only when primary (db1, 198.18.0.11) cannot be reached']);
-    expect(plainWords(step(m, 'files-resync', 'full-check').when[0])).toBe('only when `full` is `full`');
+    expect(plainWords(step(m, 'files-resync', 'full-check').when[0])).toBe('only when `full` is `full`: with this inventory it runs');
     expect(plainWords(step(m, 'db-failover', 'log-position').when[0])).toBe('only when `<captured replay_lsn>` is not empty');
     expect(plainWords(step(m, 'files-resync', 'sync').success!)).toBe('exit code 0 or 24');
     expect(step(m, 'vip-move', 'announce').limits).toEqual(['retried up to 2 times, 1 second apart']);
@@ -144,5 +144,15 @@ describe('planModel', () => {
     expect(() => model([], project)).toThrow(PlanModelError);
     try { model([], project); } catch (e) { expect((e as PlanModelError).problems.join('\n')).toMatch(/wiki-restore.*wiki1/); }
     expect(() => planModel(project, project.site!, 'nope', [])).toThrow(/no inventory named 'nope'/);
+  });
+});
+
+describe('conditions on values', () => {
+  it('shows an empty value by its template and says whether the step runs with this inventory', () => {
+    const project = loadProject([ROOT], { root: ROOT });
+    project.inventories.get('production')!.data.vars = { mode: '' };
+    const m = planModel(project, project.site!, 'production', [], { now: NOW });
+    const s = m.runbooks.find((r) => r.name === 'files-resync')!.steps.find((x) => x.id === 'full-check')!;
+    expect(plainWords(s.when[0])).toBe('only when `{{ vars.mode }}` (empty here) is `full`: with this inventory it is skipped');
   });
 });
