@@ -38,6 +38,9 @@ function reportError(e: unknown): number {
   return EXIT.INTERNAL;
 }
 
+// `lifeboat runs | head`: a closed pipe ends the output, not the program with a stack trace
+for (const s of [process.stdout, process.stderr]) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
+
 main(process.argv).then(
   (code) => { process.exitCode = code; },
   (e) => { process.exitCode = reportError(e); },

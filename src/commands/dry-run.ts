@@ -12,11 +12,11 @@ import { initState, executionOrder } from '../engine/state.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import type { Operator, Reporter } from '../ports.js';
 import { render } from '../plan/template.js';
-import { stepContext } from '../plan/context.js';
+import { stepContext, secretLabel } from '../plan/context.js';
 import { formatDuration } from '../util/duration.js';
 import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
-import type { Expectation, ResolvedPlan, ResolvedStep } from '../model/plan.js';
+import type { Expectation, ResolvedStep } from '../model/plan.js';
 import { operatorName } from '../ui/operator.js';
 
 interface DryStep {
@@ -37,10 +37,6 @@ export function describeExpectation(e: Expectation, until: boolean, step: Resolv
   return until ? `repeats every ${formatDuration(step.intervalMs)} until ${base}, for at most ${formatDuration(step.timeoutMs ?? 300_000)}` : base;
 }
 
-const secretLabel = (plan: ResolvedPlan) => (n: string) => {
-  const s = plan.secrets[n];
-  return s && 'env' in s ? `<from ${s.env}>` : s && 'file' in s ? `<from file ${s.file}>` : `<secret ${n}>`;
-};
 
 export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO, mode: RunMode): Promise<number> {
   const plan = prepared.plan;

@@ -43,14 +43,20 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     return inFlight.length ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; continue with `lifeboat resume`' }];
   }
 
-  // 1. a crash left commands in doubt: settle them first, one at a time
+  // 1. aborting (and not rolling back): let what runs finish, then stop
+  if (state.abort && !state.rollbackWanted && !state.rollback) {
+    if (inFlight.length) return [{ kind: 'idle' }];
+    return [{ kind: 'finish', result: state.abort.result, message: state.abort.message }];
+  }
+
+  // 2. a crash left commands in doubt: settle them first, one at a time
   const doubt = units.find((u) => u.status === UnitStatus.InDoubt);
   if (doubt) {
     const st = stepById(plan, doubt.step);
     return [{ kind: 'in-doubt', step: doubt.step, host: doubt.host, policy: st.idempotent ? 'rerun' : st.skipIf ? 'guard' : 'ask' }];
   }
 
-  // 2. rolling back: completed steps' rollbacks, newest first, one at a time
+  // 3. rolling back: completed steps' rollbacks, newest first, one at a time
   if (state.rollbackWanted) {
     if (inFlight.length) return [{ kind: 'idle' }];
     return [{ kind: 'start-rollback', units: [...state.completed].reverse().filter((c) => stepById(plan, c.step).rollback) }];
@@ -63,11 +69,6 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     return [{ kind: 'finish', result: 'rolled-back', message: failed.length ? `rollback failed for ${failed.map((f) => `${f.step} on ${f.host}`).join(', ')}` : state.abort?.message }];
   }
 
-  // 3. aborting: let what runs finish, then stop
-  if (state.abort) {
-    if (inFlight.length) return [{ kind: 'idle' }];
-    return [{ kind: 'finish', result: state.abort.result, message: state.abort.message }];
-  }
 
   // 4. the current step: the first not finished
   const currentId = state.order.find((id) => {

@@ -55,6 +55,8 @@ export interface UnitState {
   note?: string;
   /** failed unit whose failure the operator (or policy) has dealt with */
   decided: boolean;
+  /** how: a unit given up by an abort runs again when the run is resumed */
+  decision?: 'skip' | 'continue' | 'abort' | 'rollback' | 'in-doubt-abort';
   lastCommand?: string;
   lastOutput?: string;
   rollback?: 'running' | 'ok' | 'failed';
@@ -244,16 +246,16 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
           break;
         case 'skip':
         case 'continue':
-          for (const u of failed) { u.decided = true; u.note = rec.choice === 'skip' ? `failed; skipped by ${rec.by}` : 'failed; on_failure: continue'; }
+          for (const u of failed) { u.decided = true; u.decision = rec.choice; u.note = rec.choice === 'skip' ? `failed; skipped by ${rec.by}` : 'failed; on_failure: continue'; }
           break;
         case 'rollback': {
-          for (const u of failed) u.decided = true;
+          for (const u of failed) { u.decided = true; u.decision = 'rollback'; }
           state.rollbackWanted = true;
           state.abort = { result: 'aborted', message: `step '${rec.step}' failed; rolled back by ${rec.by}` };
           break;
         }
         case 'abort':
-          for (const u of failed) u.decided = true;
+          for (const u of failed) { u.decided = true; u.decision = 'abort'; }
           state.abort = { result: rec.auto ? 'failed' : 'aborted', message: `step '${rec.step}' failed${rec.auto ? '' : `; aborted by ${rec.by}`}` };
           break;
       }
@@ -264,7 +266,10 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       if (!u) break;
       if (rec.choice === 'rerun' || rec.choice === 'guard') { u.status = UnitStatus.Pending; u.skipChecked = false; u.tries = 0; u.firstAt = undefined; }
       else if (rec.choice === 'done') { u.status = UnitStatus.Ok; u.note = `marked done by ${rec.by} after a crash`; state.completed.push({ step: u.step, host: u.host }); }
-      else state.abort = { result: 'aborted', message: `aborted by ${rec.by} at in-doubt step '${rec.step}' on ${rec.host}` };
+      else {
+        u.status = UnitStatus.Failed; u.decided = true; u.decision = 'in-doubt-abort'; u.reason = 'in doubt after a stop; the operator aborted';
+        state.abort = { result: 'aborted', message: `aborted by ${rec.by} at in-doubt step '${rec.step}' on ${rec.host}` };
+      }
       break;
     }
     case 'rollback-started':
@@ -273,6 +278,13 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       break;
     case 'resumed':
       state.stopRequested = false;
+      // resuming is the decision to carry on: what an abort gave up is taken up again
+      if (!state.rollback && !state.rollbackWanted) state.abort = undefined;
+      for (const u of Object.values(state.units)) {
+        if (u.status !== UnitStatus.Failed || !u.decided) continue;
+        if (u.decision === 'in-doubt-abort') { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
+        else if (u.decision === 'abort') { u.status = UnitStatus.Pending; u.decided = false; u.decision = undefined; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
+      }
       for (const u of Object.values(state.units)) {
         if (u.status === UnitStatus.Checking) u.status = UnitStatus.Pending; // the guard is read-only: run it again
         if (u.rollback === 'running') u.rollback = 'failed';

@@ -28,5 +28,14 @@ export function stepContext(
     host: host ? ({ ...(facts[host] ?? { name: host, address: host, user: "", port: 0 }) } as Record<string, unknown>) : undefined,
     captured,
     secrets,
+    secretLabel: secretLabel(plan),
+  };
+}
+
+/** how a secret is shown to people: where it comes from, never its value */
+export function secretLabel(plan: ResolvedPlan): (name: string) => string {
+  return (n) => {
+    const s = plan.secrets[n];
+    return s && 'env' in s ? `<from ${s.env}>` : s && 'file' in s ? `<from file ${s.file}>` : `<secret ${n}>`;
   };
 }
