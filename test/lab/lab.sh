@@ -345,7 +345,7 @@ setup_db1() {
   rm -rf "$d/pg/15/main" "$LAB/wal-archive"/*
   cp "$LAB/pgpass" "$d/pg/.pgpass"
   chown postgres:postgres "$d/pg/.pgpass"
-  as_pg $h $PG_BIN/initdb -D /var/lib/postgresql/15/main -U postgres -E UTF8 --locale=C.UTF-8 \
+  as_pg $h $PG_BIN/initdb --no-sync -D /var/lib/postgresql/15/main -U postgres -E UTF8 --locale=C.UTF-8 \
     --auth-local=peer --auth-host=scram-sha-256 >"$d/log/postgresql/initdb.log"
   pg_conf >>"$d/pg/15/main/postgresql.conf"
   cat >>"$d/pg/15/main/pg_hba.conf" <<EOF
@@ -354,6 +354,7 @@ host    replication     replicator      $NET.0/24            scram-sha-256
 host    all             all             $NET.0/24            scram-sha-256
 EOF
   as_pg $h $PG_BIN/pg_ctl -D /var/lib/postgresql/15/main -l /var/log/postgresql/postgresql-15-main.log -w -t 30 start >/dev/null
+  log "db1: PostgreSQL started"
   as_pg $h psql -q -v ON_ERROR_STOP=1 <<EOF
 create role replicator with replication login password '$REPL_PASSWORD';
 create role drill with login password '$DRILL_PASSWORD';
@@ -378,7 +379,8 @@ setup_db2() {
   # a slot left over from an earlier standby would make -C fail
   as_pg db1 psql -qtAc "select pg_drop_replication_slot('standby1') from pg_replication_slots where slot_name = 'standby1'" >/dev/null
   as_pg $h $PG_BIN/pg_basebackup -h "$NET.11" -U replicator -D /var/lib/postgresql/15/main \
-    -R -X stream -C -S standby1 -c fast
+    -R -X stream -C -S standby1 -c fast --no-sync
+  log "db2: base backup taken"
   as_pg $h $PG_BIN/pg_ctl -D /var/lib/postgresql/15/main -l /var/log/postgresql/postgresql-15-main.log -w -t 30 start >/dev/null
 }
 
@@ -526,8 +528,10 @@ cmd_up() {
   ensure_switch
   for h in "${hosts[@]}"; do ensure_host_net "$h"; done
   for h in "${hosts[@]}"; do start_host "$h"; done
+  log "hosts started"
   for h in "${hosts[@]}"; do wait_ssh "$h" & pids+=($!); done
   for r in "${pids[@]}"; do wait "$r"; done
+  log "sshd answers on every host"
   pids=()
   # role services in parallel; db2 needs db1 first
   if [[ ,$ROLES, == *,db,* ]]; then (setup_db1 && setup_db2) & pids+=($!); fi

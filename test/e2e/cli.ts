@@ -1,0 +1,65 @@
+// Runs the real CLI (dist/src/cli.js, built by `npm test`) against the lab inventory.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAB_DIR, LAB_PASSWORDS } from '../lab/index.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const LAB_INVENTORY = path.join(ROOT, 'runbooks/inventories/lab.yaml');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** A fresh state folder per test file, so journals and locks never land in the repo. */
+export function stateDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'lifeboat-e2e-'));
+}
+
+export function lifeboat(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        cwd: ROOT,
+        // no TTY: plain output, scripted answers only
+        env: { ...process.env, LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, NO_COLOR: '1', ...env },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 280_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Math.round(performance.now() - t0) });
+      },
+    );
+  });
+}
+
+/** `lifeboat run RUNBOOK -i lab.yaml --yes --plain` plus extra flags. */
+export function runRunbook(runbook: string, state: string, extra: string[] = [], env: Record<string, string> = {}): Promise<CliResult> {
+  return lifeboat(['run', runbook, '-i', LAB_INVENTORY, '--yes', '--plain', '--state-dir', state, ...extra], env);
+}
+
+/** The summary table row of a step: its result column (ok, skipped, FAILED, pending …). */
+export function stepResult(out: string, stepId: string): string | undefined {
+  const re = new RegExp(`^${stepId.replace(/[-/]/g, '\\$&')}\\s+\\S+\\s+(ok|skipped|FAILED|pending|failed|aborted|rolled-back|\\S+)`, 'm');
+  return re.exec(out)?.[1];
+}
+
+/** "SUCCEEDED: NAME@V in 7.2s against an RTO of 15m00s (1%)" → the run's own wall time line. */
+export function summaryLine(out: string): string | undefined {
+  return /^(SUCCEEDED|FAILED|ABORTED)[^\n]*$/m.exec(out)?.[0];
+}
+
+/** Print a measured fact for the report (vitest shows console output of passing tests). */
+export function note(msg: string): void {
+  console.log(`[e2e] ${msg}`);
+}
