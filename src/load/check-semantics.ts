@@ -5,7 +5,7 @@ import type { Diagnostic, Severity } from '../model/diagnostic.js';
 import type { Runbook, Step, Condition, Expect, Inventory } from '../model/types.js';
 import type { Project, Loaded } from './project.js';
 import type { YamlFile, YamlPath } from './read-yaml.js';
-import { parseTemplate, type Template, type TemplateRef } from '../plan/template.js';
+import { parseTemplate, type TemplateRef } from '../plan/template.js';
 import { closest, didYouMean } from '../util/suggest.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -428,4 +428,3 @@ function checkIncludeCycles(project: Project, out: Diagnostic[]): void {
   for (const name of [...project.runbooks.keys()].sort()) if (!state.has(name)) visit(name);
 }
 
-export type { Template };
