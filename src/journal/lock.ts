@@ -8,6 +8,17 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../util/shell-quote.js';
 import { ensureStatePath, fsyncDir, checkPrivate, lstatOrUndefined } from './safe-fs.js';
+import { journalPath, readJournal } from './file-journal.js';
+
+/** The run's journal in this state folder ends with run-finished: its lock, if left behind, guards nothing. */
+export function runHasFinished(stateDir: string, runId: string): boolean {
+  try {
+    const { records } = readJournal(journalPath(stateDir, runId));
+    let finished = false;
+    for (const r of records) { if (r.type === 'run-finished') finished = true; else if (r.type === 'resumed') finished = false; }
+    return finished;
+  } catch { return false; }
+}
 
 export interface LockOwner {
   runId: string;
@@ -52,10 +63,16 @@ export function processStartTime(pid: number): number | undefined {
   } catch { return undefined; }
 }
 
-/** true when a process with that pid exists (EPERM: it exists, owned by someone else) */
+/** true when a process with that pid exists (EPERM: it exists, owned by someone else); a zombie is dead */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  // a killed process its parent has not reaped yet still answers kill(0)
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
+  } catch { /* no /proc: trust kill(0) */ }
+  return true;
 }
 
 /** Is this owner's process still running on this machine? undefined: another machine, cannot tell. */
@@ -133,7 +150,9 @@ export function acquireLocalLock(stateDir: string, runbook: string, info: { runI
       if (!held) { if (attempt < 3) continue; throw new LockError(`the lock ${p} keeps changing hands`, p, undefined, false); }
       const alive = held.owner ? ownerAlive(held.owner, owner.host) : undefined;
       const stale = held.unreadable === true || alive === false;
-      if (stale && opts.takeoverStale && attempt < 3) { takeOver(p, held.owner); continue; }
+      // a crash after the run's last record leaves a lock nobody needs: take it without asking
+      const finished = alive === false && runHasFinished(stateDir, held.owner!.runId);
+      if (stale && (opts.takeoverStale || finished) && attempt < 3) { takeOver(p, held.owner); continue; }
       if (held.unreadable) throw new LockError(`runbook ${runbook} is locked by an unreadable lock file ${p}`, p, undefined, true);
       const o = held.owner!;
       const why = alive === false ? 'its process is gone (stale lock)' : alive === undefined ? 'on another machine' : 'still running';
@@ -197,16 +216,23 @@ export interface RemoteLockCommands {
 /** Exit code of `acquire` when another run holds the lock. */
 export const REMOTE_LOCK_HELD = 3;
 
-/** `base`: the folder the lock directory goes in (tests); /var/lock (= /run/lock: cleared at boot) by default */
-export function remoteLockCommands(runbook: string, runId: string, operator: string, base?: string): RemoteLockCommands {
+/**
+ * `base`: the folder the lock directory goes in (tests); /var/lock (= /run/lock: cleared at boot) by default.
+ * `reclaim`: run ids known to be finished (from this machine's journals): a lock such a run
+ * left behind (crash after its last record) is taken over instead of refusing.
+ */
+export function remoteLockCommands(runbook: string, runId: string, operator: string, base?: string, reclaim: string[] = []): RemoteLockCommands {
   const d = shellQuote(remoteLockDir(runbook, base));
   const mine = shellQuote(`run_id=${runId}`);
   const ownerLines = [mine, shellQuote(`operator=${operator}`)].join(' ');
+  const writeOwner = `printf '%s\\n' ${ownerLines} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${d}/owner`;
+  const stale = reclaim.filter((id) => id !== runId).map((id) => `-e ${shellQuote(`run_id=${id}`)}`).join(' ');
   // mkdir is the atomic test-and-set; the owner file is written after, so a reader may
   // briefly see the directory without it (reported as "owner being written")
   const acquire = [
-    `if mkdir ${d} 2>/dev/null; then printf '%s\\n' ${ownerLines} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${d}/owner; exit 0; fi`,
+    `if mkdir ${d} 2>/dev/null; then ${writeOwner}; exit 0; fi`,
     `if grep -qxF ${mine} ${d}/owner 2>/dev/null; then exit 0; fi`,
+    ...(stale ? [`if grep -qxF ${stale} ${d}/owner 2>/dev/null; then ${writeOwner}; exit 0; fi`] : []),
     `cat ${d}/owner 2>/dev/null || echo 'owner=unknown (being written, or lost)'`,
     `exit ${REMOTE_LOCK_HELD}`,
   ].join('; ');

@@ -63,6 +63,20 @@ describe('local run lock', () => {
     expect(readLocalLock(state, 'pg')).toBeUndefined();
   });
 
+  it('a stale lock of a run whose journal shows it finished is taken without asking', async () => {
+    const { FileJournal } = await import('../../src/journal/file-journal.js');
+    const runId = '20261121-000000-pg-aaaa';
+    writeLock({ pid: deadPid(), runId });
+    expect(() => acquireLocalLock(state, 'pg', { runId: 'new', operator: 'o' })).toThrow(/stale/);
+    const j = await FileJournal.create(state, runId);
+    await j.append({ type: 'step-started', step: 'x' });
+    await j.append({ type: 'run-finished', result: 'succeeded', durationMs: 1 });
+    await j.close();
+    const lock = acquireLocalLock(state, 'pg', { runId: 'new', operator: 'o' });
+    expect(readLocalLock(state, 'pg')?.owner?.runId).toBe('new');
+    lock.release();
+  });
+
   it('a live owner is never taken over, even when asked', () => {
     writeLock({ pid: process.pid, pidStart: processStartTime(process.pid) });
     expect(() => acquireLocalLock(state, 'pg', { runId: 'new', operator: 'o' }, { takeoverStale: true })).toThrow(/still running/);
@@ -114,5 +128,20 @@ describe('local run lock', () => {
     const results = await Promise.all(runs);
     expect(results.filter((r) => r === 'won')).toHaveLength(1);
     expect(results.filter((r) => r === 'lost')).toHaveLength(5);
+  });
+});
+
+describe('pidAlive', () => {
+  it('a killed but not yet reaped child (zombie) is dead', async () => {
+    const { pidAlive } = await import('../../src/journal/lock.js');
+    const { spawn } = await import('node:child_process');
+    const c = spawn('sleep', ['30'], { stdio: 'ignore' });
+    expect(pidAlive(c.pid!)).toBe(true);
+    process.kill(c.pid!, 'SIGKILL');
+    // no await: the child stays a zombie until this process's event loop reaps it
+    const t = Date.now();
+    while (Date.now() - t < 200) { /* let the kernel deliver the kill */ }
+    expect(pidAlive(c.pid!)).toBe(false);
+    await new Promise((r) => c.once('exit', r));
   });
 });

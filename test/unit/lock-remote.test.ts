@@ -46,6 +46,13 @@ describe('remote lock commands', () => {
     expect(r.stdout).toContain('owner=unknown');
   });
 
+  it('reclaims a lock left by a run known to be finished, and only such a lock', () => {
+    expect(sh(remoteLockCommands('pg', 'old-run', 'o', base).acquire).status).toBe(0);
+    expect(sh(remoteLockCommands('pg', 'new-run', 'o', base, ['other-run']).acquire).status).toBe(REMOTE_LOCK_HELD);
+    expect(sh(remoteLockCommands('pg', 'new-run', 'o', base, ['other-run', 'old-run']).acquire).status).toBe(0);
+    expect(parseRemoteOwner(sh(remoteLockCommands('pg', 'x', 'o', base).inspect).stdout)?.runId).toBe('new-run');
+  });
+
   it('quotes what it inserts', () => {
     const c = remoteLockCommands('pg', 'r1', 'x; touch /tmp/pwned', base);
     expect(c.acquire).toContain("'operator=x; touch /tmp/pwned'");
