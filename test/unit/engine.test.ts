@@ -1,0 +1,294 @@
+// The engine with fake ports: decide/apply drive every step semantic without I/O.
+import { describe, it, expect } from 'vitest';
+import { parseYamlText } from '../../src/load/read-yaml.js';
+import type { Project, Loaded } from '../../src/load/project.js';
+import { resolvePlan } from '../../src/plan/resolve.js';
+import { initState, apply, UnitStatus, type RunState } from '../../src/engine/state.js';
+import { Runner, type Clock } from '../../src/engine/runner.js';
+import { MemoryJournal } from '../../src/journal/memory-journal.js';
+import { TransportError, type Connection, type ExecRequest, type ExecResult, type Operator, type Reporter, type ResolvedHost, type Transport } from '../../src/ports.js';
+import type { JournalRecord, RunStartedEvent } from '../../src/engine/events.js';
+import type { ResolvedPlan } from '../../src/model/plan.js';
+
+const INV = `
+lifeboat: 1
+kind: inventory
+name: lab
+environment: rehearsal
+hosts:
+  db1: { address: 198.18.0.11 }
+  db2: { address: 198.18.0.12 }
+  db3: { address: 198.18.0.13 }
+vars: { vip: 198.18.0.100/24 }
+`;
+
+function project(runbookYaml: string, extra: string[] = []): Project {
+  const p: Project = { root: '/x', runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [] };
+  const add = (name: string, text: string) => {
+    const r = parseYamlText(name, text);
+    if (!r.file) throw new Error(JSON.stringify(r.diagnostics));
+    const data = r.file.data as { kind: string; name: string };
+    const loaded = { kind: data.kind, file: r.file, data, valid: true } as Loaded<any>;
+    (data.kind === 'runbook' ? p.runbooks : p.inventories).set(data.name, loaded);
+  };
+  add('inv.yaml', INV);
+  add('rb.yaml', runbookYaml);
+  extra.forEach((t, i) => add(`extra${i}.yaml`, t));
+  return p;
+}
+
+type Script = (host: string, cmd: string, n: number) => Partial<ExecResult> | Error | Promise<Partial<ExecResult> | Error>;
+
+class FakeTransport implements Transport {
+  readonly calls: { host: string; command: string; env?: Record<string, string> }[] = [];
+  readonly down = new Set<string>();
+  constructor(private readonly script: Script) {}
+  async connect(host: ResolvedHost): Promise<Connection> {
+    if (this.down.has(host.name)) throw new TransportError('unreachable', host.name, `host ${host.name} (${host.address}:22) unreachable: connection timed out after 10s`);
+    return {
+      host,
+      exec: async (req: ExecRequest): Promise<ExecResult> => {
+        this.calls.push({ host: host.name, command: req.command, env: req.env });
+        const n = this.calls.filter((c) => c.host === host.name && c.command === req.command).length;
+        const r = await this.script(host.name, req.command, n);
+        if (r instanceof Error) throw r;
+        return { exitCode: 0, stdout: '', stderr: '', timedOut: false, canceled: false, signal: null, durationMs: 1, ...r };
+      },
+      close: async () => {},
+    };
+  }
+  async closeAll() {}
+}
+
+class FakeOperator implements Operator {
+  readonly name = 'tester@box';
+  readonly asked: string[] = [];
+  constructor(private readonly answers: { confirm?: boolean; failure?: ('retry' | 'skip' | 'rollback' | 'abort')[]; inDoubt?: 'rerun' | 'done' | 'abort'; manual?: string } = {}) {}
+  async confirm(q: { question: string }) { this.asked.push(`confirm:${q.question}`); return { answer: this.answers.confirm ?? true, auto: false }; }
+  async manual(q: { step: string; record?: string }) { this.asked.push(`manual:${q.step}`); return { done: true, value: q.record ? this.answers.manual : undefined, auto: false }; }
+  async onFailure(q: { step: string }) { this.asked.push(`failure:${q.step}`); return this.answers.failure?.shift() ?? 'abort'; }
+  async inDoubt(q: { step: string }) { this.asked.push(`in-doubt:${q.step}`); return this.answers.inDoubt ?? 'abort'; }
+  async interrupt() { return 'stop-step' as const; }
+  async secret() { return 'typed'; }
+}
+
+const silent: Reporter = { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} };
+
+/** a clock whose sleeps pass at once, so polling and retry delays cost no real time */
+function fakeClock(): Clock & { t: number } {
+  const c = { t: Date.parse('2026-11-21T10:00:00Z'), now: () => c.t, sleep: async (ms: number) => { c.t += Math.max(1, ms); } };
+  return c;
+}
+
+async function runIt(rb: string, script: Script, opts: { operator?: FakeOperator; interactive?: boolean; secrets?: Record<string, string>; down?: string[]; extra?: string[]; journal?: MemoryJournal; state?: RunState; plan?: ResolvedPlan } = {}) {
+  const plan = opts.plan ?? resolvePlan(project(rb, opts.extra), project(rb, opts.extra).runbooks.keys().next().value!, 'lab');
+  const clock = fakeClock();
+  const journal = opts.journal ?? new MemoryJournal(() => clock.t);
+  const transport = new FakeTransport(script);
+  for (const d of opts.down ?? []) transport.down.add(d);
+  let state = opts.state;
+  if (!state) {
+    const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: plan.runbook.name, version: '1.0.0', title: 't', digest: plan.digest, files: [], inventory: 'lab', inventoryDigest: '', operator: 'tester@box', lifeboatVersion: '0', vars: {}, mode: 'run' })) as JournalRecord & RunStartedEvent;
+    state = initState(plan, started, { defaultOnFailure: opts.interactive ? 'ask' : 'abort' });
+  }
+  const operator = opts.operator ?? new FakeOperator();
+  const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: silent, clock }, { secrets: opts.secrets ?? {} });
+  await runner.run();
+  return { state, transport, journal, operator, plan };
+}
+
+const RB = (steps: string, head = '') => `
+lifeboat: 1
+kind: runbook
+name: t
+version: 1.0.0
+title: T
+tier: critical
+roles: { primary: { host: db1, may_be_down: true }, standby: db2 }
+${head}
+steps:
+${steps}`;
+
+describe('engine', () => {
+  it('runs steps in order, preflight first, and captures output for later steps', async () => {
+    const { state, transport } = await runIt(RB(`
+  - { id: lsn, on: standby, run: get-lsn, capture: lsn }
+  - { id: use, on: standby, run: "use {{ captured.lsn }}" }
+  - { id: pre, phase: preflight, on: standby, run: check }`), (_h, cmd) => (cmd === 'get-lsn' ? { stdout: '0/3000060\n' } : {}));
+    expect(state.status).toBe('succeeded');
+    expect(transport.calls.map((c) => c.command)).toEqual(['check', 'get-lsn', 'use 0/3000060']);
+    expect(state.captured.lsn).toBe('0/3000060');
+  });
+
+  it('polls until the expectation holds, and gives up at the timeout', async () => {
+    const ok = await runIt(RB(`
+  - { id: w, on: standby, run: poll, until: { stdout: f }, interval: 2s, timeout: 1m }`), (_h, _c, n) => ({ stdout: n < 4 ? 't' : 'f' }));
+    expect(ok.state.status).toBe('succeeded');
+    expect(ok.transport.calls.length).toBe(4);
+    const bad = await runIt(RB(`
+  - { id: w, on: standby, run: poll, until: { stdout: f }, interval: 10s, timeout: 30s }`), () => ({ stdout: 't' }));
+    expect(bad.state.status).toBe('failed');
+    expect(bad.transport.calls.length).toBeGreaterThanOrEqual(3);
+    expect(bad.transport.calls.length).toBeLessThanOrEqual(4);
+    expect(bad.state.units['w@db2'].reason).toMatch(/gave up after/);
+  });
+
+  it('retries a failed command up to `retries` times', async () => {
+    const { state, transport } = await runIt(RB(`
+  - { id: r, on: standby, run: flaky, retries: 2, retry_delay: 1s }`), (_h, _c, n) => ({ exitCode: n < 3 ? 1 : 0 }));
+    expect(state.status).toBe('succeeded');
+    expect(transport.calls.length).toBe(3);
+  });
+
+  it('checks exit codes and stdout as the step expects', async () => {
+    const { state } = await runIt(RB(`
+  - { id: e, on: standby, run: x, expect: { exit: [0, 3], stdout: { match: "^ready$" } } }`), () => ({ exitCode: 3, stdout: 'not\nready\n' }));
+    expect(state.status).toBe('succeeded');
+    const bad = await runIt(RB(`
+  - { id: e, on: standby, run: x, expect: { stdout: ok } }`), () => ({ stdout: 'nope' }));
+    expect(bad.state.status).toBe('failed');
+    expect(bad.state.units['e@db2'].reason).toMatch(/stdout was 'nope', expected 'ok'/);
+  });
+
+  it('skip_if that holds skips the step; one that fails runs it', async () => {
+    const { state, transport } = await runIt(RB(`
+  - { id: vip, on: [standby, db3], run: add-vip, skip_if: has-vip }`), (h, cmd) => (cmd === 'has-vip' ? { exitCode: h === 'db2' ? 0 : 1 } : {}));
+    expect(state.units['vip@db2'].status).toBe(UnitStatus.Skipped);
+    expect(state.units['vip@db3'].status).toBe(UnitStatus.Ok);
+    expect(transport.calls.filter((c) => c.command === 'add-vip').map((c) => c.host)).toEqual(['db3']);
+  });
+
+  it('skips the steps of a may_be_down host that is unreachable, and `when: unreachable` runs the other path', async () => {
+    const { state, transport } = await runIt(RB(`
+  - { id: fence, on: primary, run: stop-pg }
+  - { id: pdu, on: standby, run: pdu-off, when: { unreachable: primary } }
+  - { id: nope, on: standby, run: never, when: { reachable: primary } }`), () => ({}), { down: ['db1'] });
+    expect(state.status).toBe('succeeded');
+    expect(state.units['fence@db1'].status).toBe(UnitStatus.Skipped);
+    expect(state.units['fence@db1'].note).toMatch(/as expected/);
+    expect(transport.calls.map((c) => c.command)).toEqual(['pdu-off']);
+    expect(state.steps.nope.status).toBe('skipped');
+  });
+
+  it('an unreachable host that is not expected down fails the step as unreachable, not as a command failure', async () => {
+    const { state, journal } = await runIt(RB(`
+  - { id: s, on: standby, run: x }`), () => ({}), { down: ['db2'] });
+    expect(state.status).toBe('failed');
+    const err = journal.records.find((r) => r.type === 'exec-error');
+    expect(err && 'kind' in err && err.kind).toBe('unreachable');
+  });
+
+  it('connection lost mid-command fails the step as connection-lost and is not retried unless idempotent', async () => {
+    const lost = () => new TransportError('connection-lost', 'db2', 'connection lost while a command ran');
+    const a = await runIt(RB(`
+  - { id: s, on: standby, run: x, retries: 3 }`), lost);
+    expect(a.transport.calls.length).toBe(1);
+    expect(a.state.units['s@db2'].reason).toMatch(/connection lost/);
+    const b = await runIt(RB(`
+  - { id: s, on: standby, run: x, retries: 3, idempotent: true }`), (_h, _c, n) => (n < 2 ? lost() : {}));
+    expect(b.state.status).toBe('succeeded');
+  });
+
+  it('on_failure: continue goes on; the default without a person aborts', async () => {
+    const c = await runIt(RB(`
+  - { id: a, on: standby, run: fail, on_failure: continue }
+  - { id: b, on: standby, run: ok }`), (_h, cmd) => ({ exitCode: cmd === 'fail' ? 1 : 0 }));
+    expect(c.state.status).toBe('succeeded');
+    expect(c.state.steps.a.status).toBe('failed');
+    const d = await runIt(RB(`
+  - { id: a, on: standby, run: fail }
+  - { id: b, on: standby, run: ok }`), (_h, cmd) => ({ exitCode: cmd === 'fail' ? 1 : 0 }));
+    expect(d.state.status).toBe('failed');
+    expect(d.transport.calls.map((x) => x.command)).toEqual(['fail']);
+  });
+
+  it('ask: retry, then rollback of the completed steps in reverse order', async () => {
+    const op = new FakeOperator({ failure: ['retry', 'rollback'] });
+    const { state, transport } = await runIt(RB(`
+  - { id: one, on: standby, run: do-1, rollback: undo-1 }
+  - { id: two, on: db3, run: do-2, rollback: undo-2 }
+  - { id: nor, on: standby, run: do-nr }
+  - { id: bad, on: standby, run: boom }`), (_h, cmd) => ({ exitCode: cmd === 'boom' ? 1 : 0 }), { operator: op, interactive: true });
+    expect(op.asked).toEqual(['failure:bad', 'failure:bad']);
+    expect(transport.calls.map((c) => c.command)).toEqual(['do-1', 'do-2', 'do-nr', 'boom', 'boom', 'undo-2', 'undo-1']);
+    expect(state.status).toBe('rolled-back');
+  });
+
+  it('a gate answered no stops the run before the step; manual steps record typed values', async () => {
+    const no = await runIt(RB(`
+  - { id: p, on: standby, run: promote, confirm: "Promote {{ roles.standby }}?" }`), () => ({}), { operator: new FakeOperator({ confirm: false }) });
+    expect(no.state.status).toBe('aborted');
+    expect(no.transport.calls).toEqual([]);
+    expect(no.operator.asked).toEqual(['confirm:Promote db2?']);
+    const m = await runIt(RB(`
+  - { id: m, manual: "Read the serial", record: serial }
+  - { id: u, on: standby, run: "echo {{ captured.serial }}" }`), () => ({}), { operator: new FakeOperator({ manual: 'AB 12' }) });
+    expect(m.state.status).toBe('succeeded');
+    expect(m.transport.calls[0].command).toBe("echo 'AB 12'");
+  });
+
+  it('parallel steps respect max_parallel; serial runs one host at a time and stops at the first failure', async () => {
+    let running = 0;
+    let peak = 0;
+    const slow: Script = async () => { running++; peak = Math.max(peak, running); await new Promise((r) => setTimeout(r, 5)); running--; return {}; };
+    await runIt(RB(`
+  - { id: p, on: [db1, db2, db3], run: x, max_parallel: 2 }`), slow);
+    expect(peak).toBe(2);
+    const s = await runIt(RB(`
+  - { id: s, on: [db2, db3, db1], run: x, strategy: serial }`), (h) => ({ exitCode: h === 'db2' ? 1 : 0 }));
+    expect(s.transport.calls.map((c) => c.host)).toEqual(['db2']);
+  });
+
+  it('includes expand with their own vars, `with:` overriding', async () => {
+    const child = `
+lifeboat: 1
+kind: runbook
+name: vip-move
+version: 1.0.0
+title: VIP
+tier: routine
+roles: { target: db3 }
+vars: { dev: eth0 }
+steps:
+  - { id: add, on: target, run: "ip addr add {{ vars.vip }} dev {{ vars.dev }}" }`;
+    const { state, transport } = await runIt(RB(`
+  - { id: move, include: vip-move, with: { dev: eth1 } }`), () => ({}), { extra: [child] });
+    expect(state.status).toBe('succeeded');
+    expect(transport.calls).toEqual([{ host: 'db3', command: 'ip addr add 198.18.0.100/24 dev eth1', env: {} }]);
+  });
+
+  it('secrets reach the command but never the journal', async () => {
+    const { journal, transport } = await runIt(RB(`
+  - { id: s, on: standby, run: "login {{ secrets.pw }}", env: { PGPASSWORD: "{{ secrets.pw }}" } }`, 'secrets: { pw: { env: PW } }'), () => ({ stdout: 'the password is hunter2-xyz', stderr: 'aHVudGVyMi14eXo=' }), { secrets: { pw: 'hunter2-xyz' } });
+    expect(transport.calls[0].command).toBe('login hunter2-xyz');
+    expect(transport.calls[0].env).toEqual({ PGPASSWORD: 'hunter2-xyz' });
+    const text = JSON.stringify(journal.records);
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('aHVudGVyMi14eXo');
+    expect(text).toContain('<from PW>');
+  });
+
+  it('replaying the journal rebuilds the state; a command in flight at a crash is in doubt and settled by policy', async () => {
+    const rb = RB(`
+  - { id: a, on: standby, run: do-a, capture: v }
+  - { id: b, on: standby, run: do-b }
+  - { id: c, on: standby, run: do-c, idempotent: true }`);
+    const first = await runIt(rb, () => ({ stdout: 'val' }));
+    // cut the journal right after b's intent: b was sent, nobody knows whether it finished
+    const cut = first.journal.records.findIndex((r) => r.type === 'intent' && r.step === 'b');
+    const kept = first.journal.records.slice(0, cut + 1);
+    const plan = first.plan;
+    const journal = new MemoryJournal();
+    journal.records.push(...kept);
+    const state = initState(plan, kept[0] as JournalRecord & RunStartedEvent, { defaultOnFailure: 'ask' });
+    for (const r of kept.slice(1)) apply(state, plan, r);
+    expect(state.units['b@db2'].status).toBe(UnitStatus.Running);
+    expect(state.captured.v).toBe('val');
+    await journal.append({ type: 'resumed', operator: 'x', inDoubt: [{ step: 'b', host: 'db2' }] }).then((r) => apply(state, plan, r));
+    const op = new FakeOperator({ inDoubt: 'done' });
+    const second = await runIt(rb, () => ({}), { state, journal, operator: op, plan, interactive: true });
+    expect(op.asked).toEqual(['in-doubt:b']);
+    expect(second.transport.calls.map((c) => c.command)).toEqual(['do-c']);
+    expect(second.state.status).toBe('succeeded');
+  });
+});
