@@ -24,10 +24,10 @@ const DRAIN_AFTER_KILL_MS = 2000;
 
 export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<ExecResult> {
   const started = performance.now();
+  const execa = await loadExeca();
   if (req.signal?.aborted) {
     return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
   }
-  const execa = await loadExeca();
   const script = buildScript(req.command, req.env);
   let killReason: 'timeout' | 'cancel' | null = null;
   let pendingKill = false;

@@ -276,7 +276,13 @@ export class SshConnection implements Connection {
       };
       // the connection's own `close` may come right after the channel's: let it claim this first
       channel.on('close', () => setImmediate(settle));
-      channel.end(script);
+      if (req.signal?.aborted) {
+        // aborted while the session opened: send no script, so nothing runs
+        killReason = 'cancel';
+        channel.end();
+      } else {
+        channel.end(script);
+      }
     });
   }
 

@@ -168,6 +168,13 @@ describe('timeout and cancel', () => {
     const r2 = await c.exec({ command: `touch ${marker}`, signal: AbortSignal.abort() });
     expect(r2.canceled).toBe(true);
     expect(() => statSync(marker)).toThrow();
+
+    // aborted while the session channel is being opened: nothing runs either
+    const ac2 = new AbortController();
+    const p3 = c.exec({ command: `touch ${marker}`, signal: ac2.signal });
+    ac2.abort();
+    expect(await p3).toMatchObject({ canceled: true, exitCode: null });
+    expect(() => statSync(marker)).toThrow();
   });
 });
 
