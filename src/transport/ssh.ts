@@ -300,6 +300,8 @@ export class SshTransport implements Transport {
   private readonly keys = new Map<string, Promise<KeyLoad>>();
   /** connects in progress: all of them wait while a passphrase is typed */
   private readonly deadlines = new Set<Deadline>();
+  /** host name → fingerprint of the key it presented and we accepted */
+  readonly seenHostKeys = new Map<string, string>();
   private local: LocalTransport | undefined;
 
   constructor(private readonly opts: SshTransportOptions = {}) {}
@@ -403,6 +405,7 @@ export class SshTransport implements Transport {
       const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
         const result = this.verifyHostKey(host, entries, key);
         if (result) verifyError = result;
+        else this.seenHostKeys.set(host.name, fingerprint(key)); // rehearsal history records which machines were used
         verify(!result);
       };
 
