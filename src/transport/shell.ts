@@ -13,6 +13,8 @@
 //      or an SSH `signal` request would leave running.
 //   4. `sudo: true` / `sudo: USER` put `sudo -n [-u USER]` in front of the inner shell;
 //      the script still arrives on stdin, and the kill command runs through the same sudo.
+//      So the sudo rule must let the user run `setsid` and `kill` without a password
+//      (in practice `NOPASSWD: ALL` for that target user: a step can run any command).
 
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';

@@ -169,13 +169,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     throw lastErr;
   };
 
-  let launched: { child: ChildProcess; port: number };
+  let launched: { child: ChildProcess; port: number } | undefined;
   let allLoopback = true;
   try {
     launched = await launch('rdomain');
     // rdomain binding can "work" yet not answer on other loopback addresses: check one
     if (!(await probeBanner('127.0.0.2', launched.port))) throw new Error('127.0.0.2 does not answer');
   } catch {
+    launched?.child.kill('SIGKILL');
     allLoopback = false;
     launched = await launch('plain');
   }
