@@ -143,6 +143,11 @@ export function listRuns(stateDir: string, opts: Omit<SummarizeOptions, 'stateDi
   return out.sort((a, b) => (a.started && b.started ? Date.parse(b.started) - Date.parse(a.started) : 0) || b.id.localeCompare(a.id));
 }
 
+/** Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards nothing. */
+export function finishedRunIds(stateDir: string): string[] {
+  return listRuns(stateDir).filter((r) => ['succeeded', 'failed', 'aborted', 'rolled-back', 'interrupted'].includes(r.state)).map((r) => r.id);
+}
+
 /** The newest run that did not finish and is not running now (what `resume` with no id continues). */
 export function newestUnfinishedRun(stateDir: string, opts: Omit<SummarizeOptions, 'stateDir'> = {}): RunSummary | undefined {
   return listRuns(stateDir, opts).find((r) => r.state === 'crashed' || r.state === 'interrupted');
