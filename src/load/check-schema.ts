@@ -77,6 +77,7 @@ const PATTERN_WORDS: Record<string, [string, string]> = {
   id: ['is not a valid id', 'use lower-case letters, digits and dashes, e.g. promote-standby'],
   name: ['is not a valid name', 'use lower-case letters, digits and dashes, e.g. postgres-promote'],
   semver: ['is not a semantic version', 'write it as MAJOR.MINOR.PATCH, e.g. 1.0.0'],
+  user: ['is not a valid user name', 'a login name: lower-case letters, digits, _ . and -, starting with a letter or _ (no spaces or shell characters)'],
   varName: ['is not a valid variable name', 'use letters, digits and underscores, starting with a letter'],
 };
 
@@ -103,6 +104,9 @@ function mapError(e: ErrorObject, data: unknown): Mapped {
   const p = toPath(e.instancePath);
   const where = describePath(data, p) || 'file';
   const val = getAt(data, p);
+  // a bad key (`hosts: { "db;1": … }`): ajv reports the key's own pattern error at the parent, then propertyNames; point both at the key
+  const badKey = (e as ErrorObject & { propertyName?: string }).propertyName ?? (e.keyword === 'propertyNames' ? String((e.params as any).propertyName) : undefined);
+  if (badKey !== undefined) return { path: [...p, badKey], key: true, code: 'bad-name', message: `${where}: invalid name '${badKey}'`, hint: PATTERN_WORDS[patternName(e) ?? '']?.[1] };
   switch (e.keyword) {
     case 'additionalProperties': {
       const field = (e.params as any).additionalProperty as string;
