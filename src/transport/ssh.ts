@@ -442,6 +442,11 @@ export class SshTransport implements Transport {
       client.once('ready', () => finish(null));
       client.on('error', (err: Error & { level?: string; code?: string }) => {
         if (verifyError) return finish(verifyError);
+        // ssh2 reports these and goes on with the next auth method
+        if (err.level === 'agent' || (err.level === 'client-authentication' && err.message.startsWith('Error while signing'))) {
+          authNotes.push(`${err.level === 'agent' ? 'ssh-agent' : 'a key'} failed: ${err.message}`);
+          return;
+        }
         if (err.level === 'client-authentication') {
           return finish(
             fail('auth', `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); add the key to the server's authorized_keys or set identity files`, undefined, err),

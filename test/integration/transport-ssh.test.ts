@@ -374,6 +374,16 @@ describe('auth', () => {
     }
   });
 
+  test('a stale agent socket is skipped; identity files still work', async () => {
+    const t = new SshTransport({ agentSocket: join(scratch, 'no-such-agent.sock') });
+    const c = await t.connect(hostOf(sshd, { name: 'stale-agent' }));
+    expect((await c.exec({ command: 'echo key' })).stdout).toBe('key\n');
+    await t.closeAll();
+    const err = await rejection(new SshTransport({ agentSocket: join(scratch, 'no-such-agent.sock') }).connect(hostOf(sshd, { name: 'stale-agent', identityFiles: ['/nonexistent'] })));
+    expect(err.kind).toBe('auth');
+    expect(err.message).toContain('ssh-agent failed');
+  });
+
   test('a host without an address is resolved through ssh_config', async () => {
     const cfg = join(scratch, `ssh_config-${unique()}`);
     writeFileSync(cfg, `Host db-alias\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyPath}\n  UserKnownHostsFile ${sshd.knownHostsPath}\n`);
