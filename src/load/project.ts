@@ -1,6 +1,6 @@
 // Loads a set of files and folders into a Project: every runbook, inventory and site found,
 // each schema-checked, with all diagnostics collected (nothing thrown).
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Runbook, Inventory, Site } from '../model/types.js';
@@ -22,20 +22,33 @@ export interface Project {
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.lifeboat', 'dist']);
 
-export function expandPaths(paths: string[]): { files: string[]; missing: string[] } {
+export function expandPaths(paths: string[]): { files: string[]; missing: string[]; outside: string[] } {
   const files: string[] = [];
   const missing: string[] = [];
-  const walk = (dir: string) => {
+  const outside: string[] = [];
+  const walk = (dir: string, top: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) { if (!SKIP_DIRS.has(e.name)) walk(p); } else if (/\.ya?ml$/i.test(e.name)) files.push(p);
+      if (e.isDirectory()) { if (!SKIP_DIRS.has(e.name)) walk(p, top); continue; }
+      if (!/\.ya?ml$/i.test(e.name)) continue;
+      // a link found in a folder is read only if it stays inside it: a committed `x.yaml -> /etc/shadow` must not be printed in diagnostics
+      if (e.isSymbolicLink()) {
+        let real: string | undefined;
+        try { real = realpathSync(p); } catch { real = undefined; }
+        if (!real || (real !== top && !real.startsWith(top + path.sep)) || !statSync(real).isFile()) { outside.push(p); continue; }
+      }
+      files.push(p);
     }
   };
   for (const p of paths) {
     if (!existsSync(p)) { missing.push(p); continue; }
-    if (statSync(p).isDirectory()) walk(p); else files.push(p);
+    if (statSync(p).isDirectory()) walk(p, realpathSync(p)); else files.push(p);
   }
-  return { files: [...new Set(files)], missing };
+  return { files: [...new Set(files)], missing, outside: [...new Set(outside)] };
+}
+
+function outsideLink(file: string): Diagnostic {
+  return { file, line: 0, col: 0, severity: 'error', code: 'file-unreadable', message: 'a symbolic link that leads out of the project folder (or nowhere): not read', hint: 'copy the file into the project, or give its path on the command line' };
 }
 
 /** the folder a runbook's includes and site are looked up in: nearest ancestor with site.yaml */
@@ -52,12 +65,13 @@ export function findRoot(start: string): string {
 }
 
 export function loadProject(paths: string[], opts: { root?: string } = {}): Project {
-  const { files, missing } = expandPaths(paths);
+  const { files, missing, outside } = expandPaths(paths);
   const project: Project = {
     root: opts.root ?? findRoot(paths[0] ?? '.'),
     runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [],
   };
   for (const m of missing) project.diagnostics.push({ file: m, line: 0, col: 0, severity: 'error', code: 'file-unreadable', message: 'no such file or folder', hint: 'check the path' });
+  for (const o of outside) project.diagnostics.push(outsideLink(o));
   for (const f of files) addFile(project, f);
   return project;
 }
@@ -100,7 +114,8 @@ export function loadWithRoot(paths: string[]): Project {
   const project = loadProject(paths, { root });
   const given = new Set(project.files.keys());
   // diagnostics of files pulled in only for context are kept too: an include of a broken runbook is an error
-  const { files } = expandPaths([root]);
+  const { files, outside } = expandPaths([root]);
+  for (const o of outside) if (!project.diagnostics.some((d) => d.file === o && d.code === 'file-unreadable')) project.diagnostics.push(outsideLink(o));
   for (const f of files) {
     const rel = path.relative(process.cwd(), f) || f;
     if (!given.has(rel)) addFile(project, f);
