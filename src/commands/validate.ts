@@ -1,4 +1,6 @@
 // lifeboat validate PATH…: every diagnostic, sorted; exit 1 when any error.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { validatePaths } from '../load/validate.js';
 import { formatDiagnostic, hasErrors, summarize } from '../model/diagnostic.js';
 import { EXIT } from '../cli/exit.js';
@@ -7,7 +9,13 @@ import { useColor, type CliIO } from '../cli/io.js';
 export interface ValidateCmdOptions { format?: 'text' | 'json'; strict?: boolean; git?: boolean; quiet?: boolean }
 
 export async function validateCommand(paths: string[], opts: ValidateCmdOptions, io: CliIO): Promise<number> {
-  const { project, diagnostics } = validatePaths(paths.length ? paths : ['.'], { strict: opts.strict, git: opts.git !== false });
+  const given = paths.length ? paths : ['.'];
+  // single files are checked in the context of their project (includes, inventories, site),
+  // but only their own problems are reported
+  const filesOnly = given.every((p) => existsSync(p) && statSync(p).isFile());
+  const { project, diagnostics: all } = validatePaths(given, { strict: opts.strict, git: opts.git !== false, withRoot: filesOnly });
+  const wanted = new Set(given.map((p) => path.resolve(p)));
+  const diagnostics = filesOnly ? all.filter((d) => wanted.has(path.resolve(d.file))) : all;
   if (opts.format === 'json') {
     io.stdout.write(JSON.stringify({ diagnostics, files: [...project.files.keys()], errors: diagnostics.filter((d) => d.severity === 'error').length, warnings: diagnostics.filter((d) => d.severity === 'warning').length }, null, 2) + '\n');
     return hasErrors(diagnostics) ? EXIT.PROBLEMS : EXIT.OK;
@@ -15,7 +23,7 @@ export async function validateCommand(paths: string[], opts: ValidateCmdOptions,
   const sources = new Map([...project.files].map(([k, v]) => [k, v.text]));
   const color = useColor(io);
   for (const d of diagnostics) io.stdout.write(formatDiagnostic(d, { sources, color }) + '\n\n');
-  const n = project.files.size;
+  const n = filesOnly ? given.length : project.files.size;
   if (!opts.quiet || diagnostics.length) io.stdout.write(`${n} file${n === 1 ? '' : 's'} checked: ${summarize(diagnostics)}\n`);
   return hasErrors(diagnostics) ? EXIT.PROBLEMS : EXIT.OK;
 }

@@ -184,6 +184,12 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
   walk(rb, top, '', [], [rb.data.name]);
   // role hosts are in templates ({{ hosts.ROLE.address }}) even when no step runs on them
   for (const h of Object.values(top.roles)) if (h in inventory.hosts) useHost(h, top.mayBeDown.has(h));
+  // and so are inventory hosts a template names directly
+  for (const st of steps) {
+    for (const t of [st.run, st.manual, st.confirm, st.skipIf, st.rollback, ...Object.values(st.env), ...st.when.flatMap((c) => ('value' in c ? [c.value] : []))]) {
+      for (const ref of t?.refs ?? []) if (ref.parts[0] === 'hosts' && ref.parts[1] in inventory.hosts) useHost(ref.parts[1], top.mayBeDown.has(ref.parts[1]));
+    }
+  }
   const lockHost = rb.data.lock ? hostOf(top, rb.data.lock.on, rb) : undefined;
   if (lockHost) useHost(lockHost, false);
 
