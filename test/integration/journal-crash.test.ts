@@ -4,7 +4,7 @@
 // target, so the file is the ground truth of what really ran.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,27 +14,32 @@ import { readRun, timeline } from '../../src/journal/runs.js';
 import { acquireLocalLock, readLocalLock, remoteLockDir } from '../../src/journal/lock.js';
 import type { JournalRecord } from '../../src/engine/events.js';
 
-const CLI = path.resolve('dist/src/cli.js');
 // a name of our own: the remote lock lives in the shared /var/lock
 const RUNBOOK = `crash-${randomBytes(3).toString('hex')}`;
 
 let sshd: Sshd;
 let work: string;
+let build: string;
+let CLI: string;
 
 beforeAll(async () => {
-  // the harness drives the built CLI (npm test builds first)
-  if (!existsSync(CLI)) {
-    const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  }
+  // a private build of the current sources: a rebuild of dist/ while the harness runs
+  // (minutes) must not swap the CLI under it. Same layout as the package: dist/ beside
+  // package.json, schemas/, templates/ and node_modules/.
+  build = mkdtempSync(path.join(tmpdir(), 'lb-crash-build-'));
+  for (const f of ['package.json', 'schemas', 'templates', 'node_modules']) symlinkSync(path.resolve(f), path.join(build, f));
+  const b = spawnSync(process.execPath, [path.resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', path.join(build, 'dist')], { encoding: 'utf8' });
+  if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
+  CLI = path.join(build, 'dist/src/cli.js');
   sshd = await startSshd();
   work = mkdtempSync(path.join(tmpdir(), 'lb-crash-'));
-});
+}, 180_000);
 
 afterAll(async () => {
   await sshd?.stop();
   rmSync(remoteLockDir(RUNBOOK), { recursive: true, force: true });
   if (work) rmSync(work, { recursive: true, force: true });
+  if (build) rmSync(build, { recursive: true, force: true });
 });
 
 /** units whose every run leaves one line in the counter file; idempotent ones may legitimately run again when in doubt */
