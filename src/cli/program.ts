@@ -137,6 +137,17 @@ export function buildProgram(io: CliIO): Command {
     });
 
   runOptions(program
+    .command('rehearse')
+    .description('a real run against a rehearsal inventory (never production), recorded in .lifeboat/history.jsonl')
+    .argument('<runbook>', 'runbook file or name')
+    .option('--junit <file>', 'also write a JUnit XML report (for a nightly CI job)'))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (runbook: string, opts) => {
+      const { runCommand } = await import('../commands/run.js');
+      setExit(await runCommand(runbook, opts, io, 'rehearsal'));
+    });
+
+  runOptions(program
     .command('preflight')
     .description('connect to every host the runbook touches and run only its read-only preflight steps'))
     .argument('<runbook>', 'runbook file or name')

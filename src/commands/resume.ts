@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { CliIO } from '../cli/io.js';
 import { EXIT, ExitError } from '../cli/exit.js';
 import { prepare } from './prepare.js';
-import { execute, makeOperator, makeReporter, makeTransports, type RunCmdOptions } from './run.js';
+import { execute, afterRun, makeOperator, makeReporter, makeTransports, type RunCmdOptions } from './run.js';
 import { resolveSecrets } from './prepare.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 
@@ -74,10 +74,12 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const transports = await makeTransports(io, opts, operator);
   io.stdout.write(`resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`);
   try {
-    const { code } = await execute({
+    const { code, state, records } = await execute({
       prepared, mode: started.mode, operator, interactive, journal, reporter, transports, secrets,
       opts: { ...opts, inventory: invFile.path }, notes: [], runId, io, replay: journal.existing, resumed: { acceptedChanges: changed.length ? changed : undefined },
     });
+    lock.release();
+    await afterRun(prepared, state, records, transports, opts, io, started.mode);
     return code;
   } finally {
     lock.release();

@@ -13,6 +13,7 @@ import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
 import type { Journal, Operator, Reporter, Transport } from '../ports.js';
 import { VERSION } from '../version.js';
 import { formatDuration } from '../util/duration.js';
+import { parseTemplate } from '../plan/template.js';
 
 export interface RunCmdOptions {
   inventory: string;
@@ -69,7 +70,7 @@ export async function makeTransports(io: CliIO, opts: { acceptNewHostKeys?: bool
 
 export type RunMode = RunStartedEvent['mode'];
 
-export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run', before?: (p: Prepared, op: Operator, interactive: boolean) => Promise<string[]>, after?: (p: Prepared, state: RunState, records: JournalRecord[], runId: string) => Promise<void>): Promise<number> {
+export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
   const prepared = prepare(runbookArg, opts.inventory, io);
   for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
   if (opts.from && !prepared.plan.steps.some((s) => s.id === opts.from || s.id.startsWith(`${opts.from}/`))) {
@@ -81,7 +82,10 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   }
   const notes: string[] = [];
   const { operator, interactive } = makeOperator(io, opts, (s) => notes.push(s));
-  if (before) notes.push(...(await before(prepared, operator, interactive)));
+  const rh = await import('./rehearse.js');
+  if (mode === 'rehearsal') notes.push(...(await rh.rehearsalInterlock(prepared)));
+  if (mode === 'run') notes.push(...(await rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) => io.stderr.write(s + '\n'))));
+  if (mode === 'preflight') addSudoChecks(prepared);
   const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
 
   const { FileJournal, newRunId } = await import('../journal/file-journal.js');
@@ -107,10 +111,39 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   } catch (e) { lock.release(); throw e; }
   const reporter = await makeReporter(io, prepared, opts);
   const transports = await makeTransports(io, opts, operator);
-  const result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io });
-  lock.release();
-  if (after) await after(prepared, result.state, result.records, runId);
+  let result;
+  try {
+    result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io });
+  } finally {
+    lock.release();
+  }
+  await afterRun(prepared, result.state, result.records, transports, opts, io, mode);
   return result.code;
+}
+
+/** History (rehearsals and production runs) and the JUnit report, once a run has ended. */
+export async function afterRun(prepared: Prepared, state: RunState, records: JournalRecord[], transports: { ssh: Transport }, opts: { junit?: string; stateDir?: string }, io: CliIO, mode: RunMode) {
+  if (mode === 'preflight' || state.status === 'interrupted') return;
+  const { recordHistory, writeJunit } = await import('./rehearse.js');
+  const seen = (transports.ssh as { seenHostKeys?: Map<string, string> }).seenHostKeys;
+  const file = await recordHistory(prepared, records, Object.fromEntries(seen ?? []), opts.stateDir ? path.resolve(opts.stateDir) : undefined);
+  if (file) io.stdout.write(`${mode === 'rehearsal' ? 'rehearsal' : 'run'} recorded in ${path.relative(io.cwd, file) || file}\n`);
+  if (opts.junit) { writeJunit(opts.junit, prepared, state, records); io.stdout.write(`JUnit report: ${opts.junit}\n`); }
+}
+
+/** preflight also proves sudo works without a password on every host whose steps need it */
+function addSudoChecks(prepared: Prepared) {
+  const plan = prepared.plan;
+  const needs = new Map<string, boolean | string>();
+  for (const s of plan.steps) if (s.sudo) for (const h of s.hosts) if (h !== 'local') needs.set(h, needs.get(h) ?? s.sudo);
+  if (!needs.size) return;
+  const base = plan.steps.find((s) => s.phase === 'preflight') ?? plan.steps[0];
+  plan.steps.unshift({
+    ...base, id: 'sudo-works', title: 'sudo works without a password where steps need it', action: 'run', run: parseTemplate('true'),
+    manual: undefined, confirm: undefined, skipIf: undefined, rollback: undefined, env: {}, hosts: [...needs.keys()], on: [...needs.keys()],
+    strategy: 'parallel', maxParallel: 32, expect: { exit: [0] }, until: undefined, timeoutMs: 30_000, retries: 0, capture: undefined, record: undefined,
+    when: [], onFailure: 'continue', idempotent: true, phase: 'preflight', sudo: true,
+  });
 }
 
 interface ExecuteArgs {
@@ -139,7 +172,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   const started = found!;
   if (!a.replay) reporter.event(started);
   const state = initState(plan, started, { defaultOnFailure: interactive ? 'ask' : 'abort' });
-  const runner = new Runner(plan, state, { ...transports, journal: recording, operator, reporter }, { secrets: a.secrets });
+  const runner = new Runner(plan, state, { ...transports, journal: recording, operator, reporter }, { secrets: a.secrets, connectAll: a.mode === 'preflight' });
   if (a.replay) {
     const { apply, UnitStatus } = await import('../engine/state.js');
     for (const r of a.replay) if (r.type !== 'run-started') apply(state, plan, r);

@@ -37,6 +37,8 @@ export interface RunnerOptions {
   tailBytes?: number;
   /** hosts connected at once when the run starts */
   connectParallel?: number;
+  /** connect to every host of the plan at the start, not only those with steps left (preflight) */
+  connectAll?: boolean;
 }
 
 const TAIL = 4096;
@@ -118,7 +120,7 @@ export class Runner {
   /** Open every host the run will touch, in parallel, so a dead host shows at once. */
   private async preconnect() {
     const pending = new Set(Object.values(this.state.units).filter((u) => !isInFlight(u)).map((u) => u.host));
-    const hosts = Object.keys(this.plan.hosts).filter((h) => h !== 'local' && pending.has(h) && !this.state.hosts[h]);
+    const hosts = Object.keys(this.plan.hosts).filter((h) => h !== 'local' && (pending.has(h) || this.opts.connectAll) && !this.state.hosts[h]);
     const limit = this.opts.connectParallel ?? 32;
     for (let i = 0; i < hosts.length; i += limit) await Promise.all(hosts.slice(i, i + limit).map((h) => this.connect(h)));
   }
