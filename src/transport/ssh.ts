@@ -289,7 +289,15 @@ export class SshConnection implements Connection {
   close(): Promise<void> {
     if (!this.alive) return Promise.resolve();
     return new Promise((resolve) => {
-      this.client.once('close', () => resolve());
+      // a peer behind a dead link never answers the goodbye: don't wait for it
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.client.end();
     });
   }

@@ -433,7 +433,8 @@ describe('auth', () => {
 async function cuttableLink(target: number): Promise<{ port: number; cut(): void; close(): void }> {
   let down = false;
   const pairs: net.Socket[] = [];
-  const srv = net.createServer((inbound) => {
+  // half-open allowed: a cut link must not pass a FIN back either
+  const srv = net.createServer({ allowHalfOpen: true }, (inbound) => {
     const outbound = net.connect(target, '127.0.0.1');
     pairs.push(inbound, outbound);
     inbound.on('data', (d) => down || outbound.write(d));
@@ -469,6 +470,18 @@ describe('failures to reach or keep a host', () => {
     }
     // the server notices on its own later; don't leave the sleep behind
     for (const line of remoteProcesses(token)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+  });
+
+  test('closeAll returns even when a link is dead', async () => {
+    const link = await cuttableLink(sshd.port);
+    try {
+      const t = new SshTransport({ agentSocket: null });
+      await t.connect(hostOf(sshd, { name: 'dead-link', port: link.port, hostKey: sshd.hostKeyFingerprint }));
+      link.cut();
+      await t.closeAll(); // the test's own timeout is the failure here
+    } finally {
+      link.close();
+    }
   });
 
   test('closed port: connection refused', async () => {
