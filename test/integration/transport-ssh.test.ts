@@ -419,6 +419,15 @@ describe('auth', () => {
       expect(asked).toEqual([s.clientKeyPath]);
       await t.closeAll();
 
+      // the connect timeout stands still while the passphrase is typed (and the key decrypted)
+      const slow = new SshTransport({
+        agentSocket: null,
+        askPassphrase: () => new Promise((r) => setTimeout(() => r('correct horse'), 1000)),
+      });
+      const c = await slow.connect(hostOf(s, { name: 'slow-typist', connectTimeoutMs: 500 }));
+      expect((await c.exec({ command: 'echo typed' })).stdout).toBe('typed\n');
+      await slow.closeAll();
+
       const wrong = new SshTransport({ agentSocket: null, askPassphrase: async () => 'wrong' });
       const err = await rejection(wrong.connect(hostOf(s)));
       expect(err.kind).toBe('auth');
