@@ -59,6 +59,8 @@ export interface StepView {
   skipIf?: CommandView[];
   rollback?: CommandView[];
   notes: string[];
+  /** a value condition is already false with this inventory: lifeboat would skip the step */
+  skippedHere: boolean;
 }
 
 export interface RoleView { role: string; host: string; address: string; mayBeDown: boolean }
@@ -283,6 +285,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     }
     return out;
   };
+  let skippedHere = false;
   const whenWords = (step: ResolvedStep, c: ResolvedCondition): string => {
     if (isHostCondition(c)) {
       const addr = c.host === 'local' ? 'this machine' : `${c.host}, ${plan.hosts[c.host]?.address ?? c.host}`;
@@ -301,10 +304,13 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     try {
       holds = c.kind === 'equals' ? v === c.operand : c.kind === 'not_equals' ? v !== c.operand : new RegExp(c.operand).test(v);
     } catch { return words; }
+    if (!holds) skippedHere = true;
     return `${words}: with this inventory it ${holds ? 'runs' : 'is skipped'}`;
   };
 
   const stepView = (step: ResolvedStep, number: string): StepView => {
+    skippedHere = false;
+    const when = step.when.map((c) => whenWords(step, c));
     const limits: string[] = [];
     if (step.timeoutMs !== undefined && !step.until) limits.push(`gives up after ${durationWords(step.timeoutMs)}`);
     if (step.retries > 0) limits.push(`retried up to ${step.retries} time${step.retries === 1 ? '' : 's'}, ${durationWords(step.retryDelayMs)} apart`);
@@ -331,7 +337,8 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
       manual: step.manual ? show(step, step.manual, undefined, 'text-display') : undefined,
       success,
       limits,
-      when: step.when.map((c) => whenWords(step, c)),
+      when,
+      skippedHere,
       skipIf: step.skipIf ? perHost(step, step.skipIf) : undefined,
       rollback: step.rollback ? perHost(step, step.rollback) : undefined,
       notes,

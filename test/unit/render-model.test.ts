@@ -154,5 +154,7 @@ describe('conditions on values', () => {
     const m = planModel(project, project.site!, 'production', [], { now: NOW });
     const s = m.runbooks.find((r) => r.name === 'files-resync')!.steps.find((x) => x.id === 'full-check')!;
     expect(plainWords(s.when[0])).toBe('only when `{{ vars.mode }}` (empty here) is `full`: with this inventory it is skipped');
+    expect(s.skippedHere).toBe(true);
+    expect(model().runbooks.flatMap((r) => r.steps).filter((x) => x.skippedHere)).toEqual([]);
   });
 });
