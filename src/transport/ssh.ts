@@ -395,6 +395,7 @@ export class SshTransport implements Transport {
         done = true;
         deadline.clear();
         this.deadlines.delete(deadline);
+        this.pausedByPrompt.delete(deadline);
         if (err) {
           client.removeAllListeners('ready');
           client.on('error', () => undefined); // late errors of a discarded client
@@ -409,6 +410,7 @@ export class SshTransport implements Transport {
         finish(fail('unreachable', `${label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`)),
       );
       this.deadlines.add(deadline);
+      if (this.prompts > 0) this.pauseForPrompt(deadline);
 
       const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
         const result = this.verifyHostKey(host, entries, key);
@@ -573,6 +575,26 @@ export class SshTransport implements Transport {
     }
   }
 
+  // While a passphrase prompt is open every connect in progress, and every one that
+  // starts meanwhile, waits: none of them may time out because a person is typing.
+  private prompts = 0;
+  private readonly pausedByPrompt = new Set<Deadline>();
+
+  private promptStarted(): void {
+    if (this.prompts++ === 0) for (const d of this.deadlines) this.pauseForPrompt(d);
+  }
+
+  private promptEnded(): void {
+    if (--this.prompts > 0) return;
+    for (const d of this.pausedByPrompt) d.resume();
+    this.pausedByPrompt.clear();
+  }
+
+  private pauseForPrompt(d: Deadline): void {
+    d.pause();
+    this.pausedByPrompt.add(d);
+  }
+
   /** Read and parse a private key once per run (asking for its passphrase at most once). */
   private loadKey(path: string): Promise<KeyLoad> {
     let p = this.keys.get(path);
@@ -590,12 +612,11 @@ export class SshTransport implements Transport {
         if (parsed instanceof Error && /encrypted/i.test(parsed.message)) {
           if (!this.opts.askPassphrase) return { skip: `${path} (encrypted; no way to ask for its passphrase)` };
           // the person typing must not make the connection time out
-          const paused = [...this.deadlines];
-          paused.forEach((d) => d.pause());
+          this.promptStarted();
           try {
             parsed = utils.parseKey(data, await this.opts.askPassphrase(path));
           } finally {
-            paused.forEach((d) => d.resume());
+            this.promptEnded();
           }
           if (parsed instanceof Error) return { skip: `${path} (wrong passphrase)` };
         }
