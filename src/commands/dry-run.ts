@@ -16,7 +16,7 @@ import { stepContext, secretLabel } from '../plan/context.js';
 import { formatDuration } from '../util/duration.js';
 import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
-import type { Expectation, ResolvedStep } from '../model/plan.js';
+import { isHostCondition, type Expectation, type ResolvedStep } from '../model/plan.js';
 import { operatorName } from '../ui/operator.js';
 
 interface DryStep {
@@ -25,7 +25,7 @@ interface DryStep {
   commands: { host: string; command: string }[];
   guard?: string; confirm?: string; manual?: string; record?: string;
   success: string; timeout?: string; retries?: number; rollback?: string; sudo?: boolean | string;
-  skipped?: string; onFailure?: string; idempotent: boolean;
+  skipped?: string; onFailure?: string; idempotent: boolean; when?: string;
 }
 
 export function describeExpectation(e: Expectation, until: boolean, step: ResolvedStep): string {
@@ -77,7 +77,10 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
       guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
       success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
       timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined, retries: s.retries || undefined,
-      rollback: shell(s.rollback), sudo: s.sudo, skipped: skipped.get(s.id), onFailure: s.onFailure, idempotent: s.idempotent,
+      rollback: shell(s.rollback), sudo: s.sudo, onFailure: s.onFailure, idempotent: s.idempotent,
+      // reachability and captured values are known only when connected: say when it runs instead
+      skipped: s.when.length ? undefined : skipped.get(s.id),
+      when: s.when.length ? s.when.map((c) => (isHostCondition(c) ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}` : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`)).join(' and ') : undefined,
     };
   });
   const connections = transport.connected.size;
@@ -92,7 +95,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   w();
   steps.forEach((s, i) => {
     w(`${String(i + 1).padStart(2)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
-    if (s.skipped) w(`      would be skipped now: ${s.skipped}`);
+    if (s.skipped) w(`      skipped: ${s.skipped}`);
+    if (s.when) w(`      runs only when ${s.when}`);
     if (s.confirm) w(`      ▲ POINT OF NO RETURN — asks: ${s.confirm}`);
     if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
     for (const h of s.hosts) {
