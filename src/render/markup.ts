@@ -60,7 +60,7 @@ export function mdCodeBlock(s: string, lang = ''): string {
 
 /**
  * An author's Markdown passed through to a Markdown page: raw HTML is neutralised
- * (`<` outside code becomes `&lt;`), so a wiki shows it as text.
+ * (`<` outside code becomes `&lt;`), so a wiki shows it as text; images become links.
  */
 export function mdBlock(src: string): string {
   const out: string[] = [];
@@ -77,7 +77,10 @@ export function mdBlock(src: string): string {
     out.push(line.split(/(`+[^`]*`+)/).map((part, i) => (i % 2 ? part : part
       .replace(/&(?![a-zA-Z]+;|#\d+;)/g, '&amp;')
       .replace(/</g, '&lt;')
-      .replace(/\]\(\s*(?:javascript|vbscript|data):/gi, '](#unsafe-link:'))).join(''));
+      .replace(/\]\(\s*(?:javascript|vbscript|data):/gi, '](#unsafe-link:')
+      // an image becomes a link to it, as in the HTML plan: a plan never loads anything
+      .replace(/!\[([^\]]*)\]\(/g, '[image: $1](')
+    )).join(''));
   }
   return out.join('\n');
 }

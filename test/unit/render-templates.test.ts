@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadProject } from '../../src/load/project.js';
 import { createEngine, loadTemplateSet, TemplateSetError } from '../../src/render/engine.js';
 import { renderPlanDocument } from '../../src/render/plan-document.js';
+import { Marked } from 'marked';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 let tmp: string;
@@ -111,5 +112,9 @@ describe('escaping (string level; the browser test checks the DOM)', () => {
     expect(md.replace(/<a id="runbook-[a-z0-9-]+"><\/a>/g, '').replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '')).not.toMatch(/<[a-z/!]/i);
     expect(md).not.toMatch(/\]\(javascript:/i);
     expect(md).toContain("echo '<script>alert(1)</script>'");
+    // rendered the way a wiki does (raw HTML allowed): still no active element
+    const wiki = new Marked({ gfm: true }).parse(md, { async: false }) as string;
+    expect(wiki).not.toMatch(/<(script|img|iframe|object|embed)\b|<[a-z][^>]*\son\w+=|href="javascript:/i);
+    expect(wiki).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 });

@@ -59,8 +59,8 @@ describe('markup', () => {
   });
 
   it('passes author Markdown through with tags and script links neutralised, code untouched', () => {
-    const out = mdBlock('x <img src=x> `a<b>` [l](javascript:alert(1))\n```\n<keep>\n```\n<script>');
-    expect(out).toBe('x &lt;img src=x> `a<b>` [l](#unsafe-link:alert(1))\n```\n<keep>\n```\n&lt;script>');
+    const out = mdBlock('x <img src=x> `a<b>` [l](javascript:alert(1)) ![pic](http://h/p.png)\n```\n<keep>\n```\n<script>');
+    expect(out).toBe('x &lt;img src=x> `a<b>` [l](#unsafe-link:alert(1)) [image: pic](http://h/p.png)\n```\n<keep>\n```\n&lt;script>');
   });
 });
 
