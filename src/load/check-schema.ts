@@ -82,6 +82,9 @@ export function describePath(data: unknown, p: YamlPath): string {
   return parts.join(' › ');
 }
 
+// a value quoted back in a message: control characters written as escapes, so a hostile value cannot move the cursor, clear the screen or fake lines
+const shown = (v: unknown): string => String(v).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+
 const jsType = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v === 'string' ? 'a string' : typeof v === 'number' ? (Number.isInteger(v) ? 'an integer' : 'a number') : `a ${typeof v}`);
 const typeWords: Record<string, string> = { string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', object: 'a mapping', array: 'a list', null: 'null' };
 
@@ -119,7 +122,7 @@ function mapError(e: ErrorObject, data: unknown): Mapped {
   const val = getAt(data, p);
   // a bad key (`hosts: { "db;1": … }`): ajv reports the key's own pattern error at the parent, then propertyNames; point both at the key
   const badKey = (e as ErrorObject & { propertyName?: string }).propertyName ?? (e.keyword === 'propertyNames' ? String((e.params as any).propertyName) : undefined);
-  if (badKey !== undefined) return { path: [...p, badKey], key: true, code: 'bad-name', message: `${where}: invalid name '${badKey}'`, hint: PATTERN_WORDS[patternName(e) ?? '']?.[1] };
+  if (badKey !== undefined) return { path: [...p, badKey], key: true, code: 'bad-name', message: `${where}: invalid name '${shown(badKey)}'`, hint: PATTERN_WORDS[patternName(e) ?? '']?.[1] };
   switch (e.keyword) {
     case 'additionalProperties': {
       const field = (e.params as any).additionalProperty as string;
@@ -136,7 +139,7 @@ function mapError(e: ErrorObject, data: unknown): Mapped {
     }
     case 'enum': {
       const allowed = ((e.params as any).allowedValues as unknown[]).map(String);
-      return { path: p, key: false, code: 'bad-value', message: `${where}: '${String(val)}' is not one of ${allowed.join(', ')}${didYouMean(String(val), allowed)}` };
+      return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' is not one of ${allowed.join(', ')}${didYouMean(String(val), allowed)}` };
     }
     case 'const': {
       const want = (e.params as any).allowedValue;
@@ -146,9 +149,12 @@ function mapError(e: ErrorObject, data: unknown): Mapped {
       const pn = patternName(e);
       const words = pn ? PATTERN_WORDS[pn] : undefined;
       if (p[p.length - 2] === 'hosts' || p[p.length - 1] === 'address') {
-        return { path: p, key: false, code: 'bad-value', message: `${where}: '${String(val)}' is not a valid host name or address`, hint: 'use an IPv4/IPv6 address or a DNS name (letters, digits, dashes, dots)' };
+        return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' is not a valid host name or address`, hint: 'use an IPv4/IPv6 address or a DNS name (letters, digits, dashes, dots)' };
       }
-      return { path: p, key: false, code: 'bad-value', message: `${where}: '${String(val)}' ${words?.[0] ?? `does not match ${(e.params as any).pattern}`}`, hint: words?.[1] };
+      if (p[p.length - 1] === 'host_key') {
+        return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' is not a host key fingerprint`, hint: 'copy it as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server: SHA256: and 43 characters' };
+      }
+      return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' ${words?.[0] ?? `does not match ${(e.params as any).pattern}`}`, hint: words?.[1] };
     }
     case 'propertyNames': {
       return { path: p, key: false, code: 'bad-name', message: `${where}: invalid name '${(e.params as any).propertyName}'` };
