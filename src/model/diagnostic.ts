@@ -43,12 +43,14 @@ export function formatDiagnostic(d: Diagnostic, opts: FormatOptions = {}): strin
   const c = opts.color ?? false;
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
   const sev = d.severity === 'error' ? paint(c, '31;1', 'error') : paint(c, '33;1', 'warning');
-  let out = `${paint(c, '1', where)}: ${sev}: ${d.message} ${paint(c, '2', `[${d.code}]`)}`;
+  // a hostile file must not reach the terminal with escape sequences (clear screen, fake lines, window titles)
+  const message = d.message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (x) => `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  let out = `${paint(c, '1', where)}: ${sev}: ${message} ${paint(c, '2', `[${d.code}]`)}`;
   const text = opts.sources?.get(d.file);
   if (text !== undefined && d.line > 0) {
     const src = text.split(/\r?\n/)[d.line - 1];
     if (src !== undefined) {
-      const shown = src.replace(/\t/g, ' ');
+      const shown = src.replace(/\t/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd');
       const gutter = String(d.line).padStart(4);
       const width = d.endLine === d.line && d.endCol && d.endCol > d.col ? d.endCol - d.col : 1;
       const caretWidth = Math.max(1, Math.min(width, shown.length - d.col + 1));
