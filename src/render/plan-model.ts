@@ -76,6 +76,8 @@ export interface RunbookView {
   otherHosts: string[];
   secrets: { name: string; source: string }[];
   includes: string[];
+  /** the host lifeboat holds a run lock on, as "db2 (10.0.0.12)" */
+  lock?: string;
   preconditions: StepView[];
   steps: StepView[];
 }
@@ -362,6 +364,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     otherHosts: Object.keys(plan.hosts).filter((h) => !roleHosts.has(h)).sort().map(hostLabel),
     secrets,
     includes: [...new Set(plan.steps.filter((st) => st.runbook !== r.name).map((st) => st.runbook))],
+    lock: plan.lock ? hostLabel(plan.lock.host) : undefined,
     preconditions: pre.map((st, i) => stepView(st, `P${i + 1}`)),
     steps: main.map((st, i) => stepView(st, String(i + 1))),
   };
