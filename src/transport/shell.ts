@@ -57,9 +57,16 @@ const SH_READER = '__lb_s=$(cat); eval "$__lb_s"';
  */
 export function bootstrapCommand(sudo?: boolean | string): string {
   const s = sudoPrefix(sudo);
+  // sshd starts the login shell as a session leader: without sudo (which forks) an
+  // `exec` keeps that pid, so the script already leads its process group and `setsid`
+  // (a fork and an exec per step) is only needed elsewhere. `read` from /proc is a builtin.
+  const leader = s
+    ? ''
+    : `if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then exec "$__lb_i" -c "$__lb_r"; fi; `;
   return (
     `if command -v bash >/dev/null 2>&1; then __lb_i=bash; __lb_r=${shellQuote(BASH_READER)}; ` +
     `else __lb_i=sh; __lb_r=${shellQuote(SH_READER)}; fi; ` +
+    leader +
     `if command -v setsid >/dev/null 2>&1; then exec ${s}setsid -w "$__lb_i" -c "$__lb_r"; ` +
     `else exec ${s}"$__lb_i" -c "$__lb_r"; fi`
   );
@@ -76,7 +83,7 @@ export function buildScript(command: string, env: Record<string, string> = {}): 
   if (command.includes('\0')) throw new Error('a command cannot contain a NUL character');
   const lines = [
     'unset __lb_s __lb_i __lb_r',
-    // $$ is the process group id: setsid made this shell a session (and group) leader
+    // $$ is the process group id: this shell leads a session (sshd's or setsid's)
     `printf '\\036lifeboat-pgid:%s\\036\\n' "$$" >&2`,
     'set -e',
     'if [ -n "${BASH_VERSION-}" ]; then set -o pipefail; fi',
