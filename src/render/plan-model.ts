@@ -10,6 +10,7 @@ import { resolvePlan, resolveHost, sha256 } from '../plan/resolve.js';
 import { render, type RenderContext, type Template } from '../plan/template.js';
 import { hostFacts, stepContext } from '../plan/context.js';
 import { parseDuration } from '../util/duration.js';
+import { shellQuote } from '../util/shell-quote.js';
 import { packageVersion } from './assets.js';
 import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from './rehearsal-status.js';
 import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
@@ -226,7 +227,8 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     const h = resolveHost(invData, name, { env: {} });
     const chain = jumpChain(invData, name);
     const kh = knownHosts.length === 1 && knownHosts[0] === '~/.ssh/known_hosts' ? '' : `-o UserKnownHostsFile=${knownHosts.map((k) => (knownHosts.length > 1 ? `"${k}"` : k)).join(' ')} `;
-    const ssh = `ssh ${kh}${chain.length ? `-J ${chain.join(',')} ` : ''}${h.user}@${h.address} -p ${h.port}`;
+    // inventory values are quoted like runbook values: the printed command is safe to paste
+    const ssh = `ssh ${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
     return {
       name, address: h.address, addressFromSshConfig: !invData.hosts[name].address, user: h.user, port: h.port,
       jump: chain.length ? chain.join(' → ') : undefined, hostKey: h.hostKey, knownHosts, description: invData.hosts[name].description,
