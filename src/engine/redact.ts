@@ -8,6 +8,11 @@ export class Redactor {
     for (const v of secrets) {
       if (!v) continue;
       const forms = [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64').replace(/=+$/, ''), encodeURIComponent(v), JSON.stringify(v).slice(1, -1)];
+      forms.push(...base64Inner(v));
+      // JSON as Python and many tools write it: non-ASCII as \uXXXX
+      forms.push(JSON.stringify(v).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+      // the other usual URL encoding: form style (space as +) and every reserved character escaped
+      forms.push(encodeURIComponent(v).replace(/%20/g, '+'), encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
       for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) forms.push(line.trim());
       for (const f of forms) if (f.length >= 3) set.add(f);
     }
@@ -37,6 +42,25 @@ export class Redactor {
     };
     return walk(value) as T;
   }
+}
+
+/**
+ * The part of the base64 text that depends on the secret alone, at each of the three byte
+ * alignments: catches the secret base64-encoded inside something longer (`user:secret` in
+ * an HTTP Basic header, `echo $PW | base64` with its newline). Only for secrets long enough
+ * that the inner part cannot match by chance.
+ */
+function base64Inner(v: string): string[] {
+  const bytes = Buffer.from(v);
+  if (bytes.length < 6) return [];
+  const out: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const b64 = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64');
+    const start = [0, 2, 3][k];
+    const end = Math.floor(((k + bytes.length) * 8) / 6);
+    out.push(b64.slice(start, end));
+  }
+  return out;
 }
 
 /**
