@@ -67,7 +67,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   const intents = journal.records.filter((r): r is Extract<JournalRecord, { type: 'intent' }> => r.type === 'intent');
   const skipped = new Map(journal.records.filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped').map((r) => [r.step, r.note]));
   const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
-    const ctx = { ...stepContext(plan, s, s.hosts[0], {}, {}), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` };
+    // the secret names (not values) must be known, or a gate or manual text naming a secret cannot be shown
+    const ctx = { ...stepContext(plan, s, s.hosts[0], {}, placeholders), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` };
     const text = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'text-display') : undefined);
     const shell = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'shell-display') : undefined);
     return {
