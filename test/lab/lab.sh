@@ -99,6 +99,11 @@ as_pg() { local h=$1; shift; in_host "$h" runuser -u postgres -- "$@"; }
 
 init_lab_dir() {
   mkdir -p "$LAB"
+  # the lab lives in memory: databases and shares of a few hundred MB start and vanish
+  # without waiting for a busy disk (LIFEBOAT_LAB_TMPFS=0 keeps it on disk)
+  if [[ ${LIFEBOAT_LAB_TMPFS:-1} != 0 ]] && ! mountpoint -q "$LAB"; then
+    mount -t tmpfs -o size=2g,mode=700 lifeboat-lab "$LAB"
+  fi
   chmod 700 "$LAB"
   [[ -f $LAB/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C lifeboat-lab-operator -f "$LAB/id_ed25519"
   local h
@@ -345,7 +350,7 @@ setup_db1() {
   rm -rf "$d/pg/15/main" "$LAB/wal-archive"/*
   cp "$LAB/pgpass" "$d/pg/.pgpass"
   chown postgres:postgres "$d/pg/.pgpass"
-  as_pg $h $PG_BIN/initdb --no-sync -D /var/lib/postgresql/15/main -U postgres -E UTF8 --locale=C.UTF-8 \
+  as_pg $h $PG_BIN/initdb --no-sync --wal-segsize=1 -D /var/lib/postgresql/15/main -U postgres -E UTF8 --locale=C.UTF-8 \
     --auth-local=peer --auth-host=scram-sha-256 >"$d/log/postgresql/initdb.log"
   pg_conf >>"$d/pg/15/main/postgresql.conf"
   cat >>"$d/pg/15/main/pg_hba.conf" <<EOF
@@ -548,25 +553,24 @@ cmd_up() {
 }
 
 cmd_down() {
-  local ns p h
+  local ns p h pids=() i alive
   # every process in a lab namespace, whatever state a half-done up left
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^lb-' || true); do
-    for p in $(ip netns pids "$ns" 2>/dev/null || true); do kill -KILL "$p" 2>/dev/null || true; done
+    pids+=($(ip netns pids "$ns" 2>/dev/null || true))
   done
   if [[ -d $LAB ]]; then
     for h in "${ALL_HOSTS[@]}"; do
       for p in "$LAB/$h/init.pid" "$LAB/$h/unshare.pid"; do
-        [[ -f $p ]] && kill -KILL "$(<"$p")" 2>/dev/null || true
+        [[ -f $p ]] && pids+=("$(<"$p")")
       done
     done
   fi
-  # processes must be gone before the namespaces and files go
-  local i alive
-  for i in $(seq 1 100); do
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  # processes must be gone before the namespaces and files go (pid list, not a rescan:
+  # scanning /proc per namespace is slow on a busy machine)
+  for i in $(seq 1 200); do
     alive=0
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^lb-' || true); do
-      [[ -n $(ip netns pids "$ns" 2>/dev/null) ]] && alive=1
-    done
+    for p in "${pids[@]}"; do [[ -d /proc/$p ]] && { alive=1; break; }; done
     [[ $alive -eq 0 ]] && break
     sleep 0.05
   done
@@ -574,6 +578,9 @@ cmd_down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   ip link del lb-op 2>/dev/null || true
+  if mountpoint -q "$LAB" 2>/dev/null; then
+    umount "$LAB" 2>/dev/null || umount -l "$LAB"
+  fi
   rm -rf "$LAB"
   log "down"
 }
