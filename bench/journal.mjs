@@ -1,0 +1,54 @@
+// Journal cost: the per-step cost of FileJournal with fdatasync (as shipped) and without it
+// (an injected fs whose fdatasync does nothing). A step writes 4 records: step-started,
+// intent, exec-finished, step-finished. Prints JSON; run.mjs calls measureJournal().
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+function stepRecords(i) {
+  const step = `s${i}`;
+  return [
+    { type: 'step-started', step },
+    { type: 'intent', step, host: 'h1', attempt: 1, command: 'true', purpose: 'run' },
+    { type: 'exec-finished', step, host: 'h1', attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 3, stdout: '', stderr: '' },
+    { type: 'step-finished', step, result: 'ok', durationMs: 4 },
+  ];
+}
+
+async function oneRound(mod, steps, fsync, dir) {
+  const opts = fsync ? {} : { fs: { ...mod.nodeJournalFs, fdatasync: async () => {}, fsyncDir: async () => {} } };
+  const runId = mod.newRunId(`bench-${fsync ? 'sync' : 'nosync'}`);
+  const j = await mod.FileJournal.create(dir, runId, { redact: (s) => s, ...opts });
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) for (const r of stepRecords(i)) await j.append(r);
+  const ms = performance.now() - t0;
+  await j.close();
+  return ms / steps;
+}
+
+export async function measureJournal({ steps = 200, rounds = 5, baseDir } = {}) {
+  const mod = await import(pathToFileURL(path.join(ROOT, 'dist/src/journal/file-journal.js')).href);
+  // on the disk the runs use (not a tmpfs): fsync must cost what it costs there
+  const dir = mkdtempSync(path.join(baseDir ?? tmpdir(), 'lb-journal-'));
+  const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [] };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      out.fsyncMsPerStep.push(await oneRound(mod, steps, true, dir));
+      out.noFsyncMsPerStep.push(await oneRound(mod, steps, false, dir));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  out.medianFsyncMsPerStep = med(out.fsyncMsPerStep);
+  out.medianNoFsyncMsPerStep = med(out.noFsyncMsPerStep);
+  out.fsyncCostMsPerStep = out.medianFsyncMsPerStep - out.medianNoFsyncMsPerStep;
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await measureJournal({ baseDir: process.argv[2] }), null, 2));
+}

@@ -1,0 +1,42 @@
+// The baseline lifeboat is measured against: a bare ssh2 client, one connection per host,
+// setNoDelay(true) on the socket, commands run one after another per host (hosts in parallel).
+// usage: node bench/lib/bare-ssh2.mjs CONFIG.json  ({hosts, port, user, key, steps, cmd})
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import ssh2 from 'ssh2';
+
+const arg = process.argv[2];
+const cfg = JSON.parse(arg.startsWith('{') ? arg : readFileSync(arg, 'utf8'));
+const privateKey = readFileSync(cfg.key);
+
+function connect(host) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port: cfg.port });
+    sock.setNoDelay(true);
+    const c = new ssh2.Client();
+    c.once('ready', () => resolve(c)).once('error', reject);
+    sock.once('connect', () => c.connect({ sock, username: cfg.user, privateKey }));
+  });
+}
+
+// cfg.wrap: send the command the way lifeboat does (fixed bootstrap + script on stdin), to
+// tell the remote wrapper's cost from the client's
+const shell = cfg.wrap ? await import(new URL('../../dist/src/transport/shell.js', import.meta.url).href) : undefined;
+
+function exec(c, cmd) {
+  return new Promise((resolve, reject) => {
+    c.exec(shell ? shell.bootstrapCommand() : cmd, (err, ch) => {
+      if (shell && !err) ch.end(shell.buildScript(cmd));
+      if (err) return reject(err);
+      let out = '';
+      ch.on('data', (d) => { out += d; }).stderr.resume();
+      ch.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd}: exit ${code}`))));
+    });
+  });
+}
+
+await Promise.all(cfg.hosts.map(async (h) => {
+  const c = await connect(h);
+  for (let i = 0; i < cfg.steps; i++) await exec(c, cfg.cmd);
+  c.end();
+}));

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// lifeboat side by side with what a sysadmin would otherwise use, in one run on one machine:
+// a bare ssh2 script (one connection, no-delay), OpenSSH with a ControlMaster, xargs -P
+// OpenSSH and ansible-playbook. `npm run bench` (builds first). Writes
+// bench/results/bench-STAMP.json and bench/results/bench-STAMP.md (also printed), and a
+// PASS/MISS line per target. BENCH_QUICK=1 runs fewer repetitions (a smoke test of the harness).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBenchSshd } from './lib/sshd.mjs';
+import { writeProject, writeAnsible, writeOpenSsh, hostAddr } from './lib/project.mjs';
+import { measure } from './lib/measure.mjs';
+import { measureJournal } from './journal.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'dist/src/cli.js');
+const BARE = path.join(ROOT, 'bench/lib/bare-ssh2.mjs');
+const QUICK = process.env.BENCH_QUICK === '1';
+const KS = [1, 20, 40];
+const FAN = [20, 100];
+const MAX_HOSTS = Math.max(...FAN);
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim();
+const log = (s) => process.stderr.write(`${s}\n`);
+const ms = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
+const ratio = (a, b) => (b > 0 ? a / b : NaN);
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(r < 10 ? 2 : 0)}×` : '–');
+
+/** least squares y = a + b·k over the (k, y) points: fixed cost a, per-step cost b */
+function linearFit(points) {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const b = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return { fixedMs: my - b * mx, perStepMs: b };
+}
+
+/** hyperfine over several commands; returns name → { median, mean, user, system, times } in ms */
+function hyperfine(commands, { runs, warmup = 1, prepare, cwd, env }) {
+  const out = path.join(os.tmpdir(), `lb-hf-${process.pid}-${Date.now()}.json`);
+  const args = ['-N', '--style', 'none', '-w', String(warmup), '-r', String(runs), '--export-json', out];
+  if (prepare) args.push('--prepare', prepare);
+  for (const [name, cmd] of commands) args.push('-n', name, cmd);
+  const r = spawnSync('hyperfine', args, { cwd, env: env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`hyperfine failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const res = JSON.parse(readFileSync(out, 'utf8')).results;
+  rmSync(out, { force: true });
+  return Object.fromEntries(res.map((e) => [e.command, { median: e.median * 1000, mean: e.mean * 1000, user: e.user * 1000, system: e.system * 1000, times: e.times.map((t) => t * 1000) }]));
+}
+
+function version(cmd, args, re) {
+  // ssh -V prints on stderr
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  return (re.exec(text)?.[1] ?? (text.split('\n')[0] || 'unknown')).trim();
+}
+
+async function main() {
+  if (!existsSync(CLI)) throw new Error('dist/src/cli.js missing: run `npm run bench` (it builds first)');
+  const started = new Date();
+  // on the repository's disk, not a tmpfs: the journal's fsyncs cost what they cost for a user
+  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  const work = mkdtempSync(path.join(ROOT, 'bench/results/.work-'));
+  const env = { ...process.env, NO_COLOR: '1', CI: '1' };
+  const result = {
+    started: started.toISOString(), quick: QUICK, host: os.hostname(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
+    loadBefore: loadavg(),
+    versions: {
+      node: process.version,
+      lifeboat: execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' }).trim(),
+      openssh: version('ssh', ['-V'], /(OpenSSH_\S+)/),
+      ansibleCore: version('ansible-playbook', ['--version'], /core ([\d.]+)/),
+      ssh2: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/ssh2/package.json'), 'utf8')).version,
+      hyperfine: version('hyperfine', ['--version'], /hyperfine (\S+)/),
+    },
+    notes: [
+      'one OpenSSH sshd on loopback plays every host (ListenAddress 0.0.0.0:PORT rdomain lo; 127.0.0.1…N)',
+      "sshd SetEnv SHLVL=1: bash skips root's ~/.bashrc (pyenv init, ~100 ms per command on this machine) for every tool",
+      'every run starts cold: a new connection per host (Ansible: ControlPersist masters closed between runs)',
+      'lifeboat: journal on, one fdatasync per record (4 per step)',
+    ],
+  };
+  let sshd;
+  try {
+    log(`bench: load ${result.loadBefore}; starting sshd…`);
+    sshd = await startBenchSshd(MAX_HOSTS);
+    if (!sshd.allLoopback) throw new Error('sshd could not bind with rdomain lo: the fan-out needs every 127.0.0.x');
+    const proj = writeProject(work, sshd, MAX_HOSTS, FAN);
+    const ans = writeAnsible(work, sshd, MAX_HOSTS, FAN);
+    const ossh = writeOpenSsh(work, sshd);
+    const state = path.join(work, 'state');
+    const bareCfg = (hosts, steps, cmd) => {
+      const f = path.join(work, `bare-${hosts}-${steps}.json`);
+      writeFileSync(f, JSON.stringify({ hosts: Array.from({ length: hosts }, (_, i) => hostAddr(i + 1)), port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, steps, cmd }));
+      return f;
+    };
+    const lbRun = (rb) => `${process.execPath} ${CLI} run runbooks/${rb}.yaml -i bench --yes --plain --state-dir ${state}`;
+    const ansEnv = (pipelining) => ({ ...env, ANSIBLE_CONFIG: ans.cfg, ANSIBLE_PIPELINING: pipelining ? 'True' : 'False' });
+    const ansCmd = (play, forks = 5) => `ansible-playbook -i ${ans.inventory} -f ${forks} ${path.join(ans.dir, play)}.yml`;
+
+    // sanity: every tool does the work and exits 0 once before anything is timed
+    for (const [name, argv, e] of [
+      ['lifeboat', lbRun('k1').split(' '), env],
+      ['ssh2', [process.execPath, BARE, bareCfg(1, 1, 'true')], env],
+      ['openssh', [ossh.host, '127.0.0.1', '1', 'true'], env],
+      ['ansible', ansCmd('k1').split(' '), ansEnv(true)],
+    ]) {
+      const r = spawnSync(argv[0], argv.slice(1), { cwd: proj.root, env: e, encoding: 'utf8', timeout: 120_000 });
+      if (r.status !== 0) throw new Error(`${name} failed its sanity run (${r.status}):\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`);
+    }
+    spawnSync(ans.cleanup);
+
+    // ---- 1. one host, K steps --------------------------------------------------------
+    const fast = QUICK ? 3 : 10;
+    result.steps = { k: KS, tools: {} };
+    const series = { lifeboat: [], ssh2: [], openssh: [], ansible: [], ansiblePipelining: [] };
+    for (const k of KS) {
+      log(`bench: ${k} step(s) on one host…`);
+      const h = hyperfine([
+        ['lifeboat', lbRun(`k${k}`)],
+        ['ssh2', `${process.execPath} ${BARE} ${bareCfg(1, k, 'true')}`],
+        ['openssh', `${ossh.host} 127.0.0.1 ${k} true`],
+      ], { runs: fast, cwd: proj.root, env });
+      // Ansible takes seconds per run: fewer runs, no warm-up (the sanity run warmed its caches)
+      const slow = QUICK ? 1 : k === 1 ? 3 : 2;
+      const a = hyperfine([['ansible', ansCmd(`k${k}`)]], { runs: slow, warmup: 0, prepare: ans.cleanup, cwd: proj.root, env: ansEnv(false) });
+      const ap = hyperfine([['ansiblePipelining', ansCmd(`k${k}`)]], { runs: slow, warmup: 0, prepare: ans.cleanup, cwd: proj.root, env: ansEnv(true) });
+      for (const [tool, v] of Object.entries({ ...h, ...a, ...ap })) series[tool].push({ k, medianMs: v.median, times: v.times });
+    }
+    for (const [tool, pts] of Object.entries(series)) result.steps.tools[tool] = { points: pts, ...linearFit(pts.map((p) => [p.k, p.medianMs])) };
+
+    // ---- 2. fan-out ----------------------------------------------------------------------
+    result.fanout = {};
+    for (const hosts of FAN) {
+      log(`bench: fan-out ${hosts} hosts × 5 steps…`);
+      const tools = {
+        lifeboat: { argv: lbRun(`fan${hosts}`).split(' '), env },
+        ssh2: { argv: [process.execPath, BARE, bareCfg(hosts, 5, 'echo x')], env },
+        openssh: { argv: [ossh.fanout, String(hosts), '5', 'echo x'], env },
+        ansible: { argv: ansCmd(`fan${hosts}`, hosts).split(' '), env: ansEnv(true), ansible: true },
+      };
+      const out = {};
+      for (const [tool, t] of Object.entries(tools)) {
+        const reps = t.ansible ? (QUICK || hosts > 20 ? 1 : 3) : QUICK ? 2 : 5;
+        const runs = [];
+        for (let i = 0; i < reps; i++) {
+          if (t.ansible) spawnSync(ans.cleanup);
+          const r = await measure(t.argv, { cwd: proj.root, env: t.env, timeoutMs: 600_000 });
+          if (r.exitCode !== 0) throw new Error(`${tool} fan-out ${hosts} failed (${r.exitCode}): ${r.stderrTail}`);
+          runs.push(r);
+        }
+        if (t.ansible) spawnSync(ans.cleanup);
+        out[tool] = {
+          runs: runs.length, wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)),
+          peakRssMiB: Math.max(...runs.map((r) => r.peakRssKiB)) / 1024, peakPssMiB: Math.max(...runs.map((r) => r.peakPssKiB)) / 1024,
+          maxProcs: Math.max(...runs.map((r) => r.maxProcs)), samples: runs.map((r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, peakRssKiB: r.peakRssKiB })),
+        };
+        if (t.ansible) out[tool].note = `forks=${hosts}, pipelining on`;
+      }
+      result.fanout[hosts] = out;
+    }
+
+    // ---- 3. cold start ------------------------------------------------------------------
+    log('bench: cold start…');
+    const html = path.join(work, 'plan.html');
+    const cs = hyperfine([
+      ['node -e 0', `${process.execPath} -e 0`],
+      ['lifeboat --version', `${process.execPath} ${CLI} --version`],
+      ['validate 1 runbook', `${process.execPath} ${CLI} validate ${path.join(proj.root, 'runbooks/k20.yaml')}`],
+      ['validate 200 runbooks', `${process.execPath} ${CLI} validate -q ${proj.many}`],
+      ['run --dry-run (20 steps)', `${process.execPath} ${CLI} run runbooks/k20.yaml -i bench --dry-run`],
+      ['plan 200 runbooks (HTML)', `${process.execPath} ${CLI} plan ${proj.many} -i bench -o ${html}`],
+    ], { runs: QUICK ? 3 : 15, warmup: 2, cwd: proj.root, env });
+    result.coldStart = Object.fromEntries(Object.entries(cs).map(([k, v]) => [k, { medianMs: v.median, meanMs: v.mean, userMs: v.user, systemMs: v.system }]));
+
+    // ---- 4. journal ---------------------------------------------------------------------
+    log('bench: journal…');
+    result.journal = await measureJournal({ steps: QUICK ? 50 : 200, rounds: QUICK ? 3 : 5, baseDir: work });
+  } finally {
+    await sshd?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  result.loadAfter = loadavg();
+  result.finished = new Date().toISOString();
+  result.targets = targets(result);
+
+  const md = markdown(result);
+  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const dir = path.join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `bench-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(path.join(dir, `bench-${stamp}.md`), md);
+  process.stdout.write(md);
+  for (const tg of result.targets) log(`${tg.pass ? 'PASS' : 'MISS'}  ${tg.target}: ${tg.measured}`);
+  log(`bench: results in bench/results/bench-${stamp}.{json,md}`);
+}
+
+function targets(r) {
+  const t = r.steps.tools;
+  const k20 = t.lifeboat.points.find((p) => p.k === 20)?.medianMs;
+  const f20 = r.fanout[20];
+  const f100 = r.fanout[100];
+  const cs = r.coldStart;
+  const list = [
+    ['per-step overhead ≤ 1.5× bare ssh2', `${ms(t.lifeboat.perStepMs)} vs ${ms(t.ssh2.perStepMs)} (${x(ratio(t.lifeboat.perStepMs, t.ssh2.perStepMs))})`, t.lifeboat.perStepMs <= 1.5 * t.ssh2.perStepMs],
+    ['per-step ≥ 40× less than Ansible per task (pipelining)', `${x(ratio(t.ansiblePipelining.perStepMs, t.lifeboat.perStepMs))} less`, t.ansiblePipelining.perStepMs >= 40 * t.lifeboat.perStepMs],
+    ['20-step runbook, one host, end to end < 0.3 s', ms(k20), k20 < 300],
+    ['fan-out 20×5 within 1.5× of bare ssh2 (wall)', `${ms(f20.lifeboat.wallMs)} vs ${ms(f20.ssh2.wallMs)} (${x(ratio(f20.lifeboat.wallMs, f20.ssh2.wallMs))})`, f20.lifeboat.wallMs <= 1.5 * f20.ssh2.wallMs],
+    ['fan-out 20×5 ≥ 15× faster than Ansible forks=20', `${x(ratio(f20.ansible.wallMs, f20.lifeboat.wallMs))}`, f20.ansible.wallMs >= 15 * f20.lifeboat.wallMs],
+    ['100 hosts × 5 steps in one process < 150 MiB', `${f100.lifeboat.peakRssMiB.toFixed(0)} MiB`, f100.lifeboat.peakRssMiB < 150],
+    ['`lifeboat --version` within 40 ms of `node -e 0`', `+${ms(cs['lifeboat --version'].medianMs - cs['node -e 0'].medianMs)}`, cs['lifeboat --version'].medianMs - cs['node -e 0'].medianMs <= 40],
+    ['validate one runbook < 250 ms', ms(cs['validate 1 runbook'].medianMs), cs['validate 1 runbook'].medianMs < 250],
+    ['validate 200 runbooks < 1.5 s', ms(cs['validate 200 runbooks'].medianMs), cs['validate 200 runbooks'].medianMs < 1500],
+    ['plan of 200 runbooks < 2 s', ms(cs['plan 200 runbooks (HTML)'].medianMs), cs['plan 200 runbooks (HTML)'].medianMs < 2000],
+  ];
+  return list.map(([target, measured, pass]) => ({ target, measured, pass }));
+}
+
+function markdown(r) {
+  const t = r.steps.tools;
+  const names = { lifeboat: 'lifeboat (journal + fsync)', ssh2: 'bare ssh2, no-delay', openssh: 'OpenSSH ControlMaster', ansible: 'ansible-playbook', ansiblePipelining: 'ansible-playbook, pipelining' };
+  const L = [];
+  L.push(`### Run of ${r.started} (${r.cpus} cores${r.quick ? ', QUICK' : ''})`, '');
+  L.push(`node ${r.versions.node} · lifeboat ${r.versions.lifeboat} · ssh2 ${r.versions.ssh2} · ${r.versions.openssh} · ansible-core ${r.versions.ansibleCore} · hyperfine ${r.versions.hyperfine}  `);
+  L.push(`load (/proc/loadavg) before: \`${r.loadBefore}\` · after: \`${r.loadAfter}\``, '');
+  L.push('**One host, K trivial steps (`true`), median wall time of the whole command**', '');
+  L.push(`| tool | ${r.steps.k.map((k) => `K=${k}`).join(' | ')} | fixed cost | per step | per step vs ssh2 |`);
+  L.push(`| --- | ${r.steps.k.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`);
+  for (const [tool, v] of Object.entries(t)) {
+    L.push(`| ${names[tool]} | ${v.points.map((p) => ms(p.medianMs)).join(' | ')} | ${ms(v.fixedMs)} | ${ms(v.perStepMs)} | ${x(ratio(v.perStepMs, t.ssh2.perStepMs))} |`);
+  }
+  L.push('', '**Fan-out: 5 steps (`echo x`) on every host at once** (median wall and client CPU; peak summed RSS / PSS of the whole process tree)', '');
+  L.push('| hosts | tool | wall | vs ssh2 | client CPU | peak RSS | peak PSS | processes |');
+  L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const fnames = { lifeboat: 'lifeboat', ssh2: 'bare ssh2', openssh: 'xargs -P + OpenSSH ControlMaster', ansible: 'ansible-playbook' };
+  for (const [hosts, tools] of Object.entries(r.fanout)) {
+    for (const [tool, v] of Object.entries(tools)) {
+      L.push(`| ${hosts} | ${fnames[tool]}${v.note ? ` (${v.note})` : ''} | ${ms(v.wallMs)} | ${x(ratio(v.wallMs, tools.ssh2.wallMs))} | ${ms(v.cpuMs)} | ${v.peakRssMiB.toFixed(0)} MiB | ${v.peakPssMiB.toFixed(0)} MiB | ${v.maxProcs} |`);
+    }
+  }
+  L.push('', '**Cold start** (hyperfine, warm-up 2, median)', '');
+  L.push('| command | median | vs `node -e 0` | user + sys (mean) |');
+  L.push('| --- | ---: | ---: | ---: |');
+  const base = r.coldStart['node -e 0'].medianMs;
+  for (const [name, v] of Object.entries(r.coldStart)) L.push(`| ${name} | ${ms(v.medianMs)} | +${ms(Math.max(0, v.medianMs - base))} | ${ms(v.userMs + v.systemMs)} |`);
+  const j = r.journal;
+  L.push('', `**Journal** (FileJournal alone, ${j.steps} steps × ${j.recordsPerStep} records, median of ${j.rounds}): ${ms(j.medianFsyncMsPerStep)} per step with fdatasync, ${ms(j.medianNoFsyncMsPerStep)} without → fsync costs ${ms(j.fsyncCostMsPerStep)} per step`, '');
+  L.push('**Targets**', '', '| target | measured | |', '| --- | --- | --- |');
+  for (const tg of r.targets) L.push(`| ${tg.target} | ${tg.measured} | ${tg.pass ? 'PASS' : '**MISS**'} |`);
+  L.push('');
+  return L.join('\n') + '\n';
+}
+
+main().then(
+  () => { process.exitCode = 0; },
+  (e) => { process.stderr.write(`bench: ${e.stack ?? e}\n`); process.exitCode = 1; },
+);
