@@ -29,6 +29,11 @@ function reportError(e: unknown): number {
     process.stderr.write(`lifeboat: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
     return e.code;
   }
+  // an unsafe state folder (a link, writable by others) is the user's to fix, not a bug
+  if (e instanceof Error && e.name === 'StateDirError') {
+    process.stderr.write(`lifeboat: refused: ${e.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+    return EXIT.PROBLEMS;
+  }
   if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
     return EXIT.USAGE;
