@@ -2,7 +2,7 @@
 // and recorded in .lifeboat/history.jsonl bound to the digest of what was rehearsed.
 // Also the production-side check: a run on production of a runbook whose rehearsal is not
 // current warns and asks once more.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Prepared } from './prepare.js';
@@ -139,5 +139,7 @@ ${cases.join('\n')}
 }
 
 export function writeJunit(file: string, p: Prepared, state: RunState, records: JournalRecord[]) {
+  // a CI job names e.g. reports/junit.xml before the folder exists
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileSync(path.resolve(file), junitXml(p, state, records));
 }
