@@ -53,7 +53,9 @@ function currentDigest(project: Project, runbook: string, preferred: string | un
 export function drillRows(project: Project, history: HistoryRecord[], now: Date): DrillRow[] {
   const site = project.site?.data;
   const everyMs = site?.rehearse_every ? parseDuration(site.rehearse_every) : undefined;
-  const order = site ? [...site.recovery_order, ...[...project.runbooks.keys()].filter((n) => !site.recovery_order.includes(n)).sort()] : [...project.runbooks.keys()].sort();
+  // a site.yaml without recovery_order is a validation error, not a reason to crash here
+  const listed: string[] = site?.recovery_order ?? [];
+  const order = [...listed, ...[...project.runbooks.keys()].filter((n) => !listed.includes(n)).sort()];
   // production runs are not rehearsals: they do not make a rehearsal current
   const rehearsals = history.filter((e) => e.mode !== 'production');
   const rows: DrillRow[] = [];
