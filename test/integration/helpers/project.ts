@@ -152,13 +152,19 @@ export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
   const work = path.join(dir, 'work');
   mkdirSync(work);
   const stateDir = path.join(dir, '.lifeboat');
+  // the site lists every runbook written so far in recovery_order (it is required)
+  const runbooks = new Set<string>();
+  const writeSite = () => writeFileSync(path.join(dir, 'site.yaml'),
+    `lifeboat: 1\nkind: site\norganisation: Run Test Ltd\nrecovery_order: [${[...runbooks].join(', ')}]\n${o.site ?? ''}`);
   const write = (rel: string, text: string) => {
     const p = path.join(dir, rel);
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, text);
+    const name = /^kind: runbook$/m.test(text) ? /^name: (\S+)$/m.exec(text)?.[1] : undefined;
+    if (name && !runbooks.has(name)) { runbooks.add(name); writeSite(); }
     return p;
   };
-  write('site.yaml', `lifeboat: 1\nkind: site\norganisation: Run Test Ltd\n${o.site ?? ''}`);
+  writeSite();
   const withDir = (inv: InventorySpec): InventorySpec => ({ ...inv, vars: { dir: work, ...inv.vars } });
   write('inventories/lab.yaml', inventoryYaml(sshd, withDir({ ...o.inventory }), o.hosts ?? 1));
   for (const inv of o.inventories ?? []) write(`inventories/${inv.name}.yaml`, inventoryYaml(sshd, withDir(inv), o.hosts ?? 1));
