@@ -112,13 +112,13 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
 export function loadWithRoot(paths: string[]): Project {
   const root = findRoot(paths[0] ?? '.');
   const project = loadProject(paths, { root });
-  const given = new Set(project.files.keys());
+  // compared as absolute paths: a file given as /abs/x.yaml and found again as ../x.yaml is the same file
+  const given = new Set([...project.files.keys()].map((k) => path.resolve(k)));
   // diagnostics of files pulled in only for context are kept too: an include of a broken runbook is an error
   const { files, outside } = expandPaths([root]);
   for (const o of outside) if (!project.diagnostics.some((d) => d.file === o && d.code === 'file-unreadable')) project.diagnostics.push(outsideLink(o));
   for (const f of files) {
-    const rel = path.relative(process.cwd(), f) || f;
-    if (!given.has(rel)) addFile(project, f);
+    if (!given.has(path.resolve(f))) addFile(project, f);
   }
   return project;
 }
