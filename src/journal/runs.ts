@@ -59,7 +59,8 @@ export function pendingIntents(records: JournalRecord[]): RunSummary['inDoubt'] 
   for (const r of records) {
     if (r.type === 'intent') open.set(unitKey(r.step, r.host, r.attempt, r.purpose), { step: r.step, host: r.host, purpose: r.purpose, attempt: r.attempt });
     else if (r.type === 'exec-finished' || r.type === 'exec-error') open.delete(unitKey(r.step, r.host, r.attempt, r.purpose));
-    else if (r.type === 'in-doubt') for (const [k, v] of open) if (v.step === r.step && v.host === r.host) open.delete(k);
+    // settled by a decision; "abort (decide later)" leaves it in doubt for the next resume
+    else if (r.type === 'in-doubt' && r.choice !== 'abort') for (const [k, v] of open) if (v.step === r.step && v.host === r.host) open.delete(k);
   }
   return [...open.values()];
 }

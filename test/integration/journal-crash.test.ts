@@ -277,7 +277,7 @@ function report(name: string, t: Tally, total: number): void {
   const resumeKills = [...t.crashPoints].filter((n) => n < 0).length;
   const line = `[journal-crash] ${name}: full run = ${total} records; crash points (records at SIGKILL) = ${kills.length} distinct [${kills.join(',')}]; resume kills = ${resumeKills}; resumes = ${t.resumes}; runs completed = ${t.completed}; in-doubt situations = ${t.inDoubtSeen}; idempotent re-runs = ${t.idempotentReruns}; double runs = ${t.doubleRuns.length}; failures = ${t.failures.length}`;
   console.log(line);
-  writeFileSync(path.join(tmpdir(), `lifeboat-journal-crash-${name}.txt`), `${line}\n${t.failures.join('\n')}\n${t.doubleRuns.join('\n')}\n`);
+  writeFileSync(path.join(tmpdir(), `lifeboat-journal-crash-${RUNBOOK}-${name}.txt`), `${line}\n${t.failures.join('\n')}\n${t.doubleRuns.join('\n')}\n`);
 }
 
 describe('crash and resume', () => {

@@ -97,6 +97,15 @@ describe('run log', () => {
     expect(timeline(records, { verbose: true }).some((l) => l.text.includes('pg_ctl promote'))).toBe(true);
   });
 
+  it('an in-doubt command stays in doubt after "abort (decide later)", not after done or rerun', async () => {
+    const { pendingIntents } = await import('../../src/journal/runs.js');
+    const intent = { seq: 2, at: 'x', type: 'intent', step: 's', host: 'h', attempt: 1, command: 'c', purpose: 'run' } as const;
+    const decided = (choice: 'abort' | 'done' | 'rerun') => pendingIntents([intent, { seq: 3, at: 'x', type: 'in-doubt', step: 's', host: 'h', choice, by: 'o', auto: false }]);
+    expect(decided('abort')).toHaveLength(1);
+    expect(decided('done')).toHaveLength(0);
+    expect(decided('rerun')).toHaveLength(0);
+  });
+
   it('formats elapsed time and RTO verdicts', () => {
     expect(formatElapsed(3240)).toBe('+00:03.2');
     expect(formatElapsed(12 * 60_000 + 5000)).toBe('+12:05.0');
