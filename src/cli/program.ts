@@ -157,6 +157,21 @@ export function buildProgram(io: CliIO): Command {
     });
 
   program
+    .command('report')
+    .description("a run's journal as an incident timeline: steps, decisions, skips, rollbacks, total vs RTO")
+    .argument('[run-id]', 'the run (default: the newest)')
+    .option('-o, --output <file>', 'report file (.html, .md, .pdf; - for stdout)')
+    .addOption(new Option('--format <format>', 'default: from the file name').choices(['html', 'md', 'pdf']))
+    .addOption(new Option('--paper <paper>', 'PDF paper size').choices(['a4', 'letter']).default('a4'))
+    .option('--templates <dir>', 'templates that replace lifeboat\'s by file name')
+    .option('--state-dir <dir>', 'where journals live')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (runId: string | undefined, opts) => {
+      const { reportCommand } = await import('../commands/report.js');
+      setExit(await reportCommand(runId, opts, io));
+    });
+
+  program
     .command('resume')
     .description('continue an interrupted or crashed run where it stood')
     .argument('[run-id]', 'run to continue (default: the newest unfinished one)')

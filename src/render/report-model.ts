@@ -1,0 +1,134 @@
+// A run's journal as an incident timeline: who ran what, when, each step's duration and
+// result, each confirmation with operator and time, the total against the RTO, and what was
+// skipped or rolled back — the basis of the post-incident review. Pure: records in, view out.
+import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine/events.js';
+import { timeline } from '../journal/runs.js';
+import { formatDuration } from '../util/duration.js';
+
+export interface ReportStepRow { step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
+export interface ReportDecision { at: string; elapsed: string; step: string; what: string; answer: string; by: string }
+
+export interface ReportModel {
+  runId: string;
+  runbook: string;
+  version: string;
+  title: string;
+  digest: string;
+  digestShort: string;
+  inventory: string;
+  environment: string;
+  mode: string;
+  operators: string[];
+  started: string;
+  finished: string;
+  result: string;
+  resultOk: boolean;
+  total: string;
+  rto: string;
+  rtoVerdict: string;
+  withinRto: boolean | undefined;
+  message: string;
+  resumes: number;
+  notes: string[];
+  steps: ReportStepRow[];
+  decisions: ReportDecision[];
+  skipped: { step: string; host: string; note: string }[];
+  rollbacks: { step: string; host: string; result: string }[];
+  timeline: { at: string; elapsed: string; where: string; text: string; level: string }[];
+  lifeboatVersion: string;
+  generated: string;
+}
+
+const el = (ms: number) => {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `+${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+
+export function reportModel(records: JournalRecord[], opts: { now?: Date; version: string }): ReportModel {
+  const start = records.find((r): r is JournalRecord & RunStartedEvent => r.type === 'run-started');
+  if (!start) throw new Error('the journal has no run-started record');
+  const t0 = Date.parse(start.at);
+  const fins = records.filter((r): r is JournalRecord & RunFinishedEvent => r.type === 'run-finished');
+  const fin = fins[fins.length - 1];
+  const lastResume = records.map((r) => r.type).lastIndexOf('resumed');
+  const finished = fin && records.indexOf(fin) > lastResume ? fin : undefined;
+  const endMs = finished ? Date.parse(finished.at) : Date.parse(records[records.length - 1].at);
+  const total = endMs - t0;
+  const operators = new Set<string>([start.operator]);
+  const decisions: ReportDecision[] = [];
+  const skipped: ReportModel['skipped'] = [];
+  const rollbacks: ReportModel['rollbacks'] = [];
+  const units = new Map<string, { step: string; host: string; result: string; attempts: number; first?: number; last?: number; note: string }>();
+  const unit = (step: string, host: string) => {
+    const k = `${step}\0${host}`;
+    if (!units.has(k)) units.set(k, { step, host, result: 'not reached', attempts: 0, note: '' });
+    return units.get(k)!;
+  };
+  for (const r of records) {
+    const at = Date.parse(r.at);
+    switch (r.type) {
+      case 'confirmed':
+        operators.add(r.by);
+        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `confirm: ${r.question}`, answer: r.answer ? 'yes' : 'no', by: r.auto ? `${r.by} (--yes)` : r.by });
+        break;
+      case 'manual-done':
+        operators.add(r.by);
+        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `manual step${r.record ? `, recorded ${r.record}` : ''}`, answer: r.done ? `done${r.value !== undefined ? `: ${r.value}` : ''}` : 'not done', by: r.auto ? `${r.by} (--yes-manual)` : r.by });
+        unit(r.step, '(manual)').result = r.done ? 'ok' : 'not done';
+        break;
+      case 'failure-decision':
+        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `after a failure${r.host ? ` on ${r.host}` : ''}`, answer: r.choice, by: r.auto ? 'policy' : r.by });
+        if (!r.auto) operators.add(r.by);
+        break;
+      case 'in-doubt':
+        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `in doubt after a stop, on ${r.host}`, answer: r.choice, by: r.auto ? 'policy' : r.by });
+        break;
+      case 'resumed':
+        operators.add(r.operator);
+        break;
+      case 'step-skipped':
+        skipped.push({ step: r.step, host: r.host ?? '', note: r.note });
+        if (r.host) { const u = unit(r.step, r.host); u.result = 'skipped'; u.note = r.note; }
+        break;
+      case 'intent': {
+        if (r.purpose !== 'run') break;
+        const u = unit(r.step, r.host);
+        u.attempts = Math.max(u.attempts, r.attempt);
+        u.first ??= at;
+        u.result = 'running';
+        break;
+      }
+      case 'exec-finished': {
+        if (r.purpose === 'rollback') { rollbacks.push({ step: r.step, host: r.host, result: r.ok ? 'rolled back' : `rollback failed: ${r.reason ?? ''}` }); break; }
+        if (r.purpose !== 'run') break;
+        const u = unit(r.step, r.host);
+        u.last = at;
+        if (r.ok) { u.result = 'ok'; u.note = r.captured ? `captured ${r.captured.name}` : ''; } else if (!r.pollAgain) { u.result = 'failed'; u.note = r.reason ?? ''; }
+        break;
+      }
+      case 'exec-error': {
+        if (r.purpose === 'rollback') { rollbacks.push({ step: r.step, host: r.host, result: `rollback failed: ${r.message}` }); break; }
+        const u = unit(r.step, r.host);
+        u.last = at; u.result = r.kind === 'unreachable' ? 'unreachable' : r.kind === 'connection-lost' ? 'connection lost' : 'error'; u.note = r.message;
+        break;
+      }
+    }
+  }
+  const steps: ReportStepRow[] = [...units.values()].map((u) => ({
+    step: u.step, host: u.host, result: u.result, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
+    failed: ['failed', 'unreachable', 'connection lost', 'error', 'running', 'not done'].includes(u.result),
+  }));
+  const rto = start.rtoMs;
+  const withinRto = rto && finished ? total <= rto : undefined;
+  return {
+    runId: start.runId, runbook: start.runbook, version: start.version, title: start.title, digest: start.digest, digestShort: start.digest.slice(0, 12),
+    inventory: start.inventory, environment: start.environment ?? '', mode: start.mode, operators: [...operators],
+    started: start.at, finished: finished?.at ?? '', result: finished ? finished.result : 'unfinished (crashed or running)', resultOk: finished?.result === 'succeeded',
+    total: formatDuration(total), rto: rto ? formatDuration(rto) : 'none set',
+    rtoVerdict: rto ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}` : 'no RTO set',
+    withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],
+    steps, decisions, skipped, rollbacks,
+    timeline: timeline(records).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
+    lifeboatVersion: opts.version, generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+  };
+}
