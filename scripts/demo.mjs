@@ -58,6 +58,10 @@ try {
   started = true;
   if (run(lab, ['up', '--roles', 'db'], { env }) !== 0) throw new Error('the lab did not start (see above)');
 
+  // the lab's check user (a lab-only password the lab writes to its pgpass)
+  const pgpass = readFileSync(path.join(env.LIFEBOAT_LAB_DIR, 'pgpass'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[3] === 'drill');
+  env.PG_CHECK_PASSWORD = process.env.PG_CHECK_PASSWORD ?? pgpass?.[4] ?? '';
+
   say('3. The disaster: db1 drops off the network (its switch port goes down)');
   run(lab, ['link-down', 'db1'], { env });
 
