@@ -3,6 +3,7 @@ import { EXIT, ExitError } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { listRuns, readRun, resolveStateDir, timeline, describeRto, formatElapsed, type TimelineEntry } from '../journal/runs.js';
 import { paint, table } from './runs.js';
+import { printable } from '../util/printable.js';
 
 export interface LogCmdOptions { json?: boolean; stateDir?: string; verbose?: boolean }
 
@@ -33,7 +34,7 @@ export async function logCommand(id: string | undefined, opts: LogCmdOptions, io
   const color = useColor(io);
   io.stdout.write(`run ${s.id}: ${s.runbook ?? '?'}@${s.version ?? '?'} on ${s.inventory ?? '?'} (${s.mode ?? '?'}) by ${s.operator ?? '?'}\n`);
   io.stdout.write(`journal ${s.journal}; times are UTC\n\n`);
-  const rows = lines.map((l) => [l.at.slice(11, 19), formatElapsed(l.elapsedMs), l.host ?? '', l.step ?? '', paint(color, LEVEL_COLOR[l.level], l.text)]);
+  const rows = lines.map((l) => [l.at.slice(11, 19), formatElapsed(l.elapsedMs), l.host ?? '', l.step ?? '', paint(color, LEVEL_COLOR[l.level], printable(l.text))]);
   if (rows.length) io.stdout.write(table(rows));
   io.stdout.write('\n');
   const rto = describeRto(s.durationMs, s.rtoMs, s.finished !== undefined);

@@ -3,6 +3,7 @@
 import type { Reporter } from '../ports.js';
 import type { JournalRecord } from '../engine/events.js';
 import { describeEvent } from './describe.js';
+import { printable } from '../util/printable.js';
 
 export interface PlainReporterOptions { verbose?: boolean; color?: boolean; startedAt?: number; rtoMs?: number }
 
@@ -34,7 +35,7 @@ export class PlainReporter implements Reporter {
     const d = describeEvent(r);
     if (!d) return;
     const where = [d.step, d.host].filter(Boolean).join(' @ ');
-    let text = `${r.at.slice(0, 19)}Z ${this.clock(at)} ${where ? `[${where}] ` : ''}${d.text}`;
+    let text = `${r.at.slice(0, 19)}Z ${this.clock(at)} ${where ? `[${where}] ` : ''}${printable(d.text)}`;
     const c = COLORS[d.level];
     if (this.opts.color && c) text = `\x1b[${c}m${text}\x1b[0m`;
     this.write(text);
@@ -42,7 +43,7 @@ export class PlainReporter implements Reporter {
 
   output(step: string, host: string, stream: 'stdout' | 'stderr', text: string): void {
     if (!this.opts.verbose) return;
-    for (const line of text.replace(/\n$/, '').split('\n')) this.write(`    ${step}@${host} ${stream === 'stderr' ? '!' : '|'} ${line}`);
+    for (const line of text.replace(/\n$/, '').split('\n')) this.write(`    ${step}@${host} ${stream === 'stderr' ? '!' : '|'} ${printable(line)}`);
   }
 
   note(text: string, level: 'info' | 'warn' | 'error' = 'info'): void {

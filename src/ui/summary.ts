@@ -2,6 +2,7 @@
 import type { ResolvedPlan } from '../model/plan.js';
 import { UnitStatus, StepStatus, type RunState } from '../engine/state.js';
 import { formatDuration } from '../util/duration.js';
+import { printable } from '../util/printable.js';
 
 export function summaryTable(plan: ResolvedPlan, state: RunState, color = false): string {
   const rows: string[][] = [];
@@ -18,7 +19,8 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, color = false)
       const d = u.startedAt && u.finishedAt ? formatDuration(u.finishedAt - u.startedAt) : '';
       const res = u.status === UnitStatus.Ok ? 'ok' : u.status === UnitStatus.Failed ? 'FAILED' : u.status;
       const rb = u.rollback ? ` (rollback ${u.rollback})` : '';
-      rows.push([id, h, res + rb, d, u.status === UnitStatus.Failed ? u.reason ?? '' : u.note ?? '']);
+      // a reason quotes the command's stderr: no terminal control characters from a remote host
+      rows.push([id, h, res + rb, d, printable(u.status === UnitStatus.Failed ? u.reason ?? '' : u.note ?? '')]);
     }
   }
   const head = ['step', 'host', 'result', 'time', 'note'];
