@@ -161,6 +161,25 @@ describe('hostile values in templates over real SSH', () => {
 });
 
 describe('the printed commands stay readable and honest', () => {
+  it('terminal escape sequences from a remote host are shown as text, not obeyed (--verbose, summary, log)', async () => {
+    const p = makeProject(sshd);
+    projects.push(p);
+    p.write('esc.yaml', runbookYaml('esc', [
+      '  - id: esc', '    on: t', "    run: printf 'a\\033[2J\\033]0;owned\\007b\\rSUCCEEDED fake\\n'; printf 'err\\033[31mred\\n' >&2", '    capture: x',
+      '  - id: fail', '    on: t', "    run: printf 'boom\\033[2J\\033]0;t\\007\\n' >&2; exit 4",
+    ].join('\n')));
+    const r = await p.run('esc', ['--verbose']);
+    expect(r.code).toBe(1);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain('esc@target | a\\e[2J\\e]0;owned\\x07b\\rSUCCEEDED fake');
+    expect(out).toMatch(/fail\s+target\s+FAILED\s+\S+\s+exit code 4: boom\\e\[2J/);
+    expect(out).not.toMatch(/[\u001b\u0007\r]/);
+    const log = await p.cli(['log', '--verbose', '--state-dir', p.stateDir]);
+    expect(log.stdout).toContain('boom\\e[2J');
+    expect(log.stdout).not.toMatch(/[\u001b\u0007]/);
+  });
+
+
   it('dry run shows each hostile value quoted, as one word', async () => {
     const p = makeProject(sshd, { vars: { a: 'x; touch /nonexistent/pwned', b: 'plain-value_1.2' } });
     projects.push(p);
