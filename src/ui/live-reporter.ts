@@ -97,7 +97,9 @@ export class LiveReporter implements Reporter {
   }
 
   pause(): void {
-    if (this.paused++ === 0) { this.draw(true); this.drawn = 0; }
+    // draw the current frame before the prompt takes the terminal (draw does nothing while paused)
+    if (this.paused === 0) { this.draw(true); this.drawn = 0; }
+    this.paused++;
   }
 
   resume(): void {
