@@ -42,6 +42,8 @@ export class LiveReporter implements Reporter {
       case 'step-skipped': if (step && !r.host) { step.status = 'skipped'; step.detail = r.note; step.endedAt = at; } else if (step) step.detail = `${r.host}: ${r.note}`; break;
       case 'exec-finished': if (step && !r.ok && !r.pollAgain && r.purpose === 'run') step.detail = `${r.host}: ${r.reason}`; else if (step && r.pollAgain) step.detail = `${r.host}: attempt ${r.attempt}, not yet`; break;
       case 'exec-error': if (step) step.detail = `${r.host}: ${r.message}`; break;
+      // a step that failed into an abort, a rollback or a stop never gets step-finished: no spinner left behind
+      case 'run-finished': for (const l of this.lines.values()) if (l.status === 'running') { l.status = 'failed'; l.endedAt = at; } break;
     }
     const d = describeEvent(r);
     // lasting record above the live block: decisions, failures, the end
