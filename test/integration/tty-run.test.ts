@@ -1,0 +1,175 @@
+// `lifeboat run` in a real pseudo-terminal (tmux) against a real loopback sshd: the prompts an
+// operator answers with the keyboard, the live view, Ctrl-C, and `lifeboat resume` afterwards.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { cliPath, makeProject, runbookYaml, pgrep, waitFor, tty, type Project, type Tty } from './helpers/project.js';
+
+let sshd: Sshd;
+const projects: Project[] = [];
+const sessions: Tty[] = [];
+const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
+const open = (p: Project, args: string[]) => { const t = tty(p, args); sessions.push(t); return t; };
+
+beforeAll(async () => {
+  execFileSync('tmux', ['-V']); // fails the file at once when tmux is missing
+  cliPath();
+  sshd = await startSshd();
+}, 180_000);
+afterEach(() => {
+  for (const t of sessions.splice(0)) t.kill();
+});
+afterAll(async () => {
+  await sshd?.stop();
+  for (const p of projects) p.remove();
+});
+
+/** the live view's last frame before `re` (from its title line with the RTO clock) */
+function frameBefore(screen: string, re: RegExp): string {
+  const upTo = screen.slice(0, screen.search(re));
+  return upTo.slice(upTo.lastIndexOf('RTO clock'));
+}
+
+/** the live view's final frame */
+const lastFrame = (screen: string) => screen.slice(screen.lastIndexOf('RTO clock'));
+
+const gated = runbookYaml({ name: 'gated', steps: `
+  - id: before
+    on: t
+    run: touch {{ vars.dir }}/before
+  - id: go-ahead
+    confirm: Fail over to {{ roles.t }} now?
+  - id: after
+    on: t
+    run: touch {{ vars.dir }}/after
+` });
+
+describe('confirm gates in a terminal', () => {
+  it('Enter alone takes the default (No) and aborts; nothing after the gate runs', async () => {
+    const p = project();
+    p.write('rb.yaml', gated);
+    const t = open(p, ['run', 'gated', '-i', 'lab']);
+    await t.waitFor(/Fail over to h1 now\? \(y\/N\)/);
+    expect(p.has('before')).toBe(true);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+    const screen = t.screen();
+    expect(screen).toMatch(/point of no return/);
+    expect(screen).toMatch(/confirm "Fail over to h1 now\?" → no/);
+    expect(p.has('after')).toBe(false);
+    expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ step: 'go-ahead', answer: false, auto: false });
+  });
+
+  it('y + Enter answers yes and the run goes on', async () => {
+    const p = project();
+    p.write('rb.yaml', gated);
+    const t = open(p, ['run', 'gated', '-i', 'lab']);
+    await t.waitFor(/Fail over to h1 now\? \(y\/N\)/);
+    t.keys('y');
+    t.keys('Enter');
+    expect(await t.exitCode(), t.screen()).toBe(0);
+    expect(p.has('after')).toBe(true);
+    expect(t.screen()).toMatch(/SUCCEEDED: gated@1\.0\.0/);
+    expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ answer: true, auto: false });
+  });
+});
+
+describe('a failing step with on_failure: ask', () => {
+  it('choosing "roll back" with the arrow keys undoes the completed steps newest first; the live view shows the RTO clock', async () => {
+    const p = project();
+    const undo = (n: number) => `
+  - id: change-${n}
+    on: t
+    run: echo do-${n} >> {{ vars.dir }}/log
+    rollback: echo undo-${n} >> {{ vars.dir }}/log`;
+    p.write('rb.yaml', runbookYaml({ name: 'undoable', rto: '15m', steps: `${undo(1)}${undo(2)}${undo(3)}
+  - id: go-ahead
+    confirm: Cut over now?
+  - id: breaks
+    on: t
+    on_failure: ask
+    run: echo 'replica lag too high' >&2; exit 9
+  - id: never
+    on: t
+    run: echo never >> {{ vars.dir }}/log
+` }));
+    const t = open(p, ['run', 'undoable', '-i', 'lab']);
+    await t.waitFor(/Cut over now\? \(y\/N\)/);
+    // the live view, with its RTO clock against the runbook's 15m
+    expect(t.screen()).toMatch(/RTO clock \S+ of 15m00s \(\d+%\)/);
+    t.keys('y', 'Enter');
+    await t.waitFor(/What now\?/);
+    const menu = t.screen();
+    expect(menu).toMatch(/step breaks on h1 failed:.*exit code 9: replica lag too high/);
+    expect(menu).toMatch(/roll back the completed steps \(newest first\), then stop/);
+    // abort (default) → retry → skip → roll back
+    t.keys('Down', 'Down', 'Down');
+    await t.waitFor(/❯ roll back the completed steps/);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+    expect(p.read('log')).toBe('do-1\ndo-2\ndo-3\nundo-3\nundo-2\nundo-1\n');
+    const screen = t.screen();
+    expect(screen).toMatch(/rolling back 3 steps: change-3@h1, change-2@h1, change-1@h1/);
+    expect(screen).toMatch(/RTO clock/);
+    expect(screen).toMatch(/^ROLLED-BACK: undoable@1\.0\.0/m);
+    // the frame left above the prompt is current (change-3 done), and the last frame shows the
+    // failed step as failed, not with a spinner
+    expect(frameBefore(screen, /point of no return/)).toMatch(/^✔ change-3 \[h1\]/m);
+    expect(lastFrame(screen)).toMatch(/^✖ breaks \[h1\]/m);
+    expect(p.journals()[0].find((l) => l.type === 'failure-decision')).toMatchObject({ step: 'breaks', choice: 'rollback', auto: false });
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('during a long step shows the interrupt menu; "stop the running commands now" ends the run interrupted; resume finishes it', async () => {
+    const p = project();
+    // a sleep no other test uses, so pgrep finds only this one
+    const SLEEP = 'sleep 287';
+    p.write('rb.yaml', runbookYaml({ name: 'long', steps: `
+  - id: first
+    on: t
+    run: echo first >> {{ vars.dir }}/log
+  - id: slow
+    on: t
+    idempotent: true
+    run: test -f {{ vars.dir }}/fast || ${SLEEP}; echo slow >> {{ vars.dir }}/log
+  - id: last
+    on: t
+    run: echo last >> {{ vars.dir }}/log
+` }));
+    expect(pgrep(SLEEP)).toEqual([]);
+    const t = open(p, ['run', 'long', '-i', 'lab']);
+    await waitFor(() => pgrep(SLEEP).length > 0, 'the remote sleep to start', 30_000);
+    t.keys('C-c');
+    await t.waitFor(/Interrupted\..*Running: slow on h1/s);
+    await t.waitFor(/Stop now\?/);
+    expect(t.screen()).toMatch(/let the running step finish, then stop/);
+    t.keys('Down');
+    await t.waitFor(/❯ stop the running commands now/);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+    const screen = t.screen();
+    expect(screen).toMatch(/interrupted by .*: stopping the running commands/);
+    expect(screen).toMatch(/^INTERRUPTED: long@1\.0\.0/m);
+    expect(screen).toMatch(/lifeboat resume \S+/);
+    expect(lastFrame(screen)).not.toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] slow/m);
+    await waitFor(() => pgrep(SLEEP).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
+    expect(pgrep(SLEEP)).toEqual([]);
+    expect(p.read('log')).toBe('first\n');
+
+    // later: resume (no terminal) re-runs the idempotent step that was stopped, then the rest
+    writeFileSync(path.join(p.work, 'fast'), '');
+    const r = await p.cli(['resume', '--plain']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.stdout).toMatch(/resuming run \S+-long-/);
+    expect(r.stdout).toMatch(/in doubt after a stop: run again \(idempotent\)/);
+    expect(p.read('log')).toBe('first\nslow\nlast\n');
+    expect(r.stdout).toMatch(/^SUCCEEDED: long@1\.0\.0/m);
+    // one run, continued: the journal holds both parts
+    const runs = p.journals();
+    expect(runs).toHaveLength(1);
+    expect(runs[0].filter((l) => l.type === 'run-finished').map((l) => l.result)).toEqual(['interrupted', 'succeeded']);
+  });
+});
