@@ -7,6 +7,7 @@ import type { JournalRecord } from '../engine/events.js';
 import { executionOrder } from '../engine/state.js';
 import { describeEvent } from './describe.js';
 import { formatDuration } from '../util/duration.js';
+import { printable } from '../util/printable.js';
 
 interface Line { id: string; title: string; hosts: string[]; status: 'waiting' | 'running' | 'ok' | 'failed' | 'skipped'; startedAt?: number; endedAt?: number; last?: string; detail?: string }
 
@@ -49,16 +50,17 @@ export class LiveReporter implements Reporter {
     // lasting record above the live block: decisions, failures, the end
     if (d && (d.level === 'error' || d.level === 'warn' || r.type === 'run-finished' || r.type === 'run-started' || r.type === 'confirmed' || r.type === 'manual-done')) {
       const where = [d.step, d.host].filter(Boolean).join(' @ ');
-      this.log.push(`${where ? `[${where}] ` : ''}${d.text}`);
+      this.log.push(`${where ? `[${where}] ` : ''}${printable(d.text)}`);
     }
     this.dirty = true;
   }
 
   output(stepId: string, host: string, stream: 'stdout' | 'stderr', text: string): void {
     const step = this.lines.get(stepId);
-    const last = text.trimEnd().split('\n').filter(Boolean).slice(-1)[0];
+    // remote text is shown, never obeyed: an escape sequence could wreck the frame being redrawn
+    const last = printable(text.trimEnd().split('\n').filter(Boolean).slice(-1)[0] ?? '');
     if (step && last) step.last = `${host}: ${last}`;
-    if (this.opts.verbose) for (const l of text.replace(/\n$/, '').split('\n')) this.log.push(`    ${stepId}@${host} ${stream === 'stderr' ? '!' : '|'} ${l}`);
+    if (this.opts.verbose) for (const l of text.replace(/\n$/, '').split('\n')) this.log.push(`    ${stepId}@${host} ${stream === 'stderr' ? '!' : '|'} ${printable(l)}`);
     this.dirty = true;
   }
 
