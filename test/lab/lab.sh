@@ -539,13 +539,15 @@ cmd_up() {
   log "sshd answers on every host"
   pids=()
   # role services in parallel; db2 needs db1 first
-  if [[ ,$ROLES, == *,db,* ]]; then (setup_db1 && setup_db2) & pids+=($!); fi
-  if [[ ,$ROLES, == *,fs,* ]]; then setup_fs & pids+=($!); fi
-  if [[ ,$ROLES, == *,vm,* ]]; then setup_vm & pids+=($!); fi
-  if [[ ,$ROLES, == *,proxy,* ]]; then setup_proxy & pids+=($!); fi
-  local failed=0
-  for r in "${pids[@]}"; do wait "$r" || failed=1; done
-  [[ $failed -eq 0 ]] || die "a role failed to start"
+  # (set -e stays in force inside each background subshell: no `||` around them)
+  local names=()
+  if [[ ,$ROLES, == *,db,* ]]; then (setup_db1; setup_db2) & pids+=($!); names+=(db); fi
+  if [[ ,$ROLES, == *,fs,* ]]; then setup_fs & pids+=($!); names+=(fs); fi
+  if [[ ,$ROLES, == *,vm,* ]]; then setup_vm & pids+=($!); names+=(vm); fi
+  if [[ ,$ROLES, == *,proxy,* ]]; then setup_proxy & pids+=($!); names+=(proxy); fi
+  local failed=() i
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("${names[$i]}"); done
+  [[ ${#failed[@]} -eq 0 ]] || die "role(s) failed to start: ${failed[*]} (messages above)"
   # remember what is up, for status and for tests
   { cat "$LAB/up" 2>/dev/null || true; printf '%s\n' "${hosts[@]}"; } | sort -u >"$LAB/up.new"
   mv "$LAB/up.new" "$LAB/up"
