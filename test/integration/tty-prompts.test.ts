@@ -1,0 +1,177 @@
+// More prompts in a real pseudo-terminal (tmux): manual steps that record a typed value,
+// secrets typed at a prompt, "retry" after a failure, Ctrl-C that lets the step finish, and
+// the production check of a runbook never rehearsed.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { cliPath, makeProject, runbookYaml, pgrep, waitFor, tty, type Project, type Tty } from './helpers/project.js';
+
+let sshd: Sshd;
+const projects: Project[] = [];
+const sessions: Tty[] = [];
+const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
+const open = (p: Project, args: string[]) => { const t = tty(p, args); sessions.push(t); return t; };
+
+beforeAll(async () => {
+  execFileSync('tmux', ['-V']);
+  cliPath();
+  sshd = await startSshd();
+}, 180_000);
+afterEach(() => {
+  for (const t of sessions.splice(0)) t.kill();
+});
+afterAll(async () => {
+  await sshd?.stop();
+  for (const p of projects) p.remove();
+});
+
+describe('manual steps', () => {
+  it('the operator types the value to record, confirms Done, and the value lands in a later command', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'by-hand', steps: `
+  - id: read-serial
+    title: Read the serial number off the spare disk
+    manual: |
+      Open the spare cabinet.
+      Read the serial number on the disk label.
+    record: serial
+  - id: use-serial
+    on: t
+    run: echo {{ captured.serial }} > {{ vars.dir }}/serial
+` }));
+    const t = open(p, ['run', 'by-hand', '-i', 'lab']);
+    await t.waitFor(/Type the value to record as serial:/);
+    const screen = t.screen();
+    expect(screen).toMatch(/manual step read-serial: Read the serial number off the spare disk/);
+    expect(screen).toMatch(/^ {3}Read the serial number on the disk label\.$/m);
+    t.type('WD-7781 x');
+    t.keys('Enter');
+    await t.waitFor(/Done\? \(y\/N\)/);
+    t.keys('y', 'Enter');
+    expect(await t.exitCode(), t.screen()).toBe(0);
+    expect(p.read('serial')).toBe('WD-7781 x\n');
+    expect(p.journals()[0].find((l) => l.type === 'manual-done')).toMatchObject({ done: true, value: 'WD-7781 x', auto: false });
+  });
+});
+
+describe('secrets typed at a prompt', () => {
+  it('are not echoed, reach the command, and are masked in the live view with --verbose and in the journal', async () => {
+    const SECRET = 'Typed-S3cret-987';
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'typed', extra: 'secrets:\n  api_key: { prompt: "API key for the DNS provider:" }', steps: `
+  - id: use
+    on: t
+    run: echo key={{ secrets.api_key }}; printf %s {{ secrets.api_key }} > {{ vars.dir }}/key
+  - id: pause
+    confirm: Seen the output?
+` }));
+    const t = open(p, ['run', 'typed', '-i', 'lab', '--verbose']);
+    await t.waitFor(/API key for the DNS provider:/);
+    t.type(SECRET);
+    t.keys('Enter');
+    await t.waitFor(/Seen the output\? \(y\/N\)/);
+    expect(t.screen()).toMatch(/use@h1 \| key=\S+/);
+    t.keys('y', 'Enter');
+    expect(await t.exitCode(), t.screen()).toBe(0);
+    expect(p.read('key')).toBe(SECRET);
+    expect(t.screen()).not.toContain(SECRET);
+    const runs = path.join(p.stateDir, 'runs');
+    for (const id of readdirSync(runs)) expect(readFileSync(path.join(runs, id, 'journal.jsonl'), 'utf8')).not.toContain(SECRET);
+  });
+});
+
+describe('on_failure: ask', () => {
+  it('"retry the step" runs it again, and the run goes on once it passes', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'flaky', steps: `
+  - id: needs-file
+    on: t
+    run: test -f {{ vars.dir }}/fixed
+  - id: after
+    on: t
+    run: touch {{ vars.dir }}/after
+` }));
+    const t = open(p, ['run', 'flaky', '-i', 'lab']);
+    await t.waitFor(/What now\?/);
+    // the operator fixes the cause, then retries
+    writeFileSync(path.join(p.work, 'fixed'), '');
+    t.keys('Down');
+    await t.waitFor(/❯ retry the step/);
+    t.keys('Enter');
+    expect(await t.exitCode(), t.screen()).toBe(0);
+    expect(p.has('after')).toBe(true);
+    expect(p.journals()[0].filter((l) => l.type === 'intent' && l.step === 'needs-file').map((l) => l.attempt)).toEqual([1, 2]);
+  });
+
+  it('Enter alone takes the default (abort): nothing is rolled back, nothing after runs', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'abort-default', steps: `
+  - id: change
+    on: t
+    run: echo do >> {{ vars.dir }}/log
+    rollback: echo undo >> {{ vars.dir }}/log
+  - id: breaks
+    on: t
+    run: exit 1
+  - id: after
+    on: t
+    run: echo after >> {{ vars.dir }}/log
+` }));
+    const t = open(p, ['run', 'abort-default', '-i', 'lab']);
+    await t.waitFor(/What now\?/);
+    expect(t.screen()).toMatch(/❯ abort the run/);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+    expect(p.read('log')).toBe('do\n');
+    expect(t.screen()).toMatch(/^ABORTED: abort-default@1\.0\.0/m);
+  });
+});
+
+describe('Ctrl-C, then "let the running step finish"', () => {
+  it('the step completes, the run stops before the next one, and resume carries on', async () => {
+    const p = project();
+    const SLEEP = 'sleep 2.71';
+    p.write('rb.yaml', runbookYaml({ name: 'gentle', steps: `
+  - id: slow
+    on: t
+    run: ${SLEEP}; echo slow >> {{ vars.dir }}/log
+  - id: next
+    on: t
+    run: echo next >> {{ vars.dir }}/log
+` }));
+    const t = open(p, ['run', 'gentle', '-i', 'lab']);
+    await waitFor(() => pgrep(SLEEP).length > 0, 'the remote sleep to start', 30_000);
+    t.keys('C-c');
+    await t.waitFor(/Stop now\?/);
+    expect(t.screen()).toMatch(/❯ let the running step finish, then stop/);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+    expect(p.read('log')).toBe('slow\n');
+    expect(t.screen()).toMatch(/^INTERRUPTED: gentle@1\.0\.0/m);
+    const r = await p.cli(['resume', '--plain']);
+    expect(r.code, r.out).toBe(0);
+    expect(p.read('log')).toBe('slow\nnext\n');
+    // the finished step was not run again
+    expect(r.stdout).not.toMatch(/\[slow @ h1\] \$/);
+  });
+});
+
+describe('production run of a runbook never rehearsed, in a terminal', () => {
+  it('asks once more; Enter (No) runs nothing', async () => {
+    const p = project({ inventory: { name: 'production', environment: 'production' } });
+    p.write('rb.yaml', runbookYaml({ name: 'unrehearsed', steps: `
+  - id: change
+    on: t
+    run: touch {{ vars.dir }}/changed
+` }));
+    const t = open(p, ['run', 'unrehearsed', '-i', 'production']);
+    await t.waitFor(/Run it on production anyway\? \(y\/N\)/);
+    expect(t.screen()).toMatch(/the rehearsal of unrehearsed@1\.0\.0 is not current: never rehearsed/);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+    expect(t.screen()).toMatch(/not run: the rehearsal is not current/);
+    expect(p.has('changed')).toBe(false);
+  });
+});
