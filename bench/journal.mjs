@@ -1,5 +1,6 @@
-// Journal cost: the per-step cost of FileJournal with fdatasync (as shipped) and without it
-// (an injected fs whose fdatasync does nothing). A step writes 4 records: step-started,
+// Journal cost: the per-step cost of FileJournal with fdatasync on every record (as shipped),
+// without any (an injected fs whose fdatasync does nothing), and with fdatasync only on
+// `intent` records (one per step: the write-ahead rule needs no more; see docs/BENCHMARKS.md). A step writes 4 records: step-started,
 // intent, exec-finished, step-finished. Prints JSON; run.mjs calls measureJournal().
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,23 @@ function stepRecords(i) {
   ];
 }
 
+/** fsync: 'all' (as shipped), 'none', or 'intent' (only records that precede a command: what a write-ahead log needs) */
+function journalFs(mod, fsync) {
+  if (fsync === 'all') return {};
+  let lastWasIntent = false;
+  return {
+    fs: {
+      ...mod.nodeJournalFs,
+      write: (fd, data, off, len) => { lastWasIntent = data.includes('"type":"intent"'); return mod.nodeJournalFs.write(fd, data, off, len); },
+      fdatasync: (fd) => (fsync === 'intent' && lastWasIntent ? mod.nodeJournalFs.fdatasync(fd) : Promise.resolve()),
+      fsyncDir: fsync === 'none' ? async () => {} : mod.nodeJournalFs.fsyncDir,
+    },
+  };
+}
+
 async function oneRound(mod, steps, fsync, dir) {
-  const opts = fsync ? {} : { fs: { ...mod.nodeJournalFs, fdatasync: async () => {}, fsyncDir: async () => {} } };
-  const runId = mod.newRunId(`bench-${fsync ? 'sync' : 'nosync'}`);
+  const opts = journalFs(mod, fsync);
+  const runId = mod.newRunId(`bench-${fsync}`);
   const j = await mod.FileJournal.create(dir, runId, { redact: (s) => s, ...opts });
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) for (const r of stepRecords(i)) await j.append(r);
@@ -33,11 +48,12 @@ export async function measureJournal({ steps = 200, rounds = 5, baseDir } = {}) 
   const mod = await import(pathToFileURL(path.join(ROOT, 'dist/src/journal/file-journal.js')).href);
   // on the disk the runs use (not a tmpfs): fsync must cost what it costs there
   const dir = mkdtempSync(path.join(baseDir ?? tmpdir(), 'lb-journal-'));
-  const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [] };
+  const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [], intentFsyncMsPerStep: [] };
   try {
     for (let r = 0; r < rounds; r++) {
-      out.fsyncMsPerStep.push(await oneRound(mod, steps, true, dir));
-      out.noFsyncMsPerStep.push(await oneRound(mod, steps, false, dir));
+      out.fsyncMsPerStep.push(await oneRound(mod, steps, 'all', dir));
+      out.noFsyncMsPerStep.push(await oneRound(mod, steps, 'none', dir));
+      out.intentFsyncMsPerStep.push(await oneRound(mod, steps, 'intent', dir));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -45,6 +61,7 @@ export async function measureJournal({ steps = 200, rounds = 5, baseDir } = {}) 
   const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   out.medianFsyncMsPerStep = med(out.fsyncMsPerStep);
   out.medianNoFsyncMsPerStep = med(out.noFsyncMsPerStep);
+  out.medianIntentFsyncMsPerStep = med(out.intentFsyncMsPerStep);
   out.fsyncCostMsPerStep = out.medianFsyncMsPerStep - out.medianNoFsyncMsPerStep;
   return out;
 }

@@ -25,7 +25,7 @@ const shell = cfg.wrap ? await import(new URL('../../dist/src/transport/shell.js
 
 function exec(c, cmd) {
   return new Promise((resolve, reject) => {
-    c.exec(shell ? shell.bootstrapCommand() : cmd, (err, ch) => {
+    c.exec(shell ? (cfg.bootstrap ?? shell.bootstrapCommand()) : cmd, (err, ch) => {
       if (shell && !err) ch.end(shell.buildScript(cmd));
       if (err) return reject(err);
       let out = '';
