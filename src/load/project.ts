@@ -76,10 +76,16 @@ export function loadProject(paths: string[], opts: { root?: string } = {}): Proj
   return project;
 }
 
+/** how a file is named in diagnostics: relative to cwd when below it, else absolute */
+export const displayPath = (f: string) => {
+  const rel = path.relative(process.cwd(), path.resolve(f));
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(f);
+};
+
 export function addFile(project: Project, f: string): Loaded<unknown> | undefined {
-  const rel = path.relative(process.cwd(), f) || f;
-  if (project.files.has(rel)) return undefined;
-  const r = readYamlFile(rel.startsWith('..') ? f : rel);
+  const shown = displayPath(f);
+  if (project.files.has(shown)) return undefined;
+  const r = readYamlFile(shown);
   project.diagnostics.push(...r.diagnostics);
   if (!r.file) return undefined;
   project.files.set(r.file.file, r.file);
