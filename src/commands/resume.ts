@@ -21,7 +21,8 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const { FileJournal, JournalError } = await import('../journal/file-journal.js');
   const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
-  let runId = runIdArg;
+  // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
+  let runId = runIdArg === undefined ? undefined : (await import('./log.js')).findRunId(stateDir, runIdArg);
   if (!runId) {
     const r = newestUnfinishedRun(stateDir);
     if (!r) throw new ExitError(EXIT.PROBLEMS, `no unfinished run in ${stateDir}`, 'list runs with `lifeboat runs`');
