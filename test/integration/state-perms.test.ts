@@ -162,6 +162,24 @@ describe('journals someone else could have written', () => {
     expect(existsSync(m1)).toBe(false);
   });
 
+  it('resume takes a run of this state folder, never a path to a journal elsewhere', async () => {
+    const { p, m2, runId } = await abortedRun();
+    const other = makeProject(sshd);
+    projects.push(other);
+    const rel = path.relative(path.join(other.stateDir, 'runs'), path.join(p.stateDir, 'runs', runId));
+    const r = await lifeboat(['resume', rel, '--yes', '--yes-manual', '--plain', '--state-dir', other.stateDir], { cwd: other.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no runs? .*in /);
+    const etc = await lifeboat(['resume', '../../../../../etc/passwd', '--state-dir', other.stateDir], { cwd: other.dir });
+    expect(etc.code).toBe(2);
+    expect(etc.stderr).not.toMatch(/internal error|root:/);
+    expect(existsSync(m2)).toBe(false);
+    // a unique part of the id is enough
+    const ok = await resume(p, runId.slice(-4));
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(existsSync(m2)).toBe(true);
+  });
+
   it('a journal replaced by a forged one with a changed command is not run blindly: resume checks the files it names', async () => {
     const { p, m2, runId, journal } = await abortedRun();
     // someone with write access swaps the runbook path recorded in the start record
