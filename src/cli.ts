@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // argv → command. The only place that calls process.exit. Commands are imported lazily so
 // `lifeboat --version` loads nothing but this file.
-import { readFileSync } from 'node:fs';
 import { EXIT, ExitError } from './cli/exit.js';
 import { processIO } from './cli/io.js';
 
