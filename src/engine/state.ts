@@ -60,6 +60,8 @@ export interface UnitState {
   lastCommand?: string;
   lastOutput?: string;
   rollback?: 'running' | 'ok' | 'failed';
+  /** the connection dropped while the command ran: it may have completed */
+  lostMidCommand?: boolean;
 }
 
 export interface StepState {
@@ -227,6 +229,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       if (!u || !st) break;
       if (rec.purpose === 'rollback') { u.rollback = 'failed'; u.lastOutput = rec.message; advanceRollback(state); break; }
       u.reason = rec.message;
+      if (rec.kind === 'connection-lost' && rec.purpose === 'run') u.lostMidCommand = true;
       // a command that never reached the host may be retried; one whose connection dropped only if idempotent
       const safe = rec.kind === 'unreachable' || (rec.kind === 'connection-lost' && st.idempotent) || rec.purpose === 'skip_if';
       if (safe && u.tries <= st.retries && rec.purpose === 'run') { u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; break; }
@@ -283,6 +286,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       for (const u of Object.values(state.units)) {
         if (u.status !== UnitStatus.Failed || !u.decided) continue;
         if (u.decision === 'in-doubt-abort') { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
+        else if (u.decision === 'abort' && u.lostMidCommand) { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
         else if (u.decision === 'abort') { u.status = UnitStatus.Pending; u.decided = false; u.decision = undefined; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
       }
       for (const u of Object.values(state.units)) {

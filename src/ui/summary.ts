@@ -33,8 +33,14 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, color = false)
     if (r[2].startsWith('ok')) return `\x1b[32m${line}\x1b[0m`;
     return line;
   };
+  const hostLines = Object.entries(state.hosts).sort(([a], [b]) => a.localeCompare(b)).map(([name, h]) => {
+    const host = plan.hosts[name];
+    const addr = host ? `${host.user}@${host.address}${host.port && host.port !== 22 ? `:${host.port}` : ''}` : '';
+    const what = h.reachable ? 'reachable, host key verified' : host?.mayBeDown && (h.kind === 'unreachable' || h.kind === 'connection-lost') ? `unreachable, as expected (may be down)` : `${h.kind === 'unreachable' ? 'UNREACHABLE' : (h.kind ?? 'error').toUpperCase()}: ${h.message ?? ''}`;
+    return `  ${name.padEnd(12)} ${addr.padEnd(28)} ${what}`;
+  });
   const total = (state.finishedAt ?? Date.now()) - state.startedAt;
   const rto = plan.runbook.rtoMs;
   const rtoText = rto ? ` against an RTO of ${formatDuration(rto)} (${Math.round((total / rto) * 100)}%${total > rto ? ', OVER' : ''})` : '';
-  return [fmt(head), ...rows.map(paint), '', `${state.status.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${state.message}` : ''}`].join('\n');
+  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), '', `${state.status.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${state.message}` : ''}`].join('\n');
 }

@@ -292,3 +292,24 @@ steps:
     expect(second.state.status).toBe('succeeded');
   });
 });
+
+describe('engine: a dropped connection', () => {
+  it('leaves a non-idempotent step in doubt on resume instead of re-running it', async () => {
+    const rb = RB(`
+  - { id: a, on: standby, run: do-a }`);
+    const first = await runIt(rb, () => new TransportError('connection-lost', 'db2', 'connection lost while a command ran'));
+    expect(first.state.status).toBe('failed');
+    const plan = first.plan;
+    const journal = new MemoryJournal();
+    journal.records.push(...first.journal.records);
+    const state = initState(plan, journal.records[0] as JournalRecord & RunStartedEvent, { defaultOnFailure: 'ask' });
+    for (const r of journal.records.slice(1)) apply(state, plan, r);
+    await journal.append({ type: 'resumed', operator: 'x', inDoubt: [] }).then((r) => apply(state, plan, r));
+    expect(state.units['a@db2'].status).toBe(UnitStatus.InDoubt);
+    const op = new FakeOperator({ inDoubt: 'done' });
+    const second = await runIt(rb, () => ({}), { state, journal, operator: op, plan, interactive: true });
+    expect(op.asked).toEqual(['in-doubt:a']);
+    expect(second.transport.calls).toEqual([]);
+    expect(second.state.status).toBe('succeeded');
+  });
+});
