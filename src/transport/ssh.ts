@@ -2,7 +2,7 @@
 // known_hosts or a pinned fingerprint, keys from ssh-agent then IdentityFile, commands
 // wrapped by shell.ts (script on stdin, killed as a process group on timeout/cancel).
 import net from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport, TransportErrorKind } from '../ports.js';
@@ -602,6 +602,9 @@ export class SshTransport implements Transport {
       p = (async (): Promise<KeyLoad> => {
         const { utils } = await loadSsh2();
         if (!existsSync(path)) return { skip: '' };
+        // as ssh does: a private key of ours that others can read is not used (it is not private any more)
+        const st = statSync(path);
+        if (process.getuid?.() === st.uid && (st.mode & 0o077) !== 0) return { skip: `${path} (readable by others, mode ${(st.mode & 0o777).toString(8)}: chmod 600 ${path}; ssh refuses it too)` };
         let data: Buffer;
         try {
           data = readFileSync(path);
