@@ -44,8 +44,8 @@ async function oneRound(mod, steps, fsync, dir) {
   return ms / steps;
 }
 
-export async function measureJournal({ steps = 200, rounds = 5, baseDir } = {}) {
-  const mod = await import(pathToFileURL(path.join(ROOT, 'dist/src/journal/file-journal.js')).href);
+export async function measureJournal({ steps = 200, rounds = 5, baseDir, root = ROOT } = {}) {
+  const mod = await import(pathToFileURL(path.join(root, 'dist/src/journal/file-journal.js')).href);
   // on the disk the runs use (not a tmpfs): fsync must cost what it costs there
   const dir = mkdtempSync(path.join(baseDir ?? tmpdir(), 'lb-journal-'));
   const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [], intentFsyncMsPerStep: [] };

@@ -5,7 +5,7 @@
 // bench/results/bench-STAMP.json and bench/results/bench-STAMP.md (also printed), and a
 // PASS/MISS line per target. BENCH_QUICK=1 runs fewer repetitions (a smoke test of the harness).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,8 @@ import { measure } from './lib/measure.mjs';
 import { measureJournal } from './journal.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist/src/cli.js');
+// the build the bench runs: a snapshot of dist/ taken at the start (see snapshotBuild)
+let CLI = path.join(ROOT, 'dist/src/cli.js');
 const BARE = path.join(ROOT, 'bench/lib/bare-ssh2.mjs');
 const QUICK = process.env.BENCH_QUICK === '1';
 const KS = [1, 20, 40];
@@ -58,12 +59,27 @@ function version(cmd, args, re) {
   return (re.exec(text)?.[1] ?? (text.split('\n')[0] || 'unknown')).trim();
 }
 
+/**
+ * A private copy of dist/ (with links to node_modules, schemas, templates): a rebuild in the
+ * working tree while the bench runs must not change, or break, the program being measured.
+ */
+function snapshotBuild(work) {
+  const dir = path.join(work, 'lifeboat');
+  mkdirSync(dir);
+  cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  for (const d of ['node_modules', 'schemas', 'templates']) symlinkSync(path.join(ROOT, d), path.join(dir, d));
+  cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  return dir;
+}
+
 async function main() {
   if (!existsSync(CLI)) throw new Error('dist/src/cli.js missing: run `npm run bench` (it builds first)');
   const started = new Date();
   // on the repository's disk, not a tmpfs: the journal's fsyncs cost what they cost for a user
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   const work = mkdtempSync(path.join(ROOT, 'bench/results/.work-'));
+  const build = snapshotBuild(work);
+  CLI = path.join(build, 'dist/src/cli.js');
   const env = { ...process.env, NO_COLOR: '1', CI: '1' };
   const result = {
     started: started.toISOString(), quick: QUICK, host: os.hostname(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
@@ -178,7 +194,7 @@ async function main() {
 
     // ---- 4. journal ---------------------------------------------------------------------
     log('bench: journal…');
-    result.journal = await measureJournal({ steps: QUICK ? 50 : 200, rounds: QUICK ? 3 : 5, baseDir: work });
+    result.journal = await measureJournal({ steps: QUICK ? 50 : 200, rounds: QUICK ? 3 : 5, baseDir: work, root: build });
   } finally {
     await sshd?.stop();
     rmSync(work, { recursive: true, force: true });
