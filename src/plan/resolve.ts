@@ -28,6 +28,10 @@ export const LOCAL_HOST: ResolvedHost = {
   name: 'local', address: 'localhost', port: 0, user: '', identityFiles: [], knownHosts: [], connectTimeoutMs: 0, mayBeDown: false, local: true,
 };
 
+// the inventory schema's patterns for an address and a user name
+const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|\[?[0-9A-Fa-f:.]+\]?)$/;
+const USER = /^[a-z_][a-z0-9_.-]*\$?$/;
+
 export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions = {}, seen: string[] = []): ResolvedHost {
   const env = opts.env ?? process.env;
   const h = inv.hosts[name];
@@ -35,6 +39,9 @@ export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions =
   if (seen.includes(name)) throw new ResolveError(`jump hosts form a loop: ${[...seen, name].join(' → ')}`);
   const d = inv.defaults ?? {};
   const fromConfig = !h.address && opts.sshConfigLookup ? opts.sshConfigLookup(name, inv.ssh_config ? expandPath(inv.ssh_config, env) : undefined) : {};
+  // ssh_config is not checked by the schema: hold what it gives to the same rules as an inventory
+  if (fromConfig.address !== undefined && !ADDRESS.test(fromConfig.address)) throw new ResolveError(`host '${name}': ssh_config gives it the HostName '${JSON.stringify(fromConfig.address).slice(1, -1)}', which is not a host name or address`);
+  if (fromConfig.user !== undefined && !USER.test(fromConfig.user)) throw new ResolveError(`host '${name}': ssh_config gives it the User '${JSON.stringify(fromConfig.user).slice(1, -1)}', which is not a user name`);
   const knownHosts = (Array.isArray(inv.known_hosts) ? inv.known_hosts : [inv.known_hosts ?? '~/.ssh/known_hosts']).map((p) => expandPath(p, env));
   const idFile = h.identity_file ?? d.identity_file;
   const jumpName = h.jump ?? (name !== d.jump ? d.jump : undefined);
