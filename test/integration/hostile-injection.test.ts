@@ -147,6 +147,22 @@ describe('hostile values in templates over real SSH', () => {
     for (const i of pick) expect(argvOf(`ans-${i}`), `answer ${i}`).toEqual([values[i].trim()]);
   });
 
+  it('inventory fields in templates (user with $, IPv6 literal, trailing-dot name) arrive as one argument each', async () => {
+    const p = makeProject(sshd, {
+      vars: { outdir: outDir },
+      hosts: { target: { address: '127.0.0.1' }, odd: { address: '[::1]', user: 'svc.x-1$' }, dns: { address: 'db-1.example.com.', user: '_backup' } },
+    });
+    projects.push(p);
+    p.write('inv.yaml', runbookYaml('inv', [
+      '  - id: show', '    on: t',
+      "    run: printf '%s\\0' {{ hosts.odd.user }} {{ hosts.odd.address }} {{ hosts.dns.address }} {{ hosts.dns.user }} {{ host.name }} {{ host.address }} {{ roles.t }} > {{ vars.outdir }}/inv",
+    ].join('\n')));
+    const r = await p.run('inv');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(argvOf('inv')).toEqual(['svc.x-1$', '[::1]', 'db-1.example.com.', '_backup', 'target', '127.0.0.1', 'target']);
+    expect(readdirSync(markers)).toEqual([]);
+  });
+
   it('a value holding a NUL is refused with a clear message, and its command never runs', async () => {
     const p = makeProject(sshd, { vars: { outdir: outDir, n: 'a\0b' } });
     projects.push(p);
