@@ -113,22 +113,26 @@ describe('local run lock', () => {
   });
 
   it('only one of many concurrent takers wins', async () => {
-    // separate processes race for the same lock
+    // separate processes race for the same lock; the winner holds it until all have answered
     const script = `
       import { acquireLocalLock } from ${JSON.stringify(path.resolve('src/journal/lock.ts'))};
-      try { acquireLocalLock(process.env.LB_STATE, 'pg', { runId: 'r' + process.pid, operator: 'o' }); console.log('won'); setTimeout(() => {}, 1500); }
+      try { acquireLocalLock(process.env.LB_STATE, 'pg', { runId: 'r' + process.pid, operator: 'o' }); console.log('won'); setTimeout(() => {}, 60000); }
       catch (e) { console.log('lost'); }`;
     const { spawn } = await import('node:child_process');
+    const children: import('node:child_process').ChildProcess[] = [];
     const runs = Array.from({ length: 6 }, () => new Promise<string>((resolve) => {
       const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, LB_STATE: state }, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(c);
       let out = '';
-      c.stdout.on('data', (d) => { out += d; });
+      c.stdout!.on('data', (d) => { out += d; if (out.includes('\n')) resolve(out.trim()); });
       c.on('close', () => resolve(out.trim()));
     }));
-    const results = await Promise.all(runs);
-    expect(results.filter((r) => r === 'won')).toHaveLength(1);
-    expect(results.filter((r) => r === 'lost')).toHaveLength(5);
-  });
+    try {
+      const results = await Promise.all(runs);
+      expect(results.filter((r) => r === 'won')).toHaveLength(1);
+      expect(results.filter((r) => r === 'lost')).toHaveLength(5);
+    } finally { for (const c of children) c.kill('SIGKILL'); }
+  }, 60_000);
 });
 
 describe('pidAlive', () => {
