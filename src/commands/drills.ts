@@ -10,6 +10,7 @@ import { parseDuration } from '../util/duration.js';
 import { readHistoryRecords, type HistoryRecord } from '../journal/history.js';
 import { describeRto } from '../journal/runs.js';
 import { paint, table } from './runs.js';
+import { printable } from '../util/printable.js';
 
 export interface DrillsCmdOptions { json?: boolean; stateDir?: string; now?: Date }
 
@@ -119,10 +120,11 @@ export async function drillsCommand(dir: string | undefined, opts: DrillsCmdOpti
     const l = r.last;
     table_.push([
       r.runbook, r.tier,
-      l ? `${l.finished_at.slice(0, 10)} (${ago(l.finished_at, now)})` : 'never',
-      l ? l.version : '', l ? paint(color, l.result === 'passed' ? '32' : '31', l.result) : '',
+      // history.jsonl is committed by others: its text is shown, never obeyed as terminal control
+      l ? `${printable(String(l.finished_at).slice(0, 10))} (${ago(l.finished_at, now)})` : 'never',
+      l ? printable(String(l.version)) : '', l ? paint(color, l.result === 'passed' ? '32' : '31', printable(String(l.result))) : '',
       l ? describeRto(l.duration_ms, l.rto_ms ?? r.rtoMs, true) : '',
-      paint(color, STATE_COLOR[r.state], r.state) + (r.reason ? `: ${r.reason}` : ''),
+      paint(color, STATE_COLOR[r.state], r.state) + (r.reason ? `: ${printable(r.reason)}` : ''),
     ]);
   }
   io.stdout.write(table_.length > 1 ? table(table_) : '');
