@@ -192,6 +192,24 @@ describe('names and paths that try to leave the project', () => {
   });
 });
 
+describe('a committed history file with terminal escapes', () => {
+  it('lifeboat drills shows its text, never obeys it', async () => {
+    const p = project('hist');
+    p.write('inventories/t.yaml', inv(['target: { address: 127.0.0.1 }']));
+    p.write('rb.yaml', runbookYaml('rb', '  - id: x\n    on: t\n    run: "true"'));
+    const entry = {
+      runbook: 'rb', version: '1.0.0\u001b[2J\u001b]0;pwned\u0007', digest: 'x', inventory: 't', inventory_digest: 'y', environment: 'rehearsal', mode: 'rehearsal',
+      operator: 'mallory\u001b[31m', started_at: '2026-11-20T10:00:00.000Z', finished_at: '2026-11-20T10:00:01.000Z', result: 'passed', duration_ms: 1000, steps: [], run_id: '20261120-100000-rb-abcd',
+    };
+    mkdirSync(path.join(p.root, '.lifeboat'), { mode: 0o700 });
+    writeFileSync(path.join(p.root, '.lifeboat', 'history.jsonl'), JSON.stringify(entry) + '\n');
+    const r = await lifeboat(['drills', '.'], { cwd: p.root });
+    expect(r.stdout).toMatch(/^rb\s/m);
+    expect(r.stdout).toContain('1.0.0\\e[2J\\e]0;pwned\\x07');
+    expect(r.stdout + r.stderr).not.toMatch(/[\u001b\u0007]/);
+  });
+});
+
 describe('raw inserts', () => {
   it('{{{ raw }}} is flagged by validate at file:line:col, fails --strict, and is warned about before a run', async () => {
     const p = project('raw');
