@@ -123,17 +123,20 @@ describe('a run that prints its secrets', () => {
   });
 
   it('no process on the target shows a secret on its command line while a step using it runs', async () => {
-    const out = path.join(p.dir, 'cmdlines.txt');
-    p.write('ps.yaml', runbookYaml('ps', [
-      '  - id: ps', '    on: t', '    env: { PW: "{{ secrets.pw }}" }',
-      `    run: ': {{ secrets.pw }}; for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" || true; echo; done > ${out} 2>/dev/null; true'`,
-    ].join('\n'), 'secrets:\n  pw: { env: HOSTILE_PW }'));
+    const out = path.join(p.dir, 'cmdlines');
+    // over SSH, and on the operator's machine (`on: local`)
+    p.write('ps.yaml', runbookYaml('ps', ['t', 'local'].flatMap((on) => [
+      `  - id: ps-${on}`, `    on: ${on}`, '    env: { PW: "{{ secrets.pw }}" }',
+      `    run: ': {{ secrets.pw }}; for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" || true; echo; done > ${out}-${on} 2>/dev/null; true'`,
+    ]).join('\n'), 'secrets:\n  pw: { env: HOSTILE_PW }'));
     const r = await p.run('ps', [], { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const text = readFileSync(out, 'utf8');
-    // the dump saw the step's own wrapper (the bootstrap that reads the script from stdin)
-    expect(text).toContain('__lb_s');
-    expectClean('/proc/*/cmdline on the target', text);
+    for (const on of ['t', 'local']) {
+      const text = readFileSync(`${out}-${on}`, 'utf8');
+      // the dump saw the step's own wrapper (the bootstrap that reads the script from stdin)
+      expect(text, on).toContain('__lb_s');
+      expectClean(`/proc/*/cmdline during a step on ${on}`, text);
+    }
   });
 
   it('lifeboat log, log --json --verbose and runs --json hold none of them', async () => {
