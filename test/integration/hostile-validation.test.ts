@@ -50,6 +50,9 @@ describe('inventory values that are not host names, addresses or users', () => {
     ['e: { address: "db1.example.com\\nProxyCommand x" }', /is not a valid host name or address/],
     ['f: { address: "ｄｂ１.example.com" }', /is not a valid host name or address/],
     ['g: { address: "db1 .example.com" }', /is not a valid host name or address/],
+    ['g2: { address: "db1.ex\u0430mple.com" }', /is not a valid host name or address/], // Cyrillic a
+    ['g3: { address: "db1\u200b.example.com" }', /is not a valid host name or address/], // zero-width space
+    ['g4: { address: "10.0.0.1", user: "r\u043eot" }', /is not a valid user name/], // Cyrillic o
     ['h: { address: "10.0.0.1", user: "root;id" }', /user: 'root;id' is not a valid user name/],
     ['i: { address: "10.0.0.1", user: "-oProxyCommand=x" }', /user: '-oProxyCommand=x' is not a valid user name/],
     ['j: { address: "10.0.0.1", user: "root$(id)" }', /is not a valid user name/],
