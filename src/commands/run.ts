@@ -47,13 +47,14 @@ export function makeOperator(io: CliIO, opts: { yes?: boolean; yesManual?: boole
   return { operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log), interactive };
 }
 
-export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }): Promise<Reporter> {
+/** `startedAt`: a resumed run's clock keeps counting from its first start (the outage the RTO measures) */
+export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }, startedAt?: number): Promise<Reporter> {
   const color = useColor(io);
   if (!opts.plain && io.stdout.isTTY && !io.env.CI) {
     const { LiveReporter } = await import('../ui/live-reporter.js');
-    return new LiveReporter(prepared.plan, io.stdout, { color, verbose: opts.verbose });
+    return new LiveReporter(prepared.plan, io.stdout, { color, verbose: opts.verbose, startedAt });
   }
-  return new PlainReporter(io.stdout, { verbose: opts.verbose, color, rtoMs: prepared.plan.runbook.rtoMs });
+  return new PlainReporter(io.stdout, { verbose: opts.verbose, color, rtoMs: prepared.plan.runbook.rtoMs, startedAt });
 }
 
 export async function makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<{ ssh: Transport; local: Transport }> {
@@ -113,7 +114,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const transports = await makeTransports(io, opts, operator);
   let result;
   try {
-    result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io });
+    result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io, stateDir });
   } finally {
     lock.release();
   }
@@ -149,6 +150,8 @@ function addSudoChecks(prepared: Prepared) {
 interface ExecuteArgs {
   prepared: Prepared; mode: RunMode; operator: Operator; interactive: boolean; journal: Journal; reporter: Reporter;
   transports: { ssh: Transport; local: Transport }; secrets: Record<string, string>; opts: RunCmdOptions; notes: string[]; runId: string; io: CliIO;
+  /** the state folder (for locks left by finished runs) */
+  stateDir?: string;
   /** resume: records replayed into the state instead of a new run-started */
   replay?: JournalRecord[];
   resumed?: { acceptedChanges?: string[] };
@@ -192,7 +195,15 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   process.on('SIGINT', onSigint);
   let remoteRelease: (() => Promise<void>) | undefined;
   try {
-    if (plan.lock) remoteRelease = await takeRemoteLock(plan, a.runId, operator.name, transports.ssh);
+    if (plan.lock) {
+      try {
+        remoteRelease = await takeRemoteLock(plan, a.runId, operator.name, transports.ssh, a.stateDir);
+      } catch (e) {
+        // refused before any step: the journal says so, the run is not left looking crashed
+        await runner.dispatch({ type: 'run-finished', result: 'aborted', durationMs: Date.now() - state.startedAt, message: (e as Error).message }).catch(() => undefined);
+        throw e;
+      }
+    }
     await runner.run();
   } catch (e) {
     if (e instanceof NonInteractiveError) {
@@ -220,10 +231,12 @@ function topVars(p: Prepared): Record<string, string | number | boolean> {
   return first ? { ...first.scope.vars } : {};
 }
 
-async function takeRemoteLock(plan: Prepared['plan'], runId: string, operator: string, ssh: Transport): Promise<() => Promise<void>> {
+async function takeRemoteLock(plan: Prepared['plan'], runId: string, operator: string, ssh: Transport, stateDir?: string): Promise<() => Promise<void>> {
   const { remoteLockCommands, parseRemoteOwner, REMOTE_LOCK_HELD } = await import('../journal/lock.js');
+  const { finishedRunIds } = await import('../journal/runs.js');
   const host = plan.hosts[plan.lock!.host];
-  const cmds = remoteLockCommands(plan.runbook.name, runId, operator);
+  // a lock left on the host by a run of ours that finished (crash before the release) is reclaimed
+  const cmds = remoteLockCommands(plan.runbook.name, runId, operator, undefined, stateDir ? finishedRunIds(stateDir) : []);
   const conn = await ssh.connect(host);
   const r = await conn.exec({ command: cmds.acquire, timeoutMs: 30_000 });
   if (r.exitCode === REMOTE_LOCK_HELD) {

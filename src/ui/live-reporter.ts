@@ -24,8 +24,9 @@ export class LiveReporter implements Reporter {
   private dirty = true;
   private readonly log: string[] = [];
 
-  constructor(private readonly plan: ResolvedPlan, private readonly out: NodeJS.WritableStream & { columns?: number }, private readonly opts: { color?: boolean; verbose?: boolean } = {}) {
+  constructor(private readonly plan: ResolvedPlan, private readonly out: NodeJS.WritableStream & { columns?: number }, private readonly opts: { color?: boolean; verbose?: boolean; startedAt?: number } = {}) {
     this.rtoMs = plan.runbook.rtoMs;
+    if (opts.startedAt) this.startedAt = opts.startedAt;
     for (const s of executionOrder(plan, 'run')) this.lines.set(s.id, { id: s.id, title: s.title, hosts: s.hosts, status: 'waiting' });
     this.timer = setInterval(() => this.draw(), 100);
     this.timer.unref();
