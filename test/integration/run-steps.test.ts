@@ -299,6 +299,25 @@ describe('gates and manual steps without a person', () => {
     expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ step: 'point-of-no-return', answer: true, auto: true });
   });
 
+  it('resume RUN-ID --yes later takes the aborted run up at the gate; its clock counts from the first start', async () => {
+    const p = project();
+    p.write('rb.yaml', gated);
+    const r = await p.run('gated');
+    expect(r.code, r.out).toBe(1);
+    const id = /`lifeboat resume (\S+)` to continue/.exec(r.stdout)?.[1];
+    expect(id, r.out).toBeDefined();
+    await sleep(1500);
+    const again = await p.cli(['resume', id!, '--plain', '--yes']);
+    expect(again.code, again.out).toBe(0);
+    expect(p.has('after')).toBe(true);
+    expect(again.stdout).not.toMatch(/\[before @ h1\] \$/);
+    // every line of the resumed part is at least 1.5 s after the run's first start
+    const clocks = [...again.stdout.matchAll(/^\S+Z \+(\d\d):(\d\d)\.\d/gm)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    expect(clocks.length).toBeGreaterThan(3);
+    expect(Math.min(...clocks), again.stdout).toBeGreaterThanOrEqual(1);
+    expect(summaryLine(again.stdout)).toMatch(/^SUCCEEDED: gated@1\.0\.0 in [1-9]/);
+  });
+
   const manual = runbookYaml({ name: 'manual', steps: `
   - id: read-code
     manual: Read the code on the PDU display.
