@@ -92,7 +92,7 @@ export interface StepFinishedEvent { type: 'step-finished'; step: string; result
 
 export interface FailureDecisionEvent { type: 'failure-decision'; step: string; host?: string; choice: 'retry' | 'skip' | 'rollback' | 'abort' | 'continue'; by: string; auto: boolean }
 
-export interface InDoubtEvent { type: 'in-doubt'; step: string; host: string; choice: 'rerun' | 'done' | 'abort' | 'guard'; by: string; auto: boolean }
+export interface InDoubtEvent { type: 'in-doubt'; step: string; host: string; choice: 'rerun' | 'done' | 'abort' | 'guard'; by: string; auto: boolean; captured?: { name: string; value: string } }
 
 export interface RollbackStartedEvent { type: 'rollback-started'; units: { step: string; host: string }[] }
 

@@ -207,8 +207,23 @@ export class Runner {
         const st = this.step(a.step);
         const u = this.state.units[unitKey(a.step, a.host)];
         this.ports.reporter.pause();
-        const choice = await op.inDoubt({ step: st.id, title: st.title, host: a.host, command: u.lastCommand ?? '', lastOutput: u.lastOutput ?? '' }).finally(() => this.ports.reporter.resume());
-        await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false });
+        let choice: 'rerun' | 'done' | 'abort';
+        let captured: { name: string; value: string } | undefined;
+        try {
+          choice = await op.inDoubt({ step: st.id, title: st.title, host: a.host, command: u.lastCommand ?? '', lastOutput: u.lastOutput ?? '' });
+          if (choice === 'done' && st.capture) {
+            // later steps need what it printed: "done" takes the value from the operator
+            const r = await op.manual({ step: st.id, title: `value of ${st.capture}`, instructions: `Step ${st.id} captures its output as ${st.capture}. Run it by hand on ${a.host} (${u.lastCommand ?? ''}) and type what it prints.`, record: st.capture });
+            if (!r.done || r.value === undefined) choice = 'abort'; else captured = { name: st.capture, value: r.value };
+          }
+        } catch (e) {
+          if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
+          this.ports.reporter.note(`in-doubt step ${st.id} on ${a.host}: ${e.message}`, 'warn');
+          choice = 'abort';
+        } finally {
+          this.ports.reporter.resume();
+        }
+        await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false, captured });
         return;
       }
       case 'start-rollback':

@@ -268,7 +268,10 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       const u = unit(rec.step, rec.host);
       if (!u) break;
       if (rec.choice === 'rerun' || rec.choice === 'guard') { u.status = UnitStatus.Pending; u.skipChecked = false; u.tries = 0; u.firstAt = undefined; }
-      else if (rec.choice === 'done') { u.status = UnitStatus.Ok; u.note = `marked done by ${rec.by} after a crash`; state.completed.push({ step: u.step, host: u.host }); }
+      else if (rec.choice === 'done') {
+        u.status = UnitStatus.Ok; u.note = `marked done by ${rec.by} after a crash`; state.completed.push({ step: u.step, host: u.host });
+        if (rec.captured) state.captured[rec.captured.name] = rec.captured.value;
+      }
       else {
         u.status = UnitStatus.Failed; u.decided = true; u.decision = 'in-doubt-abort'; u.reason = 'in doubt after a stop; the operator aborted';
         state.abort = { result: 'aborted', message: `aborted by ${rec.by} at in-doubt step '${rec.step}' on ${rec.host}` };

@@ -91,7 +91,7 @@ export class PromptOperator implements Operator {
 
   async inDoubt(q: { step: string; host: string; command: string; lastOutput: string }) {
     const { select } = await this.prompts();
-    this.out.write(`\n\x1b[1;33m? step ${q.step} on ${q.host} was running when the run stopped\x1b[0m; nobody knows whether it completed.\n  command: ${q.command}\n${q.lastOutput ? `  last output:\n${q.lastOutput.split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}\n` : ''}`);
+    this.out.write(`\n\x1b[1;33m? step ${q.step} on ${q.host} was running when the run stopped\x1b[0m; nobody knows whether it completed.\n  It may even still be running there: look (ps, logs) before you choose.\n  command: ${q.command}\n${q.lastOutput ? `  last output:\n${q.lastOutput.split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}\n` : ''}`);
     return select({
       message: 'Check the host by hand, then:',
       choices: [

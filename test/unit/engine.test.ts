@@ -313,3 +313,24 @@ describe('engine: a dropped connection', () => {
     expect(second.state.status).toBe('succeeded');
   });
 });
+
+describe('engine: in doubt on a capturing step', () => {
+  it('"done" takes the captured value from the operator, and later steps use it', async () => {
+    const rb = RB(`
+  - { id: tok, on: standby, run: make-token, capture: token }
+  - { id: use, on: standby, run: "use {{ captured.token }}" }`);
+    const first = await runIt(rb, () => ({ stdout: 'T-1' }));
+    const cut = first.journal.records.findIndex((r) => r.type === 'intent' && r.step === 'tok');
+    const kept = first.journal.records.slice(0, cut + 1);
+    const journal = new MemoryJournal();
+    journal.records.push(...kept);
+    const plan = first.plan;
+    const state = initState(plan, kept[0] as JournalRecord & RunStartedEvent, { defaultOnFailure: 'ask' });
+    for (const r of kept.slice(1)) apply(state, plan, r);
+    await journal.append({ type: 'resumed', operator: 'x', inDoubt: [{ step: 'tok', host: 'db2' }] }).then((r) => apply(state, plan, r));
+    const op = new FakeOperator({ inDoubt: 'done', manual: 'T-typed' });
+    const second = await runIt(rb, () => ({}), { state, journal, operator: op, plan, interactive: true });
+    expect(op.asked).toEqual(['in-doubt:tok', 'manual:tok']);
+    expect(second.transport.calls.map((c) => c.command)).toEqual(['use T-typed']);
+  });
+});
