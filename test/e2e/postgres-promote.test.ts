@@ -2,7 +2,7 @@
 // still believes it is primary); the runbook promotes the standby through the real CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { labDown, labExecOk, labPsql, labUp, linkDown, LAB_PASSWORDS, LAB_VIPS } from '../lab/index.js';
+import { labDown, labExecOk, labPsql, labUp, linkDown, linkUp, LAB_ADDRESSES, LAB_PASSWORDS, LAB_VIPS } from '../lab/index.js';
 import { note, runRunbook, stateDir, stepResult, summaryLine } from './cli.js';
 
 // count + an order-sensitive checksum of every row: equal means the same rows, same content
@@ -69,5 +69,28 @@ describe('postgres-promote-standby after losing the primary', () => {
     expect(run.code).not.toBe(0);
     expect(stepResult(run.stdout, 'standby-in-recovery')).toBe('FAILED');
     expect(stepResult(run.stdout, 'promote')).toBe('pending');
+  });
+
+  it('rebuilds the old primary as a standby once it is back and fenced', async () => {
+    // db1 comes back: still a primary, still holding the VIP, with a write nobody else has
+    await linkUp('db1');
+    await labPsql('db1', `insert into drill (payload) values ('written on the cut-off primary')`);
+    const refused = await runRunbook('postgres-rebuild-standby', state, ['--yes-manual']);
+    expect(refused.code).not.toBe(0);
+    expect(stepResult(refused.stdout, 'standby-lacks-vip')).toBe('FAILED');
+    expect(await labPsql('db1', 'select pg_is_in_recovery()')).toBe('f');
+
+    // fenced as the promotion's manual step says: the VIP off the old primary
+    await labExecOk('db1', `ip addr del ${LAB_VIPS.db}/24 dev eth0`);
+    const run = await runRunbook('postgres-rebuild-standby', state, ['--yes-manual']);
+    note(`rebuild of the old primary: ${summaryLine(run.stdout)}`);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+
+    expect(await labPsql('db1', 'select pg_is_in_recovery()')).toBe('t');
+    expect(await labPsql('db2', `select host(client_addr) || ' ' || state from pg_stat_replication`)).toBe(`${LAB_ADDRESSES.db1} streaming`);
+    expect(await labPsql('db1', FINGERPRINT)).toBe(await labPsql('db2', FINGERPRINT));
+    // the divergent write is not in the database, but its data directory was kept aside
+    expect(await labPsql('db1', `select count(*) from drill where payload = 'written on the cut-off primary'`)).toBe('0');
+    expect(await labExecOk('db1', 'cat /var/lib/postgresql/15/main.before-rebuild/PG_VERSION')).toBe('15');
   });
 });
