@@ -213,6 +213,33 @@ describe('a committed history file with terminal escapes', () => {
   });
 });
 
+describe('commands pasted from a wiki', () => {
+  it('look-alike characters in commands are flagged at their own file:line:col, with the ASCII to type', async () => {
+    const p = project('wiki');
+    p.write('inventories/t.yaml', inv(['target: { address: 127.0.0.1 }']));
+    const file = p.write('rb.yaml', runbookYaml('rb', [
+      '  - id: dash', '    on: t', '    run: pg_ctl status \u2013D /var/lib/postgresql/15/main',
+      '  - id: quotes', '    on: t', '    run: |', '      echo start', '      grep \u2018primary_conninfo\u2019 /etc/x.conf\uff1becho done',
+      '  - id: nbsp', '    on: t', '    run: "ls -l\\u00a0/srv"',
+      '  - id: zw', '    on: t', '    skip_if: test -e /srv/\u200bdone',
+      '  - id: fine', '    on: t', "    run: echo 'Café – ok in a message' ; true",
+    ].join('\n')));
+    const text = readFileSync(file, 'utf8').split('\n');
+    const at = (needle: string) => { const l = text.findIndex((x) => x.includes(needle)); return `${l + 1}:${text[l].indexOf(needle) + 1}`; };
+    const r = await lifeboat(['validate', '.'], { cwd: p.root });
+    const out = r.stdout + r.stderr;
+    expect(out).toContain(`rb.yaml:${at('\u2013')}: warning: step 'dash' run: an en dash – (U+2013) where the shell expects -`);
+    expect(out).toContain(`rb.yaml:${at('\u2018')}: warning: step 'quotes' run: a left single quotation mark ‘ (U+2018) where the shell expects ' (and 2 more such characters)`);
+    expect(out).toMatch(/rb\.yaml:\d+:\d+: warning: step 'nbsp' run: a no-break space \(U\+00A0\) where the shell expects a space/);
+    expect(out).toContain(`rb.yaml:${at('\u200b')}: warning: step 'zw' skip_if: a zero-width space (U+200B)`);
+    // one warning per field; the en dash inside a quoted message is flagged too (a warning, not an error)
+    expect((out.match(/\[dr-lookalike\]/g) ?? []).length).toBe(5);
+    expect(r.code).toBe(0);
+    const strict = await lifeboat(['validate', '--strict', '.'], { cwd: p.root });
+    expect(strict.code).toBe(1);
+  });
+});
+
 describe('raw inserts', () => {
   it('{{{ raw }}} is flagged by validate at file:line:col, fails --strict, and is warned about before a run', async () => {
     const p = project('raw');
