@@ -89,6 +89,11 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connections, steps }, null, 2) + '\n');
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
+  const plannedCommand = (id: string, host: string) => {
+    const st = plan.steps.find((x) => x.id === id);
+    if (!st?.run) return '';
+    return render(st.run, { ...stepContext(plan, st, host, {}, {}), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` }, 'shell-display');
+  };
   const w = (s = '') => io.stdout.write(s + '\n');
   w(`DRY RUN — nothing is connected to, nothing changes.`);
   w(`${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`);
@@ -101,7 +106,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     if (s.confirm) w(`      ▲ POINT OF NO RETURN — asks: ${s.confirm}`);
     if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
     for (const h of s.hosts) {
-      const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plan.steps.find((x) => x.id === s.id)?.run?.source ?? '';
+      // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template
+      const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plannedCommand(s.id, h.name);
       w(`      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`);
       w(`        $ ${cmd}`);
     }
