@@ -88,6 +88,27 @@ describe('run --dry-run', () => {
   });
 });
 
+describe('run --dry-run of conditional steps', () => {
+  it('prints a step the dry run would skip with its command rendered (no raw template)', async () => {
+    const p = project({ inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.3' } } } });
+    p.write('rb.yaml', runbookYaml({ name: 'fence', roles: '  primary: { host: old, may_be_down: true }\n  t: h1', steps: `
+  - id: fence-by-pdu
+    on: local
+    when: { unreachable: primary }
+    run: touch {{ vars.dir }}/pdu-fenced-{{ roles.primary }}
+  - id: promote
+    on: t
+    run: touch {{ vars.dir }}/promoted
+` }));
+    const r = await p.run('fence', ['--dry-run']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.stdout).toMatch(/runs only when primary \(old\) is unreachable/);
+    expect(r.stdout).toContain(`$ touch ${p.work}/pdu-fenced-old`);
+    expect(r.stdout).not.toContain('{{');
+    expect(p.has('pdu-fenced-old')).toBe(false);
+  });
+});
+
 /** A project whose lab (127.0.0.2) and production (127.0.0.1) inventories do not overlap. */
 function twoEnvProject(tier: 'critical' | 'routine' = 'critical') {
   const p = project({
