@@ -218,7 +218,9 @@ export class Runner {
           }
         } catch (e) {
           if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
-          this.ports.reporter.note(`in-doubt step ${st.id} on ${a.host}: ${e.message}`, 'warn');
+          this.ports.reporter.note(st.capture
+            ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
+            : `in-doubt step ${st.id} on ${a.host}: ${e.message}`, 'warn');
           choice = 'abort';
         } finally {
           this.ports.reporter.resume();
