@@ -33,6 +33,11 @@ function reportError(e: unknown): number {
     process.stderr.write(`lifeboat: refused: ${e.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
     return EXIT.PROBLEMS;
   }
+  // Ctrl-C at a question asked before a run started (a secret, the rehearsal check)
+  if (e instanceof Error && e.name === 'ExitPromptError') {
+    process.stderr.write('\nlifeboat: stopped at a question (Ctrl-C): nothing was run\n');
+    return EXIT.PROBLEMS;
+  }
   if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
     return EXIT.USAGE;

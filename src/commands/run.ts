@@ -190,7 +190,8 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       io.stderr.write('\nlifeboat: stopped at once; the journal is intact: `lifeboat resume` continues this run\n');
       process.exit(130);
     }
-    void runner.interrupt().catch(() => undefined);
+    // Ctrl-C in the interrupt menu itself reaches the prompt as a key, not as SIGINT: the second Ctrl-C
+    void runner.interrupt().catch((e) => { if (promptClosed(e)) onSigint(); });
   };
   process.on('SIGINT', onSigint);
   let remoteRelease: (() => Promise<void>) | undefined;
@@ -208,6 +209,9 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   } catch (e) {
     if (e instanceof NonInteractiveError) {
       await runner.dispatch({ type: 'run-finished', result: 'aborted', durationMs: Date.now() - state.startedAt, message: e.message }).catch(() => undefined);
+    } else if (promptClosed(e)) {
+      // Ctrl-C at a question: the run stops where it stands and can be resumed there
+      await runner.dispatch({ type: 'run-finished', result: 'interrupted', durationMs: Date.now() - state.startedAt, message: 'stopped by the operator at a question (Ctrl-C); continue with `lifeboat resume`' }).catch(() => undefined);
     } else {
       reporter.close();
       await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
@@ -225,6 +229,9 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   if (state.status === 'interrupted' || state.status === 'aborted' || state.status === 'failed') io.stdout.write(`run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline${state.status !== 'failed' ? `, \`lifeboat resume ${a.runId}\` to continue` : ''}\n`);
   return { code: state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS, state, records };
 }
+
+/** @inquirer/prompts rejects with ExitPromptError when Ctrl-C is pressed at a prompt */
+export const promptClosed = (e: unknown): boolean => e instanceof Error && e.name === 'ExitPromptError';
 
 function topVars(p: Prepared): Record<string, string | number | boolean> {
   const first = p.plan.steps[0];
