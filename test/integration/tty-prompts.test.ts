@@ -175,3 +175,71 @@ describe('production run of a runbook never rehearsed, in a terminal', () => {
     expect(p.has('changed')).toBe(false);
   });
 });
+
+describe('Ctrl-C at a question', () => {
+  it('at a confirm gate: the run ends interrupted (no internal error) and resume asks again', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'gate-cc', steps: `
+  - id: before
+    on: t
+    run: echo before >> {{ vars.dir }}/log
+  - id: gate
+    confirm: Go ahead?
+  - id: after
+    on: t
+    run: echo after >> {{ vars.dir }}/log
+` }));
+    const t = open(p, ['run', 'gate-cc', '-i', 'lab']);
+    await t.waitFor(/Go ahead\? \(y\/N\)/);
+    t.keys('C-c');
+    expect(await t.exitCode()).toBe(1);
+    const screen = t.screen();
+    expect(screen).not.toMatch(/internal error/);
+    expect(screen).toMatch(/^INTERRUPTED: gate-cc@1\.0\.0 .*stopped by the operator at a question \(Ctrl-C\)/m);
+    expect(p.read('log')).toBe('before\n');
+    const r = await p.cli(['resume', '--plain', '--yes']);
+    expect(r.code, r.out).toBe(0);
+    expect(p.read('log')).toBe('before\nafter\n');
+  });
+
+  it('at a secret prompt before the run: nothing runs, a clear message, no internal error', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'secret-cc', extra: 'secrets:\n  pw: { prompt: "Password for the vault:" }', steps: `
+  - id: use
+    on: t
+    env: { PW: "{{ secrets.pw }}" }
+    run: touch {{ vars.dir }}/ran
+` }));
+    const t = open(p, ['run', 'secret-cc', '-i', 'lab']);
+    await t.waitFor(/Password for the vault:/);
+    t.keys('C-c');
+    expect(await t.exitCode()).toBe(1);
+    expect(t.screen()).toMatch(/lifeboat: stopped at a question \(Ctrl-C\): nothing was run/);
+    expect(t.screen()).not.toMatch(/internal error/);
+    expect(p.has('ran')).toBe(false);
+  });
+
+  it('in the interrupt menu (a second Ctrl-C) stops at once, and the journal still resumes', async () => {
+    const p = project();
+    const SLEEP = 'sleep 3.14';
+    p.write('rb.yaml', runbookYaml({ name: 'twice', steps: `
+  - id: slow
+    on: t
+    idempotent: true
+    run: ${SLEEP}; echo slow >> {{ vars.dir }}/log
+  - id: next
+    on: t
+    run: echo next >> {{ vars.dir }}/log
+` }));
+    const t = open(p, ['run', 'twice', '-i', 'lab']);
+    await waitFor(() => pgrep(SLEEP).length > 0, 'the remote sleep to start', 30_000);
+    t.keys('C-c');
+    await t.waitFor(/Stop now\?/);
+    t.keys('C-c');
+    expect(await t.exitCode()).toBe(130);
+    expect(t.screen()).toMatch(/stopped at once; the journal is intact/);
+    const r = await p.cli(['resume', '--plain']);
+    expect(r.code, r.out).toBe(0);
+    expect(p.read('log')).toMatch(/next\n$/);
+  });
+});
