@@ -246,23 +246,29 @@ EOF
 # Runs as PID 1 of the host's PID namespace (via unshare): mounts, hostname, sshd, reaper.
 host_init() {
   local h=$1 d="$LAB/$1"
-  mount --bind "$d/srv" /srv
-  mount --bind "$d/pg" /var/lib/postgresql
-  mount --bind "$d/etc-ssh" /etc/ssh
-  mount --bind "$LAB/known_hosts" /etc/ssh/ssh_known_hosts
-  mount --bind "$d/root" /root
-  mount --bind "$d/log" /var/log
-  mount --bind "$d/run" /run
-  mount --bind "$d/tmp" /tmp
-  mount --bind "$d/passwd" /etc/passwd
-  mount --bind "$d/group" /etc/group
-  mount --bind "$d/hosts" /etc/hosts
-  mount --bind "$d/hostname" /etc/hostname
+  # sources relative to the host's folder: a bind over /tmp, /root, /run or /var/log must
+  # not hide the remaining sources when the lab folder lives below one of them
+  cd "$d"
+  mount --bind srv /srv
+  mount --bind pg /var/lib/postgresql
+  mount --bind etc-ssh /etc/ssh
+  mount --bind ../known_hosts /etc/ssh/ssh_known_hosts
+  mount --bind passwd /etc/passwd
+  mount --bind group /etc/group
+  mount --bind hosts /etc/hosts
+  mount --bind hostname /etc/hostname
   if [[ ${ROLE[$h]} == db ]]; then
     # the WAL archive: one directory both database hosts mount, like an NFS share
     mkdir -p /srv/wal-archive
-    mount --bind "$LAB/wal-archive" /srv/wal-archive
+    mount --bind ../wal-archive /srv/wal-archive
   fi
+  mount --bind root /root
+  mount --bind log /var/log
+  mount --bind run /run
+  mount --bind tmp /tmp
+  cd /
+  # the lab folder (the operator's key, other hosts' keys) is not part of this host
+  if [[ -d $LAB ]]; then mount -t tmpfs -o size=1m,mode=700 lab-hidden "$LAB"; fi
   hostname "$h"
   mkdir -p /run/sshd
   chmod 755 /run/sshd
