@@ -284,6 +284,10 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
         if (tf.shell && ref.inQuotes && !ref.raw) {
           d('template-in-quotes', `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`, 'remove the quotes around it: inserted values are shell-quoted for you (quotes of your own break as soon as a value needs quoting)');
         }
+        if (tf.shell && ref.inHeredoc && !ref.raw) {
+          const v = ref.parts[ref.parts.length - 1].toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+          d('template-in-heredoc', `${name} ${tf.field}: {{ ${ref.path} }} sits inside a here-document, where shell quoting does not apply`, `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: a value inserted there could end it or run $( ) in an unquoted <<EOF`);
+        }
       }
     }
     if (s.capture) captured.add(s.capture);

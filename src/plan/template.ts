@@ -19,6 +19,8 @@ export interface TemplateRef {
   column: number;
   /** the insertion sits inside quotes of the command's own */
   inQuotes: boolean;
+  /** the insertion sits in a here-document body, where shell quoting does not apply */
+  inHeredoc: boolean;
 }
 
 export interface TemplateProblem { message: string; line: number; column: number; code: 'template-syntax' | 'template-logic' }
@@ -55,6 +57,7 @@ export function parseTemplate(source: string): Template {
     return t;
   }
   const quoteState = quoteMap(source);
+  const heredocState = heredocMap(source, quoteState);
   const lineStarts = [0];
   for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
   for (const s of ast.body) {
@@ -66,7 +69,7 @@ export function parseTemplate(source: string): Template {
       if (m.path.type === 'PathExpression' && m.params.length === 0 && !m.hash) {
         const p = m.path as hbs.AST.PathExpression;
         const offset = (lineStarts[loc.line - 1] ?? 0) + loc.column;
-        t.refs.push({ path: p.original, parts: p.parts, raw: !m.escaped, line: loc.line, column: loc.column, inQuotes: quoteState[offset] ?? false });
+        t.refs.push({ path: p.original, parts: p.parts, raw: !m.escaped, line: loc.line, column: loc.column, inQuotes: quoteState[offset] ?? false, inHeredoc: heredocState[offset] ?? false });
         continue;
       }
     }
@@ -107,6 +110,39 @@ function quoteMap(src: string): boolean[] {
       else if (c === ')') { if (t.depth === 0) { stack.pop(); continue; } t.depth--; }
     }
     if (c === "'" || c === '"') stack.push({ k: c });
+  }
+  return out;
+}
+
+/**
+ * For each offset: is it in the body of a here-document (`<<EOF`, `<<-EOF`, `<<'EOF'`).
+ * There quotes are literal text and an unquoted body runs `$( )` and backticks, so a quoted
+ * value is no protection. Bodies start on the line after their `<<` and end at the delimiter.
+ */
+function heredocMap(src: string, quoted: boolean[]): boolean[] {
+  const out: boolean[] = new Array(src.length).fill(false);
+  const op = /(?<!<)<<(-?)[ \t]*(?:'([^'\n]+)'|"([^"\n]+)"|\\?([A-Za-z_][A-Za-z0-9_]*))/g;
+  let i = 0;
+  while (i < src.length) {
+    const nl = src.indexOf('\n', i);
+    const end = nl < 0 ? src.length : nl;
+    const pending: { delim: string; strip: boolean }[] = [];
+    op.lastIndex = i;
+    for (let m = op.exec(src); m && m.index < end; m = op.exec(src)) {
+      if (quoted[m.index] || src[m.index + 2] === '<') continue;
+      pending.push({ delim: m[2] ?? m[3] ?? m[4], strip: m[1] === '-' });
+    }
+    i = end + 1;
+    for (const h of pending) {
+      while (i < src.length) {
+        const e = src.indexOf('\n', i);
+        const lineEnd = e < 0 ? src.length : e;
+        const line = src.slice(i, lineEnd);
+        if ((h.strip ? line.replace(/^\t+/, '') : line) === h.delim) { i = lineEnd + 1; break; }
+        for (let k = i; k <= lineEnd && k < src.length; k++) out[k] = true;
+        i = lineEnd + 1;
+      }
+    }
   }
   return out;
 }
