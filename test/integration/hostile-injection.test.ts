@@ -163,6 +163,37 @@ describe('hostile values in templates over real SSH', () => {
     expect(readdirSync(markers)).toEqual([]);
   });
 
+  it('a value in a here-document is refused at validation (quoting does not apply there); through env: it arrives intact', async () => {
+    const vals = [values[2], values[3], `x\nEOF\ntouch ${path.join(markers, 'pwned-eof')}\ncat <<EOF`];
+    const p = makeProject(sshd, { vars: { outdir: outDir, h0: vals[0], h1: vals[1], h2: vals[2] } });
+    projects.push(p);
+    const file = p.write('here.yaml', runbookYaml('here', [
+      '  - id: unquoted', '    on: t', '    run: |', '      cat > {{ vars.outdir }}/here-0 <<EOF', '      password={{ vars.h0 }}', '      EOF',
+      '  - id: quoted', '    on: t', '    run: |', "      cat > {{ vars.outdir }}/here-1 <<-'END'", '      	{{ vars.h2 }}', '      	END',
+    ].join('\n')));
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const lineOf = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
+    const v = await p.cli(['validate', '.']);
+    expect(v.code).toBe(1);
+    expect(v.stdout + v.stderr).toContain(`here.yaml:${lineOf('password={{')}:16: error: step 'unquoted' run: {{ vars.h0 }} sits inside a here-document, where shell quoting does not apply [template-in-heredoc]`);
+    expect(v.stdout + v.stderr).toContain(`here.yaml:${lineOf('{{ vars.h2 }}')}:8: error: step 'quoted' run: {{ vars.h2 }} sits inside a here-document`);
+    // the templates outside the bodies (the file names) are fine
+    expect((v.stdout + v.stderr).match(/template-in-heredoc/g)?.length).toBe(2);
+    const r = await p.run('here');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nothing was run/);
+    expect(readdirSync(markers)).toEqual([]);
+
+    // the way the hint shows: env, then $NAME in the body (an expansion is not run again)
+    p.write('here.yaml', runbookYaml('here', vals.map((_, i) => [
+      `  - id: env-${i}`, '    on: t', `    env: { H: "{{ vars.h${i} }}" }`, '    run: |', `      cat > {{ vars.outdir }}/here-env-${i} <<EOF`, '      $H', '      EOF',
+    ].join('\n')).join('\n')));
+    const ok = await p.run('here');
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    vals.forEach((val, i) => expect(readFileSync(path.join(outDir, `here-env-${i}`), 'utf8'), `heredoc ${i}`).toBe(val + '\n'));
+    expect(readdirSync(markers)).toEqual([]);
+  });
+
   it('a value holding a NUL is refused with a clear message, and its command never runs', async () => {
     const p = makeProject(sshd, { vars: { outdir: outDir, n: 'a\0b' } });
     projects.push(p);
