@@ -164,6 +164,23 @@ describe('polling, timeouts and retries', () => {
     expect(pgrep('sleep 300')).toEqual([]);
   });
 
+  it('timeout also kills what ignores SIGTERM, background children, and commands run through sudo', async () => {
+    expect(pgrep('sleep 30[34]'), 'a sleep 303/304 runs before the test').toEqual([]);
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'stubborn', steps: `
+  - id: stubborn
+    on: t
+    sudo: true
+    run: trap '' TERM; (sleep 303 &); sleep 304
+    timeout: 2s
+` }));
+    const r = await p.run('stubborn');
+    expect(r.code, r.out).toBe(1);
+    expect(r.stdout).toMatch(/^stubborn\s+h1\s+FAILED\s+\S+\s+timed out/m);
+    await waitFor(() => pgrep('sleep 30[34]').length === 0, 'the sleeps to be gone', 5000).catch(() => undefined);
+    expect(pgrep('sleep 30[34]')).toEqual([]);
+  });
+
   it('retries with retry_delay re-run a failing step (a counter file on the target)', async () => {
     const p = project();
     const counter = (name: string) => `n=$(cat {{ vars.dir }}/${name} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ vars.dir }}/${name}; test $n -ge 3`;
