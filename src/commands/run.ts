@@ -179,6 +179,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   if (a.replay) {
     const { apply, UnitStatus } = await import('../engine/state.js');
     for (const r of a.replay) if (r.type !== 'run-started') apply(state, plan, r);
+    (reporter as { restore?: (steps: RunState['steps']) => void }).restore?.(state.steps);
     const inDoubt = Object.values(state.units).filter((u) => u.status === UnitStatus.Running).map((u) => ({ step: u.step, host: u.host }));
     await runner.dispatch({ type: 'resumed', operator: operator.name, acceptedChanges: a.resumed?.acceptedChanges, inDoubt });
   }

@@ -56,6 +56,15 @@ export class LiveReporter implements Reporter {
     this.dirty = true;
   }
 
+  /** resume: steps that ended before show as they ended, not as waiting */
+  restore(steps: Record<string, { status: string; startedAt?: number; finishedAt?: number }>): void {
+    for (const [id, ss] of Object.entries(steps)) {
+      const l = this.lines.get(id);
+      if (l && (ss.status === 'ok' || ss.status === 'failed' || ss.status === 'skipped')) Object.assign(l, { status: ss.status, startedAt: ss.startedAt, endedAt: ss.finishedAt });
+    }
+    this.dirty = true;
+  }
+
   output(stepId: string, host: string, stream: 'stdout' | 'stderr', text: string): void {
     const step = this.lines.get(stepId);
     // remote text is shown, never obeyed: an escape sequence could wreck the frame being redrawn
