@@ -77,7 +77,8 @@ export class LiveReporter implements Reporter {
   note(text: string): void { this.log.push(text); this.dirty = true; }
 
   private clear() {
-    if (this.drawn) this.out.write(`\x1b[${this.drawn}A\x1b[0J`);
+    // \r first: a ^C the terminal echoed leaves the cursor mid-line, and 0J clears only from there
+    if (this.drawn) this.out.write(`\r\x1b[${this.drawn}A\x1b[0J`);
     this.drawn = 0;
   }
 
