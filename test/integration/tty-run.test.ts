@@ -155,6 +155,8 @@ describe('Ctrl-C', () => {
     expect(screen).toMatch(/^INTERRUPTED: long@1\.0\.0/m);
     expect(screen).toMatch(/lifeboat resume \S+/);
     expect(lastFrame(screen)).not.toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] slow/m);
+    // the echoed ^C does not garble the redrawn frame
+    for (const l of screen.split('\n').filter((x) => x.includes('RTO clock'))) expect(l).toMatch(/^long drill — long@1\.0\.0 on lab {2}RTO clock/);
     await waitFor(() => pgrep(SLEEP).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
     expect(pgrep(SLEEP)).toEqual([]);
     expect(p.read('log')).toBe('first\n');
