@@ -121,28 +121,33 @@ function quoteMap(src: string): boolean[] {
  */
 function heredocMap(src: string, quoted: boolean[]): boolean[] {
   const out: boolean[] = new Array(src.length).fill(false);
-  const op = /(?<!<)<<(-?)[ \t]*(?:'([^'\n]+)'|"([^"\n]+)"|\\?([A-Za-z_][A-Za-z0-9_]*))/g;
+  if (!src.includes('<<')) return out;
+  // every here-document operator, in order (one pass: a long command stays linear)
+  const ops: { at: number; delim: string; strip: boolean }[] = [];
+  for (const m of src.matchAll(/(?<!<)<<(?!<)(-?)[ \t]*(?:'([^'\n]+)'|"([^"\n]+)"|\\?([A-Za-z_][A-Za-z0-9_]*))/g)) {
+    if (!quoted[m.index]) ops.push({ at: m.index, delim: m[2] ?? m[3] ?? m[4], strip: m[1] === '-' });
+  }
   let i = 0;
-  while (i < src.length) {
-    const nl = src.indexOf('\n', i);
-    const end = nl < 0 ? src.length : nl;
-    const pending: { delim: string; strip: boolean }[] = [];
-    op.lastIndex = i;
-    for (let m = op.exec(src); m && m.index < end; m = op.exec(src)) {
-      if (quoted[m.index] || src[m.index + 2] === '<') continue;
-      pending.push({ delim: m[2] ?? m[3] ?? m[4], strip: m[1] === '-' });
-    }
-    i = end + 1;
+  let next = 0;
+  while (next < ops.length) {
+    // the bodies of the operators on one line start on the line after it, one after another
+    const nl = src.indexOf('\n', ops[next].at);
+    const lineEnd = nl < 0 ? src.length : nl;
+    const pending: typeof ops = [];
+    while (next < ops.length && ops[next].at < lineEnd) { if (ops[next].at >= i) pending.push(ops[next]); next++; }
+    i = lineEnd + 1;
     for (const h of pending) {
       while (i < src.length) {
         const e = src.indexOf('\n', i);
-        const lineEnd = e < 0 ? src.length : e;
-        const line = src.slice(i, lineEnd);
-        if ((h.strip ? line.replace(/^\t+/, '') : line) === h.delim) { i = lineEnd + 1; break; }
-        for (let k = i; k <= lineEnd && k < src.length; k++) out[k] = true;
-        i = lineEnd + 1;
+        const end = e < 0 ? src.length : e;
+        const line = src.slice(i, end);
+        if ((h.strip ? line.replace(/^\t+/, '') : line) === h.delim) { i = end + 1; break; }
+        for (let k = i; k <= end && k < src.length; k++) out[k] = true;
+        i = end + 1;
       }
     }
+    // operators inside a body are text, not operators
+    while (next < ops.length && ops[next].at < i) next++;
   }
   return out;
 }
