@@ -213,6 +213,32 @@ describe('a committed history file with terminal escapes', () => {
   });
 });
 
+describe('values handed to a second shell', () => {
+  it('eval, sh -c, su -c and ssh HOST CMD are flagged at the value; the $1 way and the ssh host itself are not', async () => {
+    const p = project('reparse');
+    p.write('inventories/t.yaml', inv(['target: { address: 127.0.0.1 }']).replace('hosts:', 'hosts:').replace(/\n$/, '\nvars: { v: "x; touch /tmp/lb-pwned-reparse" }\n'));
+    const file = p.write('rb.yaml', runbookYaml('rb', [
+      '  - id: a', '    on: t', '    run: eval echo {{ vars.v }}',
+      '  - id: b', '    on: t', '    run: sudo bash -c {{ vars.v }}',
+      '  - id: c', '    on: t', '    run: su - postgres -c {{ vars.v }}',
+      '  - id: d', '    on: t', '    run: ssh -o BatchMode=yes {{ host.address }} ls {{ vars.v }}',
+      '  - id: fine', '    on: t', '    run: |', '      sh -c \'ls -- "$1"\' sh {{ vars.v }}', '      rsync -e ssh {{ vars.v }} /tmp/x/', '      echo {{ vars.v }} | ssh {{ host.address }} cat',
+      '      runuser -u postgres -- ls {{ vars.v }}',
+    ].join('\n'), 'vars: { v: "x" }'));
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const at = (needle: string) => { const l = lines.findIndex((x) => x.includes(needle)); return `${l + 1}:${lines[l].indexOf('{{ vars.v }}') + 1}`; };
+    const r = await lifeboat(['validate', '.'], { cwd: p.root });
+    const out = r.stdout + r.stderr;
+    expect(out).toContain(`rb.yaml:${at('eval echo')}: warning: step 'a' run: {{ vars.v }} is handed to eval, which parses it as shell again`);
+    expect(out).toContain(`rb.yaml:${at('bash -c')}: warning: step 'b' run: {{ vars.v }} is handed to bash -c`);
+    expect(out).toContain(`rb.yaml:${at('su - postgres')}: warning: step 'c' run: {{ vars.v }} is handed to su -c`);
+    expect(out).toContain(`rb.yaml:${at('ssh -o BatchMode')}: warning: step 'd' run: {{ vars.v }} is handed to ssh`);
+    expect((out.match(/\[dr-reparsed\]/g) ?? []).length).toBe(4);
+    expect(r.code).toBe(0);
+    expect((await lifeboat(['validate', '--strict', '.'], { cwd: p.root })).code).toBe(1);
+  });
+});
+
 describe('commands pasted from a wiki', () => {
   it('look-alike characters in commands are flagged at their own file:line:col, with the ASCII to type', async () => {
     const p = project('wiki');
