@@ -24,7 +24,7 @@ export class LiveReporter implements Reporter {
   private dirty = true;
   private readonly log: string[] = [];
 
-  constructor(private readonly plan: ResolvedPlan, private readonly out: NodeJS.WritableStream & { columns?: number }, private readonly opts: { color?: boolean; verbose?: boolean; startedAt?: number } = {}) {
+  constructor(private readonly plan: ResolvedPlan, private readonly out: NodeJS.WritableStream & { columns?: number; rows?: number }, private readonly opts: { color?: boolean; verbose?: boolean; startedAt?: number } = {}) {
     this.rtoMs = plan.runbook.rtoMs;
     if (opts.startedAt) this.startedAt = opts.startedAt;
     for (const s of executionOrder(plan, 'run')) this.lines.set(s.id, { id: s.id, title: s.title, hosts: s.hosts, status: 'waiting' });
@@ -99,14 +99,33 @@ export class LiveReporter implements Reporter {
       clock = this.c(pct > 1 ? '31;1' : pct >= 0.75 ? '33;1' : '32', clock);
     }
     const rows = [this.c('1', `${this.plan.runbook.title} — ${this.plan.runbook.name}@${this.plan.runbook.version} on ${this.plan.inventory.name}`) + `  ${clock}`];
-    for (const l of this.lines.values()) {
+    const steps = [...this.lines.values()];
+    const groups = steps.map((l) => {
       const icon = l.status === 'running' ? this.c('36', SPIN[this.frame % SPIN.length]) : l.status === 'ok' ? this.c('32', '✔') : l.status === 'failed' ? this.c('31', '✖') : l.status === 'skipped' ? this.c('2', '↓') : this.c('2', '·');
       const t = l.startedAt ? formatDuration((l.endedAt ?? now) - l.startedAt) : '';
-      rows.push(cut(`${icon} ${l.title}${l.hosts.length ? this.c('2', ` [${l.hosts.join(', ')}]`) : ''} ${this.c('2', t)}`));
-      if (l.status === 'running' && l.last) rows.push(this.c('2', cut(`    ${l.last}`)));
-      if ((l.status === 'failed' || l.status === 'running' || l.status === 'skipped') && l.detail) rows.push(this.c(l.status === 'failed' ? '31' : '2', cut(`    ${l.detail}`)));
+      const g = [cut(`${icon} ${l.title}${l.hosts.length ? this.c('2', ` [${l.hosts.join(', ')}]`) : ''} ${this.c('2', t)}`)];
+      if (l.status === 'running' && l.last) g.push(this.c('2', cut(`    ${l.last}`)));
+      if ((l.status === 'failed' || l.status === 'running' || l.status === 'skipped') && l.detail) g.push(this.c(l.status === 'failed' ? '31' : '2', cut(`    ${l.detail}`)));
+      return g;
+    });
+    // keep the live block within the screen: a block taller than the screen cannot be redrawn in
+    // place (every frame would stay behind in the scrollback), so show the window around the current step.
+    // Two rows spare: clearing from the top row is a full-screen clear, which tmux and screen keep in history
+    const height = Math.max(6, (this.out.rows ?? 24) - 2);
+    if (1 + groups.reduce((n, g) => n + g.length, 0) <= height) {
+      for (const g of groups) rows.push(...g);
+    } else {
+      const budget = height - 3; // the title and the two "… more" lines
+      const current = steps.findIndex((l) => l.status === 'running' || l.status === 'waiting');
+      let start = Math.max(0, (current < 0 ? steps.length : current) - 2);
+      let end = start;
+      let used = 0;
+      while (end < groups.length && used + groups[end].length <= budget) used += groups[end++].length;
+      while (start > 0 && used + groups[start - 1].length <= budget) used += groups[--start].length;
+      rows.push(this.c('2', start ? `  … ${start} step${start === 1 ? '' : 's'} above` : ''));
+      for (const g of groups.slice(start, end)) rows.push(...g);
+      rows.push(this.c('2', end < groups.length ? `  … ${groups.length - end} more below` : ''));
     }
-    // keep the live block within the screen: show the window around the running step
     this.out.write(rows.join('\n') + '\n');
     this.drawn = rows.length;
   }
