@@ -175,3 +175,25 @@ describe('Ctrl-C', () => {
     expect(runs[0].filter((l) => l.type === 'run-finished').map((l) => l.result)).toEqual(['interrupted', 'succeeded']);
   });
 });
+
+describe('the live view of a runbook taller than the terminal', () => {
+  it('stays within the screen (one frame, a window around the current step), not a copy per redraw in the scrollback', async () => {
+    const p = project();
+    const steps = Array.from({ length: 70 }, (_, i) => `
+  - id: s${i}
+    on: t
+    run: sleep 0.05; echo s${i} >> {{ vars.dir }}/log`).join('');
+    p.write('rb.yaml', runbookYaml({ name: 'tall', steps }));
+    const t = open(p, ['run', 'tall', '-i', 'lab']);
+    expect(await t.exitCode(60_000), t.screen()).toBe(0);
+    expect(p.read('log')?.trim().split('\n')).toHaveLength(70);
+    const screen = t.screen();
+    // one frame is left when the run ends; the terminal is 50 rows
+    expect(screen.split('\n').filter((l) => l.includes('RTO clock'))).toHaveLength(1);
+    const frame = lastFrame(screen).split('\n');
+    expect(frame.slice(0, frame.findIndex((l) => /^step\s+host/.test(l)))).not.toHaveLength(0);
+    expect(frame.findIndex((l) => /^step\s+host/.test(l))).toBeLessThan(50);
+    expect(lastFrame(screen)).toMatch(/… \d+ steps above/);
+    expect(lastFrame(screen)).toMatch(/^✔ s69 \[h1\]/m);
+  });
+});
