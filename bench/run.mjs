@@ -5,7 +5,7 @@
 // bench/results/bench-STAMP.json and bench/results/bench-STAMP.md (also printed), and a
 // PASS/MISS line per target. BENCH_QUICK=1 runs fewer repetitions (a smoke test of the harness).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,9 +75,11 @@ function snapshotBuild(work) {
 async function main() {
   if (!existsSync(CLI)) throw new Error('dist/src/cli.js missing: run `npm run bench` (it builds first)');
   const started = new Date();
-  // on the repository's disk, not a tmpfs: the journal's fsyncs cost what they cost for a user
+  // never on a tmpfs: the journal's fsyncs must cost what they cost on a disk
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  const work = mkdtempSync(path.join(ROOT, 'bench/results/.work-'));
+  const TMPFS_MAGIC = 0x01021994;
+  const base = statfsSync(os.tmpdir()).type === TMPFS_MAGIC ? path.join(ROOT, 'bench/results') : os.tmpdir();
+  const work = mkdtempSync(path.join(base, 'lifeboat-bench-'));
   const build = snapshotBuild(work);
   CLI = path.join(build, 'dist/src/cli.js');
   const env = { ...process.env, NO_COLOR: '1', CI: '1' };
