@@ -245,8 +245,13 @@ async function takeRemoteLock(plan: Prepared['plan'], runId: string, operator: s
   const host = plan.hosts[plan.lock!.host];
   // a lock left on the host by a run of ours that finished (crash before the release) is reclaimed
   const cmds = remoteLockCommands(plan.runbook.name, runId, operator, undefined, stateDir ? finishedRunIds(stateDir) : []);
-  const conn = await ssh.connect(host);
-  const r = await conn.exec({ command: cmds.acquire, timeoutMs: 30_000 });
+  let r;
+  try {
+    const conn = await ssh.connect(host);
+    r = await conn.exec({ command: cmds.acquire, timeoutMs: 30_000 });
+  } catch (e) {
+    throw new ExitError(EXIT.PROBLEMS, `cannot take the run lock on ${host.name} (lock: on ${plan.lock!.host}): ${(e as Error).message}`, 'the lock host must be reachable before anything changes: check it, or run from where it can be reached');
+  }
   if (r.exitCode === REMOTE_LOCK_HELD) {
     const o = parseRemoteOwner(r.stdout);
     throw new ExitError(EXIT.PROBLEMS, `${plan.runbook.name} is locked on ${host.name} by run ${o?.runId ?? '?'} of ${o?.operator ?? '?'} since ${o?.since ?? '?'}`, 'another operator is running this recovery: talk to them first');

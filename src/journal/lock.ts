@@ -229,7 +229,10 @@ export function remoteLockCommands(runbook: string, runId: string, operator: str
   const stale = reclaim.filter((id) => id !== runId).map((id) => `-e ${shellQuote(`run_id=${id}`)}`).join(' ');
   // mkdir is the atomic test-and-set; the owner file is written after, so a reader may
   // briefly see the directory without it (reported as "owner being written")
+  const parent = shellQuote(path.posix.dirname(remoteLockDir(runbook, base)));
   const acquire = [
+    // a host without /var/lock (a minimal container) gets one; one where it cannot be made says so
+    `mkdir -p ${parent} 2>/dev/null || { echo "cannot create ${parent.replace(/'/g, '')} for the run lock" >&2; exit 4; }`,
     `if mkdir ${d} 2>/dev/null; then ${writeOwner}; exit 0; fi`,
     `if grep -qxF ${mine} ${d}/owner 2>/dev/null; then exit 0; fi`,
     ...(stale ? [`if grep -qxF ${stale} ${d}/owner 2>/dev/null; then ${writeOwner}; exit 0; fi`] : []),
