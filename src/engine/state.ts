@@ -196,7 +196,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       u.lastOutput = (rec.stdoutTail + (rec.stderrTail ? `\n${rec.stderrTail}` : '')).trim();
       if (rec.purpose === 'rollback') { u.rollback = rec.ok ? 'ok' : 'failed'; advanceRollback(state); break; }
       if (rec.purpose === 'skip_if') {
-        if (rec.ok) { u.status = UnitStatus.Skipped; u.note = 'already done (skip_if held)'; u.finishedAt = at; } else { u.status = UnitStatus.Pending; u.skipChecked = true; }
+        if (rec.ok) { u.status = UnitStatus.Skipped; u.note = 'skipped: its skip_if guard held (done already, or not needed here)'; u.finishedAt = at; } else { u.status = UnitStatus.Pending; u.skipChecked = true; }
         break;
       }
       if (rec.ok) {

@@ -12,7 +12,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
     case 'manual-done': return { step: r.step, text: `manual step ${r.done ? 'done' : 'NOT done'} by ${r.by}${r.record ? `, recorded ${r.record}=${r.value ?? ''}` : ''}${r.auto ? ' (--yes-manual)' : ''}`, level: r.done ? 'info' : 'warn' };
     case 'intent': return { step: r.step, host: r.host, text: `${r.purpose === 'run' ? (r.attempt > 1 ? `attempt ${r.attempt}: ` : '') : `${r.purpose}: `}$ ${r.command}`, level: 'info' };
     case 'exec-finished': {
-      const what = r.purpose === 'skip_if' ? (r.ok ? 'guard held: already done' : 'guard did not hold: running the step') : r.purpose === 'rollback' ? (r.ok ? 'rolled back' : `rollback FAILED: ${r.reason}`) : r.ok ? 'ok' : r.pollAgain ? `not yet (${r.reason})` : `FAILED: ${r.reason}`;
+      const what = r.purpose === 'skip_if' ? (r.ok ? 'skip_if guard held: step skipped' : 'guard did not hold: running the step') : r.purpose === 'rollback' ? (r.ok ? 'rolled back' : `rollback FAILED: ${r.reason}`) : r.ok ? 'ok' : r.pollAgain ? `not yet (${r.reason})` : `FAILED: ${r.reason}`;
       const lvl = r.ok || r.purpose === 'skip_if' ? 'ok' : r.pollAgain ? 'info' : 'error';
       return { step: r.step, host: r.host, text: `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`, level: lvl };
     }

@@ -253,7 +253,7 @@ describe('captures, conditions, guards and includes', () => {
     expect(r.stdout).toMatch(/\[when-false\] skipped: .*does not match/);
     expect(p.has('guarded-done-ran')).toBe(false);
     expect(resultOf(r.stdout, 'guarded-done', 'h1')).toBe('skipped');
-    expect(r.stdout).toMatch(/\[guarded-done @ h1\] guard held: already done/);
+    expect(r.stdout).toMatch(/\[guarded-done @ h1\] skip_if guard held: step skipped/);
     expect(p.has('guarded-todo-ran')).toBe(true);
     expect(r.stdout).toMatch(/\[read-lsn @ h1\] ok .*captured lsn=0\/3000060/);
   });
