@@ -4,7 +4,7 @@
 // rehearses the shipped promotion runbook against the lab, prints the DR plan, and tears the
 // lab down again, whatever happened. Works on a copy of runbooks/, so the repo is untouched.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, cpSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, cpSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,5 @@ try {
 } finally {
   down();
   if (code !== 0) process.stdout.write(`\nThe demo's files are kept in ${work}\n`);
-  else rmSync(path.join(work, 'runbooks'), { recursive: true, force: true });
 }
 process.exit(code);
