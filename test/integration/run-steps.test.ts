@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, resultOf, summaryLine, pgrep, waitFor, sleep, type Project } from './helpers/project.js';
+import { cliPath, makeProject, runbookYaml, resultOf, summaryLine, remoteProcesses, pgrep, waitFor, sleep, type Project } from './helpers/project.js';
 
 let sshd: Sshd;
 const projects: Project[] = [];
@@ -143,7 +143,6 @@ describe('polling, timeouts and retries', () => {
   });
 
   it('timeout kills the remote command: sleep 300 with timeout 2s fails as timed out and leaves no process', async () => {
-    expect(pgrep('sleep 300'), 'a sleep 300 runs before the test').toEqual([]);
     const p = project();
     p.write('rb.yaml', runbookYaml({ name: 'too-slow', steps: `
   - id: slow
@@ -160,12 +159,12 @@ describe('polling, timeouts and retries', () => {
     expect(r.stdout).not.toMatch(/unreachable/i);
     expect(p.has('after')).toBe(false);
     // the signal travels through sshd: allow it a moment, far less than the 300 s the sleep would last
-    await waitFor(() => pgrep('sleep 300').length === 0, 'sleep 300 to be gone', 5000).catch(() => undefined);
-    expect(pgrep('sleep 300')).toEqual([]);
+    const left = () => remoteProcesses(sshd.pid, /\bsleep 300\b/);
+    await waitFor(() => left().length === 0, 'sleep 300 to be gone', 5000).catch(() => undefined);
+    expect(left()).toEqual([]);
   });
 
   it('timeout also kills what ignores SIGTERM, background children, and commands run through sudo', async () => {
-    expect(pgrep('sleep 30[34]'), 'a sleep 303/304 runs before the test').toEqual([]);
     const p = project();
     p.write('rb.yaml', runbookYaml({ name: 'stubborn', steps: `
   - id: stubborn
@@ -177,8 +176,10 @@ describe('polling, timeouts and retries', () => {
     const r = await p.run('stubborn');
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^stubborn\s+h1\s+FAILED\s+\S+\s+timed out/m);
-    await waitFor(() => pgrep('sleep 30[34]').length === 0, 'the sleeps to be gone', 5000).catch(() => undefined);
-    expect(pgrep('sleep 30[34]')).toEqual([]);
+    // the background sleep is orphaned (its parent shell exits): not below the sshd any more, so by name
+    const left = () => [...remoteProcesses(sshd.pid, /\bsleep 304\b/).map((r) => r.pid), ...pgrep('^sleep 303$')];
+    await waitFor(() => left().length === 0, 'the sleeps to be gone', 5000).catch(() => undefined);
+    expect(left()).toEqual([]);
   });
 
   it('retries with retry_delay re-run a failing step (a counter file on the target)', async () => {

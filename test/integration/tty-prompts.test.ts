@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, pgrep, waitFor, tty, type Project, type Tty } from './helpers/project.js';
+import { cliPath, makeProject, runbookYaml, remoteProcesses, waitFor, tty, type Project, type Tty } from './helpers/project.js';
 
 let sshd: Sshd;
 const projects: Project[] = [];
@@ -142,7 +142,7 @@ describe('Ctrl-C, then "let the running step finish"', () => {
     run: echo next >> {{ vars.dir }}/log
 ` }));
     const t = open(p, ['run', 'gentle', '-i', 'lab']);
-    await waitFor(() => pgrep(SLEEP).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
     t.keys('C-c');
     await t.waitFor(/Stop now\?/);
     expect(t.screen()).toMatch(/❯ let the running step finish, then stop/);
@@ -238,7 +238,7 @@ describe('Ctrl-C at a question', () => {
     run: echo next >> {{ vars.dir }}/log
 ` }));
     const t = open(p, ['run', 'twice', '-i', 'lab']);
-    await waitFor(() => pgrep(SLEEP).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
     t.keys('C-c');
     await t.waitFor(/Stop now\?/);
     t.keys('C-c');

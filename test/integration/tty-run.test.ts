@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, pgrep, waitFor, tty, type Project, type Tty } from './helpers/project.js';
+import { cliPath, makeProject, runbookYaml, remoteProcesses, waitFor, tty, type Project, type Tty } from './helpers/project.js';
 
 let sshd: Sshd;
 const projects: Project[] = [];
@@ -125,7 +125,6 @@ describe('a failing step with on_failure: ask', () => {
 describe('Ctrl-C', () => {
   it('during a long step shows the interrupt menu; "stop the running commands now" ends the run interrupted; resume finishes it', async () => {
     const p = project();
-    // a sleep no other test uses, so pgrep finds only this one
     const SLEEP = 'sleep 287';
     p.write('rb.yaml', runbookYaml({ name: 'long', steps: `
   - id: first
@@ -139,9 +138,9 @@ describe('Ctrl-C', () => {
     on: t
     run: echo last >> {{ vars.dir }}/log
 ` }));
-    expect(pgrep(SLEEP)).toEqual([]);
+    expect(remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     const t = open(p, ['run', 'long', '-i', 'lab']);
-    await waitFor(() => pgrep(SLEEP).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
     t.keys('C-c');
     await t.waitFor(/Interrupted\..*Running: slow on h1/s);
     await t.waitFor(/Stop now\?/);
@@ -157,8 +156,8 @@ describe('Ctrl-C', () => {
     expect(lastFrame(screen)).not.toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] slow/m);
     // the echoed ^C does not garble the redrawn frame
     for (const l of screen.split('\n').filter((x) => x.includes('RTO clock'))) expect(l).toMatch(/^long drill — long@1\.0\.0 on lab {2}RTO clock/);
-    await waitFor(() => pgrep(SLEEP).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
-    expect(pgrep(SLEEP)).toEqual([]);
+    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
+    expect(remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     expect(p.read('log')).toBe('first\n');
 
     // later: resume (no terminal) re-runs the idempotent step that was stopped, then the rest

@@ -225,6 +225,24 @@ export function pgrep(pattern: string): number[] {
   }
 }
 
+/**
+ * Processes started through the given sshd (its descendants) whose command line matches `re`:
+ * what a step left running on the target, without confusing it with anybody else's processes.
+ */
+export function remoteProcesses(sshdPid: number, re: RegExp): { pid: number; args: string }[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n').flatMap((l) => {
+    const m = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(l);
+    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }] : [];
+  });
+  const under = new Set([sshdPid]);
+  // parents are usually listed before children, but not always: repeat until nothing changes
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of rows) if (!under.has(r.pid) && under.has(r.ppid)) { under.add(r.pid); grew = true; }
+  }
+  return rows.filter((r) => r.pid !== sshdPid && under.has(r.pid) && re.test(r.args)).map(({ pid, args }) => ({ pid, args }));
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `fn` until it returns a truthy value or the time is up (then throw with `what`). */
