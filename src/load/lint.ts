@@ -163,6 +163,8 @@ function reparsedBy(before: string): string | undefined {
   const word = base(words[w]);
   const last = words[words.length - 1];
   if (word === 'eval') return 'eval';
+  // `trap ACTION SIGNAL…`: the action is run as shell when the signal comes
+  if (word === 'trap' && w === words.length - 1) return 'trap';
   // `sh -c SCRIPT ARG…`: only SCRIPT is parsed again; ARGs become $1… (the safe way to pass values)
   if (/^(ba|da|z|k|)sh$/.test(word) && w < words.length - 1 && /^-[a-z]*c[a-z]*$/.test(last)) return `${word} -c`;
   if ((word === 'su' || word === 'runuser') && w < words.length - 1 && (last === '-c' || last === '--command')) return `${word} -c`;

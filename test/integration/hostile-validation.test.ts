@@ -222,6 +222,7 @@ describe('values handed to a second shell', () => {
       '  - id: b', '    on: t', '    run: sudo bash -c {{ vars.v }}',
       '  - id: c', '    on: t', '    run: su - postgres -c {{ vars.v }}',
       '  - id: d', '    on: t', '    run: ssh -o BatchMode=yes {{ host.address }} ls {{ vars.v }}',
+      '  - id: e', '    on: t', '    run: trap {{ vars.v }} EXIT; true',
       '  - id: fine', '    on: t', '    run: |', '      sh -c \'ls -- "$1"\' sh {{ vars.v }}', '      rsync -e ssh {{ vars.v }} /tmp/x/', '      echo {{ vars.v }} | ssh {{ host.address }} cat',
       '      runuser -u postgres -- ls {{ vars.v }}',
     ].join('\n'), 'vars: { v: "x" }'));
@@ -233,7 +234,8 @@ describe('values handed to a second shell', () => {
     expect(out).toContain(`rb.yaml:${at('bash -c')}: warning: step 'b' run: {{ vars.v }} is handed to bash -c`);
     expect(out).toContain(`rb.yaml:${at('su - postgres')}: warning: step 'c' run: {{ vars.v }} is handed to su -c`);
     expect(out).toContain(`rb.yaml:${at('ssh -o BatchMode')}: warning: step 'd' run: {{ vars.v }} is handed to ssh`);
-    expect((out.match(/\[dr-reparsed\]/g) ?? []).length).toBe(4);
+    expect(out).toContain(`rb.yaml:${at('trap')}: warning: step 'e' run: {{ vars.v }} is handed to trap`);
+    expect((out.match(/\[dr-reparsed\]/g) ?? []).length).toBe(5);
     expect(r.code).toBe(0);
     expect((await lifeboat(['validate', '--strict', '.'], { cwd: p.root })).code).toBe(1);
   });
