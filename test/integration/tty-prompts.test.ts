@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, remoteProcesses, waitFor, tty, type Project, type Tty } from './helpers/project.js';
+import { cliPath, makeProject, runbookYaml, remoteProcesses, waitFor, tty, stopTmux, type Project, type Tty } from './helpers/project.js';
 
 let sshd: Sshd;
 const projects: Project[] = [];
@@ -23,6 +23,7 @@ afterEach(() => {
   for (const t of sessions.splice(0)) t.kill();
 });
 afterAll(async () => {
+  stopTmux();
   await sshd?.stop();
   for (const p of projects) p.remove();
 });

@@ -275,6 +275,18 @@ export interface Tty {
 }
 
 let ttySeq = 0;
+// a tmux server of this test process alone: with a shared one, another file killing its last
+// session ends the server under our `new-session` ("server exited unexpectedly")
+const TMUX_NAME = `lbtest-${process.pid}`;
+const TMUX = ['-L', TMUX_NAME, '-f', '/dev/null'];
+const tmux = (args: string[], o: Parameters<typeof execFileSync>[2] = {}) => execFileSync('tmux', [...TMUX, ...args], { env: { ...process.env, TMUX: '' }, ...o });
+
+/** Stop this process's tmux server (afterAll of a file that used tty()). */
+export function stopTmux(): void {
+  try { tmux(['kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
+  // tmux leaves its socket file behind
+  rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, TMUX_NAME), { force: true });
+}
 
 /** Start `node dist/src/cli.js ARGS…` in a detached 160x50 tmux session in the project folder. */
 export function tty(p: Project, args: string[], env: Record<string, string> = {}): Tty {
@@ -283,21 +295,21 @@ export function tty(p: Project, args: string[], env: Record<string, string> = {}
   const envs = Object.entries({ HOME: p.dir, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${sh(v)}`).join(' ');
   // CI must not be set, or the CLI treats the terminal as unattended
   const cmd = `cd ${sh(p.dir)} && env -u CI ${envs} ${sh(process.execPath)} ${sh(cliPath())} ${args.map(sh).join(' ')}; echo EXIT=$?; sleep 60`;
-  execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd], { env: { ...process.env, TMUX: '' } });
+  tmux(['new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd]);
   const t: Tty = {
     name,
     screen: () => {
       try {
-        return execFileSync('tmux', ['capture-pane', '-p', '-J', '-S', '-2000', '-t', name], { encoding: 'utf8' });
+        return String(tmux(['capture-pane', '-p', '-J', '-S', '-2000', '-t', name], { encoding: 'utf8' }));
       } catch {
         return '';
       }
     },
-    keys: (...keys) => execFileSync('tmux', ['send-keys', '-t', name, ...keys]),
-    type: (text) => execFileSync('tmux', ['send-keys', '-l', '-t', name, text]),
+    keys: (...keys) => { tmux(['send-keys', '-t', name, ...keys]); },
+    type: (text) => { tmux(['send-keys', '-l', '-t', name, text]); },
     waitFor: (re, timeoutMs = 20_000) => waitFor(() => { const s = t.screen(); return re.test(s) ? s : ''; }, `${re} on the terminal:\n${t.screen()}`, timeoutMs),
     exitCode: async (timeoutMs = 30_000) => Number(/^EXIT=(\d+)/m.exec(await t.waitFor(/^EXIT=\d+/m, timeoutMs))![1]),
-    kill: () => { try { execFileSync('tmux', ['kill-session', '-t', name], { stdio: 'ignore' }); } catch { /* gone */ } },
+    kill: () => { try { tmux(['kill-session', '-t', name], { stdio: 'ignore' }); } catch { /* gone */ } },
   };
   return t;
 }
