@@ -161,7 +161,7 @@ async function main() {
     for (const hosts of FAN) {
       log(`bench: fan-out ${hosts} hosts × 5 steps…`);
       const tools = {
-        lifeboat: { argv: lbRun(`fan${hosts}`).split(' '), env },
+        lifeboat: { argv: lbRun(`fan${hosts}`).split(' '), env, cwd: proj.fanRoot },
         ssh2: { argv: [process.execPath, BARE, bareCfg(hosts, 5, 'echo x')], env },
         openssh: { argv: [ossh.fanout, String(hosts), '5', 'echo x'], env },
         ansible: { argv: ansCmd(`fan${hosts}`, hosts).split(' '), env: ansEnv(true), ansible: true },
@@ -172,7 +172,7 @@ async function main() {
         const runs = [];
         for (let i = 0; i < reps; i++) {
           if (t.ansible) spawnSync(ans.cleanup);
-          const r = await measure(t.argv, { cwd: proj.root, env: t.env, timeoutMs: 600_000 });
+          const r = await measure(t.argv, { cwd: t.cwd ?? proj.root, env: t.env, timeoutMs: 600_000 });
           if (r.exitCode !== 0) throw new Error(`${tool} fan-out ${hosts} failed (${r.exitCode}): ${r.stderrTail}`);
           runs.push(r);
         }

@@ -7,6 +7,7 @@ import path from 'node:path';
 export const hostName = (i) => `h${i}`;
 export const hostAddr = (i) => `127.0.0.${i}`;
 const range = (n) => Array.from({ length: n }, (_, i) => i + 1);
+const KS = [1, 20, 40];
 
 function inventory(sshd, hosts) {
   return `lifeboat: 1
@@ -84,14 +85,20 @@ steps:
 }
 
 export function writeProject(dir, sshd, maxHosts, fan) {
+  // a site with the one-host runbooks and a one-host inventory: a run reads its whole project,
+  // so the fan-out files stay out of it (their cost shows in validate/plan of 200 runbooks)
+  const site = (root, names, hosts) => {
+    mkdirSync(path.join(root, 'runbooks'), { recursive: true });
+    mkdirSync(path.join(root, 'inventories'), { recursive: true });
+    writeFileSync(path.join(root, 'site.yaml'), `lifeboat: 1\nkind: site\norganisation: Bench\nrecovery_order: [${names.join(', ')}]\n`);
+    writeFileSync(path.join(root, 'inventories/bench.yaml'), inventory(sshd, hosts));
+  };
   const root = path.join(dir, 'project');
-  mkdirSync(path.join(root, 'runbooks'), { recursive: true });
-  mkdirSync(path.join(root, 'inventories'), { recursive: true });
-  const names = [];
-  for (const k of [1, 20, 40]) { names.push(`k${k}`); writeFileSync(path.join(root, `runbooks/k${k}.yaml`), seqRunbook(`k${k}`, k, 'true')); }
-  for (const h of fan) { names.push(`fan${h}`); writeFileSync(path.join(root, `runbooks/fan${h}.yaml`), fanRunbook(`fan${h}`, h, 5, 'echo x')); }
-  writeFileSync(path.join(root, 'site.yaml'), `lifeboat: 1\nkind: site\norganisation: Bench\nrecovery_order: [${names.join(', ')}]\n`);
-  writeFileSync(path.join(root, 'inventories/bench.yaml'), inventory(sshd, maxHosts));
+  site(root, KS.map((k) => `k${k}`), 1);
+  for (const k of KS) writeFileSync(path.join(root, `runbooks/k${k}.yaml`), seqRunbook(`k${k}`, k, 'true'));
+  const fanRoot = path.join(dir, 'fanout');
+  site(fanRoot, fan.map((h) => `fan${h}`), maxHosts);
+  for (const h of fan) writeFileSync(path.join(fanRoot, `runbooks/fan${h}.yaml`), fanRunbook(`fan${h}`, h, 5, 'echo x'));
 
   // 200 runbooks in a site of their own, for validate and plan
   const many = path.join(dir, 'many');
@@ -101,7 +108,7 @@ export function writeProject(dir, sshd, maxHosts, fan) {
   for (const [i, n] of svc.entries()) writeFileSync(path.join(many, `runbooks/${n}.yaml`), richRunbook(i + 1));
   writeFileSync(path.join(many, 'site.yaml'), `lifeboat: 1\nkind: site\norganisation: Bench\ncontacts:\n  - { name: Jo Smith, role: Incident lead, phone: "+44 20 7946 0000" }\nrecovery_order: [${svc.join(', ')}]\n`);
   writeFileSync(path.join(many, 'inventories/bench.yaml'), inventory(sshd, 100));
-  return { root, many };
+  return { root, fanRoot, many };
 }
 
 export function writeAnsible(dir, sshd, maxHosts, fan) {
