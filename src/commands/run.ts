@@ -175,7 +175,13 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   const started = found!;
   if (!a.replay) reporter.event(started);
   const state = initState(plan, started, { defaultOnFailure: interactive ? 'ask' : 'abort' });
-  const runner = new Runner(plan, state, { ...transports, journal: recording, operator, reporter }, { secrets: a.secrets, connectAll: a.mode === 'preflight' });
+  let remoteRelease: (() => Promise<void>) | undefined;
+  const releaseRemote = async () => {
+    const r = remoteRelease;
+    remoteRelease = undefined;
+    if (r) await r().catch((e) => reporter.note(`could not release the lock on ${plan.lock!.host}: ${(e as Error).message}`, 'warn'));
+  };
+  const runner = new Runner(plan, state, { ...transports, journal: recording, operator, reporter }, { secrets: a.secrets, connectAll: a.mode === 'preflight', beforeFinish: releaseRemote });
   if (a.replay) {
     const { apply, UnitStatus } = await import('../engine/state.js');
     for (const r of a.replay) if (r.type !== 'run-started') apply(state, plan, r);
@@ -195,7 +201,6 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     void runner.interrupt().catch((e) => { if (promptClosed(e)) onSigint(); });
   };
   process.on('SIGINT', onSigint);
-  let remoteRelease: (() => Promise<void>) | undefined;
   try {
     if (plan.lock) {
       try {
@@ -214,6 +219,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       // Ctrl-C at a question: the run stops where it stands and can be resumed there
       await runner.dispatch({ type: 'run-finished', result: 'interrupted', durationMs: Date.now() - state.startedAt, message: 'stopped by the operator at a question (Ctrl-C); continue with `lifeboat resume`' }).catch(() => undefined);
     } else {
+      await releaseRemote();
       reporter.close();
       await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
       await journal.close().catch(() => undefined);
@@ -222,7 +228,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   } finally {
     process.off('SIGINT', onSigint);
   }
-  if (remoteRelease) await remoteRelease().catch((e) => reporter.note(`could not release the lock on ${plan.lock!.host}: ${(e as Error).message}`, 'warn'));
+  await releaseRemote();
   reporter.close();
   await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
   await journal.close();

@@ -39,6 +39,9 @@ export interface RunnerOptions {
   connectParallel?: number;
   /** connect to every host of the plan at the start, not only those with steps left (preflight) */
   connectAll?: boolean;
+  /** runs just before the run's last record (releases the remote lock: a crash after the
+   *  last record then leaves nothing behind) */
+  beforeFinish?: () => Promise<void>;
 }
 
 const TAIL = 4096;
@@ -232,6 +235,7 @@ export class Runner {
         await this.dispatch({ type: 'rollback-started', units: a.units });
         return;
       case 'finish':
+        await this.opts.beforeFinish?.().catch((e) => this.ports.reporter.note(`before the end of the run: ${(e as Error).message}`, 'warn'));
         await this.dispatch({ type: 'run-finished', result: a.result, durationMs: this.clock.now() - this.state.startedAt, message: a.message });
         return;
       case 'exec':
