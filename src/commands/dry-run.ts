@@ -84,9 +84,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
       when: s.when.length ? s.when.map((c) => (isHostCondition(c) ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}` : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`)).join(' and ') : undefined,
     };
   });
-  const connections = transport.connected.size;
   if (opts.format === 'json') {
-    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connections, steps }, null, 2) + '\n');
+    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, steps }, null, 2) + '\n');
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
   const plannedCommand = (id: string, host: string) => {

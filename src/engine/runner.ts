@@ -313,7 +313,14 @@ export class Runner {
       const check = checkExpectation(st.until ?? st.expect, res);
       ev.ok = check.ok;
       ev.reason = check.reason;
-      if (st.until && !check.ok && !res.timedOut && !res.canceled) ev.pollAgain = true;
+      if (st.until && !check.ok && !res.timedOut && !res.canceled) {
+        // another poll only when it fits before the deadline: the log then says "gave up", not "not yet"
+        const u = this.state.units[unitKey(st.id, host.name)];
+        const first = u.firstAt ?? this.clock.now();
+        const deadline = first + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
+        if (this.clock.now() + st.intervalMs < deadline) ev.pollAgain = true;
+        else ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
+      }
       if (st.until && res.timedOut) ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
       if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
     } else {

@@ -149,9 +149,9 @@ export function finishedRunIds(stateDir: string): string[] {
   return listRuns(stateDir).filter((r) => ['succeeded', 'failed', 'aborted', 'rolled-back', 'interrupted'].includes(r.state)).map((r) => r.id);
 }
 
-/** The newest run that did not finish and is not running now (what `resume` with no id continues). */
+/** The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not running now: what `resume` with no id continues. */
 export function newestUnfinishedRun(stateDir: string, opts: Omit<SummarizeOptions, 'stateDir'> = {}): RunSummary | undefined {
-  return listRuns(stateDir, opts).find((r) => r.state === 'crashed' || r.state === 'interrupted');
+  return listRuns(stateDir, opts).find((r) => r.state === 'crashed' || r.state === 'interrupted' || r.state === 'aborted');
 }
 
 // ---- words -----------------------------------------------------------------------
