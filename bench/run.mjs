@@ -102,12 +102,14 @@ async function main() {
     ],
   };
   let sshd;
+  let ansibleCleanup;
   try {
     log(`bench: load ${result.loadBefore}; starting sshd…`);
     sshd = await startBenchSshd(MAX_HOSTS);
     if (!sshd.allLoopback) throw new Error('sshd could not bind with rdomain lo: the fan-out needs every 127.0.0.x');
     const proj = writeProject(work, sshd, MAX_HOSTS, FAN);
     const ans = writeAnsible(work, sshd, MAX_HOSTS, FAN);
+    ansibleCleanup = ans.cleanup;
     const ossh = writeOpenSsh(work, sshd);
     const state = path.join(work, 'state');
     const bareCfg = (hosts, steps, cmd) => {
@@ -204,6 +206,8 @@ async function main() {
     log('bench: journal…');
     result.journal = await measureJournal({ steps: QUICK ? 50 : 200, rounds: QUICK ? 3 : 5, baseDir: work, root: build });
   } finally {
+    // Ansible's ControlPersist masters of an interrupted run, then the server
+    if (ansibleCleanup) spawnSync(ansibleCleanup);
     await sshd?.stop();
     rmSync(work, { recursive: true, force: true });
   }
