@@ -8,7 +8,7 @@ import { EXIT, ExitError } from '../cli/exit.js';
 import { prepare } from './prepare.js';
 import { execute, afterRun, makeOperator, makeReporter, makeTransports, type RunCmdOptions } from './run.js';
 import { resolveSecrets } from './prepare.js';
-import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+import { mustSync, type JournalRecord, type RunStartedEvent } from '../engine/events.js';
 
 export interface ResumeOptions extends Omit<RunCmdOptions, 'inventory' | 'from' | 'dryRun'> {
   acceptChanged?: boolean;
@@ -65,7 +65,7 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const redactor = new Redactor(Object.values(secrets));
   let journal;
   try {
-    journal = await FileJournal.open(stateDir, runId, { redact: (s) => redactor.redact(s), force: opts.force });
+    journal = await FileJournal.open(stateDir, runId, { redact: (s) => redactor.redact(s), force: opts.force, sync: mustSync });
   } catch (e) {
     lock.release();
     if (e instanceof JournalError) throw new ExitError(EXIT.PROBLEMS, e.message, [e.hint, ...e.problems.slice(0, 5)].filter(Boolean).join('\n  '));

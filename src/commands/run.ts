@@ -12,6 +12,7 @@ import { Runner } from '../engine/runner.js';
 import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
 import type { Journal, Operator, Reporter, Transport } from '../ports.js';
 import { VERSION } from '../version.js';
+import { mustSync } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { parseTemplate } from '../plan/template.js';
 
@@ -108,7 +109,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const redactor = new Redactor(Object.values(secrets));
   let journal: Journal;
   try {
-    journal = await FileJournal.create(stateDir, runId, { redact: (s) => redactor.redact(s) });
+    journal = await FileJournal.create(stateDir, runId, { redact: (s) => redactor.redact(s), sync: mustSync });
   } catch (e) { lock.release(); throw e; }
   const reporter = await makeReporter(io, prepared, opts);
   const transports = await makeTransports(io, opts, operator);

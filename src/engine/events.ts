@@ -114,3 +114,13 @@ export type RunEvent =
 
 /** a journal record: an event with its sequence number and wall-clock time */
 export type JournalRecord = RunEvent & { seq: number; at: string };
+
+/**
+ * The records that must be durable (fsynced) before the runner goes on: the intent before a
+ * command is sent — its sync also makes every earlier record durable — and the records that
+ * end or restart a run. Losing any other record to a power cut can only make a resume more
+ * careful, never less: a lost result leaves its command in doubt, a lost answer is asked again.
+ * (Every record is still written before the runner acts, so killing the process loses nothing.)
+ */
+export const mustSync = (e: RunEvent): boolean =>
+  e.type === 'intent' || e.type === 'run-started' || e.type === 'run-finished' || e.type === 'resumed' || e.type === 'interrupted';

@@ -48,6 +48,12 @@ export interface FileJournalOptions {
   redact?: (text: string) => string;
   /** open(): append even though lines in the middle of the journal are unreadable */
   force?: boolean;
+  /**
+   * Which records are fdatasync'ed before `append` resolves (default: all). Every record is
+   * written (so it survives the process being killed) before `append` resolves; a sync also
+   * makes every earlier record durable against a power loss.
+   */
+  sync?: (event: RunEvent) => boolean;
   fs?: JournalFs;
   now?: () => Date;
 }
@@ -250,7 +256,7 @@ export class FileJournal implements Journal {
       // one write with O_APPEND: the line lands whole at the end (a short write is continued)
       let off = 0;
       while (off < buf.length) off += await fs.write(this.fd, buf, off, buf.length - off);
-      await fs.fdatasync(this.fd);
+      if (!this.opts.sync || this.opts.sync(event)) await fs.fdatasync(this.fd);
     } catch (e) {
       this.failed = e as Error;
       throw new JournalError(`could not write the journal: ${(e as Error).message}`, this.path);
@@ -264,6 +270,8 @@ export class FileJournal implements Journal {
     await this.chain;
     this.closed = true;
     const fs = this.opts.fs ?? nodeJournalFs;
+    // whatever was written without a sync is made durable before the journal is let go
+    if (this.opts.sync && !this.failed) await fs.fdatasync(this.fd).catch(() => undefined);
     await fs.close(this.fd);
   }
 }

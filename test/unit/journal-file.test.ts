@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FileJournal, newRunId, isRunId, readJournal, parseJournal, journalPath, nodeJournalFs, JournalError, type JournalFs } from '../../src/journal/file-journal.js';
 import { StateDirError } from '../../src/journal/safe-fs.js';
+import { mustSync } from '../../src/engine/events.js';
 import type { RunEvent } from '../../src/engine/events.js';
 
 let tmp: string;
@@ -176,6 +177,25 @@ describe('FileJournal', () => {
     await j.append(stepStarted('b'));
     expect(calls).toEqual(['write', 'fdatasync', 'write', 'fdatasync']);
     await j.close();
+  });
+
+  it('with `sync: mustSync`, writes every record but syncs only intents and run boundaries, and syncs at close', async () => {
+    const calls: string[] = [];
+    const spy: JournalFs = {
+      ...nodeJournalFs,
+      write: async (...a) => { calls.push('write'); return nodeJournalFs.write(...a); },
+      fdatasync: async (fd) => { calls.push('fdatasync'); return nodeJournalFs.fdatasync(fd); },
+      fsyncDir: async (d) => nodeJournalFs.fsyncDir(d),
+    };
+    const j = await FileJournal.create(state, newRunId('pg'), { fs: spy, sync: mustSync });
+    await j.append(stepStarted('a'));
+    await j.append({ type: 'intent', step: 'a', host: 'db1', attempt: 1, command: 'true', purpose: 'run' });
+    expect(calls).toEqual(['write', 'write', 'fdatasync']);
+    calls.length = 0;
+    await j.append(stepStarted('b'));
+    await j.close();
+    expect(calls).toEqual(['write', 'fdatasync']);
+    expect(readJournal(j.path).records.map((r) => r.type)).toEqual(['step-started', 'intent', 'step-started']);
   });
 
   it('does not resolve an append whose fsync has not returned, and fails stop after an error', async () => {
