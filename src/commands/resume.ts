@@ -16,21 +16,26 @@ export interface ResumeOptions extends Omit<RunCmdOptions, 'inventory' | 'from' 
   inDoubt?: 'rerun' | 'done' | 'abort';
 }
 
+/** a failed run resumes too: its failed step (or the one whose connection dropped, in doubt) is taken up again */
+const RESUMABLE = new Set(['crashed', 'interrupted', 'aborted', 'failed']);
+
 export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOptions, io: CliIO): Promise<number> {
-  const { resolveStateDir, newestUnfinishedRun, readRun } = await import('../journal/runs.js');
+  const { resolveStateDir, listRuns, readRun } = await import('../journal/runs.js');
   const { FileJournal, JournalError } = await import('../journal/file-journal.js');
   const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
   // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
   let runId = runIdArg === undefined ? undefined : (await import('./log.js')).findRunId(stateDir, runIdArg);
   if (!runId) {
-    const r = newestUnfinishedRun(stateDir);
-    if (!r) throw new ExitError(EXIT.PROBLEMS, `no unfinished run in ${stateDir}`, 'list runs with `lifeboat runs`');
+    // the newest run, when it can be continued: never an older one by surprise
+    const r = listRuns(stateDir)[0];
+    if (!r) throw new ExitError(EXIT.PROBLEMS, `no runs in ${stateDir}`, 'list runs with `lifeboat runs`');
+    if (!RESUMABLE.has(r.state)) throw new ExitError(EXIT.PROBLEMS, `the newest run, ${r.id}, ${r.state === 'running' ? 'is still running' : `has ${r.state}`}: nothing to resume`, 'name an older run to resume it: `lifeboat runs` lists them');
     runId = r.id;
   }
   const { summary, records: existing } = readRun(stateDir, runId);
   if (summary.state === 'running') throw new ExitError(EXIT.PROBLEMS, `run ${runId} is still running (its process holds the lock)`);
-  if (['succeeded', 'failed', 'rolled-back'].includes(summary.state)) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has finished (${summary.state}): nothing to resume`, 'start a new run, or `lifeboat run --from STEP`');
+  if (!RESUMABLE.has(summary.state)) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has finished (${summary.state}): nothing to resume`, 'start a new run, or `lifeboat run --from STEP`');
   const started = existing.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined;
   if (!started) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has no start record: it cannot be resumed`);
 
