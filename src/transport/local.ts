@@ -1,7 +1,7 @@
 // `on: local` steps: the same wrapping as remote steps (see shell.ts), run on this machine.
 import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport } from '../ports.js';
 import { TransportError } from '../ports.js';
-import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
+import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
 
 // execa is only needed once a local step runs: keep it off the CLI's start-up path
 const loadExeca = () => import('execa').then((m) => m.execa);
@@ -74,16 +74,7 @@ export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<E
     if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
       throw new TransportError('sudo-password', host.name, sudoPasswordMessage(host.name, req.sudo), undefined);
     }
-    const status = finalStatus(collector, res.exitCode ?? null, res.signal ?? null);
-    return {
-      exitCode: killReason ? null : status.exitCode,
-      stdout: collector.stdout.toString(),
-      stderr,
-      timedOut: killReason === 'timeout',
-      canceled: killReason === 'cancel',
-      signal: killReason ? 'SIGTERM' : status.signal,
-      durationMs: performance.now() - started,
-    };
+    return execResult(collector, stderr, res.exitCode ?? null, res.signal ?? null, killReason, started);
   } finally {
     clearTimeout(timer);
     clearTimeout(drainTimer);

@@ -18,6 +18,7 @@
 
 import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
+import type { ExecResult } from '../ports.js';
 
 /** Characters that never need quoting in a POSIX shell word. */
 const SAFE_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
@@ -296,4 +297,18 @@ export function signalName(n: number): string | null {
 export function finalStatus(collector: OutputCollector, code: number | null, signal: string | null): { exitCode: number | null; signal: string | null } {
   if (collector.killedBySignal && code !== null && signal === null) return { exitCode: null, signal: signalName(code) };
   return { exitCode: code, signal };
+}
+
+/** The one result shape both transports return, from what was collected and how the command ended. */
+export function execResult(collector: OutputCollector, stderr: string, code: number | null, signal: string | null, killReason: 'timeout' | 'cancel' | null, startedAt: number): ExecResult {
+  const status = finalStatus(collector, code, signal);
+  return {
+    exitCode: killReason ? null : status.exitCode,
+    stdout: collector.stdout.toString(),
+    stderr,
+    timedOut: killReason === 'timeout',
+    canceled: killReason === 'cancel',
+    signal: killReason ? 'SIGTERM' : status.signal,
+    durationMs: performance.now() - startedAt,
+  };
 }

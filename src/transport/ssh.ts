@@ -18,7 +18,7 @@ import {
   normalizeFingerprint,
   recordHostKey,
 } from './known-hosts.js';
-import { OutputCollector, bootstrapCommand, buildScript, finalStatus, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
+import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
 import { LocalTransport } from './local.js';
 import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS, resolveFromSshConfig } from './ssh-config.js';
 
@@ -263,16 +263,7 @@ export class SshConnection implements Connection {
           reject(new TransportError('sudo-password', this.host.name, sudoPasswordMessage(this.host.name, req.sudo)));
           return;
         }
-        const status = finalStatus(collector, exit?.code ?? null, exit?.signal ?? null);
-        resolve({
-          exitCode: killReason ? null : status.exitCode,
-          stdout: collector.stdout.toString(),
-          stderr,
-          timedOut: killReason === 'timeout',
-          canceled: killReason === 'cancel',
-          signal: killReason ? 'SIGTERM' : status.signal,
-          durationMs: performance.now() - started,
-        });
+        resolve(execResult(collector, stderr, exit?.code ?? null, exit?.signal ?? null, killReason, started));
       };
       // the connection's own `close` may come right after the channel's: let it claim this first
       channel.on('close', () => setImmediate(settle));
