@@ -173,7 +173,7 @@ export function buildProgram(io: CliIO): Command {
 
   program
     .command('resume')
-    .description('continue an interrupted or crashed run where it stood')
+    .description('continue a run that crashed, was interrupted, aborted or failed, where it stood')
     .argument('[run-id]', 'run to continue (default: the newest unfinished one)')
     .option('-y, --yes', 'answer yes to every confirmation gate')
     .option('--yes-manual', 'confirm manual steps as done without a person')
