@@ -63,7 +63,6 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   await runner.run();
 
   // put the recorded commands back with their steps
-  const unmask = (s: string) => s.replace(/'?\u0000secret:(\w+)\u0000'?/g, (_, n: string) => secretLabel(plan)(n));
   const intents = journal.records.filter((r): r is Extract<JournalRecord, { type: 'intent' }> => r.type === 'intent');
   const skipped = new Map(journal.records.filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped').map((r) => [r.step, r.note]));
   const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
@@ -74,7 +73,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     return {
       id: s.id, title: s.title, phase: s.phase, action: s.action,
       hosts: s.hosts.map((h) => ({ name: h, address: plan.hosts[h].address, user: plan.hosts[h].user, port: plan.hosts[h].port })),
-      commands: intents.filter((i) => i.step === s.id && i.purpose === 'run').map((i) => ({ host: i.host, command: unmask(i.command) })),
+      commands: intents.filter((i) => i.step === s.id && i.purpose === 'run').map((i) => ({ host: i.host, command: i.command })),
       guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
       success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
       timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined, retries: s.retries || undefined,

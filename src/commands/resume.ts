@@ -57,7 +57,6 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   }
 
   const { operator, interactive } = makeOperator(io, opts, () => {});
-  if (!interactive && opts.inDoubt) (operator as unknown as { a: { inDoubt?: string } }).a.inDoubt = opts.inDoubt;
   const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
   let lock;
   try {

@@ -32,17 +32,17 @@ export interface RunCmdOptions {
   junit?: string;
 }
 
-export function scriptedAnswers(opts: { yes?: boolean; yesManual?: boolean; answer?: string[] }): ScriptedAnswers {
+export function scriptedAnswers(opts: { yes?: boolean; yesManual?: boolean; answer?: string[]; inDoubt?: ScriptedAnswers['inDoubt'] }): ScriptedAnswers {
   const answers: Record<string, string> = {};
   for (const a of opts.answer ?? []) {
     const i = a.indexOf('=');
     if (i <= 0) throw new ExitError(EXIT.USAGE, `--answer takes STEP=VALUE, got '${a}'`);
     answers[a.slice(0, i)] = a.slice(i + 1);
   }
-  return { yes: Boolean(opts.yes), yesManual: Boolean(opts.yesManual), answers };
+  return { yes: Boolean(opts.yes), yesManual: Boolean(opts.yesManual), answers, inDoubt: opts.inDoubt };
 }
 
-export function makeOperator(io: CliIO, opts: { yes?: boolean; yesManual?: boolean; answer?: string[] }, log: (s: string) => void): { operator: Operator; interactive: boolean } {
+export function makeOperator(io: CliIO, opts: Parameters<typeof scriptedAnswers>[0], log: (s: string) => void): { operator: Operator; interactive: boolean } {
   const scripted = scriptedAnswers(opts);
   const interactive = isInteractive(io);
   return { operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log), interactive };

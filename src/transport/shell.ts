@@ -20,18 +20,9 @@ import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExecResult } from '../ports.js';
 
-/** Characters that never need quoting in a POSIX shell word. */
-const SAFE_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
-
-/**
- * Quote a value for a POSIX shell: left as-is when it only holds `[A-Za-z0-9_./:@%+=,-]`,
- * otherwise single-quoted (a `'` inside becomes `'\''`). The empty string becomes `''`.
- */
-export function shellQuote(value: string): string {
-  if (value === '') return "''";
-  if (SAFE_WORD.test(value)) return value;
-  return "'" + value.replace(/'/g, "'\\''") + "'";
-}
+// one quoting rule for templates, locks and transports
+import { shellQuote } from '../util/shell-quote.js';
+export { shellQuote };
 
 /** A sudo target from ExecRequest.sudo, as the prefix of a command line. */
 export function sudoPrefix(sudo: boolean | string | undefined): string {
