@@ -16,7 +16,7 @@ import { measureJournal } from './journal.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // the build the bench runs: a snapshot of dist/ taken at the start (see snapshotBuild)
-let CLI = path.join(ROOT, 'dist/src/cli.js');
+let CLI = path.join(ROOT, 'dist/src/bin.cjs');
 const BARE = path.join(ROOT, 'bench/lib/bare-ssh2.mjs');
 const QUICK = process.env.BENCH_QUICK === '1';
 const KS = [1, 20, 40];
@@ -73,7 +73,7 @@ function snapshotBuild(work) {
 }
 
 async function main() {
-  if (!existsSync(CLI)) throw new Error('dist/src/cli.js missing: run `npm run bench` (it builds first)');
+  if (!existsSync(path.join(ROOT, 'dist/lifeboat.cjs'))) throw new Error('dist/lifeboat.cjs missing: run `npm run bench` (it builds first)');
   const started = new Date();
   // never on a tmpfs: the journal's fsyncs must cost what they cost on a disk
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
@@ -81,7 +81,7 @@ async function main() {
   const base = statfsSync(os.tmpdir()).type === TMPFS_MAGIC ? path.join(ROOT, 'bench/results') : os.tmpdir();
   const work = mkdtempSync(path.join(base, 'lifeboat-bench-'));
   const build = snapshotBuild(work);
-  CLI = path.join(build, 'dist/src/cli.js');
+  CLI = path.join(build, 'dist/src/bin.cjs');
   const env = { ...process.env, NO_COLOR: '1', CI: '1' };
   const result = {
     started: started.toISOString(), quick: QUICK, host: os.hostname(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,

@@ -14,10 +14,13 @@ export type Kind = 'runbook' | 'inventory' | 'site';
 export const KINDS: Kind[] = ['runbook', 'inventory', 'site'];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** schemas/ from src/load (tsx) or dist/src/load (built) */
-export const SCHEMA_DIR = [path.resolve(here, '../../schemas'), path.resolve(here, '../../../schemas')].find((d) => {
+/** schemas/ in the package: above src/load (tsx), dist/src/load (built) or dist/ (the bundle) */
+export const SCHEMA_DIR = [1, 2, 3].map((up) => path.resolve(here, '../'.repeat(up), 'schemas')).find((d) => {
   try { readFileSync(path.join(d, 'common.schema.json')); return true; } catch { return false; }
 }) ?? path.resolve(here, '../../schemas');
+
+/** the bundled CLI (scripts/bundle.mjs) carries the precompiled validators in itself */
+const BUNDLED_VALIDATORS = Symbol.for('lifeboat.schemaValidators');
 
 export function loadSchema(kind: Kind | 'common'): Record<string, any> {
   return JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${kind}.schema.json`), 'utf8'));
@@ -38,7 +41,8 @@ function getValidator(kind: Kind): ValidateFunction {
     // validators precompiled by `npm run build` skip ajv's compile (~100 ms per cold start);
     // used only while they match the schemas on disk, else compiled below as before
     let pre: (Record<Kind, ValidateFunction> & { digest?: string }) | undefined;
-    try { pre = require('./schema-validators.cjs'); } catch { pre = undefined; }
+    pre = (globalThis as Record<symbol, typeof pre>)[BUNDLED_VALIDATORS];
+    if (!pre) try { pre = require('./schema-validators.cjs'); } catch { pre = undefined; }
     if (pre && pre.digest === schemaDigest()) return (validators = new Map(KINDS.map((k) => [k, pre[k]]))).get(kind)!;
     // ajv's 2020-12 build; loaded lazily so commands that validate nothing pay nothing
     const Ajv2020 = require('ajv/dist/2020').default;

@@ -1,4 +1,4 @@
-// Runs the real CLI (dist/src/cli.js, built by `npm test`) against the lab inventory.
+// Runs the real CLI (dist/src/bin.cjs, built by `npm test`) against the lab inventory.
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { LAB_DIR, LAB_PASSWORDS } from '../lab/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const CLI = path.join(ROOT, 'dist/src/bin.cjs');
 export const LAB_INVENTORY = path.join(ROOT, 'runbooks/inventories/lab.yaml');
 
 export interface CliResult {

@@ -1,4 +1,4 @@
-// One golden case through the real CLI binary (dist/src/cli.js, built by `npm test`):
+// One golden case through the real CLI binary (dist/src/bin.cjs and the bundle it loads, built by `npm test`):
 // the text format with source line and caret, and the exit codes 0 / 1 / 2.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'dist/src/cli.js');
+const cli = path.join(root, 'dist/src/bin.cjs');
 const update = process.env.UPDATE_GOLDEN === '1';
 
 function lifeboat(...args: string[]) {

@@ -32,7 +32,10 @@ beforeAll(async () => {
   for (const f of ['package.json', 'schemas', 'templates', 'node_modules']) symlinkSync(path.resolve(f), path.join(build, f));
   const b = spawnSync(process.execPath, [path.resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', path.join(build, 'dist')], { encoding: 'utf8' });
   if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  CLI = path.join(build, 'dist/src/cli.js');
+  // the command as installed: launcher, bundle and code cache
+  const bu = spawnSync(process.execPath, [path.resolve('scripts/bundle.mjs'), path.join(build, 'dist')], { encoding: 'utf8' });
+  if (bu.status !== 0) throw new Error(`bundle failed:\n${bu.stdout}${bu.stderr}`);
+  CLI = path.join(build, 'dist/src/bin.cjs');
   sshd = await startSshd();
   work = mkdtempSync(path.join(tmpdir(), 'lb-crash-'));
 }, 180_000);

@@ -28,17 +28,18 @@ function filesOf(dir: string): string[] {
 export function cliPath(): string {
   if (CLI) return CLI;
   // CI builds once (`npm test`) and nobody rebuilds under the tests there
-  if (process.env.CI && process.env.CI !== 'false' && existsSync(path.join(ROOT, 'dist/src/cli.js'))) return (CLI = path.join(ROOT, 'dist/src/cli.js'));
+  if (process.env.CI && process.env.CI !== 'false' && existsSync(path.join(ROOT, 'dist/lifeboat.cjs'))) return (CLI = path.join(ROOT, 'dist/src/bin.cjs'));
   const h = createHash('sha256');
-  for (const f of [...filesOf(path.join(ROOT, 'src')), path.join(ROOT, 'tsconfig.json'), path.join(ROOT, 'package.json')]) h.update(f).update(readFileSync(f));
+  for (const f of [...filesOf(path.join(ROOT, 'src')), path.join(ROOT, 'tsconfig.json'), path.join(ROOT, 'package.json'), path.join(ROOT, 'scripts/bundle.mjs')]) h.update(f).update(readFileSync(f));
   const dir = path.join(tmpdir(), `lb-test-cli-${h.digest('hex').slice(0, 16)}`);
-  const cli = path.join(dir, 'dist/src/cli.js');
+  // the command as installed: the launcher, the bundle and its code cache (scripts/bundle.mjs)
+  const cli = path.join(dir, 'dist/src/bin.cjs');
   if (!existsSync(cli)) {
     // one build at a time (the test files start together); same layout as the package
     const links = ['package.json', 'schemas', 'templates', 'node_modules'].map((f) => `ln -s ${ROOT}/${f} "$T/${f}"`).join(' && ');
     const script = `test -f ${cli} && exit 0; T=$(mktemp -d ${dir}.XXXX) && ${links} && ` +
       `"${process.execPath}" ${ROOT}/node_modules/typescript/bin/tsc -p ${ROOT}/tsconfig.json --outDir "$T/dist"; ` +
-      `test -f "$T/dist/src/cli.js" && mv "$T" ${dir}`;
+      `"${process.execPath}" ${ROOT}/scripts/bundle.mjs "$T/dist" && test -f "$T/dist/lifeboat.cjs" && mv "$T" ${dir}`;
     const b = spawnSync('flock', [path.join(tmpdir(), 'lb-test-cli.lock'), 'sh', '-c', script], { encoding: 'utf8' });
     if (!existsSync(cli)) throw new Error(`private build failed:\n${b.stdout}${b.stderr}`);
   }
@@ -288,7 +289,7 @@ export function stopTmux(): void {
   rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, TMUX_NAME), { force: true });
 }
 
-/** Start `node dist/src/cli.js ARGS…` in a detached 160x50 tmux session in the project folder. */
+/** Start `lifeboat ARGS…` (the private build) in a detached 160x50 tmux session in the project folder. */
 export function tty(p: Project, args: string[], env: Record<string, string> = {}): Tty {
   const name = `lbtest-${process.pid}-${++ttySeq}`;
   const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

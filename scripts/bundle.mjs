@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// Writes the CLI as one CommonJS file, dist/lifeboat.cjs, and V8's code cache for it,
+// dist/lifeboat.cjs.cache, which dist/src/bin.cjs (the `lifeboat` command) loads. A run then
+// reads two files instead of resolving, reading and compiling ~180 modules: that start-up work
+// was most of a short run's fixed cost (docs/BENCHMARKS.md, docs/decisions/0014).
+// Runs after tsc and gen-validators in `npm run build`; bundles the compiled JS in dist/src, so
+// the bundle is the code the type checker saw.
+//
+// Left out of the bundle, loaded from node_modules as before: playwright-core (PDF only, large)
+// and the native add-ons ssh2 may use (its crypto binding, cpu-features), which are required
+// from their packages at run time exactly as ssh2 itself would.
+//
+// The cache holds the bytecode of what a few training commands compiled (validate, a dry run,
+// a real run of local steps with its journal, the plan): functions V8 would otherwise compile
+// lazily at every start. It is made here, on the machine that builds, because V8 accepts a
+// cache only from the same V8 version and flags; anything else is ignored at run time.
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync, existsSync, statSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// `node scripts/bundle.mjs [DIST]`: the tests bundle their private builds the same way
+const dist = path.resolve(process.argv[2] ?? path.join(root, 'dist'));
+const out = path.join(dist, 'lifeboat.cjs');
+const cache = `${out}.cache`;
+const bin = path.join(dist, 'src', 'bin.cjs');
+const started = Date.now();
+
+// The precompiled schema validators go into the bundle too: a tiny first module hands them to
+// check-schema.ts (through a global symbol) before the CLI's own modules run.
+const virtual = {
+  name: 'lifeboat-entry',
+  setup(b) {
+    b.onResolve({ filter: /^lifeboat:/ }, (a) => ({ path: a.path, namespace: 'lifeboat' }));
+    // ssh2's optional native crypto: required from the ssh2 package (it stays optional: ssh2
+    // catches a failed require and uses its JavaScript code)
+    b.onResolve({ filter: /\.node$/ }, (a) => {
+      const rel = path.relative(path.join(root, 'node_modules'), path.resolve(a.resolveDir, a.path));
+      if (rel.startsWith('..')) throw new Error(`bundle: native module outside node_modules: ${a.path}`);
+      return { path: rel.split(path.sep).join('/'), external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lifeboat' }, (a) => ({
+      resolveDir: dist,
+      loader: 'js',
+      contents: a.path === 'lifeboat:entry'
+        ? `${hasValidators ? "import 'lifeboat:validators';\n" : ''}import './src/cli.js';\n`
+        : "import * as v from './src/load/schema-validators.cjs';\nglobalThis[Symbol.for('lifeboat.schemaValidators')] = v.default ?? v;\n",
+    }));
+  },
+};
+
+// (a build without them, e.g. tsc alone, compiles the schemas at run time, as the module tree does)
+const hasValidators = existsSync(path.join(dist, 'src', 'load', 'schema-validators.cjs'));
+rmSync(cache, { force: true });
+await build({
+  entryPoints: ['lifeboat:entry'],
+  plugins: [virtual],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: out,
+  external: ['playwright-core', 'cpu-features'],
+  // lazy `import()`s become `require()`s: the bundle runs as a script, which has no module loader
+  supported: { 'dynamic-import': false },
+  // modules find the package's files (package.json, schemas/, templates/) from their own URL
+  define: { 'import.meta.url': '__lifeboatBundleUrl' },
+  banner: { js: '"use strict";\nconst __lifeboatBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+
+// ---- training runs for the code cache ------------------------------------------------------
+const work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-bundle-'));
+try {
+  const books = path.join(work, 'runbooks');
+  cpSync(path.join(root, 'runbooks'), books, { recursive: true, filter: (s) => !s.includes(`${path.sep}.lifeboat`) });
+  // a real run needs a host: local steps (the operator's machine) exercise the runner, journal,
+  // lock, history and reporter without a server
+  mkdirSync(path.join(work, 'local', 'runbooks'), { recursive: true });
+  writeFileSync(path.join(work, 'local', 'site.yaml'), 'lifeboat: 1\nkind: site\norganisation: Training\n');
+  writeFileSync(path.join(work, 'local', 'inventory.yaml'), 'lifeboat: 1\nkind: inventory\nname: here\nenvironment: rehearsal\nhosts: {}\n');
+  writeFileSync(path.join(work, 'local', 'runbooks', 'local.yaml'), `lifeboat: 1
+kind: runbook
+name: local
+version: 1.0.0
+title: Local steps
+tier: routine
+objectives: { rto: 5m }
+steps:
+  - id: check
+    phase: preflight
+    on: local
+    run: test -d .
+  - id: one
+    on: local
+    run: echo one
+    expect: { stdout: one }
+  - id: value
+    on: local
+    run: echo 42
+    capture: value
+  - id: use
+    on: local
+    run: test {{ captured.value }} = 42
+`);
+  const env = { ...process.env, CI: '1', NO_COLOR: '1', LIFEBOAT_CODE_CACHE_OUT: cache };
+  delete env.LIFEBOAT_NO_BUNDLE;
+  const train = (cwd, ...args) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, encoding: 'utf8' });
+    // a training command may end with findings (exit 1): only a crash or a missing cache is wrong
+    if (r.status === null || r.status > 1 || !existsSync(cache)) {
+      throw new Error(`bundle: training run \`lifeboat ${args.join(' ')}\` failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+    }
+  };
+  train(books, 'validate', '--no-git', '.');
+  train(books, 'run', 'postgres-promote-standby', '-i', 'lab', '--dry-run');
+  train(path.join(work, 'local'), 'run', 'runbooks/local.yaml', '-i', 'inventory.yaml', '--yes', '--plain');
+  train(path.join(work, 'local'), 'run', 'runbooks/local.yaml', '-i', 'inventory.yaml', '--yes', '--plain');
+  train(books, 'plan', '-i', 'lab', '-o', path.join(work, 'plan.html'));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+const kib = (f) => `${Math.round(statSync(f).size / 1024)} KiB`;
+console.log(`bundle: ${path.relative(process.cwd(), out) || out} (${kib(out)}) and its code cache (${kib(cache)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
