@@ -2,7 +2,7 @@
 // error in what the run uses, resolve the plan, and get the secrets.
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadWithRoot, addFile, findRoot, type Project } from '../load/project.js';
+import { loadWithRoot, loadForRun, addFile, findRoot, type Project } from '../load/project.js';
 import { checkSemantics } from '../load/check-semantics.js';
 import { lintProject } from '../load/lint.js';
 import { formatDiagnostic, hasErrors, sortDiagnostics, summarize, type Diagnostic } from '../model/diagnostic.js';
@@ -31,7 +31,8 @@ export function prepare(runbookArg: string, inventoryArg: string, io: CliIO): Pr
   let runbookName = runbookArg;
   if (isPath(runbookArg)) {
     if (!existsSync(runbookArg) || !statSync(runbookArg).isFile()) throw new ExitError(EXIT.USAGE, `runbook file not found: ${runbookArg}`);
-    project = loadWithRoot([runbookArg]);
+    // a run reads what it uses (the whole project only when that is unclear): see loadForRun
+    project = loadForRun(findRoot(runbookArg), { file: runbookArg }) ?? loadWithRoot([runbookArg]);
     const rel = path.relative(io.cwd, path.resolve(runbookArg)) || runbookArg;
     const loaded = [...project.runbooks.values()].find((r) => path.resolve(r.file.file) === path.resolve(rel));
     if (!loaded) {
@@ -40,7 +41,8 @@ export function prepare(runbookArg: string, inventoryArg: string, io: CliIO): Pr
     }
     runbookName = loaded.data.name;
   } else {
-    project = loadWithRoot([findRoot(io.cwd)]);
+    const root = findRoot(io.cwd);
+    project = loadForRun(root, { name: runbookArg }) ?? loadWithRoot([root]);
   }
   let inventoryName = inventoryArg;
   if (isPath(inventoryArg)) {

@@ -7,6 +7,7 @@ import { findRoot } from '../load/project.js';
 import { formatDuration } from '../util/duration.js';
 import { isRunId, journalPath, readJournal } from './file-journal.js';
 import { ownerAlive, readLocalLock } from './lock.js';
+import { compareText } from '../util/compare.js';
 
 export type RunState = 'running' | 'interrupted' | 'succeeded' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
 
@@ -141,7 +142,7 @@ export function listRuns(stateDir: string, opts: Omit<SummarizeOptions, 'stateDi
     }
   }
   // run ids start with the UTC start time, so they sort by age
-  return out.sort((a, b) => (a.started && b.started ? Date.parse(b.started) - Date.parse(a.started) : 0) || b.id.localeCompare(a.id));
+  return out.sort((a, b) => (a.started && b.started ? Date.parse(b.started) - Date.parse(a.started) : 0) || compareText(b.id, a.id));
 }
 
 /** Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards nothing. */

@@ -1,11 +1,12 @@
 // Loads a set of files and folders into a Project: every runbook, inventory and site found,
 // each schema-checked, with all diagnostics collected (nothing thrown).
-import { readdirSync, statSync, existsSync, realpathSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, realpathSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Runbook, Inventory, Site } from '../model/types.js';
 import { readYamlFile, type YamlFile } from './read-yaml.js';
 import { checkSchema, detectKind, type Kind } from './check-schema.js';
+import { compareText } from '../util/compare.js';
 
 export interface Loaded<T> { kind: Kind; file: YamlFile; data: T; valid: boolean }
 
@@ -27,7 +28,7 @@ export function expandPaths(paths: string[]): { files: string[]; missing: string
   const missing: string[] = [];
   const outside: string[] = [];
   const walk = (dir: string, top: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) { if (!SKIP_DIRS.has(e.name)) walk(p, top); continue; }
       if (!/\.ya?ml$/i.test(e.name)) continue;
@@ -125,6 +126,76 @@ export function loadWithRoot(paths: string[]): Project {
   for (const o of outside) if (!project.diagnostics.some((d) => d.file === o && d.code === 'file-unreadable')) project.diagnostics.push(outsideLink(o));
   for (const f of files) {
     if (!given.has(path.resolve(f))) addFile(project, f);
+  }
+  return project;
+}
+
+// ---- what a run reads ------------------------------------------------------------------------
+
+const KIND_LINE = /^kind:[ \t]*(["']?)([a-z]+)\1[ \t]*(?:#.*)?$/gm;
+const NAME_LINE = /^name:[ \t]*(["']?)([a-z0-9][a-z0-9-]*)\1[ \t]*(?:#.*)?$/gm;
+const PEEK_LIMIT = 1 << 20;
+
+/** A runbook's kind and name from its top-level lines, without parsing it; undefined when unsure. */
+function peekRunbookName(file: string): string | undefined {
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile() || st.size > PEEK_LIMIT) return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch { return undefined; }
+  // one plain block-style document only: anything else is read in full
+  if (/^(?:---|\.\.\.|%)/m.test(text) || /^\s*(?:#.*\n\s*)*[{[]/.test(text)) return undefined;
+  const kinds = [...text.matchAll(KIND_LINE)];
+  const names = [...text.matchAll(NAME_LINE)];
+  if (kinds.length !== 1 || names.length !== 1 || kinds[0][2] !== 'runbook') return undefined;
+  return names[0][2];
+}
+
+/**
+ * The part of a project a run needs: the site, every inventory (rehearsal checks compare them),
+ * the runbook and the runbooks it includes, transitively; other runbooks are not read. A runbook
+ * is found by a look at its `kind:` and `name:` lines; when that cannot tell for sure which file
+ * holds a needed runbook (none, two, or written unusually) this returns undefined and the caller
+ * loads the whole project, as `validate` does. Diagnostics of the files read are the same as in
+ * a whole-project load; diagnostics that only other runbooks could cause are not made.
+ */
+export function loadForRun(root: string, want: { file?: string; name?: string }): Project | undefined {
+  const { files, outside } = expandPaths([root]);
+  const project: Project = { root, runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [] };
+  for (const o of outside) project.diagnostics.push(outsideLink(o));
+  const given = want.file ? path.resolve(want.file) : undefined;
+  let name = want.name;
+  if (want.file) {
+    const loaded = addFile(project, want.file);
+    const n: unknown = (loaded?.data as { name?: unknown } | undefined)?.name;
+    if (!loaded || loaded.kind !== 'runbook' || typeof n !== 'string') return undefined;
+    name = n;
+  }
+  if (!name) return undefined;
+  // every file but the runbooks recognised from their first lines, in the order a full load reads them
+  const byName = new Map<string, string[]>();
+  for (const f of files) {
+    if (path.resolve(f) === given) continue;
+    const rb = peekRunbookName(f);
+    if (rb === undefined) { addFile(project, f); continue; }
+    byName.set(rb, [...(byName.get(rb) ?? []), f]);
+  }
+  const queue = [name];
+  const done = new Set<string>();
+  while (queue.length) {
+    const n = queue.shift()!;
+    if (done.has(n)) continue;
+    done.add(n);
+    const candidates = byName.get(n) ?? [];
+    if (project.runbooks.has(n)) { if (candidates.length) return undefined; }
+    else {
+      if (candidates.length !== 1) return undefined;
+      addFile(project, candidates[0]);
+      if (project.runbooks.get(n)?.file.file !== displayPath(candidates[0])) return undefined;
+    }
+    const steps: unknown = project.runbooks.get(n)!.data?.steps;
+    if (Array.isArray(steps)) for (const s of steps) if (typeof s?.include === 'string') queue.push(s.include);
   }
   return project;
 }

@@ -1,5 +1,6 @@
 // One diagnostic type for every problem found in the user's files, and one formatter
 // (file:line:col: severity: message [code], the source line and a caret).
+import { compareText } from '../util/compare.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -20,7 +21,7 @@ export interface Diagnostic {
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
-  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code) || a.message.localeCompare(b.message);
+  return compareText(a.file, b.file) || a.line - b.line || a.col - b.col || compareText(a.code, b.code) || compareText(a.message, b.message);
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -14,6 +14,7 @@ import { shellQuote } from '../util/shell-quote.js';
 import { packageVersion } from './assets.js';
 import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from './rehearsal-status.js';
 import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
+import { compareText } from '../util/compare.js';
 
 export const TIERS: Tier[] = ['critical', 'important', 'routine'];
 const TIER_WORDS: Record<Tier, string> = { critical: 'the business stops', important: 'the business slows', routine: 'it can wait' };
@@ -154,7 +155,7 @@ function jumpChain(inv: Inventory, name: string): string[] {
 
 function orderRows(rows: ServiceRow[], order: string[]): ServiceRow[] {
   const pos = (n: string) => { const i = order.indexOf(n); return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
-  return [...rows].sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier) || pos(a.runbook) - pos(b.runbook) || a.runbook.localeCompare(b.runbook));
+  return [...rows].sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier) || pos(a.runbook) - pos(b.runbook) || compareText(a.runbook, b.runbook));
 }
 
 export function planModel(project: Project, site: Loaded<Site>, inventoryName: string, history: HistoryEntry[] = [], opts: PlanModelOptions = {}): PlanModel {
@@ -211,7 +212,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   if (problems.length) throw new PlanModelError(`cannot print the plan for inventory '${inventoryName}'`, problems);
 
   for (const f of opts.extraInputs ?? []) inputs.set(f.path, f.sha256);
-  const inputList = [...inputs].map(([p, h]) => ({ path: p, sha256: h })).sort((a, b) => a.path.localeCompare(b.path));
+  const inputList = [...inputs].map(([p, h]) => ({ path: p, sha256: h })).sort((a, b) => compareText(a.path, b.path));
   const digest = sha256(inputList.map((f) => `${f.path}\0${f.sha256}`).join('\n'));
 
   const order = orderRows(rows, s.recovery_order);

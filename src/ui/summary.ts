@@ -3,6 +3,7 @@ import type { ResolvedPlan } from '../model/plan.js';
 import { UnitStatus, StepStatus, type RunState } from '../engine/state.js';
 import { formatDuration } from '../util/duration.js';
 import { printable } from '../util/printable.js';
+import { compareText } from '../util/compare.js';
 
 export function summaryTable(plan: ResolvedPlan, state: RunState, color = false): string {
   const rows: string[][] = [];
@@ -33,7 +34,7 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, color = false)
     if (r[2].startsWith('ok')) return `\x1b[32m${line}\x1b[0m`;
     return line;
   };
-  const hostLines = Object.entries(state.hosts).sort(([a], [b]) => a.localeCompare(b)).map(([name, h]) => {
+  const hostLines = Object.entries(state.hosts).sort(([a], [b]) => compareText(a, b)).map(([name, h]) => {
     const host = plan.hosts[name];
     const addr = host ? `${host.user}@${host.address}${host.port && host.port !== 22 ? `:${host.port}` : ''}` : '';
     const what = h.reachable ? 'reachable, host key verified' : host?.mayBeDown && (h.kind === 'unreachable' || h.kind === 'connection-lost') ? `unreachable, as expected (may be down)` : `${h.kind === 'unreachable' ? 'UNREACHABLE' : (h.kind ?? 'error').toUpperCase()}: ${h.message ?? ''}`;
