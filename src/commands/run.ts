@@ -72,6 +72,14 @@ export async function makeTransports(io: CliIO, opts: { acceptNewHostKeys?: bool
 
 export type RunMode = RunStartedEvent['mode'];
 
+/** Dial every remote host a step runs on (the runner connects to the same ones when it starts). */
+function warmHosts(plan: Prepared['plan'], ssh: Transport) {
+  const warm = (ssh as { warm?: (h: Prepared['plan']['hosts'][string]) => void }).warm;
+  if (!warm) return;
+  const names = new Set(plan.steps.flatMap((s) => s.hosts));
+  for (const n of names) { const h = plan.hosts[n]; if (h && !h.local) warm.call(ssh, h); }
+}
+
 export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
   const prepared = prepare(runbookArg, opts.inventory, io);
   for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
@@ -107,12 +115,19 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   }
   const { Redactor } = await import('../engine/redact.js');
   const redactor = new Redactor(Object.values(secrets));
+  // the SSH handshakes start now and overlap the journal's creation (every question before the
+  // run has been asked: a passphrase prompt cannot cut into another)
+  const transports = await makeTransports(io, opts, operator);
+  if (!opts.from) warmHosts(plan, transports.ssh);
   let journal: Journal;
   try {
     journal = await FileJournal.create(stateDir, runId, { redact: (s) => redactor.redact(s), sync: mustSync });
-  } catch (e) { lock.release(); throw e; }
+  } catch (e) {
+    lock.release();
+    await transports.ssh.closeAll().catch(() => undefined);
+    throw e;
+  }
   const reporter = await makeReporter(io, prepared, opts);
-  const transports = await makeTransports(io, opts, operator);
   let result;
   try {
     result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io, stateDir });

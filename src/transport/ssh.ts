@@ -296,6 +296,10 @@ export class SshConnection implements Connection {
 
 export class SshTransport implements Transport {
   private readonly connections = new Map<string, Promise<SshConnection>>();
+  /** dials started by warm() that nobody has asked for yet */
+  private readonly warming = new Map<string, Promise<SshConnection>>();
+  /** of those, the ones that failed: the first connect() gets the failure instead of a second dial */
+  private readonly warmFailures = new Map<string, Promise<SshConnection>>();
   private readonly keys = new Map<string, Promise<KeyLoad>>();
   /** connects in progress: all of them wait while a passphrase is typed */
   private readonly deadlines = new Set<Deadline>();
@@ -316,6 +320,9 @@ export class SshTransport implements Transport {
     if (input.local) return Promise.reject(new Error(`${input.name} is the local host, not an SSH host`));
     const host = this.completeHost(input);
     const key = cacheKey(host);
+    this.warming.delete(key);
+    const failed = this.warmFailures.get(key);
+    if (failed) { this.warmFailures.delete(key); return failed; }
     let conn = this.connections.get(key);
     if (!conn) {
       conn = this.dial(host, () => {
@@ -330,7 +337,25 @@ export class SshTransport implements Transport {
     return conn;
   }
 
+  /**
+   * Start connecting now, before anyone needs the connection: the run's set-up (journal, lock)
+   * then overlaps the TCP and SSH handshake. Nothing else happens on the host. A dial that fails
+   * here is not dialled again: the first connect() for the host reports its failure.
+   */
+  warm(input: ResolvedHost): void {
+    if (input.local) return;
+    const key = cacheKey(this.completeHost(input));
+    if (this.connections.has(key)) return;
+    const conn = this.connectSsh(input);
+    this.warming.set(key, conn);
+    conn.then(() => { if (this.warming.get(key) === conn) this.warming.delete(key); }, () => {
+      if (this.warming.get(key) === conn) { this.warming.delete(key); this.warmFailures.set(key, conn); }
+    });
+  }
+
   async closeAll(): Promise<void> {
+    this.warming.clear();
+    this.warmFailures.clear();
     const all = [...this.connections.values()];
     this.connections.clear();
     const settled = await Promise.allSettled(all);

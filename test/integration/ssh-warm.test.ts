@@ -1,0 +1,68 @@
+// SshTransport.warm(): `lifeboat run` starts the SSH handshakes while it creates the journal.
+// Against a real sshd: a warmed host is dialled once (the run's connect gets that connection);
+// a warm dial that fails is reported by the first connect and not dialled again, and the
+// next connect after that dials anew (an operator's "retry" must really retry).
+import { describe, test, expect, beforeAll, afterAll } from 'vitest';
+import net from 'node:net';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { SshTransport } from '../../src/transport/ssh.js';
+import { TransportError, type ResolvedHost } from '../../src/ports.js';
+
+let sshd: Sshd;
+
+beforeAll(async () => { sshd = await startSshd(); });
+afterAll(async () => { await sshd?.stop(); });
+
+const host = (over: Partial<ResolvedHost> = {}): ResolvedHost => ({
+  name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
+  knownHosts: [sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over,
+});
+
+/** A port on loopback that nothing listens on, and a count of the connections made to it once it does. */
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('warm', () => {
+  test('a warmed host is dialled once: connect returns the warm connection', async () => {
+    const t = new SshTransport({ agentSocket: null });
+    try {
+      const before = sshd.sessionPids().length;
+      t.warm(host());
+      const a = await t.connect(host());
+      const b = await t.connect(host());
+      expect(a).toBe(b);
+      expect(sshd.sessionPids().length - before).toBe(1);
+      const r = await a.exec({ command: 'echo warm' });
+      expect(r.stdout.trim()).toBe('warm');
+    } finally { await t.closeAll(); }
+  });
+
+  test('a warm dial that fails is reported by the first connect, which does not dial again; the next one does', async () => {
+    const port = await closedPort();
+    const t = new SshTransport({ agentSocket: null });
+    try {
+      t.warm(host({ port }));
+      // let the refused dial fail before anyone asks
+      await new Promise((r) => setTimeout(r, 300));
+      // a listener on that port from now on counts what is dialled
+      let dials = 0;
+      const s = net.createServer((c) => { dials++; c.destroy(); });
+      await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
+      try {
+        const e = await t.connect(host({ port })).then(() => undefined, (x: unknown) => x);
+        expect(e).toBeInstanceOf(TransportError);
+        expect((e as TransportError).message).toMatch(/refused/);
+        expect(dials).toBe(0);
+        // a later connect (a retry) dials again
+        await t.connect(host({ port })).catch(() => undefined);
+        expect(dials).toBe(1);
+      } finally { await new Promise<void>((r) => s.close(() => r())); }
+    } finally { await t.closeAll(); }
+  });
+
+});
