@@ -44,6 +44,8 @@ export interface RunnerOptions {
   beforeFinish?: () => Promise<void>;
 }
 
+type ExecAction = Extract<Action, { kind: 'exec' }>;
+
 const TAIL = 4096;
 const tail = (s: string, n: number) => (s.length > n ? s.slice(s.length - n) : s);
 
@@ -66,10 +68,16 @@ export class Runner {
 
   get redact(): Redactor { return this.redactor; }
 
-  /** Journal an event (durably), then apply it and show it. Serialized: records apply in seq order. */
+  /**
+   * Journal an event (durably), then apply it and show it. The append starts at once, so records
+   * dispatched together share one journal write and sync; apply follows seq (= call) order.
+   */
   dispatch(event: RunEvent): Promise<JournalRecord> {
+    const appended = this.ports.journal.append(this.redactor.redactDeep(event));
+    // handled where it is awaited below; this only keeps an early failure from counting as unhandled
+    appended.catch(() => undefined);
     const next = this.chain.then(async () => {
-      const rec = await this.ports.journal.append(this.redactor.redactDeep(event));
+      const rec = await appended;
       apply(this.state, this.plan, rec);
       this.ports.reporter.event(rec);
       this.wake();
@@ -95,10 +103,18 @@ export class Runner {
       if (!actions.length) break;
       let waitUntil: number | undefined;
       let progressed = false;
-      for (const a of actions) {
+      for (let i = 0; i < actions.length; i++) {
+        const a = actions[i];
         if (a.kind === 'idle') continue;
         if (a.kind === 'wait') { waitUntil = a.until; continue; }
         progressed = true;
+        if (a.kind === 'exec') {
+          // consecutive commands start together: their intents share one journal write and sync
+          const group = [a];
+          for (let n = actions[i + 1]; n?.kind === 'exec'; n = actions[i + 1]) { group.push(n); i++; }
+          await this.startExecs(group);
+          continue;
+        }
         await this.perform(a);
         if (a.kind === 'finish') return this.state;
       }
@@ -239,7 +255,7 @@ export class Runner {
         await this.dispatch({ type: 'run-finished', result: a.result, durationMs: this.clock.now() - this.state.startedAt, message: a.message });
         return;
       case 'exec':
-        await this.startExec(a);
+        await this.startExecs([a]);
         return;
       case 'wait':
       case 'idle':
@@ -247,8 +263,15 @@ export class Runner {
     }
   }
 
+  /** Start commands together; every one has its intent durable before it is sent. Settles when all are sent (or failed to be). */
+  private async startExecs(group: ExecAction[]) {
+    const results = await Promise.allSettled(group.map((a) => this.startExec(a)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   /** Journal the intent (durably), then send the command without waiting for it. */
-  private async startExec(a: Extract<Action, { kind: 'exec' }>) {
+  private async startExec(a: ExecAction) {
     const st = this.step(a.step);
     const tpl = a.purpose === 'run' ? st.run! : a.purpose === 'skip_if' ? st.skipIf! : st.rollback!;
     const ctx = this.ctx(st, a.host);
@@ -277,7 +300,7 @@ export class Runner {
     void this.exec(host, st, a, command, env, timeoutMs, ac).finally(() => this.controllers.delete(key));
   }
 
-  private async exec(host: ResolvedHost, st: ResolvedStep, a: Extract<Action, { kind: 'exec' }>, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController) {
+  private async exec(host: ResolvedHost, st: ResolvedStep, a: ExecAction, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController) {
     const transport = host.local ? this.ports.local : this.ports.ssh;
     const out = new StreamRedactor(this.redactor);
     const err = new StreamRedactor(this.redactor);

@@ -1,6 +1,7 @@
 // The run journal on disk: `STATE/runs/RUN-ID/journal.jsonl`, one JSON record per line.
-// `append` resolves only after the line is fsynced, so whatever the runner did after an
-// append is backed by a record that survives a crash; `resume` replays the file.
+// `append` resolves only after the line is written (and fdatasynced when it must be), so
+// whatever the runner did after an append is backed by a record that survives a crash;
+// `resume` replays the file. Appends made together share one write and one fdatasync.
 import { open as openCb, write as writeCb, fdatasync as fdatasyncCb, ftruncate as ftruncateCb, close as closeCb, fstat as fstatCb, fchmod as fchmodCb, readFileSync, constants, mkdirSync, chmodSync, lstatSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -159,11 +160,23 @@ function redactDeep(v: unknown, redact: (s: string) => string, key?: string): un
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
 
+/** an appended record waiting for its batch: serialized at `append` time, in call order */
+interface Pending {
+  record: JournalRecord;
+  line: Buffer;
+  sync: boolean;
+  resolve: (r: JournalRecord) => void;
+  reject: (e: Error) => void;
+}
+
 export class FileJournal implements Journal {
-  private chain: Promise<unknown> = Promise.resolve();
+  private queue: Pending[] = [];
+  /** the flusher, while one runs (it takes every queued line, batch after batch, until none is left) */
+  private flushing: Promise<void> | undefined;
   private failed: Error | undefined;
   private closed = false;
   private nextSeq: number;
+  private writtenSeq: number;
 
   private constructor(
     readonly path: string,
@@ -175,11 +188,12 @@ export class FileJournal implements Journal {
     readonly problems: string[],
     private readonly opts: FileJournalOptions,
   ) {
-    this.nextSeq = (existing[existing.length - 1]?.seq ?? 0) + 1;
+    this.writtenSeq = existing[existing.length - 1]?.seq ?? 0;
+    this.nextSeq = this.writtenSeq + 1;
   }
 
   /** seq of the last record written (0 when none) */
-  get lastSeq(): number { return this.nextSeq - 1; }
+  get lastSeq(): number { return this.writtenSeq; }
 
   /** Start a new journal. Fails when the run folder exists already. */
   static async create(stateDir: string, runId: string, opts: FileJournalOptions = {}): Promise<FileJournal> {
@@ -237,38 +251,75 @@ export class FileJournal implements Journal {
     }
   }
 
+  /**
+   * Group commit: the record gets its seq and its line now (call order = file order) and joins
+   * the queue; the flusher writes every queued line with one write, then one fdatasync when any
+   * of them needs it. The promise resolves once the record's batch is written (and synced).
+   */
   append(event: RunEvent): Promise<JournalRecord> {
-    const p = this.chain.then(() => this.write(event));
-    // the chain continues after a failure; `write` itself refuses once one append failed
-    this.chain = p.catch(() => undefined);
-    return p;
-  }
-
-  private async write(event: RunEvent): Promise<JournalRecord> {
-    if (this.closed) throw new JournalError('journal is closed', this.path);
+    if (this.closed) return Promise.reject(new JournalError('journal is closed', this.path));
     // fail-stop: after a failed write the tail may be torn, and a gap in seq would lie
-    if (this.failed) throw new JournalError(`journal is not writable after an earlier failure: ${this.failed.message}`, this.path);
-    const fs = this.opts.fs ?? nodeJournalFs;
-    const body = this.opts.redact ? (redactDeep(event, this.opts.redact) as RunEvent) : event;
-    const record = { seq: this.nextSeq, at: (this.opts.now?.() ?? new Date()).toISOString(), ...body } as JournalRecord;
-    const buf = Buffer.from(JSON.stringify(record) + '\n', 'utf8');
+    if (this.failed) return Promise.reject(this.notWritable());
+    let record: JournalRecord;
+    let line: Buffer;
+    let sync: boolean;
     try {
-      // one write with O_APPEND: the line lands whole at the end (a short write is continued)
-      let off = 0;
-      while (off < buf.length) off += await fs.write(this.fd, buf, off, buf.length - off);
-      if (!this.opts.sync || this.opts.sync(event)) await fs.fdatasync(this.fd);
+      const body = this.opts.redact ? (redactDeep(event, this.opts.redact) as RunEvent) : event;
+      record = { seq: this.nextSeq, at: (this.opts.now?.() ?? new Date()).toISOString(), ...body } as JournalRecord;
+      line = Buffer.from(JSON.stringify(record) + '\n', 'utf8');
+      sync = !this.opts.sync || this.opts.sync(event);
     } catch (e) {
-      this.failed = e as Error;
-      throw new JournalError(`could not write the journal: ${(e as Error).message}`, this.path);
+      return Promise.reject(e as Error); // nothing queued, no seq used
     }
     this.nextSeq++;
-    return record;
+    return new Promise<JournalRecord>((resolve, reject) => {
+      this.queue.push({ record, line, sync, resolve, reject });
+      // on a microtask: appends made in the same synchronous loop share one batch
+      this.flushing ??= Promise.resolve().then(() => this.flush());
+    });
+  }
+
+  private notWritable(): JournalError {
+    return new JournalError(`journal is not writable after an earlier failure: ${this.failed!.message}`, this.path);
+  }
+
+  /** Write batch after batch until the queue is empty; lines appended meanwhile form the next batch. Never rejects. */
+  private async flush(): Promise<void> {
+    const fs = this.opts.fs ?? nodeJournalFs;
+    for (;;) {
+      const batch = this.queue;
+      this.queue = [];
+      if (!batch.length) {
+        // cleared before returning, in the same step as the emptiness check: a later append starts a new flusher
+        this.flushing = undefined;
+        return;
+      }
+      if (this.failed) {
+        for (const p of batch) p.reject(this.notWritable());
+        continue;
+      }
+      const buf = batch.length === 1 ? batch[0].line : Buffer.concat(batch.map((p) => p.line));
+      try {
+        // one write with O_APPEND: the lines land whole at the end, in order (a short write is continued)
+        let off = 0;
+        while (off < buf.length) off += await fs.write(this.fd, buf, off, buf.length - off);
+        if (batch.some((p) => p.sync)) await fs.fdatasync(this.fd);
+      } catch (e) {
+        this.failed = e as Error;
+        const err = new JournalError(`could not write the journal: ${(e as Error).message}`, this.path);
+        for (const p of batch) p.reject(err);
+        continue; // whatever was queued meanwhile is refused, never written
+      }
+      this.writtenSeq = batch[batch.length - 1].record.seq;
+      for (const p of batch) p.resolve(p.record);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.chain;
+    // refuse new records, let the queued ones reach the file
     this.closed = true;
+    while (this.flushing) await this.flushing;
     const fs = this.opts.fs ?? nodeJournalFs;
     // whatever was written without a sync is made durable before the journal is let go
     if (this.opts.sync && !this.failed) await fs.fdatasync(this.fd).catch(() => undefined);
