@@ -1,7 +1,9 @@
 // Journal cost: the per-step cost of FileJournal with fdatasync on every record (as shipped),
 // without any (an injected fs whose fdatasync does nothing), and with fdatasync only on
 // `intent` records (one per step: the write-ahead rule needs no more; see docs/BENCHMARKS.md). A step writes 4 records: step-started,
-// intent, exec-finished, step-finished. Prints JSON; run.mjs calls measureJournal().
+// intent, exec-finished, step-finished. The fan-out case is a parallel step on 20 hosts as the runner journals it:
+// the 20 intents appended in one tick, then the 20 results, with the runs' `sync: mustSync`.
+// Prints JSON; run.mjs calls measureJournal().
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,16 +46,40 @@ async function oneRound(mod, steps, fsync, dir) {
   return ms / steps;
 }
 
-export async function measureJournal({ steps = 200, rounds = 5, baseDir, root = ROOT } = {}) {
+/** a parallel step on `hosts` hosts: returns ms per step and fdatasyncs per step */
+async function fanoutRound(mod, mustSync, steps, hosts, dir) {
+  let syncs = 0;
+  const fs = { ...mod.nodeJournalFs, fdatasync: (fd) => { syncs++; return mod.nodeJournalFs.fdatasync(fd); } };
+  const j = await mod.FileJournal.create(dir, mod.newRunId('bench-fanout'), { redact: (s) => s, sync: mustSync, fs });
+  const names = Array.from({ length: hosts }, (_, h) => `h${h}`);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const step = `s${i}`;
+    await j.append({ type: 'step-started', step });
+    await Promise.all(names.map((host) => j.append({ type: 'intent', step, host, attempt: 1, command: 'true', purpose: 'run' })));
+    await Promise.all(names.map((host) => j.append({ type: 'exec-finished', step, host, attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 3, stdout: '', stderr: '' })));
+    await j.append({ type: 'step-finished', step, result: 'ok', durationMs: 4 });
+  }
+  const ms = performance.now() - t0;
+  const perStep = syncs / steps;
+  await j.close();
+  return { ms: ms / steps, syncs: perStep };
+}
+
+export async function measureJournal({ steps = 200, rounds = 5, baseDir, root = ROOT, fanoutHosts = 20 } = {}) {
   const mod = await import(pathToFileURL(path.join(root, 'dist/src/journal/file-journal.js')).href);
+  const { mustSync } = await import(pathToFileURL(path.join(root, 'dist/src/engine/events.js')).href);
   // on the disk the runs use (not a tmpfs): fsync must cost what it costs there
   const dir = mkdtempSync(path.join(baseDir ?? tmpdir(), 'lb-journal-'));
-  const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [], intentFsyncMsPerStep: [] };
+  const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [], intentFsyncMsPerStep: [], fanoutHosts, fanoutMsPerStep: [], fanoutFdatasyncsPerStep: 0 };
   try {
     for (let r = 0; r < rounds; r++) {
       out.fsyncMsPerStep.push(await oneRound(mod, steps, 'all', dir));
       out.noFsyncMsPerStep.push(await oneRound(mod, steps, 'none', dir));
       out.intentFsyncMsPerStep.push(await oneRound(mod, steps, 'intent', dir));
+      const f = await fanoutRound(mod, mustSync, Math.max(10, Math.round(steps / 10)), fanoutHosts, dir);
+      out.fanoutMsPerStep.push(f.ms);
+      out.fanoutFdatasyncsPerStep = f.syncs;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -63,6 +89,7 @@ export async function measureJournal({ steps = 200, rounds = 5, baseDir, root = 
   out.medianNoFsyncMsPerStep = med(out.noFsyncMsPerStep);
   out.medianIntentFsyncMsPerStep = med(out.intentFsyncMsPerStep);
   out.fsyncCostMsPerStep = out.medianFsyncMsPerStep - out.medianNoFsyncMsPerStep;
+  out.medianFanoutMsPerStep = med(out.fanoutMsPerStep);
   return out;
 }
 
