@@ -98,15 +98,24 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   if (mode === 'preflight') addSudoChecks(prepared);
   const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
 
+  const plan = prepared.plan;
+  // the SSH handshakes start now and overlap the lock and the journal's creation (every question
+  // before the run has been asked: a passphrase prompt cannot cut into another)
+  const transports = await makeTransports(io, opts, operator);
+  if (!opts.from) {
+    warmHosts(plan, transports.ssh);
+    // one turn of the event loop: the sockets open (and ssh2 loads) before the lock's file work
+    await new Promise((r) => setImmediate(r));
+  }
   const { FileJournal, newRunId } = await import('../journal/file-journal.js');
   const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
   const stateDir = path.resolve(opts.stateDir ?? path.join(prepared.root, '.lifeboat'));
-  const plan = prepared.plan;
   const runId = newRunId(plan.runbook.name);
   let lock;
   try {
     lock = acquireLocalLock(stateDir, plan.runbook.name, { runId, operator: operator.name }, { takeoverStale: opts.takeover });
   } catch (e) {
+    await transports.ssh.closeAll().catch(() => undefined);
     if (e instanceof LockError) {
       throw new ExitError(EXIT.PROBLEMS, `runbook ${plan.runbook.name} is locked: ${e.owner ? describeOwner(e.owner) : e.message}`,
         e.stale ? 'its owner is gone: check nothing runs, then take the lock over with --takeover (or `lifeboat unlock`)' : 'two operators must not run the same recovery at once: talk to the owner first');
@@ -115,10 +124,6 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   }
   const { Redactor } = await import('../engine/redact.js');
   const redactor = new Redactor(Object.values(secrets));
-  // the SSH handshakes start now and overlap the journal's creation (every question before the
-  // run has been asked: a passphrase prompt cannot cut into another)
-  const transports = await makeTransports(io, opts, operator);
-  if (!opts.from) warmHosts(plan, transports.ssh);
   let journal: Journal;
   try {
     journal = await FileJournal.create(stateDir, runId, { redact: (s) => redactor.redact(s), sync: mustSync });

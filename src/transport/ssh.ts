@@ -296,6 +296,10 @@ export class SshConnection implements Connection {
 
 export class SshTransport implements Transport {
   private readonly connections = new Map<string, Promise<SshConnection>>();
+  /** dials under way: each function ends its dial at once (closeAll) */
+  private readonly dialing = new Set<() => void>();
+  /** how many times closeAll() ran: a dial that began before one gives up */
+  private closes = 0;
   /** dials started by warm() that nobody has asked for yet */
   private readonly warming = new Map<string, Promise<SshConnection>>();
   /** of those, the ones that failed: the first connect() gets the failure instead of a second dial */
@@ -356,6 +360,8 @@ export class SshTransport implements Transport {
   async closeAll(): Promise<void> {
     this.warming.clear();
     this.warmFailures.clear();
+    this.closes++;
+    for (const abandon of [...this.dialing]) abandon();
     const all = [...this.connections.values()];
     this.connections.clear();
     const settled = await Promise.allSettled(all);
@@ -380,7 +386,23 @@ export class SshTransport implements Transport {
   }
 
   private async dial(host: ResolvedHost, onGone: () => void): Promise<SshConnection> {
-    const { Client } = await loadSsh2();
+    // the TCP connection is opened before ssh2 is loaded: the server accepts it and sends its
+    // banner meanwhile. An error before the SSH client takes the socket over is kept for it.
+    let early: { socket: net.Socket; error?: Error } | undefined;
+    if (!host.jump) {
+      const socket = dialSocket(host.address, host.port);
+      early = { socket };
+      socket.once('error', (e) => { early!.error = e; });
+    }
+    let Client: typeof import('ssh2').Client;
+    const generation = this.closes;
+    try {
+      ({ Client } = await loadSsh2());
+      if (this.closes !== generation) throw new TransportError('unreachable', host.name, `${describeHost(host)}: connection abandoned (the run ended before it was set up)`);
+    } catch (e) {
+      early?.socket.destroy();
+      throw e;
+    }
     const label = describeHost(host);
     const fail = (kind: TransportErrorKind, msg: string, fp?: string, cause?: unknown) =>
       new TransportError(kind, host.name, msg, fp, { cause });
@@ -397,6 +419,7 @@ export class SshTransport implements Transport {
       }
     }
 
+    if (this.closes !== generation) throw new TransportError('unreachable', host.name, `${label}: connection abandoned (the run ended before it was set up)`);
     const entries = loadKnownHosts(host.knownHosts);
     const client = new Client();
 
@@ -406,7 +429,7 @@ export class SshTransport implements Transport {
       let authNotes: string[] = [];
       let sock: Duplex | undefined;
 
-      const finish = (err: TransportError | null) => {
+      let finish = (err: TransportError | null) => {
         if (done) return;
         done = true;
         deadline.clear();
@@ -426,6 +449,11 @@ export class SshTransport implements Transport {
         finish(fail('unreachable', `${label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`)),
       );
       this.deadlines.add(deadline);
+      // closeAll() while this dial is under way ends it now, not at its deadline
+      const abandon = () => finish(fail('unreachable', `${label}: connection abandoned (the run ended before it was set up)`));
+      this.dialing.add(abandon);
+      const finishDial = finish;
+      finish = (err) => { this.dialing.delete(abandon); finishDial(err); };
       if (this.prompts > 0) this.pauseForPrompt(deadline);
 
       const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
@@ -525,9 +553,10 @@ export class SshTransport implements Transport {
           finish(fail('unreachable', `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`, undefined, err)),
         );
       } else {
-        const s = dialSocket(host.address, host.port);
+        const { socket: s, error } = early!;
         this.opts.onSocket?.(s);
-        start(s);
+        if (error) finish(fail('unreachable', `${label} unreachable: ${socketErrorText(error as NodeJS.ErrnoException)}`, undefined, error));
+        else start(s);
       }
     });
   }

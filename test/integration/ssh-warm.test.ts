@@ -66,3 +66,24 @@ describe('warm', () => {
   });
 
 });
+
+describe('closeAll during a dial', () => {
+  test('ends a dial to a host that does not answer at once, not at its connect timeout', async () => {
+    // a listener that accepts and never speaks: the SSH handshake waits for its banner
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const t = new SshTransport({ agentSocket: null });
+    try {
+      const dial = t.connect(host({ port, connectTimeoutMs: 60_000 })).then(() => undefined, (e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      const closed = t.closeAll();
+      const e = await Promise.race([dial, new Promise((r) => setTimeout(() => r('still dialling'), 5000))]);
+      expect(e).toBeInstanceOf(TransportError);
+      expect((e as TransportError).message).toMatch(/abandoned/);
+      await closed;
+    } finally {
+      silent.close();
+    }
+  });
+});
