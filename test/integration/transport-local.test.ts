@@ -1,6 +1,7 @@
 // LocalTransport: `on: local` steps, same wrapping and semantics as remote ones.
 import { describe, test, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { LocalTransport, LOCAL_HOST } from '../../src/transport/local.js';
 
 const transport = new LocalTransport();
@@ -27,6 +28,18 @@ describe('LocalTransport', () => {
     expect(await c.exec({ command: 'false\necho no' })).toMatchObject({ exitCode: 1, stdout: '' });
     expect(await c.exec({ command: 'false | true\necho no' })).toMatchObject({ exitCode: 1, stdout: '' });
     expect(await c.exec({ command: 'cat; echo "${BASH_VERSION:+bash}"' })).toMatchObject({ exitCode: 0, stdout: 'bash\n' });
+  });
+
+  test('the script arrives whole: backslashes, blank lines, no final newline, multibyte and odd bytes, 2 MB', async () => {
+    const c = await transport.connect();
+    // a here-document hands the script's own text on: any byte lost or changed in transit shows
+    const head = 'a\\b \\\n  two  spaces\t\n\n\nünï €\n';
+    const small = await c.exec({ command: `cat <<'EOF_LB'\n${head}last\nEOF_LB` });
+    expect(small.stdout).toBe(`${head}last\n`);
+    const big = `${head}${'x'.repeat(2 * 1024 * 1024)}\nlast`;
+    const r = await c.exec({ command: `sha256sum <<'EOF_LB'\n${big}\nEOF_LB` });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(`${big}\n`).digest('hex'));
   });
 
   test('env is exported quoted; the secret is not on a command line', async () => {
