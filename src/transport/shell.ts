@@ -35,7 +35,8 @@ export function sudoPrefix(sudo: boolean | string | undefined): string {
 // Record separator bytes around the marker: they never occur in ordinary text output.
 const MARK = '\x1e';
 const MARKER_PREFIX = `${MARK}lifeboat-pgid:`;
-const MARKER_RE = /\x1elifeboat-pgid:(\d+)\x1e\n/;
+// `:direct` after the id: the login shell ran the script itself (bash, session leader)
+const MARKER_RE = /\x1elifeboat-pgid:(\d+)(:direct)?\x1e\n/;
 
 // The inner shell's program: read stdin up to EOF, then run it. bash 4.1+: `read -N` with a
 // count no script reaches takes the whole input, byte for byte, in a few reads (`read -d ''`,
@@ -48,17 +49,24 @@ const SH_READER = '__lb_s=$(cat); eval "$__lb_s"';
  * Prefers bash; falls back to sh when bash is missing, and runs without a new session
  * only when `setsid` is missing.
  */
-export function bootstrapCommand(sudo?: boolean | string): string {
+export function bootstrapCommand(sudo?: boolean | string, opts: { direct?: boolean } = {}): string {
   const s = sudoPrefix(sudo);
+  // an earlier command on this connection showed that the login shell is bash and leads its
+  // session (OpenSSH starts every command so): it reads and runs the script at once, without
+  // the checks below (~0.15 ms of the remote shell's time per step)
+  if (opts.direct && !s) return `__lb_d=1; ${BASH_READER}`;
   // sshd starts the login shell as a session leader: without sudo (which forks) an
   // `exec` keeps that pid, so the script already leads its process group and `setsid`
   // (a fork and an exec per step) is only needed elsewhere. `read` from /proc is a builtin.
   const leader = s
     ? ''
     // a bash login shell runs the reader itself: no exec of a second bash (~1-2 ms per step)
-    : `if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then if [ -n "\${BASH_VERSION-}" ]; then unset __lb_g; eval "$__lb_r"; exit; fi; exec "$__lb_i" -c "$__lb_r"; fi; `;
+    : `if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then if [ -n "\${BASH_VERSION-}" ]; then unset __lb_g; __lb_d=1; eval "$__lb_r"; exit; fi; exec "$__lb_i" -c "$__lb_r"; fi; `;
   return (
-    `if command -v bash >/dev/null 2>&1; then __lb_i=bash; __lb_r=${shellQuote(BASH_READER)}; ` +
+    // `__lb_d` says "ran directly" only when set below, never from the environment
+    'unset __lb_d; ' +
+    // a bash login shell needs no search for bash
+    `if [ -n "\${BASH_VERSION-}" ] || command -v bash >/dev/null 2>&1; then __lb_i=bash; __lb_r=${shellQuote(BASH_READER)}; ` +
     `else __lb_i=sh; __lb_r=${shellQuote(SH_READER)}; fi; ` +
     leader +
     `if command -v setsid >/dev/null 2>&1; then exec ${s}setsid -w "$__lb_i" -c "$__lb_r"; ` +
@@ -76,9 +84,9 @@ export function buildScript(command: string, env: Record<string, string> = {}): 
   // the bootstrap reads the script up to a NUL; a shell could not hold one anyway
   if (command.includes('\0')) throw new Error('a command cannot contain a NUL character');
   const lines = [
-    'unset __lb_s __lb_i __lb_r',
     // $$ is the process group id: this shell leads a session (sshd's or setsid's)
-    `printf '\\036lifeboat-pgid:%s\\036\\n' "$$" >&2`,
+    `printf '\\036lifeboat-pgid:%s%s\\036\\n' "$$" "\${__lb_d:+:direct}" >&2`,
+    'unset __lb_s __lb_i __lb_r __lb_d',
     'set -e',
     'if [ -n "${BASH_VERSION-}" ]; then set -o pipefail; fi',
   ];
@@ -114,6 +122,8 @@ export function killCommand(pgid: number, sudo?: boolean | string): string {
  */
 export class MarkerFilter {
   pgid: number | null = null;
+  /** the login shell ran the script itself (see bootstrapCommand) */
+  direct = false;
   private pending = '';
   private done = false;
 
@@ -128,6 +138,7 @@ export class MarkerFilter {
     const m = MARKER_RE.exec(this.pending);
     if (m) {
       this.pgid = Number(m[1]);
+      this.direct = m[2] !== undefined;
       this.done = true;
       const out = this.pending.slice(0, m.index) + this.pending.slice(m.index + m[0].length);
       this.pending = '';
@@ -144,7 +155,7 @@ export class MarkerFilter {
     const couldBeMarker =
       candidate.length < MARKER_PREFIX.length
         ? MARKER_PREFIX.startsWith(candidate)
-        : candidate.startsWith(MARKER_PREFIX) && /^\x1elifeboat-pgid:\d*(\x1e)?$/.test(candidate);
+        : candidate.startsWith(MARKER_PREFIX) && /^\x1elifeboat-pgid:\d*(?::d?i?r?e?c?t?)?(\x1e)?$/.test(candidate);
     if (couldBeMarker) {
       const out = this.pending.slice(0, start);
       this.pending = candidate;

@@ -116,6 +116,8 @@ const DRAIN_AFTER_KILL_MS = 2000;
 export class SshConnection implements Connection {
   alive = true;
   private readonly pending = new Set<PendingExec>();
+  /** the server's login shell is bash and leads each command's session: learned from the first command's marker */
+  private direct = false;
 
   constructor(
     readonly host: ResolvedHost,
@@ -180,7 +182,7 @@ export class SshConnection implements Connection {
       return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
     }
     const script = buildScript(req.command, req.env);
-    const channel = await this.openExec(bootstrapCommand(req.sudo));
+    const channel = await this.openExec(bootstrapCommand(req.sudo, { direct: this.direct }));
 
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
@@ -259,6 +261,7 @@ export class SshConnection implements Connection {
           return;
         }
         cleanup();
+        if (collector.marker.direct && !req.sudo) this.direct = true;
         if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
           reject(new TransportError('sudo-password', this.host.name, sudoPasswordMessage(this.host.name, req.sudo)));
           return;

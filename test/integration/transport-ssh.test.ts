@@ -147,6 +147,25 @@ describe('timeout and cancel', () => {
     expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
   });
 
+  test('after the first command a connection starts commands directly, and a timeout still kills them all', async () => {
+    const t = new SshTransport({ agentSocket: null });
+    try {
+      const c = await t.connect(hostOf(sshd));
+      // the login shell's command line is the bootstrap: the full one first, then the short one
+      const first = await c.exec({ command: "tr '\\0' ' ' </proc/$$/cmdline" });
+      expect(first.stdout).toContain('command -v setsid');
+      const second = await c.exec({ command: "tr '\\0' ' ' </proc/$$/cmdline" });
+      expect(second.stdout).not.toContain('command -v');
+      expect(second.stdout).toContain('__lb_d=1');
+      const token = `8${unique()}`;
+      const r = await c.exec({ command: `sleep 1${token} & sleep 2${token}; echo never`, timeoutMs: 500 });
+      expect(r).toMatchObject({ exitCode: null, timedOut: true, stdout: '' });
+      expect(remoteProcesses(token)).toEqual([]);
+    } finally {
+      await t.closeAll();
+    }
+  });
+
   test('a timeout also kills a command run through sudo', async () => {
     const c = await transport.connect(hostOf(sshd));
     const token = `8${unique()}`;

@@ -205,6 +205,25 @@ describe('MarkerFilter', () => {
     expect(f.push('\x1elifeboat-pgid:1\x1e\n')).toBe('\x1elifeboat-pgid:1\x1e\n'); // after giving up, no stripping
   });
 
+  test('the ":direct" form, whole and split over chunks, says the login shell ran the script', () => {
+    const direct = '\x1elifeboat-pgid:77:direct\x1e\n';
+    let f = new MarkerFilter();
+    expect(f.push(direct + 'x')).toBe('x');
+    expect([f.pgid, f.direct]).toEqual([77, true]);
+    f = new MarkerFilter();
+    let out = '';
+    for (const ch of (direct + 'after').split('')) out += f.push(ch);
+    expect(out + f.flush()).toBe('after');
+    expect([f.pgid, f.direct]).toEqual([77, true]);
+    f = new MarkerFilter();
+    f.push(marker);
+    expect(f.direct).toBe(false);
+    // only ":direct" itself: anything else after the id is no marker
+    f = new MarkerFilter();
+    expect(f.push('\x1elifeboat-pgid:77:other\x1e\n')).toBe('\x1elifeboat-pgid:77:other\x1e\n');
+    expect(f.pgid).toBeNull();
+  });
+
   test('no marker at all', () => {
     const f = new MarkerFilter();
     expect(f.push('sudo: a password is required\n')).toBe('sudo: a password is required\n');
