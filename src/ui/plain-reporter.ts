@@ -25,8 +25,22 @@ export class PlainReporter implements Reporter {
     return `${el} (${Math.round((ms / this.opts.rtoMs) * 100)}% RTO)`;
   }
 
+  /** lines of this turn of the event loop: written together, one write per turn, not per line */
+  private pending: string[] = [];
+  private scheduled = false;
+
   private write(line: string) {
-    if (this.paused) this.buffered.push(line); else this.out.write(line + '\n');
+    if (this.paused) { this.buffered.push(line); return; }
+    this.pending.push(line);
+    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+  }
+
+  private flush() {
+    this.scheduled = false;
+    if (!this.pending.length) return;
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    this.out.write(text);
   }
 
   event(r: JournalRecord): void {
@@ -51,9 +65,10 @@ export class PlainReporter implements Reporter {
     this.write(this.opts.color && c ? `\x1b[${c}m${text}\x1b[0m` : text);
   }
 
-  pause(): void { this.paused++; }
+  // a question is asked below everything shown so far
+  pause(): void { this.flush(); this.paused++; }
   resume(): void {
-    if (this.paused > 0 && --this.paused === 0) { for (const l of this.buffered) this.out.write(l + '\n'); this.buffered = []; }
+    if (this.paused > 0 && --this.paused === 0) { this.pending.push(...this.buffered); this.buffered = []; this.flush(); }
   }
-  close(): void { for (const l of this.buffered) this.out.write(l + '\n'); this.buffered = []; }
+  close(): void { this.pending.push(...this.buffered); this.buffered = []; this.flush(); }
 }
