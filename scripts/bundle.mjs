@@ -38,9 +38,11 @@ const virtual = {
     // ssh2's optional native crypto: required from the ssh2 package (it stays optional: ssh2
     // catches a failed require and uses its JavaScript code)
     b.onResolve({ filter: /\.node$/ }, (a) => {
-      const rel = path.relative(path.join(root, 'node_modules'), path.resolve(a.resolveDir, a.path));
-      if (rel.startsWith('..')) throw new Error(`bundle: native module outside node_modules: ${a.path}`);
-      return { path: rel.split(path.sep).join('/'), external: true };
+      // as a package path (ssh2/lib/…): found from the bundle through node_modules, wherever that is
+      const full = path.resolve(a.resolveDir, a.path).split(path.sep).join('/');
+      const at = full.lastIndexOf('/node_modules/');
+      if (at < 0) throw new Error(`bundle: a native module outside node_modules: ${a.path}`);
+      return { path: full.slice(at + '/node_modules/'.length), external: true };
     });
     b.onLoad({ filter: /.*/, namespace: 'lifeboat' }, (a) => ({
       resolveDir: dist,
