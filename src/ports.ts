@@ -38,6 +38,12 @@ export interface ExecRequest {
   onStderr?: (chunk: string) => void;
   /** aborting kills the remote command, result comes back with `canceled: true` */
   signal?: AbortSignal;
+  /**
+   * The command is sent only once this resolves (the runner passes its intent record's write,
+   * so a session can open while the intent is being synced). When it rejects nothing is sent,
+   * and exec rejects with its reason.
+   */
+  gate?: Promise<unknown>;
 }
 
 /** Same shape for success and failure (execa style). */
@@ -93,7 +99,10 @@ export interface Transport {
 
 import type { RunEvent, JournalRecord } from './engine/events.js';
 
-/** Append-only record of a run. `append` resolves only once the record is durable (fsynced). */
+/**
+ * Append-only record of a run. `append` resolves only once the record is written, and synced
+ * to disk when it must be (a command's intent, the run's start and end: docs/JOURNAL.md).
+ */
 export interface Journal {
   append(event: RunEvent): Promise<JournalRecord>;
   close(): Promise<void>;

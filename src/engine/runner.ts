@@ -270,7 +270,7 @@ export class Runner {
     if (failed) throw failed.reason;
   }
 
-  /** Journal the intent (durably), then send the command without waiting for it. */
+  /** Journal the intent (durably) and send the command once it is, without waiting for the command. */
   private async startExec(a: ExecAction) {
     const st = this.step(a.step);
     const tpl = a.purpose === 'run' ? st.run! : a.purpose === 'skip_if' ? st.skipIf! : st.rollback!;
@@ -288,7 +288,7 @@ export class Runner {
       await this.dispatch({ type: 'exec-error', step: a.step, host: a.host, attempt: a.attempt, purpose: a.purpose, kind: 'template', message: (e as Error).message });
       return;
     }
-    await this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: display, purpose: a.purpose });
+    const intent = this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: display, purpose: a.purpose });
     const host = this.plan.hosts[a.host];
     const u = this.state.units[unitKey(a.step, a.host)];
     let timeoutMs = st.timeoutMs;
@@ -297,10 +297,12 @@ export class Runner {
     const ac = new AbortController();
     const key = `${unitKey(a.step, a.host)}:${a.purpose}`;
     this.controllers.set(key, ac);
-    void this.exec(host, st, a, command, env, timeoutMs, ac).finally(() => this.controllers.delete(key));
+    // the session opens while the intent is synced; the command is sent once it is (the gate)
+    void this.exec(host, st, a, command, env, timeoutMs, ac, intent).finally(() => this.controllers.delete(key));
+    await intent;
   }
 
-  private async exec(host: ResolvedHost, st: ResolvedStep, a: ExecAction, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController) {
+  private async exec(host: ResolvedHost, st: ResolvedStep, a: ExecAction, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController, gate: Promise<unknown>) {
     const transport = host.local ? this.ports.local : this.ports.ssh;
     const out = new StreamRedactor(this.redactor);
     const err = new StreamRedactor(this.redactor);
@@ -310,7 +312,7 @@ export class Runner {
     try {
       const conn = await transport.connect(host);
       res = await conn.exec({
-        command, env, sudo: st.sudo, timeoutMs, signal: ac.signal,
+        command, env, sudo: st.sudo, timeoutMs, signal: ac.signal, gate,
         onStdout: live ? (c) => { const t = out.push(c); if (t) rep.output(st.id, host.name, 'stdout', t); } : undefined,
         onStderr: live ? (c) => { const t = err.push(c); if (t) rep.output(st.id, host.name, 'stderr', t); } : undefined,
       });

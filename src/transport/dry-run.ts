@@ -14,6 +14,7 @@ export class DryRunTransport implements Transport {
     return {
       host,
       exec: async (req: ExecRequest): Promise<ExecResult> => {
+        if (req.gate) await req.gate;
         this.recorded.push({ host: host.name, command: req.command, sudo: req.sudo, env: Object.keys(req.env ?? {}), timeoutMs: req.timeoutMs });
         return { exitCode: 0, stdout: '', stderr: '', timedOut: false, canceled: false, signal: null, durationMs: 0, simulated: true };
       },

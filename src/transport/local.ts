@@ -84,7 +84,9 @@ export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<E
 
 class LocalConnection implements Connection {
   constructor(readonly host: ResolvedHost) {}
-  exec(req: ExecRequest): Promise<ExecResult> {
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    // nothing starts before the gate opens
+    if (req.gate) await req.gate;
     return execLocal(this.host, req);
   }
   async close(): Promise<void> {}

@@ -186,6 +186,7 @@ export class SshConnection implements Connection {
 
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
+      let gateFailed: { reason: unknown } | undefined;
       let killReason: 'timeout' | 'cancel' | null = null;
       let exit: { code: number | null; signal: string | null } | null = null;
       let drainTimer: NodeJS.Timeout | undefined;
@@ -254,6 +255,12 @@ export class SshConnection implements Connection {
       const settle = () => {
         if (settled) return;
         collector.end();
+        if (gateFailed) {
+          // the command was never sent: the remote shell read an empty script and ended
+          cleanup();
+          reject(gateFailed.reason);
+          return;
+        }
         const stderr = collector.stderr.toString();
         if (!killReason && exit === null) {
           cleanup();
@@ -270,13 +277,22 @@ export class SshConnection implements Connection {
       };
       // the connection's own `close` may come right after the channel's: let it claim this first
       channel.on('close', () => setImmediate(settle));
-      if (req.signal?.aborted) {
-        // aborted while the session opened: send no script, so nothing runs
-        killReason = 'cancel';
-        channel.end();
-      } else {
-        channel.end(script);
-      }
+      const send = () => {
+        if (settled) return;
+        if (killReason || req.signal?.aborted) {
+          // timed out or aborted before the command went: send no script, so nothing runs
+          killReason ??= 'cancel';
+          channel.end();
+        } else {
+          channel.end(script);
+        }
+      };
+      // the session is open; the command itself goes only once the gate (the intent's sync) opens
+      if (!req.gate) send();
+      else req.gate.then(send, (reason: unknown) => {
+        gateFailed = { reason };
+        if (!settled) channel.end();
+      });
     });
   }
 

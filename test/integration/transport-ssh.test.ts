@@ -1,7 +1,7 @@
 // SshTransport against a real OpenSSH sshd on loopback (test/helpers/sshd.ts).
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +164,29 @@ describe('timeout and cancel', () => {
     } finally {
       await t.closeAll();
     }
+  });
+
+  test('gate: the session opens at once, the command goes only when the gate opens; a closed gate sends nothing', async () => {
+    const c = await transport.connect(hostOf(sshd));
+    const marker = join(scratch, `gate-${unique()}`);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    const p = c.exec({ command: `touch ${marker}; echo ran`, gate });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(marker)).toBe(false);
+    open();
+    expect((await p).stdout).toBe('ran\n');
+    expect(existsSync(marker)).toBe(true);
+
+    const never = join(scratch, `gate-${unique()}`);
+    const closed = Promise.reject(new Error('the journal could not be written'));
+    closed.catch(() => undefined); // (the runner awaits its intent itself too)
+    const e = await c.exec({ command: `touch ${never}`, gate: closed }).then(() => undefined, (x: unknown) => x);
+    expect((e as Error).message).toBe('the journal could not be written');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(never)).toBe(false);
+    // the connection is still good
+    expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
   });
 
   test('a timeout also kills a command run through sudo', async () => {

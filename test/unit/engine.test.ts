@@ -52,6 +52,8 @@ class FakeTransport implements Transport {
     return {
       host,
       exec: async (req: ExecRequest): Promise<ExecResult> => {
+        // as every transport: nothing is sent before the gate (the intent's sync) opens
+        if (req.gate) await req.gate;
         this.calls.push({ host: host.name, command: req.command, env: req.env });
         const n = this.calls.filter((c) => c.host === host.name && c.command === req.command).length;
         const r = await this.script(host.name, req.command, n);
