@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// For profiling and A/B tests between two builds: starts the bench's throwaway sshd (every
+// 127.0.0.x) and writes its projects (bench/lib/project.mjs), prints where they are as JSON,
+// and keeps the sshd until Ctrl-C. Usage: node bench/tools/keep.mjs [FOLDER]
+// (FOLDER: where the projects go, default the system's temp folder; use a folder on a disk,
+// not a tmpfs, when the journal's fsyncs should cost what they cost).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startBenchSshd } from '../lib/sshd.mjs';
+import { writeProject } from '../lib/project.mjs';
+
+const work = mkdtempSync(path.join(process.argv[2] ?? os.tmpdir(), 'lifeboat-keep-'));
+const sshd = await startBenchSshd(100);
+const proj = writeProject(work, sshd, 100, [20, 100]);
+console.log(JSON.stringify({ work, ...proj, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath }, null, 2));
+const stop = async () => { await sshd.stop(); rmSync(work, { recursive: true, force: true }); process.exit(0); };
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+setInterval(() => {}, 1 << 30);
