@@ -16,7 +16,7 @@
 // cache only from the same V8 version and flags; anything else is ignored at run time.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync, existsSync, statSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync, existsSync, statSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,22 @@ await build({
   banner: { js: '"use strict";\nconst __lifeboatBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: 'warning',
   legalComments: 'none',
+  // no comments or indentation: a third of the bytes to read and hash at every start
+  // (names are kept, so a stack trace still says which function)
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
+// ASCII only (esbuild escapes strings; comments are gone; a regular expression with a literal
+// non-ASCII character would remain): the launcher then decodes it as Latin-1, a one-byte
+// string, ~4x faster than UTF-8 for 3 MB
+{
+  const bytes = readFileSync(out);
+  const at = bytes.findIndex((b) => b > 0x7f);
+  if (at >= 0) {
+    const before = bytes.subarray(Math.max(0, at - 60), at).toString('latin1');
+    throw new Error(`bundle: a non-ASCII byte in ${out} after "${before}": write that character as \\uXXXX in the source`);
+  }
+}
 
 // ---- training runs for the code cache ------------------------------------------------------
 const work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-bundle-'));

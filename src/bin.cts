@@ -32,7 +32,8 @@ function main(): void {
   }
   const cacheFile = `${bundle}.cache`;
   const cachedData = readOrUndefined(cacheFile);
-  const script = new vm.Script(Module.wrap(source.toString('utf8')), { filename: bundle, cachedData });
+  // the build makes the bundle ASCII only (scripts/bundle.mjs): Latin-1 decodes it exactly, as a one-byte string
+  const script = new vm.Script(Module.wrap(source.toString('latin1')), { filename: bundle, cachedData });
   // the build's training runs (scripts/bundle.mjs) ask for the cache, with what they compiled
   const out = process.env.LIFEBOAT_CODE_CACHE_OUT;
   if (out) {
