@@ -11,11 +11,12 @@
 // from their packages at run time exactly as ssh2 itself would.
 //
 // The cache holds the bytecode of what a few training commands compiled (validate, a dry run,
-// a real run of local steps with its journal, the plan): functions V8 would otherwise compile
-// lazily at every start. It is made here, on the machine that builds, because V8 accepts a
+// real runs of local steps with their journal, the plan, a run over SSH against a server in
+// this process): functions V8 would otherwise compile lazily at every start. It is made here, on the machine that builds, because V8 accepts a
 // cache only from the same V8 version and flags; anything else is ignored at run time.
 import { build } from 'esbuild';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { cpSync, mkdtempSync, rmSync, writeFileSync, existsSync, statSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +92,38 @@ await build({
 }
 
 // ---- training runs for the code cache ------------------------------------------------------
+
+/**
+ * An SSH server in this process for one training run (ssh2's own server, on 127.0.0.1, a
+ * random port, keys made for it): the cache then also holds the code of the handshake, the
+ * host key check, authentication and sessions. It runs nothing: every command "prints" ok.
+ */
+async function trainingServer(dir) {
+  const { Server, utils } = createRequire(import.meta.url)('ssh2');
+  const hostKey = utils.generateKeyPairSync('ed25519');
+  const clientKey = utils.generateKeyPairSync('ed25519');
+  const allowed = utils.parseKey(clientKey.public);
+  writeFileSync(path.join(dir, 'id_ed25519'), clientKey.private, { mode: 0o600 });
+  const server = new Server({ hostKeys: [hostKey.private] }, (conn) => {
+    conn.on('error', () => undefined);
+    conn.on('authentication', (ctx) => {
+      const ok = ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH()) &&
+        (!ctx.signature || allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true);
+      if (ok) ctx.accept(); else ctx.reject(['publickey']);
+    });
+    conn.on('ready', () => conn.on('session', (acceptSession) => acceptSession().on('exec', (acceptExec) => {
+      const ch = acceptExec();
+      ch.on('data', () => undefined);
+      // the script has arrived (EOF): answer as a bash login shell that leads its session would
+      ch.on('end', () => { ch.stderr.write('\x1elifeboat-pgid:4242:direct\x1e\n'); ch.write('ok\n'); ch.exit(0); ch.end(); });
+    })));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey.public.split(' ').slice(0, 2).join(' ')}\n`, { mode: 0o600 });
+  return { port, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
 const work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-bundle-'));
 try {
   const books = path.join(work, 'runbooks');
@@ -138,6 +171,42 @@ steps:
   train(path.join(work, 'local'), 'run', 'runbooks/local.yaml', '-i', 'inventory.yaml', '--yes', '--plain');
   train(path.join(work, 'local'), 'run', 'runbooks/local.yaml', '-i', 'inventory.yaml', '--yes', '--plain');
   train(books, 'plan', '-i', 'lab', '-o', path.join(work, 'plan.html'));
+
+  // a run over SSH, against the server above (asynchronous: the server lives in this process)
+  const sshDir = path.join(work, 'ssh');
+  mkdirSync(path.join(sshDir, 'runbooks'), { recursive: true, mode: 0o700 });
+  const server = await trainingServer(sshDir);
+  try {
+    writeFileSync(path.join(sshDir, 'site.yaml'), 'lifeboat: 1\nkind: site\norganisation: Training\nrecovery_order: [remote]\n');
+    writeFileSync(path.join(sshDir, 'inventory.yaml'), `lifeboat: 1
+kind: inventory
+name: there
+environment: rehearsal
+defaults: { user: lifeboat, port: ${server.port}, identity_file: ${path.join(sshDir, 'id_ed25519')} }
+known_hosts: ${path.join(sshDir, 'known_hosts')}
+connect_timeout: 10s
+hosts: { box: { address: 127.0.0.1 } }
+`);
+    writeFileSync(path.join(sshDir, 'runbooks', 'remote.yaml'), `lifeboat: 1
+kind: runbook
+name: remote
+version: 1.0.0
+title: Remote steps
+tier: routine
+objectives: { rto: 5m }
+roles: { target: box }
+steps:
+${['check', 'one', 'two', 'three'].map((id, i) => `  - id: ${id}\n${i ? '' : '    phase: preflight\n'}    on: target\n    run: echo ok\n    expect: { stdout: ok }\n`).join('')}`);
+    await new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, [bin, 'run', 'runbooks/remote.yaml', '-i', 'inventory.yaml', '--yes', '--plain'], { cwd: sshDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      c.stdout.on('data', (d) => { output += d; });
+      c.stderr.on('data', (d) => { output += d; });
+      c.on('close', (code) => (code === 0 && existsSync(cache) ? resolve() : reject(new Error(`bundle: the SSH training run failed (exit ${code}):\n${output.slice(-2000)}`))));
+    });
+  } finally {
+    await server.close();
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
