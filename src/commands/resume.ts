@@ -69,7 +69,7 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const redactor = new Redactor(Object.values(secrets));
   let journal;
   try {
-    journal = await FileJournal.open(stateDir, runId, { redact: (s) => redactor.redact(s), force: opts.force, sync: mustSync });
+    journal = await FileJournal.open(stateDir, runId, { redact: redactor.empty ? undefined : (s) => redactor.redact(s), force: opts.force, sync: mustSync });
   } catch (e) {
     lock.release();
     if (e instanceof JournalError) throw new ExitError(EXIT.PROBLEMS, e.message, [e.hint, ...e.problems.slice(0, 5)].filter(Boolean).join('\n  '));

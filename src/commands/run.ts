@@ -126,7 +126,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const redactor = new Redactor(Object.values(secrets));
   let journal: Journal;
   try {
-    journal = await FileJournal.create(stateDir, runId, { redact: (s) => redactor.redact(s), sync: mustSync });
+    journal = await FileJournal.create(stateDir, runId, { redact: redactor.empty ? undefined : (s) => redactor.redact(s), sync: mustSync });
   } catch (e) {
     lock.release();
     await transports.ssh.closeAll().catch(() => undefined);
