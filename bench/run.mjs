@@ -52,6 +52,32 @@ function hyperfine(commands, { runs, warmup = 1, prepare, cwd, env }) {
   return Object.fromEntries(res.map((e) => [e.command, { median: e.median * 1000, min: e.min * 1000, mean: e.mean * 1000, user: e.user * 1000, system: e.system * 1000, times: e.times.map((t) => t * 1000) }]));
 }
 
+/**
+ * Like hyperfine over several commands, but interleaved: each round runs every command once,
+ * in turn, so a stretch of time when the shared machine is busy hits all of them alike and
+ * their ratio stays honest (hyperfine runs one command's whole series, then the next one's).
+ * Wall, user and system time of each run from bash's `time` (millisecond resolution).
+ */
+function interleaved(commands, { rounds, warmup = 1, cwd, env }) {
+  const out = Object.fromEntries(commands.map(([name]) => [name, { times: [], cpu: [] }]));
+  for (let r = 0; r < warmup + rounds; r++) {
+    for (const [name, cmd] of commands) {
+      // the command is a plain command line (no shell syntax); its output goes nowhere, time's to stdout
+      const p = spawnSync('bash', ['-c', `TIMEFORMAT='%3R %3U %3S'; set -o pipefail; { time ${cmd} >/dev/null 2>&1 ; } 2>&1`], { cwd, env: env ?? process.env, encoding: 'utf8' });
+      const m = /(\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\s*$/.exec(p.stdout ?? '');
+      if (p.status !== 0 || !m) throw new Error(`${name} failed (exit ${p.status}): ${cmd}\n${(p.stdout ?? '').slice(-1500)}`);
+      if (r < warmup) continue;
+      out[name].times.push(Number(m[1]) * 1000);
+      out[name].cpu.push({ user: Number(m[2]) * 1000, system: Number(m[3]) * 1000 });
+    }
+  }
+  const mean = (a) => a.reduce((t, v) => t + v, 0) / a.length;
+  return Object.fromEntries(Object.entries(out).map(([name, { times, cpu }]) => [name, {
+    median: median(times), min: Math.min(...times), mean: mean(times),
+    user: mean(cpu.map((c) => c.user)), system: mean(cpu.map((c) => c.system)), times,
+  }]));
+}
+
 function version(cmd, args, re) {
   // ssh -V prints on stderr
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -134,16 +160,16 @@ async function main() {
     spawnSync(ans.cleanup);
 
     // ---- 1. one host, K steps --------------------------------------------------------
-    const fast = QUICK ? 3 : 8;
-    result.steps = { k: KS, tools: {} };
+    const fast = QUICK ? 3 : 12;
+    result.steps = { k: KS, tools: {}, method: 'lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine' };
     const series = { lifeboat: [], ssh2: [], openssh: [], ansible: [], ansiblePipelining: [] };
     for (const k of KS) {
       log(`bench: ${k} step(s) on one host…`);
-      const h = hyperfine([
+      const h = interleaved([
         ['lifeboat', lbRun(`k${k}`)],
         ['ssh2', `${process.execPath} ${BARE} ${bareCfg(1, k, 'true')}`],
         ['openssh', `${ossh.host} 127.0.0.1 ${k} true`],
-      ], { runs: fast, cwd: proj.root, env });
+      ], { rounds: fast, cwd: proj.root, env });
       // Ansible takes seconds per run: fewer runs, no warm-up (the sanity run warmed its caches)
       const slow = QUICK ? 1 : k === 1 ? 3 : 2;
       const a = hyperfine([['ansible', ansCmd(`k${k}`)]], { runs: slow, warmup: 0, prepare: ans.cleanup, cwd: proj.root, env: ansEnv(false) });
@@ -255,7 +281,7 @@ function markdown(r) {
   L.push(`### Run of ${r.started} (${r.cpus} cores${r.quick ? ', QUICK' : ''})`, '');
   L.push(`node ${r.versions.node} · lifeboat ${r.versions.lifeboat} · ssh2 ${r.versions.ssh2} · ${r.versions.openssh} · ansible-core ${r.versions.ansibleCore} · hyperfine ${r.versions.hyperfine}  `);
   L.push(`load (/proc/loadavg) before: \`${r.loadBefore}\` · after: \`${r.loadAfter}\``, '');
-  L.push('**One host, K trivial steps (`true`): wall time of the whole command, median (best)**; fixed and per-step cost fitted over the best runs; client CPU per step fitted over mean user+sys', '');
+  L.push('**One host, K trivial steps (`true`): wall time of the whole command, median (best)**; lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine; fixed and per-step cost fitted over the best runs; client CPU per step fitted over mean user+sys', '');
   L.push(`| tool | ${r.steps.k.map((k) => `K=${k}`).join(' | ')} | fixed cost | per step | per step vs ssh2 | CPU per step |`);
   L.push(`| --- | ${r.steps.k.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`);
   for (const [tool, v] of Object.entries(t)) {
