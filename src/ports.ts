@@ -91,6 +91,8 @@ export interface Connection {
 export interface Transport {
   /** open (or return the already open) connection; throws TransportError */
   connect(host: ResolvedHost): Promise<Connection>;
+  /** start connecting now, for a connect() that comes soon; nothing is reported here */
+  warm?(host: ResolvedHost): void;
   /** close every connection */
   closeAll(): Promise<void>;
 }

@@ -74,10 +74,7 @@ export type RunMode = RunStartedEvent['mode'];
 
 /** Dial every remote host a step runs on (the runner connects to the same ones when it starts). */
 function warmHosts(plan: Prepared['plan'], ssh: Transport) {
-  const warm = (ssh as { warm?: (h: Prepared['plan']['hosts'][string]) => void }).warm;
-  if (!warm) return;
-  const names = new Set(plan.steps.flatMap((s) => s.hosts));
-  for (const n of names) { const h = plan.hosts[n]; if (h && !h.local) warm.call(ssh, h); }
+  for (const n of new Set(plan.steps.flatMap((s) => s.hosts))) { const h = plan.hosts[n]; if (h && !h.local) ssh.warm?.(h); }
 }
 
 export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {

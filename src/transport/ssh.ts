@@ -367,9 +367,11 @@ export class SshTransport implements Transport {
    */
   warm(input: ResolvedHost): void {
     if (input.local) return;
-    const key = cacheKey(this.completeHost(input));
+    // completed once here: a host without an address is looked up in ssh_config once, not twice
+    const host = this.completeHost(input);
+    const key = cacheKey(host);
     if (this.connections.has(key)) return;
-    const conn = this.connectSsh(input);
+    const conn = this.connectSsh(host);
     this.warming.set(key, conn);
     conn.then(() => { if (this.warming.get(key) === conn) this.warming.delete(key); }, () => {
       if (this.warming.get(key) === conn) { this.warming.delete(key); this.warmFailures.set(key, conn); }
@@ -417,7 +419,7 @@ export class SshTransport implements Transport {
     const generation = this.closes;
     try {
       ({ Client } = await loadSsh2());
-      if (this.closes !== generation) throw new TransportError('unreachable', host.name, `${describeHost(host)}: connection abandoned (the run ended before it was set up)`);
+      if (this.closes !== generation) throw abandoned(host);
     } catch (e) {
       early?.socket.destroy();
       throw e;
@@ -438,7 +440,7 @@ export class SshTransport implements Transport {
       }
     }
 
-    if (this.closes !== generation) throw new TransportError('unreachable', host.name, `${label}: connection abandoned (the run ended before it was set up)`);
+    if (this.closes !== generation) throw abandoned(host);
     const entries = loadKnownHosts(host.knownHosts);
     const client = new Client();
 
@@ -469,7 +471,7 @@ export class SshTransport implements Transport {
       );
       this.deadlines.add(deadline);
       // closeAll() while this dial is under way ends it now, not at its deadline
-      const abandon = () => finish(fail('unreachable', `${label}: connection abandoned (the run ended before it was set up)`));
+      const abandon = () => finish(abandoned(host));
       this.dialing.add(abandon);
       const finishDial = finish;
       finish = (err) => { this.dialing.delete(abandon); finishDial(err); };
@@ -698,6 +700,11 @@ export class SshTransport implements Transport {
 
 function depth(h: ResolvedHost): number {
   return h.jump ? 1 + depth(h.jump) : 0;
+}
+
+/** a dial that closeAll() ended before the connection was set up */
+function abandoned(host: ResolvedHost): TransportError {
+  return new TransportError('unreachable', host.name, `${describeHost(host)}: connection abandoned (the run ended before it was set up)`);
 }
 
 function cacheKey(h: ResolvedHost): string {
