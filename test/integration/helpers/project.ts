@@ -182,7 +182,9 @@ export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
     journals: () => {
       const runs = path.join(stateDir, 'runs');
       if (!existsSync(runs)) return [];
-      return readdirSync(runs).sort().map((id) => readFileSync(path.join(runs, id, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalLine));
+      // a run folder is made before its journal file: a run that is starting has no journal yet
+      return readdirSync(runs).sort().map((id) => path.join(runs, id, 'journal.jsonl')).filter((f) => existsSync(f))
+        .map((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalLine));
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
