@@ -29,11 +29,14 @@ export interface DecideInput {
   /** secrets are needed only to evaluate `when` values that use them */
   secrets?: Record<string, string>;
   facts?: Record<string, HostFacts>;
+  /** hosts whose connection is being tried: asked for again, they would only be waited for */
+  connecting?: ReadonlySet<string>;
 }
 
+const NONE: ReadonlySet<string> = new Set();
 const stepById = (plan: ResolvedPlan, id: string) => plan.steps.find((s) => s.id === id)!;
 
-export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan) }: DecideInput): Action[] {
+export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan), connecting = NONE }: DecideInput): Action[] {
   if (state.status !== 'running') return [];
   const units = Object.values(state.units);
   const inFlight = units.filter(isInFlight);
@@ -90,7 +93,11 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     }
     // `when` may need to know whether hosts answer
     const unknown = [...new Set(step.when.flatMap((c) => (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : []))];
-    if (unknown.length) return [{ kind: 'connect', hosts: unknown }];
+    if (unknown.length) {
+      // only this step waits for them; hosts already being tried are not asked for again
+      const ask = unknown.filter((h) => !connecting.has(h));
+      return ask.length ? [{ kind: 'connect', hosts: ask }] : [{ kind: 'idle' }];
+    }
     const why = whenFails(step, plan, state, secrets, facts);
     if (why) return [{ kind: 'skip-step', step: step.id, reason: 'when', note: why }];
     return [{ kind: 'start-step', step: step.id }];
@@ -132,7 +139,12 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     }
     const host = plan.hosts[u.host];
     const hs = state.hosts[u.host];
-    if (!host?.local && !hs) { toConnect.push(u.host); slots--; continue; }
+    if (!host?.local && !hs) {
+      // a host still being tried delays only its own units
+      if (!connecting.has(u.host)) toConnect.push(u.host);
+      if (step.strategy === 'serial') break;
+      continue;
+    }
     if (hs && !hs.reachable && host?.mayBeDown && (hs.kind === 'unreachable' || hs.kind === 'connection-lost')) {
       actions.push({ kind: 'skip-unit', step: step.id, host: u.host, reason: 'host-down', note: `${u.host} unreachable, as expected (may be down): ${hs.message ?? ''}`.trim() });
       continue;

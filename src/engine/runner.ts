@@ -47,6 +47,8 @@ export interface RunnerOptions {
 type ExecAction = Extract<Action, { kind: 'exec' }>;
 
 const TAIL = 4096;
+/** the same actions asked for this many times in a row without anything new is a loop */
+const MAX_REPEATS = 1000;
 const tail = (s: string, n: number) => (s.length > n ? s.slice(s.length - n) : s);
 
 export class Runner {
@@ -55,6 +57,10 @@ export class Runner {
   private readonly facts: Record<string, HostFacts>;
   private readonly controllers = new Map<string, AbortController>();
   private readonly connecting = new Set<string>();
+  /** hosts whose connection was tried (once per run: a host's state comes from its first try) */
+  private readonly started = new Set<string>();
+  /** connections and commands started: progress even before they report */
+  private starts = 0;
   private wakeUp: (() => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private interrupting = false;
@@ -95,19 +101,25 @@ export class Runner {
 
   /** Run until the run finishes (or is interrupted). Returns the final state. */
   async run(): Promise<RunState> {
-    await this.preconnect();
+    this.preconnect();
+    let lastActions = '';
+    let repeats = 0;
     for (;;) {
       if (this.fatal) throw this.fatal;
       if (this.state.status !== 'running') break;
-      const actions = decide({ plan: this.plan, state: this.state, now: this.clock.now(), secrets: this.opts.secrets, facts: this.facts });
+      const actions = decide({ plan: this.plan, state: this.state, now: this.clock.now(), secrets: this.opts.secrets, facts: this.facts, connecting: this.connecting });
       if (!actions.length) break;
+      // the progress invariant: every turn of this loop journals a record, starts a connection
+      // or a command, or waits for one to report. A turn that does none of these is a bug in
+      // decide: it ends the run as an internal error (journaled and shown), never a spin.
+      const seqBefore = this.state.lastSeq;
+      const startsBefore = this.starts;
       let waitUntil: number | undefined;
-      let progressed = false;
       for (let i = 0; i < actions.length; i++) {
         const a = actions[i];
         if (a.kind === 'idle') continue;
         if (a.kind === 'wait') { waitUntil = a.until; continue; }
-        progressed = true;
+        if (a.kind === 'finish' && this.connecting.size) continue; // its hosts report first: nothing follows run-finished
         if (a.kind === 'exec') {
           // consecutive commands start together: their intents share one journal write and sync
           const group = [a];
@@ -118,43 +130,78 @@ export class Runner {
         await this.perform(a);
         if (a.kind === 'finish') return this.state;
       }
-      if (!progressed) {
-        const woke = new Promise<void>((r) => { this.wakeUp = r; });
-        if (waitUntil !== undefined) {
-          const ac = new AbortController();
-          await Promise.race([woke, this.clock.sleep(waitUntil - this.clock.now(), ac.signal)]);
-          ac.abort();
-        } else if (Object.values(this.state.units).some(isInFlight) || this.connecting.size) {
-          await woke;
-        } else {
-          // nothing in flight and nothing to do: a bug in decide; do not spin
-          throw new Error('run made no progress (no action and nothing in flight)');
-        }
+      const progressed = this.state.lastSeq !== seqBefore || this.starts !== startsBefore;
+      // records that change nothing, asked for again and again, are no progress either
+      const key = JSON.stringify(actions);
+      repeats = key === lastActions ? repeats + 1 : 0;
+      lastActions = key;
+      if (progressed && repeats < MAX_REPEATS) continue;
+      const woke = new Promise<void>((r) => { this.wakeUp = r; });
+      if (waitUntil !== undefined) {
+        const ac = new AbortController();
+        await Promise.race([woke, this.clock.sleep(waitUntil - this.clock.now(), ac.signal)]);
+        ac.abort();
+      } else if (repeats < MAX_REPEATS && (Object.values(this.state.units).some(isInFlight) || this.connecting.size)) {
+        const wasConnecting = this.connecting.size;
+        await woke;
+        // hosts that answer in the same turn of the event loop start their commands together
+        // (one journal write and sync for their intents)
+        if (wasConnecting) { await new Promise((r) => setImmediate(r)); await this.chain; }
+      } else {
+        this.wakeUp = undefined;
+        await this.noProgress(actions);
+        return this.state;
       }
     }
     await this.chain;
     return this.state;
   }
 
-  /** Open every host the run will touch, in parallel, so a dead host shows at once. */
-  private async preconnect() {
+  /** decide asked for something that changes nothing, with nothing left to wait for: end the run, saying so */
+  private async noProgress(actions: Action[]) {
+    const current = this.state.order.find((id) => this.state.steps[id].status === 'pending' || this.state.steps[id].status === 'running');
+    const asked = actions.map((a) => a.kind + ('hosts' in a ? ` ${a.hosts.join(',')}` : '')).join(', ');
+    await this.dispatch({
+      type: 'run-finished', result: 'failed', durationMs: this.clock.now() - this.state.startedAt,
+      message: `internal error: the run made no progress${current ? ` at step ${current}` : ''} (asked for: ${asked}); nothing was left running. This is a bug in lifeboat; the journal is intact`,
+    });
+  }
+
+  /** Open every host the run will touch, in parallel, so a dead host shows at once; the run does not wait for them. */
+  private preconnect() {
     const pending = new Set(Object.values(this.state.units).filter((u) => !isInFlight(u)).map((u) => u.host));
     const hosts = Object.keys(this.plan.hosts).filter((h) => h !== 'local' && (pending.has(h) || this.opts.connectAll) && !this.state.hosts[h]);
     const limit = this.opts.connectParallel ?? 32;
-    for (let i = 0; i < hosts.length; i += limit) await Promise.all(hosts.slice(i, i + limit).map((h) => this.connect(h)));
+    const queue = [...hosts];
+    const next = (): Promise<void> | undefined => { const h = queue.shift(); return h === undefined ? undefined : this.connect(h).then(next); };
+    // marked at once, so decide waits for these hosts instead of asking for them again
+    for (const h of hosts) this.connecting.add(h);
+    for (let i = 0; i < Math.min(limit, hosts.length); i++) void next();
   }
 
-  private async connect(host: string) {
-    if (this.connecting.has(host)) return;
-    const h = this.plan.hosts[host];
-    if (!h || h.local) return;
+  /** The one path by which a host becomes known: reachable, or not (with why). Never throws. */
+  private async connect(host: string): Promise<void> {
+    if (this.state.hosts[host] || this.started.has(host)) return;
+    this.started.add(host);
     this.connecting.add(host);
+    this.starts++;
+    const h = this.plan.hosts[host];
     try {
-      await this.ports.ssh.connect(h);
-      await this.dispatch({ type: 'host-state', host, reachable: true });
+      if (!h) {
+        await this.dispatch({ type: 'host-state', host, reachable: false, kind: 'internal', message: `host '${host}' is not among the hosts of the plan` });
+      } else if (h.local) {
+        await this.dispatch({ type: 'host-state', host, reachable: true });
+      } else {
+        try {
+          await this.ports.ssh.connect(h);
+          await this.dispatch({ type: 'host-state', host, reachable: true });
+        } catch (e) {
+          const kind = e instanceof TransportError ? e.kind : 'internal';
+          await this.dispatch({ type: 'host-state', host, reachable: false, kind, message: this.redactor.redact((e as Error).message) });
+        }
+      }
     } catch (e) {
-      const kind = e instanceof TransportError ? e.kind : 'internal';
-      await this.dispatch({ type: 'host-state', host, reachable: false, kind, message: (e as Error).message });
+      this.fatal ??= e;
     } finally {
       this.connecting.delete(host);
       this.wake();
