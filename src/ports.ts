@@ -116,7 +116,8 @@ export interface Operator {
   readonly name: string;
   confirm(q: { step: string; title: string; question: string }): Promise<{ answer: boolean; auto: boolean }>;
   manual(q: { step: string; title: string; instructions: string; record?: string }): Promise<{ done: boolean; value?: string; auto: boolean }>;
-  onFailure(q: { step: string; title: string; host?: string; message: string; canRollback: boolean; preflight: boolean }): Promise<'retry' | 'skip' | 'rollback' | 'abort'>;
+  /** `output`: the last lines of stderr and stdout (outputTail); `fullOutput`: all of it (redacted), for "show the whole output" */
+  onFailure(q: { step: string; title: string; host?: string; message: string; canRollback: boolean; preflight: boolean; output?: string; fullOutput?: string }): Promise<'retry' | 'skip' | 'rollback' | 'abort'>;
   inDoubt(q: { step: string; title: string; host: string; command: string; lastOutput: string }): Promise<'rerun' | 'done' | 'abort'>;
   /** Ctrl-C while steps run */
   interrupt(q: { running: string[] }): Promise<'stop-step' | 'after-step' | 'continue'>;

@@ -5,7 +5,7 @@ import { EXIT, ExitError } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { loadWithRoot, type Project } from '../load/project.js';
 import { resolvePlan } from '../plan/resolve.js';
-import { rehearsalStatus, type RehearsalStatus } from '../render/rehearsal-status.js';
+import { rehearsalStatus, historyResultWords, type RehearsalStatus } from '../render/rehearsal-status.js';
 import { parseDuration } from '../util/duration.js';
 import { readHistoryRecords, type HistoryRecord } from '../journal/history.js';
 import { describeRto } from '../journal/runs.js';
@@ -74,20 +74,20 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
     const lp = row.lastPassed;
     if (st.state === 'never') {
       row.state = 'never';
-      row.reason = last ? `never passed (last attempt failed ${ago(last.finished_at, now)})` : 'never rehearsed';
+      row.reason = last ? `never passed (last attempt ${historyResultWords(last.result)} ${ago(last.finished_at, now)})` : 'never rehearsed';
     } else if (!digest) {
       row.state = 'stale';
       row.reason = `cannot tell: ${error}`;
     } else if (st.state === 'stale' && st.reason === 'changed') {
       row.state = 'stale';
       row.reason = `runbook changed since the rehearsal ${ago(lp!.finished_at, now)} at version ${lp!.version}${lp!.version === rb.data.version ? ' (same version number: bump it)' : ` (now ${rb.data.version})`}`;
+    } else if (st.state === 'stale' && st.reason === 'failed') {
+      // the last passed one still matches, but a newer rehearsal of it did not pass: not something to rely on
+      row.state = 'stale';
+      row.reason = `the last rehearsal ${historyResultWords(st.failedAfter!.result)} ${ago(st.failedAfter!.finished_at, now)}`;
     } else if (st.state === 'stale') {
       row.state = 'stale';
       row.reason = `rehearsed ${ago(lp!.finished_at, now)}, more than rehearse_every (${site?.rehearse_every})`;
-    } else if (st.failedAfter) {
-      // the last passed one still matches, but a newer rehearsal of it failed: not something to rely on
-      row.state = 'stale';
-      row.reason = `the last rehearsal failed ${ago(st.failedAfter.finished_at, now)}`;
     } else {
       row.state = 'current';
     }

@@ -35,11 +35,20 @@ export async function logCommand(id: string | undefined, opts: LogCmdOptions, io
   io.stdout.write(`run ${s.id}: ${s.runbook ?? '?'}@${s.version ?? '?'} on ${s.inventory ?? '?'} (${s.mode ?? '?'}) by ${s.operator ?? '?'}\n`);
   io.stdout.write(`journal ${s.journal}; times are UTC\n\n`);
   const rows = lines.map((l) => [l.at.slice(11, 19), formatElapsed(l.elapsedMs), l.host ?? '', l.step ?? '', paint(color, LEVEL_COLOR[l.level], printable(l.text))]);
-  if (rows.length) io.stdout.write(table(rows));
+  if (rows.length) {
+    // a failure's tail (log -v) goes under its line, indented past the time columns
+    const widths = table(rows).split('\n');
+    let i = 0;
+    for (const l of lines) {
+      io.stdout.write(widths[i++] + '\n');
+      for (const d of l.detail ?? []) io.stdout.write(`      ${d}\n`);
+    }
+  }
   io.stdout.write('\n');
   const rto = describeRto(s.durationMs, s.rtoMs, s.finished !== undefined);
-  const verdict = s.state === 'running' ? 'still running' : s.state === 'crashed' ? 'did not finish (crashed or killed)' : s.state;
+  const verdict = s.state === 'running' ? 'still running' : s.state === 'crashed' ? 'did not finish (crashed or killed)' : s.state === 'completed-with-errors' ? 'COMPLETED WITH ERRORS' : s.state;
   io.stdout.write(`result: ${verdict}${rto ? `, ${rto}` : ''}${s.resumes ? `, resumed ${s.resumes}×` : ''}\n`);
+  for (const line of s.outcome) io.stdout.write(`  ${printable(line)}\n`);
   if (s.inDoubt.length) io.stdout.write(`in doubt: ${s.inDoubt.map((u) => `${u.step} on ${u.host}`).join(', ')}: sent, but no result was recorded; resume asks what to do (idempotent steps re-run, skip_if guards decide)\n`);
   if (s.torn) io.stdout.write('note: the last journal line was cut off by a crash and is ignored (it was never acted on)\n');
   for (const p of s.problems) io.stdout.write(`problem: ${p}\n`);

@@ -9,7 +9,9 @@ import type { Prepared } from './prepare.js';
 import type { Operator } from '../ports.js';
 import { EXIT, ExitError } from '../cli/exit.js';
 import { resolveHost } from '../plan/resolve.js';
-import type { JournalRecord } from '../engine/events.js';
+import type { JournalRecord, ExecFinishedEvent } from '../engine/events.js';
+import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeWords, isFailureOutcome } from '../engine/outcome.js';
+import { failureTail } from '../engine/output-tail.js';
 import type { RunState } from '../engine/state.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -98,6 +100,8 @@ const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&g
 /** JUnit XML of a rehearsal: one testcase per step and host, so a nightly CI job can show it. */
 export function junitXml(p: Prepared, state: RunState, records: JournalRecord[]): string {
   const cases: string[] = [];
+  const js = journalState(records);
+  const outcome = runOutcome(js);
   let failures = 0;
   let skipped = 0;
   for (const id of state.order) {
@@ -107,15 +111,21 @@ export function junitXml(p: Prepared, state: RunState, records: JournalRecord[])
     for (const u of units) {
       const name = `${id}${u ? ` @ ${u.host}` : ''}`;
       const time = u?.startedAt && u.finishedAt ? (u.finishedAt - u.startedAt) / 1000 : ss.startedAt && ss.finishedAt ? (ss.finishedAt - ss.startedAt) / 1000 : 0;
-      const status = u ? u.status : ss.status;
+      // the one outcome function decides; an allowed failure is reported by name, not as a failure of the drill
+      const o = u ? unitOutcome(js, id, u.host) : stepOutcome(js, id);
       let body = '';
-      if (status === 'failed') {
+      const last = [...records].reverse().find((r): r is JournalRecord & ExecFinishedEvent => r.type === 'exec-finished' && r.purpose === 'run' && r.step === id && (!u || r.host === u.host));
+      const out = last ? failureTail({ stdout: last.stdoutTail, stderr: last.stderrTail }) : '';
+      if (isFailureOutcome(o) || o === 'running') {
         failures++;
-        const out = records.filter((r) => r.type === 'exec-finished' && r.step === id && (!u || r.host === u.host)).map((r) => (r.type === 'exec-finished' ? `${r.stdoutTail}\n${r.stderrTail}` : '')).join('\n');
-        body = `<failure message="${xml(u?.reason ?? 'failed')}">${xml(out.slice(-4000))}</failure>`;
-      } else if (status === 'skipped' || status === 'pending') {
+        const why = o === 'marked-done' ? u?.note ?? 'marked done without evidence' : o === 'failed' ? u?.reason ?? 'failed' : `${outcomeWords(o)}${u?.reason ? `: ${u.reason}` : ''}`;
+        body = `<failure message="${xml(why)}">${xml(out)}</failure>`;
+      } else if (o === 'allowed-failure') {
+        body = `<skipped message="${xml(`allowed failure (on_failure: continue)${u?.reason ? `: ${u.reason}` : ''}`)}"/><system-out>${xml(out)}</system-out>`;
         skipped++;
-        body = `<skipped message="${xml(u?.note ?? ss.note ?? (status === 'pending' ? 'not reached' : 'skipped'))}"/>`;
+      } else if (o === 'skipped' || o === 'not-run') {
+        skipped++;
+        body = `<skipped message="${xml(u?.note ?? ss.note ?? (o === 'not-run' ? 'not reached' : 'skipped'))}"/>`;
       }
       cases.push(`    <testcase classname="${xml(`${p.plan.runbook.name}.${step.phase}`)}" name="${xml(name)}" time="${time.toFixed(3)}">${body}</testcase>`);
     }
@@ -129,7 +139,7 @@ export function junitXml(p: Prepared, state: RunState, records: JournalRecord[])
       <property name="version" value="${xml(p.plan.runbook.version)}"/>
       <property name="digest" value="${p.plan.digest}"/>
       <property name="inventory" value="${xml(p.plan.inventory.name)}"/>
-      <property name="result" value="${state.status}"/>
+      <property name="result" value="${outcome.result}"/>${outcome.allowedFailures.length ? `\n      <property name="allowed_failures" value="${xml(outcome.allowedFailures.map((f) => `${f.step}${f.host ? ` on ${f.host}` : ''}`).join(', '))}"/>` : ''}
       <property name="rto_ms" value="${p.plan.runbook.rtoMs ?? ''}"/>
     </properties>
 ${cases.join('\n')}

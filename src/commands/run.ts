@@ -7,6 +7,7 @@ import { prepare, resolveSecrets, type Prepared } from './prepare.js';
 import { PromptOperator, ScriptedOperator, NonInteractiveError, type ScriptedAnswers } from '../ui/operator.js';
 import { PlainReporter } from '../ui/plain-reporter.js';
 import { summaryTable } from '../ui/summary.js';
+import { outcomeOf } from '../engine/outcome.js';
 import { initState, type RunState } from '../engine/state.js';
 import { Runner } from '../engine/runner.js';
 import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
@@ -250,9 +251,11 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   reporter.close();
   await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
   await journal.close();
-  io.stdout.write('\n' + summaryTable(plan, state, useColor(io)) + '\n');
-  if (state.status === 'interrupted' || state.status === 'aborted' || state.status === 'failed') io.stdout.write(`run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline${state.status !== 'failed' ? `, \`lifeboat resume ${a.runId}\` to continue` : ''}\n`);
-  return { code: state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS, state, records };
+  io.stdout.write('\n' + summaryTable(plan, state, records, useColor(io)) + '\n');
+  const outcome = outcomeOf(records);
+  if (!outcome.passed) io.stdout.write(`run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline${state.status === 'interrupted' || state.status === 'aborted' ? `, \`lifeboat resume ${a.runId}\` to continue` : ''}\n`);
+  // the one result: a run that reached its end with a skipped failure or an unproven "done" is not a success
+  return { code: outcome.passed ? EXIT.OK : EXIT.PROBLEMS, state, records };
 }
 
 /** @inquirer/prompts rejects with ExitPromptError when Ctrl-C is pressed at a prompt */

@@ -6,7 +6,7 @@ import { listRuns, resolveStateDir, describeRto, type RunState, type RunSummary 
 export interface RunsCmdOptions { json?: boolean; stateDir?: string; limit?: string }
 
 const STATE_COLOR: Record<RunState, string> = {
-  running: '36', interrupted: '33', succeeded: '32', failed: '31', aborted: '31', 'rolled-back': '33', crashed: '35',
+  running: '36', interrupted: '33', succeeded: '32', 'completed-with-errors': '31', failed: '31', aborted: '31', 'rolled-back': '33', crashed: '35',
 };
 
 export function paint(on: boolean, code: string, text: string): string {

@@ -7,6 +7,8 @@ import { apply, isInFlight, unitKey, DEFAULT_POLL_TIMEOUT_MS, type RunState } fr
 import { decide, type Action } from './decide.js';
 import { checkExpectation } from './expect.js';
 import { Redactor, StreamRedactor } from './redact.js';
+import { failureTail } from './output-tail.js';
+import { printable } from '../util/printable.js';
 import { render } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
 
@@ -47,6 +49,8 @@ export interface RunnerOptions {
 type ExecAction = Extract<Action, { kind: 'exec' }>;
 
 const TAIL = 4096;
+/** what the failure prompt can page through, per stream */
+const FULL = 1 << 20;
 /** the same actions asked for this many times in a row without anything new is a loop */
 const MAX_REPEATS = 1000;
 const tail = (s: string, n: number) => (s.length > n ? s.slice(s.length - n) : s);
@@ -56,6 +60,8 @@ export class Runner {
   private readonly redactor: Redactor;
   private readonly facts: Record<string, HostFacts>;
   private readonly controllers = new Map<string, AbortController>();
+  /** each unit's last command output (redacted, bounded), for the failure prompt's "show the whole output" */
+  private readonly outputs = new Map<string, { stdout: string; stderr: string }>();
   private readonly connecting = new Set<string>();
   /** hosts whose connection was tried (once per run: a host's state comes from its first try) */
   private readonly started = new Set<string>();
@@ -261,7 +267,12 @@ export class Runner {
         }
         this.ports.reporter.pause();
         const canRollback = this.state.completed.some((c) => this.step(c.step).rollback);
-        const choice = await op.onFailure({ step: st.id, title: st.title, host: a.host, message: a.message, canRollback, preflight: st.phase === 'preflight' }).finally(() => this.ports.reporter.resume());
+        const failed = st.hosts.filter((h) => { const u = this.state.units[unitKey(st.id, h)]; return u?.status === 'failed' && !u.decided; });
+        const shown = failed.map((h) => ({ h, o: this.outputs.get(unitKey(st.id, h)) })).filter((x) => x.o);
+        const label = (h: string, text: string) => (failed.length > 1 ? `${h}:\n${text.split('\n').map((l) => `  ${l}`).join('\n')}` : text);
+        const output = shown.map(({ h, o }) => label(h, failureTail(o!))).filter(Boolean).join('\n') || undefined;
+        const fullOutput = shown.map(({ h, o }) => label(h, [o!.stderr && `stderr:\n${printable(o!.stderr)}`, o!.stdout && `stdout:\n${printable(o!.stdout)}`].filter(Boolean).join('\n'))).join('\n') || undefined;
+        const choice = await op.onFailure({ step: st.id, title: st.title, host: a.host, message: a.message, canRollback, preflight: st.phase === 'preflight', output, fullOutput }).finally(() => this.ports.reporter.resume());
         await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice, by: op.name, auto: false });
         return;
       }
@@ -372,6 +383,7 @@ export class Runner {
       await this.dispatch({ type: 'exec-error', step: st.id, host: host.name, attempt: a.attempt, purpose: a.purpose, kind, message: this.redactor.redact((e as Error).message) }).catch((x) => { this.fatal = x; this.wake(); });
       return;
     }
+    if (a.purpose === 'run') this.outputs.set(unitKey(st.id, host.name), { stdout: tail(this.redactor.redact(res.stdout), FULL), stderr: tail(this.redactor.redact(res.stderr), FULL) });
     const ev: ExecFinishedEvent = {
       type: 'exec-finished', step: st.id, host: host.name, attempt: a.attempt, purpose: a.purpose,
       exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.canceled, signal: res.signal, durationMs: res.durationMs,

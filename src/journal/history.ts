@@ -4,10 +4,11 @@
 import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
-import { readHistory } from '../render/rehearsal-status.js';
+import { readHistory, type HistoryResult } from '../render/rehearsal-status.js';
+import { journalState, runOutcome, unitOutcome, stepOutcome, outcomeLines, type UnitOutcome } from '../engine/outcome.js';
 import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from './safe-fs.js';
 
-export interface HistoryStep { id: string; host?: string; result: 'ok' | 'failed' | 'skipped'; duration_ms: number }
+export interface HistoryStep { id: string; host?: string; /** stepOutcome / unitOutcome */ result: UnitOutcome; duration_ms: number }
 
 /** One line of history.jsonl (a superset of render/rehearsal-status HistoryEntry). */
 export interface HistoryRecord {
@@ -24,7 +25,12 @@ export interface HistoryRecord {
   operator: string;
   started_at: string;
   finished_at: string;
-  result: 'passed' | 'failed';
+  /** from runOutcome: `passed` only when the run succeeded */
+  result: HistoryResult;
+  /** why it did not pass although it reached its end (skipped failures, unproven "done"), in words */
+  errors?: string[];
+  /** `on_failure: continue` failures, by step (and host) */
+  allowed_failures?: string[];
   duration_ms: number;
   rto_ms?: number;
   steps: HistoryStep[];
@@ -81,24 +87,29 @@ export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?:
   let lastResumed = -1;
   records.forEach((r, i) => { if (r.type === 'resumed') lastResumed = i; if (r.type === 'run-finished' && i > lastResumed) fin = r; });
   if (!start || !fin || start.mode === 'preflight' || fin.result === 'interrupted') return undefined;
-  // per step and host: the last command result, else the step's own result
-  const steps: HistoryStep[] = [];
-  const hostResults = new Map<string, HistoryStep>();
+  // per step and host, in the order the steps ended: the one outcome function's answer
+  const js = journalState(records);
+  const o = runOutcome(js);
+  const durations = new Map<string, number>();
+  const order: string[] = [];
   for (const r of records) {
-    if (r.type === 'exec-finished' && r.purpose === 'run' && !r.pollAgain) {
-      hostResults.set(`${r.step}\0${r.host}`, { id: r.step, host: r.host, result: r.ok ? 'ok' : 'failed', duration_ms: r.durationMs });
-    } else if (r.type === 'step-skipped' && r.host) {
-      hostResults.set(`${r.step}\0${r.host}`, { id: r.step, host: r.host, result: 'skipped', duration_ms: 0 });
-    } else if (r.type === 'step-finished') {
-      const mine = [...hostResults.entries()].filter(([k]) => k.startsWith(`${r.step}\0`));
-      if (mine.length) for (const [k, v] of mine) { steps.push(v); hostResults.delete(k); }
-      else steps.push({ id: r.step, result: r.result, duration_ms: r.durationMs });
-    }
+    if (r.type === 'exec-finished' && r.purpose === 'run') durations.set(`${r.step}\0${r.host}`, r.durationMs);
+    else if (r.type === 'step-finished') { durations.set(r.step, r.durationMs); if (!order.includes(r.step)) order.push(r.step); }
   }
+  for (const id of js.steps) if (!order.includes(id) && stepOutcome(js, id) !== 'not-run') order.push(id);
+  const steps: HistoryStep[] = [];
+  for (const id of order) {
+    const hosts = [...(js.units.get(id)?.keys() ?? [])].filter((h) => h !== '');
+    if (!hosts.length) steps.push({ id, result: stepOutcome(js, id), duration_ms: durations.get(id) ?? 0 });
+    for (const h of hosts) steps.push({ id, host: h, result: unitOutcome(js, id, h), duration_ms: durations.get(`${id}\0${h}`) ?? 0 });
+  }
+  const lines = outcomeLines(o);
   return {
     runbook: start.runbook, version: start.version, digest: start.digest, inventory: start.inventory, inventory_digest: start.inventoryDigest,
     environment: start.environment, mode: start.mode === 'rehearsal' ? 'rehearsal' : 'production', host_keys: extra.hostKeys ?? {},
-    operator: start.operator, started_at: start.at, finished_at: fin.at, result: fin.result === 'succeeded' ? 'passed' : 'failed',
+    operator: start.operator, started_at: start.at, finished_at: fin.at, result: o.passed ? 'passed' : o.result === 'completed-with-errors' ? 'completed-with-errors' : 'failed',
+    errors: o.errors.length ? lines.slice(0, o.errors.length) : undefined,
+    allowed_failures: o.allowedFailures.length ? o.allowedFailures.map((u) => `${u.step}${u.host ? ` on ${u.host}` : ''}`) : undefined,
     duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs, steps, run_id: start.runId,
   };
 }

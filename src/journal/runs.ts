@@ -8,8 +8,10 @@ import { formatDuration } from '../util/duration.js';
 import { isRunId, journalPath, readJournal } from './file-journal.js';
 import { ownerAlive, readLocalLock } from './lock.js';
 import { compareText } from '../util/compare.js';
+import { journalState, runOutcome, outcomeLines, resultWords } from '../engine/outcome.js';
+import { failureTail } from '../engine/output-tail.js';
 
-export type RunState = 'running' | 'interrupted' | 'succeeded' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
+export type RunState = 'running' | 'interrupted' | 'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
 
 export interface RunSummary {
   id: string;
@@ -38,6 +40,8 @@ export interface RunSummary {
   /** commands sent whose result was never recorded: resume must decide about them */
   inDoubt: { step: string; host: string; purpose: string; attempt: number }[];
   steps: { ok: number; failed: number; skipped: number };
+  /** why a run that reached its end did not pass, and its allowed failures (runOutcome, in words) */
+  outcome: string[];
   /** the last step that started */
   lastStep?: string;
   torn: boolean;
@@ -66,9 +70,6 @@ export function pendingIntents(records: JournalRecord[]): RunSummary['inDoubt'] 
   return [...open.values()];
 }
 
-const FINISHED_STATE: Record<RunFinishedEvent['result'], RunState> = {
-  succeeded: 'succeeded', failed: 'failed', aborted: 'aborted', 'rolled-back': 'rolled-back', interrupted: 'interrupted',
-};
 
 export interface SummarizeOptions {
   /** state folder, to look at the run's lock (running or crashed?) */
@@ -103,7 +104,8 @@ export function summarizeRun(id: string, records: JournalRecord[], extra: { jour
   // a run-finished (e.g. interrupted) followed by a resume no longer ends the run
   const fin = lastFinished > lastResumed ? (records[lastFinished] as JournalRecord & RunFinishedEvent) : undefined;
   let state: RunState;
-  if (fin) state = FINISHED_STATE[fin.result] ?? 'failed';
+  const o = runOutcome(journalState(records));
+  if (fin) state = o.result === 'unfinished' ? 'failed' : o.result;
   else {
     const live = start && (opts.isLive ? opts.isLive(start.runbook, id) : opts.stateDir ? lockHeldByLive(opts.stateDir, start.runbook, id) : false);
     state = live ? 'running' : 'crashed';
@@ -119,7 +121,7 @@ export function summarizeRun(id: string, records: JournalRecord[], extra: { jour
     mode: start?.mode, operator: start?.operator, started: start?.at, finished: fin?.at,
     state, durationMs, rtoMs,
     withinRto: fin && rtoMs !== undefined && durationMs !== undefined ? durationMs <= rtoMs : undefined,
-    message: fin?.message, resumes, inDoubt: pendingIntents(records), steps, lastStep,
+    message: fin?.message, outcome: outcomeLines(o), resumes, inDoubt: pendingIntents(records), steps, lastStep,
     torn: extra.torn, problems: start ? extra.problems : [...extra.problems, 'no run-started record'], records: records.length,
   };
 }
@@ -138,7 +140,7 @@ export function listRuns(stateDir: string, opts: Omit<SummarizeOptions, 'stateDi
   const out: RunSummary[] = [];
   for (const id of ids) {
     try { out.push(readRun(stateDir, id, opts).summary); } catch (e) {
-      out.push({ id, journal: journalPath(stateDir, id), state: 'crashed', resumes: 0, inDoubt: [], steps: { ok: 0, failed: 0, skipped: 0 }, torn: false, problems: [`journal unreadable: ${(e as Error).message}`], records: 0 });
+      out.push({ id, journal: journalPath(stateDir, id), state: 'crashed', resumes: 0, inDoubt: [], steps: { ok: 0, failed: 0, skipped: 0 }, outcome: [], torn: false, problems: [`journal unreadable: ${(e as Error).message}`], records: 0 });
     }
   }
   // run ids start with the UTC start time, so they sort by age
@@ -147,7 +149,7 @@ export function listRuns(stateDir: string, opts: Omit<SummarizeOptions, 'stateDi
 
 /** Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards nothing. */
 export function finishedRunIds(stateDir: string): string[] {
-  return listRuns(stateDir).filter((r) => ['succeeded', 'failed', 'aborted', 'rolled-back', 'interrupted'].includes(r.state)).map((r) => r.id);
+  return listRuns(stateDir).filter((r) => ['succeeded', 'completed-with-errors', 'failed', 'aborted', 'rolled-back', 'interrupted'].includes(r.state)).map((r) => r.id);
 }
 
 /** The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not running now: what `resume` with no id continues. */
@@ -190,11 +192,15 @@ export interface TimelineEntry {
   step?: string;
   text: string;
   level: 'info' | 'ok' | 'warn' | 'error';
+  /** a failure's last lines of stderr and stdout (verbose only), one line each */
+  detail?: string[];
 }
 
 /** Each record in words. Intents are left out when a result follows them (unless `verbose`): one line per command. */
 export function timeline(records: JournalRecord[], opts: { verbose?: boolean } = {}): TimelineEntry[] {
   const t0 = records.length ? Date.parse(records[0].at) : 0;
+  const o = runOutcome(journalState(records));
+  const last = records.reduce((n, r, i) => (r.type === 'run-finished' ? i : n), -1);
   const pending = new Set(pendingIntents(records).map((p) => unitKey(p.step, p.host, p.attempt, p.purpose as Purpose)));
   const out: TimelineEntry[] = [];
   const add = (r: JournalRecord, e: Omit<TimelineEntry, 'seq' | 'at' | 'elapsedMs'>) => out.push({ seq: r.seq, at: r.at, elapsedMs: Date.parse(r.at) - t0, ...e });
@@ -226,7 +232,8 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
         else if (r.pollAgain) text = `not yet ${facts}${r.reason ? `: ${oneLine(r.reason, 50)}` : ''}`;
         else text = `${r.ok ? 'ok' : 'failed'} ${facts}${!r.ok && r.reason ? `: ${oneLine(r.reason, 60)}` : ''}`;
         if (r.captured) text += `; captured ${r.captured.name} = ${oneLine(r.captured.value, 40)}`;
-        add(r, { host: r.host, step: r.step, text, level: r.purpose === 'skip_if' || r.pollAgain ? 'info' : r.ok ? 'ok' : 'error' });
+        const tail = opts.verbose && !r.ok && r.purpose !== 'skip_if' && !r.pollAgain ? failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail }) : '';
+        add(r, { host: r.host, step: r.step, text, level: r.purpose === 'skip_if' || r.pollAgain ? 'info' : r.ok ? 'ok' : 'error', detail: tail ? tail.split('\n') : undefined });
         break;
       }
       case 'exec-error': add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose} `}error: ${r.kind}: ${oneLine(r.message, 60)}`, level: 'error' }); break;
@@ -236,7 +243,12 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
       case 'rollback-started': add(r, { text: `rollback of ${r.units.length} unit(s): ${r.units.map((u) => `${u.step}@${u.host}`).join(', ')}`, level: 'warn' }); break;
       case 'resumed': add(r, { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' }); break;
       case 'interrupted': add(r, { text: `interrupted by ${r.by} (${r.how === 'stop-step' ? 'running commands stopped' : 'after the running step'})`, level: 'warn' }); break;
-      case 'run-finished': add(r, { text: `run ${r.result} (${formatDuration(r.durationMs)})${r.message ? `: ${oneLine(r.message, 70)}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' }); break;
+      case 'run-finished': {
+        // the run's last record carries the run's one result (completed with errors is decided from the whole journal)
+        const res = records.indexOf(r) === last && o.result !== 'unfinished' ? o.result : r.result;
+        add(r, { text: `run ${resultWords(res)} (${formatDuration(r.durationMs)})${r.message ? `: ${oneLine(r.message, 70)}` : ''}`, level: res === 'succeeded' ? 'ok' : 'error' });
+        break;
+      }
       default: {
         // a record type from a newer lifeboat: show it rather than hide it
         const unknown = r as JournalRecord;

@@ -8,7 +8,8 @@ export interface HistoryEntry {
   /** ResolvedPlan.digest of the runbook (and its includes) that was rehearsed */
   digest: string;
   inventory: string;
-  result: 'passed' | 'failed';
+  /** runOutcome's result: only `passed` (a run that succeeded) counts */
+  result: HistoryResult;
   /** ISO date-time */
   finished_at: string;
   duration_ms: number;
@@ -17,6 +18,13 @@ export interface HistoryEntry {
   mode?: 'rehearsal' | 'production';
 }
 
+/** `completed-with-errors`: the run reached its end, but an operator skipped a failed step or vouched for one in doubt */
+export type HistoryResult = 'passed' | 'failed' | 'completed-with-errors';
+const RESULTS: readonly string[] = ['passed', 'failed', 'completed-with-errors'];
+
+/** a history result in words */
+export const historyResultWords = (r: HistoryResult): string => (r === 'completed-with-errors' ? 'completed with errors' : r);
+
 export type RehearsalState = 'current' | 'stale' | 'never';
 
 export interface RehearsalStatus {
@@ -24,10 +32,10 @@ export interface RehearsalStatus {
   /** stale: the date it stopped counting (expired) or the date of the last passed rehearsal (changed) */
   since?: string;
   /** why a rehearsal is stale: too old, or the runbook changed after it */
-  reason?: 'expired' | 'changed';
+  reason?: 'expired' | 'changed' | 'failed';
   /** the last passed rehearsal, if any */
   lastPassed?: HistoryEntry;
-  /** a failed rehearsal newer than the last passed one */
+  /** a rehearsal that did not pass (failed, or completed with errors), newer than the last passed one */
   failedAfter?: HistoryEntry;
 }
 
@@ -39,7 +47,7 @@ export function parseHistory(text: string): { entries: HistoryEntry[]; skipped: 
     if (!line.trim()) continue;
     try {
       const o = JSON.parse(line) as Partial<HistoryEntry>;
-      if (typeof o.runbook === 'string' && typeof o.digest === 'string' && (o.result === 'passed' || o.result === 'failed')
+      if (typeof o.runbook === 'string' && typeof o.digest === 'string' && RESULTS.includes(o.result as string)
         && typeof o.finished_at === 'string' && !Number.isNaN(Date.parse(o.finished_at))) entries.push(o as HistoryEntry);
       else skipped++;
     } catch { skipped++; }
@@ -63,13 +71,15 @@ export function rehearsalStatus(history: HistoryEntry[], runbook: string, digest
   const passed = mine.filter((e) => e.result === 'passed');
   const lastPassed = passed[passed.length - 1];
   const lastAny = mine[mine.length - 1];
-  const failedAfter = lastAny && lastAny.result === 'failed' && (!lastPassed || Date.parse(lastAny.finished_at) > Date.parse(lastPassed.finished_at)) ? lastAny : undefined;
+  const failedAfter = lastAny && lastAny.result !== 'passed' && (!lastPassed || Date.parse(lastAny.finished_at) > Date.parse(lastPassed.finished_at)) ? lastAny : undefined;
   if (!lastPassed) return { state: 'never', failedAfter };
   if (lastPassed.digest !== digest) return { state: 'stale', reason: 'changed', since: lastPassed.finished_at, lastPassed, failedAfter };
   if (rehearseEveryMs !== undefined) {
     const expires = Date.parse(lastPassed.finished_at) + rehearseEveryMs;
     if (now.getTime() >= expires) return { state: 'stale', reason: 'expired', since: new Date(expires).toISOString(), lastPassed, failedAfter };
   }
+  // a newer rehearsal of it did not pass: nothing to rely on
+  if (failedAfter) return { state: 'stale', reason: 'failed', since: failedAfter.finished_at, lastPassed, failedAfter };
   return { state: 'current', lastPassed, failedAfter };
 }
 
@@ -80,7 +90,8 @@ export function describeRehearsal(s: RehearsalStatus): string {
   if (s.state === 'never') text = 'never rehearsed';
   else if (s.state === 'current') text = `current (passed ${day(s.lastPassed!.finished_at)})`;
   else if (s.reason === 'changed') text = `stale since ${day(s.since!)} (runbook changed after that rehearsal)`;
+  else if (s.reason === 'failed') return `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} (${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`;
   else text = `stale since ${day(s.since!)}`;
-  if (s.failedAfter) text += `; failed ${day(s.failedAfter.finished_at)}`;
+  if (s.failedAfter) text += `; ${historyResultWords(s.failedAfter.result)} ${day(s.failedAfter.finished_at)}`;
   return text;
 }

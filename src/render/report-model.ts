@@ -1,6 +1,8 @@
 // A run's journal as an incident timeline: who ran what, when, each step's duration and
 // result, each confirmation with operator and time, the total against the RTO, and what was
 // skipped or rolled back — the basis of the post-incident review. Pure: records in, view out.
+import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeWords, outcomeLines, resultWords, isFailureOutcome } from '../engine/outcome.js';
+import { failureTail } from '../engine/output-tail.js';
 import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine/events.js';
 import { timeline } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
@@ -23,6 +25,10 @@ export interface ReportModel {
   finished: string;
   result: string;
   resultOk: boolean;
+  /** runOutcome in words: skipped failures, unproven "done", allowed failures by name */
+  outcome: string[];
+  /** the last lines of stderr and stdout of each failed command (outputTail) */
+  failures: { step: string; host: string; output: string }[];
   total: string;
   rto: string;
   rtoVerdict: string;
@@ -58,6 +64,9 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
   const decisions: ReportDecision[] = [];
   const skipped: ReportModel['skipped'] = [];
   const rollbacks: ReportModel['rollbacks'] = [];
+  const js = journalState(records);
+  const outcome = runOutcome(js);
+  const failures = new Map<string, { step: string; host: string; output: string }>();
   const units = new Map<string, { step: string; host: string; result: string; attempts: number; first?: number; last?: number; note: string }>();
   const unit = (step: string, host: string) => {
     const k = `${step}\0${host}`;
@@ -103,7 +112,11 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
         if (r.purpose !== 'run') break;
         const u = unit(r.step, r.host);
         u.last = at;
-        if (r.ok) { u.result = 'ok'; u.note = r.captured ? `captured ${r.captured.name}` : ''; } else if (!r.pollAgain) { u.result = 'failed'; u.note = r.reason ?? ''; }
+        if (r.ok) { u.result = 'ok'; u.note = r.captured ? `captured ${r.captured.name}` : ''; failures.delete(`${r.step}\0${r.host}`); } else if (!r.pollAgain) {
+          u.result = 'failed'; u.note = r.reason ?? '';
+          const output = failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail });
+          if (output) failures.set(`${r.step}\0${r.host}`, { step: r.step, host: r.host, output });
+        }
         break;
       }
       case 'exec-error': {
@@ -114,16 +127,21 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
       }
     }
   }
-  const steps: ReportStepRow[] = [...units.values()].map((u) => ({
-    step: u.step, host: u.host, result: u.result, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
-    failed: ['failed', 'unreachable', 'connection lost', 'error', 'running', 'not done'].includes(u.result),
-  }));
+  const steps: ReportStepRow[] = [...units.values()].map((u) => {
+    // the result is the one outcome function's; how a command failed stays in the note
+    const o = u.host === '(manual)' ? stepOutcome(js, u.step) : unitOutcome(js, u.step, u.host);
+    const how = ['unreachable', 'connection lost', 'error'].includes(u.result) && o === 'failed' ? `${outcomeWords(o)} (${u.result})` : outcomeWords(o);
+    return {
+      step: u.step, host: u.host, result: how, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
+      failed: isFailureOutcome(o) || o === 'running',
+    };
+  });
   const rto = start.rtoMs;
   const withinRto = rto && finished ? total <= rto : undefined;
   return {
     runId: start.runId, runbook: start.runbook, version: start.version, title: start.title, digest: start.digest, digestShort: start.digest.slice(0, 12),
     inventory: start.inventory, environment: start.environment ?? '', mode: start.mode, operators: [...operators],
-    started: start.at, finished: finished?.at ?? '', result: finished ? finished.result : 'unfinished (crashed or running)', resultOk: finished?.result === 'succeeded',
+    started: start.at, finished: finished?.at ?? '', result: outcome.result === 'unfinished' ? 'unfinished (crashed or running)' : resultWords(outcome.result), resultOk: outcome.passed, outcome: outcomeLines(outcome), failures: [...failures.values()],
     total: formatDuration(total), rto: rto ? formatDuration(rto) : 'none set',
     rtoVerdict: rto ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}` : 'no RTO set',
     withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],

@@ -1,8 +1,10 @@
 // Events in words — shared by the plain reporter, the live view and `lifeboat log`.
 import type { JournalRecord } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
+import { failureTail } from '../engine/output-tail.js';
 
-export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error' } | undefined {
+/** `detail`: for a failed command, the last lines of its stderr and stdout (outputTail), shown under the line */
+export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error'; detail?: string[] } | undefined {
   switch (r.type) {
     case 'run-started': return { text: `run ${r.runId}: ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`, level: 'info' };
     case 'host-state': return { host: r.host, text: r.reachable ? 'connected' : `unreachable: ${r.message ?? r.kind}`, level: r.reachable ? 'info' : 'warn' };
@@ -14,7 +16,8 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
     case 'exec-finished': {
       const what = r.purpose === 'skip_if' ? (r.ok ? 'skip_if guard held: step skipped' : 'guard did not hold: running the step') : r.purpose === 'rollback' ? (r.ok ? 'rolled back' : `rollback FAILED: ${r.reason}`) : r.ok ? 'ok' : r.pollAgain ? `not yet (${r.reason})` : `FAILED: ${r.reason}`;
       const lvl = r.ok || r.purpose === 'skip_if' ? 'ok' : r.pollAgain ? 'info' : 'error';
-      return { step: r.step, host: r.host, text: `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`, level: lvl };
+      const tail = !r.ok && !r.pollAgain && r.purpose !== 'skip_if' ? failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail }) : '';
+      return { step: r.step, host: r.host, text: `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`, level: lvl, detail: tail ? tail.split('\n') : undefined };
     }
     case 'exec-error': return { step: r.step, host: r.host, text: `${r.kind === 'connection-lost' ? 'CONNECTION LOST' : r.kind === 'unreachable' ? 'UNREACHABLE' : 'ERROR'}: ${r.message}`, level: 'error' };
     case 'step-finished': return { step: r.step, text: `${r.result} (${formatDuration(r.durationMs)})`, level: r.result === 'failed' ? 'warn' : 'ok' };
@@ -23,6 +26,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
     case 'rollback-started': return { text: `rolling back ${r.units.length} step${r.units.length === 1 ? '' : 's'}: ${r.units.map((u) => `${u.step}@${u.host}`).join(', ') || 'nothing to undo'}`, level: 'warn' };
     case 'resumed': return { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((d) => `${d.step}@${d.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' };
     case 'interrupted': return { text: `interrupted by ${r.by}: ${r.how === 'stop-step' ? 'stopping the running commands' : 'stopping after this step'}`, level: 'warn' };
-    case 'run-finished': return { text: `run ${r.result} in ${formatDuration(r.durationMs)}${r.message ? `: ${r.message}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' };
+    // whether it succeeded is the summary's to say (runOutcome): a skipped failure makes it "completed with errors"
+    case 'run-finished': return { text: `run ${r.result === 'succeeded' ? 'reached its end' : r.result} in ${formatDuration(r.durationMs)}${r.message ? `: ${r.message}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' };
   }
 }

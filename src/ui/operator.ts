@@ -1,7 +1,16 @@
 // The Operator port: a person at a terminal (prompts through @inquirer/prompts), or a script
 // (--yes, --yes-manual, --answer STEP=VALUE) when nobody is there. Default answers are No.
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import type { Operator } from '../ports.js';
+import { printable } from '../util/printable.js';
+
+/** Text through $PAGER (less by default); written out when no pager can run. Escapes are already neutralised. */
+export function page(text: string, out: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): void {
+  const pager = env.PAGER || 'less';
+  const r = spawnSync('/bin/sh', ['-c', `${pager}`], { input: text + '\n', stdio: ['pipe', 'inherit', 'inherit'], env: { ...env, LESS: env.LESS ?? 'FRX' } });
+  if (r.error || r.status === 127) out.write(`${text}\n`);
+}
 
 export const operatorName = () => `${safeUser()}@${os.hostname()}`;
 function safeUser(): string {
@@ -77,16 +86,24 @@ export class PromptOperator implements Operator {
     return { done, value: value?.trim(), auto: false };
   }
 
-  async onFailure(q: { step: string; host?: string; message: string; canRollback: boolean; preflight: boolean }) {
+  async onFailure(q: { step: string; host?: string; message: string; canRollback: boolean; preflight: boolean; output?: string; fullOutput?: string }) {
     const { select } = await this.prompts();
-    this.out.write(`\n\x1b[1;31m✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed:\x1b[0m ${q.message}\n`);
+    this.out.write(`\n\x1b[1;31m✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed:\x1b[0m ${printable(q.message)}\n`);
+    // the cause is often on an earlier line than the last: show the tail of both streams
+    if (q.output) this.out.write(`${q.output.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
+    const more = Boolean(q.fullOutput && q.fullOutput.split('\n').length > (q.output ?? '').split('\n').length);
     const choices = [
       { name: 'abort the run', value: 'abort' as const },
       { name: 'retry the step', value: 'retry' as const },
       { name: q.preflight ? 'override: go on although this check failed (recorded)' : 'skip it and go on', value: 'skip' as const },
       ...(q.canRollback ? [{ name: 'roll back the completed steps (newest first), then stop', value: 'rollback' as const }] : []),
+      ...(more ? [{ name: 'show the whole output', value: 'show' as const }] : []),
     ];
-    return select({ message: 'What now?', choices, default: 'abort' });
+    for (;;) {
+      const choice = await select({ message: 'What now?', choices, default: 'abort' });
+      if (choice !== 'show') return choice;
+      page(q.fullOutput!, this.out);
+    }
   }
 
   async inDoubt(q: { step: string; host: string; command: string; lastOutput: string }) {

@@ -53,6 +53,8 @@ export class PlainReporter implements Reporter {
     const c = COLORS[d.level];
     if (this.opts.color && c) text = `\x1b[${c}m${text}\x1b[0m`;
     this.write(text);
+    // with --verbose the whole output was shown already
+    if (!this.opts.verbose) for (const line of d.detail ?? []) this.write(`    ${line}`);
   }
 
   output(step: string, host: string, stream: 'stdout' | 'stderr', text: string): void {

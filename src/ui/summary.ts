@@ -1,24 +1,34 @@
 // The table printed when a run ends: step, host, result, duration; the total against the RTO.
 import type { ResolvedPlan } from '../model/plan.js';
-import { UnitStatus, StepStatus, type RunState } from '../engine/state.js';
+import { UnitStatus, type RunState } from '../engine/state.js';
+import type { JournalRecord } from '../engine/events.js';
+import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeLabel, outcomeLines, resultWords, isFailureOutcome } from '../engine/outcome.js';
 import { formatDuration } from '../util/duration.js';
 import { printable } from '../util/printable.js';
 import { compareText } from '../util/compare.js';
 
-export function summaryTable(plan: ResolvedPlan, state: RunState, color = false): string {
+/** `records`: the run's journal, from which the one outcome function decides every result shown */
+export function summaryTable(plan: ResolvedPlan, state: RunState, records: readonly JournalRecord[], color = false): string {
+  const js = journalState(records);
+  const outcome = runOutcome(js);
   const rows: string[][] = [];
+  const failing: boolean[] = [];
   for (const id of state.order) {
     const step = plan.steps.find((s) => s.id === id)!;
     const ss = state.steps[id];
     if (!step.hosts.length) {
       const d = ss.startedAt && ss.finishedAt ? formatDuration(ss.finishedAt - ss.startedAt) : '';
-      rows.push([id, step.action === 'manual' ? '(manual)' : '(gate)', ss.status === StepStatus.Ok ? 'ok' : ss.status, d, ss.note ?? '']);
+      const o = stepOutcome(js, id);
+      failing.push(isFailureOutcome(o));
+      rows.push([id, step.action === 'manual' ? '(manual)' : '(gate)', outcomeLabel(o), d, printable(ss.note ?? '')]);
       continue;
     }
     for (const h of step.hosts) {
       const u = state.units[`${id}@${h}`];
       const d = u.startedAt && u.finishedAt ? formatDuration(u.finishedAt - u.startedAt) : '';
-      const res = u.status === UnitStatus.Ok ? 'ok' : u.status === UnitStatus.Failed ? 'FAILED' : u.status;
+      const o = unitOutcome(js, id, h);
+      failing.push(isFailureOutcome(o));
+      const res = outcomeLabel(o);
       const rb = u.rollback ? ` (rollback ${u.rollback})` : '';
       // a reason quotes the command's stderr: no terminal control characters from a remote host
       rows.push([id, h, res + rb, d, printable(u.status === UnitStatus.Failed ? u.reason ?? '' : u.note ?? '')]);
@@ -27,10 +37,10 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, color = false)
   const head = ['step', 'host', 'result', 'time', 'note'];
   const w = head.map((hd, i) => Math.min(40, Math.max(hd.length, ...rows.map((r) => r[i].length))));
   const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ').trimEnd();
-  const paint = (r: string[]) => {
+  const paint = (r: string[], i: number) => {
     const line = fmt(r);
     if (!color) return line;
-    if (r[2].startsWith('FAILED')) return `\x1b[31m${line}\x1b[0m`;
+    if (failing[i]) return `\x1b[31m${line}\x1b[0m`;
     if (r[2].startsWith('ok')) return `\x1b[32m${line}\x1b[0m`;
     return line;
   };
@@ -43,5 +53,7 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, color = false)
   const total = (state.finishedAt ?? Date.now()) - state.startedAt;
   const rto = plan.runbook.rtoMs;
   const rtoText = rto ? ` against an RTO of ${formatDuration(rto)} (${Math.round((total / rto) * 100)}%${total > rto ? ', OVER' : ''})` : '';
-  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), '', `${state.status.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${state.message}` : ''}`].join('\n');
+  const result = outcome.result === 'unfinished' ? state.status : resultWords(outcome.result);
+  const why = outcomeLines(outcome).map((l) => `  ${printable(l)}`);
+  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), '', `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${printable(state.message)}` : ''}`, ...why].join('\n');
 }

@@ -181,7 +181,7 @@ describe('lifeboat rehearse', () => {
     expect(stale.stdout).toMatch(/^drill\s+critical\s.*\bstale: runbook changed since the rehearsal .* \(same version number: bump it\)/m);
   });
 
-  it('JUnit: a failed step is a <failure>, a skipped one <skipped>', async () => {
+  it('JUnit: an allowed failure (on_failure: continue) is reported by name with its output, not as a failure of the drill; a skipped step is <skipped>', async () => {
     const p = project();
     p.write('rb.yaml', runbookYaml({ name: 'half', steps: `
   - id: pre
@@ -208,10 +208,14 @@ describe('lifeboat rehearse', () => {
     const suite = doc.children.find((c) => c.name === 'testsuite')!;
     const cases = suite.children.filter((c) => c.name === 'testcase');
     expect(cases).toHaveLength(4);
-    expect(suite.attrs).toMatchObject({ tests: '4', failures: '1', skipped: '1' });
-    const failure = cases.find((c) => c.attrs.name === 'breaks @ h1')!.children.find((c) => c.name === 'failure');
-    expect(failure?.attrs.message).toBe('exit code 5: the <disk> & "pool" broke');
-    expect(failure?.text).toContain('the <disk> & "pool" broke');
+    expect(r.code, r.out).toBe(0);
+    expect(suite.attrs).toMatchObject({ tests: '4', failures: '0', skipped: '2' });
+    const breaks = cases.find((c) => c.attrs.name === 'breaks @ h1')!.children;
+    expect(breaks.find((c) => c.name === 'skipped')?.attrs.message).toBe('allowed failure (on_failure: continue): exit code 5: the <disk> & "pool" broke');
+    expect(breaks.find((c) => c.name === 'system-out')?.text).toContain('the <disk> & "pool" broke');
+    const props = suite.children.find((c) => c.name === 'properties')!.children;
+    expect(props.find((c) => c.attrs.name === 'allowed_failures')?.attrs.value).toBe('breaks on h1');
+    expect(r.stdout).toMatch(/allowed failures \(on_failure: continue\): breaks on h1/);
     expect(cases.find((c) => c.attrs.name === 'not-now @ h1')!.children.map((c) => c.name)).toEqual(['skipped']);
   });
 });

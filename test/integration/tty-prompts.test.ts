@@ -12,7 +12,7 @@ let sshd: Sshd;
 const projects: Project[] = [];
 const sessions: Tty[] = [];
 const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
-const open = (p: Project, args: string[]) => { const t = tty(p, args); sessions.push(t); return t; };
+const open = (p: Project, args: string[], env: Record<string, string> = {}) => { const t = tty(p, args, env); sessions.push(t); return t; };
 
 beforeAll(async () => {
   execFileSync('tmux', ['-V']);
@@ -127,6 +127,55 @@ describe('on_failure: ask', () => {
     expect(await t.exitCode()).toBe(1);
     expect(p.read('log')).toBe('do\n');
     expect(t.screen()).toMatch(/^ABORTED: abort-default@1\.0\.0/m);
+  });
+});
+
+describe('never claim more than happened', () => {
+  it('regression: "skip it and go on" in a rehearsal completes with errors (exit 1, history, log, drills not current); the prompt shows the cause and the whole output', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'svc', tier: 'critical', steps: `
+  - id: start-service
+    on: t
+    run: "echo starting; for i in $(seq 1 30); do echo progress $i; done; echo 'FATAL: port 5432 already in use' >&2; echo 'see the log for more' >&2; exit 1"
+  - id: after
+    on: t
+    run: touch {{ vars.dir }}/after
+` }));
+    const t = open(p, ['rehearse', 'svc', '-i', 'lab'], { PAGER: 'cat' });
+    await t.waitFor(/What now\?/);
+    // the cause is on stderr's first line, not its last; stdout's last lines are there too
+    let screen = t.screen();
+    expect(screen).toMatch(/FATAL: port 5432 already in use/);
+    expect(screen).toMatch(/progress 30/);
+    expect(screen).not.toMatch(/progress 3$/m);
+    t.keys('Down', 'Down', 'Down');
+    await t.waitFor(/❯ show the whole output/);
+    t.keys('Enter');
+    screen = await t.waitFor(/progress 3$/m);
+    expect(screen).toMatch(/^\s*progress 1$/m);
+    await t.waitFor(/What now\?[^\n]*\n[^\n]*❯ abort the run/);
+    t.keys('Down', 'Down');
+    await t.waitFor(/❯ skip it and go on/);
+    t.keys('Enter');
+    expect(await t.exitCode(), t.screen()).toBe(1);
+    expect(p.has('after')).toBe(true);
+    screen = t.screen();
+    expect(screen).toMatch(/^start-service\s+h1\s+FAILED-SKIPPED\b/m);
+    expect(screen).toMatch(/^COMPLETED WITH ERRORS: svc@1\.0\.0/m);
+    expect(screen).toMatch(/start-service on h1 failed \(exit code 1: see the log for more\) and was skipped by /);
+    const history = readFileSync(path.join(p.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ result: 'completed-with-errors', steps: [{ id: 'start-service', host: 'h1', result: 'failed-skipped' }, { id: 'after', host: 'h1', result: 'ok' }] });
+    const drills = await p.cli(['drills']);
+    expect(drills.code, drills.out).toBe(1);
+    expect(drills.stdout).toMatch(/^svc\s+critical\s.*completed-with-errors.*\bnever: never passed \(last attempt completed with errors/m);
+    const log = await p.cli(['log']);
+    expect(log.stdout).toMatch(/^result: COMPLETED WITH ERRORS/m);
+    expect(log.stdout).toMatch(/start-service on h1 failed .* and was skipped by/);
+    const runs = await p.cli(['runs']);
+    expect(runs.stdout).toMatch(/\bcompleted-with-errors\b/);
+    const logv = await p.cli(['log', '-v']);
+    expect(logv.stdout).toMatch(/^\s+FATAL: port 5432 already in use$/m);
   });
 });
 

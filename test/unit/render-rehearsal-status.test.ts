@@ -45,13 +45,22 @@ describe('rehearsalStatus', () => {
     expect(rehearsalStatus(h, 'db', 'old', 90 * DAY, NOW).state).toBe('current');
   });
 
-  it('reports a failure newer than the last pass, and ignores other runbooks and production runs', () => {
+  it('a failure newer than the last pass makes it stale (the plan must not vouch for it), and ignores other runbooks and production runs', () => {
     const h = [e({ finished_at: daysAgo(10) }), e({ result: 'failed', finished_at: daysAgo(2) }), e({ runbook: 'other', finished_at: daysAgo(1), digest: 'zzz' }),
       e({ mode: 'production', digest: 'zzz', finished_at: daysAgo(1) })];
     const s = rehearsalStatus(h, 'db', 'aaa', 90 * DAY, NOW);
-    expect(s.state).toBe('current');
+    expect(s).toMatchObject({ state: 'stale', reason: 'failed' });
     expect(s.failedAfter?.finished_at).toBe(daysAgo(2));
-    expect(describeRehearsal(s)).toMatch(/; failed /);
+    expect(describeRehearsal(s)).toMatch(/^stale: the last rehearsal failed /);
+  });
+
+  it('regression: a rehearsal that completed with errors (a failed step skipped at the prompt) is not a pass, and makes it stale', () => {
+    const h = [e({ finished_at: daysAgo(10) }), e({ result: 'completed-with-errors', finished_at: daysAgo(2) })];
+    const s = rehearsalStatus(h, 'db', 'aaa', 90 * DAY, NOW);
+    expect(s).toMatchObject({ state: 'stale', reason: 'failed' });
+    expect(describeRehearsal(s)).toMatch(/^stale: the last rehearsal completed with errors /);
+    expect(rehearsalStatus([e({ result: 'completed-with-errors' })], 'db', 'aaa', undefined, NOW).state).toBe('never');
+    expect(parseHistory(JSON.stringify(e({ result: 'completed-with-errors' }))).entries).toHaveLength(1);
   });
 });
 

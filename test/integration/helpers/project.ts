@@ -214,9 +214,9 @@ export function resultOf(stdout: string, step: string, host?: string): string | 
   return re.exec(stdout)?.[1];
 }
 
-/** The final summary line: "SUCCEEDED: name@1.0.0 in …", "FAILED: …", "ABORTED: …". */
+/** The final summary line: "SUCCEEDED: name@1.0.0 in …", "COMPLETED WITH ERRORS: …", "FAILED: …", "ABORTED: …". */
 export function summaryLine(stdout: string): string | undefined {
-  return /^(SUCCEEDED|FAILED|ABORTED|ROLLED-BACK|INTERRUPTED)\b[^\n]*$/m.exec(stdout)?.[0];
+  return /^(SUCCEEDED|COMPLETED WITH ERRORS|FAILED|ABORTED|ROLLED-BACK|INTERRUPTED)\b[^\n]*$/m.exec(stdout)?.[0];
 }
 
 /** pgrep -f PATTERN: pids (empty when none) */
