@@ -22,10 +22,19 @@ hosts:
 vars: { vip: 198.18.0.100/24 }
 `;
 
+const parsed = new Map<string, ReturnType<typeof parseYamlText>>();
+/** the inventory is the same text in every case: parsed once */
+const parseOnce = (name: string, text: string) => {
+  if (name !== 'inv.yaml') return parseYamlText(name, text);
+  const key = `${name}\0${text}`;
+  if (!parsed.has(key)) parsed.set(key, parseYamlText(name, text));
+  return parsed.get(key)!;
+};
+
 export function project(runbookYaml: string, extra: string[] = [], inv = INV): Project {
   const p: Project = { root: '/x', runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [] };
   const add = (name: string, text: string) => {
-    const r = parseYamlText(name, text);
+    const r = parseOnce(name, text);
     if (!r.file) throw new Error(JSON.stringify(r.diagnostics));
     const data = r.file.data as { kind: string; name: string };
     const loaded = { kind: data.kind, file: r.file, data, valid: true } as Loaded<never>;
