@@ -1,5 +1,6 @@
 // Pure: does a command's result meet an expectation? Returns the reason in words when not.
 import type { Expectation, OutputTest } from '../model/plan.js';
+import type { Template } from '../plan/template.js';
 
 export interface Outcome { exitCode: number | null; stdout: string; stderr: string; timedOut: boolean; canceled: boolean; signal: string | null }
 
@@ -25,6 +26,13 @@ const short = (s: string) => {
   const line = t.split('\n').slice(-1)[0] ?? '';
   return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 };
+
+/** The expectation with its template values (expect.stdout: "{{ captured.sum }}") rendered; the same object when there are none. */
+export function renderExpectation(e: Expectation, renderValue: (t: Template) => string): Expectation {
+  const one = (t: OutputTest | undefined): OutputTest | undefined => (t && t.kind !== 'match' && t.template ? { kind: t.kind, value: renderValue(t.template) } : t);
+  if (!(e.stdout && 'template' in e.stdout && e.stdout.template) && !(e.stderr && 'template' in e.stderr && e.stderr.template)) return e;
+  return { ...e, stdout: one(e.stdout), stderr: one(e.stderr) };
+}
 
 export function checkExpectation(e: Expectation, r: Outcome): { ok: boolean; reason?: string } {
   if (r.timedOut) return { ok: false, reason: 'timed out' };

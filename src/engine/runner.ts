@@ -5,7 +5,7 @@ import { TransportError, type Journal, type Operator, type Reporter, type Transp
 import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
 import { apply, isInFlight, unitKey, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
 import { decide, type Action } from './decide.js';
-import { checkExpectation } from './expect.js';
+import { checkExpectation, renderExpectation } from './expect.js';
 import { Redactor, StreamRedactor } from './redact.js';
 import { failureTail } from './output-tail.js';
 import { printable } from '../util/printable.js';
@@ -394,7 +394,13 @@ export class Runner {
       ev.ok = a.purpose !== 'skip_if';
       if (a.purpose === 'run' && st.capture) ev.captured = { name: st.capture, value: `<captured ${st.capture}>` };
     } else if (a.purpose === 'run') {
-      const check = checkExpectation(st.until ?? st.expect, res);
+      let check: { ok: boolean; reason?: string };
+      try {
+        check = checkExpectation(renderExpectation(st.until ?? st.expect, (t) => render(t, this.ctx(st, host.name), 'text')), res);
+      } catch (e) {
+        // what to compare with cannot be known (a captured value that never came): not a pass
+        check = { ok: false, reason: `cannot check the output: ${(e as Error).message}` };
+      }
       ev.ok = check.ok;
       ev.reason = check.reason;
       if (st.until && !check.ok && !res.timedOut && !res.canceled) {

@@ -107,6 +107,31 @@ export function templateFields(s: Step, i: number): { path: YamlPath; source: st
   w.forEach((c, j) => {
     if (typeof c?.value === 'string') out.push({ path: Array.isArray(s.when) ? [...base, 'when', j, 'value'] : [...base, 'when', 'value'], source: c.value, field: 'when.value', shell: false });
   });
+  if (typeof s.title === 'string') out.push({ path: [...base, 'title'], source: s.title, field: 'title', shell: false });
+  // what a command's output is compared with: a value captured earlier (a checksum taken on the source) is the common case
+  for (const k of ['expect', 'until'] as const) {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const m = s[k]?.[stream];
+      if (typeof m === 'string') out.push({ path: [...base, k, stream], source: m, field: `${k}.${stream}`, shell: false });
+      else if (m && typeof m === 'object' && typeof m.contains === 'string') out.push({ path: [...base, k, stream, 'contains'], source: m.contains, field: `${k}.${stream}.contains`, shell: false });
+    }
+  }
+  return out;
+}
+
+/**
+ * The one rule of which step fields take templates: those of templateFields. Every other
+ * string of a step is used as written, so a `{{` there is an error, not silent literal text.
+ */
+export function nonTemplateStrings(s: Step, i: number): { path: YamlPath; field: string }[] {
+  const takes = new Set(templateFields(s, i).map((t) => t.path.join('\0')));
+  const out: { path: YamlPath; field: string }[] = [];
+  const walk = (v: unknown, path: YamlPath) => {
+    if (typeof v === 'string') { if (v.includes('{{') && !takes.has(path.join('\0'))) out.push({ path, field: path.slice(2).join('.') }); return; }
+    if (Array.isArray(v)) { v.forEach((x, j) => walk(x, [...path, j])); return; }
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  walk(s, ['steps', i]);
   return out;
 }
 
@@ -268,6 +293,9 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
     }
 
     // templates
+    for (const nt of nonTemplateStrings(s, i)) {
+      out.push(diagAt(f, nt.path, false, 'error', 'template-not-allowed', `${name} ${nt.field}: this field does not take templates; the {{ … }} would stay literal text`, 'templates work in run, skip_if, rollback, confirm, manual, title, env values, when.value and the expect/until stdout/stderr values (docs/LANGUAGE.md)'));
+    }
     const hasHost = s.run !== undefined && targets.length > 0;
     for (const tf of templateFields(s, i)) {
       const t = parseTemplate(tf.source);
@@ -281,6 +309,9 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
         const d = (code: string, message: string, hint?: string, severity: Severity = 'error') => out.push({ file: f.file, line: pos.line, col: pos.col, endLine: pos.endCol ? pos.line : undefined, endCol: pos.endCol, severity, code, message, hint });
         const problem = refProblem(ref, { varDefined, roles: roleNames, secrets, captured, hasHost, hostNames: (h) => h in roles || (inventories.length ? inAllInventories(h) : true), allHosts: [...roleNames, ...allHosts] });
         if (problem) d('undefined-var', `${name} ${tf.field}: ${problem.message}`, problem.hint);
+        else if (tf.field === 'title' && ['captured', 'secrets', 'host'].includes(ref.parts[0])) {
+          d('template-not-allowed', `${name} title: {{ ${ref.path} }} is not known when the plan is printed`, 'a title takes {{ vars.* }}, {{ roles.* }} and {{ hosts.* }}; show run-time values in the command or the manual text');
+        }
         if (tf.shell && ref.inQuotes && !ref.raw) {
           d('template-in-quotes', `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`, 'remove the quotes around it: inserted values are shell-quoted for you (quotes of your own break as soon as a value needs quoting)');
         }

@@ -4,10 +4,11 @@ import type { ResolvedHost } from '../ports.js';
 import type { Template } from '../plan/template.js';
 import type { Tier } from './types.js';
 
+/** `template`: the value takes templates (a captured checksum); rendered when the output is checked */
 export type OutputTest =
-  | { kind: 'equals'; value: string }
+  | { kind: 'equals'; value: string; template?: Template }
   | { kind: 'match'; regex: string }
-  | { kind: 'contains'; value: string };
+  | { kind: 'contains'; value: string; template?: Template };
 
 export interface Expectation {
   exit: number[];

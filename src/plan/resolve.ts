@@ -6,7 +6,8 @@ import type { ResolvedHost } from '../ports.js';
 import type { Runbook, Step, Inventory, OutputMatch, Expect, Condition } from '../model/types.js';
 import type { Expectation, OutputTest, ResolvedCondition, ResolvedPlan, ResolvedStep, SecretSource } from '../model/plan.js';
 import type { Project, Loaded } from '../load/project.js';
-import { parseTemplate } from './template.js';
+import { parseTemplate, render } from './template.js';
+import type { HostFacts } from './context.js';
 import { parseDuration } from '../util/duration.js';
 import { expandPath } from '../util/expand.js';
 
@@ -60,11 +61,13 @@ export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions =
   };
 }
 
+const withTemplate = (value: string) => (value.includes('{{') ? { value, template: parseTemplate(value) } : { value });
+
 function outputTest(m: OutputMatch | undefined): OutputTest | undefined {
   if (m === undefined) return undefined;
-  if (typeof m !== 'object') return { kind: 'equals', value: String(m) };
+  if (typeof m !== 'object') return { kind: 'equals', ...withTemplate(String(m)) };
   if (m.match !== undefined) return { kind: 'match', regex: m.match };
-  return { kind: 'contains', value: m.contains ?? '' };
+  return { kind: 'contains', ...withTemplate(m.contains ?? '') };
 }
 
 function expectation(e: Expect | undefined): Expectation {
@@ -199,6 +202,17 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
   }
   const lockHost = rb.data.lock ? hostOf(top, rb.data.lock.on, rb) : undefined;
   if (lockHost) useHost(lockHost, false);
+  // a title takes vars, roles and hosts: rendered here, so the run, the dry run, the plan and the report show the same words
+  const facts: Record<string, HostFacts> = {};
+  for (const [name, h] of Object.entries(hosts)) facts[name] = { name, address: h.address, user: h.user, port: h.port };
+  for (const st of steps) {
+    if (!st.title.includes('{{')) continue;
+    try {
+      const hostsOf: Record<string, HostFacts> = { ...facts };
+      for (const [role, h] of Object.entries(st.scope.roles)) if (facts[h]) hostsOf[role] = facts[h];
+      st.title = render(parseTemplate(st.title), { vars: st.scope.vars, roles: st.scope.roles, hosts: hostsOf, captured: {}, secrets: {}, secretLabel: (n) => `<secret ${n}>` }, 'text');
+    } catch { /* validation says why; the title stays as written */ }
+  }
 
   const digestInput = files.map((f) => `${path.basename(f.path)}\0${f.sha256}`).sort().join('\n');
   files.push({ path: inv.file.file, sha256: sha256(inv.file.text), role: 'inventory' });
