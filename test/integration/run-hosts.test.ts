@@ -130,6 +130,43 @@ describe('hosts that do not answer', () => {
     expect(resultOf(r.stdout, 'fence-old', 'old')).toBe('skipped');
   });
 
+  it('a dead host delays only what needs it: a live host\'s five preflight steps finish before the dead host\'s connect_timeout ends', async () => {
+    // a host that takes the TCP connection and never says a word: only connect_timeout ends the wait
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    try {
+      const p = project({ inventory: { connectTimeout: '20s', hosts: { h1: { address: '127.0.0.1' }, dead: { address: '127.0.0.1', port: silentPort } } } });
+      p.write('rb.yaml', runbookYaml({ name: 'dead-host', roles: '  old: { host: dead, may_be_down: true }\n  t: h1', steps: `
+${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n    run: echo pre${i} >> {{ vars.dir }}/order\n`).join('')}
+  - id: fence-old
+    on: old
+    run: touch {{ vars.dir }}/fenced
+  - id: promote
+    on: t
+    run: echo promote >> {{ vars.dir }}/order
+` }));
+      const r = await p.run('dead-host');
+      expect(r.code, r.out).toBe(0);
+      expect(p.read('order')?.trim().split('\n')).toEqual(['pre1', 'pre2', 'pre3', 'pre4', 'pre5', 'promote']);
+      const j = p.journals()[0];
+      const at = (pred: (l: (typeof j)[number]) => boolean) => j.findIndex(pred);
+      const deadKnown = at((l) => l.type === 'host-state' && l.host === 'dead');
+      const fifthDone = at((l) => l.type === 'step-finished' && l.step === 'pre5');
+      expect(deadKnown, JSON.stringify(j.map((l) => [l.type, l.step ?? l.host]))).toBeGreaterThan(0);
+      expect(j[deadKnown]).toMatchObject({ reachable: false, kind: 'unreachable' });
+      // the order of events, not a speed: all five finished while the dead host was still being tried
+      expect(fifthDone).toBeGreaterThan(0);
+      expect(fifthDone).toBeLessThan(deadKnown);
+      expect(j.find((l) => l.type === 'step-skipped' && l.step === 'fence-old')).toBeTruthy();
+      expect(p.has('fenced')).toBe(false);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 90_000);
+
   it('an unknown host key (empty known_hosts) is refused with its fingerprint; nothing runs', async () => {
     const p = project();
     const empty = path.join(p.dir, 'empty_known_hosts');

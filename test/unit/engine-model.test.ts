@@ -55,6 +55,10 @@ interface Case {
   confirm: boolean[];
   manualDone: boolean[];
   crashes: number[];
+  /** Ctrl-C after this many records of the first segment: stop the commands now, or after the step */
+  interrupt?: { at: number; how: 'stop-step' | 'after-step' };
+  /** `lifeboat resume` once more after a run that ended aborted or interrupted */
+  resumeAfterStop: boolean;
 }
 
 const stepArb: fc.Arbitrary<StepSpec> = fc.record({
@@ -89,6 +93,8 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   confirm: fc.array(fc.boolean(), { maxLength: 4 }),
   manualDone: fc.array(fc.boolean(), { maxLength: 4 }),
   crashes: fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 2 }),
+  interrupt: fc.option(fc.record({ at: fc.integer({ min: 2, max: 25 }), how: fc.constantFrom('stop-step', 'after-step') }), { nil: undefined }),
+  resumeAfterStop: fc.boolean(),
 }) as fc.Arbitrary<Case>;
 
 /** the runbook a case describes, as YAML: it goes through the real loader and resolver */
@@ -158,12 +164,13 @@ class CaseTransport implements Transport {
 
 class CaseOperator implements Operator {
   readonly name = 'op@box';
+  how: 'stop-step' | 'after-step' = 'stop-step';
   constructor(private readonly c: { failure: Case['failure']; inDoubt: Case['inDoubt']; confirm: boolean[]; manualDone: boolean[] }) {}
   async confirm() { return { answer: this.c.confirm.shift() ?? true, auto: false }; }
   async manual(q: { record?: string }) { const done = this.c.manualDone.shift() ?? true; return { done, value: q.record ? 'x' : undefined, auto: false }; }
   async onFailure() { return this.c.failure.shift() ?? 'abort'; }
   async inDoubt() { return this.c.inDoubt.shift() ?? 'abort'; }
-  async interrupt() { return 'stop-step' as const; }
+  async interrupt() { return this.how; }
   async secret() { return 's'; }
 }
 
@@ -173,10 +180,12 @@ class Crash extends Error {}
 class CrashingJournal implements Journal {
   private taken = 0;
   dead = false;
+  onTaken?: (n: number) => void;
   constructor(readonly records: JournalRecord[], private readonly now: () => number, private readonly limit: number | undefined) {}
   async append(event: RunEvent): Promise<JournalRecord> {
     if (this.dead || (this.limit !== undefined && this.taken >= this.limit)) { this.dead = true; throw new Crash('crash'); }
     this.taken++;
+    this.onTaken?.(this.taken);
     const rec = { ...JSON.parse(JSON.stringify(event)), seq: this.records.length + 1, at: new Date(this.now()).toISOString() } as JournalRecord;
     this.records.push(rec);
     return rec;
@@ -201,7 +210,9 @@ async function runCase(c: Case): Promise<{ plan: ResolvedPlan; state: RunState; 
   const crashes = [...c.crashes];
   let state!: RunState;
   let crashed = 0;
-  for (let segment = 0; segment <= c.crashes.length; segment++) {
+  if (c.interrupt) operator.how = c.interrupt.how;
+  let stopResumed = false;
+  for (let segment = 0; segment <= c.crashes.length + 1; segment++) {
     transport.segment = segment;
     const journal = new CrashingJournal(records, tick, crashes.shift());
     try {
@@ -210,7 +221,16 @@ async function runCase(c: Case): Promise<{ plan: ResolvedPlan; state: RunState; 
       state = initState(plan, started, { defaultOnFailure: c.interactive ? 'ask' : 'abort' });
       const replay = records.filter((r) => r.type !== 'run-started');
       for (const r of replay) apply(state, plan, r);
+      if (segment > c.crashes.length) {
+        // one more resume after a stop, as the operator may do; nothing else to do otherwise
+        if (stopResumed || !c.resumeAfterStop || !['aborted', 'interrupted'].includes(state.status)) break;
+        stopResumed = true;
+      }
       const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} }, clock }, { secrets: {} });
+      if (segment === 0 && c.interrupt) {
+        const at = c.interrupt.at;
+        journal.onTaken = (n) => { if (n === at) void runner.interrupt().catch(() => undefined); };
+      }
       if (segment > 0) {
         // as `lifeboat resume` does: commands sent without a recorded result are in doubt
         const inDoubt = Object.values(state.units).filter((u) => u.status === UnitStatus.Running).map((u) => ({ step: u.step, host: u.host }));
@@ -220,7 +240,7 @@ async function runCase(c: Case): Promise<{ plan: ResolvedPlan; state: RunState; 
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([runner.run(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`hang: the run did not end within ${HANG_MS} ms`)), HANG_MS); })]).finally(() => clearTimeout(timer));
       }
-      if (!journal.dead) break;
+      if (!journal.dead) { if (!c.resumeAfterStop || stopResumed || !['aborted', 'interrupted'].includes(state.status)) break; continue; }
       crashed++;
     } catch (e) {
       if (!(e instanceof Crash) && !journal.dead) throw e;
