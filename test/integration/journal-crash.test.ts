@@ -38,7 +38,8 @@ beforeAll(async () => {
   CLI = path.join(build, 'dist/src/bin.cjs');
   sshd = await startSshd();
   work = mkdtempSync(path.join(tmpdir(), 'lb-crash-'));
-}, 180_000);
+  // a private tsc build and bundle: minutes when every core is busy (it once timed out at 180 s under load)
+}, 900_000);
 
 afterAll(async () => {
   await sshd?.stop();
