@@ -134,7 +134,9 @@ const RANK: UnitOutcome[] = ['failed', 'in-doubt', 'declined', 'failed-skipped',
 /** How one step ended on one host; `host` omitted for the step as a whole. */
 export function unitOutcome(js: JournalState, step: string, host?: string): UnitOutcome {
   if (host === undefined) return stepOutcome(js, step);
-  return js.units.get(step)?.get(host)?.outcome ?? 'not-run';
+  const m = js.units.get(step);
+  // a step skipped as a whole (when, --from) never mentions its hosts: they are skipped with it
+  return m?.get(host)?.outcome ?? (m?.get(STEPLESS)?.outcome === 'skipped' ? 'skipped' : 'not-run');
 }
 
 /** How one step ended: the worst of its hosts, or its own record when it has no hosts. */

@@ -13,7 +13,7 @@ import { Runner } from '../../src/engine/runner.js';
 import { TransportError, type Connection, type ExecRequest, type ExecResult, type Journal, type Operator, type ResolvedHost, type Transport } from '../../src/ports.js';
 import type { JournalRecord, RunEvent, RunStartedEvent } from '../../src/engine/events.js';
 import type { ResolvedPlan } from '../../src/model/plan.js';
-import { journalState, runOutcome, resultWords } from '../../src/engine/outcome.js';
+import { journalState, runOutcome, resultWords, unitOutcome } from '../../src/engine/outcome.js';
 import { summaryTable } from '../../src/ui/summary.js';
 import { historyFromJournal } from '../../src/journal/history.js';
 import { summarizeRun } from '../../src/journal/runs.js';
@@ -302,6 +302,15 @@ function checkInvariants(c: Case, r: Awaited<ReturnType<typeof runCase>>) {
       const allowedToRun = decision?.type === 'in-doubt' && (decision.choice === 'rerun' || decision.choice === 'guard');
       if (!allowedToRun) expect(rerunIntents, `${d.step}@${d.host} ran again after a crash without the operator's word`).toHaveLength(0);
     }
+  }
+  // each unit's outcome agrees with the state the engine rebuilt from the same journal
+  const allowed: Partial<Record<UnitStatus, string[]>> = {
+    [UnitStatus.Ok]: ['ok', 'marked-done'], [UnitStatus.Skipped]: ['skipped'], [UnitStatus.Failed]: ['failed', 'failed-skipped', 'allowed-failure'],
+  };
+  for (const u of Object.values(state.units)) {
+    // "abort (decide later)" at an in-doubt prompt: failed for the run, still in doubt for the record
+    const want = u.decision === 'in-doubt-abort' ? ['in-doubt'] : allowed[u.status];
+    if (want && (u.status !== UnitStatus.Failed || u.decided)) expect(want, `${u.step}@${u.host} is ${u.status} in the state`).toContain(unitOutcome(js, u.step, u.host));
   }
   // every command sent had its intent journaled first
   const intents = records.filter((x) => x.type === 'intent').length;

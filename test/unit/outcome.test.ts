@@ -61,6 +61,20 @@ describe('runOutcome', () => {
     expect(o.errors).toMatchObject([{ step: 'start-service', host: 'db2', outcome: 'marked-done' }]);
   });
 
+  it('regression (found by the engine model): a step skipped as a whole by `when` is skipped on each of its hosts, not "not run"', async () => {
+    const rb = RB(`
+  - id: only-if-down
+    on: [standby, primary]
+    when: { unreachable: standby }
+    run: "true"
+`);
+    const r = await runIt(rb, () => ({}));
+    const js = journalState(r.records);
+    expect(unitOutcome(js, 'only-if-down', 'db2')).toBe('skipped');
+    expect(unitOutcome(js, 'only-if-down', 'db1')).toBe('skipped');
+    expect(summaryTable(r.plan, r.state, r.records)).toMatch(/^only-if-down\s+db2\s+skipped\b/m);
+  });
+
   it('aborted, rolled back and unfinished runs keep their own result', async () => {
     const r = await runIt(TWO, (_h, cmd) => (cmd.includes('systemctl') ? { exitCode: 1 } : {}));
     expect(outcomeOf(r.records).result).toBe('failed');
