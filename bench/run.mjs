@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBenchSshd } from './lib/sshd.mjs';
-import { writeProject, writeAnsible, writeOpenSsh, hostAddr } from './lib/project.mjs';
+import { writeProject, writeAnsible, writeOpenSsh, hostAddr, seqRunbook } from './lib/project.mjs';
 import { measure } from './lib/measure.mjs';
 import { interleaved, median } from './lib/interleaved.mjs';
 import { measureJournal } from './journal.mjs';
@@ -22,6 +22,8 @@ const BARE = path.join(ROOT, 'bench/lib/bare-ssh2.mjs');
 const QUICK = process.env.BENCH_QUICK === '1';
 const KS = [1, 20, 40];
 const FAN = [20, 100];
+// runbook lengths for the growth series (CPU of a whole run against its number of steps)
+const GROWTH = process.env.BENCH_QUICK === '1' ? [250, 500, 1000] : [250, 500, 1000, 2000, 4000];
 const MAX_HOSTS = Math.max(...FAN);
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim();
@@ -37,6 +39,15 @@ function linearFit(points) {
   const my = points.reduce((s, p) => s + p[1], 0) / n;
   const b = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
   return { fixedMs: my - b * mx, perStepMs: b };
+}
+
+/** the exponent b of y ≈ a·k^b (least squares over log k, log y): 1 is linear, 2 quadratic */
+function powerFit(points) {
+  const lp = points.map(([k, y]) => [Math.log(k), Math.log(y)]);
+  const n = lp.length;
+  const mx = lp.reduce((s, p) => s + p[0], 0) / n;
+  const my = lp.reduce((s, p) => s + p[1], 0) / n;
+  return lp.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / lp.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
 }
 
 /** hyperfine over several commands; returns name → { median, min, mean, user, system, times } in ms */
@@ -202,7 +213,28 @@ async function main() {
     ], { runs: QUICK ? 3 : 15, warmup: 2, cwd: proj.root, env });
     result.coldStart = Object.fromEntries(Object.entries(cs).map(([k, v]) => [k, { medianMs: v.median, minMs: v.min, meanMs: v.mean, userMs: v.user, systemMs: v.system }]));
 
-    // ---- 4. journal ---------------------------------------------------------------------
+    // ---- 4. growth in steps ----------------------------------------------------------------
+    // client CPU (user + sys of the whole tree) of a real run and of a dry run, K = 250 … 4,000
+    // steps of `true` on one host; linear means CPU(2K) ≈ 2 × CPU(K), whatever the fixed cost
+    log('bench: growth in steps…');
+    result.growth = { k: GROWTH, run: [], dryRun: [] };
+    for (const k of GROWTH) writeFileSync(path.join(proj.root, 'runbooks', `seq${k}.yaml`), seqRunbook(`seq${k}`, k, 'true'));
+    for (const k of GROWTH) {
+      for (const [series, extra] of [['run', []], ['dryRun', ['--dry-run']]]) {
+        const argv = [...lbRun(`seq${k}`).split(' '), ...extra];
+        const runs = [];
+        for (let i = 0; i < (QUICK ? 1 : 2); i++) {
+          const r = await measure(argv, { cwd: proj.root, env, timeoutMs: 900_000 });
+          if (r.exitCode !== 0) throw new Error(`lifeboat ${series} of ${k} steps failed (${r.exitCode}): ${r.stderrTail}`);
+          runs.push(r);
+        }
+        const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
+        result.growth[series].push({ k, cpuMs: best.cpuMs, wallMs: best.wallMs, peakRssMiB: best.peakRssKiB / 1024 });
+      }
+    }
+    for (const series of ['run', 'dryRun']) result.growth[`${series}Exponent`] = powerFit(result.growth[series].map((p) => [p.k, p.cpuMs]));
+
+    // ---- 5. journal ---------------------------------------------------------------------
     log('bench: journal…');
     result.journal = await measureJournal({ steps: QUICK ? 50 : 200, rounds: QUICK ? 3 : 5, baseDir: work, root: build });
   } finally {
@@ -245,6 +277,14 @@ function targets(r) {
     ['validate 200 runbooks < 1.5 s', ms(cs['validate 200 runbooks'].minMs), cs['validate 200 runbooks'].minMs < 1500],
     ['plan of 200 runbooks < 2 s', ms(cs['plan 200 runbooks (HTML)'].minMs), cs['plan 200 runbooks (HTML)'].minMs < 2000],
   ];
+  // growth: CPU of the longest run against the run half as long (2,000 → 4,000 in a full run)
+  const g = r.growth;
+  const last = (series) => { const pts = g[series]; return ratio(pts[pts.length - 1].cpuMs, pts[pts.length - 2].cpuMs); };
+  const kk = `${g.k[g.k.length - 2]} → ${g.k[g.k.length - 1]} steps`;
+  list.push(
+    [`linear in steps: run CPU ×≤ 2.2 from ${kk}`, `${x(last('run'))} (exponent ${g.runExponent.toFixed(2)})`, last('run') <= 2.2],
+    [`linear in steps: dry-run CPU ×≤ 2.2 from ${kk}`, `${x(last('dryRun'))} (exponent ${g.dryRunExponent.toFixed(2)})`, last('dryRun') <= 2.2],
+  );
   return list.map(([target, measured, pass]) => ({ target, measured, pass }));
 }
 
@@ -275,6 +315,14 @@ function markdown(r) {
   L.push('| --- | ---: | ---: | ---: | ---: |');
   const base = r.coldStart['node -e 0'].minMs;
   for (const [name, v] of Object.entries(r.coldStart)) L.push(`| ${name} | ${ms(v.medianMs)} | ${ms(v.minMs)} | +${ms(Math.max(0, v.minMs - base))} | ${ms(v.userMs + v.systemMs)} |`);
+  const g = r.growth;
+  L.push('', `**Growth in steps** (K steps of \`true\` on one host; client CPU of the best of ${r.quick ? 1 : 2} runs; exponent b of CPU ≈ a·K^b: 1 is linear)`, '');
+  L.push(`| | ${g.k.map((k) => `K=${k}`).join(' | ')} | exponent |`);
+  L.push(`| --- | ${g.k.map(() => '---:').join(' | ')} | ---: |`);
+  L.push(`| run, CPU | ${g.run.map((p) => ms(p.cpuMs)).join(' | ')} | ${g.runExponent.toFixed(2)} |`);
+  L.push(`| run, wall | ${g.run.map((p) => ms(p.wallMs)).join(' | ')} | |`);
+  L.push(`| dry run, CPU | ${g.dryRun.map((p) => ms(p.cpuMs)).join(' | ')} | ${g.dryRunExponent.toFixed(2)} |`);
+  L.push(`| run, peak RSS | ${g.run.map((p) => `${p.peakRssMiB.toFixed(0)} MiB`).join(' | ')} | |`);
   const j = r.journal;
   L.push('', `**Journal** (FileJournal alone, ${j.steps} steps × ${j.recordsPerStep} records, median of ${j.rounds}): ${ms(j.medianFsyncMsPerStep)} per step with fdatasync, ${ms(j.medianNoFsyncMsPerStep)} without → fsync costs ${ms(j.fsyncCostMsPerStep)} per step; with fdatasync on \`intent\` records only (1 per step): ${ms(j.medianIntentFsyncMsPerStep)}${j.medianFanoutMsPerStep !== undefined ? `; a parallel step on ${j.fanoutHosts} hosts (20 intents and 20 results, as the runner journals them, group commit): ${ms(j.medianFanoutMsPerStep)} per step, ${j.fanoutFdatasyncsPerStep} fdatasync(s)` : ''}`, '');
   L.push('**Targets** (wall times: best run, see above)', '', '| target | measured | |', '| --- | --- | --- |');

@@ -8,7 +8,7 @@ import type { RunCmdOptions, RunMode } from './run.js';
 import { DryRunTransport } from '../transport/dry-run.js';
 import { MemoryJournal } from '../journal/memory-journal.js';
 import { Runner } from '../engine/runner.js';
-import { initState, executionOrder } from '../engine/state.js';
+import { initState, executionOrder, stepOf } from '../engine/state.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import type { Operator, Reporter } from '../ports.js';
 import { render } from '../plan/template.js';
@@ -63,7 +63,14 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   await runner.run();
 
   // put the recorded commands back with their steps
-  const intents = journal.records.filter((r): r is Extract<JournalRecord, { type: 'intent' }> => r.type === 'intent');
+  // the commands each step sent, grouped once (not searched per step)
+  const commandsOf = new Map<string, { host: string; command: string }[]>();
+  for (const r of journal.records) {
+    if (r.type !== 'intent' || r.purpose !== 'run') continue;
+    const list = commandsOf.get(r.step) ?? [];
+    list.push({ host: r.host, command: r.command });
+    commandsOf.set(r.step, list);
+  }
   const skipped = new Map(journal.records.filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped').map((r) => [r.step, r.note]));
   const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
     // the secret names (not values) must be known, or a gate or manual text naming a secret cannot be shown
@@ -73,7 +80,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     return {
       id: s.id, title: s.title, phase: s.phase, action: s.action,
       hosts: s.hosts.map((h) => ({ name: h, address: plan.hosts[h].address, user: plan.hosts[h].user, port: plan.hosts[h].port })),
-      commands: intents.filter((i) => i.step === s.id && i.purpose === 'run').map((i) => ({ host: i.host, command: i.command })),
+      commands: commandsOf.get(s.id) ?? [],
       guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
       success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
       timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined, retries: s.retries || undefined,
@@ -88,7 +95,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
   const plannedCommand = (id: string, host: string) => {
-    const st = plan.steps.find((x) => x.id === id);
+    const st = stepOf(plan, id);
     if (!st?.run) return '';
     return render(st.run, { ...stepContext(plan, st, host, {}, {}), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` }, 'shell-display');
   };

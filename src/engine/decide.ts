@@ -3,7 +3,7 @@
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { render, TemplateError } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
-import { UnitStatus, StepStatus, isInFlight, isTerminal, unitKey, type RunState, type UnitState } from './state.js';
+import { UnitStatus, StepStatus, isInFlight, isTerminal, unitKey, stepOf, liveUnits, type RunState, type UnitState } from './state.js';
 
 export type Action =
   | { kind: 'connect'; hosts: string[] }
@@ -34,11 +34,12 @@ export interface DecideInput {
 }
 
 const NONE: ReadonlySet<string> = new Set();
-const stepById = (plan: ResolvedPlan, id: string) => plan.steps.find((s) => s.id === id)!;
+const stepById = (plan: ResolvedPlan, id: string) => stepOf(plan, id)!;
 
 export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan), connecting = NONE }: DecideInput): Action[] {
   if (state.status !== 'running') return [];
-  const units = Object.values(state.units);
+  // only units in flight or in doubt matter here: the index `apply` keeps, not every unit of the run
+  const units = liveUnits(state);
   const inFlight = units.filter(isInFlight);
 
   // 0. Ctrl-C: stop now (the killed commands are in doubt until resume), or after this step
@@ -74,10 +75,11 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
 
 
   // 4. the current step: the first not finished
-  const currentId = state.order.find((id) => {
-    const s = state.steps[id];
-    return s.status === StepStatus.Pending || s.status === StepStatus.Running;
-  });
+  let currentId: string | undefined;
+  for (let i = state.cursor; i < state.order.length && !currentId; i++) {
+    const s = state.steps[state.order[i]];
+    if (s.status === StepStatus.Pending || s.status === StepStatus.Running) currentId = s.id;
+  }
   if (!currentId) {
     if (inFlight.length) return [{ kind: 'idle' }];
     const failed = state.order.filter((id) => state.steps[id].status === StepStatus.Failed);
@@ -163,12 +165,17 @@ function nextExec(step: ResolvedStep, u: UnitState): Action {
   return { kind: 'exec', step: step.id, host: u.host, attempt: u.attempt + 1, purpose: 'run' };
 }
 
+const fromIndexes = new WeakMap<string[], { from: string; pos: Map<string, number>; at: number }>();
 function beforeFrom(plan: ResolvedPlan, state: RunState, id: string): boolean {
   const from = state.config.fromStep!;
-  const main = state.order.filter((s) => stepById(plan, s).phase !== 'preflight');
-  const i = main.indexOf(id);
-  const j = main.findIndex((s) => s === from || s.startsWith(`${from}/`));
-  return j >= 0 && i >= 0 && i < j;
+  let ix = fromIndexes.get(state.order);
+  if (!ix || ix.from !== from) {
+    const main = state.order.filter((s) => stepById(plan, s).phase !== 'preflight');
+    ix = { from, pos: new Map(main.map((s, n) => [s, n])), at: main.findIndex((s) => s === from || s.startsWith(`${from}/`)) };
+    fromIndexes.set(state.order, ix);
+  }
+  const i = ix.pos.get(id) ?? -1;
+  return ix.at >= 0 && i >= 0 && i < ix.at;
 }
 
 /** why the step's `when` does not hold, or undefined when it does */

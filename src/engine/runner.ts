@@ -3,7 +3,7 @@
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { TransportError, type Journal, type Operator, type Reporter, type Transport, type ExecResult, type ResolvedHost } from '../ports.js';
 import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
-import { apply, isInFlight, unitKey, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
+import { apply, isInFlight, unitKey, stepOf, liveUnits, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
 import { decide, type Action } from './decide.js';
 import { checkExpectation, renderExpectation } from './expect.js';
 import { Redactor, StreamRedactor } from './redact.js';
@@ -147,7 +147,7 @@ export class Runner {
         const ac = new AbortController();
         await Promise.race([woke, this.clock.sleep(waitUntil - this.clock.now(), ac.signal)]);
         ac.abort();
-      } else if (repeats < MAX_REPEATS && (Object.values(this.state.units).some(isInFlight) || this.connecting.size)) {
+      } else if (repeats < MAX_REPEATS && (liveUnits(this.state).some(isInFlight) || this.connecting.size)) {
         const wasConnecting = this.connecting.size;
         await woke;
         // hosts that answer in the same turn of the event loop start their commands together
@@ -215,7 +215,7 @@ export class Runner {
   }
 
   private step(id: string): ResolvedStep {
-    return this.plan.steps.find((s) => s.id === id)!;
+    return stepOf(this.plan, id)!;
   }
 
   private ctx(step: ResolvedStep, host?: string) {

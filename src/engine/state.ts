@@ -105,9 +105,49 @@ export interface RunState {
   finishedAt?: number;
   lastSeq: number;
   message?: string;
+  /**
+   * Indexes kept by `apply` so that each decision costs the same at step 4,000 as at step 1
+   * (never walk every step or unit per step): the units in flight or in doubt, and the position
+   * in `order` before which every step has finished (a step never goes back to pending).
+   */
+  live: Set<string>;
+  cursor: number;
 }
 
 export const unitKey = (step: string, host: string) => `${step}@${host}`;
+
+const stepIndexes = new WeakMap<ResolvedPlan, Map<string, ResolvedStep>>();
+/** A step by id, from an index built once per plan. */
+export function stepOf(plan: ResolvedPlan, id: string): ResolvedStep | undefined {
+  let ix = stepIndexes.get(plan);
+  if (!ix) { ix = new Map(plan.steps.map((st) => [st.id, st])); stepIndexes.set(plan, ix); }
+  return ix.get(id);
+}
+
+/** The units of one step, in the step's host order. */
+export function unitsOf(state: RunState, plan: ResolvedPlan, step: string): UnitState[] {
+  const out: UnitState[] = [];
+  for (const h of stepOf(plan, step)?.hosts ?? []) { const u = state.units[unitKey(step, h)]; if (u) out.push(u); }
+  return out;
+}
+
+/** The units that are in flight or in doubt, from the index `apply` keeps. */
+export function liveUnits(state: RunState): UnitState[] {
+  const out: UnitState[] = [];
+  for (const k of state.live) { const u = state.units[k]; if (u) out.push(u); }
+  return out;
+}
+
+const isLive = (u: UnitState) => isInFlight(u) || u.status === UnitStatus.InDoubt;
+function track(state: RunState, u: UnitState | undefined) {
+  if (!u) return;
+  const k = unitKey(u.step, u.host);
+  if (isLive(u)) state.live.add(k); else state.live.delete(k);
+}
+const stepDone = (s: StepState | undefined) => !s || (s.status !== StepStatus.Pending && s.status !== StepStatus.Running);
+function advanceCursor(state: RunState) {
+  while (state.cursor < state.order.length && stepDone(state.steps[state.order[state.cursor]])) state.cursor++;
+}
 
 export function executionOrder(plan: ResolvedPlan, mode: RunConfig['mode']): ResolvedStep[] {
   const pre = plan.steps.filter((s) => s.phase === 'preflight');
@@ -121,6 +161,7 @@ export function initState(plan: ResolvedPlan, started: JournalRecord & RunStarte
   const state: RunState = {
     runId: started.runId, startedAt: Date.parse(started.at), status: 'running', config: cfg,
     order: order.map((s) => s.id), steps: {}, units: {}, hosts: {}, captured: {}, completed: [], stopRequested: false, lastSeq: started.seq,
+    live: new Set(), cursor: 0,
   };
   for (const s of order) {
     state.steps[s.id] = { id: s.id, status: StepStatus.Pending, confirmed: false, manualDone: false };
@@ -139,8 +180,25 @@ export const DEFAULT_POLL_TIMEOUT_MS = 5 * 60_000;
 export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): RunState {
   const at = Date.parse(rec.at);
   state.lastSeq = rec.seq;
-  const stepOf = (id: string) => plan.steps.find((s) => s.id === id);
   const unit = (step: string, host: string) => state.units[unitKey(step, host)];
+  applyRecord(state, plan, rec, at, unit);
+  // keep the indexes: the units this record can have changed, and the first open step
+  switch (rec.type) {
+    case 'intent': case 'exec-finished': case 'exec-error': case 'in-doubt':
+      track(state, unit(rec.step, rec.host));
+      break;
+    case 'step-skipped': case 'failure-decision':
+      for (const u of unitsOf(state, plan, rec.step)) track(state, u);
+      break;
+    case 'resumed':
+      for (const u of Object.values(state.units)) track(state, u);
+      break;
+  }
+  advanceCursor(state);
+  return state;
+}
+
+function applyRecord(state: RunState, plan: ResolvedPlan, rec: JournalRecord, at: number, unit: (step: string, host: string) => UnitState | undefined): void {
   switch (rec.type) {
     case 'run-started':
       break;
@@ -159,7 +217,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       } else {
         const s = state.steps[rec.step];
         if (s) { s.status = StepStatus.Skipped; s.note = rec.note; s.finishedAt = at; }
-        for (const u of Object.values(state.units)) if (u.step === rec.step && !isTerminal(u)) { u.status = UnitStatus.Skipped; u.note = rec.note; }
+        for (const u of unitsOf(state, plan, rec.step)) if (!isTerminal(u)) { u.status = UnitStatus.Skipped; u.note = rec.note; }
       }
       break;
     }
@@ -191,7 +249,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
     }
     case 'exec-finished': {
       const u = unit(rec.step, rec.host);
-      const st = stepOf(rec.step);
+      const st = stepOf(plan, rec.step);
       if (!u || !st) break;
       u.lastOutput = (rec.stdoutTail + (rec.stderrTail ? `\n${rec.stderrTail}` : '')).trim();
       if (rec.purpose === 'rollback') { u.rollback = rec.ok ? 'ok' : 'failed'; advanceRollback(state); break; }
@@ -224,7 +282,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
     }
     case 'exec-error': {
       const u = unit(rec.step, rec.host);
-      const st = stepOf(rec.step);
+      const st = stepOf(plan, rec.step);
       if (rec.kind === 'unreachable' || rec.kind === 'connection-lost') state.hosts[rec.host] = { reachable: false, kind: rec.kind, message: rec.message };
       if (!u || !st) break;
       if (rec.purpose === 'rollback') { u.rollback = 'failed'; u.lastOutput = rec.message; advanceRollback(state); break; }
@@ -242,7 +300,7 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       break;
     }
     case 'failure-decision': {
-      const failed = Object.values(state.units).filter((u) => u.step === rec.step && u.status === UnitStatus.Failed && !u.decided && (!rec.host || u.host === rec.host));
+      const failed = unitsOf(state, plan, rec.step).filter((u) => u.status === UnitStatus.Failed && !u.decided && (!rec.host || u.host === rec.host));
       switch (rec.choice) {
         case 'retry':
           for (const u of failed) { u.status = UnitStatus.Pending; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
@@ -309,7 +367,6 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
       state.message = rec.message;
       break;
   }
-  return state;
 }
 
 function advanceRollback(state: RunState) {
