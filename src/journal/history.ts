@@ -5,6 +5,7 @@ import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readS
 import path from 'node:path';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import { readHistory } from '../render/rehearsal-status.js';
+import { rpoFromRecords, type RpoEvidence } from '../engine/rpo.js';
 import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from './safe-fs.js';
 
 export interface HistoryStep { id: string; host?: string; result: 'ok' | 'failed' | 'skipped'; duration_ms: number }
@@ -27,6 +28,10 @@ export interface HistoryRecord {
   result: 'passed' | 'failed';
   duration_ms: number;
   rto_ms?: number;
+  /** the runbook's RPO and the data-loss window a `measures: rpo` step measured in this run */
+  rpo_ms?: number;
+  data_loss_window_ms?: number;
+  rpo_verdict?: RpoEvidence['verdict'];
   steps: HistoryStep[];
   run_id: string;
 }
@@ -81,6 +86,7 @@ export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?:
   let lastResumed = -1;
   records.forEach((r, i) => { if (r.type === 'resumed') lastResumed = i; if (r.type === 'run-finished' && i > lastResumed) fin = r; });
   if (!start || !fin || start.mode === 'preflight' || fin.result === 'interrupted') return undefined;
+  const rpo = rpoFromRecords(records);
   // per step and host: the last command result, else the step's own result
   const steps: HistoryStep[] = [];
   const hostResults = new Map<string, HistoryStep>();
@@ -99,6 +105,7 @@ export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?:
     runbook: start.runbook, version: start.version, digest: start.digest, inventory: start.inventory, inventory_digest: start.inventoryDigest,
     environment: start.environment, mode: start.mode === 'rehearsal' ? 'rehearsal' : 'production', host_keys: extra.hostKeys ?? {},
     operator: start.operator, started_at: start.at, finished_at: fin.at, result: fin.result === 'succeeded' ? 'passed' : 'failed',
-    duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs, steps, run_id: start.runId,
+    duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs,
+    ...(rpo ? { rpo_ms: rpo.rpoMs, data_loss_window_ms: rpo.windowMs, rpo_verdict: rpo.verdict } : {}), steps, run_id: start.runId,
   };
 }

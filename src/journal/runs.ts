@@ -8,6 +8,7 @@ import { formatDuration } from '../util/duration.js';
 import { isRunId, journalPath, readJournal } from './file-journal.js';
 import { ownerAlive, readLocalLock } from './lock.js';
 import { compareText } from '../util/compare.js';
+import { describeRpo, rpoFromRecords, rpoLevel, type RpoEvidence } from '../engine/rpo.js';
 
 export type RunState = 'running' | 'interrupted' | 'succeeded' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
 
@@ -40,6 +41,8 @@ export interface RunSummary {
   steps: { ok: number; failed: number; skipped: number };
   /** the last step that started */
   lastStep?: string;
+  /** the data-loss window a `measures: rpo` step measured, against the RPO */
+  rpo?: RpoEvidence;
   torn: boolean;
   problems: string[];
   records: number;
@@ -119,7 +122,7 @@ export function summarizeRun(id: string, records: JournalRecord[], extra: { jour
     mode: start?.mode, operator: start?.operator, started: start?.at, finished: fin?.at,
     state, durationMs, rtoMs,
     withinRto: fin && rtoMs !== undefined && durationMs !== undefined ? durationMs <= rtoMs : undefined,
-    message: fin?.message, resumes, inDoubt: pendingIntents(records), steps, lastStep,
+    message: fin?.message, resumes, inDoubt: pendingIntents(records), steps, lastStep, rpo: rpoFromRecords(records),
     torn: extra.torn, problems: start ? extra.problems : [...extra.problems, 'no run-started record'], records: records.length,
   };
 }
@@ -236,6 +239,7 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
       case 'rollback-started': add(r, { text: `rollback of ${r.units.length} unit(s): ${r.units.map((u) => `${u.step}@${u.host}`).join(', ')}`, level: 'warn' }); break;
       case 'resumed': add(r, { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' }); break;
       case 'interrupted': add(r, { text: `interrupted by ${r.by} (${r.how === 'stop-step' ? 'running commands stopped' : 'after the running step'})`, level: 'warn' }); break;
+      case 'rpo-measured': add(r, { step: r.step, text: describeRpo(r), level: rpoLevel(r) }); break;
       case 'run-finished': add(r, { text: `run ${r.result} (${formatDuration(r.durationMs)})${r.message ? `: ${oneLine(r.message, 70)}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' }); break;
       default: {
         // a record type from a newer lifeboat: show it rather than hide it

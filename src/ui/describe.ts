@@ -1,6 +1,7 @@
 // Events in words — shared by the plain reporter, the live view and `lifeboat log`.
 import type { JournalRecord } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
+import { describeRpo, rpoLevel } from '../engine/rpo.js';
 
 export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error' } | undefined {
   switch (r.type) {
@@ -23,6 +24,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
     case 'rollback-started': return { text: `rolling back ${r.units.length} step${r.units.length === 1 ? '' : 's'}: ${r.units.map((u) => `${u.step}@${u.host}`).join(', ') || 'nothing to undo'}`, level: 'warn' };
     case 'resumed': return { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((d) => `${d.step}@${d.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' };
     case 'interrupted': return { text: `interrupted by ${r.by}: ${r.how === 'stop-step' ? 'stopping the running commands' : 'stopping after this step'}`, level: 'warn' };
+    case 'rpo-measured': return { step: r.step, text: describeRpo(r), level: rpoLevel(r) };
     case 'run-finished': return { text: `run ${r.result} in ${formatDuration(r.durationMs)}${r.message ? `: ${r.message}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' };
   }
 }

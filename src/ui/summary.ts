@@ -4,6 +4,7 @@ import { UnitStatus, StepStatus, type RunState } from '../engine/state.js';
 import { formatDuration } from '../util/duration.js';
 import { printable } from '../util/printable.js';
 import { compareText } from '../util/compare.js';
+import { describeRpo, rpoFromState } from '../engine/rpo.js';
 
 export function summaryTable(plan: ResolvedPlan, state: RunState, color = false): string {
   const rows: string[][] = [];
@@ -43,5 +44,6 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, color = false)
   const total = (state.finishedAt ?? Date.now()) - state.startedAt;
   const rto = plan.runbook.rtoMs;
   const rtoText = rto ? ` against an RTO of ${formatDuration(rto)} (${Math.round((total / rto) * 100)}%${total > rto ? ', OVER' : ''})` : '';
-  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), '', `${state.status.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${state.message}` : ''}`].join('\n');
+  const rpo = rpoFromState(plan, state);
+  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), ...(rpo ? ['', `${describeRpo(rpo)} (measured by ${rpo.step})`] : []), '', `${state.status.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${state.message}` : ''}`].join('\n');
 }
