@@ -4,7 +4,7 @@
 // rehearses the shipped promotion runbook against the lab, prints the DR plan, and tears the
 // lab down again, whatever happened. Works on a copy of runbooks/, so the repo is untouched.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, cpSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, cpSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +29,27 @@ function need() {
   if (!has('ip')) { missing.push('ip (iproute2)'); pkgs.add('iproute2'); }
   if (!has('arping')) { missing.push('arping'); pkgs.add('iputils-arping'); }
   if (!has('unshare') || !has('nsenter')) { missing.push('unshare/nsenter'); pkgs.add('util-linux'); }
-  if (missing.length) {
+  if (!missing.length) return;
+  // Debian (or a derivative) and root: install what is missing, as .ci/run does, saying what
+  const apt = existsSync('/etc/debian_version') && has('apt-get');
+  if (!apt || process.env.LIFEBOAT_DEMO_NO_INSTALL) {
     console.error(`lifeboat demo: missing ${missing.join(', ')}.\nInstall with:\n  apt-get update && apt-get install -y ${[...pkgs].join(' ')}`);
     process.exit(1);
+  }
+  console.log(`lifeboat demo: missing ${missing.join(', ')}.\ninstalling with apt-get: ${[...pkgs].join(' ')}`);
+  // a package's postinst must not start services on this machine (the lab starts its own)
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const aptGet = (args) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=900', ...args], { stdio: 'inherit', env }).status === 0;
+    if (!aptGet(['update', '-qq']) || !aptGet(['install', '-y', '-qq', '--no-install-recommends', ...pkgs])) {
+      console.error(`lifeboat demo: apt-get could not install ${[...pkgs].join(' ')} (see above)`);
+      process.exit(1);
+    }
+  } finally {
+    if (ownPolicy) rmSync(policy, { force: true });
   }
 }
 

@@ -4,6 +4,7 @@ import { useColor, type CliIO } from '../cli/io.js';
 import { listRuns, readRun, resolveStateDir, timeline, describeRto, formatElapsed, type TimelineEntry } from '../journal/runs.js';
 import { paint, table } from './runs.js';
 import { printable } from '../util/printable.js';
+import { describeRpo } from '../engine/rpo.js';
 
 export interface LogCmdOptions { json?: boolean; stateDir?: string; verbose?: boolean }
 
@@ -48,6 +49,7 @@ export async function logCommand(id: string | undefined, opts: LogCmdOptions, io
   const rto = describeRto(s.durationMs, s.rtoMs, s.finished !== undefined);
   const verdict = s.state === 'running' ? 'still running' : s.state === 'crashed' ? 'did not finish (crashed or killed)' : s.state === 'completed-with-errors' ? 'COMPLETED WITH ERRORS' : s.state;
   io.stdout.write(`result: ${verdict}${rto ? `, ${rto}` : ''}${s.resumes ? `, resumed ${s.resumes}×` : ''}\n`);
+  if (s.rpo) io.stdout.write(`${describeRpo(s.rpo)} (measured by ${s.rpo.step})\n`);
   for (const line of s.outcome) io.stdout.write(`  ${printable(line)}\n`);
   if (s.inDoubt.length) io.stdout.write(`in doubt: ${s.inDoubt.map((u) => `${u.step} on ${u.host}`).join(', ')}: sent, but no result was recorded; resume asks what to do (idempotent steps re-run, skip_if guards decide)\n`);
   if (s.torn) io.stdout.write('note: the last journal line was cut off by a crash and is ignored (it was never acted on)\n');

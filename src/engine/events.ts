@@ -100,6 +100,18 @@ export interface ResumedEvent { type: 'resumed'; operator: string; acceptedChang
 
 export interface InterruptedEvent { type: 'interrupted'; by: string; how: 'stop-step' | 'after-step' }
 
+/** A `measures: rpo` step captured the data-loss window; journaled right after its result. */
+export interface RpoMeasuredEvent {
+  type: 'rpo-measured';
+  step: string;
+  capture: string;
+  /** the captured value as printed */
+  value: string;
+  windowMs?: number;
+  rpoMs?: number;
+  verdict: 'within' | 'past' | 'no-objective' | 'not-measured';
+}
+
 export interface RunFinishedEvent {
   type: 'run-finished';
   result: 'succeeded' | 'failed' | 'aborted' | 'rolled-back' | 'interrupted';
@@ -110,7 +122,7 @@ export interface RunFinishedEvent {
 export type RunEvent =
   | RunStartedEvent | HostStateEvent | StepStartedEvent | StepSkippedEvent | ConfirmEvent | ManualEvent
   | IntentEvent | ExecFinishedEvent | ExecErrorEvent | StepFinishedEvent | FailureDecisionEvent
-  | InDoubtEvent | RollbackStartedEvent | ResumedEvent | InterruptedEvent | RunFinishedEvent;
+  | InDoubtEvent | RollbackStartedEvent | ResumedEvent | InterruptedEvent | RunFinishedEvent | RpoMeasuredEvent;
 
 /** a journal record: an event with its sequence number and wall-clock time */
 export type JournalRecord = RunEvent & { seq: number; at: string };

@@ -11,6 +11,7 @@ import { failureTail } from './output-tail.js';
 import { printable } from '../util/printable.js';
 import { render } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
+import { rpoFromState, rpoGateQuestion } from './rpo.js';
 
 export interface Clock { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> }
 
@@ -245,7 +246,9 @@ export class Runner {
       }
       case 'confirm': {
         const st = this.step(a.step);
-        const question = this.redactor.redact(render(st.confirm!, this.ctx(st), 'text'));
+        const asked = render(st.confirm!, this.ctx(st), 'text');
+        // the first point of no return after a measurement says how much data it loses
+        const question = this.redactor.redact(rpoGateQuestion(this.plan, this.state, st.id, asked) ?? asked);
         this.ports.reporter.pause();
         const r = await op.confirm({ step: st.id, title: st.title, question }).finally(() => this.ports.reporter.resume());
         await this.dispatch({ type: 'confirmed', step: st.id, question, answer: r.answer, by: op.name, auto: r.auto });
@@ -303,6 +306,7 @@ export class Runner {
           this.ports.reporter.resume();
         }
         await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false, captured });
+        if (captured && st.measures === 'rpo') await this.recordRpo();
         return;
       }
       case 'start-rollback':
@@ -418,6 +422,14 @@ export class Runner {
       if (!ev.ok) ev.reason = res.timedOut ? 'timed out' : `exit code ${res.exitCode}`;
     }
     await this.dispatch(ev).catch((x) => { this.fatal = x; this.wake(); });
+    if (st.measures === 'rpo' && ev.captured && !res.simulated) await this.recordRpo();
+  }
+
+  /** Journal the data-loss window the run now holds (after the capture that measured it). */
+  private async recordRpo() {
+    const e = rpoFromState(this.plan, this.state);
+    if (!e) return;
+    await this.dispatch({ type: 'rpo-measured', ...e }).catch((x) => { this.fatal = x; this.wake(); });
   }
 
   /** Ctrl-C. The first asks (or, without a person, stops the running commands); callers exit on the second. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import { readHistory, type HistoryResult } from '../render/rehearsal-status.js';
 import { journalState, runOutcome, unitOutcome, stepOutcome, outcomeLines, type UnitOutcome } from '../engine/outcome.js';
+import { rpoFromRecords, type RpoEvidence } from '../engine/rpo.js';
 import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from './safe-fs.js';
 
 export interface HistoryStep { id: string; host?: string; /** stepOutcome / unitOutcome */ result: UnitOutcome; duration_ms: number }
@@ -33,6 +34,10 @@ export interface HistoryRecord {
   allowed_failures?: string[];
   duration_ms: number;
   rto_ms?: number;
+  /** the runbook's RPO and the data-loss window a `measures: rpo` step measured in this run */
+  rpo_ms?: number;
+  data_loss_window_ms?: number;
+  rpo_verdict?: RpoEvidence['verdict'];
   steps: HistoryStep[];
   run_id: string;
 }
@@ -87,6 +92,7 @@ export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?:
   let lastResumed = -1;
   records.forEach((r, i) => { if (r.type === 'resumed') lastResumed = i; if (r.type === 'run-finished' && i > lastResumed) fin = r; });
   if (!start || !fin || start.mode === 'preflight' || fin.result === 'interrupted') return undefined;
+  const rpo = rpoFromRecords(records);
   // per step and host, in the order the steps ended: the one outcome function's answer
   const js = journalState(records);
   const o = runOutcome(js);
@@ -110,6 +116,7 @@ export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?:
     operator: start.operator, started_at: start.at, finished_at: fin.at, result: o.passed ? 'passed' : o.result === 'completed-with-errors' ? 'completed-with-errors' : 'failed',
     errors: o.errors.length ? lines.slice(0, o.errors.length) : undefined,
     allowed_failures: o.allowedFailures.length ? o.allowedFailures.map((u) => `${u.step}${u.host ? ` on ${u.host}` : ''}`) : undefined,
-    duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs, steps, run_id: start.runId,
+    duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs,
+    ...(rpo ? { rpo_ms: rpo.rpoMs, data_loss_window_ms: rpo.windowMs, rpo_verdict: rpo.verdict } : {}), steps, run_id: start.runId,
   };
 }

@@ -10,6 +10,7 @@ import { ownerAlive, readLocalLock } from './lock.js';
 import { compareText } from '../util/compare.js';
 import { journalState, runOutcome, outcomeLines, resultWords } from '../engine/outcome.js';
 import { failureTail } from '../engine/output-tail.js';
+import { describeRpo, rpoFromRecords, rpoLevel, type RpoEvidence } from '../engine/rpo.js';
 
 export type RunState = 'running' | 'interrupted' | 'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
 
@@ -44,6 +45,8 @@ export interface RunSummary {
   outcome: string[];
   /** the last step that started */
   lastStep?: string;
+  /** the data-loss window a `measures: rpo` step measured, against the RPO */
+  rpo?: RpoEvidence;
   torn: boolean;
   problems: string[];
   records: number;
@@ -121,7 +124,7 @@ export function summarizeRun(id: string, records: JournalRecord[], extra: { jour
     mode: start?.mode, operator: start?.operator, started: start?.at, finished: fin?.at,
     state, durationMs, rtoMs,
     withinRto: fin && rtoMs !== undefined && durationMs !== undefined ? durationMs <= rtoMs : undefined,
-    message: fin?.message, outcome: outcomeLines(o), resumes, inDoubt: pendingIntents(records), steps, lastStep,
+    message: fin?.message, outcome: outcomeLines(o), resumes, inDoubt: pendingIntents(records), steps, lastStep, rpo: rpoFromRecords(records),
     torn: extra.torn, problems: start ? extra.problems : [...extra.problems, 'no run-started record'], records: records.length,
   };
 }
@@ -243,6 +246,7 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
       case 'rollback-started': add(r, { text: `rollback of ${r.units.length} unit(s): ${r.units.map((u) => `${u.step}@${u.host}`).join(', ')}`, level: 'warn' }); break;
       case 'resumed': add(r, { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' }); break;
       case 'interrupted': add(r, { text: `interrupted by ${r.by} (${r.how === 'stop-step' ? 'running commands stopped' : 'after the running step'})`, level: 'warn' }); break;
+      case 'rpo-measured': add(r, { step: r.step, text: describeRpo(r), level: rpoLevel(r) }); break;
       case 'run-finished': {
         // the run's last record carries the run's one result (completed with errors is decided from the whole journal)
         const res = records.indexOf(r) === last && o.result !== 'unfinished' ? o.result : r.result;

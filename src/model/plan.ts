@@ -52,6 +52,8 @@ export interface ResolvedStep {
   retries: number;
   retryDelayMs: number;
   capture?: string;
+  /** the captured value is the data-loss window (seconds or a duration) compared with the RPO */
+  measures?: 'rpo';
   record?: string;
   when: ResolvedCondition[];
   onFailure?: 'ask' | 'abort' | 'continue';

@@ -181,6 +181,7 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
     retries: s.retries ?? 0,
     retryDelayMs: s.retry_delay ? parseDuration(s.retry_delay) : 1000,
     capture: s.capture,
+    measures: s.measures,
     record: s.record,
     when,
     onFailure: s.on_failure,

@@ -13,6 +13,7 @@ import { parseDuration } from '../util/duration.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { packageVersion } from './assets.js';
 import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from './rehearsal-status.js';
+import { describePlannedRpo } from '../engine/rpo.js';
 import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
 import { compareText } from '../util/compare.js';
 
@@ -73,6 +74,8 @@ export interface RunbookView {
   /** Markdown source */
   description?: string;
   status: StatusView;
+  /** which step measures the data-loss window, and what the last passed rehearsal measured */
+  dataLoss?: string;
   roles: RoleView[];
   /** hosts the steps reach that are not behind a role (includes, direct host names, local) */
   otherHosts: string[];
@@ -202,7 +205,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     };
     rows.push(row);
     try {
-      views.push(runbookView(project, plan, row, problems));
+      views.push(runbookView(project, plan, row, problems, st.lastPassed));
     } catch (e) {
       problems.push(`runbook '${name}': ${(e as Error).message}`);
     }
@@ -258,7 +261,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   };
 }
 
-function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[]): RunbookView {
+function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[], lastRehearsal?: HistoryEntry): RunbookView {
   const facts = hostFacts(plan);
   const hostLabel = (h: string) => (h === 'local' ? 'this machine (local)' : `${h} (${plan.hosts[h]?.address ?? h})`);
   // included runbooks bring their own secrets; every one is shown by where it comes from
@@ -363,6 +366,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     rto: row.rto, rpo: row.rpo, owner: row.owner, file: path.relative(project.root, path.resolve(r.file)).split(path.sep).join('/'), digest: plan.digest,
     description: r.description,
     status: row.status,
+    dataLoss: describePlannedRpo(plan, lastRehearsal),
     roles: Object.entries(plan.roles).map(([role, host]) => ({ role, host, address: plan.hosts[host]?.address ?? host, mayBeDown: plan.hosts[host]?.mayBeDown ?? false })),
     otherHosts: Object.keys(plan.hosts).filter((h) => !roleHosts.has(h)).sort().map(hostLabel),
     secrets,

@@ -14,6 +14,10 @@ export interface HistoryEntry {
   finished_at: string;
   duration_ms: number;
   rto_ms?: number;
+  /** the data-loss window measured in that run, against the RPO */
+  rpo_ms?: number;
+  data_loss_window_ms?: number;
+  rpo_verdict?: 'within' | 'past' | 'no-objective' | 'not-measured';
   /** production runs are in the history too; only rehearsals count here */
   mode?: 'rehearsal' | 'production';
 }

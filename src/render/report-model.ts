@@ -6,6 +6,7 @@ import { failureTail } from '../engine/output-tail.js';
 import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine/events.js';
 import { timeline } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
+import { describeRpo, rpoFromRecords } from '../engine/rpo.js';
 
 export interface ReportStepRow { step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
 export interface ReportDecision { at: string; elapsed: string; step: string; what: string; answer: string; by: string }
@@ -32,6 +33,8 @@ export interface ReportModel {
   total: string;
   rto: string;
   rtoVerdict: string;
+  /** the data-loss window measured against the RPO, in words ('' when the run measured none) */
+  dataLoss: string;
   withinRto: boolean | undefined;
   message: string;
   resumes: number;
@@ -144,6 +147,7 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
     started: start.at, finished: finished?.at ?? '', result: outcome.result === 'unfinished' ? 'unfinished (crashed or running)' : resultWords(outcome.result), resultOk: outcome.passed, outcome: outcomeLines(outcome), failures: [...failures.values()],
     total: formatDuration(total), rto: rto ? formatDuration(rto) : 'none set',
     rtoVerdict: rto ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}` : 'no RTO set',
+    dataLoss: (() => { const e = rpoFromRecords(records); return e ? `${describeRpo(e)} (measured by ${e.step})` : ''; })(),
     withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],
     steps, decisions, skipped, rollbacks,
     timeline: timeline(records).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),

@@ -15,17 +15,8 @@ export function durationWords(ms: number): string {
   return parts.join(' ');
 }
 
-/** 1800000 → "30m", 5400000 → "1h30m", 259200000 → "3d": the runbook's own notation */
-export function durationShort(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [size, unit] of [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's'], [1, 'ms']] as [number, string][]) {
-    const n = Math.floor(rest / size);
-    if (n > 0) { parts.push(`${n}${unit}`); rest -= n * size; }
-  }
-  return parts.join('') || '0s';
-}
+// the runbook's own notation for a duration (one function, also used outside the plan)
+export { durationShort } from '../util/duration.js';
 
 // Code spans inside words (`prints ⟨t⟩`) are marked with two control characters that YAML
 // text cannot hold, so each output format can typeset them (HTML <code>, Markdown backticks).

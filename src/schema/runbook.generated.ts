@@ -159,6 +159,10 @@ export interface Step {
    * Store trimmed stdout as captured.NAME.
    */
   capture?: string;
+  /**
+   * With capture: the captured value is the data-loss window (a number of seconds, or a duration such as 0.4s or 2m), compared with objectives.rpo before the first point of no return and shown in the summary, log, report, history and plan.
+   */
+  measures?: 'rpo';
   when?: Condition | [Condition, ...Condition[]];
   /**
    * A command on the same host whose success skips the step.

@@ -2,6 +2,7 @@
 import type { JournalRecord } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { failureTail } from '../engine/output-tail.js';
+import { describeRpo, rpoLevel } from '../engine/rpo.js';
 
 /** `detail`: for a failed command, the last lines of its stderr and stdout (outputTail), shown under the line */
 export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error'; detail?: string[] } | undefined {
@@ -26,6 +27,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
     case 'rollback-started': return { text: `rolling back ${r.units.length} step${r.units.length === 1 ? '' : 's'}: ${r.units.map((u) => `${u.step}@${u.host}`).join(', ') || 'nothing to undo'}`, level: 'warn' };
     case 'resumed': return { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((d) => `${d.step}@${d.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' };
     case 'interrupted': return { text: `interrupted by ${r.by}: ${r.how === 'stop-step' ? 'stopping the running commands' : 'stopping after this step'}`, level: 'warn' };
+    case 'rpo-measured': return { step: r.step, text: describeRpo(r), level: rpoLevel(r) };
     // whether it succeeded is the summary's to say (runOutcome): a skipped failure makes it "completed with errors"
     case 'run-finished': return { text: `run ${r.result === 'succeeded' ? 'reached its end' : r.result} in ${formatDuration(r.durationMs)}${r.message ? `: ${r.message}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' };
   }

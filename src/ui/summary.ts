@@ -6,6 +6,7 @@ import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeLabel, outco
 import { formatDuration } from '../util/duration.js';
 import { printable } from '../util/printable.js';
 import { compareText } from '../util/compare.js';
+import { describeRpo, rpoFromState } from '../engine/rpo.js';
 
 /** `records`: the run's journal, from which the one outcome function decides every result shown */
 export function summaryTable(plan: ResolvedPlan, state: RunState, records: readonly JournalRecord[], color = false): string {
@@ -55,5 +56,6 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, records: reado
   const rtoText = rto ? ` against an RTO of ${formatDuration(rto)} (${Math.round((total / rto) * 100)}%${total > rto ? ', OVER' : ''})` : '';
   const result = outcome.result === 'unfinished' ? state.status : resultWords(outcome.result);
   const why = outcomeLines(outcome).map((l) => `  ${printable(l)}`);
-  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), '', `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${printable(state.message)}` : ''}`, ...why].join('\n');
+  const rpo = rpoFromState(plan, state);
+  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), ...(rpo ? ['', `${describeRpo(rpo)} (measured by ${rpo.step})`] : []), '', `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${printable(state.message)}` : ''}`, ...why].join('\n');
 }

@@ -19,3 +19,15 @@ export function formatDuration(ms: number): string {
   const r = s % 60;
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(r).padStart(2, '0')}s`;
 }
+
+/** 1800000 → "30m", 5400000 → "1h30m", 259200000 → "3d": the runbook's own notation */
+export function durationShort(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, unit] of [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's'], [1, 'ms']] as [number, string][]) {
+    const n = Math.floor(rest / size);
+    if (n > 0) { parts.push(`${n}${unit}`); rest -= n * size; }
+  }
+  return parts.join('') || '0s';
+}

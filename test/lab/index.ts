@@ -3,16 +3,18 @@ import { execFile } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type LabRole = 'db' | 'fs' | 'vm' | 'proxy';
-export type LabHost = 'db1' | 'db2' | 'fs1' | 'fs2' | 'backup' | 'spare' | 'proxy1' | 'proxy2';
+export type LabRole = 'db' | 'mdb' | 'fs' | 'vm' | 'proxy';
+export type LabHost = 'db1' | 'db2' | 'mdb1' | 'mdb2' | 'fs1' | 'fs2' | 'backup' | 'spare' | 'proxy1' | 'proxy2';
 
 export const LAB_SH = join(dirname(fileURLToPath(import.meta.url)), 'lab.sh');
 export const LAB_DIR = process.env.LIFEBOAT_LAB_DIR ?? '/var/tmp/lifeboat-lab';
-export const ALL_ROLES: readonly LabRole[] = ['db', 'fs', 'vm', 'proxy'];
+export const ALL_ROLES: readonly LabRole[] = ['db', 'mdb', 'fs', 'vm', 'proxy'];
 
 export const LAB_ADDRESSES: Readonly<Record<LabHost, string>> = {
   db1: '198.18.0.11',
   db2: '198.18.0.12',
+  mdb1: '198.18.0.13',
+  mdb2: '198.18.0.14',
   fs1: '198.18.0.21',
   fs2: '198.18.0.22',
   backup: '198.18.0.31',
@@ -21,7 +23,7 @@ export const LAB_ADDRESSES: Readonly<Record<LabHost, string>> = {
   proxy2: '198.18.0.42',
 };
 
-export const LAB_VIPS = { db: '198.18.0.100', fs: '198.18.0.101', proxy: '198.18.0.102' } as const;
+export const LAB_VIPS = { db: '198.18.0.100', fs: '198.18.0.101', proxy: '198.18.0.102', mdb: '198.18.0.103' } as const;
 
 /** Lab-only credentials (the lab is a throwaway network on a private bridge). */
 export const LAB_PASSWORDS = { replicator: 'lab-repl', drill: 'lab-drill' } as const;
@@ -86,6 +88,11 @@ export async function labExecOk(host: LabHost, cmd: string, input?: string): Pro
 /** psql as postgres on a database host; -tA output, trimmed. */
 export function labPsql(host: LabHost, sql: string, db = 'lab'): Promise<string> {
   return labExecOk(host, `cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -qtA -d ${db}`, sql);
+}
+
+/** The mariadb client as root (unix socket) on a MariaDB host; -NB output, trimmed. */
+export function labMariadb(host: LabHost, sql: string, db = 'shop'): Promise<string> {
+  return labExecOk(host, `mariadb -NB -D ${db}`, sql);
 }
 
 /** The host's switch port down: a partition (connection timed out), not a crash. */

@@ -2,7 +2,7 @@
 # lifeboat lab: separate "hosts" on one machine, each a network namespace with its own
 # mount/UTS/PID namespaces, its own OpenSSH sshd and host key, on a private bridge.
 #
-#   lab.sh up [--roles db,fs,vm,proxy]   start (idempotent; default: all roles)
+#   lab.sh up [--roles db,mdb,fs,vm,proxy]  start (idempotent; default: all roles)
 #   lab.sh down                          tear everything down (also after a half-done up)
 #   lab.sh status                        hosts, pids, addresses, VIPs
 #   lab.sh exec HOST CMD...              run inside HOST (one argument: through bash -c)
@@ -13,7 +13,7 @@
 #   lab.sh hosts [--roles ...]           print the host names of the roles
 #
 # Needs root, iproute2, util-linux (unshare, nsenter), openssh-server, postgresql-15,
-# rsync, qemu-utils, e2fsprogs, iputils-arping, python3.
+# mariadb-server, rsync, qemu-utils, e2fsprogs, iputils-arping, python3.
 set -euo pipefail
 
 LAB="${LIFEBOAT_LAB_DIR:-/var/tmp/lifeboat-lab}"
@@ -24,12 +24,12 @@ NET=198.18.0
 SWITCH=lb-switch
 
 # name -> last octet, role
-declare -A OCTET=([db1]=11 [db2]=12 [fs1]=21 [fs2]=22 [backup]=31 [spare]=32 [proxy1]=41 [proxy2]=42)
-declare -A ROLE=([db1]=db [db2]=db [fs1]=fs [fs2]=fs [backup]=vm [spare]=vm [proxy1]=proxy [proxy2]=proxy)
-ALL_HOSTS=(db1 db2 fs1 fs2 backup spare proxy1 proxy2)
-ALL_ROLES=db,fs,vm,proxy
+declare -A OCTET=([db1]=11 [db2]=12 [mdb1]=13 [mdb2]=14 [fs1]=21 [fs2]=22 [backup]=31 [spare]=32 [proxy1]=41 [proxy2]=42)
+declare -A ROLE=([db1]=db [db2]=db [mdb1]=mdb [mdb2]=mdb [fs1]=fs [fs2]=fs [backup]=vm [spare]=vm [proxy1]=proxy [proxy2]=proxy)
+ALL_HOSTS=(db1 db2 mdb1 mdb2 fs1 fs2 backup spare proxy1 proxy2)
+ALL_ROLES=db,mdb,fs,vm,proxy
 # VIPs: address/prefix, the host that holds it at start
-DB_VIP=$NET.100 FS_VIP=$NET.101 PROXY_VIP=$NET.102
+DB_VIP=$NET.100 FS_VIP=$NET.101 PROXY_VIP=$NET.102 MDB_VIP=$NET.103
 # Lab-only passwords: the lab is a throwaway rehearsal environment on a private bridge.
 REPL_PASSWORD=lab-repl
 DRILL_PASSWORD=lab-drill
@@ -127,7 +127,7 @@ init_lab_dir() {
   {
     printf '127.0.0.1\tlocalhost\n%s.1\toperator\n' "$NET"
     for h in "${ALL_HOSTS[@]}"; do printf '%s.%s\t%s\n' "$NET" "${OCTET[$h]}" "$h"; done
-    printf '%s\tdb-vip\n%s\tfiles-vip\n%s\tproxy-vip\n' "$DB_VIP" "$FS_VIP" "$PROXY_VIP"
+    printf '%s\tdb-vip\n%s\tfiles-vip\n%s\tproxy-vip\n%s\tmariadb-vip\n' "$DB_VIP" "$FS_VIP" "$PROXY_VIP" "$MDB_VIP"
   } >"$LAB/hosts"
   # lab users, so file ownership is realistic (the hosts get their own /etc/passwd copy)
   grep -v '^\(alice\|bob\|carol\|share\):' /etc/passwd >"$LAB/passwd"
@@ -238,6 +238,12 @@ EOF
   mkdir -p "$d/pg/15" "$d/log/postgresql" "$d/run/postgresql"
   chown -R postgres:postgres "$d/pg" "$d/log/postgresql" "$d/run/postgresql"
   chmod 2775 "$d/run/postgresql"
+  if [[ ${ROLE[$h]} == mdb ]]; then
+    # MariaDB: its own data, configuration (the runbook writes a role file there), socket, log
+    mkdir -p "$d/mysql" "$d/run/mysqld" "$d/log/mysql"
+    if [[ ! -d $d/etc-mysql ]]; then cp -a /etc/mysql "$d/etc-mysql"; fi
+    chown mysql:mysql "$d/mysql" "$d/run/mysqld" "$d/log/mysql"
+  fi
   # /var/lock is a symlink to /run/lock, which Debian creates at boot
   mkdir -p "$d/run/lock"
   chmod 1777 "$d/run/lock"
@@ -261,6 +267,10 @@ host_init() {
     # the WAL archive: one directory both database hosts mount, like an NFS share
     mkdir -p /srv/wal-archive
     mount --bind ../wal-archive /srv/wal-archive
+  fi
+  if [[ ${ROLE[$h]} == mdb ]]; then
+    mount --bind mysql /var/lib/mysql
+    mount --bind etc-mysql /etc/mysql
   fi
   mount --bind root /root
   mount --bind log /var/log
@@ -395,6 +405,93 @@ setup_db2() {
   as_pg $h $PG_BIN/pg_ctl -D /var/lib/postgresql/15/main -l /var/log/postgresql/postgresql-15-main.log -w -t 30 start >/dev/null
 }
 
+# MariaDB on mdb1 (primary, holds the MariaDB VIP) and mdb2 (GTID replica, read_only), as
+# Debian's mariadb-server runs it, started without systemd. An event on the primary writes a
+# heartbeat row every second (like pt-heartbeat): the replica's age of that row is its
+# data-loss window.
+mdb_conf() {
+  local h=$1 id=$2 ro=$3
+  cat <<EOF
+# lifeboat lab: $h
+[mariadb]
+bind_address = 0.0.0.0
+skip_name_resolve = ON
+server_id = $id
+log_bin = mariadb-bin
+binlog_format = ROW
+log_slave_updates = ON
+gtid_strict_mode = ON
+read_only = $ro
+event_scheduler = ON
+log_error = /var/log/mysql/error.log
+innodb_buffer_pool_size = 32M
+innodb_log_file_size = 8M
+performance_schema = OFF
+# a cut-off primary shows within seconds instead of a minute
+slave_net_timeout = 10
+EOF
+}
+
+mdb_running() { in_host "$1" mariadb-admin ping >/dev/null 2>&1; }
+
+start_mdb() {
+  local h=$1 i
+  mdb_running "$h" && return 0
+  if [[ ! -d $LAB/$h/mysql/mysql ]]; then
+    in_host "$h" mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db \
+      --auth-root-authentication-method=socket >"$LAB/$h/log/mysql/install.log" 2>&1 \
+      || die "$h: mariadb-install-db failed (see $LAB/$h/log/mysql/install.log)"
+  fi
+  in_host "$h" setsid -f bash -c 'exec /usr/sbin/mariadbd --user=mysql </dev/null >>/var/log/mysql/mariadbd.out 2>&1'
+  for i in $(seq 1 600); do
+    mdb_running "$h" && return 0
+    sleep 0.1
+  done
+  die "$h: MariaDB did not start (see $LAB/$h/log/mysql/error.log)"
+}
+
+setup_mdb() {
+  local i p1 p2
+  if mdb_running mdb1 && mdb_running mdb2; then return 0; fi
+  mdb_conf mdb1 1 OFF >"$LAB/mdb1/etc-mysql/mariadb.conf.d/60-lifeboat-lab.cnf"
+  mdb_conf mdb2 2 ON >"$LAB/mdb2/etc-mysql/mariadb.conf.d/60-lifeboat-lab.cnf"
+  start_mdb mdb1 & p1=$!
+  start_mdb mdb2 & p2=$!
+  wait $p1; wait $p2
+  log "mdb: MariaDB started on mdb1 and mdb2"
+  in_host mdb1 mariadb <<EOF
+create user if not exists 'replicator'@'$NET.%' identified by '$REPL_PASSWORD';
+grant replication slave on *.* to 'replicator'@'$NET.%';
+create user if not exists 'drill'@'$NET.%' identified by '$DRILL_PASSWORD';
+create database if not exists shop;
+create table if not exists shop.orders (id bigint primary key auto_increment, payload varchar(200) not null,
+  created_at timestamp(6) not null default current_timestamp(6));
+use shop;
+insert into shop.orders (payload) select concat('seed ', seq) from seq_1_to_100;
+create database if not exists lifeboat;
+create table if not exists lifeboat.heartbeat (id tinyint primary key, ts timestamp(6) not null);
+create event if not exists lifeboat.heartbeat on schedule every 1 second
+  do replace into lifeboat.heartbeat values (1, now(6));
+grant select, insert, update, delete on shop.* to 'drill'@'$NET.%';
+grant create, insert, select on lifeboat.* to 'drill'@'$NET.%';
+EOF
+  in_host mdb2 mariadb <<EOF
+change master to master_host='$NET.13', master_user='replicator', master_password='$REPL_PASSWORD',
+  master_use_gtid=slave_pos, master_heartbeat_period=1, master_connect_retry=1;
+start replica;
+EOF
+  if ! in_host mdb1 ip -o addr show dev eth0 | grep -F " $MDB_VIP/" >/dev/null; then
+    in_host mdb1 ip addr add "$MDB_VIP/24" dev eth0
+    in_host mdb1 arping -q -U -c 1 -I eth0 "$MDB_VIP" || true
+  fi
+  # the replica has caught up with the seed rows
+  for i in $(seq 1 300); do
+    [[ $(in_host mdb2 mariadb -NBe 'select count(*) from shop.orders' 2>/dev/null) == 100 ]] && return 0
+    sleep 0.1
+  done
+  die "mdb2: replication did not catch up (see $LAB/mdb2/log/mysql/error.log)"
+}
+
 make_share() {
   # a realistic share: nested folders, odd names, several owners and modes, links, xattrs
   in_host fs1 python3 - <<'EOF'
@@ -451,7 +548,7 @@ setup_fs() {
   # the nightly sync job of the active file server (the lab has no cron daemon: it is the
   # file the failover runbook turns round)
   in_host fs1 bash -c "mkdir -p /srv/cron.d && printf '%s\n' '# lifeboat: nightly copy of the share to the standby file server' \
-    '30 1 * * * root rsync -aHAX --numeric-ids --delete -e ssh /srv/share/ $NET.22:/srv/share/' >/srv/cron.d/lifeboat-share-sync"
+    '30 1 * * * root rsync -aHAX --numeric-ids --modify-window=-1 --delete -e ssh /srv/share/ $NET.22:/srv/share/' >/srv/cron.d/lifeboat-share-sync"
   # stand-in for smbd: something answering on the SMB port of every address
   start_listener fs1 smb 445 /srv
   start_listener fs2 smb 445 /srv
@@ -548,6 +645,7 @@ cmd_up() {
   # (set -e stays in force inside each background subshell: no `||` around them)
   local names=()
   if [[ ,$ROLES, == *,db,* ]]; then (setup_db1; setup_db2) & pids+=($!); names+=(db); fi
+  if [[ ,$ROLES, == *,mdb,* ]]; then setup_mdb & pids+=($!); names+=(mdb); fi
   if [[ ,$ROLES, == *,fs,* ]]; then setup_fs & pids+=($!); names+=(fs); fi
   if [[ ,$ROLES, == *,vm,* ]]; then setup_vm & pids+=($!); names+=(vm); fi
   if [[ ,$ROLES, == *,proxy,* ]]; then setup_proxy & pids+=($!); names+=(proxy); fi
