@@ -86,6 +86,8 @@ export async function planCommand(target: string | undefined, opts: PlanCmdOptio
   } catch (e) {
     if (e instanceof PlanModelError) { err(e.message); for (const p of e.problems) io.stderr.write(`  - ${p}\n`); return EXIT.PROBLEMS; }
     if (e instanceof TemplateSetError || e instanceof ChromiumMissingError) { err(e.message); return EXIT.PROBLEMS; }
+    // the kit's executable carries no playwright-core (decision 0023): it says what to do instead
+    if ((e as { code?: unknown }).code === 'MODULE_NOT_FOUND' && format === 'pdf') { err((e as Error).message); return EXIT.PROBLEMS; }
     if (e instanceof Error && /Parse error|could not be found|Missing helper/.test(e.message)) { err(`template problem: ${e.message}`); return EXIT.PROBLEMS; }
     throw e;
   }

@@ -57,7 +57,7 @@ function main(): void {
   const root = path.dirname(process.execPath);
   if (!existsSync(path.join(root, 'package.json')) || !existsSync(path.join(root, 'templates')) || !existsSync(path.join(root, 'schemas'))) {
     process.stderr.write(`lifeboat: ${root} is not a lifeboat kit folder (package.json, templates/ and schemas/ beside the executable)\n` +
-      `  hint: run the executable from its kit folder (a symbolic link to it works); check the kit with: ${process.execPath} kit verify ${root}\n`);
+      '  hint: run the executable where the kit put it (a symbolic link to it works)\n');
     process.exitCode = 2;
     return;
   }
