@@ -91,6 +91,16 @@ await build({
   }
 }
 
+// Modules the CLI loads through createRequire, which esbuild leaves out of the bundle: the
+// kit's single executable (src/kit, `lifeboat kit`) has no node_modules to load them from, so
+// it carries them in a second file, loaded only when one of them is asked for.
+const KIT_MODULES = ['handlebars/dist/cjs/handlebars/compiler/base.js', 'ajv/dist/2020'];
+await build({
+  stdin: { contents: `module.exports = {${KIT_MODULES.map((m) => `${JSON.stringify(m)}: () => require(${JSON.stringify(m)})`).join(', ')}};\n`, resolveDir: root, loader: 'js' },
+  bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(dist, 'kit-modules.cjs'),
+  logLevel: 'warning', legalComments: 'none', minifyWhitespace: true, minifySyntax: true,
+});
+
 // ---- training runs for the code cache ------------------------------------------------------
 
 /**

@@ -191,6 +191,44 @@ export function buildProgram(io: CliIO): Command {
       setExit(await resumeCommand(runId, opts, io));
     });
 
+  program
+    .command('readiness')
+    .description("would recovery work today? every runbook's read-only preflight against the inventory at once, the data-loss window vs the RPO, the last drill; exit 1 when a critical service is not ready")
+    .argument('[dir]', 'the folder with site.yaml (default: .)')
+    .requiredOption('-i, --inventory <inventory>', 'inventory name (under the site) or file')
+    .option('--junit <file>', 'also write a JUnit XML report (one test case per service)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--state-dir <dir>', 'state folder holding history.jsonl (default: .lifeboat beside site.yaml)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (dir: string | undefined, opts) => {
+      const { readinessCommand } = await import('../commands/readiness.js');
+      setExit(await readinessCommand(dir, opts, io));
+    });
+
+  const kit = program
+    .command('kit')
+    .description('write the go-bag: a folder with a lifeboat that runs without Node.js, the project, the printed plan, EMERGENCY.txt and a manifest')
+    .argument('[dir]', 'the folder with site.yaml (default: .)')
+    .option('-o, --output <dir>', 'the kit folder to write (new or empty; required)')
+    .option('--tar <file>', 'also write the kit as a tarball (.tar, .tar.gz, .tgz)')
+    .option('-i, --inventory <name>', 'also include this production inventory (repeatable; rehearsal inventories always are)', (v: string, all: string[] = []) => [...all, v])
+    .option('--state-dir <dir>', 'state folder whose history.jsonl records the kit (default: .lifeboat beside site.yaml)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (dir: string | undefined, opts) => {
+      const { kitCommand } = await import('../commands/kit.js');
+      setExit(await kitCommand(dir, opts, io));
+    });
+  kit
+    .command('verify')
+    .description('check a kit: every file against MANIFEST.sha256, and each plan\'s digest against the kit\'s runbooks; exit 1 naming what differs')
+    .argument('<dir>', 'the kit folder')
+    .option('--digest <sha256>', 'the kit digest it must have (from history.jsonl or the build)')
+    .option('--json', 'machine-readable output')
+    .action(async (dir: string, opts) => {
+      const { kitVerifyCommand } = await import('../commands/kit.js');
+      setExit(await kitVerifyCommand(dir, opts, io));
+    });
+
   for (const register of extraCommands) register(program, io, setExit);
   return program;
 }

@@ -7,7 +7,8 @@ import { loadWithRoot, type Project } from '../load/project.js';
 import { resolvePlan } from '../plan/resolve.js';
 import { rehearsalStatus, historyResultWords, type RehearsalStatus } from '../render/rehearsal-status.js';
 import { parseDuration } from '../util/duration.js';
-import { readHistoryRecords, type HistoryRecord } from '../journal/history.js';
+import { readHistoryRecords, readKitRecords, type HistoryRecord } from '../journal/history.js';
+import { describeFreshness, kitFreshness } from '../kit/freshness.js';
 import { describeRto } from '../journal/runs.js';
 import { paint, table } from './runs.js';
 import { printable } from '../util/printable.js';
@@ -107,10 +108,13 @@ export async function drillsCommand(dir: string | undefined, opts: DrillsCmdOpti
   const rows = drillRows(project, entries, now);
   const failing = rows.filter((r) => r.tier === 'critical' && r.state !== 'current');
   const code = failing.length ? EXIT.PROBLEMS : EXIT.OK;
+  // the go-bag (lifeboat kit): a warning, not a failure
+  const fresh = kitFreshness(project, readKitRecords(project.root, stateDir));
   if (opts.json) {
     io.stdout.write(JSON.stringify({
       root: project.root, now: now.toISOString(), skippedHistoryLines: skipped,
       runbooks: rows.map(({ status: _s, ...r }) => r), criticalNotCurrent: failing.map((r) => r.runbook),
+      kit: fresh.kit ? { digest: fresh.kit.kit_digest, built_at: fresh.kit.built_at, stale: fresh.stale, changed: fresh.changed } : null,
     }, null, 2) + '\n');
     return code;
   }
@@ -131,5 +135,7 @@ export async function drillsCommand(dir: string | undefined, opts: DrillsCmdOpti
   if (skipped) io.stdout.write(`\nnote: ${skipped} line(s) of ${path.join(project.root, '.lifeboat', 'history.jsonl')} are not history entries and were skipped\n`);
   if (failing.length) io.stdout.write(`\n${failing.length} critical runbook(s) without a current rehearsal: ${failing.map((r) => r.runbook).join(', ')}\nrehearse with: lifeboat rehearse RUNBOOK -i lab\n`);
   else io.stdout.write(`\nevery critical runbook has a current rehearsal${rows.some((r) => r.state !== 'current') ? ' (some others do not)' : ''}\n`);
+  const kitLine = describeFreshness(fresh);
+  if (kitLine) io.stdout.write(`${fresh.stale ? paint(color, '33', 'warning') + ': ' : ''}${printable(kitLine)}\n`);
   return code;
 }

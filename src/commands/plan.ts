@@ -86,12 +86,18 @@ export async function planCommand(target: string | undefined, opts: PlanCmdOptio
   } catch (e) {
     if (e instanceof PlanModelError) { err(e.message); for (const p of e.problems) io.stderr.write(`  - ${p}\n`); return EXIT.PROBLEMS; }
     if (e instanceof TemplateSetError || e instanceof ChromiumMissingError) { err(e.message); return EXIT.PROBLEMS; }
+    // the kit's executable carries no playwright-core (decision 0023): it says what to do instead
+    if ((e as { code?: unknown }).code === 'MODULE_NOT_FOUND' && format === 'pdf') { err((e as Error).message); return EXIT.PROBLEMS; }
     if (e instanceof Error && /Parse error|could not be found|Missing helper/.test(e.message)) { err(`template problem: ${e.message}`); return EXIT.PROBLEMS; }
     throw e;
   }
   if (doc.historySkipped) err(`warning: ${doc.historySkipped} line(s) of .lifeboat/history.jsonl are not rehearsal records and were ignored`);
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   if (warnings) err(`note: ${warnings} warning(s) in the runbooks (lifeboat validate shows them)`);
+  // the go-bag holds a printed plan too: say when it is older than these runbooks
+  const { kitFreshness, describeFreshness } = await import('../kit/freshness.js');
+  const fresh = kitFreshness(project, (await import('../journal/history.js')).readKitRecords(project.root));
+  if (fresh.stale) err(`warning: ${describeFreshness(fresh)}`);
   if (output === '-') {
     io.stdout.write(doc.output);
     return EXIT.OK;

@@ -95,7 +95,7 @@ export async function recordHistory(p: Prepared, records: JournalRecord[], hostK
   return appendHistory(p.root, entry, stateDir ? { stateDir } : {});
 }
 
-const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+export const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 /** JUnit XML of a rehearsal: one testcase per step and host, so a nightly CI job can show it. */
 export function junitXml(p: Prepared, state: RunState, records: JournalRecord[]): string {

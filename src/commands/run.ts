@@ -152,7 +152,7 @@ export async function afterRun(prepared: Prepared, state: RunState, records: Jou
 }
 
 /** preflight also proves sudo works without a password on every host whose steps need it */
-function addSudoChecks(prepared: Prepared) {
+export function addSudoChecks(prepared: Pick<Prepared, 'plan'>) {
   const plan = prepared.plan;
   const needs = new Map<string, boolean | string>();
   for (const s of plan.steps) if (s.sudo) for (const h of s.hosts) if (h !== 'local') needs.set(h, needs.get(h) ?? s.sudo);

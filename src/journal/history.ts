@@ -1,7 +1,7 @@
 // Rehearsal history: `.lifeboat/history.jsonl`, one line per finished rehearsal (or
 // production run). Unlike the journals it is meant to be committed beside the runbooks, so
 // the plan and `lifeboat drills` can say on any checkout whether a runbook's rehearsal is current.
-import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readSync, constants } from 'node:fs';
+import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readSync, readFileSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import { readHistory, type HistoryResult } from '../render/rehearsal-status.js';
@@ -49,7 +49,7 @@ export const historyPath = (root: string, stateDir = path.join(root, '.lifeboat'
  * when the file is new). A file that does not end in a newline (hand edit, torn write)
  * gets one first, so the new line never glues onto a broken one.
  */
-export async function appendHistory(root: string, entry: HistoryRecord, opts: { stateDir?: string } = {}): Promise<string> {
+export async function appendHistory(root: string, entry: HistoryRecord | KitRecord, opts: { stateDir?: string } = {}): Promise<string> {
   const stateDir = opts.stateDir ?? path.join(root, '.lifeboat');
   ensureStatePath(stateDir);
   const file = historyPath(root, stateDir);
@@ -119,4 +119,37 @@ export function historyFromJournal(records: JournalRecord[], extra: { hostKeys?:
     duration_ms: Math.max(0, Date.parse(fin.at) - Date.parse(start.at)), rto_ms: start.rtoMs,
     ...(rpo ? { rpo_ms: rpo.rpoMs, data_loss_window_ms: rpo.windowMs, rpo_verdict: rpo.verdict } : {}), steps, run_id: start.runId,
   };
+}
+
+// ---- kits ----------------------------------------------------------------------------------
+
+/** One line of history.jsonl per kit built (`lifeboat kit`): what the go-bag holds. */
+export interface KitRecord {
+  kind: 'kit';
+  /** sha256 of the kit's MANIFEST.sha256 */
+  kit_digest: string;
+  built_at: string;
+  operator: string;
+  lifeboat: string;
+  platforms: string[];
+  inventories: string[];
+  /** the printed plan's digest per inventory */
+  plans: { inventory: string; digest: string }[];
+  /** the site's runbooks and site.yaml in the kit (relative to the site folder) → sha256 (kit/freshness siteFileDigests) */
+  files: Record<string, string>;
+}
+
+/** Every kit recorded in the history, oldest first. */
+export function readKitRecords(root: string, stateDir?: string): KitRecord[] {
+  let text: string;
+  try { text = readFileSync(historyPath(root, stateDir), 'utf8'); } catch { return []; }
+  const kits: KitRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"kit"')) continue;
+    try {
+      const o = JSON.parse(line) as Partial<KitRecord>;
+      if (o.kind === 'kit' && typeof o.kit_digest === 'string' && typeof o.built_at === 'string' && !Number.isNaN(Date.parse(o.built_at)) && o.files && typeof o.files === 'object') kits.push(o as KitRecord);
+    } catch { /* not a kit line */ }
+  }
+  return kits.sort((a, b) => Date.parse(a.built_at) - Date.parse(b.built_at));
 }

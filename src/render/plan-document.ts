@@ -15,6 +15,8 @@ export interface PlanDocOptions {
   format: PlanFormat;
   /** a folder whose files replace lifeboat's templates by name */
   templatesDir?: string;
+  /** lifeboat's own templates from this folder instead of the package's (a kit's copy) */
+  baseTemplatesDir?: string;
   paper?: Paper;
   now?: Date;
   version?: string;
@@ -31,7 +33,7 @@ export const historyFile = (project: Project) => path.join(project.root, '.lifeb
 
 export async function renderPlanDocument(project: Project, site: Loaded<Site>, inventory: string, opts: PlanDocOptions): Promise<PlanDoc> {
   const kind = opts.format === 'md' ? 'md' : 'html';
-  const engine = await createEngine(loadTemplateSet({ overrideDir: opts.templatesDir }), kind, { cacheDir: opts.cacheDir });
+  const engine = await createEngine(loadTemplateSet({ dir: opts.baseTemplatesDir, overrideDir: opts.templatesDir }), kind, { cacheDir: opts.cacheDir });
   const hf = historyFile(project);
   const history = readHistory(hf);
   const extraInputs = engine.inputs('plan');

@@ -50,7 +50,9 @@ export function parseHistory(text: string): { entries: HistoryEntry[]; skipped: 
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const o = JSON.parse(line) as Partial<HistoryEntry>;
+      const o = JSON.parse(line) as Partial<HistoryEntry> & { kind?: unknown };
+      // kits built (src/kit) share the file: not rehearsals, and not unreadable lines either
+      if (o?.kind === 'kit') continue;
       if (typeof o.runbook === 'string' && typeof o.digest === 'string' && RESULTS.includes(o.result as string)
         && typeof o.finished_at === 'string' && !Number.isNaN(Date.parse(o.finished_at))) entries.push(o as HistoryEntry);
       else skipped++;

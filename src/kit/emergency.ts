@@ -1,0 +1,100 @@
+// EMERGENCY.txt: the first page of the go-bag. The commands to type, in order, and where each
+// credential comes from (never a secret itself), in plain text that reads the same on any
+// screen or printer. Made from the plan's view model, so its order, names and secret sources
+// are the plan's own (pure: no I/O).
+import type { Project } from '../load/project.js';
+import type { PlanModel } from '../render/plan-model.js';
+import { printable } from '../util/printable.js';
+
+export interface KnownHostsCopy {
+  inventory: string;
+  /** as the inventory writes it */
+  written: string;
+  /** expanded on the machine that built the kit */
+  resolved: string;
+  /** where the kit holds a copy (undefined: the file did not exist) */
+  kitPath?: string;
+  /** inside the site folder: the kit's copy is where the inventory looks */
+  inside: boolean;
+}
+
+export interface EmergencyInput {
+  project: Project;
+  inventories: string[];
+  knownHosts: KnownHostsCopy[];
+  version: string;
+  plans: { inventory: string; digest: string; model?: PlanModel }[];
+  now: Date;
+}
+
+const line = (s = '') => `${s}\n`;
+const wrapIndent = (text: string, indent: string) => text.trim().split('\n').map((l) => `${indent}${printable(l)}`).join('\n');
+
+export function emergencyText(input: EmergencyInput): string {
+  const { project, inventories } = input;
+  const site = project.site?.data;
+  // the inventory to recover with: a production one when the kit holds it
+  const main = inventories.find((n) => project.inventories.get(n)?.data.environment === 'production') ?? inventories[0];
+  const model = input.plans.find((p) => p.inventory === main)?.model;
+  let t = '';
+  t += line(`EMERGENCY — ${printable(site?.organisation ?? 'DR kit')}`);
+  t += line(`lifeboat ${input.version} kit, built ${input.now.toISOString().slice(0, 16).replace('T', ' ')} UTC for linux-x64 (no Node.js needed)`);
+  t += line();
+  t += line('1. Check the kit is whole (names any changed, missing or extra file):');
+  t += line('     cd THIS-FOLDER && ./lifeboat kit verify .');
+  t += line('   Without a working executable: sha256sum -c MANIFEST.sha256');
+  t += line('2. Read the plan: plan/dr-plan-' + main + '.pdf (or .html in any browser). Every step is');
+  t += line('   printed there with its exact command, for recovery by hand if this executable cannot run.');
+  t += line('3. Work from the project folder (runs are journaled under project/.lifeboat):');
+  t += line('     cd project');
+  t += line('     ../lifeboat validate .');
+  t += line('     ../lifeboat drills            # which procedures were rehearsed, and when');
+  t += line(`4. For each service, in this order: check, look, then run (inventory ${main}):`);
+  const order = model?.order ?? [];
+  order.forEach((row, i) => {
+    t += line(`   ${String(i + 1).padStart(2)}. ${printable(row.service)} (${row.tier}, RTO ${row.rto}, RPO ${row.rpo}): runbook ${row.runbook}`);
+    t += line(`         ../lifeboat preflight ${row.runbook} -i ${main}`);
+    t += line(`         ../lifeboat run ${row.runbook} -i ${main} --dry-run`);
+    t += line(`         ../lifeboat run ${row.runbook} -i ${main}`);
+  });
+  if (!order.length) t += line('   (the plan lists no service)');
+  t += line('   After a crash, a dropped connection or Ctrl-C:  ../lifeboat resume');
+  if (!inventories.some((n) => project.inventories.get(n)?.data.environment === 'production')) {
+    t += line();
+    t += line('   NOTE: this kit holds no production inventory (build it with --inventory NAME to include');
+    t += line('   one). Write one from the plan\'s host table, or copy it in, before a real recovery.');
+  }
+  t += line();
+  t += line('WHERE THE CREDENTIALS LIVE (this kit holds no secret)');
+  const secrets = new Map<string, string[]>();
+  for (const rb of model?.runbooks ?? []) for (const s of rb.secrets) secrets.set(`${s.name}: ${s.source}`, [...(secrets.get(`${s.name}: ${s.source}`) ?? []), rb.name]);
+  if (secrets.size) {
+    t += line('  Secrets the runbooks ask for:');
+    for (const [what, books] of [...secrets].sort()) t += line(`    - ${printable(what)} (${books.join(', ')})`);
+  } else t += line('  The runbooks ask for no secret.');
+  for (const name of inventories) {
+    const inv = project.inventories.get(name)!.data;
+    const ids = new Set<string>();
+    if (inv.defaults?.identity_file) ids.add(inv.defaults.identity_file);
+    for (const h of Object.values(inv.hosts)) if (h.identity_file) ids.add(h.identity_file);
+    t += line(`  SSH for inventory ${name}: ${ids.size ? `private key ${[...ids].map(printable).join(', ')}` : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'}`);
+    for (const k of input.knownHosts.filter((c) => c.inventory === name)) {
+      if (!k.kitPath) t += line(`    host keys: ${printable(k.written)} (did not exist when the kit was built: the hosts' keys must be checked by hand)`);
+      else if (k.inside) t += line(`    host keys: ${printable(k.written)} (in the kit: ${k.kitPath})`);
+      else t += line(`    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n      on a new machine: put it where the inventory looks (${printable(k.resolved)})`);
+    }
+  }
+  const contacts = site?.contacts ?? [];
+  if (contacts.length) {
+    t += line('  Who to call:');
+    for (const c of contacts) t += line(`    - ${[c.name, c.role, c.phone, c.email].filter(Boolean).map((x) => printable(String(x))).join(' · ')}`);
+  }
+  if (site?.escalation) { t += line('  Escalation:'); t += line(wrapIndent(site.escalation, '    ')); }
+  if (site?.plan_copies?.length) t += line(`  Printed copies of the plan: ${site.plan_copies.map((c) => printable(c)).join('; ')}`);
+  t += line();
+  t += line('THIS KIT');
+  for (const p of input.plans) t += line(`  plan digest (${p.inventory}): ${p.digest}`);
+  t += line('  kit digest: the file KIT-DIGEST (sha256 of MANIFEST.sha256); compare it with the one');
+  t += line('  recorded in the site\'s .lifeboat/history.jsonl or printed when the kit was built.');
+  return t;
+}

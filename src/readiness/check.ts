@@ -1,0 +1,153 @@
+// Readiness: would recovery work today? Between drills plans rot (a standby falls behind, a
+// backup stops, a host key changes, sudo is removed). For every runbook of the site this runs
+// the runbook's own preflight (plus the sudo check `preflight` adds, and the step that measures
+// the RPO where a runbook declares one) against one inventory, all runbooks at once, through the
+// same runner as a run: nothing but read-only checks, no journal on disk, no lock, no history.
+import type { CliIO } from '../cli/io.js';
+import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+import type { Operator, Reporter, Transport } from '../ports.js';
+import type { Project } from '../load/project.js';
+import type { HistoryRecord } from '../journal/history.js';
+import type { ResolvedPlan } from '../model/plan.js';
+import { UnitStatus, initState } from '../engine/state.js';
+import { drillRows, ago, type DrillState } from '../commands/drills.js';
+import { formatDuration } from '../util/duration.js';
+import { rpoVerdict, RPO_MEASURE, type RpoVerdict } from './rpo.js';
+
+export interface CheckResult { step: string; host: string; result: 'ok' | 'failed' | 'skipped' | 'not run'; detail?: string }
+
+export interface ServiceReadiness {
+  runbook: string;
+  service: string;
+  tier: string;
+  ready: boolean;
+  /** why not ready, in words (empty when ready) */
+  reasons: string[];
+  /** things worth knowing that do not make it not ready */
+  notes: string[];
+  checks: CheckResult[];
+  /** the measured data-loss window against the RPO; undefined when the runbook declares no evidence */
+  rpo?: RpoVerdict;
+  rpoObjective?: string;
+  drill: { state: DrillState; reason?: string; last?: string; lastResult?: string; ago?: string };
+  durationMs: number;
+}
+
+export interface ReadinessReport {
+  inventory: string;
+  at: string;
+  services: ServiceReadiness[];
+  /** critical services that are not ready: exit 1 */
+  criticalNotReady: string[];
+}
+
+/** What readiness needs from the run machinery (the run command's own functions, passed in). */
+export interface ReadinessDeps {
+  prepare(runbook: string, inventory: string, io: CliIO): { plan: ResolvedPlan; project: Project };
+  addSudoChecks(prepared: { plan: ResolvedPlan }): void;
+  resolveSecrets(plan: ResolvedPlan, io: CliIO, operator: undefined, warn: (s: string) => void): Promise<Record<string, string>>;
+  makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<{ ssh: Transport; local: Transport }>;
+  operator: Operator;
+  version: string;
+}
+
+/** A reporter that keeps nothing but the notes (readiness prints one page at the end). */
+class Quiet implements Reporter {
+  readonly notes: string[] = [];
+  event(): void {}
+  output(): void {}
+  note(text: string): void { this.notes.push(text); }
+  pause(): void {}
+  resume(): void {}
+  close(): void {}
+}
+
+const firstLine = (s: string | undefined) => (s ?? '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+
+/**
+ * The steps readiness runs: the preflight steps and any step that measures the RPO (read-only
+ * by the contract of `measures: rpo`), each made to continue on failure so every check reports.
+ */
+export function readinessSteps(plan: ResolvedPlan, rawSteps: { id?: unknown; measures?: unknown; capture?: unknown }[]): { plan: ResolvedPlan; rpoStep?: { id: string; capture: string } } {
+  const measuring = rawSteps.find((s) => s.measures === RPO_MEASURE && typeof s.id === 'string' && typeof s.capture === 'string');
+  const rpoStep = measuring ? { id: measuring.id as string, capture: measuring.capture as string } : undefined;
+  const steps = plan.steps
+    .filter((s) => s.phase === 'preflight' || s.id === rpoStep?.id)
+    .map((s) => ({ ...s, phase: 'preflight' as const, onFailure: 'continue' as const, confirm: undefined }));
+  return { plan: { ...plan, steps }, rpoStep };
+}
+
+async function checkOne(project: Project, name: string, inventory: string, io: CliIO, deps: ReadinessDeps): Promise<Omit<ServiceReadiness, 'drill'>> {
+  const started = Date.now();
+  const rb = project.runbooks.get(name)!.data;
+  const base = { runbook: name, service: rb.service ?? rb.title, tier: rb.tier, rpoObjective: rb.objectives?.rpo, checks: [] as CheckResult[], reasons: [] as string[], notes: [] as string[] };
+  let prepared: { plan: ResolvedPlan };
+  try {
+    prepared = deps.prepare(name, inventory, io);
+  } catch (e) {
+    return { ...base, ready: false, reasons: [`cannot be resolved against ${inventory}: ${(e as Error).message}`], durationMs: Date.now() - started };
+  }
+  const { plan, rpoStep } = readinessSteps(prepared.plan, (project.runbooks.get(name)!.data.steps ?? []) as { id?: unknown; measures?: unknown; capture?: unknown }[]);
+  deps.addSudoChecks({ plan });
+  let secrets: Record<string, string>;
+  try {
+    secrets = await deps.resolveSecrets(plan, io, undefined, (s) => base.notes.push(s));
+  } catch (e) {
+    return { ...base, ready: false, reasons: [(e as Error).message], durationMs: Date.now() - started };
+  }
+  const [{ MemoryJournal }, { Runner }] = await Promise.all([import('../journal/memory-journal.js'), import('../engine/runner.js')]);
+  const journal = new MemoryJournal();
+  const runStarted = (await journal.append({
+    type: 'run-started', runId: `readiness-${name}`, runbook: name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
+    files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
+    operator: deps.operator.name, lifeboatVersion: deps.version, vars: {}, rtoMs: plan.runbook.rtoMs, mode: 'preflight',
+  })) as JournalRecord & RunStartedEvent;
+  const state = initState(plan, runStarted, { defaultOnFailure: 'abort' });
+  const reporter = new Quiet();
+  const transports = await deps.makeTransports(io, {}, deps.operator);
+  try {
+    await new Runner(plan, state, { ...transports, journal, operator: deps.operator, reporter }, { secrets, connectAll: true }).run();
+  } catch (e) {
+    base.reasons.push(`the checks stopped: ${(e as Error).message}`);
+  } finally {
+    await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
+  }
+  const mayBeDown = new Set(Object.entries(plan.hosts).filter(([, h]) => h.mayBeDown).map(([n]) => n));
+  for (const [host, h] of Object.entries(state.hosts)) {
+    if (h.reachable) continue;
+    if (mayBeDown.has(host)) base.notes.push(`${host} cannot be reached (the runbook expects that it may be down): ${h.message ?? h.kind ?? ''}`.trim());
+    else base.reasons.push(`${host} cannot be reached: ${h.message ?? h.kind ?? 'no connection'}`);
+  }
+  for (const id of state.order) {
+    const step = plan.steps.find((s) => s.id === id)!;
+    for (const host of step.hosts.length ? step.hosts : ['local']) {
+      const u = state.units[`${id}@${host}`];
+      if (!u) continue;
+      const result: CheckResult['result'] = u.status === UnitStatus.Ok ? 'ok' : u.status === UnitStatus.Failed ? 'failed' : u.status === UnitStatus.Skipped ? 'skipped' : 'not run';
+      const detail = result === 'failed' ? u.reason ?? firstLine(u.lastOutput) : u.note;
+      base.checks.push({ step: id, host, result, detail });
+      if (result === 'failed' && !(mayBeDown.has(host) && state.hosts[host]?.reachable === false)) base.reasons.push(`${id} on ${host}: ${detail ?? 'failed'}`);
+    }
+  }
+  let rpo: RpoVerdict | undefined;
+  if (rpoStep) {
+    rpo = rpoVerdict(state.captured[rpoStep.capture], plan.runbook.rpoMs, rb.objectives?.rpo);
+    if (rpo.state === 'exceeded') base.reasons.push(`data-loss window ${rpo.words}`);
+    else if (rpo.state === 'unknown') base.reasons.push(`no RPO evidence: step ${rpoStep.id} did not measure the data-loss window (${rpo.words})`);
+  }
+  base.notes.push(...reporter.notes.filter((n) => !base.notes.includes(n)));
+  return { ...base, ready: base.reasons.length === 0, rpo, durationMs: Date.now() - started };
+}
+
+export async function readiness(project: Project, inventory: string, history: HistoryRecord[], io: CliIO, deps: ReadinessDeps, now = new Date()): Promise<ReadinessReport> {
+  const rows = drillRows(project, history, now);
+  // every runbook at once: a dead host costs its connect_timeout once, not once per runbook
+  const results = await Promise.all(rows.map((r) => checkOne(project, r.runbook, inventory, io, deps)));
+  const services: ServiceReadiness[] = results.map((r, i) => {
+    const d = rows[i];
+    return { ...r, drill: { state: d.state, reason: d.reason, last: d.last?.finished_at, lastResult: d.last?.result, ago: d.last ? ago(d.last.finished_at, now) : undefined } };
+  });
+  return { inventory, at: now.toISOString(), services, criticalNotReady: services.filter((s) => s.tier === 'critical' && !s.ready).map((s) => s.runbook) };
+}
+
+export const describeDuration = (ms: number) => formatDuration(ms);
