@@ -75,9 +75,9 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
     if (e instanceof JournalError) throw new ExitError(EXIT.PROBLEMS, e.message, [e.hint, ...e.problems.slice(0, 5)].filter(Boolean).join('\n  '));
     throw e;
   }
-  const reporter = await makeReporter(io, prepared, opts, Date.parse(started.at));
-  const transports = await makeTransports(io, opts, operator);
   io.stdout.write(`resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`);
+  const transports = await makeTransports(io, opts, operator);
+  const reporter = await makeReporter(io, prepared, opts, operator, started.mode, Date.parse(started.at));
   try {
     const { code, state, records } = await execute({
       prepared, mode: started.mode, operator, interactive, journal, reporter, transports, secrets,

@@ -48,12 +48,19 @@ export function makeOperator(io: CliIO, opts: Parameters<typeof scriptedAnswers>
   return { operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log), interactive };
 }
 
+/** the live view: a terminal on stdout, not --plain, not CI */
+export const liveView = (io: CliIO, opts: { plain?: boolean }): boolean => !opts.plain && Boolean(io.stdout.isTTY) && !(io.env.CI && io.env.CI !== 'false' && io.env.CI !== '0');
+
 /** `startedAt`: a resumed run's clock keeps counting from its first start (the outage the RTO measures) */
-export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }, startedAt?: number): Promise<Reporter> {
+export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }, operator: Operator, mode: RunMode, startedAt?: number): Promise<Reporter> {
   const color = useColor(io);
-  if (!opts.plain && io.stdout.isTTY && !io.env.CI) {
-    const { LiveReporter } = await import('../ui/live-reporter.js');
-    return new LiveReporter(prepared.plan, io.stdout, { color, verbose: opts.verbose, startedAt });
+  if (liveView(io, opts)) {
+    // listr2 is loaded here and only here: plain runs, validate and --version never read it
+    const { ListrView } = await import('../ui/listr-view.js');
+    const view = new ListrView(prepared.plan, { verbose: opts.verbose, startedAt, mode });
+    // questions are asked inside the view, in the task of the step they are about
+    if (operator instanceof PromptOperator) operator.asker = view;
+    return view;
   }
   return new PlainReporter(io.stdout, { verbose: opts.verbose, color, rtoMs: prepared.plan.runbook.rtoMs, startedAt });
 }
@@ -129,7 +136,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
     await transports.ssh.closeAll().catch(() => undefined);
     throw e;
   }
-  const reporter = await makeReporter(io, prepared, opts);
+  const reporter = await makeReporter(io, prepared, opts, operator, mode);
   let result;
   try {
     result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io, stateDir });
@@ -212,6 +219,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   const onSigint = () => {
     sigints++;
     if (sigints >= 2) {
+      (reporter as { abandon?: () => void }).abandon?.();
       io.stderr.write('\nlifeboat: stopped at once; the journal is intact: `lifeboat resume` continues this run\n');
       process.exit(130);
     }
@@ -238,7 +246,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       await runner.dispatch({ type: 'run-finished', result: 'interrupted', durationMs: Date.now() - state.startedAt, message: 'stopped by the operator at a question (Ctrl-C); continue with `lifeboat resume`' }).catch(() => undefined);
     } else {
       await releaseRemote();
-      reporter.close();
+      await reporter.close();
       await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
       await journal.close().catch(() => undefined);
       throw e;
@@ -247,7 +255,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     process.off('SIGINT', onSigint);
   }
   await releaseRemote();
-  reporter.close();
+  await reporter.close();
   await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
   await journal.close();
   io.stdout.write('\n' + summaryTable(plan, state, useColor(io)) + '\n');
