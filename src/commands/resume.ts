@@ -27,9 +27,10 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
   let runId = runIdArg === undefined ? undefined : (await import('./log.js')).findRunId(stateDir, runIdArg);
   if (!runId) {
-    // the newest run, when it can be continued: never an older one by surprise
-    const r = listRuns(stateDir)[0];
-    if (!r) throw new ExitError(EXIT.PROBLEMS, `no runs in ${stateDir}`, 'list runs with `lifeboat runs`');
+    // the newest real run (a run or a rehearsal; a preflight changes nothing and has nothing to
+    // continue), when it can be continued: never an older one by surprise
+    const r = listRuns(stateDir).find((x) => x.mode !== 'preflight');
+    if (!r) throw new ExitError(EXIT.PROBLEMS, `no runs to resume in ${stateDir}`, 'list runs with `lifeboat runs` (preflights are not resumed)');
     if (!RESUMABLE.has(r.state)) throw new ExitError(EXIT.PROBLEMS, `the newest run, ${r.id}, ${r.state === 'running' ? 'is still running' : `has ${r.state}`}: nothing to resume`, 'name an older run to resume it: `lifeboat runs` lists them');
     runId = r.id;
   }

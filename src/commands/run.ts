@@ -7,7 +7,7 @@ import { prepare, resolveSecrets, type Prepared } from './prepare.js';
 import { PromptOperator, ScriptedOperator, NonInteractiveError, type ScriptedAnswers } from '../ui/operator.js';
 import { PlainReporter } from '../ui/plain-reporter.js';
 import { summaryTable } from '../ui/summary.js';
-import { initState, type RunState } from '../engine/state.js';
+import { initState, executionOrder, type RunState } from '../engine/state.js';
 import { Runner } from '../engine/runner.js';
 import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
 import type { Journal, Operator, Reporter, Transport } from '../ports.js';
@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { mustSync } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { parseTemplate } from '../plan/template.js';
+import { stepNumbers } from '../ui/step-numbers.js';
 
 export interface RunCmdOptions {
   inventory: string;
@@ -24,6 +25,8 @@ export interface RunCmdOptions {
   yesManual?: boolean;
   answer?: string[];
   from?: string;
+  to?: string;
+  listSteps?: boolean;
   plain?: boolean;
   verbose?: boolean;
   stateDir?: string;
@@ -87,9 +90,19 @@ function warmHosts(plan: Prepared['plan'], ssh: Transport) {
 export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
   const prepared = prepare(runbookArg, opts.inventory, io);
   for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
-  if (opts.from && !prepared.plan.steps.some((s) => s.id === opts.from || s.id.startsWith(`${opts.from}/`))) {
-    throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')}`);
+  for (const [flag, id] of [['--from', opts.from], ['--to', opts.to]] as const) {
+    if (id && !prepared.plan.steps.some((s) => s.id === id || s.id.startsWith(`${id}/`))) {
+      throw new ExitError(EXIT.USAGE, `${flag} ${id}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')} (\`lifeboat run ${prepared.plan.runbook.name} -i ${opts.inventory} --list-steps\`)`);
+    }
   }
+  if (opts.from && opts.to) {
+    const order = executionOrder(prepared.plan, 'run').map((s) => s.id);
+    const first = order.findIndex((s) => s === opts.from || s.startsWith(`${opts.from}/`));
+    let last = -1;
+    order.forEach((s, k) => { if (s === opts.to || s.startsWith(`${opts.to}/`)) last = k; });
+    if (last < first) throw new ExitError(EXIT.USAGE, `--to ${opts.to} comes before --from ${opts.from}: nothing would run`);
+  }
+  if (opts.listSteps) return listSteps(prepared, io);
   if (opts.dryRun) {
     const { dryRun } = await import('./dry-run.js');
     return dryRun(prepared, opts, io, mode);
@@ -147,6 +160,20 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   return result.code;
 }
 
+/** `--list-steps`: the steps as a run takes them, numbered as the dry run and the live view number them; nothing connects */
+function listSteps(prepared: Prepared, io: CliIO): number {
+  const plan = prepared.plan;
+  const steps = executionOrder(plan, 'run');
+  const numbers = stepNumbers(plan);
+  const w = Math.max(...steps.map((s) => s.id.length), 4);
+  io.stdout.write(`${plan.runbook.name}@${plan.runbook.version} on ${plan.inventory.name}: ${steps.length} step${steps.length === 1 ? '' : 's'}\n`);
+  for (const s of steps) {
+    const what = s.confirm ? 'gate' : s.manual ? 'manual' : s.phase === 'preflight' ? 'preflight' : '';
+    io.stdout.write(`${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`);
+  }
+  return EXIT.OK;
+}
+
 /** History (rehearsals and production runs) and the JUnit report, once a run has ended. */
 export async function afterRun(prepared: Prepared, state: RunState, records: JournalRecord[], transports: { ssh: Transport }, opts: { junit?: string; stateDir?: string }, io: CliIO, mode: RunMode) {
   if (mode === 'preflight' || state.status === 'interrupted') return;
@@ -193,7 +220,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     found = (await recording.append({
       type: 'run-started', runId: a.runId, runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
       files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
-      operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from,
+      operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from, toStep: a.opts.to,
       notes: a.notes.length ? a.notes : undefined,
     })) as JournalRecord & RunStartedEvent;
   }

@@ -15,6 +15,7 @@ import { describeEvent } from './describe.js';
 import { printable } from '../util/printable.js';
 import type { Asker, PromptFn } from './operator.js';
 import { rtoClockText } from './clock.js';
+import { stepNumbers } from './step-numbers.js';
 
 type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
 type Ending = { result: 'ok' | 'skipped' | 'failed' | 'not-run'; note?: string };
@@ -46,13 +47,6 @@ class Deferred<T> {
   readonly promise = new Promise<T>((r) => { this.resolve = (v) => { if (!this.done) { this.done = true; r(v); } }; });
 }
 
-/**
- * Step numbers as the dry run prints them (position in the order of execution, from 1).
- * SWITCH: src/plan/numbering.ts, the one step-numbering function, once it is on main.
- */
-function stepNumbers(plan: ResolvedPlan): Map<string, string> {
-  return new Map(executionOrder(plan, 'run').map((s, i) => [s.id, String(i + 1)]));
-}
 
 export class ListrView implements Reporter, Asker {
   private readonly steps = new Map<string, StepLine>();
