@@ -202,6 +202,8 @@ describe('the live view of a runbook taller than the terminal', () => {
     run: sleep 0.05; echo s${i} >> {{ vars.dir }}/log`).join('');
     p.write('rb.yaml', runbookYaml({ name: 'tall', steps }));
     const t = open(p, ['run', 'tall', '-i', 'lab']);
+    // while it runs: the window around the current step, with what is above and below it counted
+    await t.waitFor(/… \d+ more lines? above[\s\S]*… \d+ more below/, 60_000);
     expect(await t.exitCode(60_000), t.screen()).toBe(0);
     expect(p.read('log')?.trim().split('\n')).toHaveLength(70);
     const screen = t.screen();
