@@ -6,8 +6,8 @@
 // Runs after tsc and gen-validators in `npm run build`; bundles the compiled JS in dist/src, so
 // the bundle is the code the type checker saw.
 //
-// Left out of the bundle, loaded from node_modules as before: playwright-core (PDF only, large)
-// and the native add-ons ssh2 may use (its crypto binding, cpu-features), which are required
+// Left out of the bundle, loaded from node_modules as before: playwright-core (PDF only, large),
+// listr2 and its inquirer adapter (the terminal view only, decision 0021) and the native add-ons ssh2 may use (its crypto binding, cpu-features), which are required
 // from their packages at run time exactly as ssh2 itself would.
 //
 // The cache holds the bytecode of what a few training commands compiled (validate, a dry run,
@@ -66,7 +66,9 @@ await build({
   format: 'cjs',
   target: 'node20',
   outfile: out,
-  external: ['playwright-core', 'cpu-features'],
+  // listr2 (the terminal view) is required from node_modules when a view is drawn, and only then:
+  // plain runs read none of its bytes (its own lazy imports of log-update and friends stay real imports)
+  external: ['playwright-core', 'cpu-features', 'listr2', '@listr2/prompt-adapter-inquirer'],
   // lazy `import()`s become `require()`s: the bundle runs as a script, which has no module loader
   supported: { 'dynamic-import': false },
   // modules find the package's files (package.json, schemas/, templates/) from their own URL

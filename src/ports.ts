@@ -133,5 +133,6 @@ export interface Reporter {
   /** pause live rendering while a prompt owns the terminal */
   pause(): void;
   resume(): void;
-  close(): void;
+  /** the live view ends its drawing before the summary is printed */
+  close(): void | Promise<void>;
 }

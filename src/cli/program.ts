@@ -1,5 +1,5 @@
 // The command tree. Each action is a thin wrapper that lazy-loads its command module.
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { EXIT } from './exit.js';
 import type { CliIO } from './io.js';
 import { VERSION } from '../version.js';
@@ -129,7 +129,9 @@ export function buildProgram(io: CliIO): Command {
     .argument('<runbook>', 'runbook file or name')
     .option('--dry-run', 'connect to nothing, change nothing: print what would run, step by step')
     .addOption(new Option('--format <format>', 'dry-run output format').choices(['text', 'json']).default('text'))
-    .option('--from <step>', 'start a new run at this step (preflight steps still run)'))
+    .option('--list-steps', 'list the steps, numbered, with their hosts; run nothing')
+    .option('--from <step>', 'start a new run at this step (preflight steps still run)')
+    .option('--to <step>', 'stop after this step: later steps are skipped (preflight steps still run)'))
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (runbook: string, opts) => {
       const { runCommand } = await import('../commands/run.js');
@@ -140,7 +142,10 @@ export function buildProgram(io: CliIO): Command {
     .command('rehearse')
     .description('a real run against a rehearsal inventory (never production), recorded in .lifeboat/history.jsonl')
     .argument('<runbook>', 'runbook file or name')
-    .option('--junit <file>', 'also write a JUnit XML report (for a nightly CI job)'))
+    .option('--junit <file>', 'also write a JUnit XML report (for a nightly CI job)')
+    .option('--list-steps', 'list the steps, numbered, with their hosts; run nothing')
+    .option('--from <step>', 'start at this step (preflight steps still run)')
+    .option('--to <step>', 'stop after this step: later steps are skipped'))
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (runbook: string, opts) => {
       const { runCommand } = await import('../commands/run.js');
@@ -159,7 +164,7 @@ export function buildProgram(io: CliIO): Command {
   program
     .command('report')
     .description("a run's journal as an incident timeline: steps, decisions, skips, rollbacks, total vs RTO")
-    .argument('[run-id]', 'the run (default: the newest)')
+    .argument('[run-id]', 'the run, or a unique part of its id (default: the newest)')
     .option('-o, --output <file>', 'report file (.html, .md, .pdf; - for stdout)')
     .addOption(new Option('--format <format>', 'default: from the file name').choices(['html', 'md', 'pdf']))
     .addOption(new Option('--paper <paper>', 'PDF paper size').choices(['a4', 'letter']).default('a4'))
@@ -227,6 +232,44 @@ export function buildProgram(io: CliIO): Command {
     .action(async (dir: string, opts) => {
       const { kitVerifyCommand } = await import('../commands/kit.js');
       setExit(await kitVerifyCommand(dir, opts, io));
+    });
+
+  program
+    .command('list')
+    .description('the runbooks of the project: tier, service, version, RTO/RPO, last rehearsal')
+    .option('--json', 'machine-readable output')
+    .option('--state-dir <dir>', 'state folder holding history.jsonl (default: .lifeboat beside site.yaml)')
+    .action(async (opts) => {
+      const { listCommand } = await import('../commands/catalog.js');
+      setExit(await listCommand(opts, io));
+    });
+
+  program
+    .command('new')
+    .description('write a new runbook (editor schema header, a preflight step, a confirm gate) that validates at once')
+    .argument('<name>', 'the runbook name (lower-case letters, digits, dashes)')
+    .option('--from <runbook>', 'start from a copy of this runbook (name or file)')
+    .option('--force', 'overwrite NAME.yaml if it exists')
+    .action(async (name: string, opts) => {
+      const { newCommand } = await import('../commands/catalog.js');
+      setExit(await newCommand(name, opts, io));
+    });
+
+  program
+    .command('completion')
+    .description('print the shell completion script (commands, options, runbook and inventory names)')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .action(async (shell: 'bash' | 'zsh' | 'fish') => {
+      const { completionScript, completionSpec } = await import('../commands/catalog.js');
+      io.stdout.write(completionScript(shell, completionSpec(program)));
+    });
+
+  program
+    .command('__complete', { hidden: true })
+    .argument('<what>', 'runbooks, inventories or runs')
+    .action(async (what: string) => {
+      const { completeWords } = await import('../commands/catalog.js');
+      setExit(await completeWords(what, io));
     });
 
   for (const register of extraCommands) register(program, io, setExit);

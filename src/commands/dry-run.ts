@@ -56,7 +56,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   const started = (await journal.append({
     type: 'run-started', runId: 'dry-run', runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
     files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, operator: operator.name, lifeboatVersion: VERSION,
-    vars: {}, rtoMs: plan.runbook.rtoMs, mode, fromStep: opts.from,
+    vars: {}, rtoMs: plan.runbook.rtoMs, mode, fromStep: opts.from, toStep: opts.to,
   })) as JournalRecord & RunStartedEvent;
   const state = initState(plan, started, { defaultOnFailure: 'abort' });
   const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: silent }, { secrets: placeholders });

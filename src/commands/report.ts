@@ -8,10 +8,11 @@ import { VERSION } from '../version.js';
 export interface ReportCmdOptions { output?: string; format?: 'html' | 'md' | 'pdf'; stateDir?: string; paper?: 'a4' | 'letter'; templates?: string }
 
 export async function reportCommand(runIdArg: string | undefined, opts: ReportCmdOptions, io: CliIO): Promise<number> {
-  const { resolveStateDir, readRun, listRuns } = await import('../journal/runs.js');
+  const { resolveStateDir, readRun } = await import('../journal/runs.js');
+  const { findRunId } = await import('./log.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
-  const runId = runIdArg ?? listRuns(stateDir)[0]?.id;
-  if (!runId) throw new ExitError(EXIT.PROBLEMS, `no runs in ${stateDir}`, 'list runs with `lifeboat runs`');
+  // a run id or a unique part of it, as `log` takes it; the newest run without one
+  const runId = findRunId(stateDir, runIdArg);
   let records;
   try {
     records = readRun(stateDir, runId).records;

@@ -27,9 +27,10 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
   let runId = runIdArg === undefined ? undefined : (await import('./log.js')).findRunId(stateDir, runIdArg);
   if (!runId) {
-    // the newest run, when it can be continued: never an older one by surprise
-    const r = listRuns(stateDir)[0];
-    if (!r) throw new ExitError(EXIT.PROBLEMS, `no runs in ${stateDir}`, 'list runs with `lifeboat runs`');
+    // the newest real run (a run or a rehearsal; a preflight changes nothing and has nothing to
+    // continue), when it can be continued: never an older one by surprise
+    const r = listRuns(stateDir).find((x) => x.mode !== 'preflight');
+    if (!r) throw new ExitError(EXIT.PROBLEMS, `no runs to resume in ${stateDir}`, 'list runs with `lifeboat runs` (preflights are not resumed)');
     if (!RESUMABLE.has(r.state)) throw new ExitError(EXIT.PROBLEMS, `the newest run, ${r.id}, ${r.state === 'running' ? 'is still running' : `has ${r.state}`}: nothing to resume`, 'name an older run to resume it: `lifeboat runs` lists them');
     runId = r.id;
   }
@@ -75,9 +76,9 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
     if (e instanceof JournalError) throw new ExitError(EXIT.PROBLEMS, e.message, [e.hint, ...e.problems.slice(0, 5)].filter(Boolean).join('\n  '));
     throw e;
   }
-  const reporter = await makeReporter(io, prepared, opts, Date.parse(started.at));
-  const transports = await makeTransports(io, opts, operator);
   io.stdout.write(`resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`);
+  const transports = await makeTransports(io, opts, operator);
+  const reporter = await makeReporter(io, prepared, opts, operator, started.mode, Date.parse(started.at));
   try {
     const { code, state, records } = await execute({
       prepared, mode: started.mode, operator, interactive, journal, reporter, transports, secrets,

@@ -8,7 +8,7 @@ import { PromptOperator, ScriptedOperator, NonInteractiveError, type ScriptedAns
 import { PlainReporter } from '../ui/plain-reporter.js';
 import { summaryTable } from '../ui/summary.js';
 import { outcomeOf } from '../engine/outcome.js';
-import { initState, type RunState } from '../engine/state.js';
+import { initState, executionOrder, type RunState } from '../engine/state.js';
 import { Runner } from '../engine/runner.js';
 import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
 import type { Journal, Operator, Reporter, Transport } from '../ports.js';
@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import { mustSync } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { parseTemplate } from '../plan/template.js';
+import { stepNumbers } from '../ui/step-numbers.js';
 
 export interface RunCmdOptions {
   inventory: string;
@@ -25,6 +26,8 @@ export interface RunCmdOptions {
   yesManual?: boolean;
   answer?: string[];
   from?: string;
+  to?: string;
+  listSteps?: boolean;
   plain?: boolean;
   verbose?: boolean;
   stateDir?: string;
@@ -49,12 +52,19 @@ export function makeOperator(io: CliIO, opts: Parameters<typeof scriptedAnswers>
   return { operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log), interactive };
 }
 
+/** the live view: a terminal on stdout, not --plain, not CI */
+export const liveView = (io: CliIO, opts: { plain?: boolean }): boolean => !opts.plain && Boolean(io.stdout.isTTY) && !(io.env.CI && io.env.CI !== 'false' && io.env.CI !== '0');
+
 /** `startedAt`: a resumed run's clock keeps counting from its first start (the outage the RTO measures) */
-export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }, startedAt?: number): Promise<Reporter> {
+export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }, operator: Operator, mode: RunMode, startedAt?: number): Promise<Reporter> {
   const color = useColor(io);
-  if (!opts.plain && io.stdout.isTTY && !io.env.CI) {
-    const { LiveReporter } = await import('../ui/live-reporter.js');
-    return new LiveReporter(prepared.plan, io.stdout, { color, verbose: opts.verbose, startedAt });
+  if (liveView(io, opts)) {
+    // listr2 is loaded here and only here: plain runs, validate and --version never read it
+    const { ListrView } = await import('../ui/listr-view.js');
+    const view = new ListrView(prepared.plan, { verbose: opts.verbose, startedAt, mode });
+    // questions are asked inside the view, in the task of the step they are about
+    if (operator instanceof PromptOperator) operator.asker = view;
+    return view;
   }
   return new PlainReporter(io.stdout, { verbose: opts.verbose, color, rtoMs: prepared.plan.runbook.rtoMs, startedAt });
 }
@@ -81,9 +91,19 @@ function warmHosts(plan: Prepared['plan'], ssh: Transport) {
 export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
   const prepared = prepare(runbookArg, opts.inventory, io);
   for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
-  if (opts.from && !prepared.plan.steps.some((s) => s.id === opts.from || s.id.startsWith(`${opts.from}/`))) {
-    throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')}`);
+  for (const [flag, id] of [['--from', opts.from], ['--to', opts.to]] as const) {
+    if (id && !prepared.plan.steps.some((s) => s.id === id || s.id.startsWith(`${id}/`))) {
+      throw new ExitError(EXIT.USAGE, `${flag} ${id}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')} (\`lifeboat run ${prepared.plan.runbook.name} -i ${opts.inventory} --list-steps\`)`);
+    }
   }
+  if (opts.from && opts.to) {
+    const order = executionOrder(prepared.plan, 'run').map((s) => s.id);
+    const first = order.findIndex((s) => s === opts.from || s.startsWith(`${opts.from}/`));
+    let last = -1;
+    order.forEach((s, k) => { if (s === opts.to || s.startsWith(`${opts.to}/`)) last = k; });
+    if (last < first) throw new ExitError(EXIT.USAGE, `--to ${opts.to} comes before --from ${opts.from}: nothing would run`);
+  }
+  if (opts.listSteps) return listSteps(prepared, io);
   if (opts.dryRun) {
     const { dryRun } = await import('./dry-run.js');
     return dryRun(prepared, opts, io, mode);
@@ -130,7 +150,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
     await transports.ssh.closeAll().catch(() => undefined);
     throw e;
   }
-  const reporter = await makeReporter(io, prepared, opts);
+  const reporter = await makeReporter(io, prepared, opts, operator, mode);
   let result;
   try {
     result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io, stateDir });
@@ -139,6 +159,20 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   }
   await afterRun(prepared, result.state, result.records, transports, opts, io, mode);
   return result.code;
+}
+
+/** `--list-steps`: the steps as a run takes them, numbered as the dry run and the live view number them; nothing connects */
+function listSteps(prepared: Prepared, io: CliIO): number {
+  const plan = prepared.plan;
+  const steps = executionOrder(plan, 'run');
+  const numbers = stepNumbers(plan);
+  const w = Math.max(...steps.map((s) => s.id.length), 4);
+  io.stdout.write(`${plan.runbook.name}@${plan.runbook.version} on ${plan.inventory.name}: ${steps.length} step${steps.length === 1 ? '' : 's'}\n`);
+  for (const s of steps) {
+    const what = s.confirm ? 'gate' : s.manual ? 'manual' : s.phase === 'preflight' ? 'preflight' : '';
+    io.stdout.write(`${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`);
+  }
+  return EXIT.OK;
 }
 
 /** History (rehearsals and production runs) and the JUnit report, once a run has ended. */
@@ -187,7 +221,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     found = (await recording.append({
       type: 'run-started', runId: a.runId, runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
       files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
-      operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from,
+      operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from, toStep: a.opts.to,
       notes: a.notes.length ? a.notes : undefined,
     })) as JournalRecord & RunStartedEvent;
   }
@@ -213,6 +247,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   const onSigint = () => {
     sigints++;
     if (sigints >= 2) {
+      (reporter as { abandon?: () => void }).abandon?.();
       io.stderr.write('\nlifeboat: stopped at once; the journal is intact: `lifeboat resume` continues this run\n');
       process.exit(130);
     }
@@ -239,7 +274,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       await runner.dispatch({ type: 'run-finished', result: 'interrupted', durationMs: Date.now() - state.startedAt, message: 'stopped by the operator at a question (Ctrl-C); continue with `lifeboat resume`' }).catch(() => undefined);
     } else {
       await releaseRemote();
-      reporter.close();
+      await reporter.close();
       await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
       await journal.close().catch(() => undefined);
       throw e;
@@ -248,7 +283,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     process.off('SIGINT', onSigint);
   }
   await releaseRemote();
-  reporter.close();
+  await reporter.close();
   await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
   await journal.close();
   io.stdout.write('\n' + summaryTable(plan, state, records, useColor(io)) + '\n');

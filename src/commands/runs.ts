@@ -2,6 +2,7 @@
 import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { listRuns, resolveStateDir, describeRto, type RunState, type RunSummary } from '../journal/runs.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface RunsCmdOptions { json?: boolean; stateDir?: string; limit?: string }
 
@@ -47,11 +48,12 @@ export async function runsCommand(opts: RunsCmdOptions, io: CliIO): Promise<numb
   for (const r of runs) {
     rows.push([
       r.id, r.runbook ? `${r.runbook}@${r.version}` : '?', r.inventory ?? '?', r.mode ?? '?', r.operator ?? '?', shortTime(r.started),
-      stateText(r, color), describeRto(r.durationMs, r.rtoMs, r.finished !== undefined),
+      // a preflight is a check, not a recovery: its time is not measured against the RTO
+      stateText(r, color), r.mode === 'preflight' ? (r.durationMs === undefined ? '' : `${formatDuration(r.durationMs)} (preflight)`) : describeRto(r.durationMs, r.rtoMs, r.finished !== undefined),
     ]);
   }
   io.stdout.write(table(rows));
-  const unfinished = runs.find((r) => r.state === 'crashed' || r.state === 'interrupted');
+  const unfinished = runs.find((r) => (r.state === 'crashed' || r.state === 'interrupted') && r.mode !== 'preflight');
   if (unfinished) io.stdout.write(`\n${unfinished.state} run ${unfinished.id}: see it with \`lifeboat log ${unfinished.id}\`, continue it with \`lifeboat resume ${unfinished.id}\`\n`);
   const damaged = runs.filter((r) => r.problems.length);
   for (const r of damaged) io.stdout.write(`(!) ${r.id}: ${r.problems.join('; ')}\n`);

@@ -1,5 +1,6 @@
 // lifeboat validate PATH…: every diagnostic, sorted; exit 1 when any error.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { findRoot } from '../load/project.js';
 import path from 'node:path';
 import { validatePaths } from '../load/validate.js';
 import { formatDiagnostic, hasErrors, summarize } from '../model/diagnostic.js';
@@ -8,8 +9,20 @@ import { useColor, type CliIO } from '../cli/io.js';
 
 export interface ValidateCmdOptions { format?: 'text' | 'json'; strict?: boolean; git?: boolean; quiet?: boolean }
 
+/**
+ * Without paths: the project (site.yaml here or above, as git finds .git); outside a project,
+ * the YAML files of this folder only, and a note saying so: never a whole tree of unrelated files.
+ */
+function defaultPaths(io: CliIO): string[] {
+  const root = findRoot(io.cwd);
+  if (existsSync(path.join(root, 'site.yaml'))) return [path.relative(io.cwd, root) || '.'];
+  io.stderr.write(`lifeboat: no site.yaml in ${io.cwd} or above: checking the YAML files of this folder only\n`);
+  const here = readdirSync(io.cwd, { withFileTypes: true }).filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name)).map((e) => e.name).sort();
+  return here.length ? here : ['.'];
+}
+
 export async function validateCommand(paths: string[], opts: ValidateCmdOptions, io: CliIO): Promise<number> {
-  const given = paths.length ? paths : ['.'];
+  const given = paths.length ? paths : defaultPaths(io);
   // single files are checked in the context of their project (includes, inventories, site),
   // but only their own problems are reported
   const filesOnly = given.every((p) => existsSync(p) && statSync(p).isFile());

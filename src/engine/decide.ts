@@ -7,7 +7,7 @@ import { UnitStatus, StepStatus, isInFlight, isTerminal, unitKey, stepOf, liveUn
 
 export type Action =
   | { kind: 'connect'; hosts: string[] }
-  | { kind: 'skip-step'; step: string; reason: 'when' | 'from'; note: string }
+  | { kind: 'skip-step'; step: string; reason: 'when' | 'from' | 'to'; note: string }
   | { kind: 'skip-unit'; step: string; host: string; reason: 'host-down'; note: string }
   | { kind: 'start-step'; step: string }
   | { kind: 'confirm'; step: string }
@@ -93,6 +93,9 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     if (state.config.fromStep && step.phase !== 'preflight' && beforeFrom(plan, state, step.id)) {
       return [{ kind: 'skip-step', step: step.id, reason: 'from', note: `before --from ${state.config.fromStep}` }];
     }
+    if (state.config.toStep && step.phase !== 'preflight' && afterTo(plan, state, step.id)) {
+      return [{ kind: 'skip-step', step: step.id, reason: 'to', note: `after --to ${state.config.toStep}` }];
+    }
     // `when` may need to know whether hosts answer
     const unknown = [...new Set(step.when.flatMap((c) => (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : []))];
     if (unknown.length) {
@@ -176,6 +179,16 @@ function beforeFrom(plan: ResolvedPlan, state: RunState, id: string): boolean {
   }
   const i = ix.pos.get(id) ?? -1;
   return ix.at >= 0 && i >= 0 && i < ix.at;
+}
+
+function afterTo(plan: ResolvedPlan, state: RunState, id: string): boolean {
+  const to = state.config.toStep!;
+  const main = state.order.filter((s) => stepById(plan, s).phase !== 'preflight');
+  const i = main.indexOf(id);
+  // the last step of the --to step (an include's steps are STEP/…)
+  let j = -1;
+  main.forEach((s, k) => { if (s === to || s.startsWith(`${to}/`)) j = k; });
+  return j >= 0 && i > j;
 }
 
 /** why the step's `when` does not hold, or undefined when it does */

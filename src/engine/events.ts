@@ -24,6 +24,8 @@ export interface RunStartedEvent {
   mode: 'run' | 'rehearsal' | 'preflight';
   /** step id the run was started at (--from) */
   fromStep?: string;
+  /** step id the run stops after (--to): later steps are skipped */
+  toStep?: string;
   /** the operator's decision to start a production run whose rehearsal is not current, etc. */
   notes?: string[];
 }
@@ -44,7 +46,7 @@ export interface StepSkippedEvent {
   step: string;
   /** a single host, or the whole step when absent */
   host?: string;
-  reason: 'when' | 'skip_if' | 'host-down' | 'operator' | 'from' | 'in-doubt-done';
+  reason: 'when' | 'skip_if' | 'host-down' | 'operator' | 'from' | 'to' | 'in-doubt-done';
   note: string;
 }
 

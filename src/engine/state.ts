@@ -81,6 +81,7 @@ export interface RunConfig {
   defaultOnFailure: 'ask' | 'abort';
   mode: RunStartedEvent['mode'];
   fromStep?: string;
+  toStep?: string;
 }
 
 export interface RunState {
@@ -155,8 +156,8 @@ export function executionOrder(plan: ResolvedPlan, mode: RunConfig['mode']): Res
   return [...pre, ...plan.steps.filter((s) => s.phase !== 'preflight')];
 }
 
-export function initState(plan: ResolvedPlan, started: JournalRecord & RunStartedEvent, config: Omit<RunConfig, 'mode' | 'fromStep'>): RunState {
-  const cfg: RunConfig = { ...config, mode: started.mode, fromStep: started.fromStep };
+export function initState(plan: ResolvedPlan, started: JournalRecord & RunStartedEvent, config: Omit<RunConfig, 'mode' | 'fromStep' | 'toStep'>): RunState {
+  const cfg: RunConfig = { ...config, mode: started.mode, fromStep: started.fromStep, toStep: started.toStep };
   const order = executionOrder(plan, cfg.mode);
   const state: RunState = {
     runId: started.runId, startedAt: Date.parse(started.at), status: 'running', config: cfg,

@@ -260,3 +260,37 @@ export function detectKind(f: YamlFile): Kind | Diagnostic {
   void s;
   return d.kind as Kind;
 }
+
+/**
+ * The parts of a file the schema accepts, for the checks that follow it: every step with a
+ * schema error becomes a neutral manual step keeping its id and the value it records (so later
+ * steps that use them are not reported too), and a top-level field with an error is dropped.
+ * Undefined when that is not enough (a required field is wrong or missing): the semantic checks
+ * then skip the file, as before. Validation then reports every independent mistake in one pass.
+ */
+export function salvage(data: unknown, kind: Kind): unknown {
+  if (kind !== 'runbook' || data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const validate = getValidator(kind);
+  if (validate(data)) return data;
+  const required = new Set<string>((loadSchema(kind).required as string[] | undefined) ?? []);
+  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  const steps = Array.isArray(copy.steps) ? [...copy.steps] : undefined;
+  const badSteps = new Set<number>();
+  for (const e of validate.errors ?? []) {
+    const p = toPath(e.instancePath);
+    if (p[0] === 'steps' && typeof p[1] === 'number' && steps) { badSteps.add(p[1]); continue; }
+    const key = p.length ? String(p[0]) : e.keyword === 'additionalProperties' ? String((e.params as { additionalProperty?: string }).additionalProperty) : undefined;
+    if (key === undefined || required.has(key)) return undefined;
+    delete copy[key];
+  }
+  if (steps) {
+    for (const i of badSteps) {
+      const s = (steps[i] ?? {}) as Record<string, unknown>;
+      const id = typeof s.id === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(s.id) ? s.id : `step-${i + 1}`;
+      const keeps = typeof s.record === 'string' ? s.record : typeof s.capture === 'string' ? s.capture : undefined;
+      steps[i] = { id, manual: 'checked once its schema errors are fixed', ...(keeps && /^[a-z_][a-z0-9_]*$/i.test(keeps) ? { record: keeps } : {}), ...(s.phase === 'preflight' ? { phase: 'preflight' } : {}) };
+    }
+    copy.steps = steps;
+  }
+  return validate(copy) ? copy : undefined;
+}

@@ -259,7 +259,9 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
     // include
     if (s.include !== undefined) {
       const child = project.runbooks.get(s.include);
-      if (!child) {
+      if (!child && project.unreadable?.has(s.include)) {
+        // its file has a YAML error, reported there
+      } else if (!child) {
         push([...sp, 'include'], 'unknown-runbook', `${name} includes '${s.include}', which is not a runbook of this project${didYouMean(s.include, project.runbooks.keys())}`, 'include a runbook by its `name:`, and validate the folder that holds it');
       } else if (child.valid && s.with) {
         const childVars = new Set(Object.keys(child.data.vars ?? {}));
@@ -313,11 +315,12 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
         else if (tf.field === 'title' && ['captured', 'secrets', 'host'].includes(ref.parts[0])) {
           d('template-not-allowed', `${name} title: {{ ${ref.path} }} is not known when the plan is printed`, 'a title takes {{ vars.* }}, {{ roles.* }} and {{ hosts.* }}; show run-time values in the command or the manual text');
         }
+        const v = envName(ref.parts);
         if (tf.shell && ref.inQuotes && !ref.raw) {
-          d('template-in-quotes', `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`, 'remove the quotes around it: inserted values are shell-quoted for you (quotes of your own break as soon as a value needs quoting)');
+          // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a variable
+          d('template-in-quotes', `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`, `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice and breaks as soon as it holds a quote`);
         }
         if (tf.shell && ref.inHeredoc && !ref.raw) {
-          const v = ref.parts[ref.parts.length - 1].toUpperCase().replace(/[^A-Z0-9_]/g, '_');
           d('template-in-heredoc', `${name} ${tf.field}: {{ ${ref.path} }} sits inside a here-document, where shell quoting does not apply`, `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: a value inserted there could end it or run $( ) in an unquoted <<EOF`);
         }
       }
@@ -327,6 +330,12 @@ function checkRunbook(project: Project, rb: Loaded<Runbook>, inventories: Loaded
     const child = s.include ? project.runbooks.get(s.include) : undefined;
     if (child?.valid) for (const c of capturesOf(project, child.data)) captured.add(c);
   });
+}
+
+/** the environment variable a value goes through: its last name part, upper-case */
+function envName(parts: string[]): string {
+  const v = parts[parts.length - 1].toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  return /^[0-9]/.test(v) ? `V_${v}` : v;
 }
 
 interface RefScope {
@@ -432,7 +441,7 @@ function checkSite(project: Project, out: Diagnostic[]): void {
       return;
     }
     seen.set(name, i);
-    if (!project.runbooks.has(name)) out.push(diagAt(f, ['recovery_order', i], false, 'error', 'unknown-runbook', `recovery_order lists '${name}', which is not a runbook of this project${didYouMean(name, project.runbooks.keys())}`, 'use the runbook\'s `name:`, and validate the folder that holds it'));
+    if (!project.runbooks.has(name) && !project.unreadable?.has(name)) out.push(diagAt(f, ['recovery_order', i], false, 'error', 'unknown-runbook', `recovery_order lists '${name}', which is not a runbook of this project${didYouMean(name, project.runbooks.keys())}`, 'use the runbook\'s `name:`, and validate the folder that holds it'));
   });
   for (const [name, rb] of project.runbooks) {
     // runbooks only ever included by others need no place of their own

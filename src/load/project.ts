@@ -19,6 +19,8 @@ export interface Project {
   /** every file read, by path, for diagnostics with source lines */
   files: Map<string, YamlFile>;
   diagnostics: Diagnostic[];
+  /** names of runbooks in files that could not be read as YAML (from their `name:` line): not reported missing */
+  unreadable?: Set<string>;
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.lifeboat', 'dist']);
@@ -88,7 +90,12 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
   if (project.files.has(shown)) return undefined;
   const r = readYamlFile(shown);
   project.diagnostics.push(...r.diagnostics);
-  if (!r.file) return undefined;
+  if (!r.file) {
+    // a YAML syntax error is one mistake: other files that name this runbook are not wrong too
+    const name = peekName(shown);
+    if (name) (project.unreadable ??= new Set()).add(name);
+    return undefined;
+  }
   project.files.set(r.file.file, r.file);
   const kind = detectKind(r.file);
   if (typeof kind !== 'string') { project.diagnostics.push(kind); return undefined; }
@@ -135,6 +142,14 @@ export function loadWithRoot(paths: string[]): Project {
 const KIND_LINE = /^kind:[ \t]*(["']?)([a-z]+)\1[ \t]*(?:#.*)?$/gm;
 const NAME_LINE = /^name:[ \t]*(["']?)([a-z0-9][a-z0-9-]*)\1[ \t]*(?:#.*)?$/gm;
 const PEEK_LIMIT = 1 << 20;
+
+/** a `name:` line at the top level of a file that is not valid YAML */
+function peekName(file: string): string | undefined {
+  try {
+    const names = [...readFileSync(file, 'utf8').matchAll(NAME_LINE)];
+    return names.length === 1 ? names[0][2] : undefined;
+  } catch { return undefined; }
+}
 
 /** A runbook's kind and name from its top-level lines, without parsing it; undefined when unsure. */
 function peekRunbookName(file: string): string | undefined {

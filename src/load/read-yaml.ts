@@ -136,7 +136,10 @@ export function parseYamlText(file: string, text: string): ReadResult {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, keepSourceTokens: false });
   const dupKeys = err0(doc, 'DUPLICATE_KEY') ? duplicateKeys(doc, lc) : [];
   const lines = new Set<number>();
-  for (const err of doc.errors) {
+  // after the first syntax error the parser is lost: what it reports further down follows from it
+  const first = doc.errors.findIndex((e) => e.code !== 'DUPLICATE_KEY');
+  const later = first < 0 ? 0 : doc.errors.slice(first + 1).filter((e) => e.code !== 'DUPLICATE_KEY').length;
+  for (const err of doc.errors.filter((e, i) => e.code === 'DUPLICATE_KEY' ? first < 0 || i < first : i === first)) {
     const p = lc.linePos(err.pos[0]);
     // one message per line: yaml often reports a bad indentation twice in different words
     if (lines.has(p.line) && err.code !== 'DUPLICATE_KEY') continue;
@@ -159,6 +162,10 @@ export function parseYamlText(file: string, text: string): ReadResult {
       msg = 'YAML: nested too deeply to read';
     }
     diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`, message: msg, hint: YAML_HINTS[err.code] });
+  }
+  if (later) {
+    const d = diagnostics.find((x) => x.code !== 'yaml-duplicate-key');
+    if (d) d.hint = `${d.hint ? `${d.hint}; ` : ''}the rest of the file is checked once this is fixed`;
   }
   if (diagnostics.length) return { diagnostics };
   let data: unknown;

@@ -4,6 +4,7 @@ import { sortDiagnostics, type Diagnostic } from '../model/diagnostic.js';
 import { loadProject, loadWithRoot, type Project } from './project.js';
 import { checkSemantics } from './check-semantics.js';
 import { lintProject } from './lint.js';
+import { salvage } from './check-schema.js';
 
 export interface ValidateOptions { strict?: boolean; git?: boolean; withRoot?: boolean }
 
@@ -13,7 +14,19 @@ export function validatePaths(paths: string[], opts: ValidateOptions = {}): { pr
 }
 
 export function validateProject(project: Project, opts: ValidateOptions = {}): Diagnostic[] {
-  let all = [...project.diagnostics, ...checkSemantics(project), ...lintProject(project, { git: opts.git })];
+  // the semantic checks see the schema-valid part of each runbook too: every independent mistake in one pass
+  let all = [...project.diagnostics, ...checkSemantics(withSalvage(project)), ...lintProject(project, { git: opts.git })];
   if (opts.strict) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' as const } : d));
   return sortDiagnostics(all);
+}
+
+/** the project with each schema-invalid runbook replaced by what the schema accepts of it (check-schema salvage) */
+export function withSalvage(project: Project): Project {
+  const runbooks = new Map(project.runbooks);
+  for (const [name, rb] of project.runbooks) {
+    if (rb.valid) continue;
+    const data = salvage(rb.data, 'runbook');
+    if (data) runbooks.set(name, { ...rb, data: data as typeof rb.data, valid: true });
+  }
+  return { ...project, runbooks };
 }

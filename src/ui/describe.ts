@@ -7,7 +7,7 @@ import { describeRpo, rpoLevel } from '../engine/rpo.js';
 /** `detail`: for a failed command, the last lines of its stderr and stdout (outputTail), shown under the line */
 export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error'; detail?: string[] } | undefined {
   switch (r.type) {
-    case 'run-started': return { text: `run ${r.runId}: ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`, level: 'info' };
+    case 'run-started': return { text: `run ${r.runId}: ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}${r.toStep ? `, to step ${r.toStep}` : ''}`, level: 'info' };
     case 'host-state': return { host: r.host, text: r.reachable ? 'connected' : `unreachable: ${r.message ?? r.kind}`, level: r.reachable ? 'info' : 'warn' };
     case 'step-started': return { step: r.step, text: 'started', level: 'info' };
     case 'step-skipped': return { step: r.step, host: r.host, text: `skipped: ${r.note}`, level: 'info' };

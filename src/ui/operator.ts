@@ -59,10 +59,38 @@ export class ScriptedOperator implements Operator {
   }
 }
 
+/** an @inquirer/prompts prompt: (config, context) → answer */
+export type PromptFn<T> = (config: never, context?: never) => Promise<T>;
+
+/**
+ * Where a question is asked, with the context a person needs to answer it (what step, what
+ * failed, the last output). The live view asks inside the step's task (listr2's inquirer
+ * adapter); without it, the context is printed above the prompt.
+ */
+export interface Asker {
+  ask<T>(step: string | undefined, context: string, prompt: PromptFn<T>, config: object): Promise<T>;
+  /** context without a question */
+  tell(step: string | undefined, context: string): void;
+}
+
+/** prompts under whatever is on the terminal: the context first, then the question */
+export class PlainAsker implements Asker {
+  constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
+  async ask<T>(_step: string | undefined, context: string, prompt: PromptFn<T>, config: object): Promise<T> {
+    if (context) this.out.write(`\n${context.trimEnd()}\n`);
+    return (prompt as (c: object) => Promise<T>)(config);
+  }
+  tell(_step: string | undefined, context: string): void { this.out.write(`\n${context.trimEnd()}\n`); }
+}
+
 /** A person at a terminal. Every question defaults to the safe answer. */
 export class PromptOperator implements Operator {
   readonly name = operatorName();
-  constructor(private readonly scripted: ScriptedAnswers, private readonly out: NodeJS.WritableStream = process.stderr) {}
+  /** the live view, once it is drawn, takes the questions */
+  asker: Asker;
+  constructor(private readonly scripted: ScriptedAnswers, private readonly out: NodeJS.WritableStream = process.stderr) {
+    this.asker = new PlainAsker(out);
+  }
 
   private async prompts() {
     return import('@inquirer/prompts');
@@ -71,26 +99,27 @@ export class PromptOperator implements Operator {
   async confirm(q: { step: string; title: string; question: string }) {
     if (this.scripted.yes) return { answer: true, auto: true };
     const { confirm } = await this.prompts();
-    this.out.write(`\n\x1b[1;33m▲ point of no return\x1b[0m — step ${q.step}\n`);
-    const answer = await confirm({ message: q.question, default: false });
+    const answer = await this.asker.ask(q.step, `▲ point of no return — step ${q.step}${q.title !== q.step ? `: ${q.title}` : ''}`, confirm, { message: q.question, default: false });
     return { answer, auto: false };
   }
 
   async manual(q: { step: string; title: string; instructions: string; record?: string }) {
     const { confirm, input } = await this.prompts();
-    this.out.write(`\n\x1b[1m✋ manual step ${q.step}: ${q.title}\x1b[0m\n${q.instructions.trim().split('\n').map((l) => `   ${l}`).join('\n')}\n\n`);
-    if (this.scripted.yesManual && (!q.record || this.scripted.answers[q.step] !== undefined)) return { done: true, value: q.record ? this.scripted.answers[q.step] : undefined, auto: true };
+    const context = `✋ manual step ${q.step}: ${q.title}\n${q.instructions.trim().split('\n').map((l) => `   ${l}`).join('\n')}`;
+    if (this.scripted.yesManual && (!q.record || this.scripted.answers[q.step] !== undefined)) {
+      this.asker.tell(q.step, context);
+      return { done: true, value: q.record ? this.scripted.answers[q.step] : undefined, auto: true };
+    }
     let value: string | undefined;
-    if (q.record) value = await input({ message: `Type the value to record as ${q.record}:`, validate: (v) => (v.trim() ? true : 'a value is needed') });
-    const done = await confirm({ message: 'Done?', default: false });
+    if (q.record) value = await this.asker.ask(q.step, context, input, { message: `Type the value to record as ${q.record}:`, validate: (v: string) => (v.trim() ? true : 'a value is needed') });
+    const done = await this.asker.ask(q.step, q.record ? '' : context, confirm, { message: 'Done?', default: false });
     return { done, value: value?.trim(), auto: false };
   }
 
   async onFailure(q: { step: string; host?: string; message: string; canRollback: boolean; preflight: boolean; output?: string; fullOutput?: string }) {
     const { select } = await this.prompts();
-    this.out.write(`\n\x1b[1;31m✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed:\x1b[0m ${printable(q.message)}\n`);
-    // the cause is often on an earlier line than the last: show the tail of both streams
-    if (q.output) this.out.write(`${q.output.split('\n').map((l) => `    ${l}`).join('\n')}\n`);
+    // the cause is often on an earlier line than the last: show the tail of both streams with the question
+    const context = `✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed: ${printable(q.message)}${q.output ? `\n${q.output.split('\n').map((l) => `    ${l}`).join('\n')}` : ''}`;
     const more = Boolean(q.fullOutput && q.fullOutput.split('\n').length > (q.output ?? '').split('\n').length);
     const choices = [
       { name: 'abort the run', value: 'abort' as const },
@@ -100,7 +129,7 @@ export class PromptOperator implements Operator {
       ...(more ? [{ name: 'show the whole output', value: 'show' as const }] : []),
     ];
     for (;;) {
-      const choice = await select({ message: 'What now?', choices, default: 'abort' });
+      const choice = await this.asker.ask(q.step, context, select<'abort' | 'retry' | 'skip' | 'rollback' | 'show'>, { message: 'What now?', choices, default: 'abort' });
       if (choice !== 'show') return choice;
       page(q.fullOutput!, this.out);
     }
@@ -108,8 +137,8 @@ export class PromptOperator implements Operator {
 
   async inDoubt(q: { step: string; host: string; command: string; lastOutput: string }) {
     const { select } = await this.prompts();
-    this.out.write(`\n\x1b[1;33m? step ${q.step} on ${q.host} was running when the run stopped\x1b[0m; nobody knows whether it completed.\n  It may even still be running there: look (ps, logs) before you choose.\n  command: ${q.command}\n${q.lastOutput ? `  last output:\n${q.lastOutput.split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}\n` : ''}`);
-    return select({
+    const context = `? step ${q.step} on ${q.host} was running when the run stopped; nobody knows whether it completed.\n  It may even still be running there: look (ps, logs) before you choose.\n  command: ${q.command}\n${q.lastOutput ? `  last output:\n${q.lastOutput.split('\n').slice(-10).map((l) => `    ${l}`).join('\n')}\n` : ''}`;
+    return this.asker.ask(q.step, context, select<'abort' | 'rerun' | 'done'>, {
       message: 'Check the host by hand, then:',
       choices: [
         { name: 'abort (decide later)', value: 'abort' as const },
@@ -122,8 +151,7 @@ export class PromptOperator implements Operator {
 
   async interrupt(q: { running: string[] }) {
     const { select } = await this.prompts();
-    this.out.write(`\n\x1b[1;33mInterrupted.\x1b[0m Running: ${q.running.join(', ') || 'nothing'}\n`);
-    return select({
+    return this.asker.ask(undefined, `Interrupted. Running: ${q.running.join(', ') || 'nothing'}`, select<'after-step' | 'stop-step' | 'continue'>, {
       message: 'Stop now?',
       choices: [
         { name: 'let the running step finish, then stop (resume later)', value: 'after-step' as const },
@@ -136,6 +164,6 @@ export class PromptOperator implements Operator {
 
   async secret(q: { name: string; prompt: string }) {
     const { password } = await this.prompts();
-    return password({ message: q.prompt, mask: false });
+    return this.asker.ask(undefined, '', password, { message: q.prompt, mask: false });
   }
 }

@@ -17,7 +17,9 @@ function lifeboat(...args: string[]) {
 
 function golden(name: string, actual: string) {
   const file = path.join(root, 'test/golden/cli', name);
-  if (update || !existsSync(file)) writeFileSync(file, actual);
+  // a missing golden fails: UPDATE_GOLDEN=1 writes it, to be read and committed
+  if (update) writeFileSync(file, actual);
+  expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1, read it, commit it`).toBe(true);
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 

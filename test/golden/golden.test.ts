@@ -39,7 +39,9 @@ describe('golden: bad inputs', () => {
       const diags = run(dir);
       const actual = render(dir, diags);
       const file = path.join(dir, 'expected.txt');
-      if (update || !existsSync(file)) writeFileSync(file, actual);
+      // a missing golden fails: UPDATE_GOLDEN=1 writes it, to be read and committed
+      if (update) writeFileSync(file, actual);
+      expect(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1, read it, commit it`).toBe(true);
       // every bad case must find something, and never crash on its way
       expect(diags.length).toBeGreaterThan(0);
       expect(actual).toBe(readFileSync(file, 'utf8'));

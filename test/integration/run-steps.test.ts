@@ -444,3 +444,38 @@ describe('run --from', () => {
     expect(bad.stderr).toMatch(/--from nope: no such step/);
   });
 });
+
+describe('run --to', () => {
+  it('runs the preflight and the steps up to and including STEP, skips the rest and records why; --from with it runs the part between', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'upto', steps: `
+  - id: check
+    phase: preflight
+    on: t
+    run: touch {{ vars.dir }}/check
+  - id: a
+    on: t
+    run: touch {{ vars.dir }}/a
+  - id: b
+    on: t
+    run: touch {{ vars.dir }}/b
+  - id: c
+    on: t
+    run: touch {{ vars.dir }}/c
+` }));
+    const r = await p.run('upto', ['--to', 'b']);
+    expect(r.code, r.out).toBe(0);
+    expect(['check', 'a', 'b', 'c'].filter((f) => p.has(f))).toEqual(['check', 'a', 'b']);
+    const j = p.journals()[0];
+    expect(j[0]).toMatchObject({ type: 'run-started', toStep: 'b' });
+    expect(j.find((l) => l.type === 'step-skipped' && l.step === 'c')).toMatchObject({ reason: 'to', note: 'after --to b' });
+    expect(resultOf(r.stdout, 'c', 'h1')).toBe('skipped');
+
+    const backwards = await p.run('upto', ['--from', 'c', '--to', 'a']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toMatch(/--to a comes before --from c/);
+    const bad = await p.run('upto', ['--to', 'nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--to nope: no such step/);
+  });
+});

@@ -27,12 +27,6 @@ afterAll(async () => {
   for (const p of projects) p.remove();
 });
 
-/** the live view's last frame before `re` (from its title line with the RTO clock) */
-function frameBefore(screen: string, re: RegExp): string {
-  const upTo = screen.slice(0, screen.search(re));
-  return upTo.slice(upTo.lastIndexOf('RTO clock'));
-}
-
 /** the live view's final frame */
 const lastFrame = (screen: string) => screen.slice(screen.lastIndexOf('RTO clock'));
 
@@ -54,10 +48,11 @@ describe('confirm gates in a terminal', () => {
     const t = open(p, ['run', 'gated', '-i', 'lab']);
     await t.waitFor(/Fail over to h1 now\? \(y\/N\)/);
     expect(p.has('before')).toBe(true);
+    // the question is asked inside its step, with its context
+    expect(t.screen()).toMatch(/^ {2}\S 2\. go-ahead\n +› ▲ point of no return — step go-ahead$/m);
     t.keys('Enter');
     expect(await t.exitCode()).toBe(1);
     const screen = t.screen();
-    expect(screen).toMatch(/point of no return/);
     expect(screen).toMatch(/confirm "Fail over to h1 now\?" → no/);
     expect(p.has('after')).toBe(false);
     expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ step: 'go-ahead', answer: false, auto: false });
@@ -74,6 +69,27 @@ describe('confirm gates in a terminal', () => {
     expect(p.has('after')).toBe(true);
     expect(t.screen()).toMatch(/SUCCEEDED: gated@1\.0\.0/);
     expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ answer: true, auto: false });
+  });
+});
+
+describe('the RTO clock while a question is open', () => {
+  it('keeps counting (the outage does not stop for the operator), and past the RTO says so in words', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'slow-answer', rto: '3s', steps: `
+  - id: go-ahead
+    confirm: Cut over now?
+` }));
+    const t = open(p, ['run', 'slow-answer', '-i', 'lab']);
+    await t.waitFor(/Cut over now\? \(y\/N\)/);
+    const clock = (s: string) => /RTO clock (\S+) of 3\.0s/.exec(s.slice(s.lastIndexOf('RTO clock')))?.[1];
+    const first = clock(t.screen());
+    expect(first).toBeDefined();
+    // the question is still open; the clock moves on, then passes the RTO
+    await t.waitFor(/RTO clock \S+ of 3\.0s \(\d+%\) — OVER THE RTO by \S+/, 15_000);
+    expect(clock(t.screen())).not.toBe(first);
+    expect(t.screen()).toMatch(/Cut over now\? \(y\/N\)/);
+    t.keys('y', 'Enter');
+    expect(await t.exitCode(), t.screen()).toBe(0);
   });
 });
 
@@ -104,6 +120,8 @@ describe('a failing step with on_failure: ask', () => {
     await t.waitFor(/What now\?/);
     const menu = t.screen();
     expect(menu).toMatch(/step breaks on h1 failed:.*exit code 9: replica lag too high/);
+    // the steps before the failure, as they ended, above the question
+    expect(menu).toMatch(/^ {2}✔ 3\. change-3 \[h1\]$/m);
     expect(menu).toMatch(/roll back the completed steps \(newest first\), then stop/);
     // abort (default) → retry → skip → roll back
     t.keys('Down', 'Down', 'Down');
@@ -115,10 +133,9 @@ describe('a failing step with on_failure: ask', () => {
     expect(screen).toMatch(/rolling back 3 steps: change-3@h1, change-2@h1, change-1@h1/);
     expect(screen).toMatch(/RTO clock/);
     expect(screen).toMatch(/^ROLLED-BACK: undoable@1\.0\.0/m);
-    // the frame left above the prompt is current (change-3 done), and the last frame shows the
-    // failed step as failed, not with a spinner
-    expect(frameBefore(screen, /point of no return/)).toMatch(/^✔ change-3 \[h1\]/m);
-    expect(lastFrame(screen)).toMatch(/^✖ breaks \[h1\]/m);
+    // the last frame shows the failed step as failed, not with a spinner, and the one after it as not run
+    expect(lastFrame(screen)).toMatch(/^ {2}✖ 5\. breaks \[h1\]$/m);
+    expect(lastFrame(screen)).toMatch(/^ {2}\S 6\. never \[h1\]\n +↓ not run$/m);
     expect(p.journals()[0].find((l) => l.type === 'failure-decision')).toMatchObject({ step: 'breaks', choice: 'rollback', auto: false });
   });
 });
@@ -154,9 +171,9 @@ describe('Ctrl-C', () => {
     expect(screen).toMatch(/interrupted by .*: stopping the running commands/);
     expect(screen).toMatch(/^INTERRUPTED: long@1\.0\.0/m);
     expect(screen).toMatch(/lifeboat resume \S+/);
-    expect(lastFrame(screen)).not.toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] slow/m);
+    expect(lastFrame(screen)).not.toMatch(/^ *[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 2\. slow/m);
     // the echoed ^C does not garble the redrawn frame
-    for (const l of screen.split('\n').filter((x) => x.includes('RTO clock'))) expect(l).toMatch(/^long drill — long@1\.0\.0 on lab {2}RTO clock/);
+    for (const l of screen.split('\n').filter((x) => x.includes('RTO clock'))) expect(l).toMatch(/^\S RTO clock \S+ of 10m00s/);
     await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
     expect(remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     expect(p.read('log')).toBe('first\n');
@@ -185,6 +202,8 @@ describe('the live view of a runbook taller than the terminal', () => {
     run: sleep 0.05; echo s${i} >> {{ vars.dir }}/log`).join('');
     p.write('rb.yaml', runbookYaml({ name: 'tall', steps }));
     const t = open(p, ['run', 'tall', '-i', 'lab']);
+    // while it runs: the window around the current step, with what is above and below it counted
+    await t.waitFor(/… \d+ more lines? above[\s\S]*… \d+ more below/, 60_000);
     expect(await t.exitCode(60_000), t.screen()).toBe(0);
     expect(p.read('log')?.trim().split('\n')).toHaveLength(70);
     const screen = t.screen();
@@ -192,8 +211,8 @@ describe('the live view of a runbook taller than the terminal', () => {
     expect(screen.split('\n').filter((l) => l.includes('RTO clock'))).toHaveLength(1);
     const frame = lastFrame(screen).split('\n');
     expect(frame.slice(0, frame.findIndex((l) => /^step\s+host/.test(l)))).not.toHaveLength(0);
-    expect(frame.findIndex((l) => /^step\s+host/.test(l))).toBeLessThan(50);
-    expect(lastFrame(screen)).toMatch(/… \d+ steps above/);
-    expect(lastFrame(screen)).toMatch(/^✔ s69 \[h1\]/m);
+    // the last frame, printed once when the run ends, has every step
+    expect(lastFrame(screen)).toMatch(/^ {2}✔ 1\. s0 \[h1\]$/m);
+    expect(lastFrame(screen)).toMatch(/^ {2}✔ 70\. s69 \[h1\]$/m);
   });
 });
