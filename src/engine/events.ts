@@ -24,6 +24,8 @@ export interface RunStartedEvent {
   mode: 'run' | 'rehearsal' | 'preflight';
   /** step id the run was started at (--from) */
   fromStep?: string;
+  /** step id → its number (src/plan/numbering.ts), so log and report number steps as the plan does */
+  stepNumbers?: Record<string, string>;
   /** the operator's decision to start a production run whose rehearsal is not current, etc. */
   notes?: string[];
 }

@@ -188,16 +188,21 @@ export interface TimelineEntry {
   elapsedMs: number;
   host?: string;
   step?: string;
+  /** the step's number as the plan prints it (from the run's start record; src/plan/numbering.ts) */
+  number?: string;
   text: string;
   level: 'info' | 'ok' | 'warn' | 'error';
 }
 
 /** Each record in words. Intents are left out when a result follows them (unless `verbose`): one line per command. */
-export function timeline(records: JournalRecord[], opts: { verbose?: boolean } = {}): TimelineEntry[] {
+/** `full`: no line is shortened (the printed report has room; a terminal does not) */
+export function timeline(records: JournalRecord[], opts: { verbose?: boolean; full?: boolean } = {}): TimelineEntry[] {
+  const line = (s: string, max: number) => (opts.full ? s.replace(/\s+/g, ' ').trim() : oneLine(s, max));
   const t0 = records.length ? Date.parse(records[0].at) : 0;
   const pending = new Set(pendingIntents(records).map((p) => unitKey(p.step, p.host, p.attempt, p.purpose as Purpose)));
   const out: TimelineEntry[] = [];
-  const add = (r: JournalRecord, e: Omit<TimelineEntry, 'seq' | 'at' | 'elapsedMs'>) => out.push({ seq: r.seq, at: r.at, elapsedMs: Date.parse(r.at) - t0, ...e });
+  const numbers = (records.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined)?.stepNumbers;
+  const add = (r: JournalRecord, e: Omit<TimelineEntry, 'seq' | 'at' | 'elapsedMs'>) => out.push({ seq: r.seq, at: r.at, elapsedMs: Date.parse(r.at) - t0, ...e, ...(e.step && numbers?.[e.step] ? { number: numbers[e.step] } : {}) });
   for (const r of records) {
     switch (r.type) {
       case 'run-started':
@@ -205,16 +210,16 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
         for (const n of r.notes ?? []) add(r, { text: `note: ${n}`, level: 'warn' });
         break;
       case 'host-state':
-        add(r, { host: r.host, text: r.reachable ? 'reachable' : `unreachable${r.kind ? ` (${r.kind}${r.message ? `: ${oneLine(r.message, 60)}` : ''})` : ''}`, level: r.reachable ? 'info' : 'warn' });
+        add(r, { host: r.host, text: r.reachable ? 'reachable' : `unreachable${r.kind ? ` (${r.kind}${r.message ? `: ${line(r.message, 60)}` : ''})` : ''}`, level: r.reachable ? 'info' : 'warn' });
         break;
       case 'step-started': add(r, { step: r.step, text: 'started', level: 'info' }); break;
-      case 'step-skipped': add(r, { host: r.host, step: r.step, text: `skipped (${r.reason}${r.note ? `: ${oneLine(r.note, 60)}` : ''})`, level: 'info' }); break;
-      case 'confirmed': add(r, { step: r.step, text: `confirm "${oneLine(r.question, 60)}"  ${r.answer ? 'yes' : 'no'} ${byWhom(r.by, r.auto)}`, level: r.answer ? 'info' : 'warn' }); break;
-      case 'manual-done': add(r, { step: r.step, text: `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}${r.record && r.value !== undefined ? `, ${r.record} = ${oneLine(r.value, 40)}` : ''}`, level: r.done ? 'ok' : 'warn' }); break;
+      case 'step-skipped': add(r, { host: r.host, step: r.step, text: `skipped (${r.reason}${r.note ? `: ${line(r.note, 60)}` : ''})`, level: 'info' }); break;
+      case 'confirmed': add(r, { step: r.step, text: `confirm "${line(r.question, 60)}"  ${r.answer ? 'yes' : 'no'} ${byWhom(r.by, r.auto)}`, level: r.answer ? 'info' : 'warn' }); break;
+      case 'manual-done': add(r, { step: r.step, text: `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`, level: r.done ? 'ok' : 'warn' }); break;
       case 'intent': {
         const open = pending.has(unitKey(r.step, r.host, r.attempt, r.purpose));
-        if (open) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose}: `}sent, no result recorded: IN DOUBT (${oneLine(r.command, 50)})`, level: 'error' });
-        else if (opts.verbose) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? 'run' : r.purpose}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}: ${oneLine(r.command, 70)}`, level: 'info' });
+        if (open) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose}: `}sent, no result recorded: IN DOUBT (${line(r.command, 50)})`, level: 'error' });
+        else if (opts.verbose) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? 'run' : r.purpose}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}: ${line(r.command, 70)}`, level: 'info' });
         break;
       }
       case 'exec-finished': {
@@ -223,20 +228,20 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
         let text: string;
         if (r.purpose === 'skip_if') text = `skip_if: ${r.ok ? 'guard holds, skip' : 'guard does not hold, run'} ${facts}`;
         else if (r.purpose === 'rollback') text = `rollback ${r.ok ? 'ok' : 'failed'} ${facts}`;
-        else if (r.pollAgain) text = `not yet ${facts}${r.reason ? `: ${oneLine(r.reason, 50)}` : ''}`;
-        else text = `${r.ok ? 'ok' : 'failed'} ${facts}${!r.ok && r.reason ? `: ${oneLine(r.reason, 60)}` : ''}`;
-        if (r.captured) text += `; captured ${r.captured.name} = ${oneLine(r.captured.value, 40)}`;
+        else if (r.pollAgain) text = `not yet ${facts}${r.reason ? `: ${line(r.reason, 50)}` : ''}`;
+        else text = `${r.ok ? 'ok' : 'failed'} ${facts}${!r.ok && r.reason ? `: ${line(r.reason, 60)}` : ''}`;
+        if (r.captured) text += `; captured ${r.captured.name} = ${line(r.captured.value, 40)}`;
         add(r, { host: r.host, step: r.step, text, level: r.purpose === 'skip_if' || r.pollAgain ? 'info' : r.ok ? 'ok' : 'error' });
         break;
       }
-      case 'exec-error': add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose} `}error: ${r.kind}: ${oneLine(r.message, 60)}`, level: 'error' }); break;
+      case 'exec-error': add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose} `}error: ${r.kind}: ${line(r.message, 60)}`, level: 'error' }); break;
       case 'step-finished': add(r, { step: r.step, text: `finished ${r.result} (${formatDuration(r.durationMs)})`, level: r.result === 'failed' ? 'error' : r.result === 'ok' ? 'ok' : 'info' }); break;
       case 'failure-decision': add(r, { host: r.host, step: r.step, text: `on failure: ${r.choice} ${byWhom(r.by, r.auto)}`, level: 'warn' }); break;
       case 'in-doubt': add(r, { host: r.host, step: r.step, text: `in doubt after a crash: ${r.choice === 'guard' ? 'skip_if guard decides' : r.choice} ${byWhom(r.by, r.auto)}`, level: 'warn' }); break;
       case 'rollback-started': add(r, { text: `rollback of ${r.units.length} unit(s): ${r.units.map((u) => `${u.step}@${u.host}`).join(', ')}`, level: 'warn' }); break;
       case 'resumed': add(r, { text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`, level: 'warn' }); break;
       case 'interrupted': add(r, { text: `interrupted by ${r.by} (${r.how === 'stop-step' ? 'running commands stopped' : 'after the running step'})`, level: 'warn' }); break;
-      case 'run-finished': add(r, { text: `run ${r.result} (${formatDuration(r.durationMs)})${r.message ? `: ${oneLine(r.message, 70)}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' }); break;
+      case 'run-finished': add(r, { text: `run ${r.result} (${formatDuration(r.durationMs)})${r.message ? `: ${line(r.message, 70)}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' }); break;
       default: {
         // a record type from a newer lifeboat: show it rather than hide it
         const unknown = r as JournalRecord;

@@ -5,7 +5,10 @@ import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine
 import { timeline } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
 
-export interface ReportStepRow { step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
+export interface ReportStepRow {
+  /** the step's number as the plan and the dry run print it (src/plan/numbering.ts) */
+  number: string;
+  step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
 export interface ReportDecision { at: string; elapsed: string; step: string; what: string; answer: string; by: string }
 
 export interface ReportModel {
@@ -44,6 +47,11 @@ const el = (ms: number) => {
   return `+${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 
+// STATE RENDERING, in one place: a step unit's state in words and whether it counts against
+// the run. When the one run/step result function (src/engine/outcome.ts) lands, these two
+// read from it instead of following the records here.
+const unitFailed = (result: string) => ['failed', 'unreachable', 'connection lost', 'error', 'running', 'not done'].includes(result);
+
 export function reportModel(records: JournalRecord[], opts: { now?: Date; version: string }): ReportModel {
   const start = records.find((r): r is JournalRecord & RunStartedEvent => r.type === 'run-started');
   if (!start) throw new Error('the journal has no run-started record');
@@ -81,6 +89,8 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
         if (!r.auto) operators.add(r.by);
         break;
       case 'in-doubt':
+        // the operator said a command in doubt had run: settled as done, not "running"
+        if (r.choice === 'done') { const u = unit(r.step, r.host); u.result = 'ok'; u.note = 'in doubt, settled as done by the operator'; u.last ??= at; }
         decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `in doubt after a stop, on ${r.host}`, answer: r.choice, by: r.auto ? 'policy' : r.by });
         break;
       case 'resumed':
@@ -114,9 +124,10 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
       }
     }
   }
+  const numbers = start.stepNumbers ?? {};
   const steps: ReportStepRow[] = [...units.values()].map((u) => ({
-    step: u.step, host: u.host, result: u.result, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
-    failed: ['failed', 'unreachable', 'connection lost', 'error', 'running', 'not done'].includes(u.result),
+    number: numbers[u.step] ?? '', step: u.step, host: u.host, result: u.result, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
+    failed: unitFailed(u.result),
   }));
   const rto = start.rtoMs;
   const withinRto = rto && finished ? total <= rto : undefined;
@@ -128,7 +139,7 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
     rtoVerdict: rto ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}` : 'no RTO set',
     withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],
     steps, decisions, skipped, rollbacks,
-    timeline: timeline(records).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
+    timeline: timeline(records, { full: true }).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
     lifeboatVersion: opts.version, generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   };
 }
