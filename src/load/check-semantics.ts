@@ -393,9 +393,9 @@ function checkInventory(inv: Loaded<Inventory>, out: Diagnostic[]): void {
 function checkSite(project: Project, out: Diagnostic[]): void {
   const site = project.site!;
   const f = site.file;
-  const known = (name: string, path: YamlPath, what: string) => {
+  const known = (name: string, path: YamlPath, what: string, key = false) => {
     if (project.runbooks.has(name)) return true;
-    out.push(diagAt(f, path, false, 'error', 'unknown-runbook', `${what} names '${name}', which is not a runbook of this project${didYouMean(name, project.runbooks.keys())}`, 'use the runbook\'s `name:`, and validate the folder that holds it'));
+    out.push(diagAt(f, path, key, 'error', 'unknown-runbook', `${what} names '${name}', which is not a runbook of this project${didYouMean(name, project.runbooks.keys())}`, 'use the runbook\'s `name:`, and validate the folder that holds it'));
     return false;
   };
   const phases = recoveryPhases(site.data);
@@ -421,7 +421,7 @@ function checkSite(project: Project, out: Diagnostic[]): void {
     }
   }
   (site.data.situations ?? []).forEach((sit, i) => known(sit.runbook, ['situations', i, 'runbook'], 'situations'));
-  (site.data.network ?? []).forEach((n, i) => { for (const rb of Object.keys(n.after ?? {})) known(rb, ['network', i, 'after', rb], `network '${n.name}'`); });
+  (site.data.network ?? []).forEach((n, i) => { for (const rb of Object.keys(n.after ?? {})) known(rb, ['network', i, 'after', rb], `network '${n.name}'`, true); });
   const services = site.data.services ?? {};
   const phaseIndex = phaseOf(phases);
   // a service is back when the first of its runbooks in the order has run

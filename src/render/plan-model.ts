@@ -226,6 +226,14 @@ export const SECTIONS = {
   contacts: 1, situations: 2, services: 3, order: 4, runbooks: 5, verify: 6, network: 7, breakglass: 8, changes: 9, appendix: 10,
 } as const;
 
+/** a site value that is exactly `{{ vars.NAME }}` reads the inventory's var; anything else is text */
+function inventoryValue(inv: Inventory, text: string): string {
+  const m = /^\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(text.trim());
+  if (!m) return text;
+  const v = inv.vars?.[m[1]];
+  return v === undefined ? `${text} (not set in this inventory)` : String(v);
+}
+
 export function planModel(project: Project, site: Loaded<Site>, inventoryName: string, history: HistoryEntry[] = [], opts: PlanModelOptions = {}): PlanModel {
   const now = opts.now ?? new Date();
   const inv = project.inventories.get(inventoryName);
@@ -350,7 +358,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   const invData = inv.data;
   const hostWords = (h: string) => (invData.hosts[h] ? `${h} (${resolveHost(invData, h, { env: {} }).address})` : h);
   const network: NetworkView[] = (s.network ?? []).map((x) => ({
-    name: x.name, kind: x.kind, address: x.address, normally: hostWords(x.normally), notes: x.notes,
+    name: x.name, kind: x.kind, address: x.address === undefined ? undefined : inventoryValue(invData, x.address), normally: hostWords(x.normally), notes: x.notes,
     after: Object.entries(x.after ?? {}).filter(([n]) => refs.has(n)).map(([n, holder]) => ({ runbook: ref(n), holder: hostWords(holder) })),
   }));
 
