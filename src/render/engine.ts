@@ -199,6 +199,12 @@ function registerHtmlHelpers(hb: HandlebarsNs) {
   hb.registerHelper('words', (text: unknown) => new hb.SafeString(wordParts(String(text ?? '')).map((p, i) => (i % 2 ? `<code>${escapeHtml(p)}</code>` : escapeHtml(p))).join('')));
   // a long command folded with shell line continuations, so paper shows typeable lines
   hb.registerHelper('fold', (text: unknown) => foldCommand(String(text ?? '')));
+  // a host key fingerprint: one line, or split once after "SHA256:" when the column is narrow
+  hb.registerHelper('fp', (text: unknown) => {
+    const t = String(text ?? '');
+    const i = t.indexOf(':');
+    return new hb.SafeString(i < 0 ? escapeHtml(t) : `${escapeHtml(t.slice(0, i + 1))}<wbr>${escapeHtml(t.slice(i + 1))}`);
+  });
   hb.registerHelper('escape', (text: unknown) => new hb.SafeString(escapeHtml(String(text ?? ''))));
 }
 
