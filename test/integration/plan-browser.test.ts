@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadProject } from '../../src/load/project.js';
 import { renderPlanDocument, type PlanDoc } from '../../src/render/plan-document.js';
 import { launchChromium } from '../../src/render/pdf.js';
-import { foldCommand } from '../../src/render/markup.js';
+import { foldCommand, PRINT_FOLD_WIDTH } from '../../src/render/markup.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 const SECRETS = { ACME_PG_REPL_PASSWORD: 'S3cret-Repl-Value-7781', LIFEBOAT_PLAN_TEST_SECRET: 'S3cret-Token-Value-9924' };
@@ -83,7 +83,7 @@ describe('the plan in Chromium', () => {
       expect(dom.steps).toEqual([...rb.preconditions, ...rb.steps].map((s) => s.id));
       for (const s of [...rb.preconditions, ...rb.steps]) {
         // long one-line commands print folded with ` \` continuations (foldCommand's own tests check it)
-        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(foldCommand(c.command));
+        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(foldCommand(c.command, PRINT_FOLD_WIDTH));
       }
     }
     // every question prints once: a point of no return where nothing undoes the step, else "ask first"
@@ -91,7 +91,7 @@ describe('the plan in Chromium', () => {
     expect(seen.pnr).toEqual(steps.filter((st) => st.confirm && st.pointOfNoReturn).map((st) => st.id));
     expect(seen.ask).toEqual(steps.filter((st) => st.confirm && !st.pointOfNoReturn).map((st) => st.id));
     expect(seen.pnr.length).toBeGreaterThan(0);
-    expect(seen.breakglass).toEqual(model.hosts.map((h) => foldCommand(h.ssh)));
+    expect(seen.breakglass).toEqual(model.hosts.map((h) => foldCommand(h.ssh, PRINT_FOLD_WIDTH)));
     await page.close();
   });
 
@@ -116,6 +116,26 @@ describe('the plan in Chromium', () => {
         expect(over, `${media} at ${width}px (${doc.model.organisation})`).toEqual([]);
         await page.close();
       }
+    }
+  });
+
+  it('has room in every command box for a folded line (PRINT_FOLD_WIDTH characters at body size): folding with \\ keeps lines whole on paper', async () => {
+    for (const doc of [docs.acme.html, docs.shipped.html]) {
+      const page = await open(String(doc.output), A4_TEXT_WIDTH_PX, 'print');
+      const tooNarrow = await page.evaluate((width: number) => [...document.querySelectorAll<HTMLElement>('pre.cmd')].filter((el) => {
+        const probe = el.cloneNode(false) as HTMLElement;
+        probe.style.whiteSpace = 'pre';
+        probe.innerHTML = `<code>${'x'.repeat(width)}</code>`;
+        el.after(probe);
+        const over = probe.scrollWidth > probe.clientWidth + 1;
+        probe.remove();
+        return over;
+      }).map((el) => el.textContent?.slice(0, 60)), PRINT_FOLD_WIDTH);
+      expect(tooNarrow, doc.model.organisation).toEqual([]);
+      // and a command is at least body size
+      const sizes = await page.evaluate(() => [getComputedStyle(document.body).fontSize, getComputedStyle(document.querySelector('pre.cmd code')!).fontSize]);
+      expect(parseFloat(sizes[1])).toBeGreaterThanOrEqual(parseFloat(sizes[0]));
+      await page.close();
     }
   });
 
