@@ -1,5 +1,6 @@
 // lifeboat drills [DIR]: for each runbook of the site, its last rehearsal and whether it
 // still counts. Exit 1 when a critical runbook's rehearsal is not current (nightly alert).
+import { phaseOf, recoveryPhases } from '../plan/recovery-order.js';
 import path from 'node:path';
 import { EXIT, ExitError } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
@@ -56,7 +57,7 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
   const site = project.site?.data;
   const everyMs = site?.rehearse_every ? parseDuration(site.rehearse_every) : undefined;
   // a site.yaml without recovery_order is a validation error, not a reason to crash here
-  const listed: string[] = site?.recovery_order ?? [];
+  const listed: string[] = site?.recovery_order ? [...phaseOf(recoveryPhases(site)).keys()] : [];
   const order = [...listed, ...[...project.runbooks.keys()].filter((n) => !listed.includes(n)).sort()];
   // production runs are not rehearsals: they do not make a rehearsal current
   const rehearsals = history.filter((e) => e.mode !== 'production');

@@ -18,8 +18,14 @@ import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
 import { isHostCondition, type Expectation, type ResolvedStep } from '../model/plan.js';
 import { operatorName } from '../ui/operator.js';
+import { stepNumbers } from '../plan/numbering.js';
+import { pointsOfNoReturn } from '../plan/gates.js';
 
 interface DryStep {
+  /** the step's number everywhere (plan, log, report): P1 … for preconditions, 1 … after */
+  number: string;
+  /** the question guards something nothing undoes (src/plan/gates.ts) */
+  pointOfNoReturn: boolean;
   id: string; title: string; phase: string; action: string;
   hosts: { name: string; address: string; user: string; port: number }[];
   commands: { host: string; command: string }[];
@@ -72,13 +78,15 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     commandsOf.set(r.step, list);
   }
   const skipped = new Map(journal.records.filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped').map((r) => [r.step, r.note]));
+  const numbers = stepNumbers(plan);
+  const pnr = pointsOfNoReturn(plan);
   const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
     // the secret names (not values) must be known, or a gate or manual text naming a secret cannot be shown
     const ctx = { ...stepContext(plan, s, s.hosts[0], {}, placeholders), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` };
     const text = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'text-display') : undefined);
     const shell = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'shell-display') : undefined);
     return {
-      id: s.id, title: s.title, phase: s.phase, action: s.action,
+      number: numbers.get(s.id)!, pointOfNoReturn: pnr.has(s.id), id: s.id, title: s.title, phase: s.phase, action: s.action,
       hosts: s.hosts.map((h) => ({ name: h, address: plan.hosts[h].address, user: plan.hosts[h].user, port: plan.hosts[h].port })),
       commands: commandsOf.get(s.id) ?? [],
       guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
@@ -104,11 +112,11 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   w(`${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`);
   if (plan.runbook.rtoMs) w(`RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`);
   w();
-  steps.forEach((s, i) => {
-    w(`${String(i + 1).padStart(2)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
+  steps.forEach((s) => {
+    w(`${s.number.padStart(3)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
     if (s.skipped) w(`      skipped: ${s.skipped}`);
     if (s.when) w(`      runs only when ${s.when}`);
-    if (s.confirm) w(`      ▲ POINT OF NO RETURN — asks: ${s.confirm}`);
+    if (s.confirm) w(s.pointOfNoReturn ? `      ▲ POINT OF NO RETURN — asks: ${s.confirm}` : `      ? asks first: ${s.confirm}`);
     if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
     for (const h of s.hosts) {
       // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template

@@ -35,7 +35,7 @@ export async function logCommand(id: string | undefined, opts: LogCmdOptions, io
   const color = useColor(io);
   io.stdout.write(`run ${s.id}: ${s.runbook ?? '?'}@${s.version ?? '?'} on ${s.inventory ?? '?'} (${s.mode ?? '?'}) by ${s.operator ?? '?'}\n`);
   io.stdout.write(`journal ${s.journal}; times are UTC\n\n`);
-  const rows = lines.map((l) => [l.at.slice(11, 19), formatElapsed(l.elapsedMs), l.host ?? '', l.step ?? '', paint(color, LEVEL_COLOR[l.level], printable(l.text))]);
+  const rows = lines.map((l) => [l.at.slice(11, 19), formatElapsed(l.elapsedMs), l.host ?? '', l.step ? (l.number ? `${l.number}. ${l.step}` : l.step) : '', paint(color, LEVEL_COLOR[l.level], printable(l.text))]);
   if (rows.length) {
     // a failure's tail (log -v) goes under its line, indented past the time columns
     const widths = table(rows).split('\n');

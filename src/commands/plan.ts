@@ -113,7 +113,7 @@ export async function planCommand(target: string | undefined, opts: PlanCmdOptio
     err(`cannot write ${output}: ${(e as Error).message}`);
     return EXIT.PROBLEMS;
   }
-  const stale = doc.model.order.filter((r) => !r.status.current).length;
+  const stale = doc.model.runbooks.filter((r) => !r.status.current).length;
   io.stdout.write(`wrote ${output}: ${doc.model.runbooks.length} runbook(s), inventory ${inventory}, digest ${doc.model.digestShort}`
     + (stale ? `; ${stale} not rehearsed recently` : '') + '\n');
   return EXIT.OK;

@@ -1,4 +1,5 @@
 // lifeboat run / rehearse / preflight: check, resolve, journal, lock, run, summarize.
+import { stepNumbers } from '../plan/numbering.js';
 import path from 'node:path';
 import type { CliIO } from '../cli/io.js';
 import { isInteractive, useColor } from '../cli/io.js';
@@ -16,7 +17,6 @@ import { VERSION } from '../version.js';
 import { mustSync } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { parseTemplate } from '../plan/template.js';
-import { stepNumbers } from '../ui/step-numbers.js';
 
 export interface RunCmdOptions {
   inventory: string;
@@ -222,7 +222,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       type: 'run-started', runId: a.runId, runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
       files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
       operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from, toStep: a.opts.to,
-      notes: a.notes.length ? a.notes : undefined,
+      stepNumbers: Object.fromEntries(stepNumbers(plan)), notes: a.notes.length ? a.notes : undefined,
     })) as JournalRecord & RunStartedEvent;
   }
   const started = found!;

@@ -26,6 +26,8 @@ export interface RunStartedEvent {
   fromStep?: string;
   /** step id the run stops after (--to): later steps are skipped */
   toStep?: string;
+  /** step id → its number (src/plan/numbering.ts), so log and report number steps as the plan does */
+  stepNumbers?: Record<string, string>;
   /** the operator's decision to start a production run whose rehearsal is not current, etc. */
   notes?: string[];
 }

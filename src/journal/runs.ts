@@ -193,6 +193,8 @@ export interface TimelineEntry {
   elapsedMs: number;
   host?: string;
   step?: string;
+  /** the step's number as the plan prints it (from the run's start record; src/plan/numbering.ts) */
+  number?: string;
   text: string;
   level: 'info' | 'ok' | 'warn' | 'error';
   /** a failure's last lines of stderr and stdout (verbose only), one line each */
@@ -200,13 +202,16 @@ export interface TimelineEntry {
 }
 
 /** Each record in words. Intents are left out when a result follows them (unless `verbose`): one line per command. */
-export function timeline(records: JournalRecord[], opts: { verbose?: boolean } = {}): TimelineEntry[] {
+/** `full`: no line is shortened (the printed report has room; a terminal does not) */
+export function timeline(records: JournalRecord[], opts: { verbose?: boolean; full?: boolean } = {}): TimelineEntry[] {
+  const line = (s: string, max: number) => (opts.full ? s.replace(/\s+/g, ' ').trim() : oneLine(s, max));
   const t0 = records.length ? Date.parse(records[0].at) : 0;
   const o = runOutcome(journalState(records));
   const last = records.reduce((n, r, i) => (r.type === 'run-finished' ? i : n), -1);
   const pending = new Set(pendingIntents(records).map((p) => unitKey(p.step, p.host, p.attempt, p.purpose as Purpose)));
   const out: TimelineEntry[] = [];
-  const add = (r: JournalRecord, e: Omit<TimelineEntry, 'seq' | 'at' | 'elapsedMs'>) => out.push({ seq: r.seq, at: r.at, elapsedMs: Date.parse(r.at) - t0, ...e });
+  const numbers = (records.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined)?.stepNumbers;
+  const add = (r: JournalRecord, e: Omit<TimelineEntry, 'seq' | 'at' | 'elapsedMs'>) => out.push({ seq: r.seq, at: r.at, elapsedMs: Date.parse(r.at) - t0, ...e, ...(e.step && numbers?.[e.step] ? { number: numbers[e.step] } : {}) });
   for (const r of records) {
     switch (r.type) {
       case 'run-started':
@@ -214,16 +219,16 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
         for (const n of r.notes ?? []) add(r, { text: `note: ${n}`, level: 'warn' });
         break;
       case 'host-state':
-        add(r, { host: r.host, text: r.reachable ? 'reachable' : `unreachable${r.kind ? ` (${r.kind}${r.message ? `: ${oneLine(r.message, 60)}` : ''})` : ''}`, level: r.reachable ? 'info' : 'warn' });
+        add(r, { host: r.host, text: r.reachable ? 'reachable' : `unreachable${r.kind ? ` (${r.kind}${r.message ? `: ${line(r.message, 60)}` : ''})` : ''}`, level: r.reachable ? 'info' : 'warn' });
         break;
       case 'step-started': add(r, { step: r.step, text: 'started', level: 'info' }); break;
-      case 'step-skipped': add(r, { host: r.host, step: r.step, text: `skipped (${r.reason}${r.note ? `: ${oneLine(r.note, 60)}` : ''})`, level: 'info' }); break;
-      case 'confirmed': add(r, { step: r.step, text: `confirm "${oneLine(r.question, 60)}"  ${r.answer ? 'yes' : 'no'} ${byWhom(r.by, r.auto)}`, level: r.answer ? 'info' : 'warn' }); break;
-      case 'manual-done': add(r, { step: r.step, text: `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}${r.record && r.value !== undefined ? `, ${r.record} = ${oneLine(r.value, 40)}` : ''}`, level: r.done ? 'ok' : 'warn' }); break;
+      case 'step-skipped': add(r, { host: r.host, step: r.step, text: `skipped (${r.reason}${r.note ? `: ${line(r.note, 60)}` : ''})`, level: 'info' }); break;
+      case 'confirmed': add(r, { step: r.step, text: `confirm "${line(r.question, 60)}"  ${r.answer ? 'yes' : 'no'} ${byWhom(r.by, r.auto)}`, level: r.answer ? 'info' : 'warn' }); break;
+      case 'manual-done': add(r, { step: r.step, text: `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`, level: r.done ? 'ok' : 'warn' }); break;
       case 'intent': {
         const open = pending.has(unitKey(r.step, r.host, r.attempt, r.purpose));
-        if (open) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose}: `}sent, no result recorded: IN DOUBT (${oneLine(r.command, 50)})`, level: 'error' });
-        else if (opts.verbose) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? 'run' : r.purpose}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}: ${oneLine(r.command, 70)}`, level: 'info' });
+        if (open) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose}: `}sent, no result recorded: IN DOUBT (${line(r.command, 50)})`, level: 'error' });
+        else if (opts.verbose) add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? 'run' : r.purpose}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}: ${line(r.command, 70)}`, level: 'info' });
         break;
       }
       case 'exec-finished': {
@@ -232,14 +237,14 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
         let text: string;
         if (r.purpose === 'skip_if') text = `skip_if: ${r.ok ? 'guard holds, skip' : 'guard does not hold, run'} ${facts}`;
         else if (r.purpose === 'rollback') text = `rollback ${r.ok ? 'ok' : 'failed'} ${facts}`;
-        else if (r.pollAgain) text = `not yet ${facts}${r.reason ? `: ${oneLine(r.reason, 50)}` : ''}`;
-        else text = `${r.ok ? 'ok' : 'failed'} ${facts}${!r.ok && r.reason ? `: ${oneLine(r.reason, 60)}` : ''}`;
-        if (r.captured) text += `; captured ${r.captured.name} = ${oneLine(r.captured.value, 40)}`;
+        else if (r.pollAgain) text = `not yet ${facts}${r.reason ? `: ${line(r.reason, 50)}` : ''}`;
+        else text = `${r.ok ? 'ok' : 'failed'} ${facts}${!r.ok && r.reason ? `: ${line(r.reason, 60)}` : ''}`;
+        if (r.captured) text += `; captured ${r.captured.name} = ${line(r.captured.value, 40)}`;
         const tail = opts.verbose && !r.ok && r.purpose !== 'skip_if' && !r.pollAgain ? failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail }) : '';
         add(r, { host: r.host, step: r.step, text, level: r.purpose === 'skip_if' || r.pollAgain ? 'info' : r.ok ? 'ok' : 'error', detail: tail ? tail.split('\n') : undefined });
         break;
       }
-      case 'exec-error': add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose} `}error: ${r.kind}: ${oneLine(r.message, 60)}`, level: 'error' }); break;
+      case 'exec-error': add(r, { host: r.host, step: r.step, text: `${r.purpose === 'run' ? '' : `${r.purpose} `}error: ${r.kind}: ${line(r.message, 60)}`, level: 'error' }); break;
       case 'step-finished': add(r, { step: r.step, text: `finished ${r.result} (${formatDuration(r.durationMs)})`, level: r.result === 'failed' ? 'error' : r.result === 'ok' ? 'ok' : 'info' }); break;
       case 'failure-decision': add(r, { host: r.host, step: r.step, text: `on failure: ${r.choice} ${byWhom(r.by, r.auto)}`, level: 'warn' }); break;
       case 'in-doubt': add(r, { host: r.host, step: r.step, text: `in doubt after a crash: ${r.choice === 'guard' ? 'skip_if guard decides' : r.choice} ${byWhom(r.by, r.auto)}`, level: 'warn' }); break;
@@ -250,7 +255,7 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean } =
       case 'run-finished': {
         // the run's last record carries the run's one result (completed with errors is decided from the whole journal)
         const res = records.indexOf(r) === last && o.result !== 'unfinished' ? o.result : r.result;
-        add(r, { text: `run ${resultWords(res)} (${formatDuration(r.durationMs)})${r.message ? `: ${oneLine(r.message, 70)}` : ''}`, level: res === 'succeeded' ? 'ok' : 'error' });
+        add(r, { text: `run ${resultWords(res)} (${formatDuration(r.durationMs)})${r.message ? `: ${line(r.message, 70)}` : ''}`, level: res === 'succeeded' ? 'ok' : 'error' });
         break;
       }
       default: {

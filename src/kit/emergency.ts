@@ -50,14 +50,27 @@ export function emergencyText(input: EmergencyInput): string {
   t += line('     ../lifeboat validate .');
   t += line('     ../lifeboat drills            # which procedures were rehearsed, and when');
   t += line(`4. For each service, in this order: check, look, then run (inventory ${main}):`);
-  const order = model?.order ?? [];
-  order.forEach((row, i) => {
-    t += line(`   ${String(i + 1).padStart(2)}. ${printable(row.service)} (${row.tier}, RTO ${row.rto}, RPO ${row.rpo}): runbook ${row.runbook}`);
-    t += line(`         ../lifeboat preflight ${row.runbook} -i ${main}`);
-    t += line(`         ../lifeboat run ${row.runbook} -i ${main} --dry-run`);
-    t += line(`         ../lifeboat run ${row.runbook} -i ${main}`);
-  });
-  if (!order.length) t += line('   (the plan lists no service)');
+  // the site's recovery order as the plan prints it: phases, and alternatives marked as such (run one)
+  const facts = (rb: string) => model?.services.find((v) => v.runbooks.some((r) => r.runbook === rb));
+  const commands = (rb: string, indent: string) => {
+    t += line(`${indent}../lifeboat preflight ${rb} -i ${main}`);
+    t += line(`${indent}../lifeboat run ${rb} -i ${main} --dry-run`);
+    t += line(`${indent}../lifeboat run ${rb} -i ${main}`);
+  };
+  let n = 0;
+  for (const p of model?.phases ?? []) {
+    for (const e of p.entries) {
+      n++;
+      const about = (c: (typeof e.choices)[number]) => { const f = facts(c.runbook); return `${printable(c.service)} (${c.tier}${f ? `, RTO ${f.rto || '-'}, RPO ${f.rpo || '-'}` : ''}; plan section ${c.section}): runbook ${c.runbook}`; };
+      if (!e.alternatives) { t += line(`   ${String(n).padStart(2)}. ${about(e.choices[0])}`); commands(e.choices[0].runbook, '         '); continue; }
+      t += line(`   ${String(n).padStart(2)}. ONE of these ${e.choices.length} alternatives, not all of them:`);
+      for (const c of e.choices) {
+        t += line(`       - ${c.when ? `when ${printable(c.when)}: ` : ''}${about(c)}`);
+        commands(c.runbook, '           ');
+      }
+    }
+  }
+  if (!n) t += line('   (the plan lists no service)');
   t += line('   After a crash, a dropped connection or Ctrl-C:  ../lifeboat resume');
   if (!inventories.some((n) => project.inventories.get(n)?.data.environment === 'production')) {
     t += line();

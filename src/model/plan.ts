@@ -58,6 +58,8 @@ export interface ResolvedStep {
   when: ResolvedCondition[];
   onFailure?: 'ask' | 'abort' | 'continue';
   idempotent: boolean;
+  /** marked `irreversible: true`: its question is a point of no return whatever else it says */
+  irreversible?: boolean;
   phase: 'preflight' | 'main';
   sudo?: boolean | string;
   /** template scope of this step (included runbooks have their own vars and roles) */

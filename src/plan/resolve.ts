@@ -186,6 +186,7 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
     when,
     onFailure: s.on_failure,
     idempotent: s.idempotent ?? false,
+    ...(s.irreversible ? { irreversible: true } : {}),
     phase: s.phase ?? 'main',
     sudo: s.sudo,
     scope: { vars: scope.vars, roles: scope.roles },

@@ -10,7 +10,7 @@ import { lstatSync, readFileSync, readdirSync, realpathSync, existsSync, statSyn
 import path from 'node:path';
 import { sha256 } from '../plan/resolve.js';
 import { defaultTemplatesDir } from './assets.js';
-import { escapeHtml, foldCommand, markdownToSafeHtml, mdBlock, mdCell, mdCodeBlock, mdInline, mdInlineCode } from './markup.js';
+import { PRINT_FOLD_WIDTH, escapeHtml, foldCommand, markdownToSafeHtml, mdBlock, mdCell, mdCodeBlock, mdInline, mdInlineCode } from './markup.js';
 import { wordParts } from './words.js';
 
 export type OutputKind = 'html' | 'md';
@@ -198,7 +198,13 @@ function registerHtmlHelpers(hb: HandlebarsNs) {
   // the model's words with their code spans typeset
   hb.registerHelper('words', (text: unknown) => new hb.SafeString(wordParts(String(text ?? '')).map((p, i) => (i % 2 ? `<code>${escapeHtml(p)}</code>` : escapeHtml(p))).join('')));
   // a long command folded with shell line continuations, so paper shows typeable lines
-  hb.registerHelper('fold', (text: unknown) => foldCommand(String(text ?? '')));
+  hb.registerHelper('fold', (text: unknown) => foldCommand(String(text ?? ''), PRINT_FOLD_WIDTH));
+  // a host key fingerprint: one line, or split once after "SHA256:" when the column is narrow
+  hb.registerHelper('fp', (text: unknown) => {
+    const t = String(text ?? '');
+    const i = t.indexOf(':');
+    return new hb.SafeString(i < 0 ? escapeHtml(t) : `${escapeHtml(t.slice(0, i + 1))}<wbr>${escapeHtml(t.slice(i + 1))}`);
+  });
   hb.registerHelper('escape', (text: unknown) => new hb.SafeString(escapeHtml(String(text ?? ''))));
 }
 

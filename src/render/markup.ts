@@ -90,6 +90,9 @@ export function mdBlock(src: string): string {
  * and before any comment, ending each line with ` \` (a shell line continuation), so the
  * printed lines can be typed exactly as shown. Anything else is left to the page to wrap.
  */
+/** characters of a command line in the printed plan: body-size monospace in a step's box on A4 or Letter */
+export const PRINT_FOLD_WIDTH = 76;
+
 export function foldCommand(cmd: string, width = 88): string {
   if (cmd.length <= width || cmd.includes('\n')) return cmd;
   // offsets of spaces where a continuation is safe

@@ -2,6 +2,7 @@
 // asked for). Any browser prints the same HTML; this is the unattended way.
 import { existsSync } from 'node:fs';
 import { escapeHtml } from './markup.js';
+import { destinationPages } from './pdf-pages.js';
 
 export type Paper = 'a4' | 'letter';
 
@@ -31,6 +32,11 @@ export interface PdfOptions {
   footer: string;
   executablePath?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Fill the contents page: every element with `data-anchor` gets the page number where the
+   * element with that id starts. Printed once to learn the pages, then again with them.
+   */
+  pageNumbers?: boolean;
 }
 
 export async function launchChromium(executablePath?: string, env: NodeJS.ProcessEnv = process.env) {
@@ -45,6 +51,11 @@ export function footerTemplate(left: string): string {
 }
 
 export async function htmlToPdf(html: string, opts: PdfOptions): Promise<Buffer> {
+  return (await printPdf(html, opts)).pdf;
+}
+
+/** the PDF and, with `pageNumbers`, where each anchor of the contents starts */
+export async function printPdf(html: string, opts: PdfOptions): Promise<{ pdf: Buffer; pages: Map<string, number> }> {
   const browser = await launchChromium(opts.executablePath, opts.env);
   try {
     const page = await browser.newPage();
@@ -53,7 +64,7 @@ export async function htmlToPdf(html: string, opts: PdfOptions): Promise<Buffer>
     await page.setContent(html, { waitUntil: 'load' });
     // print margins come from the CSS @page rule; the footer replaces its margin boxes
     await page.addStyleTag({ content: '@page { @bottom-left { content: none } @bottom-right { content: none } }' }).catch(() => undefined);
-    return await page.pdf({
+    const print = () => page.pdf({
       format: opts.paper === 'letter' ? 'Letter' : 'A4',
       printBackground: true,
       displayHeaderFooter: true,
@@ -62,6 +73,23 @@ export async function htmlToPdf(html: string, opts: PdfOptions): Promise<Buffer>
       margin: { top: '16mm', bottom: '18mm', left: '14mm', right: '14mm' },
       preferCSSPageSize: false,
     });
+    let pdf = await print();
+    if (!opts.pageNumbers) return { pdf, pages: new Map() };
+    // the numbers sit in fixed-width cells, so writing them cannot move any page break; print
+    // until the pages read back are the pages written (once more, at most twice)
+    let pages = destinationPages(pdf);
+    for (let round = 0; round < 3; round++) {
+      const written = Object.fromEntries(pages);
+      await page.evaluate((nums: Record<string, number>) => {
+        for (const el of document.querySelectorAll<HTMLElement>('[data-anchor]')) el.textContent = String(nums[el.dataset.anchor ?? ''] ?? '');
+      }, written);
+      pdf = await print();
+      const again = destinationPages(pdf);
+      const same = again.size === pages.size && [...again].every(([k, v]) => pages.get(k) === v);
+      pages = again;
+      if (same) break;
+    }
+    return { pdf, pages };
   } finally {
     await browser.close();
   }

@@ -5,9 +5,10 @@ import type { Project, Loaded } from '../load/project.js';
 import type { Site } from '../model/types.js';
 import { sha256 } from '../plan/resolve.js';
 import { createEngine, loadTemplateSet } from './engine.js';
-import { planModel, type PlanModel } from './plan-model.js';
+import { planModel, type ChangeSource, type PlanModel } from './plan-model.js';
+import { changeSource } from './change-log.js';
 import { readHistory } from './rehearsal-status.js';
-import { htmlToPdf, type Paper } from './pdf.js';
+import { printPdf, type Paper } from './pdf.js';
 
 export type PlanFormat = 'html' | 'md' | 'pdf';
 
@@ -25,6 +26,8 @@ export interface PlanDocOptions {
   env?: NodeJS.ProcessEnv;
   /** compiled-template cache (see engine.ts); none when undefined */
   cacheDir?: string;
+  /** the change log's source (default: git history of the runbook files, else the files) */
+  changes?: ChangeSource;
 }
 
 export interface PlanDoc { model: PlanModel; output: string | Buffer; historySkipped: number }
@@ -38,12 +41,14 @@ export async function renderPlanDocument(project: Project, site: Loaded<Site>, i
   const history = readHistory(hf);
   const extraInputs = engine.inputs('plan');
   if (existsSync(hf)) extraInputs.push({ path: '.lifeboat/history.jsonl', sha256: sha256(readFileSync(hf, 'utf8')) });
-  const model = planModel(project, site, inventory, history.entries, { now: opts.now, version: opts.version, extraInputs });
+  const changes = opts.changes ?? changeSource(project.root, [...project.runbooks.values()].map((r) => r.file.file));
+  const model = planModel(project, site, inventory, history.entries, { now: opts.now, version: opts.version, extraInputs, changes });
   const text = engine.render('plan', model);
   if (opts.format !== 'pdf') return { model, output: text, historySkipped: history.skipped };
-  const pdf = await htmlToPdf(text, {
-    paper: opts.paper, executablePath: opts.chromium, env: opts.env,
+  const { pdf, pages } = await printPdf(text, {
+    paper: opts.paper, executablePath: opts.chromium, env: opts.env, pageNumbers: true,
     footer: `${model.organisation} · DR plan · ${model.generated} · digest ${model.digestShort}`,
   });
+  for (const c of model.contents) c.page = pages.get(c.anchor);
   return { model, output: pdf, historySkipped: history.skipped };
 }

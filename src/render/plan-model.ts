@@ -16,6 +16,9 @@ import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalSt
 import { describePlannedRpo } from '../engine/rpo.js';
 import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
 import { compareText } from '../util/compare.js';
+import { stepNumbers } from '../plan/numbering.js';
+import { pointsOfNoReturn } from '../plan/gates.js';
+import { recoveryPhases, phaseOf } from '../plan/recovery-order.js';
 
 export const TIERS: Tier[] = ['critical', 'important', 'routine'];
 const TIER_WORDS: Record<Tier, string> = { critical: 'the business stops', important: 'the business slows', routine: 'it can wait' };
@@ -30,6 +33,45 @@ export interface ServiceRow {
   tier: Tier; rto: string; rpo: string; owner: string; status: StatusView;
 }
 
+/** a runbook as other sections point at it: "5.3 Promote the standby" */
+export interface RunbookRef { runbook: string; title: string; anchor: string; section: string; status: StatusView }
+
+/** one place per service: its facts, the runbooks that serve it, what must be back first */
+export interface ServiceView {
+  id: string; name: string; anchor: string; tier: Tier; rto: string; rpo: string; owner: string;
+  runbooks: RunbookRef[];
+  /** names of the services that must be back first */
+  dependsOn: string[];
+  /** checks after recovery, in words */
+  verify: string[];
+  /** false: the site describes no services; this one is read from its runbook */
+  declared: boolean;
+}
+
+export interface PhaseChoice extends RunbookRef { when?: string; tier: Tier; service: string }
+export interface PhaseView {
+  number: number; name: string; notes?: string;
+  /** in order; an entry with more than one choice is a set of alternatives: run one */
+  entries: { alternatives: boolean; choices: PhaseChoice[] }[];
+}
+
+export interface SituationView { symptom: string; check?: string; notWhen?: string; runbook: RunbookRef }
+
+export interface NetworkView {
+  name: string; kind: 'vip' | 'dns'; address?: string;
+  /** "db1 (10.0.0.11)" when it names an inventory host */
+  normally: string;
+  after: { runbook: RunbookRef; holder: string }[];
+  notes?: string;
+}
+
+export interface ChangeEntry { date: string; version: string; note: string }
+export interface ChangeView { runbook: RunbookRef; file: string; version: string; entries: ChangeEntry[] }
+/** a runbook file's history, newest first (from git, or from the file itself) */
+export type ChangeSource = (file: string) => ChangeEntry[];
+
+export interface ContentsEntry { section: string; title: string; anchor: string; level: 1 | 2; page?: number }
+
 export interface CommandView {
   /** host names this exact command runs on */
   hosts: string[];
@@ -37,7 +79,7 @@ export interface CommandView {
 }
 
 export interface StepView {
-  /** "P1" for preconditions, "1" … for steps */
+  /** "P1" for preconditions, "1" … for steps (src/plan/numbering.ts: the same in every view) */
   number: string;
   /** the runbook whose section prints this step */
   runbook: string;
@@ -52,15 +94,20 @@ export interface StepView {
   sudo?: string;
   env: { name: string; value: string }[];
   commands: CommandView[];
-  /** point of no return: the question asked before the step */
+  /** the question asked before the step */
   confirm?: string;
+  /** the question guards something that cannot be undone (src/plan/gates.ts) */
+  pointOfNoReturn: boolean;
   manual?: string;
   /** what success looks like, in words */
   success?: string;
   limits: string[];
   when: string[];
+  /** printed after the command: "Skipped when this succeeds" */
   skipIf?: CommandView[];
   rollback?: CommandView[];
+  /** values to write down, each with a ruled blank */
+  writeDown: string[];
   notes: string[];
   /** a value condition is already false with this inventory: lifeboat would skip the step */
   skippedHere: boolean;
@@ -69,6 +116,13 @@ export interface StepView {
 export interface RoleView { role: string; host: string; address: string; mayBeDown: boolean }
 
 export interface RunbookView {
+  /** "5.2": its section in the document */
+  section: string;
+  /** situations (from the site) that call for this runbook, and when another one is right */
+  useWhen: string[];
+  notWhen: string[];
+  /** the site's services this runbook serves */
+  services: string[];
   name: string; anchor: string; title: string; service: string; tier: Tier; version: string;
   rto: string; rpo: string; owner: string; file: string; digest: string;
   /** Markdown source */
@@ -95,6 +149,10 @@ export interface HostView {
   jumpFor: string[];
   /** the break-glass command: plain OpenSSH, no lifeboat needed */
   ssh: string;
+  /** the key file the command names (-i), as the inventory writes it */
+  keyFile?: string;
+  /** where the key or password physically lives (never the secret) */
+  credentials?: string;
 }
 
 export interface PlanModel {
@@ -112,9 +170,17 @@ export interface PlanModel {
   /** Markdown source */
   escalation?: string;
   rehearseEvery?: string;
-  tiers: { tier: Tier; meaning: string; services: ServiceRow[] }[];
-  order: ServiceRow[];
+  /** the document's numbered sections, runbooks as level 2 (page numbers filled in by the PDF) */
+  contents: ContentsEntry[];
+  situations: SituationView[];
+  services: ServiceView[];
+  tiers: { tier: Tier; meaning: string; services: ServiceView[] }[];
+  /** the site's recovery order, as written */
+  phases: PhaseView[];
   runbooks: RunbookView[];
+  network: NetworkView[];
+  credentials: { what: string; where: string; who?: string }[];
+  changes: ChangeView[];
   hosts: HostView[];
   knownHosts: string[];
   inputs: InputFile[];
@@ -127,6 +193,8 @@ export interface PlanModelOptions {
   extraInputs?: InputFile[];
   /** lifeboat's version printed on the cover (default: the package's) */
   version?: string;
+  /** each runbook file's history for the change log (default: its present version only) */
+  changes?: ChangeSource;
 }
 
 export class PlanModelError extends Error {
@@ -156,9 +224,17 @@ function jumpChain(inv: Inventory, name: string): string[] {
   return out;
 }
 
-function orderRows(rows: ServiceRow[], order: string[]): ServiceRow[] {
-  const pos = (n: string) => { const i = order.indexOf(n); return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
-  return [...rows].sort((a, b) => TIERS.indexOf(a.tier) - TIERS.indexOf(b.tier) || pos(a.runbook) - pos(b.runbook) || compareText(a.runbook, b.runbook));
+// the document's own section numbers; runbooks are RUNBOOK_SECTION.1, .2, …
+export const SECTIONS = {
+  contacts: 1, situations: 2, services: 3, order: 4, runbooks: 5, verify: 6, network: 7, breakglass: 8, changes: 9, appendix: 10,
+} as const;
+
+/** a site value that is exactly `{{ vars.NAME }}` reads the inventory's var; anything else is text */
+function inventoryValue(inv: Inventory, text: string): string {
+  const m = /^\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(text.trim());
+  if (!m) return text;
+  const v = inv.vars?.[m[1]];
+  return v === undefined ? `${text} (not set in this inventory)` : String(v);
 }
 
 export function planModel(project: Project, site: Loaded<Site>, inventoryName: string, history: HistoryEntry[] = [], opts: PlanModelOptions = {}): PlanModel {
@@ -177,8 +253,9 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
 
   const usedBy = new Map<string, Set<string>>();
   const mayBeDown = new Set<string>();
-  const rows: ServiceRow[] = [];
-  const views: RunbookView[] = [];
+  const rows = new Map<string, ServiceRow>();
+  const plans = new Map<string, ResolvedPlan>();
+  const lastPassed = new Map<string, HistoryEntry | undefined>();
 
   for (const name of [...project.runbooks.keys()].sort()) {
     let plan: ResolvedPlan;
@@ -188,6 +265,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
       problems.push(`runbook '${name}' does not resolve against inventory '${inventoryName}': ${(e as Error).message}`);
       continue;
     }
+    plans.set(name, plan);
     for (const f of plan.files) inputs.set(rel(f.path), f.sha256);
     for (const [h, host] of Object.entries(plan.hosts)) {
       if (!usedBy.has(h)) usedBy.set(h, new Set());
@@ -195,33 +273,100 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
       if (host.mayBeDown) mayBeDown.add(h);
     }
     const st = rehearsalStatus(history, name, plan.digest, rehearseEveryMs, now);
+    lastPassed.set(name, st.lastPassed);
     const status: StatusView = { state: st.state, text: describeRehearsal(st), current: st.state === 'current' };
     const r = plan.runbook;
     // objectives as the runbook writes them ("24h" stays "24h")
     const obj = project.runbooks.get(name)?.data.objectives;
-    const row: ServiceRow = {
+    rows.set(name, {
       service: r.service ?? r.title, runbook: name, title: r.title, anchor: anchorOf(name), version: r.version, tier: r.tier,
       rto: obj?.rto ?? durationShort(r.rtoMs), rpo: obj?.rpo ?? durationShort(r.rpoMs), owner: r.owner ?? '', status,
-    };
-    rows.push(row);
-    try {
-      views.push(runbookView(project, plan, row, problems, st.lastPassed));
-    } catch (e) {
-      problems.push(`runbook '${name}': ${(e as Error).message}`);
-    }
-    if (!s.recovery_order.includes(name)) notes.push(`runbook '${name}' is not in the site's recovery_order: it is listed last in its tier`);
+    });
   }
-  for (const n of s.recovery_order) if (!project.runbooks.has(n)) problems.push(`recovery_order names '${n}', which is not a runbook of this site`);
+
+  // the document's runbook order is the site's recovery order as written; runbooks it does
+  // not name (included-only ones, or forgotten ones) come after, by name
+  const phasesRead = recoveryPhases(s);
+  const ordered = [...phaseOf(phasesRead).keys()].filter((n) => rows.has(n));
+  for (const n of phaseOf(phasesRead).keys()) if (!project.runbooks.has(n)) problems.push(`recovery_order names '${n}', which is not a runbook of this site`);
+  for (const n of [...rows.keys()].sort()) {
+    if (ordered.includes(n)) continue;
+    ordered.push(n);
+    notes.push(`runbook '${n}' is not in the site's recovery_order: it is printed after the others`);
+  }
+  const refs = new Map<string, RunbookRef>();
+  ordered.forEach((n, i) => { const r = rows.get(n)!; refs.set(n, { runbook: n, title: r.title, anchor: r.anchor, section: `${SECTIONS.runbooks}.${i + 1}`, status: r.status }); });
+  const ref = (n: string): RunbookRef => refs.get(n) ?? { runbook: n, title: n, anchor: anchorOf(n), section: '', status: { state: 'never', text: 'unknown runbook', current: false } };
+
+  // services: the site's, or (when it describes none) one per runbook from its own fields
+  const services: ServiceView[] = s.services
+    ? Object.entries(s.services).map(([id, v]) => ({
+      id, name: v.name, anchor: `service-${id}`, tier: v.tier, rto: v.rto ?? '', rpo: v.rpo ?? '', owner: v.owner ?? '',
+      runbooks: v.runbooks.filter((n) => refs.has(n)).map(ref).sort((x, y) => ordered.indexOf(x.runbook) - ordered.indexOf(y.runbook)),
+      dependsOn: (v.depends_on ?? []).map((d) => s.services?.[d]?.name ?? d), verify: v.verify ?? [], declared: true,
+    }))
+    : ordered.map((n) => { const r = rows.get(n)!; return { id: n, name: r.service, anchor: `service-${n}`, tier: r.tier, rto: r.rto, rpo: r.rpo, owner: r.owner, runbooks: [ref(n)], dependsOn: [], verify: [], declared: false }; });
+  if (s.services) for (const [id, v] of Object.entries(s.services)) for (const n of v.runbooks) if (!project.runbooks.has(n)) problems.push(`service '${id}' names '${n}', which is not a runbook of this site`);
+  const servicesOf = (n: string) => services.filter((v) => v.runbooks.some((r) => r.runbook === n));
+
+  const phases: PhaseView[] = phasesRead.map((p, i) => ({
+    number: i + 1,
+    name: p.name ?? rows.get(p.entries[0].choices[0].runbook)?.service ?? p.entries[0].choices[0].runbook,
+    notes: p.notes,
+    entries: p.entries.map((e) => ({
+      alternatives: e.choices.length > 1,
+      choices: e.choices.filter((c) => refs.has(c.runbook)).map((c) => {
+        const svc = servicesOf(c.runbook)[0];
+        return { ...ref(c.runbook), when: c.when, tier: svc?.tier ?? rows.get(c.runbook)!.tier, service: svc?.name ?? rows.get(c.runbook)!.service };
+      }),
+    })).filter((e) => e.choices.length),
+  }));
+
+  const situations: SituationView[] = (s.situations ?? []).map((x) => {
+    if (!project.runbooks.has(x.runbook)) problems.push(`situations name '${x.runbook}', which is not a runbook of this site`);
+    return { symptom: x.symptom, check: x.check, notWhen: x.not_when, runbook: ref(x.runbook) };
+  });
+
+  const views: RunbookView[] = [];
+  for (const n of ordered) {
+    const row = rows.get(n)!;
+    const svcs = servicesOf(n);
+    // the service's facts are the one source; a runbook serving none keeps its own
+    const svc = svcs[0];
+    const useWhen = situations.filter((x) => x.runbook.runbook === n).map((x) => x.symptom);
+    const notWhen = situations.filter((x) => x.runbook.runbook === n && x.notWhen).map((x) => x.notWhen!);
+    for (const p of phases) {
+      for (const e of p.entries) {
+        if (!e.alternatives) continue;
+        const mine = e.choices.find((c) => c.runbook === n);
+        if (!mine) continue;
+        if (mine.when) useWhen.push(mine.when);
+        for (const o of e.choices) if (o !== mine) notWhen.push(`${o.when ?? 'otherwise'}: use ${o.section} ${o.title} instead`);
+      }
+    }
+    try {
+      views.push({
+        ...runbookView(project, plans.get(n)!, row, problems, lastPassed.get(n)),
+        section: ref(n).section, useWhen, notWhen, services: svcs.map((v) => v.name),
+        ...(svc ? { service: svcs.map((v) => v.name).join(', '), tier: svc.tier, rto: svc.rto, rpo: svc.rpo, owner: svc.owner || row.owner } : {}),
+      });
+    } catch (e) {
+      problems.push(`runbook '${n}': ${(e as Error).message}`);
+    }
+  }
   if (problems.length) throw new PlanModelError(`cannot print the plan for inventory '${inventoryName}'`, problems);
 
   for (const f of opts.extraInputs ?? []) inputs.set(f.path, f.sha256);
   const inputList = [...inputs].map(([p, h]) => ({ path: p, sha256: h })).sort((a, b) => compareText(a.path, b.path));
   const digest = sha256(inputList.map((f) => `${f.path}\0${f.sha256}`).join('\n'));
 
-  const order = orderRows(rows, s.recovery_order);
-  views.sort((a, b) => order.findIndex((r) => r.runbook === a.name) - order.findIndex((r) => r.runbook === b.name));
-
   const invData = inv.data;
+  const hostWords = (h: string) => (invData.hosts[h] ? `${h} (${resolveHost(invData, h, { env: {} }).address})` : h);
+  const network: NetworkView[] = (s.network ?? []).map((x) => ({
+    name: x.name, kind: x.kind, address: x.address === undefined ? undefined : inventoryValue(invData, x.address), normally: hostWords(x.normally), notes: x.notes,
+    after: Object.entries(x.after ?? {}).filter(([n]) => refs.has(n)).map(([n, holder]) => ({ runbook: ref(n), holder: hostWords(holder) })),
+  }));
+
   const knownHosts = Array.isArray(invData.known_hosts) ? [...invData.known_hosts] : [invData.known_hosts ?? '~/.ssh/known_hosts'];
   const jumpFor = new Map<string, string[]>();
   for (const name of Object.keys(invData.hosts).sort()) {
@@ -230,15 +375,38 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   const hosts: HostView[] = Object.keys(invData.hosts).sort().map((name) => {
     const h = resolveHost(invData, name, { env: {} });
     const chain = jumpChain(invData, name);
+    const keyFile = invData.hosts[name].identity_file ?? invData.defaults?.identity_file;
     const kh = knownHosts.length === 1 && knownHosts[0] === '~/.ssh/known_hosts' ? '' : `-o UserKnownHostsFile=${knownHosts.map((k) => (knownHosts.length > 1 ? `"${k}"` : k)).join(' ')} `;
     // inventory values are quoted like runbook values: the printed command is safe to paste
-    const ssh = `ssh ${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
+    // (a leading ~ stays unquoted so the shell expands it)
+    const key = keyFile ? `-i ${keyFile.startsWith('~/') ? `~/${shellQuote(keyFile.slice(2))}` : shellQuote(keyFile)} -o IdentitiesOnly=yes ` : '';
+    const ssh = `ssh ${key}${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
     return {
       name, address: h.address, addressFromSshConfig: !invData.hosts[name].address, user: h.user, port: h.port,
       jump: chain.length ? chain.join(' → ') : undefined, hostKey: h.hostKey, knownHosts, description: invData.hosts[name].description,
       mayBeDown: mayBeDown.has(name), usedBy: [...(usedBy.get(name) ?? [])].sort(), jumpFor: jumpFor.get(name) ?? [], ssh,
+      keyFile, credentials: invData.hosts[name].credentials ?? invData.defaults?.credentials,
     };
   });
+
+  const changes: ChangeView[] = views.map((v) => {
+    const entries = opts.changes?.(path.resolve(project.root, v.file)) ?? [];
+    return { runbook: ref(v.name), file: v.file, version: v.version, entries: entries.length ? entries : [{ date: '', version: v.version, note: 'present version (no history found)' }] };
+  });
+
+  const contents: ContentsEntry[] = [
+    { section: String(SECTIONS.contacts), title: 'Contacts and escalation', anchor: 'contacts', level: 1 },
+    { section: String(SECTIONS.situations), title: 'Which runbook? Symptoms and situations', anchor: 'situations', level: 1 },
+    { section: String(SECTIONS.services), title: 'Services', anchor: 'services', level: 1 },
+    { section: String(SECTIONS.order), title: 'Recovery order', anchor: 'order', level: 1 },
+    { section: String(SECTIONS.runbooks), title: 'Runbooks', anchor: views[0]?.anchor ?? 'order', level: 1 },
+    ...views.map((v): ContentsEntry => ({ section: v.section, title: v.title, anchor: v.anchor, level: 2 })),
+    { section: String(SECTIONS.verify), title: 'After recovery: verification checklist', anchor: 'verify', level: 1 },
+    { section: String(SECTIONS.network), title: 'Network addresses and where credentials live', anchor: 'network', level: 1 },
+    { section: String(SECTIONS.breakglass), title: 'Break glass: reaching each host by hand', anchor: 'breakglass', level: 1 },
+    { section: String(SECTIONS.changes), title: 'Change log', anchor: 'changes', level: 1 },
+    { section: String(SECTIONS.appendix), title: 'Appendix: hosts and input files', anchor: 'appendix', level: 1 },
+  ];
 
   return {
     organisation: s.organisation,
@@ -251,9 +419,15 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     contacts: s.contacts ?? [],
     escalation: s.escalation,
     rehearseEvery: s.rehearse_every,
-    tiers: TIERS.map((tier) => ({ tier, meaning: TIER_WORDS[tier], services: order.filter((r) => r.tier === tier) })).filter((t) => t.services.length),
-    order,
+    contents,
+    situations,
+    services,
+    tiers: TIERS.map((tier) => ({ tier, meaning: TIER_WORDS[tier], services: services.filter((v) => v.tier === tier) })).filter((t) => t.services.length),
+    phases,
     runbooks: views,
+    network,
+    credentials: s.credentials ?? [],
+    changes,
     hosts,
     knownHosts,
     inputs: inputList,
@@ -261,7 +435,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   };
 }
 
-function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[], lastRehearsal?: HistoryEntry): RunbookView {
+function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[], lastRehearsal?: HistoryEntry): Omit<RunbookView, 'section' | 'useWhen' | 'notWhen' | 'services'> {
   const facts = hostFacts(plan);
   const hostLabel = (h: string) => (h === 'local' ? 'this machine (local)' : `${h} (${plan.hosts[h]?.address ?? h})`);
   // included runbooks bring their own secrets; every one is shown by where it comes from
@@ -316,7 +490,10 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     return `${words}: with this inventory it ${holds ? 'runs' : 'is skipped'}`;
   };
 
-  const stepView = (step: ResolvedStep, number: string): StepView => {
+  const numbers = stepNumbers(plan);
+  const pnr = pointsOfNoReturn(plan);
+  const stepView = (step: ResolvedStep): StepView => {
+    const number = numbers.get(step.id)!;
     skippedHere = false;
     const when = step.when.map((c) => whenWords(step, c));
     const limits: string[] = [];
@@ -326,8 +503,9 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     if (step.onFailure === 'abort') limits.push('if it fails, stop and roll back');
     if (step.idempotent) limits.push('safe to run twice');
     const notes: string[] = [];
-    if (step.capture) notes.push(`Write down its output: later steps use it as ${code(`<captured ${step.capture}>`)}.`);
-    if (step.record) notes.push(`Write down the value: later steps use it as ${code(`<captured ${step.record}>`)}.`);
+    const writeDown: string[] = [];
+    if (step.capture) writeDown.push(`Its output (later steps use it as ${code(`<captured ${step.capture}>`)})`);
+    if (step.record) writeDown.push(`The value (later steps use it as ${code(`<captured ${step.record}>`)})`);
     const mayBeDownHosts = step.hosts.filter((h) => plan.hosts[h]?.mayBeDown);
     if (mayBeDownHosts.length) notes.push(`${mayBeDownHosts.join(', ')} may be down: if it cannot be reached, skip this step and note it.`);
     const success = step.action !== 'run' ? undefined : step.until ? untilWords(step.until, step.intervalMs, step.timeoutMs) : expectationWords(step.expect);
@@ -342,6 +520,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
       env: Object.entries(step.env).map(([name, t]) => ({ name, value: show(step, t, step.hosts[0], 'shell-display') })),
       commands: step.run ? perHost(step, step.run) : [],
       confirm: step.confirm ? show(step, step.confirm, step.hosts[0], 'text-display') : undefined,
+      pointOfNoReturn: pnr.has(step.id),
       manual: step.manual ? show(step, step.manual, undefined, 'text-display') : undefined,
       success,
       limits,
@@ -349,6 +528,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
       skippedHere,
       skipIf: step.skipIf ? perHost(step, step.skipIf) : undefined,
       rollback: step.rollback ? perHost(step, step.rollback) : undefined,
+      writeDown,
       notes,
     };
   };
@@ -372,7 +552,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     secrets,
     includes: [...new Set(plan.steps.filter((st) => st.runbook !== r.name).map((st) => st.runbook))],
     lock: plan.lock ? hostLabel(plan.lock.host) : undefined,
-    preconditions: pre.map((st, i) => stepView(st, `P${i + 1}`)),
-    steps: main.map((st, i) => stepView(st, String(i + 1))),
+    preconditions: pre.map(stepView),
+    steps: main.map(stepView),
   };
 }

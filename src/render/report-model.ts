@@ -8,7 +8,10 @@ import { timeline } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
 import { describeRpo, rpoFromRecords } from '../engine/rpo.js';
 
-export interface ReportStepRow { step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
+export interface ReportStepRow {
+  /** the step's number as the plan and the dry run print it (src/plan/numbering.ts) */
+  number: string;
+  step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
 export interface ReportDecision { at: string; elapsed: string; step: string; what: string; answer: string; by: string }
 
 export interface ReportModel {
@@ -53,6 +56,10 @@ const el = (ms: number) => {
   return `+${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 
+// STATE RENDERING, in one place: a step unit's state in words and whether it counts against
+// the run. When the one run/step result function (src/engine/outcome.ts) lands, these two
+// read from it instead of following the records here.
+
 export function reportModel(records: JournalRecord[], opts: { now?: Date; version: string }): ReportModel {
   const start = records.find((r): r is JournalRecord & RunStartedEvent => r.type === 'run-started');
   if (!start) throw new Error('the journal has no run-started record');
@@ -93,6 +100,8 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
         if (!r.auto) operators.add(r.by);
         break;
       case 'in-doubt':
+        // the operator said a command in doubt had run: settled as done, not "running"
+        if (r.choice === 'done') { const u = unit(r.step, r.host); u.result = 'ok'; u.note = 'in doubt, settled as done by the operator'; u.last ??= at; }
         decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `in doubt after a stop, on ${r.host}`, answer: r.choice, by: r.auto ? 'policy' : r.by });
         break;
       case 'resumed':
@@ -130,12 +139,13 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
       }
     }
   }
+  const numbers = start.stepNumbers ?? {};
   const steps: ReportStepRow[] = [...units.values()].map((u) => {
     // the result is the one outcome function's; how a command failed stays in the note
     const o = u.host === '(manual)' ? stepOutcome(js, u.step) : unitOutcome(js, u.step, u.host);
     const how = ['unreachable', 'connection lost', 'error'].includes(u.result) && o === 'failed' ? `${outcomeWords(o)} (${u.result})` : outcomeWords(o);
     return {
-      step: u.step, host: u.host, result: how, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
+      number: numbers[u.step] ?? '', step: u.step, host: u.host, result: how, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
       failed: isFailureOutcome(o) || o === 'running',
     };
   });
@@ -150,7 +160,7 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
     dataLoss: (() => { const e = rpoFromRecords(records); return e ? `${describeRpo(e)} (measured by ${e.step})` : ''; })(),
     withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],
     steps, decisions, skipped, rollbacks,
-    timeline: timeline(records).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
+    timeline: timeline(records, { full: true }).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
     lifeboatVersion: opts.version, generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   };
 }

@@ -45,8 +45,15 @@ export interface Inventory {
 export interface Connection {
   user?: User;
   port?: number;
+  /**
+   * The private key file; the break-glass command names it with -i.
+   */
   identity_file?: string;
   jump?: string;
+  /**
+   * Where the key or password for this host physically lives (safe, vault entry, sealed envelope); never the secret itself. Printed beside the break-glass command.
+   */
+  credentials?: string;
 }
 export interface Host {
   /**
@@ -63,6 +70,9 @@ export interface Host {
    * Pinned key fingerprint as ssh-keygen -l prints it.
    */
   host_key?: string;
+  /**
+   * The private key file; the break-glass command names it with -i.
+   */
   identity_file?: string;
   description?: string;
   /**
@@ -74,6 +84,10 @@ export interface Host {
     cipher?: string[];
     hmac?: string[];
   };
+  /**
+   * Where the key or password for this host physically lives (safe, vault entry, sealed envelope); never the secret itself. Printed beside the break-glass command.
+   */
+  credentials?: string;
 }
 /**
  * Named values used in templates as {{ vars.NAME }}.

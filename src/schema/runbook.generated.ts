@@ -171,6 +171,10 @@ export interface Step {
   on_failure?: 'ask' | 'abort' | 'continue';
   rollback?: string;
   idempotent?: boolean;
+  /**
+   * The step cannot be undone whatever its rollback says: its confirm prints as a point of no return.
+   */
+  irreversible?: boolean;
   phase?: 'preflight' | 'main';
   sudo?: boolean | string;
   env?: {

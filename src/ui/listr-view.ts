@@ -15,7 +15,7 @@ import { describeEvent } from './describe.js';
 import { printable } from '../util/printable.js';
 import type { Asker, PromptFn } from './operator.js';
 import { rtoClockText } from './clock.js';
-import { stepNumbers } from './step-numbers.js';
+import { stepNumbers } from '../plan/numbering.js';
 
 type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
 type Ending = { result: 'ok' | 'skipped' | 'failed' | 'not-run'; note?: string };

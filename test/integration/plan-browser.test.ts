@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadProject } from '../../src/load/project.js';
 import { renderPlanDocument, type PlanDoc } from '../../src/render/plan-document.js';
 import { launchChromium } from '../../src/render/pdf.js';
-import { foldCommand } from '../../src/render/markup.js';
+import { foldCommand, PRINT_FOLD_WIDTH } from '../../src/render/markup.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 const SECRETS = { ACME_PG_REPL_PASSWORD: 'S3cret-Repl-Value-7781', LIFEBOAT_PLAN_TEST_SECRET: 'S3cret-Token-Value-9924' };
@@ -63,30 +63,35 @@ describe('the plan in Chromium', () => {
     const seen = await page.evaluate(() => ({
       runbooks: [...document.querySelectorAll('section.runbook')].map((s) => ({
         name: s.getAttribute('data-runbook'),
-        title: s.querySelector('h2')?.textContent,
+        title: s.querySelector('h2')?.textContent?.replace(/\s+/g, ' ').trim(),
         steps: [...s.querySelectorAll('.step')].map((st) => st.getAttribute('data-step')),
         commands: [...s.querySelectorAll('pre.cmd code')].map((c) => c.textContent),
       })),
-      pnr: [...document.querySelectorAll('.pnr')].map((p) => p.textContent?.replace(/\s+/g, ' ').trim()),
-      tierRows: [...document.querySelectorAll('table.services tbody tr:not(.tier-row)')].map((r) => r.querySelector('a')?.textContent),
+      pnr: [...document.querySelectorAll('.pnr')].map((p) => p.closest('.step')?.getAttribute('data-step')),
+      ask: [...document.querySelectorAll('.ask')].map((p) => p.closest('.step')?.getAttribute('data-step')),
+      serviceRunbooks: [...document.querySelectorAll('table.services tbody tr:not(.tier-row) a')].map((a) => a.getAttribute('href')),
+      orderRunbooks: [...document.querySelectorAll('.phase a')].map((a) => a.getAttribute('href')),
       breakglass: [...document.querySelectorAll('section.breakglass pre code')].map((c) => c.textContent),
     }));
     expect(seen.runbooks.map((r) => r.name)).toEqual(model.runbooks.map((r) => r.name));
-    expect(seen.tierRows).toEqual(model.order.map((r) => r.runbook));
+    // the recovery order prints every runbook of the site in the site's order; the services table names each
+    expect(seen.orderRunbooks).toEqual(model.phases.flatMap((p) => p.entries.flatMap((e) => e.choices.map((c) => `#${c.anchor}`))));
+    expect(new Set(seen.serviceRunbooks)).toEqual(new Set(model.services.flatMap((v) => v.runbooks.map((r) => `#${r.anchor}`))));
     for (const rb of model.runbooks) {
       const dom = seen.runbooks.find((r) => r.name === rb.name)!;
-      expect(dom.title).toBe(rb.title);
+      expect(dom.title).toBe(`${rb.section} ${rb.title}`);
       expect(dom.steps).toEqual([...rb.preconditions, ...rb.steps].map((s) => s.id));
       for (const s of [...rb.preconditions, ...rb.steps]) {
         // long one-line commands print folded with ` \` continuations (foldCommand's own tests check it)
-        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(foldCommand(c.command));
+        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(foldCommand(c.command, PRINT_FOLD_WIDTH));
       }
     }
-    // every confirm prints as a point of no return
-    const gates = model.runbooks.flatMap((r) => [...r.preconditions, ...r.steps]).filter((st) => st.confirm);
-    expect(gates.length).toBeGreaterThan(0);
-    expect(seen.pnr.filter((t) => t?.includes('POINT OF NO RETURN'))).toHaveLength(gates.length);
-    expect(seen.breakglass).toEqual(model.hosts.map((h) => foldCommand(h.ssh)));
+    // every question prints once: a point of no return where nothing undoes the step, else "ask first"
+    const steps = model.runbooks.flatMap((r) => [...r.preconditions, ...r.steps]);
+    expect(seen.pnr).toEqual(steps.filter((st) => st.confirm && st.pointOfNoReturn).map((st) => st.id));
+    expect(seen.ask).toEqual(steps.filter((st) => st.confirm && !st.pointOfNoReturn).map((st) => st.id));
+    expect(seen.pnr.length).toBeGreaterThan(0);
+    expect(seen.breakglass).toEqual(model.hosts.map((h) => foldCommand(h.ssh, PRINT_FOLD_WIDTH)));
     await page.close();
   });
 
@@ -108,9 +113,29 @@ describe('the plan in Chromium', () => {
           }
           return out;
         });
-        expect(over, `${media} at ${width}px`).toEqual([]);
+        expect(over, `${media} at ${width}px (${doc.model.organisation})`).toEqual([]);
         await page.close();
       }
+    }
+  });
+
+  it('has room in every command box for a folded line (PRINT_FOLD_WIDTH characters at body size): folding with \\ keeps lines whole on paper', async () => {
+    for (const doc of [docs.acme.html, docs.shipped.html]) {
+      const page = await open(String(doc.output), A4_TEXT_WIDTH_PX, 'print');
+      const tooNarrow = await page.evaluate((width: number) => [...document.querySelectorAll<HTMLElement>('pre.cmd')].filter((el) => {
+        const probe = el.cloneNode(false) as HTMLElement;
+        probe.style.whiteSpace = 'pre';
+        probe.innerHTML = `<code>${'x'.repeat(width)}</code>`;
+        el.after(probe);
+        const over = probe.scrollWidth > probe.clientWidth + 1;
+        probe.remove();
+        return over;
+      }).map((el) => el.textContent?.slice(0, 60)), PRINT_FOLD_WIDTH);
+      expect(tooNarrow, doc.model.organisation).toEqual([]);
+      // and a command is at least body size
+      const sizes = await page.evaluate(() => [getComputedStyle(document.body).fontSize, getComputedStyle(document.querySelector('pre.cmd code')!).fontSize]);
+      expect(parseFloat(sizes[1])).toBeGreaterThanOrEqual(parseFloat(sizes[0]));
+      await page.close();
     }
   });
 
@@ -130,7 +155,7 @@ describe('the plan in Chromium', () => {
     }));
     expect(dom).toMatchObject({ scripts: 0, imgs: 0, frames: 0, handlers: 0, jsLinks: 0, italics: 0 });
     expect(dom.commands).toContain("echo '<script>alert(1)</script>'");
-    expect(dom.title).toBe('Restore <i>everything</i> & more');
+    expect(dom.title).toBe('5.1 Restore <i>everything</i> & more');
     expect(dom.purpose).toContain("<img src=x onerror=alert('description')>");
     expect(dom.org).toBe('Evil "Corp" <b>&amp;</b> Sons');
     await page.close();
@@ -153,7 +178,7 @@ describe('the plan in Chromium', () => {
 });
 
 describe('the PDF', () => {
-  it('starts each runbook on its own page, with page numbers and the digest in the footer', async () => {
+  it('starts each runbook on its own page, in the site\'s order, at the page its contents line says; footer has page numbers and the digest', async () => {
     const root = path.resolve('test/fixtures/plan/acme');
     const project = loadProject([root], { root });
     const doc = await renderPlanDocument(project, project.site!, 'production', { format: 'pdf', now: NOW, env });
@@ -164,22 +189,44 @@ describe('the PDF', () => {
     // one PNG per page
     execFileSync('pdftoppm', ['-r', '30', '-png', file, path.join(tmp, 'page')]);
     expect(readdirSync(tmp).filter((f) => /^page-\d+\.png$/.test(f))).toHaveLength(pages);
-    // cover, contacts, services, 4 runbooks (db-failover spans pages), appendix, 6 break-glass pages
-    expect(pages).toBeGreaterThanOrEqual(1 + 1 + 4 + 1 + 6);
     const perPage = Array.from({ length: pages }, (_, i) => pdfText(file, i + 1));
     const top = (t: string) => squash(t.split('\n').filter((l) => l.trim()).slice(0, 3).join(' '));
-    // a runbook's page begins with its kicker line and its title
-    const starts = doc.model.runbooks.map((rb) => perPage.findIndex((t) => top(t).startsWith(`RUNBOOK ${rb.name.toUpperCase()} `) && top(t).includes(rb.title)));
-    // every runbook title heads a page, in recovery order, each on a different page
+    // a runbook's page begins with its kicker line (service · tier · runbook name) and its numbered title
+    const starts = doc.model.runbooks.map((rb) => perPage.findIndex((t) => top(t).includes(`RUNBOOK ${rb.name.toUpperCase()}`) && top(t).includes(`${rb.section} ${rb.title}`)) + 1);
     expect(starts.every((p) => p > 0)).toBe(true);
-    expect([...starts].sort((a, b) => a - b)).toEqual(starts);
     expect(new Set(starts).size).toBe(starts.length);
-    // every host has its own break-glass page
-    for (const h of doc.model.hosts) expect(perPage.some((t) => top(t).startsWith('BREAK GLASS') && t.replace(/\s|\\/g, '').includes(h.ssh.replace(/\s/g, '')))).toBe(true);
+    // the site's order, not the tiers' (vip-move is "important", db-failover "critical")
+    expect(doc.model.runbooks.map((r) => r.name)).toEqual(['vip-move', 'db-failover', 'files-resync', 'wiki-restore']);
+    expect([...starts].sort((a, b) => a - b)).toEqual(starts);
+    // the contents page, read back from the paper: each runbook's line ends with the page it starts on
+    const contentsPage = perPage.findIndex((t) => /^\s*Contents\s*$/m.test(t));
+    expect(contentsPage).toBeGreaterThanOrEqual(0);
+    const lines = perPage[contentsPage].split('\n').map((l) => squash(l));
+    doc.model.runbooks.forEach((rb, i) => {
+      const line = lines.find((l) => l.startsWith(`${rb.section} ${rb.title}`));
+      expect(line, `contents line of ${rb.section}`).toBeDefined();
+      expect(Number(/ (\d+)$/.exec(line!)?.[1]), `page of ${rb.section} ${rb.title}`).toBe(starts[i]);
+    });
+    // every other numbered part too: its heading is on the page the contents give
+    for (const c of doc.model.contents.filter((e) => e.level === 1 && e.section !== '5')) {
+      const line = lines.find((l) => l.startsWith(`${c.section} ${c.title.split(':')[0]}`));
+      const page = Number(/ (\d+)$/.exec(line ?? '')?.[1]);
+      expect(squash(perPage[page - 1] ?? ''), `${c.section} ${c.title} on page ${page}`).toContain(`${c.section} ${c.title.split(/[:?]/)[0]}`);
+    }
+    // break glass: every host's command, with the place its key is kept
+    const bg = squash(perPage.join(' ')).replace(/\\ /g, '');
+    for (const h of doc.model.hosts) expect(bg.replace(/\s/g, '')).toContain(h.ssh.replace(/\s/g, ''));
+    expect(bg).toContain('kept in: Vault entry fs2');
     perPage.forEach((t, i) => {
       expect(squash(t)).toContain(`Page ${i + 1} of ${pages}`);
       expect(t).toContain(doc.model.digestShort);
     });
+    // POINT OF NO RETURN only on the step nothing undoes (promote); the other gates ask first
+    const all = perPage.join('\n');
+    expect(all.match(/POINT OF NO RETURN: this cannot be undone/g)).toHaveLength(1);
+    const pnrPage = perPage.find((t) => t.includes('POINT OF NO RETURN: this cannot be undone'))!;
+    expect(squash(pnrPage)).toMatch(/Promote db2 to primary\? This cannot be undone\./);
+    expect(all.match(/Ask first:/g)!.length).toBeGreaterThanOrEqual(2);
   });
 
   it('prints on Letter paper too', async () => {

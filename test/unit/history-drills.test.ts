@@ -103,7 +103,8 @@ describe('lifeboat drills', () => {
     expect(by['files-resync'].reason).toBe('runbook changed since the rehearsal 10 days ago at version 1.3.0 (now 1.4.0)');
     expect(by['vip-move'].reason).toMatch(/rehearsed 100 days ago, more than rehearse_every \(90d\)/);
     expect(by['wiki-restore']).toMatchObject({ state: 'never' });
-    expect(rows.map((r) => r.runbook)).toEqual(['db-failover', 'files-resync', 'vip-move', 'wiki-restore']);
+    // the site's recovery order, as written
+    expect(rows.map((r) => r.runbook)).toEqual(['vip-move', 'db-failover', 'files-resync', 'wiki-restore']);
 
     const io = fakeIO(root);
     expect(await drillsCommand(undefined, { now: NOW }, io)).toBe(0);
@@ -126,7 +127,7 @@ describe('lifeboat drills', () => {
     expect(await drillsCommand(undefined, { now: NOW, json: true }, io)).toBe(1);
     const out = JSON.parse(io.out());
     expect(out.criticalNotCurrent).toEqual(['db-failover']);
-    expect(out.runbooks[0].reason).toBe('runbook changed since the rehearsal 3 days ago at version 2.1.0 (same version number: bump it)');
+    expect(out.runbooks.find((r: { runbook: string }) => r.runbook === 'db-failover').reason).toBe('runbook changed since the rehearsal 3 days ago at version 2.1.0 (same version number: bump it)');
   });
 
   it('never rehearsed critical runbook: exit 1', async () => {

@@ -83,8 +83,9 @@ describe('EMERGENCY.txt', () => {
     const project = loadProject([ACME], { root: ACME });
     const model = planModel(project, project.site!, 'production', [], { now: new Date('2026-12-01T00:00:00Z'), version: '1.2.3' });
     const text = emergencyText({ project, inventories: ['lab', 'production'], knownHosts: [], version: '1.2.3', plans: [{ inventory: 'production', digest: model.digest, model }], now: new Date('2026-12-01T00:00:00Z') });
-    const order = [...text.matchAll(/^ +\d+\. .*: runbook (\S+)$/gm)].map((m) => m[1]);
-    expect(order).toEqual(model.order.map((r) => r.runbook));
+    const order = [...text.matchAll(/^ +(?:\d+\.|-) .*: runbook (\S+)$/gm)].map((m) => m[1]);
+    expect(order).toEqual(model.phases.flatMap((p) => p.entries.flatMap((e) => e.choices.map((c) => c.runbook))));
+    expect(order.length).toBeGreaterThan(0);
     for (const rb of order) expect(text).toContain(`../lifeboat run ${rb} -i production --dry-run\n`);
     expect(text).toContain('repl_password: environment variable ACME_PG_REPL_PASSWORD (db-failover)');
     expect(text).toContain('pdu_password: file ~/.config/acme/pdu-password');

@@ -4,6 +4,7 @@ import { loadProject, type Project } from '../../src/load/project.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 import { planModel, PlanModelError, type StepView } from '../../src/render/plan-model.js';
 import { plainWords } from '../../src/render/words.js';
+import { stepNumbers } from '../../src/plan/numbering.js';
 import type { HistoryEntry } from '../../src/render/rehearsal-status.js';
 
 const ROOT = path.resolve('test/fixtures/plan/acme');
@@ -18,15 +19,57 @@ const step = (m: ReturnType<typeof model>, runbook: string, id: string): StepVie
 };
 
 describe('planModel', () => {
-  it('orders services by tier, then by the site recovery_order', () => {
+  it('keeps the site order as written (phases, not re-sorted by tier) and one row per service', () => {
     const m = model();
-    expect(m.order.map((r) => r.runbook)).toEqual(['db-failover', 'files-resync', 'vip-move', 'wiki-restore']);
-    expect(m.tiers.map((t) => [t.tier, t.services.map((s) => s.runbook)])).toEqual([
-      ['critical', ['db-failover']], ['important', ['files-resync', 'vip-move']], ['routine', ['wiki-restore']],
+    // vip-move is "important" and db-failover "critical": the site puts vip-move first, so does the plan
+    expect(m.runbooks.map((r) => [r.section, r.name])).toEqual([['5.1', 'vip-move'], ['5.2', 'db-failover'], ['5.3', 'files-resync'], ['5.4', 'wiki-restore']]);
+    expect(m.phases.map((p) => [p.name, p.entries.map((e) => e.choices.map((c) => c.runbook))])).toEqual([
+      ['Network', [['vip-move']]], ['Data', [['db-failover'], ['files-resync']]], ['Internal wiki', [['wiki-restore']]],
     ]);
-    expect(m.runbooks.map((r) => r.name)).toEqual(m.order.map((r) => r.runbook));
-    expect(m.order[0]).toMatchObject({ rto: '30m', rpo: '5m', version: '2.1.0', owner: 'dba@example.com' });
-    expect(m.order[1]).toMatchObject({ rto: '4h', rpo: '24h' });
+    expect(m.tiers.map((t) => [t.tier, t.services.map((s) => s.id)])).toEqual([['critical', ['customer-db']], ['important', ['address', 'files']], ['routine', ['wiki']]]);
+    // the service's facts are the one source: the runbook header shows them, not the runbook's own
+    const db = m.runbooks.find((r) => r.name === 'db-failover')!;
+    expect(db).toMatchObject({ service: 'Customer database', tier: 'critical', rto: '30m', rpo: '5m', owner: 'Sam Patel', useWhen: ['The order screen says "database unavailable"'], notWhen: ['db1 answers but is slow'] });
+    expect(m.services.find((s) => s.id === 'customer-db')).toMatchObject({ dependsOn: ['Service address'], verify: ['The order screen opens a customer record'] });
+    expect(m.situations.map((s) => [s.runbook.section, s.runbook.runbook])).toEqual([['5.2', 'db-failover'], ['5.4', 'wiki-restore']]);
+    expect(m.contents.filter((c) => c.level === 2).map((c) => c.anchor)).toEqual(m.runbooks.map((r) => r.anchor));
+  });
+
+  it('marks alternatives and says in each runbook when the other one is right', () => {
+    const project = load();
+    const site = project.site!;
+    const data = { ...site.data, recovery_order: [{ phase: 'Data', runbooks: [{ one_of: [{ runbook: 'db-failover', when: 'the primary is lost' }, { runbook: 'files-resync', when: 'only files are lost' }] }, 'wiki-restore'] }, 'vip-move'] };
+    const m = planModel(project, { ...site, data } as typeof site, 'production', [], { now: NOW });
+    expect(m.phases[0].entries.map((e) => e.alternatives)).toEqual([true, false]);
+    const db = m.runbooks.find((r) => r.name === 'db-failover')!;
+    expect(db.useWhen).toContain('the primary is lost');
+    expect(db.notWhen).toContain('only files are lost: use 5.2 Copy the shares back to the replica instead'.replace('Copy the shares back to the replica', m.runbooks.find((r) => r.name === 'files-resync')!.title));
+  });
+
+  it('prints POINT OF NO RETURN only where nothing can undo the step', () => {
+    const m = model();
+    const pnr = m.runbooks.flatMap((r) => [...r.preconditions, ...r.steps].filter((s) => s.pointOfNoReturn).map((s) => `${r.name}/${s.id}`));
+    // promote: asks, no rollback, not idempotent. add-address asks but has a rollback; the
+    // fence question guards a step that asks for itself
+    expect(pnr).toEqual(['db-failover/promote']);
+    expect(step(m, 'vip-move', 'add-address')).toMatchObject({ confirm: 'Is the old holder of the address switched off or disconnected?', pointOfNoReturn: false });
+  });
+
+  it('numbers steps with the one numbering function', () => {
+    const m = model();
+    const db = m.runbooks.find((r) => r.name === 'db-failover')!;
+    const numbers = stepNumbers(resolvePlan(load(), 'db-failover', 'production', { env: {} }));
+    expect(Object.fromEntries([...db.preconditions, ...db.steps].map((s) => [s.id, s.number]))).toEqual(Object.fromEntries(numbers));
+    expect(db.preconditions[0].number).toBe('P1');
+    expect(db.steps[0].number).toBe('1');
+  });
+
+  it('names the key file and where credentials live beside each break-glass command', () => {
+    const m = model();
+    const fs2 = m.hosts.find((h) => h.name === 'fs2')!;
+    expect(fs2.ssh).toMatch(/^ssh -i ~\/'.ssh\/id acme' -o IdentitiesOnly=yes /);
+    expect(fs2).toMatchObject({ keyFile: '~/.ssh/id acme', credentials: 'Vault entry fs2' });
+    expect(m.hosts.find((h) => h.name === 'db1')).toMatchObject({ keyFile: undefined, credentials: 'Safe in the ops office, envelope 2' });
   });
 
   it('shows every command as it runs against the inventory, with secrets replaced by where they come from', () => {
@@ -50,7 +93,7 @@ describe('planModel', () => {
   });
 
   it('numbers preconditions and steps separately and marks included steps', () => {
-    const rb = model().runbooks[0];
+    const rb = model().runbooks.find((r) => r.name === 'db-failover')!;
     expect(rb.preconditions.map((s) => `${s.number} ${s.id}`)).toEqual(['P1 standby-replaying', 'P2 archive-present', 'P3 move-address/arping-present']);
     expect(rb.steps.map((s) => s.number)).toEqual(rb.steps.map((_, i) => String(i + 1)));
     const add = rb.steps.find((s) => s.id === 'move-address/add-address')!;
@@ -87,7 +130,7 @@ describe('planModel', () => {
   });
 
   it('maps roles to hosts and marks the one that may be down', () => {
-    const rb = model().runbooks[0];
+    const rb = model().runbooks.find((r) => r.name === 'db-failover')!;
     expect(rb.roles).toEqual([
       { role: 'primary', host: 'db1', address: '198.18.0.11', mayBeDown: true },
       { role: 'standby', host: 'db2', address: '198.18.0.12', mayBeDown: false },
@@ -119,10 +162,10 @@ describe('planModel', () => {
       { runbook: 'vip-move', version: '1.0.3', digest: digest('vip-move'), inventory: 'lab', result: 'passed', finished_at: '2026-01-01T09:00:00Z', duration_ms: 2200 },
     ];
     const m = model(h, project);
-    expect(m.order.map((r) => [r.runbook, r.status.state, r.status.text])).toEqual([
+    expect(m.runbooks.map((r) => [r.name, r.status.state, r.status.text])).toEqual([
+      ['vip-move', 'stale', 'stale since 2026-04-01'],
       ['db-failover', 'current', 'current (passed 2026-11-01)'],
       ['files-resync', 'stale', 'stale since 2026-10-01 (runbook changed after that rehearsal)'],
-      ['vip-move', 'stale', 'stale since 2026-04-01'],
       ['wiki-restore', 'never', 'never rehearsed'],
     ]);
   });
