@@ -51,6 +51,9 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
       expect(dry.stdout).toMatch(resolver === 'openssh' ? /address, ProxyCommand: ssh -G/ : /address, ProxyCommand: ssh_config \(built-in resolver: \S+inventories\/ssh_config\)/);
       expect(dry.stdout).toMatch(/port, user, identity files: inventory defaults/);
       expect(existsSync(proxied)).toBe(false); // a dry run starts no ProxyCommand
+      const pre = await p.cli(['preflight', 'rb', '-i', 't', '--plain', '--state-dir', p.stateDir], { env });
+      expect(pre.code, pre.stdout + pre.stderr).toBe(0);
+      expect(pre.stdout).toMatch(resolver === 'openssh' ? /address, ProxyCommand: ssh -G/ : /address, ProxyCommand: ssh_config \(built-in resolver/);
       const r = await p.run('rb', [], { env });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(existsSync(marker)).toBe(true);
