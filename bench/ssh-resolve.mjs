@@ -36,13 +36,15 @@ const commands = SIZES.flatMap((n) => [
 try {
   const r = interleaved(commands, { rounds, cwd: dir });
   const ms = (v) => `${v.toFixed(0)} ms`;
-  console.log(`| hosts | with addresses | ssh -G (adds) | built-in resolver (adds) |`);
+  const cpu = (k) => r[k].user + r[k].system;
+  console.log(`| hosts | with addresses: wall (CPU) | ssh -G: wall (CPU), adds | built-in resolver: wall (CPU), adds |`);
   console.log(`| --- | --- | --- | --- |`);
   for (const n of SIZES) {
-    const a = r[`${n} addr`].median; const g = r[`${n} ssh -G`].median; const b = r[`${n} built-in`].median;
-    console.log(`| ${n} | ${ms(a)} | ${ms(g)} (+${ms(g - a)}) | ${ms(b)} (+${ms(b - a)}) |`);
+    const [a, g, b] = [`${n} addr`, `${n} ssh -G`, `${n} built-in`];
+    const cell = (k) => `${ms(r[k].median)} (${ms(cpu(k))}), +${ms(r[k].median - r[a].median)} (+${ms(cpu(k) - cpu(a))} CPU)`;
+    console.log(`| ${n} | ${ms(r[a].median)} (${ms(cpu(a))}) | ${cell(g)} | ${cell(b)} |`);
   }
-  console.log(`\nmedians of ${rounds} interleaved rounds of \`run --dry-run\`; CPU (user+system) per run: ` + SIZES.map((n) => `${n} hosts ssh -G ${(r[`${n} ssh -G`].user + r[`${n} ssh -G`].system).toFixed(0)} ms`).join(', '));
+  console.log(`\nmedians of ${rounds} interleaved rounds of \`run --dry-run\` (wall); CPU is user+system of the whole process tree, mean per run`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
