@@ -27,7 +27,7 @@ function includesOf(project: Project, name: string, seen = new Set<string>()): S
   return seen;
 }
 
-export async function prepare(runbookArg: string, inventoryArg: string, io: CliIO): Promise<Prepared> {
+export async function prepare(runbookArg: string, inventoryArg: string, io: CliIO, o: { dryRun?: boolean } = {}): Promise<Prepared> {
   let project: Project;
   let runbookName = runbookArg;
   if (isPath(runbookArg)) {
@@ -69,8 +69,9 @@ export async function prepare(runbookArg: string, inventoryArg: string, io: CliI
     printDiagnostics(relevant, project, io);
     throw new ExitError(EXIT.PROBLEMS, `the runbook has errors (${summarize(relevant)}): nothing was run`, 'fix them, check with `lifeboat validate`, and run again');
   }
-  // inventory paths that depend on the operator's environment are checked now (validation cannot)
-  const missing = checkInventoryPaths(project.inventories.get(inventoryName)!, io.env);
+  // inventory paths that depend on the operator's environment are checked now (validation cannot);
+  // a dry run reads no key and connects nowhere
+  const missing = o.dryRun ? [] : checkInventoryPaths(project.inventories.get(inventoryName)!, io.env);
   if (missing.length) {
     printDiagnostics(missing, project, io);
     throw new ExitError(EXIT.PROBLEMS, `the inventory names files that do not exist: nothing was run`);

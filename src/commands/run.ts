@@ -79,7 +79,7 @@ function warmHosts(plan: Prepared['plan'], ssh: Transport) {
 }
 
 export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
-  const prepared = await prepare(runbookArg, opts.inventory, io);
+  const prepared = await prepare(runbookArg, opts.inventory, io, { dryRun: opts.dryRun });
   for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
   if (opts.from && !prepared.plan.steps.some((s) => s.id === opts.from || s.id.startsWith(`${opts.from}/`))) {
     throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')}`);

@@ -29,8 +29,8 @@ const dependsOnEnvironment = (p: string) => p.startsWith('~') || p.includes('${'
 /**
  * Missing files named by the inventory. `env` undefined: validation (paths that depend on the
  * environment are skipped); else the run's environment, and only those paths are checked.
- * A known_hosts file that does not exist yet is only an error at validation: a run with
- * --accept-new-host-keys creates it.
+ * A known_hosts file that does not exist yet is a warning: a run with --accept-new-host-keys
+ * creates it, and without that every key is unknown and refused (never silently accepted).
  */
 export function checkInventoryPaths(inv: Loaded<Inventory>, env?: NodeJS.ProcessEnv): Diagnostic[] {
   const dir = path.dirname(inv.file.file);
@@ -40,9 +40,9 @@ export function checkInventoryPaths(inv: Loaded<Inventory>, env?: NodeJS.Process
     if (env && f.what === 'known_hosts') continue;
     const full = inventoryPath(f.value, env ?? {}, dir);
     if (existsSync(full)) continue;
-    out.push(diagAt(inv.file, f.at, false, 'error', 'missing-file',
+    out.push(diagAt(inv.file, f.at, false, f.what === 'known_hosts' ? 'warning' : 'error', 'missing-file',
       `${f.what}: ${full} does not exist${full !== f.value ? ` (from '${f.value}', relative to the inventory's folder)` : ''}`,
-      f.what === 'known_hosts' ? 'correct the path, or create the file (touch it, chmod 600) for --accept-new-host-keys to record keys in' : 'correct the path (relative paths start at the inventory file\'s folder), or remove the field to use ssh\'s defaults'));
+      f.what === 'known_hosts' ? 'correct the path; until it exists every host key is unknown and refused (--accept-new-host-keys creates it)' : 'correct the path (relative paths start at the inventory file\'s folder), or remove the field to use ssh\'s defaults'));
   }
   return out;
 }
