@@ -17,6 +17,16 @@ export interface ResolvedHost {
   identityFiles: string[];
   /** known_hosts files to verify against (first one receives accepted new keys) */
   knownHosts: string[];
+  /** system-wide known_hosts files, read but never written (ssh's GlobalKnownHostsFile) */
+  globalKnownHosts?: string[];
+  /** the name known_hosts is searched for instead of the address (ssh's HostKeyAlias) */
+  hostKeyAlias?: string;
+  /** ssh_config ProxyCommand, tokens expanded: run by /bin/sh, its stdin/stdout are the connection */
+  proxyCommand?: string;
+  /** where the connection settings came from (`ssh -G`, the built-in resolver), when not the inventory */
+  origin?: string;
+  /** per field (address, port, user, …): inventory, inventory defaults, ssh -G, built-in resolver, default */
+  origins?: Record<string, string>;
   connectTimeoutMs: number;
   /** the failed server of a failover: being unreachable is expected, not an error */
   mayBeDown: boolean;

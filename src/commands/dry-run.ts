@@ -20,6 +20,7 @@ import { isHostCondition, type Expectation, type ResolvedStep } from '../model/p
 import { operatorName } from '../ui/operator.js';
 import { stepNumbers } from '../plan/numbering.js';
 import { pointsOfNoReturn } from '../plan/gates.js';
+import { describeHostSources } from '../ui/describe.js';
 
 interface DryStep {
   /** the step's number everywhere (plan, log, report): P1 … for preconditions, 1 … after */
@@ -99,7 +100,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     };
   });
   if (opts.format === 'json') {
-    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, steps }, null, 2) + '\n');
+    const hosts = Object.values(plan.hosts).filter((h) => !h.local).map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, jump: h.jump?.name, proxyCommand: h.proxyCommand, origins: h.origins ?? {} }));
+    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, hosts, steps }, null, 2) + '\n');
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
   const plannedCommand = (id: string, host: string) => {
@@ -112,6 +114,12 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   w(`${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`);
   if (plan.runbook.rtoMs) w(`RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`);
   w();
+  const remote = Object.values(plan.hosts).filter((h) => !h.local);
+  if (remote.length) {
+    w('Hosts (and where each value comes from):');
+    for (const h of remote) for (const l of describeHostSources(h)) w(`  ${l}`);
+    w();
+  }
   steps.forEach((s) => {
     w(`${s.number.padStart(3)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
     if (s.skipped) w(`      skipped: ${s.skipped}`);

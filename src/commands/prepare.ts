@@ -4,14 +4,15 @@ import { existsSync, statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadWithRoot, loadForRun, addFile, findRoot, type Project } from '../load/project.js';
 import { checkSemantics } from '../load/check-semantics.js';
+import { checkInventoryPaths } from '../load/inventory-paths.js';
 import { lintProject } from '../load/lint.js';
 import { formatDiagnostic, hasErrors, sortDiagnostics, summarize, type Diagnostic } from '../model/diagnostic.js';
-import { resolvePlan, ResolveError } from '../plan/resolve.js';
+import { resolvePlan, ResolveError, inventorySshConfig } from '../plan/resolve.js';
+import type { ResolvedHost } from '../ports.js';
 import type { ResolvedPlan } from '../model/plan.js';
 import type { Operator } from '../ports.js';
 import { ExitError, EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
-import { resolveFromSshConfig } from '../transport/ssh-config.js';
 import { expandPath } from '../util/expand.js';
 
 export interface Prepared { project: Project; plan: ResolvedPlan; root: string; warnings: Diagnostic[] }
@@ -26,7 +27,7 @@ function includesOf(project: Project, name: string, seen = new Set<string>()): S
   return seen;
 }
 
-export function prepare(runbookArg: string, inventoryArg: string, io: CliIO): Prepared {
+export async function prepare(runbookArg: string, inventoryArg: string, io: CliIO, o: { dryRun?: boolean } = {}): Promise<Prepared> {
   let project: Project;
   let runbookName = runbookArg;
   if (isPath(runbookArg)) {
@@ -68,14 +69,41 @@ export function prepare(runbookArg: string, inventoryArg: string, io: CliIO): Pr
     printDiagnostics(relevant, project, io);
     throw new ExitError(EXIT.PROBLEMS, `the runbook has errors (${summarize(relevant)}): nothing was run`, 'fix them, check with `lifeboat validate`, and run again');
   }
+  // inventory paths that depend on the operator's environment are checked now (validation cannot);
+  // a dry run reads no key and connects nowhere
+  const missing = o.dryRun ? [] : checkInventoryPaths(project.inventories.get(inventoryName)!, io.env);
+  if (missing.length) {
+    printDiagnostics(missing, project, io);
+    throw new ExitError(EXIT.PROBLEMS, `the inventory names files that do not exist: nothing was run`);
+  }
   let plan: ResolvedPlan;
   try {
-    plan = resolvePlan(project, runbookName, inventoryName, { env: io.env, sshConfigLookup: (n, p) => resolveFromSshConfig(n, p) });
+    plan = await resolveWithSsh(project, runbookName, inventoryName, io.env);
   } catch (e) {
     if (e instanceof ResolveError) throw new ExitError(EXIT.PROBLEMS, `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.col}` : ''}: ` : ''}${e.message}: nothing was run`);
     throw e;
   }
   return { project, plan, root: project.root, warnings: relevant.filter((d) => d.severity === 'warning') };
+}
+
+/**
+ * Resolve the plan; hosts without an address are looked up where OpenSSH would connect, all at
+ * once (a first pass finds which hosts the plan uses). A plan whose hosts all have addresses
+ * never starts `ssh`.
+ */
+async function resolveWithSsh(project: Project, runbookName: string, inventoryName: string, env: NodeJS.ProcessEnv): Promise<ResolvedPlan> {
+  const inv = project.inventories.get(inventoryName)!;
+  const wanted: Array<{ name: string; user?: string; port?: number }> = [];
+  const first = resolvePlan(project, runbookName, inventoryName, { env, sshConfigLookup: (q) => { wanted.push(q); return {}; } });
+  if (!wanted.length) return first;
+  const { SshResolver } = await import('../transport/ssh-resolve.js');
+  const resolver = new SshResolver({ configPath: inventorySshConfig(inv.data, env, path.dirname(inv.file.file)), env });
+  try {
+    await resolver.prefetch(wanted);
+  } catch (e) {
+    throw new ResolveError(`hosts without an address are resolved by ${resolver.kind === 'openssh' ? '`ssh -G`' : 'the built-in ssh_config resolver'}, which failed: ${(e as Error).message}`, inv.file.file);
+  }
+  return resolvePlan(project, runbookName, inventoryName, { env, sshConfigLookup: (q): Partial<ResolvedHost> => resolver.host(q) });
 }
 
 export function printDiagnostics(list: Diagnostic[], project: Project, io: CliIO) {

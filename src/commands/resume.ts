@@ -45,7 +45,7 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const invFile = started.files.find((f) => f.role === 'inventory');
   if (!rbFile || !invFile) throw new ExitError(EXIT.PROBLEMS, `run ${runId}: the start record names no runbook or inventory file`);
   for (const f of [rbFile, invFile]) if (!existsSync(f.path)) throw new ExitError(EXIT.PROBLEMS, `${f.path} (used by run ${runId}) is gone`, `run lifeboat resume from the folder the run was started in (${path.dirname(path.dirname(stateDir))})`);
-  const prepared = prepare(rbFile.path, invFile.path, io);
+  const prepared = await prepare(rbFile.path, invFile.path, io);
   const changed: string[] = [];
   const now = new Map(prepared.plan.files.map((f) => [path.resolve(f.path), f.sha256]));
   for (const f of started.files) {

@@ -89,7 +89,7 @@ function warmHosts(plan: Prepared['plan'], ssh: Transport) {
 }
 
 export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
-  const prepared = prepare(runbookArg, opts.inventory, io);
+  const prepared = await prepare(runbookArg, opts.inventory, io, { dryRun: opts.dryRun });
   for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
   for (const [flag, id] of [['--from', opts.from], ['--to', opts.to]] as const) {
     if (id && !prepared.plan.steps.some((s) => s.id === id || s.id.startsWith(`${id}/`))) {
@@ -113,7 +113,12 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const rh = await import('./rehearse.js');
   if (mode === 'rehearsal') notes.push(...(await rh.rehearsalInterlock(prepared)));
   if (mode === 'run') notes.push(...(await rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) => io.stderr.write(s + '\n'))));
-  if (mode === 'preflight') addSudoChecks(prepared);
+  if (mode === 'preflight') {
+    addSudoChecks(prepared);
+    const { describeHostSources } = await import('../ui/describe.js');
+    const remote = Object.values(prepared.plan.hosts).filter((h) => !h.local);
+    if (remote.length) io.stdout.write(`Hosts (and where each value comes from):\n${remote.flatMap((h) => describeHostSources(h)).map((l) => `  ${l}\n`).join('')}\n`);
+  }
   const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
 
   const plan = prepared.plan;

@@ -1,6 +1,7 @@
 // Checks that need more than the schema: references between steps, roles, inventories,
 // templates and runbooks. Each check has its own code (docs/DIAGNOSTICS.md) and points at
 // the offending node; template problems point inside the YAML string at the `{{`.
+import { checkInventoryPaths } from './inventory-paths.js';
 import type { Diagnostic, Severity } from '../model/diagnostic.js';
 import type { Runbook, Step, Condition, Expect, Inventory } from '../model/types.js';
 import type { Project, Loaded } from './project.js';
@@ -156,7 +157,7 @@ export function checkSemantics(project: Project): Diagnostic[] {
   const out: Diagnostic[] = [];
   const inventories = [...project.inventories.values()].filter((i) => i.valid);
   for (const rb of project.runbooks.values()) if (rb.valid) checkRunbook(project, rb, inventories, out);
-  for (const inv of inventories) checkInventory(inv, out);
+  for (const inv of inventories) { checkInventory(inv, out); out.push(...checkInventoryPaths(inv)); }
   if (project.site?.valid) checkSite(project, out);
   checkIncludeCycles(project, out);
   return out;

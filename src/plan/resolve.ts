@@ -2,6 +2,7 @@
 // Assumes the semantic checks passed; anything that still does not resolve throws ResolveError.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { userInfo } from 'node:os';
 import type { ResolvedHost } from '../ports.js';
 import type { Runbook, Step, Inventory, OutputMatch, Expect, Condition } from '../model/types.js';
 import type { Expectation, OutputTest, ResolvedCondition, ResolvedPlan, ResolvedStep, SecretSource } from '../model/plan.js';
@@ -17,8 +18,13 @@ export class ResolveError extends Error {
 
 export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
-  /** hosts without an address: look them up like `ssh` does (~/.ssh/config) */
-  sshConfigLookup?: (name: string, configPath?: string) => Partial<ResolvedHost>;
+  /**
+   * Hosts without an address: where OpenSSH would connect (`ssh -G`, or the built-in resolver).
+   * The inventory's own user and port are given as ssh's -l and -p would be.
+   */
+  sshConfigLookup?: (query: { name: string; user?: string; port?: number }) => Partial<ResolvedHost>;
+  /** the inventory file's folder: its relative paths (ssh_config, known_hosts, identity_file) start there */
+  inventoryDir?: string;
   /** max include depth */
   maxDepth?: number;
 }
@@ -33,32 +39,83 @@ export const LOCAL_HOST: ResolvedHost = {
 const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|\[?[0-9A-Fa-f:.]+\]?)$/;
 const USER = /^[a-z_][a-z0-9_.-]*\$?$/;
 
+/** An inventory path field as a path: ~ and ${VAR} expanded, relative to the inventory's folder. */
+export function inventoryPath(p: string, env: NodeJS.ProcessEnv, dir?: string): string {
+  const e = expandPath(p, env);
+  return dir ? path.resolve(dir, e) : e;
+}
+
+/** The ssh_config file an inventory names (undefined: ssh's own defaults). */
+export function inventorySshConfig(inv: Inventory, env: NodeJS.ProcessEnv = process.env, dir?: string): string | undefined {
+  return inv.ssh_config ? inventoryPath(inv.ssh_config, env, dir) : undefined;
+}
+
+/** Hosts of this inventory without an address, as they are asked of ssh (-l, -p from the inventory). */
+export function sshQuery(inv: Inventory, name: string): { name: string; user?: string; port?: number } {
+  const h = inv.hosts[name];
+  const d = inv.defaults ?? {};
+  const user = h?.user ?? d.user;
+  const port = h?.port ?? d.port;
+  return { name, ...(user !== undefined ? { user } : {}), ...(port !== undefined ? { port } : {}) };
+}
+
+function checkFromConfig(name: string, c: Partial<ResolvedHost>): void {
+  // ssh_config is not checked by the schema: hold what it gives to the same rules as an inventory
+  if (c.address !== undefined && !ADDRESS.test(c.address)) throw new ResolveError(`host '${name}': ssh_config gives it the HostName '${JSON.stringify(c.address).slice(1, -1)}', which is not a host name or address`);
+  if (c.user !== undefined && !USER.test(c.user)) throw new ResolveError(`host '${name}': ssh_config gives it the User '${JSON.stringify(c.user).slice(1, -1)}', which is not a user name`);
+  if (c.jump) checkFromConfig(c.jump.name, c.jump);
+}
+
 export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions = {}, seen: string[] = []): ResolvedHost {
   const env = opts.env ?? process.env;
   const h = inv.hosts[name];
   if (!h) throw new ResolveError(`host '${name}' is not in inventory '${inv.name}'`);
   if (seen.includes(name)) throw new ResolveError(`jump hosts form a loop: ${[...seen, name].join(' → ')}`);
   const d = inv.defaults ?? {};
-  const fromConfig = !h.address && opts.sshConfigLookup ? opts.sshConfigLookup(name, inv.ssh_config ? expandPath(inv.ssh_config, env) : undefined) : {};
-  // ssh_config is not checked by the schema: hold what it gives to the same rules as an inventory
-  if (fromConfig.address !== undefined && !ADDRESS.test(fromConfig.address)) throw new ResolveError(`host '${name}': ssh_config gives it the HostName '${JSON.stringify(fromConfig.address).slice(1, -1)}', which is not a host name or address`);
-  if (fromConfig.user !== undefined && !USER.test(fromConfig.user)) throw new ResolveError(`host '${name}': ssh_config gives it the User '${JSON.stringify(fromConfig.user).slice(1, -1)}', which is not a user name`);
-  const knownHosts = (Array.isArray(inv.known_hosts) ? inv.known_hosts : [inv.known_hosts ?? '~/.ssh/known_hosts']).map((p) => expandPath(p, env));
+  const dir = opts.inventoryDir;
+  let fromConfig: Partial<ResolvedHost> = {};
+  if (!h.address && opts.sshConfigLookup) {
+    try {
+      fromConfig = opts.sshConfigLookup(sshQuery(inv, name));
+    } catch (e) {
+      throw new ResolveError(`host '${name}' has no address and ssh_config does not resolve it: ${(e as Error).message}`);
+    }
+    checkFromConfig(name, fromConfig);
+  }
+  const via = fromConfig.origin;
+  const origins: Record<string, string> = {};
+  const pick = <T>(field: string, ...c: Array<[T | undefined, string | undefined]>): T | undefined => {
+    for (const [v, o] of c) if (v !== undefined && o !== undefined) { origins[field] = o; return v; }
+    return undefined;
+  };
+  const knownHosts = inv.known_hosts !== undefined
+    ? pick('knownHosts', [(Array.isArray(inv.known_hosts) ? inv.known_hosts : [inv.known_hosts]).map((p) => inventoryPath(p, env, dir)), 'inventory'])!
+    : pick('knownHosts', [fromConfig.knownHosts, via], [['~/.ssh/known_hosts'].map((p) => expandPath(p, env)), 'default'])!;
   const idFile = h.identity_file ?? d.identity_file;
   const jumpName = h.jump ?? (name !== d.jump ? d.jump : undefined);
-  return {
+  const jump = jumpName ? resolveHost(inv, jumpName, opts, [...seen, name]) : fromConfig.jump;
+  if (jumpName) origins.jump = h.jump ? 'inventory' : 'inventory defaults'; else if (jump) origins.jump = via!;
+  const connectTimeoutMs = pick('connectTimeoutMs', [inv.connect_timeout ? parseDuration(inv.connect_timeout) : undefined, 'inventory'], [fromConfig.connectTimeoutMs, via], [10_000, 'default'])!;
+  const host: ResolvedHost = {
     name,
-    address: h.address ?? fromConfig.address ?? name,
-    port: h.port ?? fromConfig.port ?? d.port ?? 22,
-    user: h.user ?? fromConfig.user ?? d.user ?? env.USER ?? 'root',
-    jump: jumpName ? resolveHost(inv, jumpName, opts, [...seen, name]) : fromConfig.jump,
+    address: pick('address', [h.address, 'inventory'], [fromConfig.address, via], [name, 'default'])!,
+    port: pick('port', [h.port, 'inventory'], [d.port, 'inventory defaults'], [fromConfig.port, via], [22, 'default'])!,
+    user: pick('user', [h.user, 'inventory'], [d.user, 'inventory defaults'], [fromConfig.user, via], [userInfo().username, 'default'])!,
+    jump,
     hostKey: h.host_key,
-    identityFiles: idFile ? [expandPath(idFile, env)] : fromConfig.identityFiles ?? [],
+    identityFiles: pick('identityFiles', [h.identity_file ? [inventoryPath(h.identity_file, env, dir)] : undefined, 'inventory'], [idFile ? [inventoryPath(idFile, env, dir)] : undefined, 'inventory defaults'], [fromConfig.identityFiles, via], [[], 'default'])!,
     knownHosts,
-    connectTimeoutMs: inv.connect_timeout ? parseDuration(inv.connect_timeout) : 10_000,
+    connectTimeoutMs,
     mayBeDown: false,
     algorithms: h.algorithms as Record<string, string[]> | undefined,
   };
+  if (fromConfig.globalKnownHosts) host.globalKnownHosts = fromConfig.globalKnownHosts;
+  if (fromConfig.hostKeyAlias) { host.hostKeyAlias = fromConfig.hostKeyAlias; origins.hostKeyAlias = via!; }
+  // an inventory jump is ssh's -J: it takes the place of the config's ProxyCommand
+  if (fromConfig.proxyCommand && !jumpName) { host.proxyCommand = fromConfig.proxyCommand; origins.proxyCommand = via!; }
+  if (via) host.origin = via;
+  host.origins = origins;
+  return host;
 }
 
 const withTemplate = (value: string) => (value.includes('{{') ? { value, template: parseTemplate(value) } : { value });
@@ -90,7 +147,7 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
 
   const useHost = (name: string, mayBeDown: boolean) => {
     if (name === 'local') { hosts.local = LOCAL_HOST; return; }
-    const h = hosts[name] ?? resolveHost(inventory, name, opts);
+    const h = hosts[name] ?? resolveHost(inventory, name, { inventoryDir: path.dirname(inv.file.file), ...opts });
     if (mayBeDown) h.mayBeDown = true;
     hosts[name] = h;
   };

@@ -43,7 +43,7 @@ export interface ReadinessReport {
 
 /** What readiness needs from the run machinery (the run command's own functions, passed in). */
 export interface ReadinessDeps {
-  prepare(runbook: string, inventory: string, io: CliIO): { plan: ResolvedPlan; project: Project };
+  prepare(runbook: string, inventory: string, io: CliIO): Promise<{ plan: ResolvedPlan; project: Project }>;
   addSudoChecks(prepared: { plan: ResolvedPlan }): void;
   resolveSecrets(plan: ResolvedPlan, io: CliIO, operator: undefined, warn: (s: string) => void): Promise<Record<string, string>>;
   makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<{ ssh: Transport; local: Transport }>;
@@ -83,7 +83,7 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
   const base = { runbook: name, service: rb.service ?? rb.title, tier: rb.tier, rpoObjective: rb.objectives?.rpo, checks: [] as CheckResult[], reasons: [] as string[], notes: [] as string[] };
   let prepared: { plan: ResolvedPlan };
   try {
-    prepared = deps.prepare(name, inventory, io);
+    prepared = await deps.prepare(name, inventory, io);
   } catch (e) {
     return { ...base, ready: false, reasons: [`cannot be resolved against ${inventory}: ${(e as Error).message}`], durationMs: Date.now() - started };
   }

@@ -1,6 +1,8 @@
-// known_hosts: parsing, matching (plain, wildcard, negated and hashed host patterns,
-// `[host]:port` for ports other than 22, @revoked), fingerprints, and new hashed entries.
-// `@cert-authority` lines are parsed but not used yet: host certificates are not checked.
+// known_hosts as OpenSSH reads it: parsing, matching (plain, wildcard, negated and hashed host
+// patterns, `[host]:port` for ports other than 22 with the port-less fallback, HostKeyAlias,
+// @revoked), fingerprints, and new hashed entries. `@cert-authority` lines are read so that a
+// host known only through a CA is refused with that reason: ssh2 does not offer or verify host
+// certificates (docs/SECURITY.md).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -94,22 +96,26 @@ export function matchesHost(hosts: string, name: string): boolean {
 }
 
 export type HostKeyStatus =
-  | { status: 'known' }
+  | { status: 'known'; where: string }
   | { status: 'revoked'; where: string }
   /** the host is known with keys of this type, but not this key */
   | { status: 'changed'; known: string[]; where: string }
-  /** no entry for this key type; `otherTypes` lists types the host is known with */
-  | { status: 'unknown'; otherTypes: string[] };
+  /** no entry for this key type; `otherTypes` lists types the host is known with; `ca` the @cert-authority lines for it */
+  | { status: 'unknown'; otherTypes: string[]; ca: string[] };
 
-/** What known_hosts says about `key` presented by address:port. Like OpenSSH. */
-export function checkHostKey(entries: KnownHostsEntry[], address: string, port: number, key: Buffer): HostKeyStatus {
-  const name = hostLookupName(address, port);
+/** The name known_hosts is searched for: the HostKeyAlias as written, else addr or [addr]:port. */
+export function knownHostsName(address: string, port: number, alias?: string): string {
+  return alias ?? hostLookupName(address, port);
+}
+
+function checkName(entries: KnownHostsEntry[], name: string, key: Buffer): HostKeyStatus {
   const type = keyTypeOf(key);
-  const mine = entries.filter((e) => e.marker !== 'cert-authority' && matchesHost(e.hosts, name));
+  const mine = entries.filter((e) => matchesHost(e.hosts, name));
   const revoked = mine.find((e) => e.marker === 'revoked' && e.key.equals(key));
   if (revoked) return { status: 'revoked', where: `${revoked.file}:${revoked.line}` };
   const plain = mine.filter((e) => e.marker === null);
-  if (plain.some((e) => e.key.equals(key))) return { status: 'known' };
+  const same = plain.find((e) => e.key.equals(key));
+  if (same) return { status: 'known', where: `${same.file}:${same.line}` };
   const sameType = plain.filter((e) => e.keyType === type);
   if (sameType.length > 0) {
     return {
@@ -118,7 +124,24 @@ export function checkHostKey(entries: KnownHostsEntry[], address: string, port: 
       where: sameType.map((e) => `${e.file}:${e.line}`).join(', '),
     };
   }
-  return { status: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] };
+  return {
+    status: 'unknown',
+    otherTypes: [...new Set(plain.map((e) => e.keyType))],
+    ca: mine.filter((e) => e.marker === 'cert-authority').map((e) => `${e.file}:${e.line}`),
+  };
+}
+
+/**
+ * What known_hosts says about `key` presented by address:port, as OpenSSH decides: a revoked
+ * key is refused; on a port other than 22 a host not known as `[addr]:port` is looked up as
+ * `addr` too, and only a matching key (or a revocation) counts from there.
+ */
+export function checkHostKey(entries: KnownHostsEntry[], address: string, port: number, key: Buffer, alias?: string): HostKeyStatus {
+  const st = checkName(entries, knownHostsName(address, port, alias), key);
+  if (st.status !== 'unknown' || alias !== undefined || port === 22) return st;
+  const bare = checkName(entries, address.toLowerCase(), key);
+  if (bare.status === 'known' || bare.status === 'revoked') return bare;
+  return { ...st, ca: [...new Set([...st.ca, ...(bare.status === 'unknown' ? bare.ca : [])])] };
 }
 
 /** Read and parse known_hosts files; missing files count as empty. */
@@ -133,14 +156,14 @@ export function loadKnownHosts(paths: string[]): KnownHostsEntry[] {
 }
 
 /** A hashed known_hosts line (what `HashKnownHosts yes` writes). */
-export function hashedEntryLine(address: string, port: number, key: Buffer, salt: Buffer = randomBytes(20)): string {
-  const name = hostLookupName(address, port);
+export function hashedEntryLine(address: string, port: number, key: Buffer, salt: Buffer = randomBytes(20), alias?: string): string {
+  const name = knownHostsName(address, port, alias);
   const hash = createHmac('sha1', salt).update(name).digest('base64');
   return `|1|${salt.toString('base64')}|${hash} ${keyTypeOf(key)} ${key.toString('base64')}`;
 }
 
 /** Append a hashed entry for the host; the file (and its folder) are created 0600/0700. */
-export function recordHostKey(path: string, address: string, port: number, key: Buffer): void {
+export function recordHostKey(path: string, address: string, port: number, key: Buffer, alias?: string): void {
   const file = expandHome(path);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const existed = existsSync(file);
@@ -149,7 +172,7 @@ export function recordHostKey(path: string, address: string, port: number, key: 
     const text = readFileSync(file, 'utf8');
     if (text && !text.endsWith('\n')) prefix = '\n';
   }
-  appendFileSync(file, prefix + hashedEntryLine(address, port, key) + '\n', { mode: 0o600 });
+  appendFileSync(file, prefix + hashedEntryLine(address, port, key, undefined, alias) + '\n', { mode: 0o600 });
   if (!existed) chmodSync(file, 0o600);
 }
 
@@ -168,8 +191,8 @@ export const DEFAULT_HOST_KEY_ALGORITHMS = Object.values(ALGOS_BY_TYPE).flat();
  * Host key algorithms to offer, the types known for this host first (as OpenSSH does),
  * so a server with several keys presents the one we know.
  */
-export function hostKeyAlgorithmsFor(entries: KnownHostsEntry[], address: string, port: number): string[] {
-  const name = hostLookupName(address, port);
+export function hostKeyAlgorithmsFor(entries: KnownHostsEntry[], address: string, port: number, alias?: string): string[] {
+  const name = knownHostsName(address, port, alias);
   const knownTypes = new Set(
     entries.filter((e) => e.marker === null && matchesHost(e.hosts, name)).map((e) => e.keyType),
   );

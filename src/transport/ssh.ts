@@ -2,6 +2,8 @@
 // known_hosts or a pinned fingerprint, keys from ssh-agent then IdentityFile, commands
 // wrapped by shell.ts (script on stdin, killed as a process group on timeout/cancel).
 import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { Duplex as DuplexStream } from 'node:stream';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
@@ -12,15 +14,16 @@ import {
   expandHome,
   fingerprint,
   hostKeyAlgorithmsFor,
-  hostLookupName,
   keyTypeOf,
+  knownHostsName,
   loadKnownHosts,
   normalizeFingerprint,
   recordHostKey,
 } from './known-hosts.js';
 import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
 import { LocalTransport } from './local.js';
-import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS, resolveFromSshConfig } from './ssh-config.js';
+import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS } from './ssh-config.js';
+import { SshResolver } from './ssh-resolve.js';
 
 export interface SshTransportOptions {
   /** trust on first use: record unknown host keys (hashed) in the first known_hosts file */
@@ -52,6 +55,34 @@ export function dialSocket(address: string, port: number): net.Socket {
   const socket = net.connect({ host: address, port });
   socket.setNoDelay(true);
   return socket;
+}
+
+/** ssh_config's ProxyCommand: run by /bin/sh (as ssh does, with `exec`); its stdout and stdin are the connection. */
+export function proxyCommandSocket(command: string): DuplexStream & { stderrTail(): string } {
+  const child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  const duplex = new DuplexStream({
+    read() { child.stdout.resume(); },
+    write(chunk: Buffer, _enc, cb) {
+      if (!child.stdin.writable) return cb(new Error('ProxyCommand is gone'));
+      child.stdin.write(chunk, (err) => cb(err ?? null));
+    },
+    final(cb) { child.stdin.end(); cb(); },
+    destroy(err, cb) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      cb(err);
+    },
+  }) as DuplexStream & { stderrTail(): string };
+  duplex.stderrTail = () => stderr.trim().split('\n').slice(-3).join('; ');
+  child.stdout.on('data', (d: Buffer) => { if (!duplex.push(d)) child.stdout.pause(); });
+  child.stdout.on('end', () => duplex.push(null));
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096); });
+  child.stdin.on('error', () => undefined); // EPIPE once the command is gone: reported as the connection's end
+  child.on('error', (err) => duplex.destroy(err));
+  child.on('close', (code, signal) => {
+    if (!duplex.destroyed) duplex.destroy(code ? new Error(`ProxyCommand exited with status ${code}${stderr ? `: ${duplex.stderrTail()}` : ''}`) : signal ? undefined : undefined);
+  });
+  return duplex;
 }
 
 function seconds(ms: number): string {
@@ -341,6 +372,7 @@ export class SshTransport implements Transport {
   /** Same as connect(), typed as the SSH connection (jump hosts need forwardOut). */
   connectSsh(input: ResolvedHost): Promise<SshConnection> {
     if (input.local) return Promise.reject(new Error(`${input.name} is the local host, not an SSH host`));
+    if (!input.address) return this.fromConfig(input).then((h) => this.connectSsh(h));
     const host = this.completeHost(input);
     const key = cacheKey(host);
     this.warming.delete(key);
@@ -366,7 +398,7 @@ export class SshTransport implements Transport {
    * here is not dialled again: the first connect() for the host reports its failure.
    */
   warm(input: ResolvedHost): void {
-    if (input.local) return;
+    if (input.local || !input.address) return;
     // completed once here: a host without an address is looked up in ssh_config once, not twice
     const host = this.completeHost(input);
     const key = cacheKey(host);
@@ -393,13 +425,24 @@ export class SshTransport implements Transport {
     await this.local?.closeAll();
   }
 
-  /** Fill a host without an address from ~/.ssh/config; defaults for empty lists. */
+  private resolver: SshResolver | undefined;
+
+  /** A host without an address (a caller that did not resolve the plan): where OpenSSH would connect. */
+  private async fromConfig(h: ResolvedHost): Promise<ResolvedHost> {
+    this.resolver ??= new SshResolver({ configPath: this.opts.sshConfigPath });
+    const q = { name: h.name };
+    try {
+      await this.resolver.prefetch([q]);
+    } catch (err) {
+      throw new TransportError('unreachable', h.name, `host ${h.name} has no address and ssh_config does not resolve it: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    const c = this.resolver.host(q);
+    return { ...h, ...stripUndefined(c), ...stripUndefined({ hostKey: h.hostKey, jump: h.jump ?? c.jump }) } as ResolvedHost;
+  }
+
+  /** Defaults for empty lists. */
   private completeHost(host: ResolvedHost): ResolvedHost {
     let h = host;
-    if (!h.address) {
-      const fromConfig = resolveFromSshConfig(h.name, this.opts.sshConfigPath);
-      h = { ...h, ...stripUndefined(fromConfig), ...stripUndefined({ hostKey: h.hostKey, jump: h.jump ?? fromConfig.jump }) };
-    }
     if (!h.identityFiles?.length) h = { ...h, identityFiles: DEFAULT_IDENTITY_FILES.map(expandHome) };
     if (!h.knownHosts?.length) h = { ...h, knownHosts: DEFAULT_KNOWN_HOSTS.map(expandHome) };
     if (!h.connectTimeoutMs) h = { ...h, connectTimeoutMs: 10_000 };
@@ -410,7 +453,7 @@ export class SshTransport implements Transport {
     // the TCP connection is opened before ssh2 is loaded: the server accepts it and sends its
     // banner meanwhile. An error before the SSH client takes the socket over is kept for it.
     let early: { socket: net.Socket; error?: Error } | undefined;
-    if (!host.jump) {
+    if (!host.jump && !host.proxyCommand) {
       const socket = dialSocket(host.address, host.port);
       early = { socket };
       socket.once('error', (e) => { early!.error = e; });
@@ -441,7 +484,7 @@ export class SshTransport implements Transport {
     }
 
     if (this.closes !== generation) throw abandoned(host);
-    const entries = loadKnownHosts(host.knownHosts);
+    const entries = loadKnownHosts([...host.knownHosts, ...(host.globalKnownHosts ?? [])]);
     const client = new Client();
 
     return new Promise<SshConnection>((resolve, reject) => {
@@ -548,7 +591,7 @@ export class SshTransport implements Transport {
           return;
         }
         sock = s;
-        const algorithms: ConnectConfig['algorithms'] = { serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port) as never };
+        const algorithms: ConnectConfig['algorithms'] = { serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port, host.hostKeyAlias) as never };
         // legacy algorithms only when the inventory asks for them
         for (const [k, list] of Object.entries(host.algorithms ?? {})) {
           (algorithms as Record<string, unknown>)[k] = k === 'serverHostKey' ? [...(algorithms.serverHostKey as string[]), ...list] : { append: list };
@@ -569,7 +612,21 @@ export class SshTransport implements Transport {
         }
       };
 
-      if (jumpConn) {
+      if (host.proxyCommand) {
+        let proxy: ReturnType<typeof proxyCommandSocket>;
+        try {
+          proxy = proxyCommandSocket(host.proxyCommand);
+        } catch (err) {
+          return finish(fail('unreachable', `${label} unreachable: ProxyCommand could not start: ${(err as Error).message}`, undefined, err));
+        }
+        proxy.on('error', (err: Error) => {
+          if (!done) finish(fail('unreachable', `${label} unreachable through its ProxyCommand (${host.proxyCommand}): ${err.message}`, undefined, err));
+        });
+        proxy.once('end', () => {
+          if (!done) setImmediate(() => finish(fail('unreachable', `${label} unreachable: its ProxyCommand (${host.proxyCommand}) ended during setup${proxy.stderrTail() ? `: ${proxy.stderrTail()}` : ''}`)));
+        });
+        start(proxy);
+      } else if (jumpConn) {
         jumpConn.forwardOut(host.address, host.port).then(start, (err: Error) =>
           finish(fail('unreachable', `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`, undefined, err)),
         );
@@ -582,36 +639,54 @@ export class SshTransport implements Transport {
     });
   }
 
-  /** null when the key is acceptable, else the refusal. */
+  /**
+   * null when the key is acceptable, else the refusal. A revoked key is refused, pinned or not;
+   * a pin must match the key, and where known_hosts has keys of that type for the host it must
+   * agree with them too (docs/SECURITY.md).
+   */
   private verifyHostKey(host: ResolvedHost, entries: ReturnType<typeof loadKnownHosts>, key: Buffer): TransportError | null {
     const label = describeHost(host);
     const fp = fingerprint(key);
     const type = keyTypeOf(key);
-    if (host.hostKey) {
-      const pinned = normalizeFingerprint(host.hostKey);
-      if (pinned === fp) return null;
+    const st = checkHostKey(entries, host.address, host.port, key, host.hostKeyAlias);
+    const lookup = knownHostsName(host.address, host.port, host.hostKeyAlias);
+    const removeHint = (where: string) => `ssh-keygen -R '${lookup}' -f ${where.split(':')[0]}`;
+    if (st.status === 'revoked') {
       return new TransportError(
         'host-key-changed',
         host.name,
-        `HOST KEY MISMATCH for ${label}: the inventory pins ${pinned} but the server presents ${type} ${fp}. ` +
-          `Someone may be intercepting the connection, or the server was rebuilt. Refusing to connect. ` +
-          `If the change is expected, verify the new key out of band and update \`host_key\` in the inventory.`,
+        `REVOKED HOST KEY for ${label}: the server presents ${type} ${fp}, which is marked @revoked (${st.where}). Refusing to connect` +
+          `${host.hostKey ? ', although the inventory pins it: a revocation wins over a pin' : ''}.`,
         fp,
       );
     }
-    const st = checkHostKey(entries, host.address, host.port, key);
-    switch (st.status) {
-      case 'known':
-        return null;
-      case 'revoked':
+    if (host.hostKey) {
+      const pinned = normalizeFingerprint(host.hostKey);
+      if (pinned !== fp) {
         return new TransportError(
           'host-key-changed',
           host.name,
-          `REVOKED HOST KEY for ${label}: the server presents ${type} ${fp}, which is marked @revoked (${st.where}). Refusing to connect.`,
+          `HOST KEY MISMATCH for ${label}: the inventory pins ${pinned} but the server presents ${type} ${fp}. ` +
+            `Someone may be intercepting the connection, or the server was rebuilt. Refusing to connect. ` +
+            `If the change is expected, verify the new key out of band and update \`host_key\` in the inventory.`,
           fp,
         );
+      }
+      if (st.status === 'changed') {
+        return new TransportError(
+          'host-key-changed',
+          host.name,
+          `HOST KEY DISAGREEMENT for ${label}: the inventory pins ${pinned}, which the server presents, but known_hosts (${st.where}) has ${st.known.join(', ')} for it. ` +
+            `A pin and known_hosts must agree. Refusing to connect. Verify the key out of band, then remove the stale known_hosts line (${removeHint(st.where)}) or correct \`host_key\`.`,
+          fp,
+        );
+      }
+      return null;
+    }
+    switch (st.status) {
+      case 'known':
+        return null;
       case 'changed': {
-        const file = host.knownHosts[0];
         return new TransportError(
           'host-key-changed',
           host.name,
@@ -619,13 +694,23 @@ export class SshTransport implements Transport {
             `but the server now presents ${type} ${fp}. Someone may be intercepting the connection (man in the middle), ` +
             `or the server was reinstalled. Refusing to connect; new keys are never accepted for a known host. ` +
             `If the change is expected, verify the new key out of band, then remove the old entry ` +
-            `(ssh-keygen -R '${hostLookupName(host.address, host.port)}' -f ${file}) or pin \`host_key: ${fp}\` in the inventory.`,
+            `(${removeHint(st.where)}) and connect again with --accept-new-host-keys, or pin \`host_key: ${fp}\` once the old line is gone.`,
           fp,
         );
       }
       case 'unknown': {
+        if (st.ca.length) {
+          return new TransportError(
+            'host-key-unknown',
+            host.name,
+            `unknown host key for ${label}: ${type} ${fp}. known_hosts trusts a certificate authority for this host (@cert-authority, ${st.ca.join(', ')}), ` +
+              `but lifeboat's SSH library (ssh2) cannot verify host certificates, so the CA cannot vouch for this server. Refusing to connect. ` +
+              `Verify the key out of band, then pin \`host_key: ${fp}\` in the inventory or add a plain known_hosts line for it.`,
+            fp,
+          );
+        }
         if (this.opts.acceptNewHostKeys) {
-          recordHostKey(host.knownHosts[0], host.address, host.port, key);
+          recordHostKey(host.knownHosts[0], host.address, host.port, key, host.hostKeyAlias);
           return null;
         }
         const others = st.otherTypes.length ? ` (known_hosts has other key types for it: ${st.otherTypes.join(', ')})` : '';

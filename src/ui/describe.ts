@@ -3,6 +3,7 @@ import type { JournalRecord } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { failureTail } from '../engine/output-tail.js';
 import { describeRpo, rpoLevel } from '../engine/rpo.js';
+import type { ResolvedHost } from '../ports.js';
 
 /** `detail`: for a failed command, the last lines of its stderr and stdout (outputTail), shown under the line */
 export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error'; detail?: string[] } | undefined {
@@ -31,4 +32,29 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
     // whether it succeeded is the summary's to say (runOutcome): a skipped failure makes it "completed with errors"
     case 'run-finished': return { text: `run ${r.result === 'succeeded' ? 'reached its end' : r.result} in ${formatDuration(r.durationMs)}${r.message ? `: ${r.message}` : ''}`, level: r.result === 'succeeded' ? 'ok' : 'error' };
   }
+}
+
+/** Where a host's connection settings came from, in words (the dry run and preflight print it). */
+export function describeHostSources(h: ResolvedHost): string[] {
+  const o = h.origins ?? {};
+  const target = `${h.user}@${h.address}${h.port !== 22 ? `:${h.port}` : ''}`;
+  const byOrigin = new Map<string, string[]>();
+  const field = (name: string, label: string) => {
+    const from = o[name];
+    if (from) byOrigin.set(from, [...(byOrigin.get(from) ?? []), label]);
+  };
+  field('address', 'address');
+  field('port', 'port');
+  field('user', 'user');
+  field('jump', 'jump host');
+  field('proxyCommand', 'ProxyCommand');
+  field('hostKeyAlias', 'HostKeyAlias');
+  field('identityFiles', 'identity files');
+  field('knownHosts', 'known_hosts');
+  field('connectTimeoutMs', 'connect timeout');
+  const lines = [`${h.name} → ${target}${h.hostKey ? ` (host key pinned: ${h.hostKey})` : ''}`];
+  if (h.proxyCommand) lines.push(`  through ProxyCommand: ${h.proxyCommand}`);
+  for (let j = h.jump; j; j = j.jump) lines.push(`  through jump host ${j.name} (${j.user}@${j.address}${j.port !== 22 ? `:${j.port}` : ''}${j.proxyCommand ? `, ProxyCommand: ${j.proxyCommand}` : ''})`);
+  for (const [from, labels] of byOrigin) lines.push(`  ${labels.join(', ')}: ${from}`);
+  return lines;
 }

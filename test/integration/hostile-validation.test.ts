@@ -108,13 +108,16 @@ describe('values from ssh_config (not checked by the schema)', () => {
   it('a HostName or User with shell syntax from ssh_config stops the run before anything connects', async () => {
     const p = project('sshcfg');
     const cases: [string, RegExp][] = [
-      ['HostName x$(touch /tmp/lb-pwned-cfg)y', /host 'cfg': ssh_config gives it the HostName 'x\$\(touch \/tmp\/lb-pwned-cfg\)y', which is not a host name or address: nothing was run/],
-      ['HostName 127.0.0.1\n  User r`touch /tmp/lb-pwned-cfg`', /host 'cfg': ssh_config gives it the User 'r`touch \/tmp\/lb-pwned-cfg`', which is not a user name: nothing was run/],
+      // OpenSSH itself refuses this line (two words): the run stops with its reason
+      ['HostName x$(touch /tmp/lb-pwned-cfg)y', /keyword hostname extra arguments at end of line[\s\S]*nothing was run/],
+      ['HostName x$(touch${IFS}/tmp/lb-pwned-cfg)y', /host 'cfg': ssh_config gives it the HostName 'x\$\(touch\$\{ifs\}\/tmp\/lb-pwned-cfg\)y', which is not a host name or address: nothing was run/],
+      ['HostName 127.0.0.1\n  User r`touch /tmp/lb-pwned-cfg`', /keyword user extra arguments at end of line[\s\S]*nothing was run/],
+      ['HostName 127.0.0.1\n  User r`touch${IFS}/tmp/lb-pwned-cfg`', /host 'cfg': ssh_config gives it the User 'r`touch\$\{IFS\}\/tmp\/lb-pwned-cfg`', which is not a user name: nothing was run/],
     ];
     p.write('rb.yaml', runbookYaml('rb', '  - id: x\n    on: c\n    run: touch /tmp/lb-pwned-cfg2').replace('roles: { t: target }', 'roles: { t: target, c: cfg }'));
     for (const [cfg, re] of cases) {
       p.write('ssh_cfg', `Host cfg\n  ${cfg}\n`);
-      p.write('inventories/t.yaml', inv(['target: { address: 127.0.0.1 }', 'cfg: {}']).replace('hosts:', 'ssh_config: ./ssh_cfg\nhosts:'));
+      p.write('inventories/t.yaml', inv(['target: { address: 127.0.0.1 }', 'cfg: {}']).replace('hosts:', 'ssh_config: ../ssh_cfg\nhosts:'));
       for (const extra of [[], ['--dry-run']]) {
         const r = await lifeboat(['run', 'rb', '-i', 't', '--yes', '--plain', '--state-dir', path.join(p.root, '.lifeboat'), ...extra], { cwd: p.root });
         expect(r.code, cfg).toBe(1);

@@ -101,8 +101,8 @@ describe('host matching', () => {
     execFileSync('ssh-keygen', ['-H', '-f', plain], { stdio: 'ignore' });
     const entries = parseKnownHosts(readFileSync(plain, 'utf8'));
     expect(entries.every((e) => e.hosts.startsWith('|1|'))).toBe(true);
-    expect(checkHostKey(entries, '10.1.1.1', 2222, keys.rsa.blob)).toEqual({ status: 'known' });
-    expect(checkHostKey(entries, 'host-a', 22, keys.ed2.blob)).toEqual({ status: 'known' });
+    expect(checkHostKey(entries, '10.1.1.1', 2222, keys.rsa.blob)).toMatchObject({ status: 'known' });
+    expect(checkHostKey(entries, 'host-a', 22, keys.ed2.blob)).toMatchObject({ status: 'known' });
     expect(checkHostKey(entries, '10.1.1.1', 22, keys.rsa.blob).status).toBe('unknown');
   });
 });
@@ -120,8 +120,8 @@ describe('checkHostKey', () => {
       'kh',
     );
   test('known', () => {
-    expect(checkHostKey(kh(), '127.0.0.1', 2222, keys.ed1.blob)).toEqual({ status: 'known' });
-    expect(checkHostKey(kh(), '127.0.0.1', 2222, keys.ec.blob)).toEqual({ status: 'known' });
+    expect(checkHostKey(kh(), '127.0.0.1', 2222, keys.ed1.blob)).toEqual({ status: 'known', where: 'kh:1' });
+    expect(checkHostKey(kh(), '127.0.0.1', 2222, keys.ec.blob)).toEqual({ status: 'known', where: 'kh:2' });
   });
   test('changed: same type, other key', () => {
     const r = checkHostKey(parseKnownHosts(`db1 ${keys.ed1.line}`, 'kh'), 'db1', 22, keys.ed2.blob);
@@ -133,12 +133,26 @@ describe('checkHostKey', () => {
     expect(checkHostKey(kh(), 'anything', 22, keys.ed2.blob).status).toBe('revoked');
   });
   test('unknown: no entry, other port, or only other types', () => {
-    expect(checkHostKey(kh(), '127.0.0.2', 2222, keys.ed1.blob)).toEqual({ status: 'unknown', otherTypes: [] });
-    expect(checkHostKey(kh(), '127.0.0.1', 22, keys.ed1.blob)).toEqual({ status: 'unknown', otherTypes: [] });
-    expect(checkHostKey(kh(), 'db1', 22, keys.ec.blob)).toEqual({ status: 'unknown', otherTypes: ['ssh-ed25519'] });
+    expect(checkHostKey(kh(), '127.0.0.2', 2222, keys.ed1.blob)).toEqual({ status: 'unknown', otherTypes: [], ca: ['kh:5'] });
+    expect(checkHostKey(kh(), '127.0.0.1', 22, keys.ed1.blob)).toEqual({ status: 'unknown', otherTypes: [], ca: ['kh:5'] });
+    expect(checkHostKey(kh(), 'db1', 22, keys.ec.blob)).toEqual({ status: 'unknown', otherTypes: ['ssh-ed25519'], ca: ['kh:5'] });
   });
-  test('@cert-authority lines are not trusted as host keys', () => {
-    expect(checkHostKey(kh(), 'x', 22, keys.rsa.blob).status).toBe('unknown');
+  test('@cert-authority lines are not trusted as host keys, and are named for the refusal', () => {
+    expect(checkHostKey(kh(), 'x', 22, keys.rsa.blob)).toEqual({ status: 'unknown', otherTypes: [], ca: ['kh:5'] });
+  });
+  test('port-less fallback on other ports: only a matching key or a revocation counts from there', () => {
+    const e = (lines: string[]) => parseKnownHosts(lines.join('\n'), 'kh');
+    expect(checkHostKey(e([`db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('known');
+    expect(checkHostKey(e([`db1 ${keys.ed2.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('unknown');
+    expect(checkHostKey(e([`[db1]:2222 ${keys.ed2.line}`, `db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('changed');
+    expect(checkHostKey(e([`@revoked db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('revoked');
+    expect(checkHostKey(e([`@revoked db1 ${keys.ed1.line}`, `[db1]:2222 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('known');
+  });
+  test('HostKeyAlias: the alias as written, no port, no fallback', () => {
+    const e = parseKnownHosts(`alias ${keys.ed1.line}\n[db1]:2222 ${keys.ed1.line}\ndb2 ${keys.ed2.line}`, 'kh');
+    expect(checkHostKey(e, 'db9', 2222, keys.ed1.blob, 'alias').status).toBe('known');
+    expect(checkHostKey(e, 'db1', 2222, keys.ed1.blob, 'other').status).toBe('unknown');
+    expect(checkHostKey(e, 'db2', 2222, keys.ed2.blob, 'other').status).toBe('unknown');
   });
   test('host key algorithms: known types first', () => {
     const entries = parseKnownHosts(`db1 ${keys.rsa.line}`);
@@ -162,7 +176,7 @@ describe('recordHostKey', () => {
     expect(text).not.toContain('db7');
     const entries = loadKnownHosts([file, join(dir, 'missing')]);
     expect(entries).toHaveLength(2);
-    expect(checkHostKey(entries, '127.0.0.9', 2200, keys.ed1.blob)).toEqual({ status: 'known' });
-    expect(checkHostKey(entries, 'db7', 22, keys.ec.blob)).toEqual({ status: 'known' });
+    expect(checkHostKey(entries, '127.0.0.9', 2200, keys.ed1.blob)).toMatchObject({ status: 'known' });
+    expect(checkHostKey(entries, 'db7', 22, keys.ec.blob)).toMatchObject({ status: 'known' });
   });
 });

@@ -1,81 +1,86 @@
+// The built-in ssh_config resolver's pieces, without a network (the comparison with OpenSSH
+// itself is test/integration/conformance-ssh-config.test.ts).
 import { test, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir, userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { resolveFromSshConfig, withDefaults } from '../../src/transport/ssh-config.js';
+import { builtinSettings, matchPattern, matchPatternList, parseJumpSpec, settingsToHost, splitArgs, SshConfigError } from '../../src/transport/ssh-config.js';
+import { parseSshG, SshResolver } from '../../src/transport/ssh-resolve.js';
 
 let dir: string;
 let config: string;
-
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-sshcfg-'));
   config = join(dir, 'config');
-  writeFileSync(
-    config,
-    [
-      'Host bastion',
-      '  HostName 198.18.0.5',
-      '  User jump',
-      '  Port 2022',
-      '',
-      'Host db*',
-      '  HostName %h.internal',
-      '  User admin',
-      '  IdentityFile ~/.ssh/db_%r',
-      '  IdentityFile /keys/second',
-      '  ProxyJump bastion',
-      '  ConnectTimeout 4',
-      '  UserKnownHostsFile ~/.ssh/kh1 /etc/kh2',
-      '',
-      'Host chain',
-      '  ProxyJump ops@outer:2200,bastion',
-      '',
-      'Host direct',
-      '  ProxyJump none',
-      '',
-      'Match exec "touch ' + join(dir, 'EXECUTED') + '"',
-      '  User nobody',
-      '',
-      'Host *',
-      '  Port 22',
-    ].join('\n'),
-  );
+  writeFileSync(config, [
+    'Host bastion',
+    '  HostName 198.18.0.5',
+    '  User jump',
+    '  Port 2022',
+    'Host outer',
+    '  ProxyJump far',
+    'Host db*',
+    '  HostName %h.internal',
+    '  User admin',
+    '  IdentityFile ~/.ssh/db_%r',
+    '  ProxyJump bastion',
+    '  ConnectTimeout 4',
+    'Host chain',
+    '  ProxyJump ops@outer:2200,bastion',
+    'Host proxied',
+    '  ProxyCommand nc %h %p',
+    '',
+  ].join('\n'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('HostName with %h, User, IdentityFile with tokens and ~, ProxyJump, ConnectTimeout, UserKnownHostsFile', () => {
-  const r = resolveFromSshConfig('db2', config);
-  expect(r.address).toBe('db2.internal');
-  expect(r.user).toBe('admin');
-  expect(r.port).toBe(22);
-  expect(r.identityFiles).toEqual([join(homedir(), '.ssh/db_admin'), '/keys/second']);
-  expect(r.connectTimeoutMs).toBe(4000);
-  expect(r.knownHosts).toEqual([join(homedir(), '.ssh/kh1'), '/etc/kh2']);
-  expect(r.jump).toMatchObject({ name: 'bastion', address: '198.18.0.5', user: 'jump', port: 2022 });
-  expect(r.jump?.jump).toBeUndefined();
+test('arguments: quotes, escapes, # at a word start ends the line, # inside a word stays', () => {
+  expect(splitArgs(`a "b c" 'd e' f\\ g h#i # j`, 'x')).toEqual(['a', 'b c', 'd e', 'f g', 'h#i']);
+  expect(() => splitArgs('"open', 'x')).toThrow(SshConfigError);
 });
 
-test('a ProxyJump chain: the first hop is outermost; user@host:port overrides', () => {
-  const r = resolveFromSshConfig('chain', config);
-  expect(r.address).toBe('chain');
-  expect(r.jump).toMatchObject({ name: 'bastion', address: '198.18.0.5' });
-  expect(r.jump?.jump).toMatchObject({ name: 'outer', address: 'outer', user: 'ops', port: 2200 });
+test('patterns: ? is exactly one character, * any run, case-sensitive; lists with negation', () => {
+  expect(matchPattern('db', 'db?')).toBe(false);
+  expect(matchPattern('db1', 'db?')).toBe(true);
+  expect(matchPattern('a.b.c', '*.c')).toBe(true);
+  expect(matchPattern('DB1', 'db1')).toBe(false);
+  expect(matchPatternList('ab', 'a*,!ab', true)).toBe(-1);
+  expect(matchPatternList('ac', 'A*,!ab', true)).toBe(1);
 });
 
-test('ProxyJump none, unknown hosts, missing config file', () => {
-  expect(resolveFromSshConfig('direct', config).jump).toBeUndefined();
-  expect(resolveFromSshConfig('elsewhere', config)).toEqual({ address: 'elsewhere', port: 22 });
-  expect(resolveFromSshConfig('elsewhere', join(dir, 'missing'))).toEqual({ address: 'elsewhere' });
+test('jump specs', () => {
+  expect(parseJumpSpec('ops@outer:2200')).toEqual({ host: 'outer', user: 'ops', port: 2200 });
+  expect(parseJumpSpec('ssh://[fe80::1]:22')).toEqual({ host: 'fe80::1', user: undefined, port: 22 });
 });
 
-test('Match exec is never run', () => {
-  resolveFromSshConfig('db1', config);
-  expect(() => rmSync(join(dir, 'EXECUTED'))).toThrow();
+test('ssh -G output is read field by field', () => {
+  const s = parseSshG('db1', ['host db1', 'hostname 10.0.0.1', 'port 2222', 'user u', 'identityfile ~/.ssh/a', 'identityfile /b',
+    'proxycommand nc %h %p', 'userknownhostsfile /k1 /k2', 'connecttimeout none', 'hostkeyalias al'].join('\n'));
+  expect(s).toMatchObject({ hostname: '10.0.0.1', port: 2222, user: 'u', identityFiles: ['~/.ssh/a', '/b'], proxyCommand: 'nc %h %p', userKnownHostsFiles: ['/k1', '/k2'], hostKeyAlias: 'al' });
+  expect(s.connectTimeout).toBeUndefined();
 });
 
-test('withDefaults fills what ssh would', () => {
-  const h = withDefaults('x', { address: '198.18.0.9' });
-  expect(h).toMatchObject({ name: 'x', address: '198.18.0.9', port: 22, user: userInfo().username, connectTimeoutMs: 10_000, mayBeDown: false });
-  expect(h.identityFiles[0]).toBe(join(homedir(), '.ssh/id_ed25519'));
-  expect(h.knownHosts).toEqual([join(homedir(), '.ssh/known_hosts')]);
+test('tokens and ~ are expanded from the final values (home from the password database)', () => {
+  const h = settingsToHost(builtinSettings('db2', { configPath: config }));
+  expect(h).toMatchObject({ address: 'db2.internal', user: 'admin', port: 22, connectTimeoutMs: 4000, identityFiles: [join(userInfo().homedir, '.ssh/db_admin')] });
+  expect(settingsToHost(builtinSettings('proxied', { configPath: config })).proxyCommand).toBe('nc proxied 22');
+});
+
+test('ProxyJump chains: the first hop as configured, later hops reached through the earlier ones', async () => {
+  const r = new SshResolver({ configPath: config, resolver: 'builtin' });
+  await r.prefetch([{ name: 'chain' }]);
+  const h = r.host({ name: 'chain' });
+  expect(h.address).toBe('chain');
+  expect(h.jump).toMatchObject({ name: 'bastion', address: '198.18.0.5', user: 'jump', port: 2022 });
+  expect(h.jump?.jump).toMatchObject({ name: 'outer', user: 'ops', port: 2200 });
+  // outer's own ProxyJump (far) applies: it is the first hop
+  expect(h.jump?.jump?.jump).toMatchObject({ name: 'far', address: 'far' });
+});
+
+test('-l and -p (the inventory) win over the config', () => {
+  expect(builtinSettings('db1', { configPath: config, user: 'me', port: 2 })).toMatchObject({ user: 'me', port: 2 });
+});
+
+test('a missing -F file is an error, as for ssh', () => {
+  expect(() => builtinSettings('x', { configPath: join(dir, 'missing') })).toThrow(/Can't open user config file/);
 });
