@@ -1,6 +1,6 @@
 # lifeboat completion for fish: lifeboat completion fish > ~/.config/fish/completions/lifeboat.fish
 complete -c lifeboat -f
-complete -c lifeboat -n "not __fish_seen_subcommand_from validate schema runs log unlock drills plan run rehearse preflight report resume list new completion" -a "validate schema runs log unlock drills plan run rehearse preflight report resume list new completion"
+complete -c lifeboat -n "not __fish_seen_subcommand_from validate schema runs log unlock drills plan run rehearse preflight report resume readiness kit list new completion" -a "validate schema runs log unlock drills plan run rehearse preflight report resume readiness kit list new completion"
 complete -c lifeboat -n "__fish_seen_subcommand_from validate" -l format
 complete -c lifeboat -n "__fish_seen_subcommand_from validate" -l strict
 complete -c lifeboat -n "__fish_seen_subcommand_from validate" -l no-git
@@ -94,6 +94,18 @@ complete -c lifeboat -n "__fish_seen_subcommand_from resume" -l state-dir
 complete -c lifeboat -n "__fish_seen_subcommand_from resume" -l accept-new-host-keys
 complete -c lifeboat -n "__fish_seen_subcommand_from resume" -l help
 complete -c lifeboat -n "__fish_seen_subcommand_from resume" -a "(lifeboat __complete runs 2>/dev/null)"
+complete -c lifeboat -n "__fish_seen_subcommand_from readiness" -l inventory
+complete -c lifeboat -n "__fish_seen_subcommand_from readiness" -l junit
+complete -c lifeboat -n "__fish_seen_subcommand_from readiness" -l format
+complete -c lifeboat -n "__fish_seen_subcommand_from readiness" -l state-dir
+complete -c lifeboat -n "__fish_seen_subcommand_from readiness" -l help
+complete -c lifeboat -n "__fish_seen_subcommand_from readiness" -s i -l inventory -r -a "(lifeboat __complete inventories 2>/dev/null)"
+complete -c lifeboat -n "__fish_seen_subcommand_from kit" -l output
+complete -c lifeboat -n "__fish_seen_subcommand_from kit" -l tar
+complete -c lifeboat -n "__fish_seen_subcommand_from kit" -l inventory
+complete -c lifeboat -n "__fish_seen_subcommand_from kit" -l state-dir
+complete -c lifeboat -n "__fish_seen_subcommand_from kit" -l help
+complete -c lifeboat -n "__fish_seen_subcommand_from kit" -s i -l inventory -r -a "(lifeboat __complete inventories 2>/dev/null)"
 complete -c lifeboat -n "__fish_seen_subcommand_from list" -l json
 complete -c lifeboat -n "__fish_seen_subcommand_from list" -l state-dir
 complete -c lifeboat -n "__fish_seen_subcommand_from list" -l help

@@ -11,7 +11,7 @@ _lifeboat() {
     case "${COMP_WORDS[i]}" in -*) ;; *) cmd="${COMP_WORDS[i]}"; break ;; esac
   done
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=( $(compgen -W "validate schema runs log unlock drills plan run rehearse preflight report resume list new completion --version" -- "$cur") )
+    COMPREPLY=( $(compgen -W "validate schema runs log unlock drills plan run rehearse preflight report resume readiness kit list new completion --version" -- "$cur") )
     return 0
   fi
   if [[ "$prev" == "-i" || "$prev" == "--inventory" ]]; then
@@ -32,6 +32,8 @@ _lifeboat() {
     preflight) opts="--inventory -i --yes -y --yes-manual --answer --plain --verbose -v --state-dir --accept-new-host-keys --takeover --help"; words="$(lifeboat __complete runbooks 2>/dev/null)" ;;
     report) opts="--output -o --format --paper --templates --state-dir --help"; words="$(lifeboat __complete runs 2>/dev/null)" ;;
     resume) opts="--yes -y --yes-manual --answer --accept-changed --in-doubt --force --plain --verbose -v --state-dir --accept-new-host-keys --help"; words="$(lifeboat __complete runs 2>/dev/null)" ;;
+    readiness) opts="--inventory -i --junit --format --state-dir --help"; words=""; files=1 ;;
+    kit) opts="--output -o --tar --inventory -i --state-dir --help"; words=""; files=1 ;;
     list) opts="--json --state-dir --help"; words="" ;;
     new) opts="--from --force --help"; words=""; files=1 ;;
     completion) opts="--help"; words="bash zsh fish" ;;
