@@ -83,7 +83,7 @@ export async function readinessJunit(report: ReadinessReport, ms: number): Promi
   const cases = report.services.map((s) => {
     const name = `${s.runbook} (${s.tier})`;
     const body = s.ready ? '' : `<failure message="${xml(s.reasons[0] ?? 'not ready')}">${xml(s.reasons.join('\n'))}</failure>`;
-    const out = [s.rpo ? `data-loss window ${s.rpo.words}` : '', `last drill: ${s.drill.ago ?? 'never'} (${s.drill.state})`, ...s.notes].filter(Boolean).join('\n');
+    const out = [s.rpo ? s.rpo.words : '', `last drill: ${s.drill.ago ?? 'never'} (${s.drill.state})`, ...s.notes].filter(Boolean).join('\n');
     return `    <testcase classname="readiness.${xml(report.inventory)}" name="${xml(name)}" time="${(s.durationMs / 1000).toFixed(3)}">${body}<system-out>${xml(out)}</system-out></testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>

@@ -12,7 +12,7 @@ import type { ResolvedPlan } from '../model/plan.js';
 import { UnitStatus, initState } from '../engine/state.js';
 import { drillRows, ago, type DrillState } from '../commands/drills.js';
 import { formatDuration } from '../util/duration.js';
-import { rpoVerdict, RPO_MEASURE, type RpoVerdict } from './rpo.js';
+import { assessRpo, describeRpo, rpoSteps, type RpoEvidence } from '../engine/rpo.js';
 
 export interface CheckResult { step: string; host: string; result: 'ok' | 'failed' | 'skipped' | 'not run'; detail?: string }
 
@@ -26,11 +26,20 @@ export interface ServiceReadiness {
   /** things worth knowing that do not make it not ready */
   notes: string[];
   checks: CheckResult[];
-  /** the measured data-loss window against the RPO; undefined when the runbook declares no evidence */
-  rpo?: RpoVerdict;
+  /** the measured data-loss window against the RPO (src/engine/rpo.ts, as a run judges it) and its words; undefined when the runbook declares no evidence */
+  rpo?: ReadinessRpo;
   rpoObjective?: string;
   drill: { state: DrillState; reason?: string; last?: string; lastResult?: string; ago?: string };
   durationMs: number;
+}
+
+export type ReadinessRpo = RpoEvidence & { words: string };
+
+/** The data-loss window a readiness check measured: the run's own verdict and wording, or undefined when the step captured nothing. */
+export function readinessRpo(step: string, capture: string, value: string | undefined, rpoMs: number | undefined): ReadinessRpo | undefined {
+  if (value === undefined) return undefined;
+  const e = assessRpo(step, capture, value, rpoMs);
+  return { ...e, words: describeRpo(e) };
 }
 
 export interface ReadinessReport {
@@ -68,9 +77,9 @@ const firstLine = (s: string | undefined) => (s ?? '').trim().split('\n').filter
  * The steps readiness runs: the preflight steps and any step that measures the RPO (read-only
  * by the contract of `measures: rpo`), each made to continue on failure so every check reports.
  */
-export function readinessSteps(plan: ResolvedPlan, rawSteps: { id?: unknown; measures?: unknown; capture?: unknown }[]): { plan: ResolvedPlan; rpoStep?: { id: string; capture: string } } {
-  const measuring = rawSteps.find((s) => s.measures === RPO_MEASURE && typeof s.id === 'string' && typeof s.capture === 'string');
-  const rpoStep = measuring ? { id: measuring.id as string, capture: measuring.capture as string } : undefined;
+export function readinessSteps(plan: ResolvedPlan): { plan: ResolvedPlan; rpoStep?: { id: string; capture: string } } {
+  const measuring = rpoSteps(plan)[0];
+  const rpoStep = measuring ? { id: measuring.id, capture: measuring.capture! } : undefined;
   const steps = plan.steps
     .filter((s) => s.phase === 'preflight' || s.id === rpoStep?.id)
     .map((s) => ({ ...s, phase: 'preflight' as const, onFailure: 'continue' as const, confirm: undefined }));
@@ -87,7 +96,7 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
   } catch (e) {
     return { ...base, ready: false, reasons: [`cannot be resolved against ${inventory}: ${(e as Error).message}`], durationMs: Date.now() - started };
   }
-  const { plan, rpoStep } = readinessSteps(prepared.plan, (project.runbooks.get(name)!.data.steps ?? []) as { id?: unknown; measures?: unknown; capture?: unknown }[]);
+  const { plan, rpoStep } = readinessSteps(prepared.plan);
   deps.addSudoChecks({ plan });
   let secrets: Record<string, string>;
   try {
@@ -129,11 +138,12 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
       if (result === 'failed' && !(mayBeDown.has(host) && state.hosts[host]?.reachable === false)) base.reasons.push(`${id} on ${host}: ${detail ?? 'failed'}`);
     }
   }
-  let rpo: RpoVerdict | undefined;
+  let rpo: ReadinessRpo | undefined;
   if (rpoStep) {
-    rpo = rpoVerdict(state.captured[rpoStep.capture], plan.runbook.rpoMs, rb.objectives?.rpo);
-    if (rpo.state === 'exceeded') base.reasons.push(`data-loss window ${rpo.words}`);
-    else if (rpo.state === 'unknown') base.reasons.push(`no RPO evidence: step ${rpoStep.id} did not measure the data-loss window (${rpo.words})`);
+    rpo = readinessRpo(rpoStep.id, rpoStep.capture, state.captured[rpoStep.capture], plan.runbook.rpoMs);
+    if (!rpo) base.reasons.push(`no RPO evidence: step ${rpoStep.id} did not measure the data-loss window`);
+    else if (rpo.verdict === 'past') base.reasons.push(rpo.words);
+    else if (rpo.verdict === 'not-measured') base.reasons.push(`no RPO evidence: ${rpo.words}`);
   }
   base.notes.push(...reporter.notes.filter((n) => !base.notes.includes(n)));
   return { ...base, ready: base.reasons.length === 0, rpo, durationMs: Date.now() - started };

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { diffManifest, formatManifest, kitDigest, parseManifest, type FileHash } from '../../src/kit/manifest.js';
 import { kitFreshness, siteFileDigests, describeFreshness } from '../../src/kit/freshness.js';
 import { emergencyText } from '../../src/kit/emergency.js';
-import { rpoVerdict } from '../../src/readiness/rpo.js';
+import { readinessRpo } from '../../src/readiness/check.js';
 import { parseHistory } from '../../src/render/rehearsal-status.js';
 import { loadProject } from '../../src/load/project.js';
 import { planModel } from '../../src/render/plan-model.js';
@@ -96,18 +96,22 @@ describe('EMERGENCY.txt', () => {
   });
 });
 
-describe('rpoVerdict', () => {
+describe('readiness: the data-loss window', () => {
+  // the run's own verdict and words (src/engine/rpo.ts), never a second reading of the value
   it.each([
-    ['0.4', 60_000, 'within', '≈ 400ms (RPO 1m): within'],
-    ['93', 60_000, 'exceeded', '≈ 1m33s (RPO 1m): EXCEEDED'],
+    ['0.4', 60_000, 'within', 'data-loss window ≈ 0.4 s (RPO 1m): within'],
+    ['93', 60_000, 'past', 'data-loss window ≈ 1m33s (RPO 1m): PAST THE RPO — up to 1m33s of writes may be lost'],
     ['60', 60_000, 'within', undefined],
-    [undefined, 60_000, 'unknown', 'not measured (RPO 1m)'],
-    ['12 seconds', 60_000, 'unknown', undefined],
+    ['2m', 60_000, 'past', undefined],
+    ['12 seconds', 60_000, 'not-measured', undefined],
     ['5', undefined, 'no-objective', undefined],
-  ] as const)('%s s against %s ms: %s', (captured, rpo, state, words) => {
-    const v = rpoVerdict(captured, rpo, rpo === undefined ? undefined : '1m');
-    expect(v.state).toBe(state);
+  ] as const)('%s against %s ms: %s', (captured, rpo, verdict, words) => {
+    const v = readinessRpo('lag', 'lag_s', captured, rpo)!;
+    expect(v.verdict).toBe(verdict);
     if (words) expect(v.words).toBe(words);
+  });
+  it('nothing captured is no evidence', () => {
+    expect(readinessRpo('lag', 'lag_s', undefined, 60_000)).toBeUndefined();
   });
 });
 
