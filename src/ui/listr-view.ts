@@ -208,8 +208,10 @@ export class ListrView implements Reporter, Asker {
 
   output(stepId: string, host: string, stream: 'stdout' | 'stderr', text: string): void {
     const l = this.steps.get(stepId);
-    const task = l?.hostTask.get(host) ?? l?.task;
-    if (!l || !task) return;
+    if (!l) return;
+    const task = l.hostTask.get(host) ?? l.task;
+    // a fast command can print before listr2 has started the step's task: show it once it has
+    if (!task) { void l.started.promise.then(() => this.output(stepId, host, stream, text)); return; }
     // remote text is shown, never obeyed: an escape sequence could wreck the frame being redrawn
     const lines = text.replace(/\n$/, '').split('\n').map((x) => printable(x)).filter(Boolean);
     if (this.opts.verbose) for (const x of lines) task.output = `${l.hostTask.has(host) ? '' : `${host} `}${stream === 'stderr' ? '!' : '|'} ${x}`;
@@ -219,7 +221,9 @@ export class ListrView implements Reporter, Asker {
   /** A question inside the task of the step it is about (or of the running step, or the clock's). */
   async ask<T>(step: string | undefined, context: string, prompt: PromptFn<T>, config: object): Promise<T> {
     const l = step ? this.steps.get(step) : this.current ? this.steps.get(this.current) : undefined;
-    const task = l ? (l.task ?? await Promise.race([l.started.promise, this.clockStarted.promise])) : (this.clockTask ?? await this.clockStarted.promise);
+    // the engine can ask before listr2 has started the step's task: wait for it (a moment at most,
+    // then the clock's task takes the question rather than none)
+    const task = l ? (l.task ?? await Promise.race([l.started.promise, new Promise<Wrapper>((r) => { setTimeout(() => r(this.clockStarted.promise), 2000).unref(); })])) : (this.clockTask ?? await this.clockStarted.promise);
     for (const line of context.trimEnd().split('\n')) if (line.trim()) task.output = printable(line);
     const adapter = task.prompt(ListrInquirerPromptAdapter);
     return (adapter.run as unknown as (p: PromptFn<T>, c: object) => Promise<T>).call(adapter, prompt, config);
@@ -227,6 +231,7 @@ export class ListrView implements Reporter, Asker {
 
   tell(step: string | undefined, context: string): void {
     const l = step ? this.steps.get(step) : undefined;
+    if (l && !l.task) { void l.started.promise.then(() => this.tell(step, context)); return; }
     const task = l?.task ?? this.clockTask;
     if (!task) { this.note(context); return; }
     for (const line of context.trimEnd().split('\n')) if (line.trim()) task.output = printable(line);

@@ -119,7 +119,9 @@ export class PromptOperator implements Operator {
   async onFailure(q: { step: string; host?: string; message: string; canRollback: boolean; preflight: boolean; output?: string; fullOutput?: string }) {
     const { select } = await this.prompts();
     // the cause is often on an earlier line than the last: show the tail of both streams with the question
-    const context = `✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed: ${printable(q.message)}${q.output ? `\n${q.output.split('\n').map((l) => `    ${l}`).join('\n')}` : ''}`;
+    // the tail goes with the question itself, so every view shows it whole beside the choices
+    const context = `✖ step ${q.step}${q.host ? ` on ${q.host}` : ''} failed: ${printable(q.message)}`;
+    const tail = q.output ? `${q.output.split('\n').map((l) => `    ${l}`).join('\n')}\n` : '';
     const more = Boolean(q.fullOutput && q.fullOutput.split('\n').length > (q.output ?? '').split('\n').length);
     const choices = [
       { name: 'abort the run', value: 'abort' as const },
@@ -129,7 +131,7 @@ export class PromptOperator implements Operator {
       ...(more ? [{ name: 'show the whole output', value: 'show' as const }] : []),
     ];
     for (;;) {
-      const choice = await this.asker.ask(q.step, context, select<'abort' | 'retry' | 'skip' | 'rollback' | 'show'>, { message: 'What now?', choices, default: 'abort' });
+      const choice = await this.asker.ask(q.step, context, select<'abort' | 'retry' | 'skip' | 'rollback' | 'show'>, { message: `${tail}What now?`, choices, default: 'abort' });
       if (choice !== 'show') return choice;
       page(q.fullOutput!, this.out);
     }

@@ -54,7 +54,7 @@ describe('fileserver-resync', () => {
     const run = await runRunbook('fileserver-resync', state);
     expect(run.code).not.toBe(0);
     expect(stepResult(run.stdout, 'source-holds-vip')).toBe('FAILED');
-    expect(stepResult(run.stdout, 'resync')).toBe('pending');
+    expect(stepResult(run.stdout, 'resync')).toBe('not-run');
     expect(await manifest('fs1')).toBe(src);
     expect(await manifest('fs2')).toBe(dst);
 

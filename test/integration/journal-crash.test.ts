@@ -376,7 +376,7 @@ describe('crash and resume', () => {
     expect(before.summary.inDoubt).toEqual([{ step: 'slow', host: 'h2', purpose: 'run', attempt: 1 }]);
     const log = spawnSync(process.execPath, [CLI, 'log', id], { cwd: p.root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     expect(log.status).toBe(0);
-    expect(log.stdout).toMatch(/h2 +slow +sent, no result recorded: IN DOUBT/);
+    expect(log.stdout).toMatch(/h2 +P?\d+\. slow +sent, no result recorded: IN DOUBT/);
     // without an answer a script must not guess: resume refuses to act on the in-doubt step
     await settle();
     const refused = await cli(p, ['resume', '--yes', '--plain']);

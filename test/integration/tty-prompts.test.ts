@@ -251,7 +251,8 @@ describe('Ctrl-C at a question', () => {
     // resume in a terminal: the gate asks again; the live view shows the step done before as done
     const t2 = open(p, ['resume']);
     await t2.waitFor(/Go ahead\? \(y\/N\)/);
-    expect(t2.screen()).toMatch(/^ {2}✔ 1\. before \[h1\]$/m);
+    // the view redraws on its own clock: wait for the frame that shows the restored step, with a deadline
+    await t2.waitFor(/^ {2}✔ 1\. before \[h1\]$/m);
     t2.keys('y', 'Enter');
     expect(await t2.exitCode(), t2.screen()).toBe(0);
     expect(p.read('log')).toBe('before\nafter\n');
