@@ -82,8 +82,10 @@ describe('faults mid-run, then resume', () => {
     // the cut-off host went on by itself: the operator looks before deciding
     await waitFor('the slow command to finish on fs2', async () => (await lines('fs2')).includes('slow'));
     const resumed = await cli(p.dir, ['resume', '--yes', '--plain', '--in-doubt', 'done']).done;
-    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    // "done" on the operator's word, with no evidence: the run reaches its end, completed with errors (exit 1)
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(1);
     expect(resumed.stdout).toMatch(/in doubt/);
+    expect(resumed.stdout).toMatch(/^COMPLETED WITH ERRORS: fault-drill@/m);
     expect(await lines('fs2')).toEqual(['one', 'slow']);
     expect(await lines('fs1')).toEqual(['two']);
   }, 180_000);
