@@ -12,7 +12,7 @@ import { resolveHost } from '../plan/resolve.js';
 import type { JournalRecord, ExecFinishedEvent } from '../engine/events.js';
 import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeWords, isFailureOutcome } from '../engine/outcome.js';
 import { failureTail } from '../engine/output-tail.js';
-import type { RunState } from '../engine/state.js';
+import { stepOf, type RunState } from '../engine/state.js';
 import { parseDuration } from '../util/duration.js';
 
 /** values that name a place on the network: an IP, a CIDR, or a dotted DNS name */
@@ -105,7 +105,7 @@ export function junitXml(p: Prepared, state: RunState, records: JournalRecord[])
   let failures = 0;
   let skipped = 0;
   for (const id of state.order) {
-    const step = p.plan.steps.find((s) => s.id === id)!;
+    const step = stepOf(p.plan, id)!;
     const ss = state.steps[id];
     const units = step.hosts.length ? step.hosts.map((h) => state.units[`${id}@${h}`]) : [undefined];
     for (const u of units) {

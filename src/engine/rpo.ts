@@ -3,7 +3,7 @@
 // seconds or as a duration. One function turns that value and the runbook's RPO into the
 // verdict every view shows (gate, summary, log, report, history, plan). Pure: plan + state in.
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
-import type { RunState } from './state.js';
+import { stepOf, type RunState } from './state.js';
 import type { JournalRecord, RpoMeasuredEvent } from './events.js';
 import { durationShort, formatDuration, parseDuration } from '../util/duration.js';
 
@@ -42,7 +42,7 @@ export const rpoSteps = (plan: ResolvedPlan): ResolvedStep[] => plan.steps.filte
 export function rpoFromState(plan: ResolvedPlan, state: RunState): RpoEvidence | undefined {
   let found: RpoEvidence | undefined;
   for (const id of state.order) {
-    const s = plan.steps.find((x) => x.id === id);
+    const s = stepOf(plan, id);
     if (s?.measures !== 'rpo' || !s.capture || !(s.capture in state.captured)) continue;
     found = assessRpo(s.id, s.capture, state.captured[s.capture], plan.runbook.rpoMs);
   }
@@ -97,7 +97,7 @@ export function describePlannedRpo(plan: ResolvedPlan, last?: { data_loss_window
  * undefined when the step is not that gate (a later gate, a preflight step, nothing measured).
  */
 export function rpoGateQuestion(plan: ResolvedPlan, state: RunState, stepId: string, question: string): string | undefined {
-  const step = plan.steps.find((s) => s.id === stepId);
+  const step = stepOf(plan, stepId);
   if (!step?.confirm || step.phase === 'preflight') return undefined;
   const e = rpoFromState(plan, state);
   if (!e) return undefined;

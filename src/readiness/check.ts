@@ -9,7 +9,7 @@ import type { Operator, Reporter, Transport } from '../ports.js';
 import type { Project } from '../load/project.js';
 import type { HistoryRecord } from '../journal/history.js';
 import type { ResolvedPlan } from '../model/plan.js';
-import { UnitStatus, initState } from '../engine/state.js';
+import { UnitStatus, initState, stepOf } from '../engine/state.js';
 import { drillRows, ago, type DrillState } from '../commands/drills.js';
 import { formatDuration } from '../util/duration.js';
 import { assessRpo, describeRpo, rpoSteps, type RpoEvidence } from '../engine/rpo.js';
@@ -128,7 +128,7 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
     else base.reasons.push(`${host} cannot be reached: ${h.message ?? h.kind ?? 'no connection'}`);
   }
   for (const id of state.order) {
-    const step = plan.steps.find((s) => s.id === id)!;
+    const step = stepOf(plan, id)!;
     for (const host of step.hosts.length ? step.hosts : ['local']) {
       const u = state.units[`${id}@${host}`];
       if (!u) continue;

@@ -1,6 +1,6 @@
 // The table printed when a run ends: step, host, result, duration; the total against the RTO.
 import type { ResolvedPlan } from '../model/plan.js';
-import { UnitStatus, type RunState } from '../engine/state.js';
+import { UnitStatus, stepOf, type RunState } from '../engine/state.js';
 import type { JournalRecord } from '../engine/events.js';
 import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeLabel, outcomeLines, resultWords, isFailureOutcome } from '../engine/outcome.js';
 import { formatDuration } from '../util/duration.js';
@@ -15,7 +15,7 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, records: reado
   const rows: string[][] = [];
   const failing: boolean[] = [];
   for (const id of state.order) {
-    const step = plan.steps.find((s) => s.id === id)!;
+    const step = stepOf(plan, id)!;
     const ss = state.steps[id];
     if (!step.hosts.length) {
       const d = ss.startedAt && ss.finishedAt ? formatDuration(ss.finishedAt - ss.startedAt) : '';
