@@ -6,7 +6,7 @@ import type { Diagnostic, Severity } from '../model/diagnostic.js';
 import type { Runbook, Step, Condition, Expect, Inventory } from '../model/types.js';
 import type { Project, Loaded } from './project.js';
 import type { YamlFile, YamlPath } from './read-yaml.js';
-import { parseTemplate, type TemplateRef } from '../plan/template.js';
+import { parseTemplate, SITE_VAR_VALUE, type TemplateRef } from '../plan/template.js';
 import { closest, didYouMean } from '../util/suggest.js';
 import { recoveryPhases, phaseOf, type OrderPath } from '../plan/recovery-order.js';
 
@@ -137,6 +137,44 @@ export function nonTemplateStrings(s: Step, i: number): { path: YamlPath; field:
   return out;
 }
 
+/**
+ * The strings outside steps that contain `{{`: a runbook's own fields (title, description,
+ * vars, lock, …), every inventory field and every site field are used as written, so a `{{`
+ * there would stay literal text. `skip` names top-level keys checked elsewhere.
+ */
+export function literalBraces(data: unknown, skip: readonly string[] = []): YamlPath[] {
+  const out: YamlPath[] = [];
+  const walk = (v: unknown, path: YamlPath) => {
+    if (typeof v === 'string') {
+      // prose may show a template as written inside a Markdown code span (`{{ vars.pg_bin }}/pg_ctl`); a var's value may not
+      const text = path[0] === 'vars' ? v : v.replace(CODE_SPAN, '');
+      if (text.includes('{{')) out.push(path);
+      return;
+    }
+    if (Array.isArray(v)) { v.forEach((x, j) => walk(x, [...path, j])); return; }
+    if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (!(path.length === 0 && skip.includes(k))) walk(x, [...path, k]);
+  };
+  walk(data, []);
+  return out;
+}
+const CODE_SPAN = /(`+)[^`]*?\1/g;
+
+const LITERAL_HINT = 'templates work only in a step\'s run, skip_if, rollback, confirm, manual, title, env values, when.value and the expect/until stdout/stderr values; vars, inventories and the site are used as written — write the value itself (docs/LANGUAGE.md)';
+
+const siteTakesVar = (path: YamlPath) => path.length === 3 && path[0] === 'network' && path[2] === 'address';
+
+function checkLiteralBraces(f: YamlFile, data: unknown, what: string, out: Diagnostic[], skip: readonly string[] = [], takesVar: (p: YamlPath) => boolean = () => false): void {
+  const value = (path: YamlPath) => path.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)?.[k], data);
+  for (const path of literalBraces(data, skip)) {
+    if (takesVar(path)) {
+      if (SITE_VAR_VALUE.test(String(value(path)))) continue;
+      out.push(diagAt(f, path, false, 'error', 'template-not-allowed', `${what} ${path.join('.')}: only a whole value \`{{ vars.NAME }}\` is read here (the inventory's var); other {{ … }} would stay literal text`, 'write the address itself, or exactly "{{ vars.NAME }}" naming a var every inventory sets'));
+      continue;
+    }
+    out.push(diagAt(f, path, false, 'error', 'template-not-allowed', `${what} ${path.join('.')}: this field does not take templates; the {{ … }} would stay literal text`, LITERAL_HINT));
+  }
+}
+
 /** every name a runbook's steps capture (capture: and record:), following includes */
 export function capturesOf(project: Project, rb: Runbook, seen = new Set<string>()): Set<string> {
   const out = new Set<string>();
@@ -156,9 +194,20 @@ export function capturesOf(project: Project, rb: Runbook, seen = new Set<string>
 export function checkSemantics(project: Project): Diagnostic[] {
   const out: Diagnostic[] = [];
   const inventories = [...project.inventories.values()].filter((i) => i.valid);
-  for (const rb of project.runbooks.values()) if (rb.valid) checkRunbook(project, rb, inventories, out);
-  for (const inv of inventories) { checkInventory(inv, out); out.push(...checkInventoryPaths(inv)); }
-  if (project.site?.valid) checkSite(project, out);
+  for (const rb of project.runbooks.values()) {
+    if (!rb.valid) continue;
+    checkRunbook(project, rb, inventories, out);
+    checkLiteralBraces(rb.file, rb.data, `runbook '${rb.data.name}'`, out, ['steps']);
+  }
+  for (const inv of inventories) {
+    checkInventory(inv, out);
+    out.push(...checkInventoryPaths(inv));
+    checkLiteralBraces(inv.file, inv.data, `inventory '${inv.data.name}'`, out);
+  }
+  if (project.site?.valid) {
+    checkSite(project, out);
+    checkLiteralBraces(project.site.file, project.site.data, 'site', out, [], siteTakesVar);
+  }
   checkIncludeCycles(project, out);
   return out;
 }

@@ -216,3 +216,6 @@ export function render(t: Template | string, ctx: RenderContext, mode: RenderMod
   }
   return out;
 }
+
+/** a site's network address may be exactly `{{ vars.NAME }}`: the inventory's value, printed in the plan */
+export const SITE_VAR_VALUE = /^\s*\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;

@@ -7,7 +7,7 @@ import type { Site, Tier } from '../model/types.js';
 import { isHostCondition, type ResolvedCondition, type ResolvedPlan, type ResolvedStep, type SecretSource } from '../model/plan.js';
 import type { Inventory } from '../model/types.js';
 import { resolvePlan, resolveHost, sha256 } from '../plan/resolve.js';
-import { render, type RenderContext, type Template } from '../plan/template.js';
+import { render, SITE_VAR_VALUE, type RenderContext, type Template } from '../plan/template.js';
 import { hostFacts, stepContext } from '../plan/context.js';
 import { parseDuration } from '../util/duration.js';
 import { shellQuote } from '../util/shell-quote.js';
@@ -231,7 +231,7 @@ export const SECTIONS = {
 
 /** a site value that is exactly `{{ vars.NAME }}` reads the inventory's var; anything else is text */
 function inventoryValue(inv: Inventory, text: string): string {
-  const m = /^\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(text.trim());
+  const m = SITE_VAR_VALUE.exec(text);
   if (!m) return text;
   const v = inv.vars?.[m[1]];
   return v === undefined ? `${text} (not set in this inventory)` : String(v);

@@ -79,3 +79,56 @@ describe('the template rule', () => {
     expect(r.transport.calls).toHaveLength(3);
   });
 });
+
+describe('the template rule outside steps', () => {
+  it('regression: a {{ }} in a runbook var, an inventory field or a site field is template-not-allowed at its line and column', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadProject } = await import('../../src/load/project.js');
+    const dir = mkdtempSync(join(tmpdir(), 'lb-tpl-'));
+    writeFileSync(join(dir, 'rb.yaml'), RB(`
+  - id: one
+    on: standby
+    run: echo {{ vars.dir }}
+`, `vars: { base: /srv, dir: "{{ vars.base }}/data" }
+description: uses {{ roles.standby }}; runs \`{{ vars.dir }}/bin\` as written`));
+    writeFileSync(join(dir, 'inv.yaml'), `lifeboat: 1
+kind: inventory
+name: lab
+environment: rehearsal
+hosts:
+  db1: { address: 198.18.0.11 }
+  db2: { address: 198.18.0.12 }
+vars:
+  standby_ip: 198.18.0.12
+  data_dir: "{{ vars.base }}/data"
+`);
+    writeFileSync(join(dir, 'site.yaml'), `lifeboat: 1
+kind: site
+organisation: "{{ vars.org }}"
+recovery_order: [t]
+network:
+  - { name: db VIP, kind: vip, address: "{{ vars.standby_ip }}", normally: db1 }
+  - { name: files VIP, kind: vip, address: "10.0.0.{{ vars.n }}", normally: db1 }
+`);
+    const p = loadProject([dir], { root: dir });
+    expect(p.diagnostics).toEqual([]);
+    const bad = checkSemantics(p).filter((d) => d.code === 'template-not-allowed').map((d) => `${d.file.replace(/.*\//, '')}:${d.line}:${d.col} ${d.message}`).sort();
+    expect(bad).toEqual([
+      "inv.yaml:10:13 inventory 'lab' vars.data_dir: this field does not take templates; the {{ … }} would stay literal text",
+      "rb.yaml:10:14 runbook 't' description: this field does not take templates; the {{ … }} would stay literal text",
+      "rb.yaml:9:26 runbook 't' vars.dir: this field does not take templates; the {{ … }} would stay literal text",
+      'site.yaml:3:15 site organisation: this field does not take templates; the {{ … }} would stay literal text',
+      'site.yaml:7:44 site network.1.address: only a whole value `{{ vars.NAME }}` is read here (the inventory\'s var); other {{ … }} would stay literal text',
+    ]);
+  });
+
+  it('the shipped project has no {{ outside the fields that take templates', async () => {
+    const { loadProject } = await import('../../src/load/project.js');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const p = loadProject([root + 'runbooks'], { root });
+    expect(checkSemantics(p).filter((d) => d.code === 'template-not-allowed')).toEqual([]);
+  });
+});
