@@ -26,7 +26,8 @@ interface StepLine {
   hostText: Map<string, string>; hostTask: Map<string, Wrapper>; hostEnded: Map<string, Deferred<Ending>>; detail?: string;
 }
 
-const NOTES = 6;
+// room for a failure with its tail (describeEvent detail: the last lines of stderr, then stdout)
+const NOTES = 14;
 
 /** listr2's default renderer, its live frames kept within the screen (ListrView.frame) */
 function windowed(view: ListrView): typeof DefaultRenderer {
@@ -185,7 +186,8 @@ export class ListrView implements Reporter, Asker {
     // lasting record under the clock: decisions, failures, the start and the end
     if (d && (d.level === 'error' || d.level === 'warn' || r.type === 'run-finished' || r.type === 'run-started' || r.type === 'confirmed' || r.type === 'manual-done')) {
       const where = [d.step, d.host].filter(Boolean).join(' @ ');
-      this.note(`${where ? `[${where}] ` : ''}${d.text}`);
+      // a failed command's last lines of stderr and stdout go with it: its cause is rarely on the last line alone
+      this.note(`${where ? `[${where}] ` : ''}${d.text}${d.detail?.length ? `\n${d.detail.map((x) => `    ${x}`).join('\n')}` : ''}`);
     }
   }
 

@@ -140,6 +140,28 @@ describe('a failing step with on_failure: ask', () => {
   });
 });
 
+describe('a failure in the live view', () => {
+  it('regression: shows the last lines of stderr and stdout under the failure, not only the last line (the cause is on stderr\'s first line)', async () => {
+    const p = project();
+    p.write('rb.yaml', runbookYaml({ name: 'tail', steps: `
+  - id: start-service
+    on: t
+    on_failure: continue
+    run: "echo starting; echo 'FATAL: port 5432 already in use' >&2; echo 'see the log for more' >&2; exit 1"
+  - id: go-ahead
+    confirm: Go on anyway?
+` }));
+    const t = open(p, ['run', 'tail', '-i', 'lab']);
+    await t.waitFor(/Go on anyway\? \(y\/N\)/);
+    // while the next question is open, the failure's cause is on the screen
+    const screen = t.screen();
+    expect(screen).toMatch(/^\s+FATAL: port 5432 already in use$/m);
+    expect(screen).toMatch(/^\s+see the log for more$/m);
+    t.keys('Enter');
+    expect(await t.exitCode()).toBe(1);
+  });
+});
+
 describe('Ctrl-C', () => {
   it('during a long step shows the interrupt menu; "stop the running commands now" ends the run interrupted; resume finishes it', async () => {
     const p = project();
