@@ -3,117 +3,14 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseYamlText } from '../../src/load/read-yaml.js';
-import type { Project, Loaded } from '../../src/load/project.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
-import { initState, apply, UnitStatus, type RunState } from '../../src/engine/state.js';
-import { Runner, type Clock } from '../../src/engine/runner.js';
+import { initState, apply, UnitStatus } from '../../src/engine/state.js';
+import { Runner } from '../../src/engine/runner.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { FileJournal, newRunId, readJournal, nodeJournalFs, type JournalFs } from '../../src/journal/file-journal.js';
-import { TransportError, type Connection, type ExecRequest, type ExecResult, type Operator, type Reporter, type ResolvedHost, type Transport } from '../../src/ports.js';
+import { TransportError } from '../../src/ports.js';
 import { mustSync, type JournalRecord, type RunStartedEvent } from '../../src/engine/events.js';
-import type { ResolvedPlan } from '../../src/model/plan.js';
-
-const INV = `
-lifeboat: 1
-kind: inventory
-name: lab
-environment: rehearsal
-hosts:
-  db1: { address: 198.18.0.11 }
-  db2: { address: 198.18.0.12 }
-  db3: { address: 198.18.0.13 }
-vars: { vip: 198.18.0.100/24 }
-`;
-
-function project(runbookYaml: string, extra: string[] = []): Project {
-  const p: Project = { root: '/x', runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [] };
-  const add = (name: string, text: string) => {
-    const r = parseYamlText(name, text);
-    if (!r.file) throw new Error(JSON.stringify(r.diagnostics));
-    const data = r.file.data as { kind: string; name: string };
-    const loaded = { kind: data.kind, file: r.file, data, valid: true } as Loaded<any>;
-    (data.kind === 'runbook' ? p.runbooks : p.inventories).set(data.name, loaded);
-  };
-  add('inv.yaml', INV);
-  add('rb.yaml', runbookYaml);
-  extra.forEach((t, i) => add(`extra${i}.yaml`, t));
-  return p;
-}
-
-type Script = (host: string, cmd: string, n: number) => Partial<ExecResult> | Error | Promise<Partial<ExecResult> | Error>;
-
-class FakeTransport implements Transport {
-  readonly calls: { host: string; command: string; env?: Record<string, string> }[] = [];
-  readonly down = new Set<string>();
-  constructor(private readonly script: Script) {}
-  async connect(host: ResolvedHost): Promise<Connection> {
-    if (this.down.has(host.name)) throw new TransportError('unreachable', host.name, `host ${host.name} (${host.address}:22) unreachable: connection timed out after 10s`);
-    return {
-      host,
-      exec: async (req: ExecRequest): Promise<ExecResult> => {
-        // as every transport: nothing is sent before the gate (the intent's sync) opens
-        if (req.gate) await req.gate;
-        this.calls.push({ host: host.name, command: req.command, env: req.env });
-        const n = this.calls.filter((c) => c.host === host.name && c.command === req.command).length;
-        const r = await this.script(host.name, req.command, n);
-        if (r instanceof Error) throw r;
-        return { exitCode: 0, stdout: '', stderr: '', timedOut: false, canceled: false, signal: null, durationMs: 1, ...r };
-      },
-      close: async () => {},
-    };
-  }
-  async closeAll() {}
-}
-
-class FakeOperator implements Operator {
-  readonly name = 'tester@box';
-  readonly asked: string[] = [];
-  constructor(private readonly answers: { confirm?: boolean; failure?: ('retry' | 'skip' | 'rollback' | 'abort')[]; inDoubt?: 'rerun' | 'done' | 'abort'; manual?: string } = {}) {}
-  async confirm(q: { question: string }) { this.asked.push(`confirm:${q.question}`); return { answer: this.answers.confirm ?? true, auto: false }; }
-  async manual(q: { step: string; record?: string }) { this.asked.push(`manual:${q.step}`); return { done: true, value: q.record ? this.answers.manual : undefined, auto: false }; }
-  async onFailure(q: { step: string }) { this.asked.push(`failure:${q.step}`); return this.answers.failure?.shift() ?? 'abort'; }
-  async inDoubt(q: { step: string }) { this.asked.push(`in-doubt:${q.step}`); return this.answers.inDoubt ?? 'abort'; }
-  async interrupt() { return 'stop-step' as const; }
-  async secret() { return 'typed'; }
-}
-
-const silent: Reporter = { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} };
-
-/** a clock whose sleeps pass at once, so polling and retry delays cost no real time */
-function fakeClock(): Clock & { t: number } {
-  const c = { t: Date.parse('2026-11-21T10:00:00Z'), now: () => c.t, sleep: async (ms: number) => { c.t += Math.max(1, ms); } };
-  return c;
-}
-
-async function runIt(rb: string, script: Script, opts: { operator?: FakeOperator; interactive?: boolean; secrets?: Record<string, string>; down?: string[]; extra?: string[]; journal?: MemoryJournal; state?: RunState; plan?: ResolvedPlan } = {}) {
-  const plan = opts.plan ?? resolvePlan(project(rb, opts.extra), project(rb, opts.extra).runbooks.keys().next().value!, 'lab');
-  const clock = fakeClock();
-  const journal = opts.journal ?? new MemoryJournal(() => clock.t);
-  const transport = new FakeTransport(script);
-  for (const d of opts.down ?? []) transport.down.add(d);
-  let state = opts.state;
-  if (!state) {
-    const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: plan.runbook.name, version: '1.0.0', title: 't', digest: plan.digest, files: [], inventory: 'lab', inventoryDigest: '', operator: 'tester@box', lifeboatVersion: '0', vars: {}, mode: 'run' })) as JournalRecord & RunStartedEvent;
-    state = initState(plan, started, { defaultOnFailure: opts.interactive ? 'ask' : 'abort' });
-  }
-  const operator = opts.operator ?? new FakeOperator();
-  const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: silent, clock }, { secrets: opts.secrets ?? {} });
-  await runner.run();
-  return { state, transport, journal, operator, plan };
-}
-
-const RB = (steps: string, head = '') => `
-lifeboat: 1
-kind: runbook
-name: t
-version: 1.0.0
-title: T
-tier: critical
-roles: { primary: { host: db1, may_be_down: true }, standby: db2 }
-${head}
-steps:
-${steps}`;
+import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from './helpers/engine-harness.js';
 
 describe('engine', () => {
   it('runs steps in order, preflight first, and captures output for later steps', async () => {

@@ -78,14 +78,16 @@ export class FakeTransport implements Transport {
 }
 
 export type FailureAnswer = 'retry' | 'skip' | 'rollback' | 'abort';
+/** one answer for every in-doubt question, or a list answered in turn (then 'abort') */
+export type InDoubtAnswer = 'rerun' | 'done' | 'abort';
 export class FakeOperator implements Operator {
   readonly name = 'tester@box';
   readonly asked: string[] = [];
-  constructor(readonly answers: { confirm?: boolean; failure?: FailureAnswer[]; inDoubt?: ('rerun' | 'done' | 'abort')[]; manual?: string; manualDone?: boolean } = {}) {}
+  constructor(readonly answers: { confirm?: boolean; failure?: FailureAnswer[]; inDoubt?: InDoubtAnswer | InDoubtAnswer[]; manual?: string; manualDone?: boolean } = {}) {}
   async confirm(q: { question: string }) { this.asked.push(`confirm:${q.question}`); return { answer: this.answers.confirm ?? true, auto: false }; }
   async manual(q: { step: string; record?: string }) { this.asked.push(`manual:${q.step}`); return { done: this.answers.manualDone ?? true, value: q.record ? this.answers.manual ?? 'v' : undefined, auto: false }; }
   async onFailure(q: { step: string }) { this.asked.push(`failure:${q.step}`); return this.answers.failure?.shift() ?? 'abort'; }
-  async inDoubt(q: { step: string }) { this.asked.push(`in-doubt:${q.step}`); return this.answers.inDoubt?.shift() ?? 'abort'; }
+  async inDoubt(q: { step: string }) { this.asked.push(`in-doubt:${q.step}`); const a = this.answers.inDoubt; return (Array.isArray(a) ? a.shift() : a) ?? 'abort'; }
   async interrupt() { return 'stop-step' as const; }
   async secret() { return 'typed'; }
 }
