@@ -1,12 +1,12 @@
 // lifeboat runs: every run in the state folder, newest first, with how it ended and its time vs RTO.
 import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
-import { listRuns, resolveStateDir, describeRto, type RunState, type RunSummary } from '../journal/runs.js';
+import { listRuns, resolveStateDir, describeRto, type ListedRunState, type RunSummary } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
 
 export interface RunsCmdOptions { json?: boolean; stateDir?: string; limit?: string }
 
-const STATE_COLOR: Record<RunState, string> = {
+const STATE_COLOR: Record<ListedRunState, string> = {
   running: '36', interrupted: '33', succeeded: '32', 'completed-with-errors': '31', failed: '31', aborted: '31', 'rolled-back': '33', crashed: '35',
 };
 

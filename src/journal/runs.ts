@@ -12,7 +12,8 @@ import { journalState, runOutcome, outcomeLines, resultWords } from '../engine/o
 import { failureTail } from '../engine/output-tail.js';
 import { describeRpo, rpoFromRecords, rpoLevel, type RpoEvidence } from '../engine/rpo.js';
 
-export type RunState = 'running' | 'interrupted' | 'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
+/** how `runs` lists a run (the engine's own state of a run in progress is engine/state.ts RunState) */
+export type ListedRunState = 'running' | 'interrupted' | 'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'crashed';
 
 export interface RunSummary {
   id: string;
@@ -28,7 +29,7 @@ export interface RunSummary {
   started?: string;
   /** ISO time of the run-finished that ended it */
   finished?: string;
-  state: RunState;
+  state: ListedRunState;
   /** wall clock from start to finish (or to now when running, to the last record when crashed), pauses included: the outage the RTO measures */
   durationMs?: number;
   rtoMs?: number;
@@ -106,7 +107,7 @@ export function summarizeRun(id: string, records: JournalRecord[], extra: { jour
   });
   // a run-finished (e.g. interrupted) followed by a resume no longer ends the run
   const fin = lastFinished > lastResumed ? (records[lastFinished] as JournalRecord & RunFinishedEvent) : undefined;
-  let state: RunState;
+  let state: ListedRunState;
   const o = runOutcome(journalState(records));
   if (fin) state = o.result === 'unfinished' ? 'failed' : o.result;
   else {
