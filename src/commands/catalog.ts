@@ -11,7 +11,7 @@ import { hasErrors, formatDiagnostic } from '../model/diagnostic.js';
 import { SCHEMA_DIR } from '../load/check-schema.js';
 import { readHistoryRecords } from '../journal/history.js';
 import { drillRows, ago } from './drills.js';
-import { paint, table } from './runs.js';
+import { paint, table } from '../util/text.js';
 import { printable } from '../util/printable.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 

@@ -11,7 +11,7 @@ import { parseDuration } from '../util/duration.js';
 import { readHistoryRecords, readKitRecords, type HistoryRecord } from '../journal/history.js';
 import { describeFreshness, kitFreshness } from '../kit/freshness.js';
 import { describeRto } from '../journal/runs.js';
-import { paint, table } from './runs.js';
+import { paint, table } from '../util/text.js';
 import { printable } from '../util/printable.js';
 
 export interface DrillsCmdOptions { json?: boolean; stateDir?: string; now?: Date }

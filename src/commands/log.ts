@@ -2,7 +2,7 @@
 import { EXIT, ExitError } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { listRuns, readRun, resolveStateDir, timeline, describeRto, formatElapsed, type TimelineEntry } from '../journal/runs.js';
-import { paint, table } from './runs.js';
+import { paint, table } from '../util/text.js';
 import { printable } from '../util/printable.js';
 import { describeRpo } from '../engine/rpo.js';
 

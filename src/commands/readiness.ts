@@ -8,7 +8,7 @@ import { EXIT, ExitError } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { findRoot, loadWithRoot } from '../load/project.js';
 import { readHistoryRecords } from '../journal/history.js';
-import { paint, table } from './runs.js';
+import { paint, table } from '../util/text.js';
 import { printable } from '../util/printable.js';
 import { formatDuration } from '../util/duration.js';
 import type { ReadinessReport } from '../readiness/check.js';

@@ -3,6 +3,7 @@ import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { listRuns, resolveStateDir, describeRto, type ListedRunState, type RunSummary } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
+import { paint, table } from '../util/text.js';
 
 export interface RunsCmdOptions { json?: boolean; stateDir?: string; limit?: string }
 
@@ -10,19 +11,11 @@ const STATE_COLOR: Record<ListedRunState, string> = {
   running: '36', interrupted: '33', succeeded: '32', 'completed-with-errors': '31', failed: '31', aborted: '31', 'rolled-back': '33', crashed: '35',
 };
 
-export function paint(on: boolean, code: string, text: string): string {
-  return on ? `\x1b[${code}m${text}\x1b[0m` : text;
-}
 
 /** `2026-11-21 23:05:09` (UTC) */
 export const shortTime = (iso: string | undefined): string => (iso ? iso.replace('T', ' ').slice(0, 19) : '?');
 
 /** plain-text table, columns padded to the widest cell (colour codes do not count) */
-export function table(rows: string[][], gap = '  '): string {
-  const width = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => width(r[i] ?? ''))));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - width(c)))).join(gap).trimEnd()).join('\n') + '\n';
-}
 
 function stateText(r: RunSummary, color: boolean): string {
   let s = paint(color, STATE_COLOR[r.state], r.state);

@@ -1,6 +1,7 @@
 // One diagnostic type for every problem found in the user's files, and one formatter
 // (file:line:col: severity: message [code], the source line and a caret).
 import { compareText } from '../util/compare.js';
+import { paint } from '../util/text.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -38,7 +39,6 @@ export interface FormatOptions {
   color?: boolean;
 }
 
-const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 
 export function formatDiagnostic(d: Diagnostic, opts: FormatOptions = {}): string {
   const c = opts.color ?? false;

@@ -4,6 +4,7 @@ import type { Reporter } from '../ports.js';
 import type { JournalRecord } from '../engine/events.js';
 import { describeEvent } from './describe.js';
 import { printable } from '../util/printable.js';
+import { paint } from '../util/text.js';
 
 export interface PlainReporterOptions { verbose?: boolean; color?: boolean; startedAt?: number; rtoMs?: number }
 
@@ -49,10 +50,9 @@ export class PlainReporter implements Reporter {
     const d = describeEvent(r);
     if (!d) return;
     const where = [d.step, d.host].filter(Boolean).join(' @ ');
-    let text = `${r.at.slice(0, 19)}Z ${this.clock(at)} ${where ? `[${where}] ` : ''}${printable(d.text)}`;
+    const text = `${r.at.slice(0, 19)}Z ${this.clock(at)} ${where ? `[${where}] ` : ''}${printable(d.text)}`;
     const c = COLORS[d.level];
-    if (this.opts.color && c) text = `\x1b[${c}m${text}\x1b[0m`;
-    this.write(text);
+    this.write(paint(Boolean(this.opts.color), c, text));
     // with --verbose the whole output was shown already
     if (!this.opts.verbose) for (const line of d.detail ?? []) this.write(`    ${line}`);
   }
@@ -64,7 +64,7 @@ export class PlainReporter implements Reporter {
 
   note(text: string, level: 'info' | 'warn' | 'error' = 'info'): void {
     const c = COLORS[level];
-    this.write(this.opts.color && c ? `\x1b[${c}m${text}\x1b[0m` : text);
+    this.write(paint(Boolean(this.opts.color), c, text));
   }
 
   // a question is asked below everything shown so far

@@ -5,6 +5,7 @@ import type { JournalRecord } from '../engine/events.js';
 import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeLabel, outcomeLines, resultWords, isFailureOutcome } from '../engine/outcome.js';
 import { formatDuration } from '../util/duration.js';
 import { printable } from '../util/printable.js';
+import { paint } from '../util/text.js';
 import { compareText } from '../util/compare.js';
 import { describeRpo, rpoFromState } from '../engine/rpo.js';
 
@@ -38,13 +39,7 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, records: reado
   const head = ['step', 'host', 'result', 'time', 'note'];
   const w = head.map((hd, i) => Math.min(40, Math.max(hd.length, ...rows.map((r) => r[i].length))));
   const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ').trimEnd();
-  const paint = (r: string[], i: number) => {
-    const line = fmt(r);
-    if (!color) return line;
-    if (failing[i]) return `\x1b[31m${line}\x1b[0m`;
-    if (r[2].startsWith('ok')) return `\x1b[32m${line}\x1b[0m`;
-    return line;
-  };
+  const row = (r: string[], i: number) => paint(color, failing[i] ? '31' : r[2].startsWith('ok') ? '32' : undefined, fmt(r));
   const hostLines = Object.entries(state.hosts).sort(([a], [b]) => compareText(a, b)).map(([name, h]) => {
     const host = plan.hosts[name];
     const addr = host ? `${host.user}@${host.address}${host.port && host.port !== 22 ? `:${host.port}` : ''}` : '';
@@ -57,5 +52,5 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, records: reado
   const result = outcome.result === 'unfinished' ? state.status : resultWords(outcome.result);
   const why = outcomeLines(outcome).map((l) => `  ${printable(l)}`);
   const rpo = rpoFromState(plan, state);
-  return [fmt(head), ...rows.map(paint), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), ...(rpo ? ['', `${describeRpo(rpo)} (measured by ${rpo.step})`] : []), '', `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${printable(state.message)}` : ''}`, ...why].join('\n');
+  return [fmt(head), ...rows.map(row), ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []), ...(rpo ? ['', `${describeRpo(rpo)} (measured by ${rpo.step})`] : []), '', `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${printable(state.message)}` : ''}`, ...why].join('\n');
 }
