@@ -37,6 +37,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
 /** Where a host's connection settings came from, in words (the dry run and preflight print it). */
 export function describeHostSources(h: ResolvedHost): string[] {
   const o = h.origins ?? {};
+  if (h.local) return [`${h.name} → this machine (no SSH)`, ...(o.local ? [`  local: ${o.local}`] : [])];
   const target = `${h.user}@${h.address}${h.port !== 22 ? `:${h.port}` : ''}`;
   const byOrigin = new Map<string, string[]>();
   const field = (name: string, label: string) => {
