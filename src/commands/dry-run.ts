@@ -114,7 +114,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   w(`${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`);
   if (plan.runbook.rtoMs) w(`RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`);
   w();
-  const remote = Object.values(plan.hosts).filter((h) => !h.local);
+  // `local` needs no words; an inventory host that is the operator's machine (Ansible's ansible_connection=local) does
+  const remote = Object.values(plan.hosts).filter((h) => !h.local || h.name !== 'local');
   if (remote.length) {
     w('Hosts (and where each value comes from):');
     for (const h of remote) for (const l of describeHostSources(h)) w(`  ${l}`);

@@ -3,7 +3,7 @@
 import { existsSync, renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { validateProject } from '../load/validate.js';
-import { addFile, findRoot, loadProject } from '../load/project.js';
+import { addInventoryFile, findRoot, loadProject } from '../load/project.js';
 import { formatDiagnostic, hasErrors } from '../model/diagnostic.js';
 import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
@@ -44,18 +44,20 @@ export async function planCommand(target: string | undefined, opts: PlanCmdOptio
   const diagnostics = validateProject(project);
   // -i names an inventory of the site, or is the path of an inventory file
   let inventory = opts.inventory;
-  if (inventory && (inventory.includes('/') || /\.ya?ml$/.test(inventory)) && existsSync(abs(inventory)) && statSync(abs(inventory)).isFile()) {
+  if (inventory && (inventory.includes('/') || /\.(ya?ml|ini)$/.test(inventory)) && existsSync(abs(inventory)) && statSync(abs(inventory)).isFile()) {
     const file = abs(inventory);
     const known = [...project.inventories.values()].find((l) => path.resolve(l.file.file) === file);
-    const loaded = known ?? addFile(project, file);
+    // a lifeboat inventory, or an Ansible one (decision 0027)
+    const loaded = known ?? addInventoryFile(project, file);
     const data = loaded?.data as { name?: unknown } | undefined;
+    const sources = new Set([file, ...[...(project.ansibleSources ?? [])].filter(([k]) => path.resolve(k) === file).flatMap(([, v]) => v).map((f) => path.resolve(f))]);
     if (!loaded || loaded.kind !== 'inventory' || typeof data?.name !== 'string') {
-      for (const d of project.diagnostics.filter((x) => path.resolve(x.file) === file)) io.stderr.write(formatDiagnostic(d) + '\n');
+      for (const d of project.diagnostics.filter((x) => sources.has(path.resolve(x.file)))) io.stderr.write(formatDiagnostic(d) + '\n');
       err(`${inventory} is not an inventory file`);
       return EXIT.PROBLEMS;
     }
     inventory = data.name;
-    if (!known) diagnostics.push(...project.diagnostics.filter((d) => path.resolve(d.file) === file));
+    if (!known) diagnostics.push(...project.diagnostics.filter((d) => sources.has(path.resolve(d.file))));
   }
   if (hasErrors(diagnostics)) {
     const sources = new Map([...project.files].map(([k, v]) => [k, v.text]));

@@ -2,7 +2,7 @@
 // error in what the run uses, resolve the plan, and get the secrets.
 import { existsSync, statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadWithRoot, loadForRun, addFile, findRoot, type Project } from '../load/project.js';
+import { loadWithRoot, loadForRun, addInventoryFile, findRoot, type Project } from '../load/project.js';
 import { checkSemantics } from '../load/check-semantics.js';
 import { checkInventoryPaths } from '../load/inventory-paths.js';
 import { lintProject } from '../load/lint.js';
@@ -49,10 +49,12 @@ export async function prepare(runbookArg: string, inventoryArg: string, io: CliI
   if (isPath(inventoryArg)) {
     if (!existsSync(inventoryArg)) throw new ExitError(EXIT.USAGE, `inventory file not found: ${inventoryArg}`);
     const rel = path.relative(io.cwd, path.resolve(inventoryArg)) || inventoryArg;
-    addFile(project, rel);
+    // a lifeboat inventory, or an Ansible one in INI or YAML form (decision 0027)
+    addInventoryFile(project, rel);
     const inv = [...project.inventories.values()].find((i) => path.resolve(i.file.file) === path.resolve(rel));
     if (!inv) {
-      printDiagnostics(project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)), project, io);
+      const sources = new Set([rel, ...(project.ansibleSources?.get(rel) ?? [])].map((f) => path.resolve(f)));
+      printDiagnostics(sortDiagnostics(project.diagnostics.filter((d) => sources.has(path.resolve(d.file)))), project, io);
       throw new ExitError(EXIT.PROBLEMS, `${inventoryArg} is not a valid inventory: nothing was run`);
     }
     inventoryName = inv.data.name;
@@ -61,7 +63,8 @@ export async function prepare(runbookArg: string, inventoryArg: string, io: CliI
   if (!project.inventories.has(inventoryName)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventoryName}' under ${project.root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}; or give a path with -i`);
 
   // only the files this run uses can block it
-  const used = new Set<string>([project.inventories.get(inventoryName)!.file.file]);
+  const usedInventory = project.inventories.get(inventoryName)!;
+  const used = new Set<string>(usedInventory.ansible?.sources ?? [usedInventory.file.file]);
   for (const n of includesOf(project, runbookName)) { const r = project.runbooks.get(n); if (r) used.add(r.file.file); }
   const all = sortDiagnostics([...project.diagnostics, ...checkSemantics(project), ...lintProject(project, { git: false })]);
   const relevant = all.filter((d) => used.has(d.file));

@@ -21,7 +21,7 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
   if (!project.runbooks.size) throw new ExitError(EXIT.USAGE, `no runbooks found in ${root}`, 'pass the folder that holds site.yaml');
   // an inventory file is named by its path from here; prepare() then looks it up from the site folder
   let inventory = opts.inventory;
-  if ((/[/\\]|\.ya?ml$/i.test(inventory)) && existsSync(path.resolve(io.cwd, inventory)) && statSync(path.resolve(io.cwd, inventory)).isFile()) inventory = path.resolve(io.cwd, inventory);
+  if ((/[/\\]|\.(ya?ml|ini)$/i.test(inventory)) && existsSync(path.resolve(io.cwd, inventory)) && statSync(path.resolve(io.cwd, inventory)).isFile()) inventory = path.resolve(io.cwd, inventory);
   else if (!project.inventories.has(inventory)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventory}' under ${root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}`);
 
   const [{ readiness }, { prepare, resolveSecrets }, run, { ScriptedOperator }, { VERSION }] = await Promise.all([

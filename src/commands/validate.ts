@@ -28,6 +28,8 @@ export async function validateCommand(paths: string[], opts: ValidateCmdOptions,
   const filesOnly = given.every((p) => existsSync(p) && statSync(p).isFile());
   const { project, diagnostics: all } = validatePaths(given, { strict: opts.strict, git: opts.git !== false, withRoot: filesOnly });
   const wanted = new Set(given.map((p) => path.resolve(p)));
+  // an Ansible inventory's host_vars/ and group_vars/ files are part of it
+  for (const [f, sources] of project.ansibleSources ?? []) if (wanted.has(path.resolve(f))) for (const x of sources) wanted.add(path.resolve(x));
   const diagnostics = filesOnly ? all.filter((d) => wanted.has(path.resolve(d.file))) : all;
   if (opts.format === 'json') {
     io.stdout.write(JSON.stringify({ diagnostics, files: [...project.files.keys()], errors: diagnostics.filter((d) => d.severity === 'error').length, warnings: diagnostics.filter((d) => d.severity === 'warning').length }, null, 2) + '\n');

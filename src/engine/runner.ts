@@ -352,6 +352,13 @@ export class Runner {
     }
     const intent = this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: display, purpose: a.purpose });
     const host = this.plan.hosts[a.host];
+    // a host whose key was refused is not asked again per step: the refusal was said once, on the host's line
+    const hs = this.state.hosts[a.host];
+    if (hs && !hs.reachable && (hs.kind === 'host-key-unknown' || hs.kind === 'host-key-changed')) {
+      await intent;
+      await this.dispatch({ type: 'exec-error', step: a.step, host: a.host, attempt: a.attempt, purpose: a.purpose, kind: hs.kind, message: `${a.host}'s host key was refused (${hs.kind === 'host-key-changed' ? 'it changed' : 'unknown key'}; why and what to do: see host ${a.host}): nothing was sent` });
+      return;
+    }
     const u = this.state.units[unitKey(a.step, a.host)];
     let timeoutMs = st.timeoutMs;
     if (a.purpose === 'run' && st.until) timeoutMs = Math.max(1000, (u.firstAt ?? this.clock.now()) + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) - this.clock.now());

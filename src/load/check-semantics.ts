@@ -451,7 +451,9 @@ function checkInventory(inv: Loaded<Inventory>, out: Diagnostic[]): void {
   const hosts = inv.data.hosts;
   const names = Object.keys(hosts);
   if (inv.data.environment === undefined) {
-    out.push(diagAt(f, ['kind'], true, 'warning', 'no-environment', `inventory '${inv.data.name}' does not say whether it is production or rehearsal`, 'add `environment: production` or `environment: rehearsal`: a rehearsal refuses production inventories'));
+    out.push(diagAt(f, ['kind'], true, 'warning', 'no-environment', `inventory '${inv.data.name}' does not say whether it is production or rehearsal`, inv.ansible
+      ? 'set lifeboat_environment=production or lifeboat_environment=rehearsal in the vars of all: a rehearsal refuses production inventories'
+      : 'add `environment: production` or `environment: rehearsal`: a rehearsal refuses production inventories'));
   }
   const jumpOf = (h: string): string | undefined => hosts[h]?.jump ?? (h !== inv.data.defaults?.jump ? inv.data.defaults?.jump : undefined);
   if (inv.data.defaults?.jump !== undefined && !(inv.data.defaults.jump in hosts)) {

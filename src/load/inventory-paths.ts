@@ -35,14 +35,18 @@ const dependsOnEnvironment = (p: string) => p.startsWith('~') || p.includes('${'
 export function checkInventoryPaths(inv: Loaded<Inventory>, env?: NodeJS.ProcessEnv): Diagnostic[] {
   const dir = path.dirname(inv.file.file);
   const out: Diagnostic[] = [];
+  // one field can stand for many hosts (an Ansible group var): said once at its place
+  const said = new Set<string>();
   for (const f of inventoryPathFields(inv.data)) {
     if (dependsOnEnvironment(f.value) !== (env !== undefined)) continue;
     if (env && f.what === 'known_hosts') continue;
     const full = inventoryPath(f.value, env ?? {}, dir);
     if (existsSync(full)) continue;
-    out.push(diagAt(inv.file, f.at, false, f.what === 'known_hosts' ? 'warning' : 'error', 'missing-file',
+    const d = diagAt(inv.file, f.at, false, f.what === 'known_hosts' ? 'warning' : 'error', 'missing-file',
       `${f.what}: ${full} does not exist${full !== f.value ? ` (from '${f.value}', relative to the inventory's folder)` : ''}`,
-      f.what === 'known_hosts' ? 'correct the path; until it exists every host key is unknown and refused (--accept-new-host-keys creates it)' : 'correct the path (relative paths start at the inventory file\'s folder), or remove the field to use ssh\'s defaults'));
+      f.what === 'known_hosts' ? 'correct the path; until it exists every host key is unknown and refused (--accept-new-host-keys creates it)' : 'correct the path (relative paths start at the inventory file\'s folder), or remove the field to use ssh\'s defaults');
+    const key = `${d.line}:${d.col}:${d.message}`;
+    if (!said.has(key)) { said.add(key); out.push(d); }
   }
   return out;
 }

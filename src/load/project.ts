@@ -4,11 +4,31 @@ import { readdirSync, statSync, existsSync, realpathSync, readFileSync } from 'n
 import path from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Runbook, Inventory, Site } from '../model/types.js';
-import { readYamlFile, type YamlFile } from './read-yaml.js';
+import { readYamlFile, MAX_FILE_BYTES, type YamlFile } from './read-yaml.js';
 import { checkSchema, detectKind, type Kind } from './check-schema.js';
 import { compareText } from '../util/compare.js';
+import { sniffAnsible, isAnsibleYamlShape, loadAnsible } from './ansible-inventory.js';
+import { parseDocument } from 'yaml';
 
-export interface Loaded<T> { kind: Kind; file: YamlFile; data: T; valid: boolean }
+export interface Loaded<T> {
+  kind: Kind; file: YamlFile; data: T; valid: boolean;
+  /** an Ansible inventory given with -i, read as a lifeboat one (decision 0027) */
+  ansible?: AnsibleOrigin;
+}
+
+export interface AnsibleOrigin {
+  format: 'ini' | 'yaml';
+  /** per host, per field: the file:line:col and var that set it */
+  origins: Record<string, Record<string, string>>;
+  /** per host: its name in the Ansible inventory and its groups */
+  hosts: Record<string, { ansibleName: string; groups: string[] }>;
+  /** hosts with ansible_connection=local */
+  local: Set<string>;
+  /** every file read for it, the inventory first (host_vars/, group_vars/ after) */
+  sources: string[];
+  /** what the inventory's digest is taken over: every file read, so a changed group_vars file counts */
+  digestText: string;
+}
 
 export interface Project {
   /** folder that holds site.yaml (or the first folder given) */
@@ -21,6 +41,8 @@ export interface Project {
   diagnostics: Diagnostic[];
   /** names of runbooks in files that could not be read as YAML (from their `name:` line): not reported missing */
   unreadable?: Set<string>;
+  /** the files an Ansible inventory given by path was read from, by the inventory's path (decision 0027) */
+  ansibleSources?: Map<string, string[]>;
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', '.lifeboat', 'dist']);
@@ -75,7 +97,9 @@ export function loadProject(paths: string[], opts: { root?: string } = {}): Proj
   };
   for (const m of missing) project.diagnostics.push({ file: m, line: 0, col: 0, severity: 'error', code: 'file-unreadable', message: 'no such file or folder', hint: 'check the path' });
   for (const o of outside) project.diagnostics.push(outsideLink(o));
-  for (const f of files) addFile(project, f);
+  // a file named on its own may be an Ansible inventory (decision 0027); found in a folder, it is not read
+  const given = new Set(paths.filter((p) => { try { return statSync(p).isFile(); } catch { return false; } }).map((p) => path.resolve(p)));
+  for (const f of files) if (given.has(path.resolve(f))) addInventoryFile(project, f); else addFile(project, f);
   return project;
 }
 
@@ -94,6 +118,12 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
     // a YAML syntax error is one mistake: other files that name this runbook are not wrong too
     const name = peekName(shown);
     if (name) (project.unreadable ??= new Set()).add(name);
+    return undefined;
+  }
+  const top = r.file.data as Record<string, unknown> | null;
+  if (top && typeof top === 'object' && !Array.isArray(top) && !('lifeboat' in top) && !('kind' in top) && isAnsibleYamlShape(top)) {
+    // read only when given with -i (addInventoryFile): it says nothing about the runbooks beside it
+    project.diagnostics.push({ file: r.file.file, line: 1, col: 1, severity: 'warning', code: 'ansible-inventory-skipped', message: 'an Ansible inventory: read only when given with -i', hint: `check it with \`lifeboat validate ${r.file.file}\` or use it with \`-i ${r.file.file}\`` });
     return undefined;
   }
   project.files.set(r.file.file, r.file);
@@ -120,6 +150,74 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
   }
   map.set(name, loaded as any);
   return loaded;
+}
+
+/**
+ * An inventory file given by path (-i, or validated on its own): a lifeboat inventory, or an
+ * Ansible inventory in INI or YAML form read as one (decision 0027). An Ansible inventory with
+ * errors is not added; its diagnostics are, and project.ansibleSources names its files.
+ */
+export function addInventoryFile(project: Project, f: string): Loaded<unknown> | undefined {
+  const shown = displayPath(f);
+  const known = [...project.inventories.values()].find((l) => path.resolve(l.file.file) === path.resolve(shown));
+  if (known) return known;
+  let text: string;
+  try {
+    const st = statSync(shown);
+    if (!st.isFile() || st.size > MAX_FILE_BYTES) return addFile(project, f);
+    text = readFileSync(shown, 'utf8');
+  } catch { return addFile(project, f); }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const format = sniffAnsible(shown, text);
+  if (!format) return project.files.has(shown) ? undefined : addFile(project, f);
+  // a walk of the folder may have skipped it already: its note goes, it is read now
+  project.diagnostics = project.diagnostics.filter((d) => !(d.file === shown && d.code === 'ansible-inventory-skipped'));
+  let yf: YamlFile | undefined;
+  if (format === 'yaml') {
+    const r = readYamlFile(shown);
+    if (!r.file) { project.diagnostics.push(...r.diagnostics); return undefined; }
+    yf = r.file;
+  }
+  const { parsed, lifeboat } = loadAnsible(shown, text, format, yf);
+  const sources = [shown, ...parsed.extraFiles.map((x) => x.file)];
+  (project.ansibleSources ??= new Map()).set(shown, sources);
+  const file = ansibleFile(shown, text, lifeboat.data, lifeboat.positions, lifeboat.hosts);
+  project.files.set(shown, file);
+  for (const x of parsed.extraFiles) if (!project.files.has(x.file)) project.files.set(x.file, x);
+  const problems = [...parsed.diagnostics, ...lifeboat.diagnostics];
+  // the result holds to the inventory schema like any other (a mistake here is lifeboat's)
+  const schema = problems.some((d) => d.severity === 'error') ? [] : checkSchema(file, 'inventory');
+  project.diagnostics.push(...problems, ...schema);
+  if ([...problems, ...schema].some((d) => d.severity === 'error')) return undefined;
+  const loaded: Loaded<Inventory> = {
+    kind: 'inventory', file, data: lifeboat.data, valid: true,
+    ansible: {
+      format, origins: lifeboat.origins, local: lifeboat.local, sources,
+      hosts: Object.fromEntries(Object.entries(lifeboat.hosts).map(([k, v]) => [k, { ansibleName: v.ansibleName, groups: v.groups }])),
+      digestText: [text, ...parsed.extraFiles.map((x) => `\0${x.file}\0${x.text}`)].join(''),
+    },
+  };
+  const prev = project.inventories.get(lifeboat.data.name);
+  if (prev) {
+    project.diagnostics.push({ file: shown, line: 1, col: 1, severity: 'error', code: 'duplicate-name', message: `inventory name '${lifeboat.data.name}' (from the file name) is already used by ${prev.file.file}`, hint: 'set lifeboat_name=OTHER-NAME in the vars of all, or rename the file' });
+    return undefined;
+  }
+  project.inventories.set(lifeboat.data.name, loaded);
+  return loaded;
+}
+
+/** The YamlFile an Ansible inventory stands as: its own text for source lines, positions mapped back to it. */
+function ansibleFile(file: string, text: string, data: Inventory, positions: Map<string, { file: string; line: number; col: number; endCol?: number }>, hosts: Record<string, { at: { file: string; line: number; col: number } }>): YamlFile {
+  const doc = parseDocument(JSON.stringify(data));
+  const here = (p: { file: string; line: number; col: number; endCol?: number } | undefined) => (p && p.file === file ? { line: p.line, col: p.col, endLine: p.line, endCol: p.endCol ?? p.col } : undefined);
+  return {
+    file, text, doc, data,
+    spanOf: (p) => {
+      const key = p.map(String).join('.');
+      const host = p[0] === 'hosts' && typeof p[1] === 'string' ? hosts[p[1]]?.at : undefined;
+      return here(positions.get(key)) ?? here(host) ?? { line: 1, col: 1, endLine: 1, endCol: 1 };
+    },
+  };
 }
 
 /** Also load the rest of the root folder (for includes, the site and named inventories). */

@@ -27,6 +27,8 @@ export interface ResolveOptions {
   inventoryDir?: string;
   /** max include depth */
   maxDepth?: number;
+  /** per host, per field: where an Ansible inventory set it (file:line:col, var, group) — shown instead of `inventory` */
+  fieldOrigins?: Record<string, Record<string, string>>;
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -84,8 +86,9 @@ export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions =
   }
   const via = fromConfig.origin;
   const origins: Record<string, string> = {};
+  const written = opts.fieldOrigins?.[name] ?? {};
   const pick = <T>(field: string, ...c: Array<[T | undefined, string | undefined]>): T | undefined => {
-    for (const [v, o] of c) if (v !== undefined && o !== undefined) { origins[field] = o; return v; }
+    for (const [v, o] of c) if (v !== undefined && o !== undefined) { origins[field] = o === 'inventory' ? written[field] ?? o : o; return v; }
     return undefined;
   };
   const knownHosts = inv.known_hosts !== undefined
@@ -147,7 +150,9 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
 
   const useHost = (name: string, mayBeDown: boolean) => {
     if (name === 'local') { hosts.local = LOCAL_HOST; return; }
-    const h = hosts[name] ?? resolveHost(inventory, name, { inventoryDir: path.dirname(inv.file.file), ...opts });
+    // an Ansible host with ansible_connection=local is the operator's machine under its own name
+    if (inv.ansible?.local.has(name)) { hosts[name] ??= { ...LOCAL_HOST, name, origins: { local: inv.ansible.origins[name]?.local ?? 'inventory' } }; return; }
+    const h = hosts[name] ?? resolveHost(inventory, name, { inventoryDir: path.dirname(inv.file.file), ...opts, ...(inv.ansible ? { fieldOrigins: inv.ansible.origins } : {}) });
     if (mayBeDown) h.mayBeDown = true;
     hosts[name] = h;
   };
@@ -274,7 +279,8 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
   }
 
   const digestInput = files.map((f) => `${path.basename(f.path)}\0${f.sha256}`).sort().join('\n');
-  files.push({ path: inv.file.file, sha256: sha256(inv.file.text), role: 'inventory' });
+  const invText = inv.ansible?.digestText ?? inv.file.text;
+  files.push({ path: inv.file.file, sha256: sha256(invText), role: 'inventory' });
   const r = rb.data;
   return {
     runbook: {
@@ -290,7 +296,7 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
     secrets: (r.secrets ?? {}) as Record<string, SecretSource>,
     lock: lockHost ? { host: lockHost } : undefined,
     digest: sha256(digestInput),
-    inventoryDigest: sha256(inv.file.text),
+    inventoryDigest: sha256(invText),
     files,
   };
 }

@@ -21,7 +21,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
       const tail = !r.ok && !r.pollAgain && r.purpose !== 'skip_if' ? failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail }) : '';
       return { step: r.step, host: r.host, text: `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`, level: lvl, detail: tail ? tail.split('\n') : undefined };
     }
-    case 'exec-error': return { step: r.step, host: r.host, text: `${r.kind === 'connection-lost' ? 'CONNECTION LOST' : r.kind === 'unreachable' ? 'UNREACHABLE' : 'ERROR'}: ${r.message}`, level: 'error' };
+    case 'exec-error': return { step: r.step, host: r.host, text: `${r.kind === 'connection-lost' ? 'CONNECTION LOST' : r.kind === 'unreachable' ? 'UNREACHABLE' : r.kind === 'host-key-unknown' || r.kind === 'host-key-changed' ? 'REFUSED' : 'ERROR'}: ${r.message}`, level: 'error' };
     case 'step-finished': return { step: r.step, text: `${r.result} (${formatDuration(r.durationMs)})`, level: r.result === 'failed' ? 'warn' : 'ok' };
     case 'failure-decision': return { step: r.step, host: r.host, text: `on failure: ${r.choice} (${r.auto ? 'policy' : `by ${r.by}`})`, level: 'warn' };
     case 'in-doubt': return { step: r.step, host: r.host, text: `in doubt after a stop: ${r.choice === 'guard' ? 'its skip_if guard decides' : r.choice === 'rerun' ? 'run again (idempotent)' : r.choice === 'done' ? 'marked done' : 'abort'} (${r.auto ? 'policy' : `by ${r.by}`})`, level: 'warn' };
@@ -37,6 +37,7 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
 /** Where a host's connection settings came from, in words (the dry run and preflight print it). */
 export function describeHostSources(h: ResolvedHost): string[] {
   const o = h.origins ?? {};
+  if (h.local) return [`${h.name} → this machine (no SSH)`, ...(o.local ? [`  local: ${o.local}`] : [])];
   const target = `${h.user}@${h.address}${h.port !== 22 ? `:${h.port}` : ''}`;
   const byOrigin = new Map<string, string[]>();
   const field = (name: string, label: string) => {

@@ -71,6 +71,32 @@ describe('host keys that must not be trusted', () => {
     expect(existsSync(marker + '-pre')).toBe(false);
   });
 
+  it('the refusal is said once for the host; each step on it says briefly why it did not run, naming the host', async () => {
+    const p = makeProject(sshd, { knownHosts: knownHosts([]) });
+    projects.push(p);
+    const marker = path.join(scratch, `ran-${++n}`);
+    p.write('rb.yaml', [
+      'lifeboat: 1', 'kind: runbook', 'name: rb', 'version: 1.0.0', 'title: rb probe', 'service: probe', 'tier: routine',
+      'owner: ops@example.com', 'roles: { t: target }', 'steps:',
+      ...['one', 'two', 'three'].flatMap((id) => [`  - id: ${id}`, '    on: t', `    run: touch ${marker}-${id}`, '    on_failure: continue']), '',
+    ].join('\n'));
+    const r = await p.run('rb');
+    const out = r.stdout + r.stderr;
+    // the live lines, before the summary table
+    const live = out.slice(0, out.indexOf('\nstep '));
+    const count = (s: string, what: string) => s.split(what).length - 1;
+    expect(count(live, `unknown host key for host target (127.0.0.1:${sshd.port})`), live).toBe(1);
+    expect(count(live, 'Verify it out of band'), live).toBe(1);
+    for (const id of ['one', 'two', 'three']) {
+      expect(live).toMatch(new RegExp(`\\[${id} @ target\\] REFUSED: target's host key was refused \\(unknown key; why and what to do: see host target\\): nothing was sent`));
+      expect(existsSync(`${marker}-${id}`)).toBe(false);
+    }
+    // the summary: each step's row is brief; the host's row says it in full, once
+    const summary = out.slice(out.indexOf('\nstep '));
+    expect(count(summary, 'Verify it out of band'), summary).toBe(1);
+    expect(summary).toMatch(/one\s+target\s+FAILED\S*\s+\S+\s+target's host key was refused/);
+  });
+
   it('a changed host key (known_hosts has another key): refused as a possible man in the middle, with the fix; nothing runs', async () => {
     const old = otherKey();
     const kh = knownHosts([entry('127.0.0.1', old.line)]);
