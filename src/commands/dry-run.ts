@@ -3,7 +3,7 @@
 // gates, manual steps, polling and timeouts, and the rollback of each step.
 import type { CliIO } from '../cli/io.js';
 import { EXIT } from '../cli/exit.js';
-import type { Prepared } from './prepare.js';
+import type { Prepared } from '../session/prepare.js';
 import type { RunCmdOptions, RunMode } from './run.js';
 import { DryRunTransport } from '../transport/dry-run.js';
 import { MemoryJournal } from '../journal/memory-journal.js';

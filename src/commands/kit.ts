@@ -3,7 +3,7 @@ import path from 'node:path';
 import { EXIT } from '../cli/exit.js';
 import type { CliIO } from '../cli/io.js';
 import { findRoot } from '../load/project.js';
-import { appendHistory, type KitRecord } from '../journal/history.js';
+import { appendHistory, type KitRecord } from '../rehearsal/history.js';
 import { operatorName } from '../ui/operator.js';
 import { printable } from '../util/printable.js';
 

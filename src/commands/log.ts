@@ -1,25 +1,13 @@
 // lifeboat log [RUN-ID]: one run's timeline in words, and its result against the RTO.
-import { EXIT, ExitError } from '../cli/exit.js';
+import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
-import { listRuns, readRun, resolveStateDir, timeline, describeRto, formatElapsed, type TimelineEntry } from '../journal/runs.js';
+import { readRun, resolveStateDir, timeline, describeRto, formatElapsed, type TimelineEntry } from '../journal/runs.js';
 import { paint, table } from '../util/text.js';
 import { printable } from '../util/printable.js';
 import { describeRpo } from '../engine/rpo.js';
+import { findRunId } from '../session/find-run.js';
 
 export interface LogCmdOptions { json?: boolean; stateDir?: string; verbose?: boolean }
-
-/** A run id, or a unique part of one (the start time, the random suffix). Newest run when none given. */
-export function findRunId(stateDir: string, given: string | undefined): string {
-  const runs = listRuns(stateDir);
-  if (!runs.length) throw new ExitError(EXIT.USAGE, `no runs in ${stateDir}`, 'pass --state-dir, or run from the folder with site.yaml');
-  if (!given) return runs[0].id;
-  const exact = runs.find((r) => r.id === given);
-  if (exact) return exact.id;
-  const partial = runs.filter((r) => r.id.startsWith(given) || r.id.endsWith(given) || r.id.includes(given));
-  if (partial.length === 1) return partial[0].id;
-  if (partial.length > 1) throw new ExitError(EXIT.USAGE, `'${given}' matches ${partial.length} runs: ${partial.slice(0, 5).map((r) => r.id).join(', ')}${partial.length > 5 ? ', …' : ''}`, 'give more of the run id');
-  throw new ExitError(EXIT.USAGE, `no run '${given}' in ${stateDir}`, 'list runs with: lifeboat runs');
-}
 
 const LEVEL_COLOR: Record<TimelineEntry['level'], string> = { info: '0', ok: '32', warn: '33', error: '31' };
 

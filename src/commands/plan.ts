@@ -98,7 +98,7 @@ export async function planCommand(target: string | undefined, opts: PlanCmdOptio
   if (warnings) err(`note: ${warnings} warning(s) in the runbooks (lifeboat validate shows them)`);
   // the go-bag holds a printed plan too: say when it is older than these runbooks
   const { kitFreshness, describeFreshness } = await import('../kit/freshness.js');
-  const fresh = kitFreshness(project, (await import('../journal/history.js')).readKitRecords(project.root));
+  const fresh = kitFreshness(project, (await import('../rehearsal/history.js')).readKitRecords(project.root));
   if (fresh.stale) err(`warning: ${describeFreshness(fresh)}`);
   if (output === '-') {
     io.stdout.write(doc.output);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { EXIT, ExitError } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { findRoot, loadWithRoot } from '../load/project.js';
-import { readHistoryRecords } from '../journal/history.js';
+import { readHistoryRecords } from '../rehearsal/history.js';
 import { paint, table } from '../util/text.js';
 import { printable } from '../util/printable.js';
 import { formatDuration } from '../util/duration.js';
@@ -25,7 +25,7 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
   else if (!project.inventories.has(inventory)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventory}' under ${root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}`);
 
   const [{ readiness }, { prepare, resolveSecrets }, run, { ScriptedOperator }, { VERSION }] = await Promise.all([
-    import('../readiness/check.js'), import('./prepare.js'), import('./run.js'), import('../ui/operator.js'), import('../version.js'),
+    import('../readiness/check.js'), import('../session/prepare.js'), import('./run.js'), import('../ui/operator.js'), import('../version.js'),
   ]);
   const notes: string[] = [];
   // nothing is asked: a preflight has no gate, and a missing secret is a reason, not a prompt
@@ -78,7 +78,7 @@ export function readinessPage(report: ReadinessReport, organisation: string | un
 
 /** JUnit: one test case per service (failed when not ready, with every reason), for a CI job. */
 export async function readinessJunit(report: ReadinessReport, ms: number): Promise<string> {
-  const { xml } = await import('./rehearse.js');
+  const { xml } = await import('../util/xml.js');
   const failures = report.services.filter((s) => !s.ready).length;
   const cases = report.services.map((s) => {
     const name = `${s.runbook} (${s.tier})`;

@@ -9,7 +9,7 @@ export interface ReportCmdOptions { output?: string; format?: 'html' | 'md' | 'p
 
 export async function reportCommand(runIdArg: string | undefined, opts: ReportCmdOptions, io: CliIO): Promise<number> {
   const { resolveStateDir, readRun } = await import('../journal/runs.js');
-  const { findRunId } = await import('./log.js');
+  const { findRunId } = await import('../session/find-run.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
   // a run id or a unique part of it, as `log` takes it; the newest run without one
   const runId = findRunId(stateDir, runIdArg);

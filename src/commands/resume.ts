@@ -5,9 +5,9 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { CliIO } from '../cli/io.js';
 import { EXIT, ExitError } from '../cli/exit.js';
-import { prepare } from './prepare.js';
+import { prepare } from '../session/prepare.js';
 import { execute, afterRun, makeOperator, makeReporter, makeTransports, type RunCmdOptions } from './run.js';
-import { resolveSecrets } from './prepare.js';
+import { resolveSecrets } from '../session/prepare.js';
 import { mustSync, type JournalRecord, type RunStartedEvent } from '../engine/events.js';
 
 export interface ResumeOptions extends Omit<RunCmdOptions, 'inventory' | 'from' | 'dryRun'> {
@@ -25,7 +25,7 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
   // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
-  let runId = runIdArg === undefined ? undefined : (await import('./log.js')).findRunId(stateDir, runIdArg);
+  let runId = runIdArg === undefined ? undefined : (await import('../session/find-run.js')).findRunId(stateDir, runIdArg);
   if (!runId) {
     // the newest real run (a run or a rehearsal; a preflight changes nothing and has nothing to
     // continue), when it can be continued: never an older one by surprise

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CliIO } from '../cli/io.js';
 import { isInteractive, useColor } from '../cli/io.js';
 import { EXIT, ExitError } from '../cli/exit.js';
-import { prepare, resolveSecrets, type Prepared } from './prepare.js';
+import { prepare, resolveSecrets, type Prepared } from '../session/prepare.js';
 import { PromptOperator, ScriptedOperator, NonInteractiveError, type ScriptedAnswers } from '../ui/operator.js';
 import { PlainReporter } from '../ui/plain-reporter.js';
 import { summaryTable } from '../ui/summary.js';
@@ -110,7 +110,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   }
   const notes: string[] = [];
   const { operator, interactive } = makeOperator(io, opts, (s) => notes.push(s));
-  const rh = await import('./rehearse.js');
+  const rh = await import('../rehearsal/interlock.js');
   if (mode === 'rehearsal') notes.push(...(await rh.rehearsalInterlock(prepared)));
   if (mode === 'run') notes.push(...(await rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) => io.stderr.write(s + '\n'))));
   if (mode === 'preflight') {
@@ -183,7 +183,7 @@ function listSteps(prepared: Prepared, io: CliIO): number {
 /** History (rehearsals and production runs) and the JUnit report, once a run has ended. */
 export async function afterRun(prepared: Prepared, state: RunState, records: JournalRecord[], transports: { ssh: Transport }, opts: { junit?: string; stateDir?: string }, io: CliIO, mode: RunMode) {
   if (mode === 'preflight' || state.status === 'interrupted') return;
-  const { recordHistory, writeJunit } = await import('./rehearse.js');
+  const { recordHistory, writeJunit } = await import('../rehearsal/record.js');
   const seen = (transports.ssh as { seenHostKeys?: Map<string, string> }).seenHostKeys;
   const file = await recordHistory(prepared, records, Object.fromEntries(seen ?? []), opts.stateDir ? path.resolve(opts.stateDir) : undefined);
   if (file) io.stdout.write(`${mode === 'rehearsal' ? 'rehearsal' : 'run'} recorded in ${path.relative(io.cwd, file) || file}\n`);

@@ -3,7 +3,7 @@
 // it stale (pure: the project as loaded and the history's kit records).
 import path from 'node:path';
 import type { Project } from '../load/project.js';
-import type { KitRecord } from '../journal/history.js';
+import type { KitRecord } from '../rehearsal/history.js';
 import { sha256 } from '../plan/resolve.js';
 
 export interface KitFreshness {

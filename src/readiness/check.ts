@@ -7,10 +7,11 @@ import type { CliIO } from '../cli/io.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import type { Operator, Reporter, Transport } from '../ports.js';
 import type { Project } from '../load/project.js';
-import type { HistoryRecord } from '../journal/history.js';
+import type { HistoryRecord } from '../rehearsal/history.js';
 import type { ResolvedPlan } from '../model/plan.js';
 import { UnitStatus, initState, stepOf } from '../engine/state.js';
-import { drillRows, ago, type DrillState } from '../commands/drills.js';
+import { drillRows, ago } from '../rehearsal/drills.js';
+import type { RehearsalState } from '../rehearsal/status.js';
 import { formatDuration } from '../util/duration.js';
 import { assessRpo, describeRpo, rpoSteps, type RpoEvidence } from '../engine/rpo.js';
 
@@ -29,7 +30,7 @@ export interface ServiceReadiness {
   /** the measured data-loss window against the RPO (src/engine/rpo.ts, as a run judges it) and its words; undefined when the runbook declares no evidence */
   rpo?: ReadinessRpo;
   rpoObjective?: string;
-  drill: { state: DrillState; reason?: string; last?: string; lastResult?: string; ago?: string };
+  drill: { state: RehearsalState; reason?: string; last?: string; lastResult?: string; ago?: string };
   durationMs: number;
 }
 

@@ -7,7 +7,7 @@ import { sha256 } from '../plan/resolve.js';
 import { createEngine, loadTemplateSet } from './engine.js';
 import { planModel, type ChangeSource, type PlanModel } from './plan-model.js';
 import { changeSource } from './change-log.js';
-import { readHistory } from './rehearsal-status.js';
+import { readHistory } from '../rehearsal/status.js';
 import { printPdf, type Paper } from './pdf.js';
 
 export type PlanFormat = 'html' | 'md' | 'pdf';

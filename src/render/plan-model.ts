@@ -12,7 +12,7 @@ import { hostFacts, stepContext } from '../plan/context.js';
 import { parseDuration } from '../util/duration.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { packageVersion } from './assets.js';
-import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from './rehearsal-status.js';
+import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from '../rehearsal/status.js';
 import { describePlannedRpo } from '../engine/rpo.js';
 import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
 import { compareText } from '../util/compare.js';

@@ -15,11 +15,11 @@ import type { JournalRecord, RunEvent, RunStartedEvent } from '../../src/engine/
 import type { ResolvedPlan } from '../../src/model/plan.js';
 import { journalState, runOutcome, resultWords, unitOutcome } from '../../src/engine/outcome.js';
 import { summaryTable } from '../../src/ui/summary.js';
-import { historyFromJournal } from '../../src/journal/history.js';
+import { historyFromJournal } from '../../src/rehearsal/history.js';
 import { summarizeRun } from '../../src/journal/runs.js';
 import { reportModel } from '../../src/render/report-model.js';
-import { junitXml } from '../../src/commands/rehearse.js';
-import type { Prepared } from '../../src/commands/prepare.js';
+import { junitXml } from '../../src/rehearsal/record.js';
+import type { Prepared } from '../../src/session/prepare.js';
 
 const RUNS = Number(process.env.FUZZ_ENGINE_RUNS ?? 2000);
 const SEED = process.env.FUZZ_ENGINE_SEED ? Number(process.env.FUZZ_ENGINE_SEED) : undefined;

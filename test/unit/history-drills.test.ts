@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, cpSync, readFileSync, writeFileSync, statSync, app
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { appendHistory, readHistoryRecords, historyFromJournal, historyPath, type HistoryRecord } from '../../src/journal/history.js';
-import { drillsCommand, drillRows } from '../../src/commands/drills.js';
+import { appendHistory, readHistoryRecords, historyFromJournal, historyPath, type HistoryRecord } from '../../src/rehearsal/history.js';
+import { drillsCommand } from '../../src/commands/drills.js';
+import { drillRows } from '../../src/rehearsal/drills.js';
 import { loadWithRoot } from '../../src/load/project.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 import type { JournalRecord } from '../../src/engine/events.js';

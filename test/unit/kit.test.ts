@@ -8,10 +8,10 @@ import { diffManifest, formatManifest, kitDigest, parseManifest, type FileHash }
 import { kitFreshness, siteFileDigests, describeFreshness } from '../../src/kit/freshness.js';
 import { emergencyText } from '../../src/kit/emergency.js';
 import { readinessRpo } from '../../src/readiness/check.js';
-import { parseHistory } from '../../src/render/rehearsal-status.js';
+import { parseHistory } from '../../src/rehearsal/status.js';
 import { loadProject } from '../../src/load/project.js';
 import { planModel } from '../../src/render/plan-model.js';
-import type { KitRecord } from '../../src/journal/history.js';
+import type { KitRecord } from '../../src/rehearsal/history.js';
 
 const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
 const name = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,8}(\/[a-z0-9][a-z0-9._-]{0,8}){0,2}$/);

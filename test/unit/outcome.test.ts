@@ -2,7 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { RB, runIt, FakeOperator, planOf } from './helpers/engine-harness.js';
 import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeOf, outcomeLines } from '../../src/engine/outcome.js';
-import { historyFromJournal } from '../../src/journal/history.js';
+import { historyFromJournal } from '../../src/rehearsal/history.js';
 import { summaryTable } from '../../src/ui/summary.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { initState, apply, UnitStatus } from '../../src/engine/state.js';

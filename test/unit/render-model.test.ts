@@ -5,7 +5,7 @@ import { resolvePlan } from '../../src/plan/resolve.js';
 import { planModel, PlanModelError, type StepView } from '../../src/render/plan-model.js';
 import { plainWords } from '../../src/render/words.js';
 import { stepNumbers } from '../../src/plan/numbering.js';
-import type { HistoryEntry } from '../../src/render/rehearsal-status.js';
+import type { HistoryEntry } from '../../src/rehearsal/status.js';
 
 const ROOT = path.resolve('test/fixtures/plan/acme');
 const NOW = new Date('2026-11-20T10:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseHistory, rehearsalStatus, describeRehearsal, type HistoryEntry } from '../../src/render/rehearsal-status.js';
+import { parseHistory, rehearsalStatus, describeRehearsal, type HistoryEntry } from '../../src/rehearsal/status.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 const DAY = 86_400_000;

@@ -4,10 +4,10 @@
 import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readSync, readFileSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
-import { readHistory, type HistoryResult } from '../render/rehearsal-status.js';
+import { readHistory, type HistoryResult } from './status.js';
 import { journalState, runOutcome, unitOutcome, stepOutcome, outcomeLines, type UnitOutcome } from '../engine/outcome.js';
 import { rpoFromRecords, type RpoEvidence } from '../engine/rpo.js';
-import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from './safe-fs.js';
+import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from '../journal/safe-fs.js';
 
 export interface HistoryStep { id: string; host?: string; /** stepOutcome / unitOutcome */ result: UnitOutcome; duration_ms: number }
 
