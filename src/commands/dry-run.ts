@@ -4,7 +4,7 @@
 import type { CliIO } from '../cli/io.js';
 import { EXIT } from '../cli/exit.js';
 import type { Prepared } from '../session/prepare.js';
-import type { RunCmdOptions, RunMode } from './run.js';
+import type { RunCmdOptions, RunMode } from '../session/options.js';
 import { DryRunTransport } from '../transport/dry-run.js';
 import { MemoryJournal } from '../journal/memory-journal.js';
 import { Runner } from '../engine/runner.js';

@@ -24,8 +24,8 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
   if ((/[/\\]|\.(ya?ml|ini)$/i.test(inventory)) && existsSync(path.resolve(io.cwd, inventory)) && statSync(path.resolve(io.cwd, inventory)).isFile()) inventory = path.resolve(io.cwd, inventory);
   else if (!project.inventories.has(inventory)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventory}' under ${root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}`);
 
-  const [{ readiness }, { prepare, resolveSecrets }, run, { ScriptedOperator }, { VERSION }] = await Promise.all([
-    import('../readiness/check.js'), import('../session/prepare.js'), import('./run.js'), import('../ui/operator.js'), import('../version.js'),
+  const [{ readiness }, { prepare, resolveSecrets }, { makeTransports }, { addSudoChecks }, { ScriptedOperator }, { VERSION }] = await Promise.all([
+    import('../readiness/check.js'), import('../session/prepare.js'), import('../session/wiring.js'), import('../session/sudo-check.js'), import('../ui/operator.js'), import('../version.js'),
   ]);
   const notes: string[] = [];
   // nothing is asked: a preflight has no gate, and a missing secret is a reason, not a prompt
@@ -34,7 +34,7 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
   const started = Date.now();
   const { entries } = readHistoryRecords(root, opts.stateDir ? path.resolve(io.cwd, opts.stateDir) : undefined);
   const report = await readiness(project, inventory, entries, siteIO, {
-    prepare: (rb, inv, i) => prepare(rb, inv, i), addSudoChecks: run.addSudoChecks, resolveSecrets, makeTransports: run.makeTransports, operator, version: VERSION,
+    prepare: (rb, inv, i) => prepare(rb, inv, i), addSudoChecks, resolveSecrets, makeTransports, operator, version: VERSION,
   }, opts.now);
   if (path.isAbsolute(inventory)) report.inventory = path.relative(io.cwd, inventory) || inventory;
   const code = report.criticalNotReady.length ? EXIT.PROBLEMS : EXIT.OK;

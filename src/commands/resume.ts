@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import type { CliIO } from '../cli/io.js';
 import { EXIT, ExitError } from '../cli/exit.js';
 import { prepare } from '../session/prepare.js';
-import { execute, afterRun, makeOperator, makeReporter, makeTransports, type RunCmdOptions } from './run.js';
+import type { RunCmdOptions } from '../session/options.js';
+import { makeOperator, makeReporter, makeTransports } from '../session/wiring.js';
+import { execute, afterRun, lockAndJournal } from '../session/session.js';
 import { resolveSecrets } from '../session/prepare.js';
-import { mustSync, type JournalRecord, type RunStartedEvent } from '../engine/events.js';
+import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 
 export interface ResumeOptions extends Omit<RunCmdOptions, 'inventory' | 'from' | 'dryRun'> {
   acceptChanged?: boolean;
@@ -21,8 +23,6 @@ const RESUMABLE = new Set(['crashed', 'interrupted', 'aborted', 'failed']);
 
 export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOptions, io: CliIO): Promise<number> {
   const { resolveStateDir, listRuns, readRun } = await import('../journal/runs.js');
-  const { FileJournal, JournalError } = await import('../journal/file-journal.js');
-  const { acquireLocalLock, LockError, describeOwner } = await import('../journal/lock.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
   // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
   let runId = runIdArg === undefined ? undefined : (await import('../session/find-run.js')).findRunId(stateDir, runIdArg);
@@ -59,23 +59,7 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
 
   const { operator, interactive } = makeOperator(io, opts, () => {});
   const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
-  let lock;
-  try {
-    lock = acquireLocalLock(stateDir, prepared.plan.runbook.name, { runId, operator: operator.name }, { takeoverStale: true });
-  } catch (e) {
-    if (e instanceof LockError) throw new ExitError(EXIT.PROBLEMS, `runbook ${prepared.plan.runbook.name} is locked: ${e.owner ? describeOwner(e.owner) : e.message}`);
-    throw e;
-  }
-  const { Redactor } = await import('../engine/redact.js');
-  const redactor = new Redactor(Object.values(secrets));
-  let journal;
-  try {
-    journal = await FileJournal.open(stateDir, runId, { redact: redactor.empty ? undefined : (s) => redactor.redact(s), force: opts.force, sync: mustSync });
-  } catch (e) {
-    lock.release();
-    if (e instanceof JournalError) throw new ExitError(EXIT.PROBLEMS, e.message, [e.hint, ...e.problems.slice(0, 5)].filter(Boolean).join('\n  '));
-    throw e;
-  }
+  const { journal, lock } = await lockAndJournal({ stateDir, runId, runbook: prepared.plan.runbook.name, operator: operator.name, secrets, takeoverStale: true, resume: { force: opts.force } });
   io.stdout.write(`resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`);
   const transports = await makeTransports(io, opts, operator);
   const reporter = await makeReporter(io, prepared, opts, operator, started.mode, Date.parse(started.at));
