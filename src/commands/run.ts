@@ -27,7 +27,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   }
   if (opts.listSteps) return listSteps(prepared, io);
   if (opts.dryRun) {
-    const { dryRun } = await import('./dry-run.js');
+    const { dryRun } = await import('../session/dry-run.js');
     return dryRun(prepared, opts, io, mode);
   }
   const notes: string[] = [];

@@ -3,8 +3,8 @@
 // gates, manual steps, polling and timeouts, and the rollback of each step.
 import type { CliIO } from '../cli/io.js';
 import { EXIT } from '../cli/exit.js';
-import type { Prepared } from '../session/prepare.js';
-import type { RunCmdOptions, RunMode } from '../session/options.js';
+import type { Prepared } from './prepare.js';
+import type { RunCmdOptions, RunMode } from './options.js';
 import { DryRunTransport } from '../transport/dry-run.js';
 import { MemoryJournal } from '../journal/memory-journal.js';
 import { Runner } from '../engine/runner.js';
