@@ -87,7 +87,16 @@ const samePages = (a: Map<string, number>, b: Map<string, number>) => a.size ===
  * page its number says. When anything does not hold, the whole document is printed again
  * with the numbers until the pages read back are the pages written.
  */
-export async function printPdf(html: string, opts: PdfOptions): Promise<{ pdf: Buffer; pages: Map<string, number> }> {
+export interface Printed {
+  pdf: Buffer;
+  pages: Map<string, number>;
+  /** how many times Chromium printed */
+  prints: number;
+  /** the front pages came from a second print of the front alone, joined to the whole print */
+  joined: boolean;
+}
+
+export async function printPdf(html: string, opts: PdfOptions): Promise<Printed> {
   const browser = await (opts.browser ?? launchChromium(opts.executablePath, opts.env));
   try {
     const page = await browser.newPage();
@@ -103,29 +112,31 @@ export async function printPdf(html: string, opts: PdfOptions): Promise<{ pdf: B
       preferCSSPageSize: false,
     });
     let pdf = await print();
-    if (!opts.pageNumbers) return { pdf, pages: new Map() };
+    let prints = 1;
+    if (!opts.pageNumbers) return { pdf, pages: new Map(), prints, joined: false };
     let pages = destinationPages(pdf);
     const fill = (nums: Map<string, number>) => page.evaluate((written: Record<string, number>) => {
       for (const el of document.querySelectorAll<HTMLElement>('[data-anchor]')) el.textContent = String(written[el.dataset.anchor ?? ''] ?? '');
     }, Object.fromEntries(nums));
     await fill(pages);
 
-    const spliced = await printFront(page, pdf, pages, opts.footer, print).catch((e: unknown) => {
+    const counted = () => { prints++; return print(); };
+    const spliced = await printFront(page, pdf, pages, opts.footer, counted).catch((e: unknown) => {
       if (e instanceof SpliceError) return undefined;
       throw e;
     });
-    if (spliced) return { pdf: spliced, pages };
+    if (spliced) return { pdf: spliced, pages, prints, joined: true };
 
     // the whole document again, until what is read back is what was written (twice at most)
     for (let round = 0; round < 3; round++) {
       await fill(pages);
-      pdf = await print();
+      pdf = await counted();
       const again = destinationPages(pdf);
       const same = samePages(again, pages);
       pages = again;
       if (same) break;
     }
-    return { pdf, pages };
+    return { pdf, pages, prints, joined: false };
   } finally {
     await browser.close();
   }
