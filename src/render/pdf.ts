@@ -37,15 +37,34 @@ export interface PdfOptions {
    * element with that id starts (see printPdf).
    */
   pageNumbers?: boolean;
-  /** a Chromium already starting (launchChromium), used and closed here */
-  browser?: Promise<Browser>;
+  /** a Chromium already starting (startPrinter), used and closed here */
+  printer?: Promise<Printer>;
 }
 
 type Browser = Awaited<ReturnType<typeof launchChromium>>;
+type PdfPage = Awaited<ReturnType<Browser['newPage']>>;
+export interface Printer { browser: Browser; page: PdfPage }
 
 export async function launchChromium(executablePath?: string, env: NodeJS.ProcessEnv = process.env) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: executablePath ?? findChromium(env), args: CHROMIUM_ARGS });
+}
+
+/**
+ * Chromium and a page that refuses every request, ready to print: started while the project
+ * is still being read, it costs no time of its own (the caller closes it, or printPdf does).
+ */
+export async function startPrinter(executablePath?: string, env: NodeJS.ProcessEnv = process.env): Promise<Printer> {
+  const browser = await launchChromium(executablePath, env);
+  try {
+    const page = await browser.newPage();
+    // the plan is self-contained: refuse any request it might still make
+    await page.route('**/*', (route) => route.abort());
+    return { browser, page };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
 }
 
 /** a value as a CSS string: every character but letters, digits and spaces escaped */
@@ -97,11 +116,8 @@ export interface Printed {
 }
 
 export async function printPdf(html: string, opts: PdfOptions): Promise<Printed> {
-  const browser = await (opts.browser ?? launchChromium(opts.executablePath, opts.env));
+  const { browser, page } = await (opts.printer ?? startPrinter(opts.executablePath, opts.env));
   try {
-    const page = await browser.newPage();
-    // the plan is self-contained: refuse any request it might still make
-    await page.route('**/*', (route) => route.abort());
     await page.setContent(forPrint(html), { waitUntil: 'load' });
     // print margins come from the CSS @page rule, the footer from its margin boxes
     await page.addStyleTag({ content: footerCss(opts.footer) });
@@ -141,8 +157,6 @@ export async function printPdf(html: string, opts: PdfOptions): Promise<Printed>
     await browser.close();
   }
 }
-
-type PdfPage = Awaited<ReturnType<Browser['newPage']>>;
 
 /** the front pages printed again with the numbers, spliced in; SpliceError when it does not hold */
 async function printFront(page: PdfPage, whole: Buffer, pages: Map<string, number>, footer: string, print: () => Promise<Buffer>): Promise<Buffer> {
