@@ -13,6 +13,7 @@ import { writeProject } from './lib/project.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'dist/lifeboat.cjs');
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const loadBefore = loadavg().map((l) => l.toFixed(2));
 const work = mkdtempSync(path.join(tmpdir(), 'lb-bench-plan-'));
 try {
   // the inventory names a key and known_hosts; nothing connects
@@ -42,7 +43,7 @@ try {
   for (let i = 0; i < ROUNDS; i++) { html.push(time('plan.html')); pdf.push(time('plan.pdf')); }
   const pages = Number(/Pages:\s+(\d+)/.exec(spawnSync('pdfinfo', [path.join(work, 'plan.pdf')], { encoding: 'utf8' }).stdout)?.[1] ?? NaN);
   const stat = (a) => { const s = [...a].sort((x, y) => x - y); return { minMs: Math.round(s[0]), medianMs: Math.round(s[Math.floor(s.length / 2)]), runs: s.map(Math.round) }; };
-  console.log(JSON.stringify({ runbooks: 200, rounds: ROUNDS, load: loadavg().map((l) => l.toFixed(2)), html: stat(html), pdf: { ...stat(pdf), pages }, targets: { htmlUnder2s: Math.min(...html) < 2000, pdfUnder10s: Math.min(...pdf) < 10000 } }, null, 2));
+  console.log(JSON.stringify({ runbooks: 200, rounds: ROUNDS, load: { before: loadBefore, after: loadavg().map((l) => l.toFixed(2)) }, html: stat(html), pdf: { ...stat(pdf), pages }, targets: { htmlUnder2s: Math.min(...html) < 2000, pdfUnder10s: Math.min(...pdf) < 10000 } }, null, 2));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

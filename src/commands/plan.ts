@@ -8,7 +8,7 @@ import { formatDiagnostic, hasErrors } from '../model/diagnostic.js';
 import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import type { PlanFormat } from '../render/plan-document.js';
-import type { Paper } from '../render/pdf.js';
+import type { Paper, Printer } from '../render/pdf.js';
 
 export interface PlanCmdOptions {
   inventory?: string;
@@ -30,9 +30,21 @@ export function formatFor(output: string | undefined, format: PlanFormat | undef
 }
 
 export async function planCommand(target: string | undefined, opts: PlanCmdOptions, io: CliIO): Promise<number> {
-  const err = (msg: string) => io.stderr.write(`lifeboat plan: ${msg}\n`);
   const format = formatFor(opts.output, opts.format);
-  if (typeof format !== 'string') { err(format.error); return EXIT.USAGE; }
+  if (typeof format !== 'string') { io.stderr.write(`lifeboat plan: ${format.error}\n`); return EXIT.USAGE; }
+  // Chromium starts while the runbooks are read and checked; its errors come out where it is used
+  const printer = format === 'pdf' ? import('../render/pdf.js').then((m) => m.startPrinter(undefined, io.env)) : undefined;
+  printer?.catch(() => undefined);
+  try {
+    return await makePlan(target, opts, io, format, printer);
+  } finally {
+    // closed after printing; here when nothing was printed
+    await printer?.then((p) => p.browser.close(), () => undefined).catch(() => undefined);
+  }
+}
+
+async function makePlan(target: string | undefined, opts: PlanCmdOptions, io: CliIO, format: PlanFormat, printer: Promise<Printer> | undefined): Promise<number> {
+  const err = (msg: string) => io.stderr.write(`lifeboat plan: ${msg}\n`);
   const output = opts.output ?? `dr-plan.${format}`;
   const abs = (p: string) => path.resolve(io.cwd, p);
   const where = abs(target ?? '.');
@@ -81,7 +93,7 @@ export async function planCommand(target: string | undefined, opts: PlanCmdOptio
   let doc;
   try {
     doc = await renderPlanDocument(project, project.site, inventory, {
-      format, paper: opts.paper, env: io.env, cacheDir: defaultCacheDir(io.env),
+      format, paper: opts.paper, env: io.env, cacheDir: defaultCacheDir(io.env), printer,
       templatesDir: opts.templates ? abs(opts.templates) : undefined,
       now: io.env.SOURCE_DATE_EPOCH && /^\d+$/.test(io.env.SOURCE_DATE_EPOCH) ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000) : undefined,
     });

@@ -8,7 +8,7 @@ import { createEngine, loadTemplateSet } from './engine.js';
 import { planModel, type ChangeSource, type PlanModel } from './plan-model.js';
 import { changeSource } from './change-log.js';
 import { readHistory } from '../rehearsal/status.js';
-import { printPdf, type Paper } from './pdf.js';
+import { printPdf, type Paper, type Printer } from './pdf.js';
 
 export type PlanFormat = 'html' | 'md' | 'pdf';
 
@@ -26,6 +26,8 @@ export interface PlanDocOptions {
   env?: NodeJS.ProcessEnv;
   /** compiled-template cache (see engine.ts); none when undefined */
   cacheDir?: string;
+  /** for PDF: a Chromium already starting (startPrinter), closed when the PDF is printed */
+  printer?: Promise<Printer>;
   /** the change log's source (default: git history of the runbook files, else the files) */
   changes?: ChangeSource;
 }
@@ -46,7 +48,7 @@ export async function renderPlanDocument(project: Project, site: Loaded<Site>, i
   const text = engine.render('plan', model);
   if (opts.format !== 'pdf') return { model, output: text, historySkipped: history.skipped };
   const { pdf, pages } = await printPdf(text, {
-    paper: opts.paper, executablePath: opts.chromium, env: opts.env, pageNumbers: true,
+    paper: opts.paper, executablePath: opts.chromium, env: opts.env, pageNumbers: true, printer: opts.printer,
     footer: `${model.organisation} · DR plan · ${model.generated} · digest ${model.digestShort}`,
   });
   for (const c of model.contents) c.page = pages.get(c.anchor);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { loadProject } from '../../src/load/project.js';
 import { renderPlanDocument, type PlanDoc } from '../../src/render/plan-document.js';
-import { launchChromium } from '../../src/render/pdf.js';
+import { launchChromium, printPdf } from '../../src/render/pdf.js';
 import { foldCommand, PRINT_FOLD_WIDTH } from '../../src/render/markup.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
@@ -221,12 +221,58 @@ describe('the PDF', () => {
       expect(squash(t)).toContain(`Page ${i + 1} of ${pages}`);
       expect(t).toContain(doc.model.digestShort);
     });
+    // the running header: every page of a runbook, its first and the ones after, names the
+    // section, the service and the runbook at its top; pages outside the runbooks do not
+    const header = (t: string) => squash(t.split('\n').find((l) => l.trim()) ?? '');
+    doc.model.runbooks.forEach((rb, i) => {
+      const end = (starts[i + 1] ?? pages + 1) - 1;
+      const last = i + 1 < starts.length ? end : starts[i];
+      for (let p = starts[i]; p <= last; p++) expect(header(perPage[p - 1]), `header of page ${p}`).toBe(`${rb.section} · ${rb.service} — ${rb.name}`);
+    });
+    const long = doc.model.runbooks.findIndex((_, i) => i + 1 < starts.length && starts[i + 1] - starts[i] >= 3);
+    expect(long, 'a runbook of three pages or more, to see a page in its middle').toBeGreaterThanOrEqual(0);
+    expect(header(perPage[starts[long]])).toContain(doc.model.runbooks[long].name);
+    expect(perPage.slice(0, starts[0] - 1).some((t) => / · .* — /.test(header(t)))).toBe(false);
     // POINT OF NO RETURN only on the step nothing undoes (promote); the other gates ask first
     const all = perPage.join('\n');
     expect(all.match(/POINT OF NO RETURN: this cannot be undone/g)).toHaveLength(1);
     const pnrPage = perPage.find((t) => t.includes('POINT OF NO RETURN: this cannot be undone'))!;
     expect(squash(pnrPage)).toMatch(/Promote db2 to primary\? This cannot be undone\./);
     expect(all.match(/Ask first:/g)!.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('prints the whole plan once and only its front pages again for the contents\' numbers', async () => {
+    const html = String(docs.acme.html.output);
+    const printed = await printPdf(html, { footer: 'acme', pageNumbers: true, env });
+    expect(printed).toMatchObject({ prints: 2, joined: true });
+    const file = path.join(tmp, 'joined.pdf');
+    writeFileSync(file, printed.pdf);
+    const pages = pdfPages(file);
+    // the joined file reads whole: every page has its text and its number of the total
+    for (let p = 1; p <= pages; p++) expect(squash(pdfText(file, p))).toContain(`Page ${p} of ${pages}`);
+    const contents = pdfText(file, printed.pages.get('contents'));
+    for (const rb of docs.acme.html.model.runbooks) {
+      const line = contents.split('\n').map(squash).find((l) => l.startsWith(`${rb.section} ${rb.title}`));
+      expect(Number(/ (\d+)$/.exec(line ?? '')?.[1])).toBe(printed.pages.get(rb.anchor));
+      expect(squash(pdfText(file, printed.pages.get(rb.anchor)))).toContain(`${rb.section} ${rb.title}`);
+    }
+  });
+
+  it('prints the whole document again when no part after the contents starts a page', async () => {
+    const filler = Array.from({ length: 120 }, (_, i) => `<p>line ${i + 1}</p>`).join('');
+    const html = `<!doctype html><html><head><meta charset="utf-8"></head><body>
+      <section id="contents"><table><tr><td>One</td><td data-anchor="one"></td></tr><tr><td>Two</td><td data-anchor="two" style="width: 10mm"></td></tr></table></section>
+      <section id="one"><h2><a href="#one">One</a></h2>${filler}</section><section id="two"><h2><a href="#two">Two</a></h2>${filler}</section>
+      <p><a href="#one">one</a> <a href="#two">two</a></p></body></html>`;
+    const printed = await printPdf(html, { footer: 'x', pageNumbers: true, env });
+    expect(printed.joined).toBe(false);
+    expect(printed.prints).toBeGreaterThanOrEqual(2);
+    const file = path.join(tmp, 'reprinted.pdf');
+    writeFileSync(file, printed.pdf);
+    const two = printed.pages.get('two')!;
+    expect(two).toBeGreaterThan(1);
+    expect(pdfText(file, two)).toContain('Two');
+    expect(squash(pdfText(file, 1))).toMatch(new RegExp(`One ${printed.pages.get('one')} Two ${two}`));
   });
 
   it('prints on Letter paper too', async () => {
