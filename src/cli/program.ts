@@ -2,6 +2,7 @@
 import { Argument, Command, Option } from 'commander';
 import { EXIT } from './exit.js';
 import type { CliIO } from './io.js';
+import { FORMAT_NAMES } from '../render/formats.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_CODES_HELP = `
@@ -99,11 +100,11 @@ export function buildProgram(io: CliIO): Command {
 
   program
     .command('plan')
-    .description('print the DR plan from the runbooks: HTML, Markdown or PDF (format from -o, or --format)')
+    .description('print the DR plan from the runbooks: HTML, Markdown, PDF or JSON (format from -o, or --format)')
     .argument('[path]', 'the site folder or its site.yaml (default: .)')
     .option('-i, --inventory <name|file>', 'inventory name (under the site) or an inventory file')
-    .option('-o, --output <file>', 'output file; - for stdout (html, md)', undefined)
-    .addOption(new Option('--format <format>', 'output format (default: from the file name)').choices(['html', 'md', 'pdf']))
+    .option('-o, --output <file>', 'output file; - for stdout (html, md, json)', undefined)
+    .addOption(new Option('--format <format>', 'output format (default: from the file name)').choices(FORMAT_NAMES))
     .addOption(new Option('--paper <size>', 'PDF paper size').choices(['a4', 'letter']).default('a4'))
     .option('--templates <dir>', "a folder of templates replacing lifeboat's by file name (branding)")
     .addHelpText('after', EXIT_CODES_HELP)
@@ -165,8 +166,8 @@ export function buildProgram(io: CliIO): Command {
     .command('report')
     .description("a run's journal as an incident timeline: steps, decisions, skips, rollbacks, total vs RTO")
     .argument('[run-id]', 'the run, or a unique part of its id (default: the newest)')
-    .option('-o, --output <file>', 'report file (.html, .md, .pdf; - for stdout)')
-    .addOption(new Option('--format <format>', 'default: from the file name').choices(['html', 'md', 'pdf']))
+    .option('-o, --output <file>', 'report file (.html, .md, .pdf, .json; - for stdout)')
+    .addOption(new Option('--format <format>', 'default: from the file name').choices(FORMAT_NAMES))
     .addOption(new Option('--paper <paper>', 'PDF paper size').choices(['a4', 'letter']).default('a4'))
     .option('--templates <dir>', 'templates that replace lifeboat\'s by file name')
     .option('--state-dir <dir>', 'where journals live')

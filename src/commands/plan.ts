@@ -1,6 +1,6 @@
 // lifeboat plan [DIR|site.yaml] -i INVENTORY -o FILE: the printed DR plan (HTML, Markdown, PDF),
 // generated from the runbooks so it is never out of date. Refuses to print invalid runbooks.
-import { existsSync, renameSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { validateProject } from '../load/validate.js';
 import { addInventoryFile, findRoot, loadProject } from '../load/project.js';
@@ -9,6 +9,8 @@ import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import type { PlanFormat } from '../render/plan-document.js';
 import type { Paper, Printer } from '../render/pdf.js';
+import { formatFor } from '../render/formats.js';
+import { writeAtomic } from '../util/atomic-write.js';
 
 export interface PlanCmdOptions {
   inventory?: string;
@@ -18,16 +20,7 @@ export interface PlanCmdOptions {
   templates?: string;
 }
 
-const FORMAT_BY_EXT: Record<string, PlanFormat> = { '.html': 'html', '.htm': 'html', '.md': 'md', '.markdown': 'md', '.pdf': 'pdf' };
-
-export function formatFor(output: string | undefined, format: PlanFormat | undefined): PlanFormat | { error: string } {
-  const fromExt = output && output !== '-' ? FORMAT_BY_EXT[path.extname(output).toLowerCase()] : undefined;
-  if (format && fromExt && format !== fromExt) return { error: `--format ${format} does not match the file name ${output}` };
-  const f = format ?? fromExt ?? (output === undefined || output === '-' ? 'html' : undefined);
-  if (!f) return { error: `cannot tell the format from ${output}: name it .html, .md or .pdf, or give --format` };
-  if (f === 'pdf' && output === '-') return { error: 'a PDF is written to a file: give -o plan.pdf (HTML and Markdown can go to stdout)' };
-  return f;
-}
+export { formatFor };
 
 export async function planCommand(target: string | undefined, opts: PlanCmdOptions, io: CliIO): Promise<number> {
   const format = formatFor(opts.output, opts.format);
@@ -116,14 +109,9 @@ async function makePlan(target: string | undefined, opts: PlanCmdOptions, io: Cl
     io.stdout.write(doc.output);
     return EXIT.OK;
   }
-  // write beside the target and rename: a reader never sees half a plan
-  const dest = abs(output);
-  const tmp = `${dest}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, doc.output);
-    renameSync(tmp, dest);
+    writeAtomic(abs(output), doc.output, 0o644);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* not written */ }
     err(`cannot write ${output}: ${(e as Error).message}`);
     return EXIT.PROBLEMS;
   }

@@ -9,8 +9,9 @@ import { planModel, type ChangeSource, type PlanModel } from './plan-model.js';
 import { changeSource } from './change-log.js';
 import { readHistory } from '../rehearsal/status.js';
 import { printPdf, type Paper, type Printer } from './pdf.js';
+import type { DocFormat } from './formats.js';
 
-export type PlanFormat = 'html' | 'md' | 'pdf';
+export type PlanFormat = DocFormat;
 
 export interface PlanDocOptions {
   format: PlanFormat;
@@ -37,6 +38,15 @@ export interface PlanDoc { model: PlanModel; output: string | Buffer; historySki
 export const historyFile = (project: Project) => path.join(project.root, '.lifeboat', 'history.jsonl');
 
 export async function renderPlanDocument(project: Project, site: Loaded<Site>, inventory: string, opts: PlanDocOptions): Promise<PlanDoc> {
+  if (opts.format === 'json') {
+    // the plan's model itself, for a wiki, a CMDB or a check of one's own: what every template is given
+    const hf = historyFile(project);
+    const history = readHistory(hf);
+    const extraInputs = existsSync(hf) ? [{ path: '.lifeboat/history.jsonl', sha256: sha256(readFileSync(hf, 'utf8')) }] : [];
+    const changes = opts.changes ?? changeSource(project.root, [...project.runbooks.values()].map((r) => r.file.file));
+    const model = planModel(project, site, inventory, history.entries, { now: opts.now, version: opts.version, extraInputs, changes });
+    return { model, output: `${JSON.stringify(model, null, 2)}\n`, historySkipped: history.skipped };
+  }
   const kind = opts.format === 'md' ? 'md' : 'html';
   const engine = await createEngine(loadTemplateSet({ dir: opts.baseTemplatesDir, overrideDir: opts.templatesDir }), kind, { cacheDir: opts.cacheDir });
   const hf = historyFile(project);

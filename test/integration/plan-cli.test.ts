@@ -70,6 +70,21 @@ describe('lifeboat plan', () => {
     expect(existsSync(path.join(tmp, 'nochrome.pdf'))).toBe(false);
   });
 
+  it('writes the plan model as JSON (by the extension or --format json, to a file or stdout), the same facts the printed plan shows', async () => {
+    const r = await plan('site', { inventory: 'production', output: 'plan.json' });
+    expect(r.code, r.err).toBe(EXIT.OK);
+    const model = JSON.parse(readFileSync(path.join(tmp, 'plan.json'), 'utf8')) as { organisation: string; runbooks: { name: string }[]; digestShort: string; contents: unknown[] };
+    expect((await plan('site', { inventory: 'production', output: 'plan-for-json.html' })).code).toBe(EXIT.OK);
+    const html = readFileSync(path.join(tmp, 'plan-for-json.html'), 'utf8');
+    expect(model.runbooks.length).toBeGreaterThan(0);
+    for (const rb of model.runbooks) expect(html).toContain(rb.name);
+    expect(html).toContain(model.organisation);
+    const out = await plan('site', { inventory: 'production', output: '-', format: 'json' });
+    expect(out.code).toBe(EXIT.OK);
+    expect(JSON.parse(out.out)).toEqual(model);
+    expect(formatFor('x.JSON', undefined)).toBe('json');
+  });
+
   it('refuses bad usage with a clear message', async () => {
     expect(formatFor('x.txt', undefined)).toEqual({ error: expect.stringContaining('cannot tell the format') });
     const cases: [PlanCmdOptions, RegExp][] = [

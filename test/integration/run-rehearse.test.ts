@@ -166,6 +166,18 @@ describe('lifeboat rehearse', () => {
     expect(suites[0].attrs).toMatchObject({ tests: '5', failures: '0' });
     expect(cases.flatMap((c) => c.children).filter((c) => c.name === 'failure')).toHaveLength(0);
 
+    // the run report, in each format of the one registry; JSON is its model, with the same result
+    const json = await p.cli(['report', '-o', '-', '--format', 'json']);
+    expect(json.code, json.out).toBe(0);
+    const model = JSON.parse(json.stdout) as { result: string; runbook: string };
+    expect(model).toMatchObject({ runbook: 'drill', result: 'succeeded' });
+    for (const f of ['r.json', 'r.md', 'r.html']) expect((await p.cli(['report', '-o', f])).code).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(p.dir, 'r.json'), 'utf8'))).toEqual(model);
+    expect(readFileSync(path.join(p.dir, 'r.md'), 'utf8')).toMatch(/^# .*drill/m);
+    const pdfOut = await p.cli(['report', '-o', '-', '--format', 'pdf']);
+    expect(pdfOut.code).toBe(2);
+    expect(pdfOut.stderr).toMatch(/a PDF is written to a file/);
+
     const current = await p.cli(['drills']);
     expect(current.code, current.out).toBe(0);
     expect(current.stdout).toMatch(/^drill\s+critical\s+\d{4}-\d\d-\d\d .*passed.*\bcurrent\b/m);
