@@ -4,8 +4,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, type Project } from './helpers/project.js';
+import { cliPath, makeProject, runbookYaml, waitFor, type Project } from './helpers/project.js';
 
 let sshd: Sshd;
 const projects: Project[] = [];
@@ -22,6 +23,21 @@ afterAll(async () => {
 
 /** connections the sshd logged so far ("Connection from … port …", LogLevel VERBOSE) */
 const connections = () => readFileSync(sshd.logPath, 'utf8').split('\n').filter((l) => /^Connection from /.test(l)).length;
+let markers = 0;
+/**
+ * Connections made by anything but this function, once the log has caught up: a marker
+ * connection of its own is made and waited for in the sshd's log (an event, not a sleep), so a
+ * connection made before it, by a process that has exited, has had its turn to be logged.
+ */
+async function settledConnections(): Promise<number> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = net.connect(sshd.port, '127.0.0.1', () => { const lp = s.localPort!; s.destroy(); resolve(lp); });
+    s.on('error', reject);
+  });
+  markers++;
+  await waitFor(() => new RegExp(`^Connection from 127\\.0\\.0\\.1 port ${port} `, 'm').test(readFileSync(sshd.logPath, 'utf8')), `the marker connection from port ${port} in the sshd log`);
+  return connections() - markers;
+}
 
 const drillSteps = `
   - id: pre
@@ -48,31 +64,28 @@ describe('run --dry-run', () => {
   it('opens no connection (the sshd logs none) and changes nothing; a real run does connect', async () => {
     const p = project();
     p.write('rb.yaml', runbookYaml({ name: 'drill', steps: drillSteps }));
-    const before = connections();
+    const before = await settledConnections();
     const r = await p.run('drill', ['--dry-run']);
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/^DRY RUN — nothing is connected to, nothing changes\./m);
     expect(r.stdout).toMatch(/no connection was opened/);
     expect(r.stdout).toMatch(/▲ POINT OF NO RETURN — asks: Promote h1\?/);
     expect(r.stdout).toMatch(/rollback: echo restarted >> \S+\/h1-log/);
-    // give a stray connection time to show in the log before counting
-    await new Promise((res) => setTimeout(res, 500));
-    expect(connections()).toBe(before);
+    expect(await settledConnections()).toBe(before);
     expect(p.has('h1-log')).toBe(false);
     expect(existsSync(path.join(p.stateDir, 'runs'))).toBe(false);
 
     // the measure works: a real run is seen by the sshd
     const real = await p.run('drill', ['--yes', '--yes-manual', '--answer', 'record=T-1']);
     expect(real.code, real.out).toBe(0);
-    await new Promise((res) => setTimeout(res, 200));
-    expect(connections()).toBeGreaterThan(before);
+    expect(await settledConnections()).toBeGreaterThan(before);
     expect(p.read('h1-log')).toBe('stopped\npromoted\nticket T-1\n');
   });
 
   it('--format json is valid JSON with every step in order, and still no connection', async () => {
     const p = project();
     p.write('rb.yaml', runbookYaml({ name: 'drill', steps: drillSteps }));
-    const before = connections();
+    const before = await settledConnections();
     const r = await p.run('drill', ['--dry-run', '--format', 'json']);
     expect(r.code, r.out).toBe(0);
     const doc = JSON.parse(r.stdout) as { connections: number; result: string; steps: { id: string; commands: { host: string; command: string }[]; confirm?: string; rollback?: string; hosts: { name: string; address: string; port: number }[] }[] };
@@ -83,8 +96,7 @@ describe('run --dry-run', () => {
     expect(promote.hosts).toEqual([{ name: 'h1', address: '127.0.0.1', user: sshd.user, port: sshd.port }]);
     expect(promote.commands[0].command).toMatch(/^echo promoted >> /);
     expect(doc.steps.find((s) => s.id === 'done')!.commands[0].command).toContain('<typed ticket>');
-    await new Promise((res) => setTimeout(res, 500));
-    expect(connections()).toBe(before);
+    expect(await settledConnections()).toBe(before);
   });
 });
 

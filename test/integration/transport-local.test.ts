@@ -2,6 +2,9 @@
 import { describe, test, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LocalTransport, LOCAL_HOST } from '../../src/transport/local.js';
 
 const transport = new LocalTransport();
@@ -45,10 +48,24 @@ describe('LocalTransport', () => {
   test('env is exported quoted; the secret is not on a command line', async () => {
     const c = await transport.connect();
     const secret = `local-secret-${unique()}`;
-    const p = c.exec({ command: 'printf "%s" "$S"; sleep 0.4', env: { S: `${secret} $(id) 'q'` } });
-    await new Promise((r) => setTimeout(r, 200));
+    // the command says when it runs and waits to be let go: the process table is read while it runs
+    const dir = mkdtempSync(join(tmpdir(), 'lb-local-env-'));
+    const p = c.exec({ command: `printf "%s" "$S"; touch ${dir}/running; while [ ! -e ${dir}/go ]; do sleep 0.02; done`, env: { S: `${secret} $(id) 'q'` } });
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(join(dir, 'running')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(existsSync(join(dir, 'running'))).toBe(true);
     expect(processes(secret)).toEqual([]);
+    writeFileSync(join(dir, 'go'), '');
     expect((await p).stdout).toBe(`${secret} $(id) 'q'`);
+    // the check can see a leak: a value in a process's arguments is found while it runs
+    // (the command text itself never is: it reaches the shell on stdin)
+    const leak = `local-leak-${unique()}`;
+    const q = c.exec({ command: `touch ${dir}/running2; sh -c 'while [ ! -e "$1" ]; do sleep 0.02; done' sh ${dir}/go2 ${leak}` });
+    while (!existsSync(join(dir, 'running2')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(processes(leak)).not.toEqual([]);
+    writeFileSync(join(dir, 'go2'), '');
+    await q;
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('streams as it runs', async () => {

@@ -90,10 +90,16 @@ describe('exec', () => {
     const c = await transport.connect(hostOf(sshd));
     const secret = `s3cr3t-${unique()}`;
     const env = { PASS: `${secret} 'quoted' $(touch /tmp/lifeboat-never) \`x\``, EMPTY: '', UNI: 'ünï ✓' };
-    const p = c.exec({ command: 'printf "%s|%s|%s" "$PASS" "$EMPTY" "$UNI"; sleep 0.5', env });
-    await new Promise((r) => setTimeout(r, 250));
+    // the command says when it runs and waits to be let go: the process table is read while it runs
+    const running = join(scratch, `running-${unique()}`);
+    const go = join(scratch, `go-${unique()}`);
+    const p = c.exec({ command: `printf "%s|%s|%s" "$PASS" "$EMPTY" "$UNI"; touch ${running}; while [ ! -e ${go} ]; do sleep 0.02; done`, env });
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(existsSync(running)).toBe(true);
     // while it runs, no process on the (remote) machine shows the secret
     expect(remoteProcesses(secret)).toEqual([]);
+    writeFileSync(go, '');
     const r = await p;
     expect(r.stdout).toBe(`${env.PASS}||ünï ✓`);
   });
