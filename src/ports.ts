@@ -146,3 +146,8 @@ export interface Reporter {
   /** the live view ends its drawing before the summary is printed */
   close(): void | Promise<void>;
 }
+
+/** The host `on: local` steps run on: the operator's machine. */
+export const LOCAL_HOST: ResolvedHost = {
+  name: 'local', address: 'localhost', port: 0, user: '', identityFiles: [], knownHosts: [], connectTimeoutMs: 0, mayBeDown: false, local: true,
+};

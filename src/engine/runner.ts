@@ -3,7 +3,7 @@
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { TransportError, type Journal, type Operator, type Reporter, type Transport, type ExecResult, type ResolvedHost } from '../ports.js';
 import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
-import { apply, isInFlight, unitKey, stepOf, liveUnits, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
+import { apply, isInFlight, unitKey, stepOf, liveUnits, pollDeadline, pollFits, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
 import { decide, type Action } from './decide.js';
 import { checkExpectation, renderExpectation } from './expect.js';
 import { Redactor, StreamRedactor } from './redact.js';
@@ -361,7 +361,7 @@ export class Runner {
     }
     const u = this.state.units[unitKey(a.step, a.host)];
     let timeoutMs = st.timeoutMs;
-    if (a.purpose === 'run' && st.until) timeoutMs = Math.max(1000, (u.firstAt ?? this.clock.now()) + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) - this.clock.now());
+    if (a.purpose === 'run' && st.until) timeoutMs = Math.max(1000, pollDeadline(st, u.firstAt ?? this.clock.now()) - this.clock.now());
     if (a.purpose === 'skip_if') timeoutMs = st.timeoutMs ?? 60_000;
     const ac = new AbortController();
     const key = `${unitKey(a.step, a.host)}:${a.purpose}`;
@@ -418,8 +418,7 @@ export class Runner {
         // another poll only when it fits before the deadline: the log then says "gave up", not "not yet"
         const u = this.state.units[unitKey(st.id, host.name)];
         const first = u.firstAt ?? this.clock.now();
-        const deadline = first + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
-        if (this.clock.now() + st.intervalMs < deadline) ev.pollAgain = true;
+        if (pollFits(st, first, this.clock.now())) ev.pollAgain = true;
         else ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
       }
       if (st.until && res.timedOut) ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;

@@ -178,6 +178,11 @@ export const isInFlight = (u: UnitState) => u.status === UnitStatus.Running || u
 /** Default `until` polling budget when a step gives no timeout. */
 export const DEFAULT_POLL_TIMEOUT_MS = 5 * 60_000;
 
+/** When an `until:` step stops polling: its first attempt plus its timeout (5 min by default). */
+export const pollDeadline = (st: { timeoutMs?: number }, firstAt: number): number => firstAt + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
+/** Another poll fits before the deadline (the next attempt would start in time). */
+export const pollFits = (st: { timeoutMs?: number; intervalMs: number }, firstAt: number, now: number): boolean => now + st.intervalMs < pollDeadline(st, firstAt);
+
 export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): RunState {
   const at = Date.parse(rec.at);
   state.lastSeq = rec.seq;
@@ -272,8 +277,7 @@ function applyRecord(state: RunState, plan: ResolvedPlan, rec: JournalRecord, at
         break;
       }
       if (rec.pollAgain) {
-        const deadline = (u.firstAt ?? at) + (st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
-        if (at + st.intervalMs < deadline) { u.status = UnitStatus.Waiting; u.notBefore = at + st.intervalMs; break; }
+        if (pollFits(st, u.firstAt ?? at, at)) { u.status = UnitStatus.Waiting; u.notBefore = at + st.intervalMs; break; }
         u.reason = `${rec.reason ?? 'condition not met'}; gave up after ${Math.round((at - (u.firstAt ?? at)) / 1000)}s`;
       } else if (!rec.canceled && u.tries <= st.retries) {
         u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; break;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { userInfo } from 'node:os';
-import type { ResolvedHost } from '../ports.js';
+import { LOCAL_HOST, type ResolvedHost } from '../ports.js';
 import type { Runbook, Step, Inventory, OutputMatch, Expect, Condition } from '../model/types.js';
 import type { Expectation, OutputTest, ResolvedCondition, ResolvedPlan, ResolvedStep, SecretSource } from '../model/plan.js';
 import type { Project, Loaded } from '../load/project.js';
@@ -33,9 +33,6 @@ export interface ResolveOptions {
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-export const LOCAL_HOST: ResolvedHost = {
-  name: 'local', address: 'localhost', port: 0, user: '', identityFiles: [], knownHosts: [], connectTimeoutMs: 0, mayBeDown: false, local: true,
-};
 
 // the inventory schema's patterns for an address and a user name
 const ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|\[?[0-9A-Fa-f:.]+\]?)$/;

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalTransport, LOCAL_HOST } from '../../src/transport/local.js';
+import { LocalTransport } from '../../src/transport/local.js';
+import { LOCAL_HOST } from '../../src/ports.js';
 
 const transport = new LocalTransport();
 const unique = () => `${Math.floor(Math.random() * 1e6)}`;
