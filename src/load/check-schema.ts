@@ -4,20 +4,17 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { YamlFile, YamlPath } from './read-yaml.js';
 import { didYouMean } from '../util/suggest.js';
+import { packageRoot } from '../util/package-root.js';
 
 export type Kind = 'runbook' | 'inventory' | 'site';
 export const KINDS: Kind[] = ['runbook', 'inventory', 'site'];
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** schemas/ in the package: above src/load (tsx), dist/src/load (built) or dist/ (the bundle) */
-export const SCHEMA_DIR = [1, 2, 3].map((up) => path.resolve(here, '../'.repeat(up), 'schemas')).find((d) => {
-  try { readFileSync(path.join(d, 'common.schema.json')); return true; } catch { return false; }
-}) ?? path.resolve(here, '../../schemas');
+/** schemas/ in the package */
+export const SCHEMA_DIR = path.join(packageRoot(), 'schemas');
 
 /** the bundled CLI (scripts/bundle.mjs) carries the precompiled validators in itself */
 const BUNDLED_VALIDATORS = Symbol.for('lifeboat.schemaValidators');

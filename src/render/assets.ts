@@ -1,19 +1,9 @@
-// Where the package's own files are: the folder holding lifeboat's package.json, found by
-// walking up from this module, so it works from src/ (tests) and dist/src/ (installed) alike.
-import { existsSync, readFileSync } from 'node:fs';
+// The package's own templates and version, from its folder (src/util/package-root.ts).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/package-root.js';
 
-let root: string | undefined;
-
-export function packageRoot(): string {
-  if (root) return root;
-  for (let d = path.dirname(fileURLToPath(import.meta.url)); ; d = path.dirname(d)) {
-    const pj = path.join(d, 'package.json');
-    if (existsSync(pj) && existsSync(path.join(d, 'templates'))) return (root = d);
-    if (path.dirname(d) === d) throw new Error('cannot find the lifeboat package folder (package.json beside templates/)');
-  }
-}
+export { packageRoot };
 
 export const defaultTemplatesDir = () => path.join(packageRoot(), 'templates');
 
