@@ -71,12 +71,14 @@ describe('closeAll during a dial', () => {
   test('ends a dial to a host that does not answer at once, not at its connect timeout', async () => {
     // a listener that accepts and never speaks: the SSH handshake waits for its banner
     const silent = net.createServer(() => undefined);
+    const accepted = new Promise((r) => silent.once('connection', r));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     const t = new SshTransport({ agentSocket: null });
     try {
       const dial = t.connect(host({ port, connectTimeoutMs: 60_000 })).then(() => undefined, (e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 200));
+      // the dial is under way once the listener has its connection (an event, not a sleep)
+      await accepted;
       const closed = t.closeAll();
       const e = await Promise.race([dial, new Promise((r) => setTimeout(() => r('still dialling'), 5000))]);
       expect(e).toBeInstanceOf(TransportError);
