@@ -9,7 +9,7 @@ import type { Inventory } from '../model/types.js';
 import type { Loaded } from './project.js';
 import type { YamlPath } from './read-yaml.js';
 import type { Diagnostic } from '../model/diagnostic.js';
-import { diagAt } from './check-semantics.js';
+import { diagAt } from './positions.js';
 import { inventoryPath } from '../plan/resolve.js';
 
 interface PathField { at: YamlPath; value: string; what: 'ssh_config' | 'known_hosts' | 'identity_file' }

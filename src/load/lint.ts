@@ -7,7 +7,9 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { Runbook, Step } from '../model/types.js';
 import type { Project, Loaded } from './project.js';
 import { parseTemplate } from '../plan/template.js';
-import { diagAt, roleHost, stepName, targetsOf, templateFields, templatePosition } from './check-semantics.js';
+import { diagAt, templatePosition } from './positions.js';
+import { roleHost, stepName, targetsOf } from './rules/common.js';
+import { templateFields } from './rules/template-fields.js';
 
 export interface LintOptions { git?: boolean }
 

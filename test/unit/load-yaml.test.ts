@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, openSync, ftruncateSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseYamlText, readYamlFile, type YamlFile } from '../../src/load/read-yaml.js';
-import { templatePosition } from '../../src/load/check-semantics.js';
+import { templatePosition } from '../../src/load/positions.js';
 import { parseTemplate } from '../../src/plan/template.js';
 
 const parse = (text: string): YamlFile => {
