@@ -778,7 +778,8 @@ cmd_up() {
 
 cmd_down() {
   local ns p h pids=() i alive
-  if [[ -d $LAB ]]; then stop_hypervisor || true; fi
+  # (a subshell: a host vanishing meanwhile must not end the teardown)
+  if [[ -d $LAB ]]; then (stop_hypervisor) || true; fi
   # every process in a lab namespace, whatever state a half-done up left
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^lb-' || true); do
     pids+=($(ip netns pids "$ns" 2>/dev/null || true))
