@@ -743,7 +743,7 @@ cmd_up() {
   if [[ ,$ROLES, == *,vm,* ]]; then
     command -v libvirtd >/dev/null && command -v virsh >/dev/null && command -v qemu-system-x86_64 >/dev/null \
       || die "the vm role needs libvirt and qemu: apt-get install libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86"
-    # built once, then from the cache (a minute the first time)
+    # built once (about half a minute), then taken from the cache
     GUEST_DIR=$("$HERE/guest/build.sh" "$GUEST_CACHE")
   fi
   init_lab_dir
