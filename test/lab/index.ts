@@ -25,6 +25,9 @@ export const LAB_ADDRESSES: Readonly<Record<LabHost, string>> = {
 
 export const LAB_VIPS = { db: '198.18.0.100', fs: '198.18.0.101', proxy: '198.18.0.102', mdb: '198.18.0.103' } as const;
 
+/** The guest the vm role backs up and the drill boots on spare (libvirt, qemu). */
+export const LAB_GUEST = { name: 'web1', address: '198.18.0.33' } as const;
+
 /** Lab-only credentials (the lab is a throwaway network on a private bridge). */
 export const LAB_PASSWORDS = { replicator: 'lab-repl', drill: 'lab-drill' } as const;
 
@@ -109,6 +112,6 @@ export async function labStatus(): Promise<string> {
 }
 
 /** ssh argv for reaching a lab host the way a human would (real host-key checking). */
-export function sshArgs(host: LabHost): string[] {
+export function sshArgs(host: LabHost | typeof LAB_GUEST.name): string[] {
   return ['-F', join(LAB_DIR, 'ssh_config'), host];
 }

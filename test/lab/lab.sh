@@ -13,7 +13,9 @@
 #   lab.sh hosts [--roles ...]           print the host names of the roles
 #
 # Needs root, iproute2, util-linux (unshare, nsenter), openssh-server, postgresql-15,
-# mariadb-server, rsync, qemu-utils, e2fsprogs, iputils-arping, python3.
+# mariadb-server, rsync, qemu-utils, e2fsprogs, iputils-arping, python3; for the vm role
+# also qemu-system-x86, libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients,
+# busybox-static, dropbear-bin, curl (the guest: guest/build.sh).
 set -euo pipefail
 
 LAB="${LIFEBOAT_LAB_DIR:-/var/tmp/lifeboat-lab}"
@@ -30,6 +32,12 @@ ALL_HOSTS=(db1 db2 mdb1 mdb2 fs1 fs2 backup spare proxy1 proxy2)
 ALL_ROLES=db,mdb,fs,vm,proxy
 # VIPs: address/prefix, the host that holds it at start
 DB_VIP=$NET.100 FS_VIP=$NET.101 PROXY_VIP=$NET.102 MDB_VIP=$NET.103
+# the VM the vm role restores: a guest booted by libvirt on spare, on the lab bridge
+GUEST=web1 GUEST_ADDR=$NET.33
+GUEST_CACHE="${LIFEBOAT_LAB_GUEST_CACHE:-/var/cache/lifeboat-lab/guest}"
+# hosts whose eth0 is a port of their own bridge br0 (which holds the address): the spare
+# KVM host, where the guest's tap joins br0
+declare -A BRIDGED=([spare]=1)
 # Lab-only passwords: the lab is a throwaway rehearsal environment on a private bridge.
 REPL_PASSWORD=lab-repl
 DRILL_PASSWORD=lab-drill
@@ -120,6 +128,7 @@ init_lab_dir() {
   {
     echo "# ssh -F $LAB/ssh_config db1"
     for h in "${ALL_HOSTS[@]}"; do printf 'Host %s\n  HostName %s.%s\n' "$h" "$NET" "${OCTET[$h]}"; done
+    printf 'Host %s\n  HostName %s\n' "$GUEST" "$GUEST_ADDR"
     printf 'Host *\n  User root\n  IdentityFile %s/id_ed25519\n  IdentitiesOnly yes\n' "$LAB"
     printf '  UserKnownHostsFile %s/known_hosts\n  GlobalKnownHostsFile /dev/null\n' "$LAB"
     printf '  StrictHostKeyChecking yes\n  ConnectTimeout 5\n  BatchMode yes\n'
@@ -127,6 +136,7 @@ init_lab_dir() {
   {
     printf '127.0.0.1\tlocalhost\n%s.1\toperator\n' "$NET"
     for h in "${ALL_HOSTS[@]}"; do printf '%s.%s\t%s\n' "$NET" "${OCTET[$h]}" "$h"; done
+    printf '%s\t%s\n' "$GUEST_ADDR" "$GUEST"
     printf '%s\tdb-vip\n%s\tfiles-vip\n%s\tproxy-vip\n%s\tmariadb-vip\n' "$DB_VIP" "$FS_VIP" "$PROXY_VIP" "$MDB_VIP"
   } >"$LAB/hosts"
   # lab users, so file ownership is realistic (the hosts get their own /etc/passwd copy)
@@ -158,6 +168,11 @@ write_known_hosts() {
       key=$(cut -d' ' -f1,2 "$LAB/$h/etc-ssh/ssh_host_ed25519_key.pub")
       printf '%s.%s %s\n%s %s\n' "$NET" "${OCTET[$h]}" "$key" "$h" "$key"
     done
+    # the guest's key as recorded at backup time (once the vm role made its backup)
+    if [[ -s $LAB/$GUEST.host_key.pub ]]; then
+      key=$(cut -d' ' -f1,2 "$LAB/$GUEST.host_key.pub")
+      printf '%s %s\n%s %s\n' "$GUEST_ADDR" "$key" "$GUEST" "$key"
+    fi
   } >"$LAB/known_hosts.new"
   cat "$LAB/known_hosts.new" >"$LAB/known_hosts"
   rm -f "$LAB/known_hosts.new"
@@ -193,7 +208,18 @@ ensure_host_net() {
     ip -n "$SWITCH" link set "p-$h" master br0 up
   fi
   ip -n "lb-$h" link set lo up
-  ip -n "lb-$h" addr replace "$addr/24" dev eth0
+  if [[ -n ${BRIDGED[$h]:-} ]]; then
+    # a hypervisor's layout: eth0 is a port of br0, the host's address is on br0
+    if ! ip -n "lb-$h" link show br0 >/dev/null 2>&1; then
+      ip -n "lb-$h" link add br0 type bridge
+      ip -n "lb-$h" link set br0 type bridge stp_state 0 forward_delay 0
+    fi
+    ip -n "lb-$h" link set eth0 master br0
+    ip -n "lb-$h" addr replace "$addr/24" dev br0
+    ip -n "lb-$h" link set br0 up
+  else
+    ip -n "lb-$h" addr replace "$addr/24" dev eth0
+  fi
   ip -n "lb-$h" link set eth0 up
 }
 
@@ -244,9 +270,43 @@ EOF
     if [[ ! -d $d/etc-mysql ]]; then cp -a /etc/mysql "$d/etc-mysql"; fi
     chown mysql:mysql "$d/mysql" "$d/run/mysqld" "$d/log/mysql"
   fi
+  if [[ $h == spare ]]; then prepare_hypervisor_dirs "$d"; fi
   # /var/lock is a symlink to /run/lock, which Debian creates at boot
   mkdir -p "$d/run/lock"
   chmod 1777 "$d/run/lock"
+}
+
+# The spare's libvirt keeps its configuration, domain definitions and state in the host's
+# own folders (bind-mounted in host_init), set up as libvirt-daemon-system would: the qemu
+# driver's user and groups, root's unix socket without polkit, no AppArmor, no cgroups
+# (there is no systemd), qemu left in the host's mount namespace.
+prepare_hypervisor_dirs() {
+  local d=$1
+  mkdir -p "$d"/etc-libvirt/qemu "$d"/lib-libvirt "$d"/cache-libvirt "$d"/log/libvirt
+  # mount points in the machine's tree (libvirt-daemon-system would create them)
+  mkdir -p /var/lib/libvirt /var/cache/libvirt
+  if [[ -f /etc/libvirt/libvirt.conf ]]; then cp /etc/libvirt/libvirt.conf "$d/etc-libvirt/"; fi
+  cat >"$d/etc-libvirt/libvirtd.conf" <<'CONF'
+# lifeboat lab: root only, on the host's own /run/libvirt
+unix_sock_group = "root"
+unix_sock_ro_perms = "0700"
+unix_sock_rw_perms = "0700"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+CONF
+  cat >"$d/etc-libvirt/qemu.conf" <<'CONF'
+# lifeboat lab: no AppArmor, no systemd (so no cgroups), qemu in the host's namespaces
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+namespaces = [ ]
+cgroup_controllers = [ ]
+CONF
+  # libvirtd resolves the qemu driver's default user before it reads qemu.conf
+  grep -q '^libvirt-qemu:' "$d/passwd" || echo 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin' >>"$d/passwd"
+  grep -q '^libvirt-qemu:' "$d/group" || printf 'kvm:x:64056:\nlibvirt-qemu:x:64055:\nlibvirt:x:64057:\n' >>"$d/group"
 }
 
 # Runs as PID 1 of the host's PID namespace (via unshare): mounts, hostname, sshd, reaper.
@@ -271,6 +331,11 @@ host_init() {
   if [[ ${ROLE[$h]} == mdb ]]; then
     mount --bind mysql /var/lib/mysql
     mount --bind etc-mysql /etc/mysql
+  fi
+  if [[ $h == spare ]]; then
+    mount --bind etc-libvirt /etc/libvirt
+    mount --bind lib-libvirt /var/lib/libvirt
+    mount --bind cache-libvirt /var/cache/libvirt
   fi
   mount --bind root /root
   mount --bind log /var/log
@@ -557,44 +622,87 @@ setup_fs() {
   fi
 }
 
-make_vm_image() {
-  local d="$LAB/backup/srv/backups/vm" stage
-  [[ -f $d/web1.qcow2 ]] && return 0
+# The backup of web1 on the backup host, as a nightly job leaves it: the disk image (the
+# cached guest build, root's authorized_keys = the lab's), the kernel and initrd it boots
+# with (direct kernel boot), their checksums, the libvirt domain XML naming where the
+# restore puts them on the spare, and the guest's SSH host key as recorded at backup time.
+make_vm_backup() {
+  local d="$LAB/backup/srv/backups/vm" type=qemu
+  [[ -f $d/$GUEST.qcow2 ]] && return 0
   mkdir -p "$d"
-  stage=$(mktemp -d "$LAB/tmp-vm.XXXXXX")
-  mkdir -p "$stage/rootfs/etc" "$stage/rootfs/var/www/html" "$stage/rootfs/root"
-  echo web1 >"$stage/rootfs/etc/hostname"
-  echo 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"' >"$stage/rootfs/etc/os-release"
-  echo '<h1>web1 restored</h1>' >"$stage/rootfs/var/www/html/index.html"
-  # a real (small) guest filesystem, readable without booting (debugfs)
-  truncate -s 32M "$stage/disk.raw"
-  mkfs.ext4 -q -F -L web1-root -d "$stage/rootfs" "$stage/disk.raw"
-  qemu-img convert -c -f raw -O qcow2 "$stage/disk.raw" "$d/web1.qcow2"
-  (cd "$d" && sha256sum web1.qcow2 >web1.qcow2.sha256)
-  cat >"$d/web1.xml" <<'EOF'
-<domain type='kvm'>
-  <name>web1</name>
+  "$HERE/guest/build.sh" --image "$GUEST_DIR" "$LAB/authorized_keys" "$d/$GUEST.qcow2"
+  cp "$GUEST_DIR/vmlinuz" "$d/$GUEST.vmlinuz"
+  cp "$GUEST_DIR/initrd.gz" "$d/$GUEST.initrd"
+  cp "$GUEST_DIR/host_key.pub" "$d/$GUEST.host_key.pub"
+  (cd "$d" && sha256sum "$GUEST.qcow2" "$GUEST.vmlinuz" "$GUEST.initrd" >"$GUEST.qcow2.sha256")
+  # KVM where the machine has it, else qemu's TCG (domain type qemu): the same guest either way
+  if [[ -w /dev/kvm ]]; then type=kvm; fi
+  cat >"$d/$GUEST.xml" <<EOF
+<domain type='$type'>
+  <name>$GUEST</name>
   <uuid>6f1b2c64-9f0e-4a3b-9a57-3f8d8e0c1a01</uuid>
-  <memory unit='MiB'>512</memory>
+  <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>/srv/vm/images/$GUEST.vmlinuz</kernel>
+    <initrd>/srv/vm/images/$GUEST.initrd</initrd>
+    <cmdline>console=ttyS0 quiet</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
   <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/>
-      <source file='/var/lib/libvirt/images/web1.qcow2'/>
+      <source file='/srv/vm/images/$GUEST.qcow2'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>
+    <interface type='bridge'>
+      <mac address='52:54:00:12:00:33'/>
+      <source bridge='br0'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='pty'/>
     <console type='pty'/>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
   </devices>
 </domain>
 EOF
-  rm -rf "$stage"
+}
+
+# libvirt on the spare without systemd: virtlogd and libvirtd started inside the host, so
+# their sockets are in its /run/libvirt (where virsh run through its sshd looks) and the
+# guest's tap lands in its network namespace
+start_hypervisor() {
+  local i
+  if in_host spare virsh -q version >/dev/null 2>&1; then return 0; fi
+  in_host spare bash -c 'virtlogd -d && libvirtd -d'
+  for i in $(seq 1 300); do
+    in_host spare virsh -q version >/dev/null 2>&1 && { log "spare: libvirtd answers"; return 0; }
+    sleep 0.1
+  done
+  die "spare: libvirtd does not answer (see $LAB/spare/log/libvirt/libvirtd.log)"
+}
+
+# the guest's domain and the daemons on the spare, before the host goes (qemu must not be
+# left behind: it runs in the spare's PID namespace, which the kill of its init ends anyway)
+stop_hypervisor() {
+  local dom
+  host_running spare || return 0
+  in_host spare bash -c 'kill -0 $(cat /run/libvirtd.pid 2>/dev/null) 2>/dev/null' 2>/dev/null || return 0
+  for dom in $(in_host spare timeout 10 virsh list --name 2>/dev/null); do
+    in_host spare timeout 20 virsh destroy "$dom" >/dev/null 2>&1 || true
+  done
+  in_host spare bash -c 'kill $(cat /run/libvirtd.pid /run/virtlogd.pid 2>/dev/null) 2>/dev/null' || true
 }
 
 setup_vm() {
-  make_vm_image
+  make_vm_backup
   in_host spare mkdir -p /srv/vm/images
+  start_hypervisor
 }
 
 # A small TCP service on all of a host's addresses (so it also answers on a VIP the host
@@ -632,7 +740,17 @@ cmd_up() {
   t0=$EPOCHREALTIME
   mapfile -t hosts < <(hosts_for_roles "$ROLES")
   log "up: ${hosts[*]} in $LAB"
+  if [[ ,$ROLES, == *,vm,* ]]; then
+    command -v libvirtd >/dev/null && command -v virsh >/dev/null && command -v qemu-system-x86_64 >/dev/null \
+      || die "the vm role needs libvirt and qemu: apt-get install libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86"
+    # built once (about half a minute), then taken from the cache
+    GUEST_DIR=$("$HERE/guest/build.sh" "$GUEST_CACHE")
+  fi
   init_lab_dir
+  if [[ -n ${GUEST_DIR:-} && ! -s $LAB/$GUEST.host_key.pub ]]; then
+    cp "$GUEST_DIR/host_key.pub" "$LAB/$GUEST.host_key.pub"
+    write_known_hosts
+  fi
   ensure_switch
   for h in "${hosts[@]}"; do ensure_host_net "$h"; done
   for h in "${hosts[@]}"; do start_host "$h"; done
@@ -660,6 +778,8 @@ cmd_up() {
 
 cmd_down() {
   local ns p h pids=() i alive
+  # (a subshell: a host vanishing meanwhile must not end the teardown)
+  if [[ -d $LAB ]]; then (stop_hypervisor) || true; fi
   # every process in a lab namespace, whatever state a half-done up left
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^lb-' || true); do
     pids+=($(ip netns pids "$ns" 2>/dev/null || true))
@@ -697,7 +817,7 @@ cmd_status() {
   echo "lab: $LAB"
   for h in "${ALL_HOSTS[@]}"; do
     if pid=$(init_pid "$h" 2>/dev/null); then
-      addrs=$(ip -n "lb-$h" -o -4 addr show dev eth0 2>/dev/null | awk '{print $4}' | paste -sd' ' -)
+      addrs=$(ip -n "lb-$h" -o -4 addr show scope global 2>/dev/null | awk '{print $4}' | paste -sd' ' -)
       local link sshd
       link=$(ip -n "$SWITCH" -o link show "p-$h" 2>/dev/null | grep 'state UP\|,UP' >/dev/null && echo up || echo down)
       sshd=$(in_host "$h" bash -c 'kill -0 $(cat /run/sshd.pid 2>/dev/null) 2>/dev/null && echo up || echo down' 2>/dev/null)
