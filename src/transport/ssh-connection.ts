@@ -37,16 +37,22 @@ export class SshConnection implements Connection {
     });
   }
 
-  /** A raw exec on this connection (no wrapping): for the kill command and forwarding. */
-  private openExec(command: string): Promise<ClientChannel> {
+  /**
+   * A raw exec on this connection (no wrapping). `onOpen` runs as soon as the session is
+   * granted, before anything else is parsed: the server's replies that follow (exit status,
+   * EOF, close) may sit in the same read and be handled before an awaiting caller resumes,
+   * and an event nobody listens to yet is gone.
+   */
+  private openExec(command: string, onOpen?: (channel: ClientChannel) => void): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       const lost = (why: string) =>
         reject(new TransportError('connection-lost', this.host.name, `${describeHost(this.host)}: ${why}`));
       if (!this.alive) return lost('connection is closed');
       try {
         this.client.exec(command, (err, channel) => {
-          if (err) lost(this.alive ? `could not open a session: ${err.message}` : 'connection lost');
-          else resolve(channel);
+          if (err) return lost(this.alive ? `could not open a session: ${err.message}` : 'connection lost');
+          onOpen?.(channel);
+          resolve(channel);
         });
       } catch (err) {
         lost(`could not open a session: ${(err as Error).message}`);
@@ -84,13 +90,17 @@ export class SshConnection implements Connection {
       return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
     }
     const script = buildScript(req.command, req.env);
-    const channel = await this.openExec(bootstrapCommand(req.sudo, { direct: this.direct }));
+    let exit: { code: number | null; signal: string | null } | null = null;
+    const channel = await this.openExec(bootstrapCommand(req.sudo, { direct: this.direct }), (ch) =>
+      ch.on('exit', (code: number | null, signal?: string) => {
+        exit = { code: code ?? null, signal: signal ?? null };
+      }),
+    );
 
     return new Promise<ExecResult>((resolve, reject) => {
       let settled = false;
       let gateFailed: { reason: unknown } | undefined;
       let killReason: 'timeout' | 'cancel' | null = null;
-      let exit: { code: number | null; signal: string | null } | null = null;
       let drainTimer: NodeJS.Timeout | undefined;
       let markerTimer: NodeJS.Timeout | undefined;
 
@@ -151,9 +161,6 @@ export class SshConnection implements Connection {
 
       channel.on('data', (d: Buffer) => settled || collector.out(d));
       channel.stderr.on('data', (d: Buffer) => settled || collector.err(d));
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: code ?? null, signal: signal ?? null };
-      });
       const settle = () => {
         if (settled) return;
         collector.end();
