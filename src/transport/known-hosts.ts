@@ -4,7 +4,7 @@
 // host known only through a CA is refused with that reason: ssh2 does not offer or verify host
 // certificates (docs/SECURITY.md).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 
@@ -108,7 +108,7 @@ export function knownHostsName(address: string, port: number, alias?: string): s
   return alias ?? hostLookupName(address, port);
 }
 
-function checkName(entries: KnownHostsEntry[], name: string, key: Buffer): HostKeyStatus {
+function checkName(entries: readonly KnownHostsEntry[], name: string, key: Buffer): HostKeyStatus {
   const type = keyTypeOf(key);
   const mine = entries.filter((e) => matchesHost(e.hosts, name));
   const revoked = mine.find((e) => e.marker === 'revoked' && e.key.equals(key));
@@ -136,7 +136,7 @@ function checkName(entries: KnownHostsEntry[], name: string, key: Buffer): HostK
  * key is refused; on a port other than 22 a host not known as `[addr]:port` is looked up as
  * `addr` too, and only a matching key (or a revocation) counts from there.
  */
-export function checkHostKey(entries: KnownHostsEntry[], address: string, port: number, key: Buffer, alias?: string): HostKeyStatus {
+export function checkHostKey(entries: readonly KnownHostsEntry[], address: string, port: number, key: Buffer, alias?: string): HostKeyStatus {
   const st = checkName(entries, knownHostsName(address, port, alias), key);
   if (st.status !== 'unknown' || alias !== undefined || port === 22) return st;
   const bare = checkName(entries, address.toLowerCase(), key);
@@ -153,6 +153,49 @@ export function loadKnownHosts(paths: string[]): KnownHostsEntry[] {
     entries.push(...parseKnownHosts(readFileSync(file, 'utf8'), file));
   }
   return entries;
+}
+
+/**
+ * known_hosts files parsed once and shared by every connection that reads them: a fan-out to
+ * 500 hosts checks 500 keys against one file of 500 lines, which parsed per connection (and
+ * kept by each for its host key check) cost O(hosts²) time and memory. A file is read again
+ * when it changed (inode, size or modification time), e.g. after a key was recorded in it.
+ */
+export class KnownHostsCache {
+  private readonly files = new Map<string, { signature: string; entries: KnownHostsEntry[] }>();
+  private readonly lists = new Map<string, { signature: string; entries: KnownHostsEntry[] }>();
+
+  /** Like loadKnownHosts (missing files count as empty); the result must not be changed. */
+  load(paths: string[]): readonly KnownHostsEntry[] {
+    const parts: KnownHostsEntry[][] = [];
+    const signatures: string[] = [];
+    for (const p of paths) {
+      const file = expandHome(p);
+      let signature: string;
+      try {
+        const st = statSync(file);
+        signature = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      } catch {
+        continue; // missing or unreadable: as loadKnownHosts (existsSync) treats it
+      }
+      let cached = this.files.get(file);
+      if (!cached || cached.signature !== signature) {
+        cached = { signature, entries: parseKnownHosts(readFileSync(file, 'utf8'), file) };
+        this.files.set(file, cached);
+      }
+      parts.push(cached.entries);
+      signatures.push(`${file}\0${signature}`);
+    }
+    if (parts.length === 1) return parts[0];
+    // several files: their concatenation is shared too, while none of them changes
+    const key = paths.join('\0');
+    const signature = signatures.join('\0');
+    const list = this.lists.get(key);
+    if (list && list.signature === signature) return list.entries;
+    const entries = parts.flat();
+    this.lists.set(key, { signature, entries });
+    return entries;
+  }
 }
 
 /** A hashed known_hosts line (what `HashKnownHosts yes` writes). */
@@ -191,7 +234,7 @@ export const DEFAULT_HOST_KEY_ALGORITHMS = Object.values(ALGOS_BY_TYPE).flat();
  * Host key algorithms to offer, the types known for this host first (as OpenSSH does),
  * so a server with several keys presents the one we know.
  */
-export function hostKeyAlgorithmsFor(entries: KnownHostsEntry[], address: string, port: number, alias?: string): string[] {
+export function hostKeyAlgorithmsFor(entries: readonly KnownHostsEntry[], address: string, port: number, alias?: string): string[] {
   const name = knownHostsName(address, port, alias);
   const knownTypes = new Set(
     entries.filter((e) => e.marker === null && matchesHost(e.hosts, name)).map((e) => e.keyType),

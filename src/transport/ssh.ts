@@ -14,7 +14,8 @@ import {
   hostKeyAlgorithmsFor,
   keyTypeOf,
   knownHostsName,
-  loadKnownHosts,
+  KnownHostsCache,
+  type KnownHostsEntry,
   normalizeFingerprint,
   recordHostKey,
 } from './known-hosts.js';
@@ -62,6 +63,8 @@ export class SshTransport implements Transport {
   /** of those, the ones that failed: the first connect() gets the failure instead of a second dial */
   private readonly warmFailures = new Map<string, Promise<SshConnection>>();
   private readonly keys = new Map<string, Promise<KeyLoad>>();
+  /** known_hosts files read once for all hosts (again when they change) */
+  private readonly knownHosts = new KnownHostsCache();
   /** connects in progress: all of them wait while a passphrase is typed */
   private readonly deadlines = new Set<Deadline>();
   /** host name → fingerprint of the key it presented and we accepted */
@@ -191,7 +194,7 @@ export class SshTransport implements Transport {
     }
 
     if (this.closes !== generation) throw abandoned(host);
-    const entries = loadKnownHosts([...host.knownHosts, ...(host.globalKnownHosts ?? [])]);
+    const entries = this.knownHosts.load([...host.knownHosts, ...(host.globalKnownHosts ?? [])]);
     const client = new Client();
 
     return new Promise<SshConnection>((resolve, reject) => {
@@ -351,7 +354,7 @@ export class SshTransport implements Transport {
    * a pin must match the key, and where known_hosts has keys of that type for the host it must
    * agree with them too (docs/SECURITY.md).
    */
-  private verifyHostKey(host: ResolvedHost, entries: ReturnType<typeof loadKnownHosts>, key: Buffer): TransportError | null {
+  private verifyHostKey(host: ResolvedHost, entries: readonly KnownHostsEntry[], key: Buffer): TransportError | null {
     const label = describeHost(host);
     const fp = fingerprint(key);
     const type = keyTypeOf(key);

@@ -9,6 +9,7 @@ import {
   hashedEntryLine,
   hostKeyAlgorithmsFor,
   hostLookupName,
+  KnownHostsCache,
   keyTypeOf,
   loadKnownHosts,
   matchesHost,
@@ -178,5 +179,32 @@ describe('recordHostKey', () => {
     expect(entries).toHaveLength(2);
     expect(checkHostKey(entries, '127.0.0.9', 2200, keys.ed1.blob)).toMatchObject({ status: 'known' });
     expect(checkHostKey(entries, 'db7', 22, keys.ec.blob)).toMatchObject({ status: 'known' });
+  });
+});
+
+describe('KnownHostsCache', () => {
+  test('one parse shared by every host while the file is unchanged; read again once it changes', () => {
+    const file = join(dir, 'cached_known_hosts');
+    const other = join(dir, 'cached_global');
+    writeFileSync(file, `db1 ${keys.ed1.line}\n`);
+    writeFileSync(other, `db2 ${keys.ec.line}\n`);
+    const cache = new KnownHostsCache();
+    const first = cache.load([file]);
+    expect(first).toHaveLength(1);
+    // the same array, not a new parse, for the next host
+    expect(cache.load([file])).toBe(first);
+    // several files (and a missing one): the combination is shared too
+    const both = cache.load([file, join(dir, 'missing'), other]);
+    expect(both.map((e) => e.hosts)).toEqual(['db1', 'db2']);
+    expect(cache.load([file, join(dir, 'missing'), other])).toBe(both);
+    // a key recorded during the run (the file grows) is seen by the next host
+    recordHostKey(file, 'db3', 22, keys.ed2.blob);
+    const after = cache.load([file]);
+    expect(after).not.toBe(first);
+    expect(checkHostKey(after, 'db3', 22, keys.ed2.blob).status).toBe('known');
+    expect(cache.load([file, join(dir, 'missing'), other])).toHaveLength(3);
+    // the same size and a rewritten file: still read again (inode or times differ)
+    writeFileSync(file, `db4 ${keys.ed1.line}\n`.padEnd(readFileSync(file, 'utf8').length - 1, ' ') + '\n');
+    expect(checkHostKey(cache.load([file]), 'db4', 22, keys.ed1.blob).status).toBe('known');
   });
 });
