@@ -15,7 +15,9 @@ function connect(host) {
     sock.setNoDelay(true);
     const c = new ssh2.Client();
     c.once('ready', () => resolve(c)).once('error', reject);
-    sock.once('connect', () => c.connect({ sock, username: cfg.user, privateKey }));
+    sock.once('error', reject);
+    // the same handshake limit as lifeboat's inventory (connect_timeout: 60s)
+    sock.once('connect', () => c.connect({ sock, username: cfg.user, privateKey, readyTimeout: 60_000 }));
   });
 }
 

@@ -1,11 +1,13 @@
 // Generates the benchmark's files: a lifeboat project (site, inventory of N hosts at
-// 127.0.0.1…N, runbooks), 200 extra runbooks for the cold-start checks, an Ansible
+// 127.0.0.1…N, past 254 in 127.0.1.x and on; runbooks), 200 extra runbooks for the cold-start checks, an Ansible
 // inventory and playbooks, and the OpenSSH scripts. Every tool does identical work.
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 
 export const hostName = (i) => `h${i}`;
-export const hostAddr = (i) => `127.0.0.${i}`;
+import { hostAddr } from './sshd.mjs';
+
+export { hostAddr };
 const range = (n) => Array.from({ length: n }, (_, i) => i + 1);
 const KS = [1, 20, 40];
 
@@ -16,7 +18,7 @@ name: bench
 environment: rehearsal
 defaults: { user: ${sshd.user}, port: ${sshd.port}, identity_file: ${sshd.clientKeyPath} }
 known_hosts: ${sshd.knownHostsPath}
-connect_timeout: 10s
+connect_timeout: 60s
 hosts:
 ${range(hosts).map((i) => `  ${hostName(i)}: { address: ${hostAddr(i)} }`).join('\n')}
 `;

@@ -5,8 +5,12 @@
 // tool's per-command cost.
 import { tsImport } from 'tsx/esm/api';
 
+const helpers = await tsImport(new URL('../../test/helpers/sshd.ts', import.meta.url).href, import.meta.url);
+
 /** @returns {Promise<import('../../test/helpers/sshd.ts').Sshd>} */
 export async function startBenchSshd(hosts) {
-  const { startSshd } = await tsImport(new URL('../../test/helpers/sshd.ts', import.meta.url).href, import.meta.url);
-  return startSshd({ knownHostsCount: hosts });
+  return helpers.startSshd({ knownHostsCount: hosts });
 }
+
+/** the address of host i (from 1), as the sshd's known_hosts has it: 127.0.0.1 … 127.0.0.254, 127.0.1.1 … */
+export const hostAddr = helpers.loopbackAddress;

@@ -15,7 +15,7 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** environment for sessions (sshd SetEnv); SHLVL=1 is always added */
   setEnv?: Record<string, string>;
-  /** how many 127.0.0.x addresses get known_hosts entries (default 30) */
+  /** how many loopback addresses get known_hosts entries (default 30): `loopbackAddress(1…N)` */
   knownHostsCount?: number;
 }
 
@@ -45,6 +45,14 @@ export interface Sshd {
   /** new host key + SIGHUP; resolves with the new fingerprint once the port answers again */
   rekey(): Promise<string>;
   stop(): Promise<void>;
+}
+
+/**
+ * The i-th loopback address (i from 1): 127.0.0.1 … 127.0.0.254, then 127.0.1.1 and on, so
+ * more than 254 hosts (the bench's 500) each have an address of their own.
+ */
+export function loopbackAddress(i: number): string {
+  return `127.0.${Math.floor((i - 1) / 254)}.${((i - 1) % 254) + 1}`;
 }
 
 const running = new Set<ChildProcess>();
@@ -186,7 +194,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const pubLine = () => readFileSync(hostKey + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' ');
   const hostPublicKey = pubLine();
   const entries: string[] = [];
-  for (let i = 1; i <= (allLoopback ? count : 1); i++) entries.push(`[127.0.0.${i}]:${port} ${hostPublicKey}`);
+  for (let i = 1; i <= (allLoopback ? count : 1); i++) entries.push(`[${loopbackAddress(i)}]:${port} ${hostPublicKey}`);
   writeFileSync(knownHostsPath, entries.join('\n') + '\n', { mode: 0o600 });
 
   const sshd: Sshd = {
