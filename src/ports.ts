@@ -1,16 +1,27 @@
 // The engine's only ways out: every effect on the world goes through one of these ports.
 // Implementations live in transport/, journal/, ui/; unit tests use fakes.
 
-/** A host as the runner sees it: everything needed to reach it, already resolved. */
-export interface ResolvedHost {
+/** What every host has, however it is reached. */
+interface HostBase {
   /** inventory name (or `local`) */
   name: string;
+  /** what the host is called on screen and in the plan (for SSH: the IP or DNS name dialled) */
+  address: string;
+  /** per field (address, port, user, …): inventory, inventory defaults, ssh -G, built-in resolver, default */
+  origins?: Record<string, string>;
+  /** the failed server of a failover: being unreachable is expected, not an error */
+  mayBeDown: boolean;
+}
+
+/** A host reached over SSH (src/transport/ssh.ts). */
+export interface SshHost extends HostBase {
+  transport: 'ssh';
   /** IP or DNS name actually dialled (after ~/.ssh/config HostName) */
   address: string;
   port: number;
   user: string;
   /** jump host chain, outermost first (ProxyJump / inventory `jump`) */
-  jump?: ResolvedHost;
+  jump?: SshHost;
   /** pinned key fingerprint, `SHA256:base64` as `ssh-keygen -lf` prints it */
   hostKey?: string;
   /** private key files to try after the agent */
@@ -25,16 +36,27 @@ export interface ResolvedHost {
   proxyCommand?: string;
   /** where the connection settings came from (`ssh -G`, the built-in resolver), when not the inventory */
   origin?: string;
-  /** per field (address, port, user, …): inventory, inventory defaults, ssh -G, built-in resolver, default */
-  origins?: Record<string, string>;
   connectTimeoutMs: number;
-  /** the failed server of a failover: being unreachable is expected, not an error */
-  mayBeDown: boolean;
   /** extra algorithms the inventory explicitly allows (legacy servers) */
   algorithms?: Record<string, string[]>;
-  /** true for `on: local` */
-  local?: boolean;
 }
+
+/** The operator's machine: `on: local`, or an inventory host that is this machine (src/transport/local.ts). */
+export interface LocalHost extends HostBase {
+  transport: 'local';
+}
+
+/**
+ * A host as the runner sees it: everything needed to reach it, already resolved, tagged by the
+ * transport that reaches it (src/transport/registry.ts). A new transport adds its variant here.
+ */
+export type ResolvedHost = SshHost | LocalHost;
+
+/** The tag of a host: which transport reaches it. */
+export type TransportKind = ResolvedHost['transport'];
+
+/** The hosts one kind of transport reaches. */
+export type HostOf<K extends TransportKind> = Extract<ResolvedHost, { transport: K }>;
 
 export interface ExecRequest {
   /** the shell command, already rendered and quoted */
@@ -98,11 +120,12 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export interface Transport {
+/** One way of reaching hosts; `H`: the hosts it reaches (a dry run or a test fake takes any). */
+export interface Transport<H extends ResolvedHost = ResolvedHost> {
   /** open (or return the already open) connection; throws TransportError */
-  connect(host: ResolvedHost): Promise<Connection>;
+  connect(host: H): Promise<Connection>;
   /** start connecting now, for a connect() that comes soon; nothing is reported here */
-  warm?(host: ResolvedHost): void;
+  warm?(host: H): void;
   /** close every connection */
   closeAll(): Promise<void>;
 }
@@ -148,6 +171,4 @@ export interface Reporter {
 }
 
 /** The host `on: local` steps run on: the operator's machine. */
-export const LOCAL_HOST: ResolvedHost = {
-  name: 'local', address: 'localhost', port: 0, user: '', identityFiles: [], knownHosts: [], connectTimeoutMs: 0, mayBeDown: false, local: true,
-};
+export const LOCAL_HOST: LocalHost = { transport: 'local', name: 'local', address: 'localhost', mayBeDown: false };

@@ -7,6 +7,7 @@ import { prepare, resolveSecrets, type Prepared } from '../session/prepare.js';
 import type { RunCmdOptions, RunMode } from '../session/options.js';
 import { makeOperator, makeReporter, makeTransports, warmHosts } from '../session/wiring.js';
 import { addSudoChecks } from '../session/sudo-check.js';
+import { closeAll, dials } from '../transport/registry.js';
 import { execute, afterRun, lockAndJournal } from '../session/session.js';
 import { executionOrder } from '../engine/state.js';
 
@@ -38,7 +39,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   if (mode === 'preflight') {
     addSudoChecks(prepared);
     const { describeHostSources } = await import('../ui/describe.js');
-    const remote = Object.values(prepared.plan.hosts).filter((h) => !h.local);
+    const remote = Object.values(prepared.plan.hosts).filter(dials);
     if (remote.length) io.stdout.write(`Hosts (and where each value comes from):\n${remote.flatMap((h) => describeHostSources(h)).map((l) => `  ${l}\n`).join('')}\n`);
   }
   const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
@@ -48,7 +49,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   // before the run has been asked: a passphrase prompt cannot cut into another)
   const transports = await makeTransports(io, opts, operator);
   if (!opts.from) {
-    warmHosts(plan, transports.ssh);
+    warmHosts(plan, transports);
     // one turn of the event loop: the sockets open (and ssh2 loads) before the lock's file work
     await new Promise((r) => setImmediate(r));
   }
@@ -59,7 +60,7 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   try {
     opened = await lockAndJournal({ stateDir, runId, runbook: plan.runbook.name, operator: operator.name, secrets, takeoverStale: Boolean(opts.takeover) });
   } catch (e) {
-    await transports.ssh.closeAll().catch(() => undefined);
+    await closeAll(transports);
     throw e;
   }
   const { journal, lock } = opened;

@@ -4,6 +4,7 @@ import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { render, TemplateError } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
 import { UnitStatus, StepStatus, isInFlight, isTerminal, unitKey, stepOf, liveUnits, type RunState, type UnitState } from './state.js';
+import { dials } from '../transport/registry.js';
 
 export type Action =
   | { kind: 'connect'; hosts: string[] }
@@ -144,7 +145,7 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     }
     const host = plan.hosts[u.host];
     const hs = state.hosts[u.host];
-    if (!host?.local && !hs) {
+    if ((!host || dials(host)) && !hs) {
       // a host still being tried delays only its own units
       if (!connecting.has(u.host)) toConnect.push(u.host);
       if (step.strategy === 'serial') break;

@@ -1,7 +1,8 @@
 // The only async loop of a run: asks `decide` what to do, performs it through the ports,
 // journals what happened (durably, before acting on it) and feeds it back through `apply`.
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
-import { TransportError, type Journal, type Operator, type Reporter, type Transport, type ExecResult, type ResolvedHost } from '../ports.js';
+import { TransportError, type Journal, type Operator, type Reporter, type ExecResult, type ResolvedHost } from '../ports.js';
+import { dials, transportFor, type Transports } from '../transport/registry.js';
 import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
 import { apply, isInFlight, unitKey, stepOf, liveUnits, pollDeadline, pollFits, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
 import { decide, type Action } from './decide.js';
@@ -24,10 +25,8 @@ export const systemClock: Clock = {
 };
 
 export interface RunnerPorts {
-  /** remote hosts */
-  ssh: Transport;
-  /** `on: local` */
-  local: Transport;
+  /** every host is reached by the transport of its kind (src/transport/registry.ts) */
+  transports: Transports;
   journal: Journal;
   operator: Operator;
   reporter: Reporter;
@@ -196,11 +195,11 @@ export class Runner {
     try {
       if (!h) {
         await this.dispatch({ type: 'host-state', host, reachable: false, kind: 'internal', message: `host '${host}' is not among the hosts of the plan` });
-      } else if (h.local) {
+      } else if (!dials(h)) {
         await this.dispatch({ type: 'host-state', host, reachable: true });
       } else {
         try {
-          await this.ports.ssh.connect(h);
+          await transportFor(this.ports.transports, h).connect(h);
           await this.dispatch({ type: 'host-state', host, reachable: true });
         } catch (e) {
           const kind = e instanceof TransportError ? e.kind : 'internal';
@@ -372,7 +371,7 @@ export class Runner {
   }
 
   private async exec(host: ResolvedHost, st: ResolvedStep, a: ExecAction, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController, gate: Promise<unknown>) {
-    const transport = host.local ? this.ports.local : this.ports.ssh;
+    const transport = transportFor(this.ports.transports, host);
     const out = new StreamRedactor(this.redactor);
     const err = new StreamRedactor(this.redactor);
     const rep = this.ports.reporter;

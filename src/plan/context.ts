@@ -2,12 +2,21 @@
 // plan (also under its role names), the host the step runs on, captured values, secrets.
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import type { RenderContext } from './template.js';
+import type { ResolvedHost } from '../ports.js';
 
 export interface HostFacts { name: string; address: string; user: string; port: number }
 
+/** `{{ host.… }}` of one host; a host not reached over SSH has no user and no port (empty, 0). */
+export function factsOf(h: ResolvedHost, name = h.name): HostFacts {
+  switch (h.transport) {
+    case 'ssh': return { name, address: h.address, user: h.user, port: h.port };
+    case 'local': return { name, address: h.address, user: '', port: 0 };
+  }
+}
+
 export function hostFacts(plan: ResolvedPlan): Record<string, HostFacts> {
   const out: Record<string, HostFacts> = {};
-  for (const [name, h] of Object.entries(plan.hosts)) out[name] = { name, address: h.address, user: h.user, port: h.port };
+  for (const [name, h] of Object.entries(plan.hosts)) out[name] = factsOf(h, name);
   return out;
 }
 

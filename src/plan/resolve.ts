@@ -3,12 +3,12 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { userInfo } from 'node:os';
-import { LOCAL_HOST, type ResolvedHost } from '../ports.js';
+import { LOCAL_HOST, type ResolvedHost, type SshHost } from '../ports.js';
 import type { Runbook, Step, Inventory, OutputMatch, Expect, Condition } from '../model/types.js';
 import type { Expectation, OutputTest, ResolvedCondition, ResolvedPlan, ResolvedStep, SecretSource } from '../model/plan.js';
 import type { Project, Loaded } from '../load/project.js';
 import { parseTemplate, render } from './template.js';
-import type { HostFacts } from './context.js';
+import { factsOf, type HostFacts } from './context.js';
 import { parseDuration } from '../util/duration.js';
 import { expandPath } from '../util/expand.js';
 
@@ -22,7 +22,7 @@ export interface ResolveOptions {
    * Hosts without an address: where OpenSSH would connect (`ssh -G`, or the built-in resolver).
    * The inventory's own user and port are given as ssh's -l and -p would be.
    */
-  sshConfigLookup?: (query: { name: string; user?: string; port?: number }) => Partial<ResolvedHost>;
+  sshConfigLookup?: (query: { name: string; user?: string; port?: number }) => Partial<SshHost>;
   /** the inventory file's folder: its relative paths (ssh_config, known_hosts, identity_file) start there */
   inventoryDir?: string;
   /** max include depth */
@@ -58,21 +58,21 @@ export function sshQuery(inv: Inventory, name: string): { name: string; user?: s
   return { name, ...(user !== undefined ? { user } : {}), ...(port !== undefined ? { port } : {}) };
 }
 
-function checkFromConfig(name: string, c: Partial<ResolvedHost>): void {
+function checkFromConfig(name: string, c: Partial<SshHost>): void {
   // ssh_config is not checked by the schema: hold what it gives to the same rules as an inventory
   if (c.address !== undefined && !ADDRESS.test(c.address)) throw new ResolveError(`host '${name}': ssh_config gives it the HostName '${JSON.stringify(c.address).slice(1, -1)}', which is not a host name or address`);
   if (c.user !== undefined && !USER.test(c.user)) throw new ResolveError(`host '${name}': ssh_config gives it the User '${JSON.stringify(c.user).slice(1, -1)}', which is not a user name`);
   if (c.jump) checkFromConfig(c.jump.name, c.jump);
 }
 
-export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions = {}, seen: string[] = []): ResolvedHost {
+export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions = {}, seen: string[] = []): SshHost {
   const env = opts.env ?? process.env;
   const h = inv.hosts[name];
   if (!h) throw new ResolveError(`host '${name}' is not in inventory '${inv.name}'`);
   if (seen.includes(name)) throw new ResolveError(`jump hosts form a loop: ${[...seen, name].join(' → ')}`);
   const d = inv.defaults ?? {};
   const dir = opts.inventoryDir;
-  let fromConfig: Partial<ResolvedHost> = {};
+  let fromConfig: Partial<SshHost> = {};
   if (!h.address && opts.sshConfigLookup) {
     try {
       fromConfig = opts.sshConfigLookup(sshQuery(inv, name));
@@ -96,7 +96,8 @@ export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions =
   const jump = jumpName ? resolveHost(inv, jumpName, opts, [...seen, name]) : fromConfig.jump;
   if (jumpName) origins.jump = h.jump ? 'inventory' : 'inventory defaults'; else if (jump) origins.jump = via!;
   const connectTimeoutMs = pick('connectTimeoutMs', [inv.connect_timeout ? parseDuration(inv.connect_timeout) : undefined, 'inventory'], [fromConfig.connectTimeoutMs, via], [10_000, 'default'])!;
-  const host: ResolvedHost = {
+  const host: SshHost = {
+    transport: 'ssh',
     name,
     address: pick('address', [h.address, 'inventory'], [fromConfig.address, via], [name, 'default'])!,
     port: pick('port', [h.port, 'inventory'], [d.port, 'inventory defaults'], [fromConfig.port, via], [22, 'default'])!,
@@ -265,7 +266,7 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
   if (lockHost) useHost(lockHost, false);
   // a title takes vars, roles and hosts: rendered here, so the run, the dry run, the plan and the report show the same words
   const facts: Record<string, HostFacts> = {};
-  for (const [name, h] of Object.entries(hosts)) facts[name] = { name, address: h.address, user: h.user, port: h.port };
+  for (const [name, h] of Object.entries(hosts)) facts[name] = factsOf(h, name);
   for (const st of steps) {
     if (!st.title.includes('{{')) continue;
     try {

@@ -5,7 +5,8 @@
 // same runner as a run: nothing but read-only checks, no journal on disk, no lock, no history.
 import type { CliIO } from '../cli/io.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
-import type { Operator, Reporter, Transport } from '../ports.js';
+import type { Operator, Reporter } from '../ports.js';
+import { closeAll, type Transports } from '../transport/registry.js';
 import type { Project } from '../load/project.js';
 import type { HistoryRecord } from '../rehearsal/history.js';
 import type { ResolvedPlan } from '../model/plan.js';
@@ -56,7 +57,7 @@ export interface ReadinessDeps {
   prepare(runbook: string, inventory: string, io: CliIO): Promise<{ plan: ResolvedPlan; project: Project }>;
   addSudoChecks(prepared: { plan: ResolvedPlan }): void;
   resolveSecrets(plan: ResolvedPlan, io: CliIO, operator: undefined, warn: (s: string) => void): Promise<Record<string, string>>;
-  makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<{ ssh: Transport; local: Transport }>;
+  makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<Transports>;
   operator: Operator;
   version: string;
 }
@@ -116,11 +117,11 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
   const reporter = new Quiet();
   const transports = await deps.makeTransports(io, {}, deps.operator);
   try {
-    await new Runner(plan, state, { ...transports, journal, operator: deps.operator, reporter }, { secrets, connectAll: true }).run();
+    await new Runner(plan, state, { transports, journal, operator: deps.operator, reporter }, { secrets, connectAll: true }).run();
   } catch (e) {
     base.reasons.push(`the checks stopped: ${(e as Error).message}`);
   } finally {
-    await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
+    await closeAll(transports);
   }
   const mayBeDown = new Set(Object.entries(plan.hosts).filter(([, h]) => h.mayBeDown).map(([n]) => n));
   for (const [host, h] of Object.entries(state.hosts)) {

@@ -7,6 +7,7 @@ import type { Operator } from '../ports.js';
 import { EXIT, ExitError } from '../cli/exit.js';
 import { resolveHost } from '../plan/resolve.js';
 import { parseDuration } from '../util/duration.js';
+import { dials } from '../transport/registry.js';
 
 /** values that name a place on the network: an IP, a CIDR, or a dotted DNS name */
 export function isNetworkValue(v: string): boolean {
@@ -23,7 +24,7 @@ export function interlockCollisions(p: Prepared): Collision[] {
   const out: Collision[] = [];
   const reh = p.project.inventories.get(p.plan.inventory.name)!.data;
   const rehValues = new Map<string, string>();
-  for (const [name, h] of Object.entries(p.plan.hosts)) if (!h.local) rehValues.set(h.address.toLowerCase(), `host ${name} address`);
+  for (const [name, h] of Object.entries(p.plan.hosts)) if (dials(h)) rehValues.set(h.address.toLowerCase(), `host ${name} address`);
   for (const name of Object.keys(reh.hosts)) {
     try { const h = resolveHost(reh, name); rehValues.set(h.address.toLowerCase(), `host ${name} address`); } catch { /* reported by validation */ }
   }

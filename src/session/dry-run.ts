@@ -10,9 +10,10 @@ import { MemoryJournal } from '../journal/memory-journal.js';
 import { Runner } from '../engine/runner.js';
 import { initState, executionOrder, stepOf } from '../engine/state.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
-import type { Operator, Reporter } from '../ports.js';
+import type { Operator, Reporter, ResolvedHost } from '../ports.js';
+import { dials, oneTransportForAll } from '../transport/registry.js';
 import { render } from '../plan/template.js';
-import { stepContext, secretLabel } from '../plan/context.js';
+import { stepContext, secretLabel, factsOf } from '../plan/context.js';
 import { formatDuration } from '../util/duration.js';
 import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
@@ -44,6 +45,13 @@ export function describeExpectation(e: Expectation, until: boolean, step: Resolv
   return until ? `repeats every ${formatDuration(step.intervalMs)} until ${base}, for at most ${formatDuration(step.timeoutMs ?? 300_000)}` : base;
 }
 
+/** A host the run connects to, in the JSON dry run: how it is reached and where each value comes from. */
+function hostJson(h: ResolvedHost): Record<string, unknown> {
+  switch (h.transport) {
+    case 'ssh': return { name: h.name, address: h.address, port: h.port, user: h.user, jump: h.jump?.name, proxyCommand: h.proxyCommand, origins: h.origins ?? {} };
+    case 'local': return { name: h.name, address: h.address, origins: h.origins ?? {} };
+  }
+}
 
 export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO, mode: RunMode): Promise<number> {
   const plan = prepared.plan;
@@ -66,7 +74,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     vars: {}, rtoMs: plan.runbook.rtoMs, mode, fromStep: opts.from, toStep: opts.to,
   })) as JournalRecord & RunStartedEvent;
   const state = initState(plan, started, { defaultOnFailure: 'abort' });
-  const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: silent }, { secrets: placeholders });
+  const runner = new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator, reporter: silent }, { secrets: placeholders });
   await runner.run();
 
   // put the recorded commands back with their steps
@@ -88,7 +96,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     const shell = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'shell-display') : undefined);
     return {
       number: numbers.get(s.id)!, pointOfNoReturn: pnr.has(s.id), id: s.id, title: s.title, phase: s.phase, action: s.action,
-      hosts: s.hosts.map((h) => ({ name: h, address: plan.hosts[h].address, user: plan.hosts[h].user, port: plan.hosts[h].port })),
+      hosts: s.hosts.map((h) => { const f = factsOf(plan.hosts[h], h); return { name: h, address: f.address, user: f.user, port: f.port }; }),
       commands: commandsOf.get(s.id) ?? [],
       guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
       success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
@@ -100,7 +108,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     };
   });
   if (opts.format === 'json') {
-    const hosts = Object.values(plan.hosts).filter((h) => !h.local).map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, jump: h.jump?.name, proxyCommand: h.proxyCommand, origins: h.origins ?? {} }));
+    const hosts = Object.values(plan.hosts).filter(dials).map(hostJson);
     io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, hosts, steps }, null, 2) + '\n');
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
@@ -115,7 +123,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   if (plan.runbook.rtoMs) w(`RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`);
   w();
   // `local` needs no words; an inventory host that is the operator's machine (Ansible's ansible_connection=local) does
-  const remote = Object.values(plan.hosts).filter((h) => !h.local || h.name !== 'local');
+  const remote = Object.values(plan.hosts).filter((h) => h.transport !== 'local' || h.name !== 'local');
   if (remote.length) {
     w('Hosts (and where each value comes from):');
     for (const h of remote) for (const l of describeHostSources(h)) w(`  ${l}`);

@@ -8,7 +8,7 @@ import { checkInventoryPaths } from '../load/inventory-paths.js';
 import { lintProject } from '../load/lint.js';
 import { formatDiagnostic, hasErrors, sortDiagnostics, summarize, type Diagnostic } from '../model/diagnostic.js';
 import { resolvePlan, ResolveError, inventorySshConfig } from '../plan/resolve.js';
-import type { ResolvedHost } from '../ports.js';
+import type { SshHost } from '../ports.js';
 import type { ResolvedPlan } from '../model/plan.js';
 import type { Operator } from '../ports.js';
 import { ExitError, EXIT } from '../cli/exit.js';
@@ -106,7 +106,7 @@ async function resolveWithSsh(project: Project, runbookName: string, inventoryNa
   } catch (e) {
     throw new ResolveError(`hosts without an address are resolved by ${resolver.kind === 'openssh' ? '`ssh -G`' : 'the built-in ssh_config resolver'}, which failed: ${(e as Error).message}`, inv.file.file);
   }
-  return resolvePlan(project, runbookName, inventoryName, { env, sshConfigLookup: (q): Partial<ResolvedHost> => resolver.host(q) });
+  return resolvePlan(project, runbookName, inventoryName, { env, sshConfigLookup: (q): Partial<SshHost> => resolver.host(q) });
 }
 
 export function printDiagnostics(list: Diagnostic[], project: Project, io: CliIO) {

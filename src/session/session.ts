@@ -14,7 +14,8 @@ import { outcomeOf } from '../engine/outcome.js';
 import { initState, type RunState } from '../engine/state.js';
 import { Runner } from '../engine/runner.js';
 import type { RunStartedEvent, JournalRecord } from '../engine/events.js';
-import type { Journal, Operator, Reporter, Transport } from '../ports.js';
+import type { Journal, Operator, Reporter } from '../ports.js';
+import { closeAll, type Transports } from '../transport/registry.js';
 import { VERSION } from '../version.js';
 import { stepNumbers } from '../plan/numbering.js';
 import { mustSync } from '../engine/events.js';
@@ -22,9 +23,10 @@ import { ExitError } from '../cli/exit.js';
 import type { FileJournal } from '../journal/file-journal.js';
 
 /** History (rehearsals and production runs) and the JUnit report, once a run has ended. */
-export async function afterRun(prepared: Prepared, state: RunState, records: JournalRecord[], transports: { ssh: Transport }, opts: { junit?: string; stateDir?: string }, io: CliIO, mode: RunMode) {
+export async function afterRun(prepared: Prepared, state: RunState, records: JournalRecord[], transports: Transports, opts: { junit?: string; stateDir?: string }, io: CliIO, mode: RunMode) {
   if (mode === 'preflight' || state.status === 'interrupted') return;
   const { recordHistory, writeJunit } = await import('../rehearsal/record.js');
+  // the host keys SSH was shown go into the history (src/rehearsal/record.ts)
   const seen = (transports.ssh as { seenHostKeys?: Map<string, string> }).seenHostKeys;
   const file = await recordHistory(prepared, records, Object.fromEntries(seen ?? []), opts.stateDir ? path.resolve(opts.stateDir) : undefined);
   if (file) io.stdout.write(`${mode === 'rehearsal' ? 'rehearsal' : 'run'} recorded in ${path.relative(io.cwd, file) || file}\n`);
@@ -33,7 +35,7 @@ export async function afterRun(prepared: Prepared, state: RunState, records: Jou
 
 interface ExecuteArgs {
   prepared: Prepared; mode: RunMode; operator: Operator; interactive: boolean; journal: Journal; reporter: Reporter;
-  transports: { ssh: Transport; local: Transport }; secrets: Record<string, string>; opts: RunCmdOptions; notes: string[]; runId: string; io: CliIO;
+  transports: Transports; secrets: Record<string, string>; opts: RunCmdOptions; notes: string[]; runId: string; io: CliIO;
   /** the state folder (for locks left by finished runs) */
   stateDir?: string;
   /** resume: records replayed into the state instead of a new run-started */
@@ -65,7 +67,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     remoteRelease = undefined;
     if (r) await r().catch((e) => reporter.note(`could not release the lock on ${plan.lock!.host}: ${(e as Error).message}`, 'warn'));
   };
-  const runner = new Runner(plan, state, { ...transports, journal: recording, operator, reporter }, { secrets: a.secrets, connectAll: a.mode === 'preflight', beforeFinish: releaseRemote });
+  const runner = new Runner(plan, state, { transports, journal: recording, operator, reporter }, { secrets: a.secrets, connectAll: a.mode === 'preflight', beforeFinish: releaseRemote });
   if (a.replay) {
     const { apply, UnitStatus } = await import('../engine/state.js');
     for (const r of a.replay) if (r.type !== 'run-started') apply(state, plan, r);
@@ -89,7 +91,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   try {
     if (plan.lock) {
       try {
-        remoteRelease = await takeRemoteLock(plan, a.runId, operator.name, transports.ssh, a.stateDir);
+        remoteRelease = await takeRemoteLock(plan, a.runId, operator.name, transports, a.stateDir);
       } catch (e) {
         // refused before any step: the journal says so, the run is not left looking crashed
         await runner.dispatch({ type: 'run-finished', result: 'aborted', durationMs: Date.now() - state.startedAt, message: (e as Error).message }).catch(() => undefined);
@@ -106,7 +108,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     } else {
       await releaseRemote();
       await reporter.close();
-      await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
+      await closeAll(transports);
       await journal.close().catch(() => undefined);
       throw e;
     }
@@ -115,7 +117,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   }
   await releaseRemote();
   await reporter.close();
-  await Promise.allSettled([transports.ssh.closeAll(), transports.local.closeAll()]);
+  await closeAll(transports);
   await journal.close();
   io.stdout.write('\n' + summaryTable(plan, state, records, useColor(io)) + '\n');
   const outcome = outcomeOf(records);

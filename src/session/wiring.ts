@@ -1,5 +1,5 @@
 // The ports of a run, made from the command line and the terminal: the operator (prompts or
-// scripted answers), the reporter (the live view or plain lines), the transports (ssh, local).
+// scripted answers), the reporter (the live view or plain lines), the transports (one of each kind).
 import type { CliIO } from '../cli/io.js';
 import { isInteractive, useColor } from '../cli/io.js';
 import { EXIT, ExitError } from '../cli/exit.js';
@@ -7,7 +7,8 @@ import type { Prepared } from './prepare.js';
 import type { RunMode } from './options.js';
 import { PromptOperator, ScriptedOperator, type ScriptedAnswers } from '../ui/operator.js';
 import { PlainReporter } from '../ui/plain-reporter.js';
-import type { Operator, Reporter, Transport } from '../ports.js';
+import type { Operator, Reporter } from '../ports.js';
+import { dials, makeTransports as makeEveryTransport, transportFor, type Transports } from '../transport/registry.js';
 
 export function scriptedAnswers(opts: { yes?: boolean; yesManual?: boolean; answer?: string[]; inDoubt?: ScriptedAnswers['inDoubt'] }): ScriptedAnswers {
   const answers: Record<string, string> = {};
@@ -42,19 +43,12 @@ export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?
   return new PlainReporter(io.stdout, { verbose: opts.verbose, color, rtoMs: prepared.plan.runbook.rtoMs, startedAt });
 }
 
-export async function makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<{ ssh: Transport; local: Transport }> {
-  const [{ SshTransport }, { LocalTransport }] = await Promise.all([import('../transport/ssh.js'), import('../transport/local.js')]);
-  const asked = new Map<string, Promise<string>>();
-  return {
-    ssh: new SshTransport({
-      acceptNewHostKeys: opts.acceptNewHostKeys,
-      askPassphrase: (key) => { if (!asked.has(key)) asked.set(key, operator.secret({ name: key, prompt: `Passphrase for ${key}:` })); return asked.get(key)!; },
-    }),
-    local: new LocalTransport(),
-  };
+/** One transport of each kind (src/transport/registry.ts); a key's passphrase is asked of the operator. */
+export async function makeTransports(_io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<Transports> {
+  return makeEveryTransport({ acceptNewHostKeys: opts.acceptNewHostKeys, operator });
 }
 
-/** Dial every remote host a step runs on (the runner connects to the same ones when it starts). */
-export function warmHosts(plan: Prepared['plan'], ssh: Transport) {
-  for (const n of new Set(plan.steps.flatMap((s) => s.hosts))) { const h = plan.hosts[n]; if (h && !h.local) ssh.warm?.(h); }
+/** Dial every host a step runs on (the runner connects to the same ones when it starts). */
+export function warmHosts(plan: Prepared['plan'], transports: Transports) {
+  for (const n of new Set(plan.steps.flatMap((s) => s.hosts))) { const h = plan.hosts[n]; if (h && dials(h)) transportFor(transports, h).warm?.(h); }
 }

@@ -1,5 +1,5 @@
 // `on: local` steps: the same wrapping as remote steps (see shell.ts), run on this machine.
-import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport } from '../ports.js';
+import type { Connection, ExecRequest, ExecResult, LocalHost, Transport } from '../ports.js';
 import { TransportError, LOCAL_HOST } from '../ports.js';
 import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
 
@@ -10,7 +10,7 @@ const loadExeca = () => import('execa').then((m) => m.execa);
 // How long a killed command may take to let go of its pipes before we stop waiting.
 const DRAIN_AFTER_KILL_MS = 2000;
 
-export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<ExecResult> {
+export async function execLocal(host: LocalHost, req: ExecRequest): Promise<ExecResult> {
   const started = performance.now();
   const execa = await loadExeca();
   if (req.signal?.aborted) {
@@ -71,7 +71,7 @@ export async function execLocal(host: ResolvedHost, req: ExecRequest): Promise<E
 }
 
 class LocalConnection implements Connection {
-  constructor(readonly host: ResolvedHost) {}
+  constructor(readonly host: LocalHost) {}
   async exec(req: ExecRequest): Promise<ExecResult> {
     // nothing starts before the gate opens
     if (req.gate) await req.gate;
@@ -80,11 +80,11 @@ class LocalConnection implements Connection {
   async close(): Promise<void> {}
 }
 
-export class LocalTransport implements Transport {
+export class LocalTransport implements Transport<LocalHost> {
   private readonly connections = new Map<string, LocalConnection>();
 
-  /** `host` is the runner's `local` host; any host given is run here, on this machine. */
-  async connect(host: ResolvedHost = LOCAL_HOST): Promise<Connection> {
+  /** `host` is the runner's `local` host, or an inventory host that is this machine: run here. */
+  async connect(host: LocalHost = LOCAL_HOST): Promise<Connection> {
     let c = this.connections.get(host.name);
     if (!c) {
       c = new LocalConnection(host);

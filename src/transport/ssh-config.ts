@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import path from 'node:path';
-import type { ResolvedHost } from '../ports.js';
+import type { SshHost } from '../ports.js';
 
 /** ssh expands `~` and %d with the account's home from the password database, not $HOME. */
 export function sshHome(): string {
@@ -490,7 +490,7 @@ export function parseJumpSpec(spec: string): { host: string; user?: string; port
  * One host from OpenSSH's settings (either resolver): tokens and ~ expanded in IdentityFile,
  * ProxyCommand expanded; `jump` left for the caller (it needs the hops' own settings).
  */
-export function settingsToHost(s: SshSettings): Partial<ResolvedHost> & { proxyJump?: string } {
+export function settingsToHost(s: SshSettings): Partial<SshHost> & { proxyJump?: string } {
   const t: TokenValues = { host: s.host, hostname: s.hostname, port: s.port, user: s.user, hostKeyAlias: s.hostKeyAlias, proxyJump: s.proxyJump };
   return {
     address: s.hostname,
@@ -507,9 +507,10 @@ export function settingsToHost(s: SshSettings): Partial<ResolvedHost> & { proxyJ
 }
 
 /** Fill the fields the config left open with ssh's defaults. */
-export function withDefaults(name: string, partial: Partial<ResolvedHost>): ResolvedHost {
+export function withDefaults(name: string, partial: Partial<SshHost>): SshHost {
   return {
     ...partial,
+    transport: 'ssh',
     name,
     address: partial.address ?? name,
     port: partial.port ?? 22,

@@ -3,7 +3,7 @@
 // the commands still running on it.
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import type { Connection, ExecRequest, ExecResult, ResolvedHost } from '../ports.js';
+import type { Connection, ExecRequest, ExecResult, SshHost } from '../ports.js';
 import { TransportError } from '../ports.js';
 import { describeHost } from './ssh-socket.js';
 import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
@@ -22,7 +22,7 @@ export class SshConnection implements Connection {
   private direct = false;
 
   constructor(
-    readonly host: ResolvedHost,
+    readonly host: SshHost,
     readonly client: Client,
     private readonly onGone: () => void,
   ) {

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import type { ResolvedHost } from '../ports.js';
+import type { SshHost } from '../ports.js';
 import { builtinSettings, parseJumpSpec, settingsToHost, SshConfigError, type LookupOptions, type SshSettings } from './ssh-config.js';
 
 export type ResolverKind = 'openssh' | 'builtin';
@@ -128,19 +128,19 @@ export class SshResolver {
   }
 
   /** A resolved host from the cache (prefetch first); throws when it was not resolved. */
-  host(q: HostQuery, depth = 0, ownJump = true): Partial<ResolvedHost> {
+  host(q: HostQuery, depth = 0, ownJump = true): Partial<SshHost> {
     if (depth > 8) throw new SshConfigError(`ProxyJump chain for ${q.name} is too long (a loop?)`);
     const s = this.done.get(key(q));
     if (!s) throw new SshConfigError(`${q.name} was not resolved`);
     const { proxyJump, ...h } = settingsToHost(s);
-    const out: Partial<ResolvedHost> = { ...h, origin: s.resolver === 'ssh -G' ? 'ssh -G' : `ssh_config (built-in resolver${s.files?.length ? `: ${s.files.join(', ')}` : ', no file'})` };
+    const out: Partial<SshHost> = { ...h, origin: s.resolver === 'ssh -G' ? 'ssh -G' : `ssh_config (built-in resolver${s.files?.length ? `: ${s.files.join(', ')}` : ', no file'})` };
     if (proxyJump && ownJump) {
       // `a,b`: ssh reaches b with `-J a` (b's own ProxyJump and ProxyCommand give way), a as configured
-      let outer: ResolvedHost | undefined;
+      let outer: SshHost | undefined;
       for (const spec of proxyJump.split(',')) {
         const jq = jumpQuery(spec);
         const hop = this.host(jq, depth + 1, !outer);
-        const full = { ...hop, name: jq.name, mayBeDown: false } as ResolvedHost;
+        const full = { ...hop, transport: 'ssh', name: jq.name, mayBeDown: false } as SshHost;
         if (outer) { full.jump = outer; delete full.proxyCommand; }
         outer = full;
       }

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { Duplex as DuplexStream } from 'node:stream';
-import type { ResolvedHost } from '../ports.js';
+import type { SshHost } from '../ports.js';
 
 /**
  * A TCP socket to an SSH server with Nagle's algorithm off: with it on, every small
@@ -47,7 +47,7 @@ export function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))}s`;
 }
 
-export function describeHost(host: ResolvedHost): string {
+export function describeHost(host: SshHost): string {
   return `host ${host.name} (${host.address}:${host.port})`;
 }
 

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, ConnectConfig, ParsedKey } from 'ssh2';
-import type { Connection, ResolvedHost, Transport, TransportErrorKind } from '../ports.js';
+import type { Connection, SshHost, Transport, TransportErrorKind } from '../ports.js';
 import { TransportError } from '../ports.js';
 import {
   checkHostKey,
@@ -26,7 +26,6 @@ import { SshConnection } from './ssh-connection.js';
 export { dialSocket, proxyCommandSocket, describeHost, SshConnection };
 
 type KeyLoad = { key: ParsedKey } | { skip: string };
-import { LocalTransport } from './local.js';
 import { DEFAULT_IDENTITY_FILES, DEFAULT_KNOWN_HOSTS } from './ssh-config.js';
 import { SshResolver } from './ssh-resolve.js';
 
@@ -52,7 +51,7 @@ function loadSsh2(): Promise<typeof import('ssh2')> {
   return ssh2Module;
 }
 
-export class SshTransport implements Transport {
+export class SshTransport implements Transport<SshHost> {
   private readonly connections = new Map<string, Promise<SshConnection>>();
   /** dials under way: each function ends its dial at once (closeAll) */
   private readonly dialing = new Set<() => void>();
@@ -69,19 +68,17 @@ export class SshTransport implements Transport {
   private readonly deadlines = new Set<Deadline>();
   /** host name → fingerprint of the key it presented and we accepted */
   readonly seenHostKeys = new Map<string, string>();
-  private local: LocalTransport | undefined;
 
   constructor(private readonly opts: SshTransportOptions = {}) {}
 
-  /** `local: true` hosts are handed to a LocalTransport, so one transport serves a whole run. */
-  connect(host: ResolvedHost): Promise<Connection> {
-    if (host.local) return (this.local ??= new LocalTransport()).connect(host);
+  connect(host: SshHost): Promise<Connection> {
     return this.connectSsh(host);
   }
 
   /** Same as connect(), typed as the SSH connection (jump hosts need forwardOut). */
-  connectSsh(input: ResolvedHost): Promise<SshConnection> {
-    if (input.local) return Promise.reject(new Error(`${input.name} is the local host, not an SSH host`));
+  connectSsh(input: SshHost): Promise<SshConnection> {
+    // the registry hands this transport SSH hosts only; a caller that did not ask it is refused
+    if (input.transport !== 'ssh') return Promise.reject(new Error(`${input.name} is reached by ${String(input.transport)}, not SSH`));
     if (!input.address) return this.fromConfig(input).then((h) => this.connectSsh(h));
     const host = this.completeHost(input);
     const key = cacheKey(host);
@@ -107,8 +104,8 @@ export class SshTransport implements Transport {
    * then overlaps the TCP and SSH handshake. Nothing else happens on the host. A dial that fails
    * here is not dialled again: the first connect() for the host reports its failure.
    */
-  warm(input: ResolvedHost): void {
-    if (input.local || !input.address) return;
+  warm(input: SshHost): void {
+    if (input.transport !== 'ssh' || !input.address) return;
     // completed once here: a host without an address is looked up in ssh_config once, not twice
     const host = this.completeHost(input);
     const key = cacheKey(host);
@@ -132,13 +129,12 @@ export class SshTransport implements Transport {
     const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     conns.sort((a, b) => depth(b.host) - depth(a.host));
     for (const c of conns) await c.close();
-    await this.local?.closeAll();
   }
 
   private resolver: SshResolver | undefined;
 
   /** A host without an address (a caller that did not resolve the plan): where OpenSSH would connect. */
-  private async fromConfig(h: ResolvedHost): Promise<ResolvedHost> {
+  private async fromConfig(h: SshHost): Promise<SshHost> {
     this.resolver ??= new SshResolver({ configPath: this.opts.sshConfigPath });
     const q = { name: h.name };
     try {
@@ -147,11 +143,11 @@ export class SshTransport implements Transport {
       throw new TransportError('unreachable', h.name, `host ${h.name} has no address and ssh_config does not resolve it: ${(err as Error).message}`, undefined, { cause: err });
     }
     const c = this.resolver.host(q);
-    return { ...h, ...stripUndefined(c), ...stripUndefined({ hostKey: h.hostKey, jump: h.jump ?? c.jump }) } as ResolvedHost;
+    return { ...h, ...stripUndefined(c), ...stripUndefined({ hostKey: h.hostKey, jump: h.jump ?? c.jump }) } as SshHost;
   }
 
   /** Defaults for empty lists. */
-  private completeHost(host: ResolvedHost): ResolvedHost {
+  private completeHost(host: SshHost): SshHost {
     let h = host;
     if (!h.identityFiles?.length) h = { ...h, identityFiles: DEFAULT_IDENTITY_FILES.map(expandHome) };
     if (!h.knownHosts?.length) h = { ...h, knownHosts: DEFAULT_KNOWN_HOSTS.map(expandHome) };
@@ -159,7 +155,7 @@ export class SshTransport implements Transport {
     return h;
   }
 
-  private async dial(host: ResolvedHost, onGone: () => void): Promise<SshConnection> {
+  private async dial(host: SshHost, onGone: () => void): Promise<SshConnection> {
     // the TCP connection is opened before ssh2 is loaded: the server accepts it and sends its
     // banner meanwhile. An error before the SSH client takes the socket over is kept for it.
     let early: { socket: net.Socket; error?: Error } | undefined;
@@ -354,7 +350,7 @@ export class SshTransport implements Transport {
    * a pin must match the key, and where known_hosts has keys of that type for the host it must
    * agree with them too (docs/SECURITY.md).
    */
-  private verifyHostKey(host: ResolvedHost, entries: readonly KnownHostsEntry[], key: Buffer): TransportError | null {
+  private verifyHostKey(host: SshHost, entries: readonly KnownHostsEntry[], key: Buffer): TransportError | null {
     const label = describeHost(host);
     const fp = fingerprint(key);
     const type = keyTypeOf(key);
@@ -493,16 +489,16 @@ export class SshTransport implements Transport {
   }
 }
 
-function depth(h: ResolvedHost): number {
+function depth(h: SshHost): number {
   return h.jump ? 1 + depth(h.jump) : 0;
 }
 
 /** a dial that closeAll() ended before the connection was set up */
-function abandoned(host: ResolvedHost): TransportError {
+function abandoned(host: SshHost): TransportError {
   return new TransportError('unreachable', host.name, `${describeHost(host)}: connection abandoned (the run ended before it was set up)`);
 }
 
-function cacheKey(h: ResolvedHost): string {
+function cacheKey(h: SshHost): string {
   return `${h.name}|${h.user}@${h.address}:${h.port}${h.jump ? ' via ' + cacheKey(h.jump) : ''}`;
 }
 

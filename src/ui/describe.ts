@@ -3,7 +3,7 @@ import type { JournalRecord } from '../engine/events.js';
 import { formatDuration } from '../util/duration.js';
 import { failureTail } from '../engine/output-tail.js';
 import { describeRpo, rpoLevel } from '../engine/rpo.js';
-import type { ResolvedHost } from '../ports.js';
+import type { ResolvedHost, SshHost } from '../ports.js';
 
 /** `detail`: for a failed command, the last lines of its stderr and stdout (outputTail), shown under the line */
 export function describeEvent(r: JournalRecord): { step?: string; host?: string; text: string; level: 'info' | 'ok' | 'warn' | 'error'; detail?: string[] } | undefined {
@@ -37,7 +37,13 @@ export function describeEvent(r: JournalRecord): { step?: string; host?: string;
 /** Where a host's connection settings came from, in words (the dry run and preflight print it). */
 export function describeHostSources(h: ResolvedHost): string[] {
   const o = h.origins ?? {};
-  if (h.local) return [`${h.name} → this machine (no SSH)`, ...(o.local ? [`  local: ${o.local}`] : [])];
+  switch (h.transport) {
+    case 'local': return [`${h.name} → this machine (no SSH)`, ...(o.local ? [`  local: ${o.local}`] : [])];
+    case 'ssh': return describeSshSources(h, o);
+  }
+}
+
+function describeSshSources(h: SshHost, o: Record<string, string>): string[] {
   const target = `${h.user}@${h.address}${h.port !== 22 ? `:${h.port}` : ''}`;
   const byOrigin = new Map<string, string[]>();
   const field = (name: string, label: string) => {

@@ -8,6 +8,7 @@ import { printable } from '../util/printable.js';
 import { paint } from '../util/text.js';
 import { compareText } from '../util/compare.js';
 import { describeRpo, rpoFromState } from '../engine/rpo.js';
+import { factsOf } from '../plan/context.js';
 
 /** `records`: the run's journal, from which the one outcome function decides every result shown */
 export function summaryTable(plan: ResolvedPlan, state: RunState, records: readonly JournalRecord[], color = false): string {
@@ -42,7 +43,8 @@ export function summaryTable(plan: ResolvedPlan, state: RunState, records: reado
   const row = (r: string[], i: number) => paint(color, failing[i] ? '31' : r[2].startsWith('ok') ? '32' : undefined, fmt(r));
   const hostLines = Object.entries(state.hosts).sort(([a], [b]) => compareText(a, b)).map(([name, h]) => {
     const host = plan.hosts[name];
-    const addr = host ? `${host.user}@${host.address}${host.port && host.port !== 22 ? `:${host.port}` : ''}` : '';
+    const f = host ? factsOf(host) : undefined;
+    const addr = f ? `${f.user}@${f.address}${f.port && f.port !== 22 ? `:${f.port}` : ''}` : '';
     const what = h.reachable ? 'reachable, host key verified' : host?.mayBeDown && (h.kind === 'unreachable' || h.kind === 'connection-lost') ? `unreachable, as expected (may be down)` : `${h.kind === 'unreachable' ? 'UNREACHABLE' : (h.kind ?? 'error').toUpperCase()}: ${h.message ?? ''}`;
     return `  ${name.padEnd(12)} ${addr.padEnd(28)} ${what}`;
   });

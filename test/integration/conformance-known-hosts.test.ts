@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { SshTransport } from '../../src/transport/ssh.js';
-import { TransportError, type ResolvedHost } from '../../src/ports.js';
+import { TransportError, type SshHost } from '../../src/ports.js';
 
 let scratch: string;
 let plain: Sshd; // ed25519 and ecdsa host keys
@@ -143,8 +143,8 @@ function opensshAccepts(sshd: Sshd, files: string[], alias?: string, algorithm?:
 /** lifeboat's decision, and the type of the key it accepted */
 async function lifeboatAccepts(sshd: Sshd, files: string[], c: Case): Promise<{ accepted: boolean; type?: string }> {
   const t = new SshTransport({ agentSocket: null });
-  const host: ResolvedHost = {
-    name: 'target', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
+  const host: SshHost = {
+    transport: 'ssh', name: 'target', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
     knownHosts: files.length ? files : [path.join(scratch, 'none')], connectTimeoutMs: 15_000, mayBeDown: false,
     ...(c.pin ? { hostKey: keys[c.pin].fp } : {}), ...(c.hostKeyAlias ? { hostKeyAlias: c.hostKeyAlias } : {}),
   };

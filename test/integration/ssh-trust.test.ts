@@ -12,7 +12,7 @@ import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeProject, runbookYaml, type Project, type ProjectOptions } from '../fixtures/hostile/harness.js';
 import { SshTransport } from '../../src/transport/ssh.js';
-import type { ResolvedHost } from '../../src/ports.js';
+import type { SshHost } from '../../src/ports.js';
 import { resolveHost } from '../../src/plan/resolve.js';
 
 let sshd: Sshd;
@@ -204,12 +204,12 @@ describe('algorithms', () => {
   const constants = require('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
   const WEAK = /^(ssh-rsa|ssh-dss|diffie-hellman-group1-sha1|diffie-hellman-group14-sha1|diffie-hellman-group-exchange-sha1|.*-cbc|3des.*|arcfour.*|blowfish.*|cast128.*|hmac-md5.*|hmac-sha1-96|hmac-ripemd160.*)$/;
 
-  function hostOf(over: Partial<ResolvedHost> = {}): ResolvedHost {
-    return { name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath], knownHosts: [sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over };
+  function hostOf(over: Partial<SshHost> = {}): SshHost {
+    return { transport: 'ssh', name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath], knownHosts: [sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over };
   }
 
   /** The `algorithms` the transport hands to ssh2 when connecting to `host`. */
-  async function algorithmsFor(host: ResolvedHost): Promise<Record<string, unknown>> {
+  async function algorithmsFor(host: SshHost): Promise<Record<string, unknown>> {
     const proto = ssh2.Client.prototype as unknown as { connect: (cfg: { algorithms?: Record<string, unknown> }) => unknown };
     const original = proto.connect;
     let seen: Record<string, unknown> | undefined;

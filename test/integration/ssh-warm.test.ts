@@ -6,15 +6,15 @@ import { describe, test, expect, beforeAll, afterAll } from 'vitest';
 import net from 'node:net';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { SshTransport } from '../../src/transport/ssh.js';
-import { TransportError, type ResolvedHost } from '../../src/ports.js';
+import { TransportError, type SshHost } from '../../src/ports.js';
 
 let sshd: Sshd;
 
 beforeAll(async () => { sshd = await startSshd(); });
 afterAll(async () => { await sshd?.stop(); });
 
-const host = (over: Partial<ResolvedHost> = {}): ResolvedHost => ({
-  name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
+const host = (over: Partial<SshHost> = {}): SshHost => ({
+  transport: 'ssh', name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
   knownHosts: [sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over,
 });
 

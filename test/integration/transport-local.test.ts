@@ -121,13 +121,16 @@ describe('LocalTransport', () => {
   });
 });
 
-test('SshTransport hands `local` hosts to the local transport', async () => {
+test('the registry hands `local` hosts to the local transport, and SSH refuses them', async () => {
+  const { makeTransports, transportFor, closeAll } = await import('../../src/transport/registry.js');
   const { SshTransport } = await import('../../src/transport/ssh.js');
-  const t = new SshTransport({ agentSocket: null });
-  const c = await t.connect({ ...LOCAL_HOST });
+  const transports = await makeTransports({ operator: { secret: async () => '' } as never });
+  expect(transportFor(transports, LOCAL_HOST)).toBeInstanceOf(LocalTransport);
+  expect(transports.ssh).toBeInstanceOf(SshTransport);
+  const c = await transportFor(transports, { ...LOCAL_HOST }).connect({ ...LOCAL_HOST });
   expect((await c.exec({ command: 'echo "$$" >/dev/null; echo here' })).stdout).toBe('here\n');
-  await expect(t.connectSsh({ ...LOCAL_HOST })).rejects.toThrow(/local host/);
-  await t.closeAll();
+  await expect(transports.ssh.connect({ ...LOCAL_HOST } as never)).rejects.toThrow(/reached by local, not SSH/);
+  await closeAll(transports);
 });
 
 test('local sudo that wants a password is a sudo-password error', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { SshTransport } from '../../src/transport/ssh.js';
-import { TransportError, type ResolvedHost } from '../../src/ports.js';
+import { TransportError, type SshHost } from '../../src/ports.js';
 
 let sshd: Sshd;
 let transport: SshTransport;
@@ -24,8 +24,9 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function hostOf(s: Sshd, over: Partial<ResolvedHost> = {}): ResolvedHost {
+function hostOf(s: Sshd, over: Partial<SshHost> = {}): SshHost {
   return {
+    transport: 'ssh',
     name: 'db1',
     address: '127.0.0.1',
     port: s.port,
@@ -436,7 +437,7 @@ describe('auth', () => {
     const cfg = join(scratch, `ssh_config-${unique()}`);
     writeFileSync(cfg, `Host db-alias\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyPath}\n  UserKnownHostsFile ${sshd.knownHostsPath}\n`);
     const t = new SshTransport({ agentSocket: null, sshConfigPath: cfg });
-    const c = await t.connect({ name: 'db-alias', address: '', port: 22, user: 'nobody', identityFiles: [], knownHosts: [], connectTimeoutMs: 5000, mayBeDown: false });
+    const c = await t.connect({ transport: 'ssh', name: 'db-alias', address: '', port: 22, user: 'nobody', identityFiles: [], knownHosts: [], connectTimeoutMs: 5000, mayBeDown: false });
     expect(c.host).toMatchObject({ address: '127.0.0.1', port: sshd.port, user: sshd.user });
     expect((await c.exec({ command: 'echo via-config' })).stdout).toBe('via-config\n');
     await t.closeAll();

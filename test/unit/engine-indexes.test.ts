@@ -114,7 +114,7 @@ describe('engine indexes', () => {
         const journal = new MemoryJournal(() => clock.t);
         const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: 'gen', version: '1.0.0', title: 't', digest: plan.digest, files: [], inventory: 'lab', inventoryDigest: '', operator: 'tester@box', lifeboatVersion: '0', vars: {}, mode: 'run' })) as JournalRecord & RunStartedEvent;
         const state = initState(plan, started, { defaultOnFailure: 'ask' });
-        const runner = new Runner(plan, state, { ssh: new ScriptedTransport(outcomes), local: new ScriptedTransport(outcomes), journal, operator: new ScriptedOperator([...answers]), reporter: silent, clock }, { secrets: {} });
+        const runner = new Runner(plan, state, { transports: { ssh: new ScriptedTransport(outcomes), local: new ScriptedTransport(outcomes) }, journal, operator: new ScriptedOperator([...answers]), reporter: silent, clock }, { secrets: {} });
         await runner.run();
         expect(state.status).not.toBe('running');
         checkIndexes(state, 'the run');

@@ -11,6 +11,7 @@ import { resolvePlan } from '../../src/plan/resolve.js';
 import { initState, apply, UnitStatus, StepStatus, type RunState } from '../../src/engine/state.js';
 import { Runner } from '../../src/engine/runner.js';
 import { TransportError, type Connection, type ExecRequest, type ExecResult, type Journal, type Operator, type ResolvedHost, type Transport } from '../../src/ports.js';
+import { oneTransportForAll } from '../../src/transport/registry.js';
 import type { JournalRecord, RunEvent, RunStartedEvent } from '../../src/engine/events.js';
 import type { ResolvedPlan } from '../../src/model/plan.js';
 import { journalState, runOutcome, resultWords, unitOutcome } from '../../src/engine/outcome.js';
@@ -226,7 +227,7 @@ async function runCase(c: Case): Promise<{ plan: ResolvedPlan; state: RunState; 
         if (stopResumed || !c.resumeAfterStop || !['aborted', 'interrupted'].includes(state.status)) break;
         stopResumed = true;
       }
-      const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} }, clock }, { secrets: {} });
+      const runner = new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator, reporter: { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} }, clock }, { secrets: {} });
       if (segment === 0 && c.interrupt) {
         const at = c.interrupt.at;
         journal.onTaken = (n) => { if (n === at) void runner.interrupt().catch(() => undefined); };

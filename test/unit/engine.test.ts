@@ -9,6 +9,7 @@ import { Runner } from '../../src/engine/runner.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { FileJournal, newRunId, readJournal, nodeJournalFs, type JournalFs } from '../../src/journal/file-journal.js';
 import { TransportError } from '../../src/ports.js';
+import { oneTransportForAll } from '../../src/transport/registry.js';
 import { mustSync, type JournalRecord, type RunStartedEvent } from '../../src/engine/events.js';
 import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from './helpers/engine-harness.js';
 
@@ -285,7 +286,7 @@ ${steps.map((s) => `  - { id: ${s}, on: [${hosts.join(', ')}], run: do-${s}, str
       const transport = new FakeTransport((host, cmd) => { log.push(`send ${cmd.replace('do-', '')}@${host}`); return {}; });
       const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: 'fleet', version: '1.0.0', title: 'Fleet', digest: plan.digest, files: [], inventory: 'fleet', inventoryDigest: '', operator: 'tester@box', lifeboatVersion: '0', vars: {}, mode: 'run' })) as JournalRecord & RunStartedEvent;
       const state = initState(plan, started, { defaultOnFailure: 'abort' });
-      await new Runner(plan, state, { ssh: transport, local: transport, journal, operator: new FakeOperator(), reporter: silent, clock }, { secrets: {} }).run();
+      await new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator: new FakeOperator(), reporter: silent, clock }, { secrets: {} }).run();
       await journal.close();
       expect(state.status).toBe('succeeded');
       expect(transport.calls).toHaveLength(100);

@@ -3,7 +3,7 @@
 import { test, expect, vi, afterEach } from 'vitest';
 import net from 'node:net';
 import { SshTransport, dialSocket } from '../../src/transport/ssh.js';
-import { TransportError, type ResolvedHost } from '../../src/ports.js';
+import { TransportError, type SshHost } from '../../src/ports.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -21,7 +21,8 @@ async function silentServer(): Promise<{ port: number; close(): void }> {
   };
 }
 
-const host = (port: number): ResolvedHost => ({
+const host = (port: number): SshHost => ({
+  transport: 'ssh',
   name: 'db2',
   address: '127.0.0.1',
   port,

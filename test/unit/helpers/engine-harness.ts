@@ -7,6 +7,7 @@ import { initState, type RunState } from '../../../src/engine/state.js';
 import { Runner, type Clock } from '../../../src/engine/runner.js';
 import { MemoryJournal } from '../../../src/journal/memory-journal.js';
 import { TransportError, type Connection, type ExecRequest, type ExecResult, type Operator, type Reporter, type ResolvedHost, type Transport } from '../../../src/ports.js';
+import { oneTransportForAll } from '../../../src/transport/registry.js';
 import type { JournalRecord, RunStartedEvent } from '../../../src/engine/events.js';
 import type { ResolvedPlan } from '../../../src/model/plan.js';
 
@@ -135,7 +136,7 @@ export async function runIt(rb: string, script: Script, opts: RunItOptions = {})
     state = initState(plan, started, { defaultOnFailure: opts.interactive ? 'ask' : 'abort' });
   }
   const operator = opts.operator ?? new FakeOperator();
-  const runner = new Runner(plan, state, { ssh: transport, local: transport, journal, operator, reporter: silent, clock }, { secrets: opts.secrets ?? {} });
+  const runner = new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator, reporter: silent, clock }, { secrets: opts.secrets ?? {} });
   await runner.run();
   return { state, transport, journal, operator, plan, records: journal.records };
 }
