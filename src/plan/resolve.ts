@@ -244,6 +244,7 @@ function baseStep(s: Step, id: string, action: ResolvedStep['action'], loaded: L
     timeoutMs: s.timeout ? parseDuration(s.timeout) : undefined,
     retries: s.retries ?? 0,
     retryDelayMs: s.retry_delay ? parseDuration(s.retry_delay) : 1000,
+    ...(s.estimate ? { estimateMs: parseDuration(s.estimate) } : {}),
     capture: s.capture,
     measures: s.measures,
     record: s.record,
