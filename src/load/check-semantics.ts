@@ -13,6 +13,7 @@ import { templateFields, nonTemplateStrings, checkLiteralBraces, siteTakesVar } 
 import { checkInventory } from './rules/inventory.js';
 import { checkSite } from './rules/site.js';
 import { checkIncludeCycles } from './rules/includes.js';
+import { checkEstimates } from './rules/estimates.js';
 import { stepName, targetsOf, roleHost, HOST_FIELDS } from './rules/common.js';
 
 // The rules of inventories, the site, includes and where templates are allowed are in rules/;
@@ -40,6 +41,7 @@ export function checkSemantics(project: Project): Diagnostic[] {
   for (const rb of project.runbooks.values()) {
     if (!rb.valid) continue;
     checkRunbook(project, rb, inventories, out);
+    checkEstimates(rb, out);
     checkLiteralBraces(rb.file, rb.data, `runbook '${rb.data.name}'`, out, ['steps']);
   }
   for (const inv of inventories) {
