@@ -2,6 +2,7 @@
 // place adds them up against the RTO and words an overrun, for the DR lint, the dry run, the
 // plan and the run report alike (decision 0031).
 import { durationShort, formatDuration } from '../util/duration.js';
+import type { ResolvedPlan } from '../model/plan.js';
 
 export interface EstimateTotal {
   /** the sum of the main phase's estimates */
@@ -35,4 +36,11 @@ export function describeEstimateTotal(t: EstimateTotal): string {
 export function describeOverrun(durationMs: number, estimateMs: number | undefined): string | undefined {
   if (estimateMs === undefined || durationMs <= estimateMs) return undefined;
   return `took ${formatDuration(durationMs)}, estimate ${durationShort(estimateMs)}`;
+}
+
+/** step id → estimate in ms, for the run-started record (undefined when no step has one) */
+export function estimatesOf(plan: ResolvedPlan): Record<string, number> | undefined {
+  const out: Record<string, number> = {};
+  for (const s of plan.steps) if (s.estimateMs !== undefined) out[s.id] = s.estimateMs;
+  return Object.keys(out).length ? out : undefined;
 }

@@ -2,7 +2,10 @@
 // RTO, the run report's overrun, the dry run and the plan. The lint is in test/golden/bad/dr-estimate-over-rto.
 import { describe, it, expect } from 'vitest';
 import { planOf, RB } from './helpers/engine-harness.js';
-import { estimateTotal, describeEstimateTotal, describeOverrun } from '../../src/plan/estimates.js';
+import { estimateTotal, describeEstimateTotal, describeOverrun, estimatesOf } from '../../src/plan/estimates.js';
+import { reportModel } from '../../src/render/report-model.js';
+import { createEngine, loadTemplateSet } from '../../src/render/engine.js';
+import type { JournalRecord, RunEvent } from '../../src/engine/events.js';
 
 const CHILD = `
 lifeboat: 1
@@ -43,5 +46,49 @@ describe('estimates: the sum against the RTO', () => {
     expect(describeOverrun(842_000, 600_000)).toBe('took 14m02s, estimate 10m');
     expect(describeOverrun(600_000, 600_000)).toBeUndefined();
     expect(describeOverrun(842_000, undefined)).toBeUndefined();
+  });
+});
+
+describe('estimates: the run report', () => {
+  const t0 = Date.parse('2026-11-21T03:00:00Z');
+  const rec = (e: RunEvent, atMs: number, seq: number) => ({ ...e, seq, at: new Date(t0 + atMs).toISOString() }) as JournalRecord;
+  const started: RunEvent = {
+    type: 'run-started', runId: 'r-1', runbook: 'fs', version: '1.0.0', title: 'Fail over the file server', digest: 'ab'.repeat(32), files: [], inventory: 'lab', inventoryDigest: '',
+    operator: 'jo@laptop', lifeboatVersion: '0.1.0', vars: {}, rtoMs: 3_600_000, mode: 'rehearsal',
+    stepNumbers: { copy: '1', vip: '2', check: '3' }, estimatesMs: { copy: 600_000, vip: 120_000, check: 300_000 },
+  };
+  const records = [
+    rec(started, 0, 1),
+    rec({ type: 'step-started', step: 'copy' }, 0, 2),
+    rec({ type: 'step-finished', step: 'copy', result: 'ok', durationMs: 842_000 }, 842_000, 3),
+    rec({ type: 'step-started', step: 'vip' }, 842_000, 4),
+    rec({ type: 'step-finished', step: 'vip', result: 'ok', durationMs: 60_000 }, 902_000, 5),
+    rec({ type: 'step-skipped', step: 'check', reason: 'when', note: 'not needed here' }, 902_000, 6),
+    rec({ type: 'step-finished', step: 'check', result: 'skipped', durationMs: 0 }, 902_000, 7),
+    rec({ type: 'run-finished', result: 'succeeded', durationMs: 902_000 }, 902_000, 8),
+  ];
+
+  it('says which steps took longer than their estimate, from the journaled step durations', async () => {
+    const m = reportModel(records, { version: '0.1.0', now: new Date('2026-11-21T04:00:00Z') });
+    expect(m.overruns).toEqual([{ number: '1', step: 'copy', text: 'took 14m02s, estimate 10m' }]);
+    const md = (await createEngine(loadTemplateSet(), 'md')).render('report', m);
+    expect(md).toContain('## Longer than estimated\n\n- 1. `copy`: took 14m02s, estimate 10m\n');
+    const html = (await createEngine(loadTemplateSet(), 'html')).render('report', m);
+    expect(html).toContain('<li>1. <code>copy</code>: took 14m02s, estimate 10m</li>');
+  });
+
+  it('says nothing of estimates for a journal without them (runs from before estimates, or none written)', async () => {
+    const m = reportModel([rec({ ...started, estimatesMs: undefined } as RunEvent, 0, 1), ...records.slice(1)], { version: '0.1.0' });
+    expect(m.overruns).toEqual([]);
+    expect((await createEngine(loadTemplateSet(), 'md')).render('report', m)).not.toContain('estimate');
+  });
+
+  it('a run records the plan\'s estimates in its run-started record', () => {
+    const plan = planOf(RB(`
+  - { id: copy, on: standby, run: copy, estimate: 10m }
+  - { id: vip, on: standby, run: vip }`));
+    expect(estimatesOf(plan)).toEqual({ copy: 600_000 });
+    expect(estimatesOf(planOf(RB(`
+  - { id: vip, on: standby, run: vip }`)))).toBeUndefined();
   });
 });
