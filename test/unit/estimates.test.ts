@@ -6,6 +6,9 @@ import { estimateTotal, describeEstimateTotal, describeOverrun, estimatesOf } fr
 import { reportModel } from '../../src/render/report-model.js';
 import { createEngine, loadTemplateSet } from '../../src/render/engine.js';
 import type { JournalRecord, RunEvent } from '../../src/engine/events.js';
+import { dryRun } from '../../src/session/dry-run.js';
+import type { Prepared } from '../../src/session/prepare.js';
+import type { CliIO } from '../../src/cli/io.js';
 
 const CHILD = `
 lifeboat: 1
@@ -90,5 +93,35 @@ describe('estimates: the run report', () => {
     expect(estimatesOf(plan)).toEqual({ copy: 600_000 });
     expect(estimatesOf(planOf(RB(`
   - { id: vip, on: standby, run: vip }`)))).toBeUndefined();
+  });
+});
+
+describe('estimates: the dry run', () => {
+  const io = () => {
+    let out = '';
+    const stdout = { write: (s: string) => { out += s; return true; } } as unknown as CliIO['stdout'];
+    return { io: { stdout, stderr: stdout, stdin: process.stdin, env: {}, cwd: '/x' } as CliIO, out: () => out };
+  };
+  const plan = planOf(RB(`
+  - { id: pre, phase: preflight, on: standby, run: check, estimate: 30s }
+  - { id: ask, confirm: Fail over now?, estimate: 5m }
+  - { id: copy, on: standby, run: copy, estimate: 20m }
+  - { id: vip, on: standby, run: vip }`, 'objectives: { rto: 20m }'));
+
+  it('shows each step\'s estimate and the main phase\'s total against the RTO', async () => {
+    const t = io();
+    await dryRun({ plan } as Prepared, { inventory: 'lab' }, t.io, 'run');
+    expect(t.out()).toMatch(/ P1\. pre \[preflight\]\n {6}estimate: 30s\n/);
+    expect(t.out()).toMatch(/ {2}2\. copy\n {6}estimate: 20m\n/);
+    expect(t.out()).not.toMatch(/3\. vip\n {6}estimate/);
+    expect(t.out()).toContain('Estimates: estimates add up to 25m (2 of 3 steps) — OVER the RTO of 20m.\n');
+  });
+
+  it('--format json has each step\'s estimate and the total', async () => {
+    const t = io();
+    await dryRun({ plan } as Prepared, { inventory: 'lab', format: 'json' }, t.io, 'run');
+    const doc = JSON.parse(t.out()) as { steps: { id: string; estimate?: string }[]; estimates: { totalMs: number; rtoMs: number; over: boolean; text: string } };
+    expect(doc.steps.map((s) => s.estimate)).toEqual(['30s', '5m', '20m', undefined]);
+    expect(doc.estimates).toMatchObject({ totalMs: 1_500_000, rtoMs: 1_200_000, over: true });
   });
 });
