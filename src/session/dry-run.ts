@@ -14,7 +14,7 @@ import type { Operator, Reporter } from '../ports.js';
 import { render } from '../plan/template.js';
 import { stepContext, secretLabel } from '../plan/context.js';
 import { durationShort, formatDuration } from '../util/duration.js';
-import { describeEstimateTotal, estimateTotal } from '../plan/estimates.js';
+import { describeEstimateTotal, estimatedSteps, estimateTotal } from '../plan/estimates.js';
 import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
 import { isHostCondition, type Expectation, type ResolvedStep } from '../model/plan.js';
@@ -104,7 +104,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     };
   });
   // the main phase's estimates against the RTO (a preflight-only run has none to add up)
-  const estimates = estimateTotal(executionOrder(plan, mode), plan.runbook.rtoMs);
+  const estimates = estimateTotal(estimatedSteps(executionOrder(plan, mode)), plan.runbook.rtoMs);
   if (opts.format === 'json') {
     const hosts = Object.values(plan.hosts).filter((h) => !h.local).map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, jump: h.jump?.name, proxyCommand: h.proxyCommand, origins: h.origins ?? {} }));
     io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, hosts, steps, ...(estimates.estimated ? { estimates: { ...estimates, text: describeEstimateTotal(estimates) } } : {}) }, null, 2) + '\n');

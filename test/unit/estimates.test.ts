@@ -45,6 +45,17 @@ describe('estimates: the sum against the RTO', () => {
     expect(describeEstimateTotal(estimateTotal([{ phase: 'main' }], 60_000))).toBe('');
   });
 
+  it('steps that run only when a host is up, or only when it is down, are alternatives: the longest case counts', () => {
+    const up = { host: 'db1', reachable: true, name: 'primary' };
+    const down = { host: 'db1', reachable: false, name: 'primary' };
+    const steps = [{ estimateMs: 600_000, hosts: [up] }, { estimateMs: 240_000, hosts: [down] }, { estimateMs: 120_000, hosts: [down] }, { estimateMs: 300_000 }];
+    const t = estimateTotal(steps, 900_000);
+    expect(t).toEqual({ totalMs: 900_000, estimated: 2, steps: 2, when: 'primary reachable', rtoMs: 900_000, over: false });
+    expect(describeEstimateTotal(t)).toBe('estimates add up to 15m (all 2 steps, with primary reachable) — within the RTO of 15m');
+    // a value condition may hold: such a step always counts
+    expect(estimateTotal([...steps, { estimateMs: 360_000, hosts: [down] }], 900_000)).toMatchObject({ totalMs: 1_020_000, when: 'primary unreachable', over: true });
+  });
+
   it('words a step that ran longer than its estimate, and nothing otherwise', () => {
     expect(describeOverrun(842_000, 600_000)).toBe('took 14m02s, estimate 10m');
     expect(describeOverrun(600_000, 600_000)).toBeUndefined();
