@@ -50,7 +50,7 @@ export function estimateTotal(steps: EstimatedStep[], rtoMs?: number): EstimateT
 /** "estimates add up to 41m (9 of 12 steps) — over the RTO of 30m"; '' when no step has one */
 export function describeEstimateTotal(t: EstimateTotal): string {
   if (!t.estimated) return '';
-  const of = t.estimated !== t.steps ? `${t.estimated} of ${t.steps} steps` : t.steps === 1 ? 'its one step' : `all ${t.steps} steps`;
+  const of = `${t.estimated} of ${t.steps} main-phase step${t.steps === 1 ? '' : 's'}`;
   const rto = t.rtoMs === undefined ? 'no RTO set' : t.over ? `OVER the RTO of ${durationShort(t.rtoMs)}` : `within the RTO of ${durationShort(t.rtoMs)}`;
   return `estimates add up to ${durationShort(t.totalMs)} (${of}${t.when ? `, with ${t.when}` : ''}) — ${rto}`;
 }

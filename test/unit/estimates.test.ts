@@ -39,9 +39,9 @@ describe('estimates: the sum against the RTO', () => {
     const steps = [{ phase: 'preflight', estimateMs: 3_600_000 }, { phase: 'main', estimateMs: 600_000 }, { phase: 'main' }, { estimateMs: 1_200_000 }];
     const t = estimateTotal(steps, 1_800_000);
     expect(t).toEqual({ totalMs: 1_800_000, estimated: 2, steps: 3, rtoMs: 1_800_000, over: false });
-    expect(describeEstimateTotal(t)).toBe('estimates add up to 30m (2 of 3 steps) — within the RTO of 30m');
-    expect(describeEstimateTotal(estimateTotal(steps, 1_500_000))).toBe('estimates add up to 30m (2 of 3 steps) — OVER the RTO of 25m');
-    expect(describeEstimateTotal(estimateTotal(steps.slice(1, 2)))).toBe('estimates add up to 10m (its one step) — no RTO set');
+    expect(describeEstimateTotal(t)).toBe('estimates add up to 30m (2 of 3 main-phase steps) — within the RTO of 30m');
+    expect(describeEstimateTotal(estimateTotal(steps, 1_500_000))).toBe('estimates add up to 30m (2 of 3 main-phase steps) — OVER the RTO of 25m');
+    expect(describeEstimateTotal(estimateTotal(steps.slice(1, 2)))).toBe('estimates add up to 10m (1 of 1 main-phase step) — no RTO set');
     expect(describeEstimateTotal(estimateTotal([{ phase: 'main' }], 60_000))).toBe('');
   });
 
@@ -51,7 +51,7 @@ describe('estimates: the sum against the RTO', () => {
     const steps = [{ estimateMs: 600_000, hosts: [up] }, { estimateMs: 240_000, hosts: [down] }, { estimateMs: 120_000, hosts: [down] }, { estimateMs: 300_000 }];
     const t = estimateTotal(steps, 900_000);
     expect(t).toEqual({ totalMs: 900_000, estimated: 2, steps: 2, when: 'primary reachable', rtoMs: 900_000, over: false });
-    expect(describeEstimateTotal(t)).toBe('estimates add up to 15m (all 2 steps, with primary reachable) — within the RTO of 15m');
+    expect(describeEstimateTotal(t)).toBe('estimates add up to 15m (2 of 2 main-phase steps, with primary reachable) — within the RTO of 15m');
     // a value condition may hold: such a step always counts
     expect(estimateTotal([...steps, { estimateMs: 360_000, hosts: [down] }], 900_000)).toMatchObject({ totalMs: 1_020_000, when: 'primary unreachable', over: true });
   });
@@ -125,7 +125,7 @@ describe('estimates: the dry run', () => {
     expect(t.out()).toMatch(/ P1\. pre \[preflight\]\n {6}estimate: 30s\n/);
     expect(t.out()).toMatch(/ {2}2\. copy\n {6}estimate: 20m\n/);
     expect(t.out()).not.toMatch(/3\. vip\n {6}estimate/);
-    expect(t.out()).toContain('Estimates: estimates add up to 25m (2 of 3 steps) — OVER the RTO of 20m.\n');
+    expect(t.out()).toContain('Estimates: estimates add up to 25m (2 of 3 main-phase steps) — OVER the RTO of 20m.\n');
   });
 
   it('--format json has each step\'s estimate and the total', async () => {
