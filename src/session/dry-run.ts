@@ -128,7 +128,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     w();
   }
   for (const s of steps) printStep(w, s, plannedCommand);
-  if (estimates.estimated) w(`Estimates: ${describeEstimateTotal(estimates)}.`);
+  if (estimates.estimated) { const e = describeEstimateTotal(estimates); w(`${e[0].toUpperCase()}${e.slice(1)}.`); }
   w(`${steps.length} steps; ${new Set(steps.flatMap((s) => s.hosts.map((h) => h.name))).size} hosts; no connection was opened.`);
   return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
 }

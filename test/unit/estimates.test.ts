@@ -125,7 +125,7 @@ describe('estimates: the dry run', () => {
     expect(t.out()).toMatch(/ P1\. pre \[preflight\]\n {6}estimate: 30s\n/);
     expect(t.out()).toMatch(/ {2}2\. copy\n {6}estimate: 20m\n/);
     expect(t.out()).not.toMatch(/3\. vip\n {6}estimate/);
-    expect(t.out()).toContain('Estimates: estimates add up to 25m (2 of 3 main-phase steps) — OVER the RTO of 20m.\n');
+    expect(t.out()).toContain('\nEstimates add up to 25m (2 of 3 main-phase steps) — OVER the RTO of 20m.\n');
   });
 
   it('--format json has each step\'s estimate and the total', async () => {
