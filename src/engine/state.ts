@@ -204,7 +204,12 @@ export function apply(state: RunState, plan: ResolvedPlan, rec: JournalRecord): 
   return state;
 }
 
-function applyRecord(state: RunState, plan: ResolvedPlan, rec: JournalRecord, at: number, unit: (step: string, host: string) => UnitState | undefined): void {
+type Rec<T extends JournalRecord['type']> = Extract<JournalRecord, { type: T }>;
+type UnitOf = (step: string, host: string) => UnitState | undefined;
+
+// One record → the state it changes. The cases that are more than a line or two have a
+// function each below, so every one of them reads on its own.
+function applyRecord(state: RunState, plan: ResolvedPlan, rec: JournalRecord, at: number, unit: UnitOf): void {
   switch (rec.type) {
     case 'run-started':
       break;
@@ -216,152 +221,43 @@ function applyRecord(state: RunState, plan: ResolvedPlan, rec: JournalRecord, at
       if (s) { s.status = StepStatus.Running; s.startedAt = at; }
       break;
     }
-    case 'step-skipped': {
-      if (rec.host) {
-        const u = unit(rec.step, rec.host);
-        if (u) { u.status = UnitStatus.Skipped; u.note = rec.note; u.finishedAt = at; }
-      } else {
-        const s = state.steps[rec.step];
-        if (s) { s.status = StepStatus.Skipped; s.note = rec.note; s.finishedAt = at; }
-        for (const u of unitsOf(state, plan, rec.step)) if (!isTerminal(u)) { u.status = UnitStatus.Skipped; u.note = rec.note; }
-      }
+    case 'step-skipped':
+      applyStepSkipped(state, plan, rec, at, unit);
       break;
-    }
     case 'confirmed': {
       const s = state.steps[rec.step];
       if (rec.answer) { if (s) s.confirmed = true; } else state.abort = { result: 'aborted', message: `the operator answered no to "${rec.question}"` };
       break;
     }
-    case 'manual-done': {
-      const s = state.steps[rec.step];
-      if (rec.done) {
-        if (s) s.manualDone = true;
-        if (rec.record && rec.value !== undefined) state.captured[rec.record] = rec.value;
-      } else state.abort = { result: 'aborted', message: `manual step '${rec.step}' was not done` };
+    case 'manual-done':
+      applyManualDone(state, rec);
       break;
-    }
-    case 'intent': {
-      const u = unit(rec.step, rec.host);
-      if (!u) break;
-      u.lastCommand = rec.command;
-      if (rec.purpose === 'rollback') { u.rollback = 'running'; break; }
-      if (rec.purpose === 'skip_if') { u.status = UnitStatus.Checking; break; }
-      u.status = UnitStatus.Running;
-      u.attempt = rec.attempt;
-      u.tries += 1;
-      u.startedAt ??= at;
-      u.firstAt ??= at;
+    case 'intent':
+      applyIntent(rec, at, unit);
       break;
-    }
-    case 'exec-finished': {
-      const u = unit(rec.step, rec.host);
-      const st = stepOf(plan, rec.step);
-      if (!u || !st) break;
-      u.lastOutput = (rec.stdoutTail + (rec.stderrTail ? `\n${rec.stderrTail}` : '')).trim();
-      if (rec.purpose === 'rollback') { u.rollback = rec.ok ? 'ok' : 'failed'; advanceRollback(state); break; }
-      if (rec.purpose === 'skip_if') {
-        if (rec.ok) { u.status = UnitStatus.Skipped; u.note = 'skipped: its skip_if guard held (done already, or not needed here)'; u.finishedAt = at; } else { u.status = UnitStatus.Pending; u.skipChecked = true; }
-        break;
-      }
-      if (rec.ok) {
-        u.status = UnitStatus.Ok; u.finishedAt = at; u.reason = undefined;
-        // several hosts capturing one name: the first host of the step's list wins
-        if (rec.captured && (!(rec.captured.name in state.captured) || st.hosts[0] === rec.host)) state.captured[rec.captured.name] = rec.captured.value;
-        state.completed.push({ step: rec.step, host: rec.host });
-        break;
-      }
-      u.reason = rec.reason;
-      if (rec.canceled) {
-        // killed mid-way by the operator: it may have done part of its work
-        u.status = UnitStatus.InDoubt; u.note = 'stopped by the operator while running';
-        break;
-      }
-      if (rec.pollAgain) {
-        if (pollFits(st, u.firstAt ?? at, at)) { u.status = UnitStatus.Waiting; u.notBefore = at + st.intervalMs; break; }
-        u.reason = `${rec.reason ?? 'condition not met'}; gave up after ${Math.round((at - (u.firstAt ?? at)) / 1000)}s`;
-      } else if (!rec.canceled && u.tries <= st.retries) {
-        u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; break;
-      }
-      u.status = UnitStatus.Failed; u.decided = false; u.finishedAt = at;
+    case 'exec-finished':
+      applyExecFinished(state, plan, rec, at, unit);
       break;
-    }
-    case 'exec-error': {
-      const u = unit(rec.step, rec.host);
-      const st = stepOf(plan, rec.step);
-      if (rec.kind === 'unreachable' || rec.kind === 'connection-lost') state.hosts[rec.host] = { reachable: false, kind: rec.kind, message: rec.message };
-      if (!u || !st) break;
-      if (rec.purpose === 'rollback') { u.rollback = 'failed'; u.lastOutput = rec.message; advanceRollback(state); break; }
-      u.reason = rec.message;
-      if (rec.kind === 'connection-lost' && rec.purpose === 'run') u.lostMidCommand = true;
-      // a command that never reached the host may be retried; one whose connection dropped only if idempotent
-      const safe = rec.kind === 'unreachable' || (rec.kind === 'connection-lost' && st.idempotent) || rec.purpose === 'skip_if';
-      if (safe && u.tries <= st.retries && rec.purpose === 'run') { u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; break; }
-      u.status = UnitStatus.Failed; u.decided = false; u.finishedAt = at;
+    case 'exec-error':
+      applyExecError(state, plan, rec, at, unit);
       break;
-    }
     case 'step-finished': {
       const s = state.steps[rec.step];
       if (s) { s.status = rec.result === 'ok' ? StepStatus.Ok : rec.result === 'skipped' ? StepStatus.Skipped : StepStatus.Failed; s.finishedAt = at; }
       break;
     }
-    case 'failure-decision': {
-      const failed = unitsOf(state, plan, rec.step).filter((u) => u.status === UnitStatus.Failed && !u.decided && (!rec.host || u.host === rec.host));
-      switch (rec.choice) {
-        case 'retry':
-          for (const u of failed) { u.status = UnitStatus.Pending; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
-          break;
-        case 'skip':
-        case 'continue':
-          for (const u of failed) { u.decided = true; u.decision = rec.choice; u.note = rec.choice === 'skip' ? `failed; skipped by ${rec.by}` : 'failed; on_failure: continue'; }
-          break;
-        case 'rollback': {
-          for (const u of failed) { u.decided = true; u.decision = 'rollback'; }
-          state.rollbackWanted = true;
-          state.abort = { result: 'aborted', message: `step '${rec.step}' failed; rolled back by ${rec.by}` };
-          break;
-        }
-        case 'abort':
-          for (const u of failed) { u.decided = true; u.decision = 'abort'; }
-          state.abort = { result: rec.auto ? 'failed' : 'aborted', message: `step '${rec.step}' failed${rec.auto ? '' : `; aborted by ${rec.by}`}` };
-          break;
-      }
+    case 'failure-decision':
+      applyFailureDecision(state, plan, rec);
       break;
-    }
-    case 'in-doubt': {
-      const u = unit(rec.step, rec.host);
-      if (!u) break;
-      if (rec.choice === 'rerun' || rec.choice === 'guard') { u.status = UnitStatus.Pending; u.skipChecked = false; u.tries = 0; u.firstAt = undefined; }
-      else if (rec.choice === 'done') {
-        u.status = UnitStatus.Ok; u.note = `marked done by ${rec.by} after a crash`; state.completed.push({ step: u.step, host: u.host });
-        if (rec.captured) state.captured[rec.captured.name] = rec.captured.value;
-      }
-      else {
-        u.status = UnitStatus.Failed; u.decided = true; u.decision = 'in-doubt-abort'; u.reason = 'in doubt after a stop; the operator aborted';
-        state.abort = { result: 'aborted', message: `aborted by ${rec.by} at in-doubt step '${rec.step}' on ${rec.host}` };
-      }
+    case 'in-doubt':
+      applyInDoubt(state, rec, unit);
       break;
-    }
     case 'rollback-started':
       state.rollbackWanted = false;
       state.rollback = { queue: rec.units, pos: 0 };
       break;
     case 'resumed':
-      state.stopRequested = false;
-      // resuming is the decision to carry on: what an abort gave up is taken up again
-      if (!state.rollback && !state.rollbackWanted) state.abort = undefined;
-      for (const u of Object.values(state.units)) {
-        if (u.status !== UnitStatus.Failed || !u.decided) continue;
-        if (u.decision === 'in-doubt-abort') { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
-        else if (u.decision === 'abort' && u.lostMidCommand) { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
-        else if (u.decision === 'abort') { u.status = UnitStatus.Pending; u.decided = false; u.decision = undefined; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
-      }
-      for (const u of Object.values(state.units)) {
-        if (u.status === UnitStatus.Checking) u.status = UnitStatus.Pending; // the guard is read-only: run it again
-        if (u.rollback === 'running') u.rollback = 'failed';
-      }
-      for (const d of rec.inDoubt) { const u = unit(d.step, d.host); if (u) u.status = UnitStatus.InDoubt; }
-      // a run interrupted or crashed is running again
-      state.status = 'running';
+      applyResumed(state, rec, unit);
       break;
     case 'interrupted':
       state.stopRequested = rec.how;
@@ -372,6 +268,139 @@ function applyRecord(state: RunState, plan: ResolvedPlan, rec: JournalRecord, at
       state.message = rec.message;
       break;
   }
+}
+
+function applyStepSkipped(state: RunState, plan: ResolvedPlan, rec: Rec<'step-skipped'>, at: number, unit: UnitOf): void {
+  if (rec.host) {
+    const u = unit(rec.step, rec.host);
+    if (u) { u.status = UnitStatus.Skipped; u.note = rec.note; u.finishedAt = at; }
+    return;
+  }
+  const s = state.steps[rec.step];
+  if (s) { s.status = StepStatus.Skipped; s.note = rec.note; s.finishedAt = at; }
+  for (const u of unitsOf(state, plan, rec.step)) if (!isTerminal(u)) { u.status = UnitStatus.Skipped; u.note = rec.note; }
+}
+
+function applyManualDone(state: RunState, rec: Rec<'manual-done'>): void {
+  const s = state.steps[rec.step];
+  if (!rec.done) { state.abort = { result: 'aborted', message: `manual step '${rec.step}' was not done` }; return; }
+  if (s) s.manualDone = true;
+  if (rec.record && rec.value !== undefined) state.captured[rec.record] = rec.value;
+}
+
+function applyIntent(rec: Rec<'intent'>, at: number, unit: UnitOf): void {
+  const u = unit(rec.step, rec.host);
+  if (!u) return;
+  u.lastCommand = rec.command;
+  if (rec.purpose === 'rollback') { u.rollback = 'running'; return; }
+  if (rec.purpose === 'skip_if') { u.status = UnitStatus.Checking; return; }
+  u.status = UnitStatus.Running;
+  u.attempt = rec.attempt;
+  u.tries += 1;
+  u.startedAt ??= at;
+  u.firstAt ??= at;
+}
+
+function applyExecFinished(state: RunState, plan: ResolvedPlan, rec: Rec<'exec-finished'>, at: number, unit: UnitOf): void {
+  const u = unit(rec.step, rec.host);
+  const st = stepOf(plan, rec.step);
+  if (!u || !st) return;
+  u.lastOutput = (rec.stdoutTail + (rec.stderrTail ? `\n${rec.stderrTail}` : '')).trim();
+  if (rec.purpose === 'rollback') { u.rollback = rec.ok ? 'ok' : 'failed'; advanceRollback(state); return; }
+  if (rec.purpose === 'skip_if') {
+    if (rec.ok) { u.status = UnitStatus.Skipped; u.note = 'skipped: its skip_if guard held (done already, or not needed here)'; u.finishedAt = at; } else { u.status = UnitStatus.Pending; u.skipChecked = true; }
+    return;
+  }
+  if (rec.ok) {
+    u.status = UnitStatus.Ok; u.finishedAt = at; u.reason = undefined;
+    // several hosts capturing one name: the first host of the step's list wins
+    if (rec.captured && (!(rec.captured.name in state.captured) || st.hosts[0] === rec.host)) state.captured[rec.captured.name] = rec.captured.value;
+    state.completed.push({ step: rec.step, host: rec.host });
+    return;
+  }
+  u.reason = rec.reason;
+  if (rec.canceled) {
+    // killed mid-way by the operator: it may have done part of its work
+    u.status = UnitStatus.InDoubt; u.note = 'stopped by the operator while running';
+    return;
+  }
+  if (rec.pollAgain) {
+    if (pollFits(st, u.firstAt ?? at, at)) { u.status = UnitStatus.Waiting; u.notBefore = at + st.intervalMs; return; }
+    u.reason = `${rec.reason ?? 'condition not met'}; gave up after ${Math.round((at - (u.firstAt ?? at)) / 1000)}s`;
+  } else if (!rec.canceled && u.tries <= st.retries) {
+    u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; return;
+  }
+  u.status = UnitStatus.Failed; u.decided = false; u.finishedAt = at;
+}
+
+function applyExecError(state: RunState, plan: ResolvedPlan, rec: Rec<'exec-error'>, at: number, unit: UnitOf): void {
+  const u = unit(rec.step, rec.host);
+  const st = stepOf(plan, rec.step);
+  if (rec.kind === 'unreachable' || rec.kind === 'connection-lost') state.hosts[rec.host] = { reachable: false, kind: rec.kind, message: rec.message };
+  if (!u || !st) return;
+  if (rec.purpose === 'rollback') { u.rollback = 'failed'; u.lastOutput = rec.message; advanceRollback(state); return; }
+  u.reason = rec.message;
+  if (rec.kind === 'connection-lost' && rec.purpose === 'run') u.lostMidCommand = true;
+  // a command that never reached the host may be retried; one whose connection dropped only if idempotent
+  const safe = rec.kind === 'unreachable' || (rec.kind === 'connection-lost' && st.idempotent) || rec.purpose === 'skip_if';
+  if (safe && u.tries <= st.retries && rec.purpose === 'run') { u.status = UnitStatus.Waiting; u.notBefore = at + st.retryDelayMs; return; }
+  u.status = UnitStatus.Failed; u.decided = false; u.finishedAt = at;
+}
+
+function applyFailureDecision(state: RunState, plan: ResolvedPlan, rec: Rec<'failure-decision'>): void {
+  const failed = unitsOf(state, plan, rec.step).filter((u) => u.status === UnitStatus.Failed && !u.decided && (!rec.host || u.host === rec.host));
+  switch (rec.choice) {
+    case 'retry':
+      for (const u of failed) { u.status = UnitStatus.Pending; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
+      break;
+    case 'skip':
+    case 'continue':
+      for (const u of failed) { u.decided = true; u.decision = rec.choice; u.note = rec.choice === 'skip' ? `failed; skipped by ${rec.by}` : 'failed; on_failure: continue'; }
+      break;
+    case 'rollback': {
+      for (const u of failed) { u.decided = true; u.decision = 'rollback'; }
+      state.rollbackWanted = true;
+      state.abort = { result: 'aborted', message: `step '${rec.step}' failed; rolled back by ${rec.by}` };
+      break;
+    }
+    case 'abort':
+      for (const u of failed) { u.decided = true; u.decision = 'abort'; }
+      state.abort = { result: rec.auto ? 'failed' : 'aborted', message: `step '${rec.step}' failed${rec.auto ? '' : `; aborted by ${rec.by}`}` };
+      break;
+  }
+}
+
+function applyInDoubt(state: RunState, rec: Rec<'in-doubt'>, unit: UnitOf): void {
+  const u = unit(rec.step, rec.host);
+  if (!u) return;
+  if (rec.choice === 'rerun' || rec.choice === 'guard') { u.status = UnitStatus.Pending; u.skipChecked = false; u.tries = 0; u.firstAt = undefined; }
+  else if (rec.choice === 'done') {
+    u.status = UnitStatus.Ok; u.note = `marked done by ${rec.by} after a crash`; state.completed.push({ step: u.step, host: u.host });
+    if (rec.captured) state.captured[rec.captured.name] = rec.captured.value;
+  }
+  else {
+    u.status = UnitStatus.Failed; u.decided = true; u.decision = 'in-doubt-abort'; u.reason = 'in doubt after a stop; the operator aborted';
+    state.abort = { result: 'aborted', message: `aborted by ${rec.by} at in-doubt step '${rec.step}' on ${rec.host}` };
+  }
+}
+
+function applyResumed(state: RunState, rec: Rec<'resumed'>, unit: UnitOf): void {
+  state.stopRequested = false;
+  // resuming is the decision to carry on: what an abort gave up is taken up again
+  if (!state.rollback && !state.rollbackWanted) state.abort = undefined;
+  for (const u of Object.values(state.units)) {
+    if (u.status !== UnitStatus.Failed || !u.decided) continue;
+    if (u.decision === 'in-doubt-abort') { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
+    else if (u.decision === 'abort' && u.lostMidCommand) { u.status = UnitStatus.InDoubt; u.decided = false; u.decision = undefined; }
+    else if (u.decision === 'abort') { u.status = UnitStatus.Pending; u.decided = false; u.decision = undefined; u.tries = 0; u.firstAt = undefined; u.skipChecked = false; }
+  }
+  for (const u of Object.values(state.units)) {
+    if (u.status === UnitStatus.Checking) u.status = UnitStatus.Pending; // the guard is read-only: run it again
+    if (u.rollback === 'running') u.rollback = 'failed';
+  }
+  for (const d of rec.inDoubt) { const u = unit(d.step, d.host); if (u) u.status = UnitStatus.InDoubt; }
+  // a run interrupted or crashed is running again
+  state.status = 'running';
 }
 
 function advanceRollback(state: RunState) {

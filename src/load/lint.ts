@@ -10,6 +10,7 @@ import { parseTemplate } from '../plan/template.js';
 import { diagAt, templatePosition } from './positions.js';
 import { roleHost, stepName, targetsOf } from './rules/common.js';
 import { templateFields } from './rules/template-fields.js';
+import { lintEstimates } from './rules/estimates.js';
 
 export interface LintOptions { git?: boolean }
 
@@ -46,7 +47,7 @@ export function unquoted(command: string): string {
 export function lintProject(project: Project, opts: LintOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
   const valid = [...project.runbooks.values()].filter((rb) => rb.valid);
-  for (const rb of valid) lintRunbook(rb, out);
+  for (const rb of valid) { lintRunbook(rb, out); lintEstimates(project, rb, out); }
   if (opts.git !== false) out.push(...versionNotBumped(valid));
   return out;
 }

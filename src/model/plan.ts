@@ -51,6 +51,8 @@ export interface ResolvedStep {
   timeoutMs?: number;
   retries: number;
   retryDelayMs: number;
+  /** `estimate:`, the operator's expected duration of the step (decision 0031) */
+  estimateMs?: number;
   capture?: string;
   /** the captured value is the data-loss window (seconds or a duration) compared with the RPO */
   measures?: 'rpo';

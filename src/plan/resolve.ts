@@ -135,91 +135,96 @@ function expectation(e: Expect | undefined): Expectation {
 
 interface Scope { vars: Record<string, string | number | boolean>; roles: Record<string, string>; mayBeDown: Set<string> }
 
-export function resolvePlan(project: Project, runbookName: string, inventoryName: string, opts: ResolveOptions = {}): ResolvedPlan {
-  const rb = project.runbooks.get(runbookName);
-  if (!rb) throw new ResolveError(`no runbook named '${runbookName}'`);
-  const inv = project.inventories.get(inventoryName);
-  if (!inv) throw new ResolveError(`no inventory named '${inventoryName}'`);
-  const inventory = inv.data;
-  const files: ResolvedPlan['files'] = [{ path: rb.file.file, sha256: sha256(rb.file.text), role: 'runbook' }];
-  const hosts: Record<string, ResolvedHost> = {};
-  const steps: ResolvedStep[] = [];
-  const maxDepth = opts.maxDepth ?? 8;
+/** What resolving one plan builds up as it walks the runbook and its includes. */
+interface Walk {
+  project: Project;
+  inv: Loaded<Inventory>;
+  inventory: Inventory;
+  opts: ResolveOptions;
+  files: ResolvedPlan['files'];
+  hosts: Record<string, ResolvedHost>;
+  steps: ResolvedStep[];
+  maxDepth: number;
+}
 
-  const useHost = (name: string, mayBeDown: boolean) => {
-    if (name === 'local') { hosts.local = LOCAL_HOST; return; }
-    // an Ansible host with ansible_connection=local is the operator's machine under its own name
-    if (inv.ansible?.local.has(name)) { hosts[name] ??= { ...LOCAL_HOST, name, origins: { local: inv.ansible.origins[name]?.local ?? 'inventory' } }; return; }
-    const h = hosts[name] ?? resolveHost(inventory, name, { inventoryDir: path.dirname(inv.file.file), ...opts, ...(inv.ansible ? { fieldOrigins: inv.ansible.origins } : {}) });
-    if (mayBeDown) h.mayBeDown = true;
-    hosts[name] = h;
-  };
+function useHost(w: Walk, name: string, mayBeDown: boolean): void {
+  const { hosts, inv } = w;
+  if (name === 'local') { hosts.local = LOCAL_HOST; return; }
+  // an Ansible host with ansible_connection=local is the operator's machine under its own name
+  if (inv.ansible?.local.has(name)) { hosts[name] ??= { ...LOCAL_HOST, name, origins: { local: inv.ansible.origins[name]?.local ?? 'inventory' } }; return; }
+  const h = hosts[name] ?? resolveHost(w.inventory, name, { inventoryDir: path.dirname(inv.file.file), ...w.opts, ...(inv.ansible ? { fieldOrigins: inv.ansible.origins } : {}) });
+  if (mayBeDown) h.mayBeDown = true;
+  hosts[name] = h;
+}
 
-  const scopeOf = (r: Runbook, withVars: Record<string, string | number | boolean> = {}): Scope => {
-    const roles: Record<string, string> = {};
-    const mayBeDown = new Set<string>();
-    for (const [role, spec] of Object.entries(r.roles ?? {})) {
-      const host = typeof spec === 'string' ? spec : spec.host;
-      roles[role] = host;
-      if (typeof spec === 'object' && spec.may_be_down) mayBeDown.add(host);
+function scopeOf(inventory: Inventory, r: Runbook, withVars: Record<string, string | number | boolean> = {}): Scope {
+  const roles: Record<string, string> = {};
+  const mayBeDown = new Set<string>();
+  for (const [role, spec] of Object.entries(r.roles ?? {})) {
+    const host = typeof spec === 'string' ? spec : spec.host;
+    roles[role] = host;
+    if (typeof spec === 'object' && spec.may_be_down) mayBeDown.add(host);
+  }
+  return { vars: { ...(r.vars ?? {}), ...(inventory.vars ?? {}), ...withVars }, roles, mayBeDown };
+}
+
+function hostOf(inventory: Inventory, scope: Scope, target: string, where: Loaded<Runbook>): string {
+  if (target === 'local') return 'local';
+  if (target in scope.roles) return scope.roles[target];
+  if (target in inventory.hosts) return target;
+  throw new ResolveError(`'${target}' is neither a role of runbook '${where.data.name}', a host of inventory '${inventory.name}', nor local`, where.file.file);
+}
+
+/** The steps of one runbook (and, depth first, of the runbooks it includes) into `w.steps`. */
+function walk(w: Walk, loaded: Loaded<Runbook>, scope: Scope, prefix: string, inherited: ResolvedCondition[], chain: string[]): void {
+  loaded.data.steps.forEach((s: Step, i: number) => {
+    const pos = loaded.file.spanOf(['steps', i]);
+    const id = prefix + s.id;
+    const when = [...inherited, ...conditions(w, s.when, scope, loaded)];
+    if (s.include) { walkInclude(w, s, id, loaded, pos, scope, when, chain); return; }
+    const action = s.run ? 'run' : s.manual ? 'manual' : 'gate';
+    const st = baseStep(s, id, action, loaded, pos, scope, when);
+    if (action === 'run') {
+      const targets = s.on === undefined ? [] : Array.isArray(s.on) ? s.on : [s.on];
+      if (!targets.length) throw new ResolveError(`step '${s.id}' has a command but no 'on:'`, loaded.file.file, pos.line, pos.col);
+      st.on = targets;
+      st.hosts = [...new Set(targets.map((t) => hostOf(w.inventory, scope, t, loaded)))];
+      for (const h of st.hosts) useHost(w, h, scope.mayBeDown.has(h));
+    } else if (s.on !== undefined) {
+      st.on = Array.isArray(s.on) ? s.on : [s.on];
     }
-    return { vars: { ...(r.vars ?? {}), ...(inventory.vars ?? {}), ...withVars }, roles, mayBeDown };
-  };
+    w.steps.push(st);
+  });
+}
 
-  const hostOf = (scope: Scope, target: string, where: Loaded<Runbook>): string => {
-    if (target === 'local') return 'local';
-    if (target in scope.roles) return scope.roles[target];
-    if (target in inventory.hosts) return target;
-    throw new ResolveError(`'${target}' is neither a role of runbook '${where.data.name}', a host of inventory '${inventory.name}', nor local`, where.file.file);
-  };
+function walkInclude(w: Walk, s: Step, id: string, loaded: Loaded<Runbook>, pos: { line: number; col: number }, scope: Scope, when: ResolvedCondition[], chain: string[]): void {
+  const include = s.include!;
+  if (chain.includes(include) || chain.length >= w.maxDepth) throw new ResolveError(`include cycle: ${[...chain, include].join(' → ')}`, loaded.file.file, pos.line, pos.col);
+  const child = w.project.runbooks.get(include);
+  if (!child) throw new ResolveError(`step '${s.id}' includes '${include}', which is not a runbook of this site`, loaded.file.file, pos.line, pos.col);
+  if (!w.files.some((f) => f.path === child.file.file)) w.files.push({ path: child.file.file, sha256: sha256(child.file.text), role: 'include' });
+  if (s.confirm) w.steps.push(baseStep(s, id, 'gate', loaded, pos, scope, when));
+  walk(w, child, scopeOf(w.inventory, child.data, s.with as Record<string, string | number | boolean>), `${id}/`, when, [...chain, include]);
+}
 
-  const walk = (loaded: Loaded<Runbook>, scope: Scope, prefix: string, inherited: ResolvedCondition[], chain: string[]) => {
-    const r = loaded.data;
-    r.steps.forEach((s: Step, i: number) => {
-      const pos = loaded.file.spanOf(['steps', i]);
-      const id = prefix + s.id;
-      const when = [...inherited, ...conditions(s.when, scope, loaded)];
-      if (s.include) {
-        if (chain.includes(s.include) || chain.length >= maxDepth) throw new ResolveError(`include cycle: ${[...chain, s.include].join(' → ')}`, loaded.file.file, pos.line, pos.col);
-        const child = project.runbooks.get(s.include);
-        if (!child) throw new ResolveError(`step '${s.id}' includes '${s.include}', which is not a runbook of this site`, loaded.file.file, pos.line, pos.col);
-        if (!files.some((f) => f.path === child.file.file)) files.push({ path: child.file.file, sha256: sha256(child.file.text), role: 'include' });
-        if (s.confirm) steps.push(baseStep(s, id, 'gate', loaded, pos, scope, when));
-        walk(child, scopeOf(child.data, s.with as Record<string, string | number | boolean>), `${id}/`, when, [...chain, s.include]);
-        return;
-      }
-      const action = s.run ? 'run' : s.manual ? 'manual' : 'gate';
-      const st = baseStep(s, id, action, loaded, pos, scope, when);
-      if (action === 'run') {
-        const targets = s.on === undefined ? [] : Array.isArray(s.on) ? s.on : [s.on];
-        if (!targets.length) throw new ResolveError(`step '${s.id}' has a command but no 'on:'`, loaded.file.file, pos.line, pos.col);
-        st.on = targets;
-        st.hosts = [...new Set(targets.map((t) => hostOf(scope, t, loaded)))];
-        for (const h of st.hosts) useHost(h, scope.mayBeDown.has(h));
-      } else if (s.on !== undefined) {
-        st.on = Array.isArray(s.on) ? s.on : [s.on];
-      }
-      steps.push(st);
-    });
-  };
+function conditions(w: Walk, when: Condition | Condition[] | undefined, scope: Scope, loaded: Loaded<Runbook>): ResolvedCondition[] {
+  if (!when) return [];
+  return (Array.isArray(when) ? when : [when]).map((c) => {
+    if (c.unreachable !== undefined || c.reachable !== undefined) {
+      const target = (c.unreachable ?? c.reachable) as string;
+      const host = hostOf(w.inventory, scope, target, loaded);
+      useHost(w, host, scope.mayBeDown.has(host));
+      return { kind: c.unreachable !== undefined ? 'unreachable' : 'reachable', host, role: target in scope.roles ? target : undefined };
+    }
+    const value = parseTemplate(c.value ?? '');
+    if (c.equals !== undefined) return { kind: 'equals', value, operand: String(c.equals) };
+    if (c.not_equals !== undefined) return { kind: 'not_equals', value, operand: String(c.not_equals) };
+    return { kind: 'matches', value, operand: c.matches ?? '' };
+  });
+}
 
-  const conditions = (w: Condition | Condition[] | undefined, scope: Scope, loaded: Loaded<Runbook>): ResolvedCondition[] => {
-    if (!w) return [];
-    return (Array.isArray(w) ? w : [w]).map((c) => {
-      if (c.unreachable !== undefined || c.reachable !== undefined) {
-        const target = (c.unreachable ?? c.reachable) as string;
-        const host = hostOf(scope, target, loaded);
-        useHost(host, scope.mayBeDown.has(host));
-        return { kind: c.unreachable !== undefined ? 'unreachable' : 'reachable', host, role: target in scope.roles ? target : undefined };
-      }
-      const value = parseTemplate(c.value ?? '');
-      if (c.equals !== undefined) return { kind: 'equals', value, operand: String(c.equals) };
-      if (c.not_equals !== undefined) return { kind: 'not_equals', value, operand: String(c.not_equals) };
-      return { kind: 'matches', value, operand: c.matches ?? '' };
-    });
-  };
-
-  const baseStep = (s: Step, id: string, action: ResolvedStep['action'], loaded: Loaded<Runbook>, pos: { line: number; col: number }, scope: Scope, when: ResolvedCondition[]): ResolvedStep => ({
+function baseStep(s: Step, id: string, action: ResolvedStep['action'], loaded: Loaded<Runbook>, pos: { line: number; col: number }, scope: Scope, when: ResolvedCondition[]): ResolvedStep {
+  return {
     id,
     title: s.title ?? s.id,
     action,
@@ -240,6 +245,7 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
     timeoutMs: s.timeout ? parseDuration(s.timeout) : undefined,
     retries: s.retries ?? 0,
     retryDelayMs: s.retry_delay ? parseDuration(s.retry_delay) : 1000,
+    ...(s.estimate ? { estimateMs: parseDuration(s.estimate) } : {}),
     capture: s.capture,
     measures: s.measures,
     record: s.record,
@@ -250,21 +256,23 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
     phase: s.phase ?? 'main',
     sudo: s.sudo,
     scope: { vars: scope.vars, roles: scope.roles },
-  });
+  };
+}
 
-  const top = scopeOf(rb.data);
-  walk(rb, top, '', [], [rb.data.name]);
+/** Hosts that templates name even when no step runs on them: role hosts, `{{ hosts.NAME.… }}`, the lock's. */
+function useNamedHosts(w: Walk, top: Scope): void {
   // role hosts are in templates ({{ hosts.ROLE.address }}) even when no step runs on them
-  for (const h of Object.values(top.roles)) if (h in inventory.hosts) useHost(h, top.mayBeDown.has(h));
+  for (const h of Object.values(top.roles)) if (h in w.inventory.hosts) useHost(w, h, top.mayBeDown.has(h));
   // and so are inventory hosts a template names directly
-  for (const st of steps) {
+  for (const st of w.steps) {
     for (const t of [st.run, st.manual, st.confirm, st.skipIf, st.rollback, ...Object.values(st.env), ...st.when.flatMap((c) => ('value' in c ? [c.value] : []))]) {
-      for (const ref of t?.refs ?? []) if (ref.parts[0] === 'hosts' && ref.parts[1] in inventory.hosts) useHost(ref.parts[1], top.mayBeDown.has(ref.parts[1]));
+      for (const ref of t?.refs ?? []) if (ref.parts[0] === 'hosts' && ref.parts[1] in w.inventory.hosts) useHost(w, ref.parts[1], top.mayBeDown.has(ref.parts[1]));
     }
   }
-  const lockHost = rb.data.lock ? hostOf(top, rb.data.lock.on, rb) : undefined;
-  if (lockHost) useHost(lockHost, false);
-  // a title takes vars, roles and hosts: rendered here, so the run, the dry run, the plan and the report show the same words
+}
+
+/** A title takes vars, roles and hosts: rendered here, so the run, the dry run, the plan and the report show the same words. */
+function renderTitles(hosts: Record<string, ResolvedHost>, steps: ResolvedStep[]): void {
   const facts: Record<string, HostFacts> = {};
   for (const [name, h] of Object.entries(hosts)) facts[name] = factsOf(h, name);
   for (const st of steps) {
@@ -275,7 +283,26 @@ export function resolvePlan(project: Project, runbookName: string, inventoryName
       st.title = render(parseTemplate(st.title), { vars: st.scope.vars, roles: st.scope.roles, hosts: hostsOf, captured: {}, secrets: {}, secretLabel: (n) => `<secret ${n}>` }, 'text');
     } catch { /* validation says why; the title stays as written */ }
   }
+}
 
+export function resolvePlan(project: Project, runbookName: string, inventoryName: string, opts: ResolveOptions = {}): ResolvedPlan {
+  const rb = project.runbooks.get(runbookName);
+  if (!rb) throw new ResolveError(`no runbook named '${runbookName}'`);
+  const inv = project.inventories.get(inventoryName);
+  if (!inv) throw new ResolveError(`no inventory named '${inventoryName}'`);
+  const inventory = inv.data;
+  const w: Walk = {
+    project, inv, inventory, opts, hosts: {}, steps: [], maxDepth: opts.maxDepth ?? 8,
+    files: [{ path: rb.file.file, sha256: sha256(rb.file.text), role: 'runbook' }],
+  };
+  const top = scopeOf(inventory, rb.data);
+  walk(w, rb, top, '', [], [rb.data.name]);
+  useNamedHosts(w, top);
+  const lockHost = rb.data.lock ? hostOf(inventory, top, rb.data.lock.on, rb) : undefined;
+  if (lockHost) useHost(w, lockHost, false);
+  renderTitles(w.hosts, w.steps);
+
+  const { files, hosts, steps } = w;
   const digestInput = files.map((f) => `${path.basename(f.path)}\0${f.sha256}`).sort().join('\n');
   const invText = inv.ansible?.digestText ?? inv.file.text;
   files.push({ path: inv.file.file, sha256: sha256(invText), role: 'inventory' });

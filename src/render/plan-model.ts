@@ -19,6 +19,7 @@ import { compareText } from '../util/compare.js';
 import { stepNumbers } from '../plan/numbering.js';
 import { pointsOfNoReturn } from '../plan/gates.js';
 import { recoveryPhases, phaseOf } from '../plan/recovery-order.js';
+import { describeEstimateTotal, estimatedSteps, estimateTotal } from '../plan/estimates.js';
 
 export const TIERS: Tier[] = ['critical', 'important', 'routine'];
 const TIER_WORDS: Record<Tier, string> = { critical: 'the business stops', important: 'the business slows', routine: 'it can wait' };
@@ -111,6 +112,8 @@ export interface StepView {
   notes: string[];
   /** a value condition is already false with this inventory: lifeboat would skip the step */
   skippedHere: boolean;
+  /** the step's `estimate:` as the runbook writes durations ("10m") */
+  estimate?: string;
 }
 
 export interface RoleView { role: string; host: string; address: string; mayBeDown: boolean }
@@ -130,6 +133,10 @@ export interface RunbookView {
   status: StatusView;
   /** which step measures the data-loss window, and what the last passed rehearsal measured */
   dataLoss?: string;
+  /** the main phase's estimates against the runbook's RTO, in words (absent when no step has one) */
+  estimate?: string;
+  /** the estimates add up to more than the RTO */
+  estimateOverRto?: boolean;
   roles: RoleView[];
   /** hosts the steps reach that are not behind a role (includes, direct host names, local) */
   otherHosts: string[];
@@ -530,6 +537,7 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
       rollback: step.rollback ? perHost(step, step.rollback) : undefined,
       writeDown,
       notes,
+      ...(step.estimateMs !== undefined ? { estimate: durationShort(step.estimateMs) } : {}),
     };
   };
 
@@ -541,7 +549,9 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
   for (const rb of [r.name, ...plan.files.filter((f) => f.role === 'include').map((f) => [...project.runbooks.values()].find((l) => l.file.file === f.path)?.data.name ?? '')]) {
     for (const [n, src] of Object.entries(secretsOf(rb))) secrets.push({ name: rb === r.name ? n : `${rb}: ${n}`, source: secretSourceWords(src) });
   }
+  const estimates = estimateTotal(estimatedSteps(plan.steps), r.rtoMs);
   return {
+    ...(estimates.estimated ? { estimate: describeEstimateTotal(estimates), estimateOverRto: estimates.over } : {}),
     name: r.name, anchor: row.anchor, title: r.title, service: row.service, tier: r.tier, version: r.version,
     rto: row.rto, rpo: row.rpo, owner: row.owner, file: path.relative(project.root, path.resolve(r.file)).split(path.sep).join('/'), digest: plan.digest,
     description: r.description,

@@ -7,6 +7,7 @@ import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine
 import { timeline } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
 import { describeRpo, rpoFromRecords } from '../engine/rpo.js';
+import { describeOverrun } from '../plan/estimates.js';
 
 export interface ReportStepRow {
   /** the step's number as the plan and the dry run print it (src/plan/numbering.ts) */
@@ -46,6 +47,8 @@ export interface ReportModel {
   decisions: ReportDecision[];
   skipped: { step: string; host: string; note: string }[];
   rollbacks: { step: string; host: string; result: string }[];
+  /** steps that took longer than their `estimate:` ("took 14m02s, estimate 10m"), from the step-finished durations */
+  overruns: { number: string; step: string; text: string }[];
   timeline: { at: string; elapsed: string; where: string; text: string; level: string }[];
   lifeboatVersion: string;
   generated: string;
@@ -159,8 +162,21 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
     rtoVerdict: rto ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}` : 'no RTO set',
     dataLoss: (() => { const e = rpoFromRecords(records); return e ? `${describeRpo(e)} (measured by ${e.step})` : ''; })(),
     withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],
-    steps, decisions, skipped, rollbacks,
+    steps, decisions, skipped, rollbacks, overruns: overrunsOf(records, start),
     timeline: timeline(records, { full: true }).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
     lifeboatVersion: opts.version, generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   };
+}
+
+/** Steps whose journaled duration (step-finished) passed their estimate (run-started): the last finish of each step counts. */
+function overrunsOf(records: JournalRecord[], start: RunStartedEvent): ReportModel['overruns'] {
+  const estimates = start.estimatesMs ?? {};
+  const took = new Map<string, number>();
+  for (const r of records) if (r.type === 'step-finished' && r.result !== 'skipped' && estimates[r.step] !== undefined) took.set(r.step, r.durationMs);
+  const out: ReportModel['overruns'] = [];
+  for (const [step, ms] of took) {
+    const text = describeOverrun(ms, estimates[step]);
+    if (text) out.push({ number: start.stepNumbers?.[step] ?? '', step, text });
+  }
+  return out;
 }

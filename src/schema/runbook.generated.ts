@@ -153,6 +153,10 @@ export interface Step {
   until?: Expect1;
   interval?: Duration;
   timeout?: Duration;
+  /**
+   * A duration such as 30s, 2m, 1h30m, 90d, 500ms.
+   */
+  estimate?: string;
   retries?: number;
   retry_delay?: Duration;
   /**

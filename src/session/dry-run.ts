@@ -14,7 +14,8 @@ import type { Operator, Reporter, ResolvedHost } from '../ports.js';
 import { dials, oneTransportForAll } from '../transport/registry.js';
 import { render } from '../plan/template.js';
 import { stepContext, secretLabel, factsOf } from '../plan/context.js';
-import { formatDuration } from '../util/duration.js';
+import { durationShort, formatDuration } from '../util/duration.js';
+import { describeEstimateTotal, estimatedSteps, estimateTotal } from '../plan/estimates.js';
 import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
 import { isHostCondition, type Expectation, type ResolvedStep } from '../model/plan.js';
@@ -34,6 +35,8 @@ interface DryStep {
   guard?: string; confirm?: string; manual?: string; record?: string;
   success: string; timeout?: string; retries?: number; rollback?: string; sudo?: boolean | string;
   skipped?: string; onFailure?: string; idempotent: boolean; when?: string;
+  /** the step's `estimate:`, as the runbook writes durations (10m) */
+  estimate?: string;
 }
 
 export function describeExpectation(e: Expectation, until: boolean, step: ResolvedStep): string {
@@ -102,14 +105,17 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
       success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
       timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined, retries: s.retries || undefined,
       rollback: shell(s.rollback), sudo: s.sudo, onFailure: s.onFailure, idempotent: s.idempotent,
+      ...(s.estimateMs !== undefined ? { estimate: durationShort(s.estimateMs) } : {}),
       // reachability and captured values are known only when connected: say when it runs instead
       skipped: s.when.length ? undefined : skipped.get(s.id),
       when: s.when.length ? s.when.map((c) => (isHostCondition(c) ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}` : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`)).join(' and ') : undefined,
     };
   });
+  // the main phase's estimates against the RTO (a preflight-only run has none to add up)
+  const estimates = estimateTotal(estimatedSteps(executionOrder(plan, mode)), plan.runbook.rtoMs);
   if (opts.format === 'json') {
     const hosts = Object.values(plan.hosts).filter(dials).map(hostJson);
-    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, hosts, steps }, null, 2) + '\n');
+    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, hosts, steps, ...(estimates.estimated ? { estimates: { ...estimates, text: describeEstimateTotal(estimates) } } : {}) }, null, 2) + '\n');
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
   const plannedCommand = (id: string, host: string) => {
@@ -129,23 +135,28 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     for (const h of remote) for (const l of describeHostSources(h)) w(`  ${l}`);
     w();
   }
-  steps.forEach((s) => {
-    w(`${s.number.padStart(3)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
-    if (s.skipped) w(`      skipped: ${s.skipped}`);
-    if (s.when) w(`      runs only when ${s.when}`);
-    if (s.confirm) w(s.pointOfNoReturn ? `      ▲ POINT OF NO RETURN — asks: ${s.confirm}` : `      ? asks first: ${s.confirm}`);
-    if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
-    for (const h of s.hosts) {
-      // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template
-      const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plannedCommand(s.id, h.name);
-      w(`      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`);
-      w(`        $ ${cmd}`);
-    }
-    if (s.guard) w(`      skipped when this succeeds: ${s.guard}`);
-    if (s.action === 'run') w(`      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`);
-    if (s.rollback) w(`      rollback: ${s.rollback}`);
-    w();
-  });
+  for (const s of steps) printStep(w, s, plannedCommand);
+  if (estimates.estimated) { const e = describeEstimateTotal(estimates); w(`${e[0].toUpperCase()}${e.slice(1)}.`); }
   w(`${steps.length} steps; ${new Set(steps.flatMap((s) => s.hosts.map((h) => h.name))).size} hosts; no connection was opened.`);
   return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
+}
+
+/** One step of the dry run's text: what it asks, where each command runs, how it succeeds, how it is undone. */
+function printStep(w: (s?: string) => void, s: DryStep, plannedCommand: (id: string, host: string) => string): void {
+  w(`${s.number.padStart(3)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
+  if (s.estimate) w(`      estimate: ${s.estimate}`);
+  if (s.skipped) w(`      skipped: ${s.skipped}`);
+  if (s.when) w(`      runs only when ${s.when}`);
+  if (s.confirm) w(s.pointOfNoReturn ? `      ▲ POINT OF NO RETURN — asks: ${s.confirm}` : `      ? asks first: ${s.confirm}`);
+  if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
+  for (const h of s.hosts) {
+    // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template
+    const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plannedCommand(s.id, h.name);
+    w(`      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`);
+    w(`        $ ${cmd}`);
+  }
+  if (s.guard) w(`      skipped when this succeeds: ${s.guard}`);
+  if (s.action === 'run') w(`      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`);
+  if (s.rollback) w(`      rollback: ${s.rollback}`);
+  w();
 }

@@ -18,6 +18,7 @@ import type { Journal, Operator, Reporter } from '../ports.js';
 import { closeAll, type Transports } from '../transport/registry.js';
 import { VERSION } from '../version.js';
 import { stepNumbers } from '../plan/numbering.js';
+import { estimatesOf } from '../plan/estimates.js';
 import { mustSync } from '../engine/events.js';
 import { ExitError } from '../cli/exit.js';
 import type { FileJournal } from '../journal/file-journal.js';
@@ -55,7 +56,7 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       type: 'run-started', runId: a.runId, runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
       files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
       operator: operator.name, lifeboatVersion: VERSION, vars: topVars(prepared), rtoMs: plan.runbook.rtoMs, mode: a.mode, fromStep: a.opts.from, toStep: a.opts.to,
-      stepNumbers: Object.fromEntries(stepNumbers(plan)), notes: a.notes.length ? a.notes : undefined,
+      stepNumbers: Object.fromEntries(stepNumbers(plan)), estimatesMs: estimatesOf(plan), notes: a.notes.length ? a.notes : undefined,
     })) as JournalRecord & RunStartedEvent;
   }
   const started = found!;
