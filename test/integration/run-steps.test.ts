@@ -1,23 +1,13 @@
 // `lifeboat run` through the real CLI against a real loopback sshd: what each step field does,
 // seen from outside (exit code, terminal output, journal, files on the target).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, resultOf, summaryLine, remoteProcesses, pgrep, waitFor, sleep, type Project } from './helpers/project.js';
+import { waitFor, sleep } from '../helpers/wait.js';
+import { useSshdProjects, runbookYaml, resultOf, summaryLine, remoteProcesses, pgrep } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
-
-beforeAll(async () => {
-  cliPath();
-  sshd = await startSshd();
-}, 180_000);
-afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
-});
+const lab = useSshdProjects();
+const project = lab.project;
 
 describe('expectations', () => {
   it('exit lists, exact / regex / contains stdout and stderr tests pass when they hold', async () => {
@@ -159,7 +149,7 @@ describe('polling, timeouts and retries', () => {
     expect(r.stdout).not.toMatch(/unreachable/i);
     expect(p.has('after')).toBe(false);
     // the signal travels through sshd: allow it a moment, far less than the 300 s the sleep would last
-    const left = () => remoteProcesses(sshd.pid, /\bsleep 300\b/);
+    const left = () => remoteProcesses(lab.sshd.pid, /\bsleep 300\b/);
     await waitFor(() => left().length === 0, 'sleep 300 to be gone', 5000).catch(() => undefined);
     expect(left()).toEqual([]);
   });
@@ -177,7 +167,7 @@ describe('polling, timeouts and retries', () => {
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^stubborn\s+h1\s+FAILED\s+\S+\s+timed out/m);
     // the background sleep is orphaned (its parent shell exits): not below the sshd any more, so by name
-    const left = () => [...remoteProcesses(sshd.pid, /\bsleep 304\b/).map((r) => r.pid), ...pgrep('^sleep 303$')];
+    const left = () => [...remoteProcesses(lab.sshd.pid, /\bsleep 304\b/).map((r) => r.pid), ...pgrep('^sleep 303$')];
     await waitFor(() => left().length === 0, 'the sleeps to be gone', 5000).catch(() => undefined);
     expect(left()).toEqual([]);
   });

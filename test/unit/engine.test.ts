@@ -10,7 +10,7 @@ import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { FileJournal, newRunId, readJournal, nodeJournalFs, type JournalFs } from '../../src/journal/file-journal.js';
 import { TransportError } from '../../src/ports.js';
 import { mustSync, type JournalRecord, type RunStartedEvent } from '../../src/engine/events.js';
-import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from './helpers/engine-harness.js';
+import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from '../helpers/engine-harness.js';
 
 describe('engine', () => {
   it('runs steps in order, preflight first, and captures output for later steps', async () => {
