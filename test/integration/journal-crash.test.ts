@@ -10,6 +10,7 @@ import { tmpdir, hostname } from 'node:os';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { cliPath } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import { readJournal } from '../../src/journal/file-journal.js';
 import { readRun, timeline } from '../../src/journal/runs.js';
 import { acquireLocalLock, readLocalLock, remoteLockCommands, remoteLockDir } from '../../src/journal/lock.js';
@@ -350,8 +351,8 @@ describe('crash and resume', () => {
     let killedMid = false;
     while (Date.now() < deadline) {
       if (journalText(p).includes('"type":"intent","step":"slow"')) {
-        // the intent is written before the command is sent: give it time to start on the host
-        await new Promise((r) => setTimeout(r, 700));
+        // the intent is written before the command is sent: wait until it runs on the host
+        await waitFor(() => orphans().length > 0, 'the slow step running on the host', 10_000, 10);
         const pid = Number(readLocalLock(p.state, RUNBOOK)?.owner?.pid);
         process.kill(pid, 'SIGKILL');
         killedMid = true;
