@@ -5,8 +5,7 @@ import type { Project } from '../load/project.js';
 import { resolvePlan } from '../plan/resolve.js';
 import { phaseOf, recoveryPhases } from '../plan/recovery-order.js';
 import { parseDuration } from '../util/duration.js';
-import { rehearsalStatus, historyResultWords, type RehearsalState, type RehearsalStatus } from './status.js';
-import type { HistoryRecord } from './history.js';
+import { rehearsalStatus, historyResultWords, type HistoryRecord, type RehearsalState, type RehearsalStatus } from './status.js';
 
 export interface DrillRow {
   runbook: string;
@@ -62,7 +61,7 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
     const { digest, error } = currentDigest(project, name, (lastPassedGuess ?? last)?.inventory);
     const st = rehearsalStatus(mine, name, digest ?? '(unresolvable)', everyMs, now);
     row.status = st;
-    row.lastPassed = st.lastPassed as HistoryRecord | undefined;
+    row.lastPassed = st.lastPassed;
     const lp = row.lastPassed;
     if (st.state === 'never') {
       row.state = 'never';

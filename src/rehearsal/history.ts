@@ -4,43 +4,12 @@
 import { openSync, writeSync, fsyncSync, closeSync, fchmodSync, fstatSync, readSync, readFileSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
-import { readHistory, type HistoryResult } from './status.js';
-import { journalState, runOutcome, unitOutcome, stepOutcome, outcomeLines, type UnitOutcome } from '../engine/outcome.js';
-import { rpoFromRecords, type RpoEvidence } from '../engine/rpo.js';
+import { readHistory, type HistoryRecord, type HistoryStep } from './status.js';
+import { journalState, runOutcome, unitOutcome, stepOutcome, outcomeLines } from '../engine/outcome.js';
+import { rpoFromRecords } from '../engine/rpo.js';
 import { ensureStatePath, fsyncDir, lstatOrUndefined, StateDirError } from '../journal/safe-fs.js';
 
-export interface HistoryStep { id: string; host?: string; /** stepOutcome / unitOutcome */ result: UnitOutcome; duration_ms: number }
-
-/** One line of history.jsonl (a superset of render/rehearsal-status HistoryEntry). */
-export interface HistoryRecord {
-  runbook: string;
-  version: string;
-  /** ResolvedPlan.digest: the runbook and its includes as rehearsed */
-  digest: string;
-  inventory: string;
-  inventory_digest: string;
-  environment?: string;
-  mode: 'rehearsal' | 'production';
-  /** host → `SHA256:…` key fingerprint seen during the run: proves which machines were used */
-  host_keys: Record<string, string>;
-  operator: string;
-  started_at: string;
-  finished_at: string;
-  /** from runOutcome: `passed` only when the run succeeded */
-  result: HistoryResult;
-  /** why it did not pass although it reached its end (skipped failures, unproven "done"), in words */
-  errors?: string[];
-  /** `on_failure: continue` failures, by step (and host) */
-  allowed_failures?: string[];
-  duration_ms: number;
-  rto_ms?: number;
-  /** the runbook's RPO and the data-loss window a `measures: rpo` step measured in this run */
-  rpo_ms?: number;
-  data_loss_window_ms?: number;
-  rpo_verdict?: RpoEvidence['verdict'];
-  steps: HistoryStep[];
-  run_id: string;
-}
+export type { HistoryRecord, HistoryStep } from './status.js';
 
 export const historyPath = (root: string, stateDir = path.join(root, '.lifeboat')) => path.join(stateDir, 'history.jsonl');
 
@@ -78,8 +47,7 @@ export async function appendHistory(root: string, entry: HistoryRecord | KitReco
 
 /** Every entry of the history file (lines that are not entries are counted in `skipped`). */
 export function readHistoryRecords(root: string, stateDir?: string): { entries: HistoryRecord[]; skipped: number } {
-  const r = readHistory(historyPath(root, stateDir));
-  return { entries: r.entries as HistoryRecord[], skipped: r.skipped };
+  return readHistory(historyPath(root, stateDir));
 }
 
 /**

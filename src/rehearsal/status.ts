@@ -1,25 +1,46 @@
 // Is a runbook's last rehearsal still worth something? Read from `.lifeboat/history.jsonl`
 // beside the site: one JSON object per finished rehearsal, appended by `lifeboat rehearse`.
 import { readFileSync } from 'node:fs';
+import type { UnitOutcome } from '../engine/outcome.js';
+import type { RpoEvidence } from '../engine/rpo.js';
 
-export interface HistoryEntry {
+export interface HistoryStep { id: string; host?: string; /** stepOutcome / unitOutcome */ result: UnitOutcome; duration_ms: number }
+
+/**
+ * One line of history.jsonl: a finished rehearsal or production run, as `historyFromJournal`
+ * (rehearsal/history.ts) writes it and every reader (status, drills, readiness, the plan) reads it.
+ */
+export interface HistoryRecord {
   runbook: string;
   version: string;
-  /** ResolvedPlan.digest of the runbook (and its includes) that was rehearsed */
+  /** ResolvedPlan.digest: the runbook and its includes as rehearsed */
   digest: string;
   inventory: string;
-  /** runOutcome's result: only `passed` (a run that succeeded) counts */
-  result: HistoryResult;
+  inventory_digest: string;
+  environment?: string;
+  /** production runs are in the history too; only rehearsals make a rehearsal current */
+  mode: 'rehearsal' | 'production';
+  /** host → `SHA256:…` key fingerprint seen during the run: proves which machines were used */
+  host_keys: Record<string, string>;
+  operator: string;
+  /** ISO date-time */
+  started_at: string;
   /** ISO date-time */
   finished_at: string;
+  /** from runOutcome: `passed` only when the run succeeded */
+  result: HistoryResult;
+  /** why it did not pass although it reached its end (skipped failures, unproven "done"), in words */
+  errors?: string[];
+  /** `on_failure: continue` failures, by step (and host) */
+  allowed_failures?: string[];
   duration_ms: number;
   rto_ms?: number;
-  /** the data-loss window measured in that run, against the RPO */
+  /** the runbook's RPO and the data-loss window a `measures: rpo` step measured in this run */
   rpo_ms?: number;
   data_loss_window_ms?: number;
-  rpo_verdict?: 'within' | 'past' | 'no-objective' | 'not-measured';
-  /** production runs are in the history too; only rehearsals count here */
-  mode?: 'rehearsal' | 'production';
+  rpo_verdict?: RpoEvidence['verdict'];
+  steps: HistoryStep[];
+  run_id: string;
 }
 
 /** `completed-with-errors`: the run reached its end, but an operator skipped a failed step or vouched for one in doubt */
@@ -38,23 +59,23 @@ export interface RehearsalStatus {
   /** why a rehearsal is stale: too old, or the runbook changed after it */
   reason?: 'expired' | 'changed' | 'failed';
   /** the last passed rehearsal, if any */
-  lastPassed?: HistoryEntry;
+  lastPassed?: HistoryRecord;
   /** a rehearsal that did not pass (failed, or completed with errors), newer than the last passed one */
-  failedAfter?: HistoryEntry;
+  failedAfter?: HistoryRecord;
 }
 
 /** Parse history.jsonl text; lines that are not a rehearsal record are skipped (counted). */
-export function parseHistory(text: string): { entries: HistoryEntry[]; skipped: number } {
-  const entries: HistoryEntry[] = [];
+export function parseHistory(text: string): { entries: HistoryRecord[]; skipped: number } {
+  const entries: HistoryRecord[] = [];
   let skipped = 0;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const o = JSON.parse(line) as Partial<HistoryEntry> & { kind?: unknown };
+      const o = JSON.parse(line) as Partial<HistoryRecord> & { kind?: unknown };
       // kits built (src/kit) share the file: not rehearsals, and not unreadable lines either
       if (o?.kind === 'kit') continue;
       if (typeof o.runbook === 'string' && typeof o.digest === 'string' && RESULTS.includes(o.result as string)
-        && typeof o.finished_at === 'string' && !Number.isNaN(Date.parse(o.finished_at))) entries.push(o as HistoryEntry);
+        && typeof o.finished_at === 'string' && !Number.isNaN(Date.parse(o.finished_at))) entries.push(o as HistoryRecord);
       else skipped++;
     } catch { skipped++; }
   }
@@ -62,7 +83,7 @@ export function parseHistory(text: string): { entries: HistoryEntry[]; skipped: 
 }
 
 /** The history file, or an empty history when there is none. */
-export function readHistory(file: string): { entries: HistoryEntry[]; skipped: number } {
+export function readHistory(file: string): { entries: HistoryRecord[]; skipped: number } {
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch { return { entries: [], skipped: 0 }; }
   return parseHistory(text);
@@ -72,7 +93,7 @@ export function readHistory(file: string): { entries: HistoryEntry[]; skipped: n
  * current: the last passed rehearsal rehearsed exactly this digest and is younger than
  * `rehearseEveryMs` (no limit when undefined). Otherwise stale, or never when none passed.
  */
-export function rehearsalStatus(history: HistoryEntry[], runbook: string, digest: string, rehearseEveryMs: number | undefined, now: Date): RehearsalStatus {
+export function rehearsalStatus(history: HistoryRecord[], runbook: string, digest: string, rehearseEveryMs: number | undefined, now: Date): RehearsalStatus {
   const mine = history.filter((e) => e.runbook === runbook && e.mode !== 'production').sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
   const passed = mine.filter((e) => e.result === 'passed');
   const lastPassed = passed[passed.length - 1];

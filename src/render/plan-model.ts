@@ -12,7 +12,7 @@ import { hostFacts, stepContext } from '../plan/context.js';
 import { parseDuration } from '../util/duration.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { packageVersion } from './assets.js';
-import { rehearsalStatus, describeRehearsal, type HistoryEntry, type RehearsalState } from '../rehearsal/status.js';
+import { rehearsalStatus, describeRehearsal, type HistoryRecord, type RehearsalState } from '../rehearsal/status.js';
 import { describePlannedRpo } from '../engine/rpo.js';
 import { code, durationShort, durationWords, expectationWords, untilWords } from './words.js';
 import { compareText } from '../util/compare.js';
@@ -244,7 +244,7 @@ function inventoryValue(inv: Inventory, text: string): string {
   return v === undefined ? `${text} (not set in this inventory)` : String(v);
 }
 
-export function planModel(project: Project, site: Loaded<Site>, inventoryName: string, history: HistoryEntry[] = [], opts: PlanModelOptions = {}): PlanModel {
+export function planModel(project: Project, site: Loaded<Site>, inventoryName: string, history: HistoryRecord[] = [], opts: PlanModelOptions = {}): PlanModel {
   const now = opts.now ?? new Date();
   const inv = project.inventories.get(inventoryName);
   if (!inv) throw new PlanModelError(`no inventory named '${inventoryName}'`, [`inventories found: ${[...project.inventories.keys()].join(', ') || 'none'}`]);
@@ -262,7 +262,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   const mayBeDown = new Set<string>();
   const rows = new Map<string, ServiceRow>();
   const plans = new Map<string, ResolvedPlan>();
-  const lastPassed = new Map<string, HistoryEntry | undefined>();
+  const lastPassed = new Map<string, HistoryRecord | undefined>();
 
   for (const name of [...project.runbooks.keys()].sort()) {
     let plan: ResolvedPlan;
@@ -442,7 +442,7 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   };
 }
 
-function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[], lastRehearsal?: HistoryEntry): Omit<RunbookView, 'section' | 'useWhen' | 'notWhen' | 'services'> {
+function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[], lastRehearsal?: HistoryRecord): Omit<RunbookView, 'section' | 'useWhen' | 'notWhen' | 'services'> {
   const facts = hostFacts(plan);
   const hostLabel = (h: string) => (h === 'local' ? 'this machine (local)' : `${h} (${plan.hosts[h]?.address ?? h})`);
   // included runbooks bring their own secrets; every one is shown by where it comes from

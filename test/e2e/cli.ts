@@ -1,46 +1,25 @@
 // Runs the real CLI (dist/src/bin.cjs, built by `npm test`) against the lab inventory.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_DIR, LAB_PASSWORDS } from '../lab/index.js';
+import { lifeboat as run, type CliResult } from '../helpers/cli.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/src/bin.cjs');
 export const LAB_INVENTORY = path.join(ROOT, 'runbooks/inventories/lab.yaml');
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+export type { CliResult } from '../helpers/cli.js';
 
 /** A fresh state folder per test file, so journals and locks never land in the repo. */
 export function stateDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'lifeboat-e2e-'));
 }
 
+/** The shared runner (test/helpers/cli.ts) on dist/ as `npm test` built it, in the repo, with the lab's variables. */
 export function lifeboat(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        cwd: ROOT,
-        // no TTY: plain output, scripted answers only
-        env: { ...process.env, LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, NO_COLOR: '1', ...env },
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 280_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr), ms: Math.round(performance.now() - t0) });
-      },
-    );
-  });
+  return run(args, { cli: CLI, cwd: ROOT, inheritEnv: true, env: { LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, ...env }, timeoutMs: 280_000 });
 }
 
 /** `lifeboat run RUNBOOK -i lab.yaml --yes --plain` plus extra flags. */

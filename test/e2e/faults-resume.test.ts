@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LAB_DIR, LAB_PASSWORDS, labDown, labExec, labExecOk, labUp, linkDown, linkUp, rekey } from '../lab/index.js';
 import { CLI, LAB_INVENTORY, note, stepResult, type CliResult } from './cli.js';
+import { lifeboat } from '../helpers/cli.js';
 
 const LOG = '/srv/fault-drill.log';
 
@@ -35,16 +36,9 @@ function project(): { dir: string; state: string } {
   return { dir, state: path.join(dir, '.lifeboat') };
 }
 
+/** The CLI started in `cwd`; `done` when it ends (the shared runner, test/helpers/cli.ts). */
 function cli(cwd: string, args: string[]): { done: Promise<CliResult> } {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd, env: { ...process.env, LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: Date.now() - t0 }))) };
+  return { done: lifeboat(args, { cli: CLI, cwd, inheritEnv: true, env: { LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, CI: 'true' }, timeoutMs: 280_000 }) };
 }
 
 const journal = (state: string) => {

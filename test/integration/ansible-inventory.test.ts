@@ -3,7 +3,7 @@
 // hosts as against the lab's own inventory, and the dry run says where each value came from.
 import { describe, it, expect } from 'vitest';
 import path from 'node:path';
-import { lifeboat, ROOT } from '../fixtures/hostile/harness.js';
+import { lifeboat, ROOT } from '../helpers/cli.js';
 import { loadForRun, addInventoryFile } from '../../src/load/project.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 

@@ -1,26 +1,19 @@
 // Hostile values inserted into commands through the template rules and run on a real sshd:
 // each value must arrive as exactly one argument, byte for byte, and no command hidden in it
 // may run (its marker file never appears on the target's filesystem).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeProject, runbookYaml, type Project } from '../fixtures/hostile/harness.js';
+import { useHostileProjects, runbookYaml } from '../helpers/hostile-project.js';
 
-let sshd: Sshd;
+const lab = useHostileProjects();
 // where an injected command would leave its mark (the target is this machine), and where the
 // steps write the argv they received
 const markers = mkdtempSync(path.join(tmpdir(), 'lb-markers-'));
 const outDir = mkdtempSync(path.join(tmpdir(), 'lb-argv-'));
-const projects: Project[] = [];
 
-beforeAll(async () => {
-  sshd = await startSshd();
-});
 afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
   rmSync(markers, { recursive: true, force: true });
   rmSync(outDir, { recursive: true, force: true });
 });
@@ -73,8 +66,7 @@ describe('hostile values in templates over real SSH', () => {
   it('vars, env values, skip_if guards and captured values arrive as one argument each; nothing injected runs', async () => {
     const vars: Record<string, string> = { outdir: outDir };
     values.forEach((v, i) => { vars[`v${i}`] = v; });
-    const p = makeProject(sshd, { vars });
-    projects.push(p);
+    const p = lab.project({ vars });
     const steps: string[] = [];
     values.forEach((_, i) => {
       steps.push(
@@ -101,8 +93,7 @@ describe('hostile values in templates over real SSH', () => {
   });
 
   it('secrets with shell syntax, in commands and in env, arrive as one argument; nothing injected runs', async () => {
-    const p = makeProject(sshd, { vars: { outdir: outDir } });
-    projects.push(p);
+    const p = lab.project({ vars: { outdir: outDir } });
     const pick = [0, 2, 3, 4, 6, 7, 9, 10];
     const env: Record<string, string> = {};
     const secrets: string[] = [];
@@ -127,8 +118,7 @@ describe('hostile values in templates over real SSH', () => {
   });
 
   it('values typed by the operator (--answer) arrive as one argument; nothing injected runs', async () => {
-    const p = makeProject(sshd, { vars: { outdir: outDir } });
-    projects.push(p);
+    const p = lab.project({ vars: { outdir: outDir } });
     const pick = [0, 1, 2, 3, 6, 7, 8, 9, 12, 14];
     const steps: string[] = [];
     const answers: string[] = [];
@@ -148,11 +138,10 @@ describe('hostile values in templates over real SSH', () => {
   });
 
   it('inventory fields in templates (user with $, IPv6 literal, trailing-dot name) arrive as one argument each', async () => {
-    const p = makeProject(sshd, {
+    const p = lab.project({
       vars: { outdir: outDir },
       hosts: { target: { address: '127.0.0.1' }, odd: { address: '[::1]', user: 'svc.x-1$' }, dns: { address: 'db-1.example.com.', user: '_backup' } },
     });
-    projects.push(p);
     p.write('inv.yaml', runbookYaml('inv', [
       '  - id: show', '    on: t',
       "    run: printf '%s\\0' {{ hosts.odd.user }} {{ hosts.odd.address }} {{ hosts.dns.address }} {{ hosts.dns.user }} {{ host.name }} {{ host.address }} {{ roles.t }} > {{ vars.outdir }}/inv",
@@ -165,8 +154,7 @@ describe('hostile values in templates over real SSH', () => {
 
   it('a value in a here-document is refused at validation (quoting does not apply there); through env: it arrives intact', async () => {
     const vals = [values[2], values[3], `x\nEOF\ntouch ${path.join(markers, 'pwned-eof')}\ncat <<EOF`];
-    const p = makeProject(sshd, { vars: { outdir: outDir, h0: vals[0], h1: vals[1], h2: vals[2] } });
-    projects.push(p);
+    const p = lab.project({ vars: { outdir: outDir, h0: vals[0], h1: vals[1], h2: vals[2] } });
     const file = p.write('here.yaml', runbookYaml('here', [
       '  - id: unquoted', '    on: t', '    run: |', '      cat > {{ vars.outdir }}/here-0 <<EOF', '      password={{ vars.h0 }}', '      EOF',
       '  - id: quoted', '    on: t', '    run: |', "      cat > {{ vars.outdir }}/here-1 <<-'END'", '      	{{ vars.h2 }}', '      	END',
@@ -195,8 +183,7 @@ describe('hostile values in templates over real SSH', () => {
   });
 
   it('a value holding a NUL is refused with a clear message, and its command never runs', async () => {
-    const p = makeProject(sshd, { vars: { outdir: outDir, n: 'a\0b' } });
-    projects.push(p);
+    const p = lab.project({ vars: { outdir: outDir, n: 'a\0b' } });
     p.write('nul.yaml', runbookYaml('nul', [
       '  - id: nul', '    on: t', `    run: printf '%s' {{ vars.n }}; touch ${path.join(markers, 'nul-ran')}`,
     ].join('\n')));
@@ -209,8 +196,7 @@ describe('hostile values in templates over real SSH', () => {
 
 describe('the printed commands stay readable and honest', () => {
   it('terminal escape sequences from a remote host are shown as text, not obeyed (--verbose, summary, log)', async () => {
-    const p = makeProject(sshd);
-    projects.push(p);
+    const p = lab.project();
     p.write('esc.yaml', runbookYaml('esc', [
       '  - id: esc', '    on: t', "    run: printf 'a\\033[2J\\033]0;owned\\007b\\rSUCCEEDED fake\\n'; printf 'err\\033[31mred\\n' >&2", '    capture: x',
       '  - id: fail', '    on: t', "    run: printf 'boom\\033[2J\\033]0;t\\007\\n' >&2; exit 4",
@@ -226,10 +212,8 @@ describe('the printed commands stay readable and honest', () => {
     expect(log.stdout).not.toMatch(/[\u001b\u0007]/);
   });
 
-
   it('dry run shows each hostile value quoted, as one word', async () => {
-    const p = makeProject(sshd, { vars: { a: 'x; touch /nonexistent/pwned', b: 'plain-value_1.2' } });
-    projects.push(p);
+    const p = lab.project({ vars: { a: 'x; touch /nonexistent/pwned', b: 'plain-value_1.2' } });
     p.write('show.yaml', runbookYaml('show', ['  - id: show', '    on: t', '    run: echo {{ vars.a }} {{ vars.b }}'].join('\n')));
     const r = await p.run('show', ['--dry-run']);
     expect(r.code, r.stderr).toBe(0);

@@ -6,7 +6,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, symlinkSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lifeboat, runbookYaml } from '../fixtures/hostile/harness.js';
+import { lifeboat } from '../helpers/cli.js';
+import { runbookYaml } from '../helpers/hostile-project.js';
 
 let dir: string;
 let outside: string;

@@ -4,11 +4,13 @@
 // target, so the file is the ground truth of what really ran.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, hostname } from 'node:os';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { cliPath } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import { readJournal } from '../../src/journal/file-journal.js';
 import { readRun, timeline } from '../../src/journal/runs.js';
 import { acquireLocalLock, readLocalLock, remoteLockCommands, remoteLockDir } from '../../src/journal/lock.js';
@@ -21,21 +23,12 @@ const RUNBOOK = `crash-${randomBytes(3).toString('hex')}`;
 
 let sshd: Sshd;
 let work: string;
-let build: string;
 let CLI: string;
 
 beforeAll(async () => {
-  // a private build of the current sources: a rebuild of dist/ while the harness runs
-  // (minutes) must not swap the CLI under it. Same layout as the package: dist/ beside
-  // package.json, schemas/, templates/ and node_modules/.
-  build = mkdtempSync(path.join(tmpdir(), 'lb-crash-build-'));
-  for (const f of ['package.json', 'schemas', 'templates', 'node_modules']) symlinkSync(path.resolve(f), path.join(build, f));
-  const b = spawnSync(process.execPath, [path.resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', path.join(build, 'dist')], { encoding: 'utf8' });
-  if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  // the command as installed: launcher, bundle and code cache
-  const bu = spawnSync(process.execPath, [path.resolve('scripts/bundle.mjs'), path.join(build, 'dist')], { encoding: 'utf8' });
-  if (bu.status !== 0) throw new Error(`bundle failed:\n${bu.stdout}${bu.stderr}`);
-  CLI = path.join(build, 'dist/src/bin.cjs');
+  // the private build of the current sources (test/helpers/cli.ts): a rebuild of dist/ while
+  // the harness runs (minutes) must not swap the CLI under it
+  CLI = cliPath();
   sshd = await startSshd();
   work = mkdtempSync(path.join(tmpdir(), 'lb-crash-'));
   // a private tsc build and bundle: minutes when every core is busy (it once timed out at 180 s under load)
@@ -45,7 +38,6 @@ afterAll(async () => {
   await sshd?.stop();
   rmSync(remoteLockDir(RUNBOOK), { recursive: true, force: true });
   if (work) rmSync(work, { recursive: true, force: true });
-  if (build) rmSync(build, { recursive: true, force: true });
 });
 
 /** units whose every run leaves one line in the counter file; idempotent ones may legitimately run again when in doubt */
@@ -359,8 +351,8 @@ describe('crash and resume', () => {
     let killedMid = false;
     while (Date.now() < deadline) {
       if (journalText(p).includes('"type":"intent","step":"slow"')) {
-        // the intent is written before the command is sent: give it time to start on the host
-        await new Promise((r) => setTimeout(r, 700));
+        // the intent is written before the command is sent: wait until it runs on the host
+        await waitFor(() => orphans().length > 0, 'the slow step running on the host', 10_000, 10);
         const pid = Number(readLocalLock(p.state, RUNBOOK)?.owner?.pid);
         process.kill(pid, 'SIGKILL');
         killedMid = true;

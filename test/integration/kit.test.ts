@@ -4,12 +4,13 @@
 // sshd. `kit verify` passes on the kit as built and fails, naming the file and the plan, after
 // one byte of a runbook changes; `drills` and `plan` then say the go-bag is stale.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, ROOT, type CliResult, type Project } from './helpers/project.js';
+import { cliPath, runProcess, ROOT, type CliResult } from '../helpers/cli.js';
+import { makeProject, runbookYaml, type Project } from '../helpers/project.js';
 
 let sshd: Sshd;
 let p: Project;
@@ -48,14 +49,10 @@ function inBareNamespace(args: string[], cwd: string, env: Record<string, string
   ].join(' && ');
   // the namespace must really lack node: the script refuses to go on (exit 97) when node still runs
   const script = `${hide} && if node -e 0 2>/dev/null; then exit 97; fi && test ! -e ${ROOT}/node_modules/ssh2 || exit 98; cd "$1" && shift && exec "$@"`;
-  return new Promise((resolve) => {
-    execFile('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', cwd, path.join(kit, 'lifeboat'), ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, CI: 'true', NO_COLOR: '1', LANG: 'C.UTF-8', ...env },
-      timeout: 60_000, maxBuffer: 16 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, out: stdout + stderr });
-    });
+  return runProcess('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', cwd, path.join(kit, 'lifeboat'), ...args], {
+    cwd: scratch,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, CI: 'true', NO_COLOR: '1', LANG: 'C.UTF-8', ...env },
+    timeoutMs: 60_000,
   });
 }
 

@@ -9,17 +9,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, ROOT, type Project } from './helpers/project.js';
+import { cliPath, ROOT } from '../helpers/cli.js';
+import { useSshdProjects, runbookYaml, type Project } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
+const lab = useSshdProjects();
 const scratch = mkdtempSync(path.join(tmpdir(), 'lb-pipelines-'));
 let bin: string;
 
 beforeAll(async () => {
   const cli = cliPath();
-  sshd = await startSshd();
   // `lifeboat` and `npx lifeboat` as a CI job has them after `npm ci`
   bin = path.join(scratch, 'bin');
   mkdirSync(bin);
@@ -29,15 +27,12 @@ beforeAll(async () => {
   chmodSync(path.join(bin, 'npx'), 0o755);
 }, 180_000);
 afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
   rmSync(scratch, { recursive: true, force: true });
 });
 
 /** a site with a lab and a production inventory (different addresses: the rehearsal interlock holds) and one critical runbook */
 function site(): Project {
-  const p = makeProject(sshd, { inventories: [{ name: 'production', environment: 'production', hosts: { h1: { address: '127.0.0.2' } } }] });
-  projects.push(p);
+  const p = lab.project({ inventories: [{ name: 'production', environment: 'production', hosts: { h1: { address: '127.0.0.2' } } }] });
   p.write('drill.yaml', runbookYaml({ name: 'drill', tier: 'critical', steps: `
   - id: reachable
     phase: preflight
@@ -95,7 +90,7 @@ describe('examples/ci pipelines', () => {
     const runnerTemp = mkdtempSync(path.join(scratch, 'runner-'));
     const githubEnv = path.join(runnerTemp, 'github-env');
     writeFileSync(githubEnv, '');
-    const secrets: Record<string, string> = { LIFEBOAT_SSH_KEY: readFileSync(sshd.clientKeyPath, 'utf8'), PG_CHECK_PASSWORD: 'not-used' };
+    const secrets: Record<string, string> = { LIFEBOAT_SSH_KEY: readFileSync(lab.sshd.clientKeyPath, 'utf8'), PG_CHECK_PASSWORD: 'not-used' };
     const expr = (v: string) => v.replace(/\$\{\{\s*secrets\.([A-Z_]+)\s*\}\}/g, (_, n: string) => secrets[n] ?? '');
     const base = { ...str(wf.env), LIFEBOAT_SITE: '.', LIFEBOAT_REHEARSE: 'drill', GITHUB_WORKSPACE: p.dir, RUNNER_TEMP: runnerTemp, GITHUB_ENV: githubEnv };
     const steps: Step[] = [];

@@ -1,24 +1,13 @@
 // lifeboat readiness against the loopback sshd: every runbook's preflight at once, read-only,
 // one page per service with the reasons, the last drill's age; exit 1 only for a critical
 // service; JSON and JUnit for machines.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, type Project } from './helpers/project.js';
+import { useSshdProjects, runbookYaml } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
-
-beforeAll(async () => {
-  cliPath();
-  sshd = await startSshd();
-}, 180_000);
-afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
-});
+const lab = useSshdProjects();
+const project = lab.project;
 
 /** a runbook whose preflight records when it ran (start and end, ms) and checks a file; its main step would write one */
 const book = (name: string, tier: 'critical' | 'important', needs: string) => runbookYaml({

@@ -4,19 +4,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, resultOf, waitFor, type Project } from './helpers/project.js';
+import { waitFor } from '../helpers/wait.js';
+import { useSshdProjects, runbookYaml, resultOf } from '../helpers/project.js';
 
-let sshd: Sshd;
+const lab = useSshdProjects();
 let silent: net.Server;
 let silentPort: number;
 const sockets = new Set<net.Socket>();
-const projects: Project[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
+const project = lab.project;
 
 beforeAll(async () => {
-  cliPath();
-  sshd = await startSshd();
   // accepts connections and never sends an SSH banner: a host that hangs
   silent = net.createServer((s) => { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -25,8 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of sockets) s.destroy();
   await new Promise((r) => silent?.close(r));
-  await sshd?.stop();
-  for (const p of projects) p.remove();
 });
 
 describe('how commands run', () => {

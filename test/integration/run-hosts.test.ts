@@ -1,16 +1,14 @@
 // `lifeboat run` / `preflight` over several hosts of a real loopback sshd: parallel and serial
 // fan-out, hosts that do not answer, host keys that are not known.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, inventoryYaml, makeProject, runbookYaml, resultOf, type Project } from './helpers/project.js';
+import { useSshdProjects, inventoryYaml, runbookYaml, resultOf } from '../helpers/project.js';
 
-let sshd: Sshd;
+const lab = useSshdProjects();
 let closedPort: number;
-const projects: Project[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
+const project = lab.project;
 
 /** a port nothing listens on: bound, then closed */
 function deadPort(): Promise<number> {
@@ -25,21 +23,15 @@ function deadPort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  cliPath();
-  sshd = await startSshd();
   closedPort = await deadPort();
 }, 180_000);
-afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
-});
 
 const five = { hosts: 5 };
 const hostList = '[h1, h2, h3, h4, h5]';
 
 describe('several hosts', () => {
   it('strategy parallel with max_parallel 2: never more than two hosts at once, and two do run together', async () => {
-    if (!sshd.allLoopback) return expect.fail('the sshd helper could not serve 127.0.0.2-5 (rdomain lo)');
+    if (!lab.sshd.allLoopback) return expect.fail('the sshd helper could not serve 127.0.0.2-5 (rdomain lo)');
     const p = project(five);
     p.write('rb.yaml', runbookYaml({ name: 'fan-out', roles: '  t: h1', steps: `
   - id: work
@@ -59,7 +51,7 @@ describe('several hosts', () => {
   });
 
   it('strategy serial: one host after the other, in the listed order', async () => {
-    if (!sshd.allLoopback) return expect.fail('the sshd helper could not serve 127.0.0.2-5 (rdomain lo)');
+    if (!lab.sshd.allLoopback) return expect.fail('the sshd helper could not serve 127.0.0.2-5 (rdomain lo)');
     const p = project(five);
     p.write('rb.yaml', runbookYaml({ name: 'one-by-one', roles: '  t: h1', steps: `
   - id: work
@@ -171,7 +163,7 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n
     const p = project();
     const empty = path.join(p.dir, 'empty_known_hosts');
     writeFileSync(empty, '');
-    p.write('inventories/lab.yaml', inventoryYaml(sshd, { knownHosts: empty, vars: { dir: p.work } }));
+    p.write('inventories/lab.yaml', inventoryYaml(lab.sshd, { knownHosts: empty, vars: { dir: p.work } }));
     p.write('rb.yaml', runbookYaml({ name: 'trust', steps: `
   - id: touch
     on: t
@@ -180,7 +172,7 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n
     const r = await p.run('trust');
     expect(r.code, r.out).toBe(1);
     expect(p.has('ran')).toBe(false);
-    expect(r.stdout + r.stderr).toContain(sshd.hostKeyFingerprint);
+    expect(r.stdout + r.stderr).toContain(lab.sshd.hostKeyFingerprint);
     expect(r.stdout).toMatch(/\[h1\] unreachable: .*(unknown|not known)/i);
     expect(r.stdout).not.toMatch(/exit code/);
   });

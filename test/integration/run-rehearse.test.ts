@@ -1,28 +1,18 @@
 // Dry runs, rehearsals and the production-side checks, through the real CLI on a loopback sshd:
 // --dry-run opens no connection (the sshd's own log says so), rehearse refuses production and
 // anything sharing its addresses, records history and JUnit, drills tells current from stale.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, waitFor, type Project } from './helpers/project.js';
+import { waitFor } from '../helpers/wait.js';
+import { useSshdProjects, runbookYaml } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
-
-beforeAll(async () => {
-  cliPath();
-  sshd = await startSshd();
-}, 180_000);
-afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
-});
+const lab = useSshdProjects();
+const project = lab.project;
 
 /** connections the sshd logged so far ("Connection from … port …", LogLevel VERBOSE) */
-const connections = () => readFileSync(sshd.logPath, 'utf8').split('\n').filter((l) => /^Connection from /.test(l)).length;
+const connections = () => readFileSync(lab.sshd.logPath, 'utf8').split('\n').filter((l) => /^Connection from /.test(l)).length;
 let markers = 0;
 /**
  * Connections made by anything but this function, once the log has caught up: a marker
@@ -31,11 +21,11 @@ let markers = 0;
  */
 async function settledConnections(): Promise<number> {
   const port = await new Promise<number>((resolve, reject) => {
-    const s = net.connect(sshd.port, '127.0.0.1', () => { const lp = s.localPort!; s.destroy(); resolve(lp); });
+    const s = net.connect(lab.sshd.port, '127.0.0.1', () => { const lp = s.localPort!; s.destroy(); resolve(lp); });
     s.on('error', reject);
   });
   markers++;
-  await waitFor(() => new RegExp(`^Connection from 127\\.0\\.0\\.1 port ${port} `, 'm').test(readFileSync(sshd.logPath, 'utf8')), `the marker connection from port ${port} in the sshd log`);
+  await waitFor(() => new RegExp(`^Connection from 127\\.0\\.0\\.1 port ${port} `, 'm').test(readFileSync(lab.sshd.logPath, 'utf8')), `the marker connection from port ${port} in the sshd log`);
   return connections() - markers;
 }
 
@@ -93,7 +83,7 @@ describe('run --dry-run', () => {
     expect(doc.result).toBe('succeeded');
     const promote = doc.steps.find((s) => s.id === 'promote')!;
     expect(promote.confirm).toBe('Promote h1?');
-    expect(promote.hosts).toEqual([{ name: 'h1', address: '127.0.0.1', user: sshd.user, port: sshd.port }]);
+    expect(promote.hosts).toEqual([{ name: 'h1', address: '127.0.0.1', user: lab.sshd.user, port: lab.sshd.port }]);
     expect(promote.commands[0].command).toMatch(/^echo promoted >> /);
     expect(doc.steps.find((s) => s.id === 'done')!.commands[0].command).toContain('<typed ticket>');
     expect(await settledConnections()).toBe(before);

@@ -1,23 +1,13 @@
 // `lifeboat run` through the real CLI against a real loopback sshd: what each step field does,
 // seen from outside (exit code, terminal output, journal, files on the target).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, resultOf, summaryLine, remoteProcesses, pgrep, waitFor, sleep, type Project } from './helpers/project.js';
+import { waitFor, sleep } from '../helpers/wait.js';
+import { useSshdProjects, runbookYaml, resultOf, summaryLine, remoteProcesses, pgrep } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
-
-beforeAll(async () => {
-  cliPath();
-  sshd = await startSshd();
-}, 180_000);
-afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
-});
+const lab = useSshdProjects();
+const project = lab.project;
 
 describe('expectations', () => {
   it('exit lists, exact / regex / contains stdout and stderr tests pass when they hold', async () => {
@@ -96,7 +86,7 @@ describe('expectations', () => {
 });
 
 describe('polling, timeouts and retries', () => {
-  it('until + interval polls until a file appears (~2 s after the start)', async () => {
+  it('until + interval polls until a file appears (after three polls found it missing)', async () => {
     const p = project();
     p.write('rb.yaml', runbookYaml({ name: 'poll', steps: `
   - id: wait-ready
@@ -106,10 +96,9 @@ describe('polling, timeouts and retries', () => {
     interval: 300ms
     timeout: 30s
 ` }));
-    // the file appears ~2 s after the first poll found it missing
+    // the file appears once three polls found it missing
     const running = p.run('poll');
-    await waitFor(() => p.journals()[0]?.some((l) => l.type === 'exec-finished' && l.step === 'wait-ready'), 'the first poll', 30_000, 50);
-    await sleep(2000);
+    await waitFor(() => (p.journals()[0] ?? []).filter((l) => l.type === 'exec-finished' && l.step === 'wait-ready').length >= 3, 'three polls', 30_000, 50);
     writeFileSync(path.join(p.work, 'ready'), 'ready\n');
     const r = await running;
     expect(r.code, r.out).toBe(0);
@@ -159,7 +148,7 @@ describe('polling, timeouts and retries', () => {
     expect(r.stdout).not.toMatch(/unreachable/i);
     expect(p.has('after')).toBe(false);
     // the signal travels through sshd: allow it a moment, far less than the 300 s the sleep would last
-    const left = () => remoteProcesses(sshd.pid, /\bsleep 300\b/);
+    const left = () => remoteProcesses(lab.sshd.pid, /\bsleep 300\b/);
     await waitFor(() => left().length === 0, 'sleep 300 to be gone', 5000).catch(() => undefined);
     expect(left()).toEqual([]);
   });
@@ -177,7 +166,7 @@ describe('polling, timeouts and retries', () => {
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^stubborn\s+h1\s+FAILED\s+\S+\s+timed out/m);
     // the background sleep is orphaned (its parent shell exits): not below the sshd any more, so by name
-    const left = () => [...remoteProcesses(sshd.pid, /\bsleep 304\b/).map((r) => r.pid), ...pgrep('^sleep 303$')];
+    const left = () => [...remoteProcesses(lab.sshd.pid, /\bsleep 304\b/).map((r) => r.pid), ...pgrep('^sleep 303$')];
     await waitFor(() => left().length === 0, 'the sleeps to be gone', 5000).catch(() => undefined);
     expect(left()).toEqual([]);
   });
@@ -324,6 +313,7 @@ describe('gates and manual steps without a person', () => {
     expect(r.code, r.out).toBe(1);
     const id = /`lifeboat resume (\S+)` to continue/.exec(r.stdout)?.[1];
     expect(id, r.out).toBeDefined();
+    // the time between the two is what is under test: a real pause, not a stand-in for an event
     await sleep(1500);
     const again = await p.cli(['resume', id!, '--plain', '--yes']);
     expect(again.code, again.out).toBe(0);

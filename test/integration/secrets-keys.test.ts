@@ -5,31 +5,25 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, copyFileSync, existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeProject, runbookYaml, filesUnder, inventoryYaml, type Project } from '../fixtures/hostile/harness.js';
+import { useHostileProjects, runbookYaml, filesUnder, inventoryYaml } from '../helpers/hostile-project.js';
 
-let sshd: Sshd;
+const lab = useHostileProjects();
 let scratch: string;
-const projects: Project[] = [];
 
 beforeAll(async () => {
-  sshd = await startSshd();
   scratch = mkdtempSync(path.join(tmpdir(), 'lb-keys-'));
 });
 afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
   rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('private keys', () => {
   it('a key others can read is not used: the run stops with the chmod fix; after chmod 600 it runs', async () => {
     const key = path.join(scratch, 'open_key');
-    copyFileSync(sshd.clientKeyPath, key);
+    copyFileSync(lab.sshd.clientKeyPath, key);
     chmodSync(key, 0o644);
-    const p = makeProject(sshd);
-    projects.push(p);
-    p.write('inventories/t.yaml', inventoryYaml(sshd).replace(JSON.stringify(sshd.clientKeyPath), JSON.stringify(key)));
+    const p = lab.project();
+    p.write('inventories/t.yaml', inventoryYaml(lab.sshd).replace(JSON.stringify(lab.sshd.clientKeyPath), JSON.stringify(key)));
     const marker = path.join(scratch, 'ran');
     p.write('rb.yaml', runbookYaml('rb', `  - id: touch\n    on: t\n    run: touch ${marker}`));
     const r = await p.run('rb');
@@ -52,8 +46,7 @@ describe('private keys', () => {
 
 describe('secret files', () => {
   it('a secret file readable by group or others is warned about with the fix; a 0600 one is not; the value is used either way', async () => {
-    const p = makeProject(sshd, { vars: { out: path.join(scratch, 'secret-out') } });
-    projects.push(p);
+    const p = lab.project({ vars: { out: path.join(scratch, 'secret-out') } });
     const f = p.write('pw.txt', 'file-secret-value-8841\n', 0o640);
     chmodSync(f, 0o640);
     p.write('rb.yaml', runbookYaml('rb', '  - id: use\n    on: t\n    env: { S: "{{ secrets.s }}" }\n    run: printf %s "$S" > {{ vars.out }}', 'secrets:\n  s: { file: pw.txt }'));
@@ -70,8 +63,7 @@ describe('secret files', () => {
   });
 
   it('a missing secret file stops the run before anything connects', async () => {
-    const p = makeProject(sshd);
-    projects.push(p);
+    const p = lab.project();
     p.write('rb.yaml', runbookYaml('rb', '  - id: use\n    on: t\n    run: "true"', 'secrets:\n  s: { file: nope.txt }'));
     const r = await p.run('rb');
     expect(r.code).toBe(1);

@@ -4,12 +4,12 @@
 // every artefact is searched: the CLI's own output (plain and --verbose), everything under the
 // state folder, `log`, `log --json`, `runs --json`, the dry run (text and JSON) and the DR
 // plan (HTML, Markdown, PDF text).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeProject, runbookYaml, filesUnder, leaks, type Project, type CliResult } from '../fixtures/hostile/harness.js';
+import { type CliResult } from '../helpers/cli.js';
+import { useHostileProjects, runbookYaml, filesUnder, leaks, type Project } from '../helpers/hostile-project.js';
 
 const PW = `Pa55 w/rd+é&=?"'$x!(1)*`; // env secret: shell, URL and JSON special characters, non-ASCII
 const ML = ['line-one-AAAA-1f7c', 'line-two-BBBB-2e9d', 'line-three-CCC-3d01']; // multi-line file secret
@@ -42,14 +42,13 @@ function needles(): string[] {
   return [...out].filter((n) => n.length >= 6);
 }
 
-let sshd: Sshd;
+const lab = useHostileProjects();
 let p: Project;
 let runs: { plain: CliResult; verbose: CliResult };
 const env = { HOSTILE_PW: PW };
 
 beforeAll(async () => {
-  sshd = await startSshd();
-  p = makeProject(sshd);
+  p = lab.project();
   p.write('ml.secret', ML.join('\n') + '\n', 0o600);
   p.write('fw.secret', FW + '\n', 0o644);
   chmodSync(path.join(p.dir, 'fw.secret'), 0o644);
@@ -81,10 +80,6 @@ beforeAll(async () => {
   const plain = await p.run('leak', [], { env });
   const verbose = await p.run('leak', ['--verbose'], { env });
   runs = { plain, verbose };
-});
-afterAll(async () => {
-  await sshd?.stop();
-  p?.remove();
 });
 
 function expectClean(label: string, text: string) {
@@ -118,7 +113,7 @@ describe('a run that prints its secrets', () => {
       const text = readFileSync(f, 'utf8');
       expectClean(f, text);
       expect(text, f).not.toContain('PRIVATE KEY');
-      expect(text, f).not.toContain(readFileSync(sshd.clientKeyPath, 'utf8').split('\n')[1]);
+      expect(text, f).not.toContain(readFileSync(lab.sshd.clientKeyPath, 'utf8').split('\n')[1]);
     }
   });
 

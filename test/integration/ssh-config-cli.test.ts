@@ -2,19 +2,12 @@
 // (found next to the inventory), resolved by `ssh -G` and by the built-in resolver; a ProxyCommand
 // that carries the connection; where each value came from in the dry run; files the inventory
 // names that do not exist.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeProject, runbookYaml, type Project } from '../fixtures/hostile/harness.js';
+import { useHostileProjects, runbookYaml, type Project } from '../helpers/hostile-project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
-beforeAll(async () => { sshd = await startSshd({ knownHostsCount: 1 }); });
-afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
-});
+const lab = useHostileProjects({ sshd: { knownHostsCount: 1 } });
 
 /**
  * A project whose host `viaproxy` has no address: its ssh_config (next to the inventory) names a
@@ -22,12 +15,11 @@ afterAll(async () => {
  * the sshd; known_hosts knows the key under that name. Only the ProxyCommand can make it work.
  */
 function proxyProject(proxyCommand?: string): { p: Project; marker: string; proxied: string } {
-  const p = makeProject(sshd, { hosts: { viaproxy: {} }, knownHosts: 'known_hosts' });
-  projects.push(p);
+  const p = lab.project({ hosts: { viaproxy: {} }, knownHosts: 'known_hosts' });
   const marker = path.join(p.dir, 'ran');
   const proxied = path.join(p.dir, 'proxied');
-  const sshW = `ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${sshd.knownHostsPath} -o GlobalKnownHostsFile=/dev/null -i ${sshd.clientKeyPath} -l ${sshd.user} -p ${sshd.port} -W 127.0.0.1:%p 127.0.0.1`;
-  p.write('inventories/known_hosts', `[through-proxy.invalid]:${sshd.port} ${sshd.hostPublicKey}\n`, 0o600);
+  const sshW = `ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${lab.sshd.knownHostsPath} -o GlobalKnownHostsFile=/dev/null -i ${lab.sshd.clientKeyPath} -l ${lab.sshd.user} -p ${lab.sshd.port} -W 127.0.0.1:%p 127.0.0.1`;
+  p.write('inventories/known_hosts', `[through-proxy.invalid]:${lab.sshd.port} ${lab.sshd.hostPublicKey}\n`, 0o600);
   p.write('inventories/t.yaml', readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8') + 'ssh_config: ssh_config\n');
   p.write('inventories/ssh_config', [
     'Host viaproxy',
@@ -46,7 +38,7 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
       const env = { LIFEBOAT_SSH_RESOLVER: resolver };
       const dry = await p.run('rb', ['--dry-run'], { env });
       expect(dry.code, dry.stdout + dry.stderr).toBe(0);
-      expect(dry.stdout).toContain(`viaproxy → ${sshd.user}@through-proxy.invalid:${sshd.port}`);
+      expect(dry.stdout).toContain(`viaproxy → ${lab.sshd.user}@through-proxy.invalid:${lab.sshd.port}`);
       expect(dry.stdout).toContain('through ProxyCommand: sh -c');
       expect(dry.stdout).toMatch(resolver === 'openssh' ? /address, ProxyCommand: ssh -G/ : /address, ProxyCommand: ssh_config \(built-in resolver: \S+inventories\/ssh_config\)/);
       expect(dry.stdout).toMatch(/port, user, identity files: inventory defaults/);
@@ -57,7 +49,7 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
       const r = await p.run('rb', [], { env });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(existsSync(marker)).toBe(true);
-      expect(readFileSync(proxied, 'utf8').trim()).toBe(`through-proxy.invalid:${sshd.port}`);
+      expect(readFileSync(proxied, 'utf8').trim()).toBe(`through-proxy.invalid:${lab.sshd.port}`);
     });
   }
 
@@ -70,8 +62,7 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
   });
 
   it('an ssh_config the inventory names that does not exist: a validation error at its line and column', async () => {
-    const p = makeProject(sshd, { hosts: { alias: {} } });
-    projects.push(p);
+    const p = lab.project({ hosts: { alias: {} } });
     const inv = readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8') + 'ssh_config: no-such-config\n';
     p.write('inventories/t.yaml', inv);
     p.write('rb.yaml', runbookYaml('rb', '', '', 'alias'));
@@ -86,8 +77,7 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
   });
 
   it('an identity_file from the environment that does not exist: the run refuses at its line and column', async () => {
-    const p = makeProject(sshd);
-    projects.push(p);
+    const p = lab.project();
     const inv = readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8').replace(/identity_file: "[^"]*"/, 'identity_file: "${KEYS:-keys}/id"');
     p.write('inventories/t.yaml', inv);
     p.write('rb.yaml', runbookYaml('rb', ''));

@@ -9,31 +9,25 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeProject, runbookYaml, type Project, type ProjectOptions } from '../fixtures/hostile/harness.js';
+import { useHostileProjects, runbookYaml, type Project, type ProjectOptions } from '../helpers/hostile-project.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 import type { SshHost } from '../../src/ports.js';
 import { resolveHost } from '../../src/plan/resolve.js';
 
-let sshd: Sshd;
+const lab = useHostileProjects();
 let scratch: string;
-const projects: Project[] = [];
 
 beforeAll(async () => {
-  sshd = await startSshd();
   scratch = mkdtempSync(path.join(tmpdir(), 'lb-trust-'));
 });
 afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
   rmSync(scratch, { recursive: true, force: true });
 });
 
 let n = 0;
 /** A project whose runbook would create `marker` in its preflight and in its first step. */
 function trustProject(o: ProjectOptions, host = 'target'): { p: Project; marker: string } {
-  const p = makeProject(sshd, o);
-  projects.push(p);
+  const p = lab.project(o);
   const marker = path.join(scratch, `ran-${++n}`);
   p.write('rb.yaml', runbookYaml('rb', [
     '  - id: touch', '    on: t', `    run: touch ${marker}`,
@@ -55,7 +49,7 @@ function otherKey(): { line: string; fp: string } {
   return { line: readFileSync(k + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' '), fp };
 }
 
-const entry = (addr: string, key: string) => `[${addr}]:${sshd.port} ${key}`;
+const entry = (addr: string, key: string) => `[${addr}]:${lab.sshd.port} ${key}`;
 
 describe('host keys that must not be trusted', () => {
   it('an unknown host key: refused with its fingerprint and both ways to trust it; nothing runs', async () => {
@@ -63,17 +57,16 @@ describe('host keys that must not be trusted', () => {
     const r = await p.run('rb');
     expect(r.code).toBe(1);
     const out = r.stdout + r.stderr;
-    expect(out).toContain(`unknown host key for host target (127.0.0.1:${sshd.port}): ssh-ed25519 ${sshd.hostKeyFingerprint}`);
+    expect(out).toContain(`unknown host key for host target (127.0.0.1:${lab.sshd.port}): ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`);
     expect(out).toContain('--accept-new-host-keys');
-    expect(out).toContain(`host_key: ${sshd.hostKeyFingerprint}`);
+    expect(out).toContain(`host_key: ${lab.sshd.hostKeyFingerprint}`);
     expect(out).toContain('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub');
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(marker + '-pre')).toBe(false);
   });
 
   it('the refusal is said once for the host; each step on it says briefly why it did not run, naming the host', async () => {
-    const p = makeProject(sshd, { knownHosts: knownHosts([]) });
-    projects.push(p);
+    const p = lab.project({ knownHosts: knownHosts([]) });
     const marker = path.join(scratch, `ran-${++n}`);
     p.write('rb.yaml', [
       'lifeboat: 1', 'kind: runbook', 'name: rb', 'version: 1.0.0', 'title: rb probe', 'service: probe', 'tier: routine',
@@ -85,7 +78,7 @@ describe('host keys that must not be trusted', () => {
     // the live lines, before the summary table
     const live = out.slice(0, out.indexOf('\nstep '));
     const count = (s: string, what: string) => s.split(what).length - 1;
-    expect(count(live, `unknown host key for host target (127.0.0.1:${sshd.port})`), live).toBe(1);
+    expect(count(live, `unknown host key for host target (127.0.0.1:${lab.sshd.port})`), live).toBe(1);
     expect(count(live, 'Verify it out of band'), live).toBe(1);
     for (const id of ['one', 'two', 'three']) {
       expect(live).toMatch(new RegExp(`\\[${id} @ target\\] REFUSED: target's host key was refused \\(unknown key; why and what to do: see host target\\): nothing was sent`));
@@ -106,8 +99,8 @@ describe('host keys that must not be trusted', () => {
     const out = r.stdout + r.stderr;
     expect(out).toContain('HOST KEY CHANGED for host target');
     expect(out).toContain(old.fp);
-    expect(out).toContain(`now presents ssh-ed25519 ${sshd.hostKeyFingerprint}`);
-    expect(out).toContain(`ssh-keygen -R '[127.0.0.1]:${sshd.port}' -f ${kh}`);
+    expect(out).toContain(`now presents ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`);
+    expect(out).toContain(`ssh-keygen -R '[127.0.0.1]:${lab.sshd.port}' -f ${kh}`);
     expect(out).toMatch(/new keys are never accepted for a known host/);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(marker + '-pre')).toBe(false);
@@ -121,27 +114,27 @@ describe('host keys that must not be trusted', () => {
     const r = await p.run('rb', ['--accept-new-host-keys']);
     expect(r.code).toBe(1);
     const out = r.stdout + r.stderr;
-    expect(out).toContain(`HOST KEY MISMATCH for host target (127.0.0.1:${sshd.port}): the inventory pins ${pinned.fp} but the server presents ssh-ed25519 ${sshd.hostKeyFingerprint}`);
+    expect(out).toContain(`HOST KEY MISMATCH for host target (127.0.0.1:${lab.sshd.port}): the inventory pins ${pinned.fp} but the server presents ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`);
     expect(out).toMatch(/update `host_key` in the inventory/);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(marker + '-pre')).toBe(false);
   });
 
   it('a pinned host_key that matches is enough on its own (no known_hosts entry needed)', async () => {
-    const { p, marker } = trustProject({ knownHosts: knownHosts([]), hosts: { target: { address: '127.0.0.1', host_key: sshd.hostKeyFingerprint } } });
+    const { p, marker } = trustProject({ knownHosts: knownHosts([]), hosts: { target: { address: '127.0.0.1', host_key: lab.sshd.hostKeyFingerprint } } });
     const r = await p.run('rb');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(existsSync(marker)).toBe(true);
   });
 
   it('a jump host whose key changed: refused naming the jump host and its fingerprint; the target behind it runs nothing', async () => {
-    if (!sshd.allLoopback) {
+    if (!lab.sshd.allLoopback) {
       console.warn('[ssh-trust] jump host case skipped: this sshd answers on 127.0.0.1 only');
       return;
     }
     const old = otherKey();
     // the target (127.0.0.2) is trusted; the jump host (127.0.0.3) is known with another key
-    const kh = knownHosts([entry('127.0.0.2', sshd.hostPublicKey), entry('127.0.0.3', old.line)]);
+    const kh = knownHosts([entry('127.0.0.2', lab.sshd.hostPublicKey), entry('127.0.0.3', old.line)]);
     const hosts = { target: { address: '127.0.0.2', jump: 'bastion' }, bastion: { address: '127.0.0.3' } };
     const { p, marker } = trustProject({ knownHosts: kh, hosts });
     const r = await p.run('rb', ['--accept-new-host-keys']);
@@ -149,18 +142,18 @@ describe('host keys that must not be trusted', () => {
     const out = r.stdout + r.stderr;
     expect(out).toContain('via jump host bastion');
     expect(out).toContain('HOST KEY CHANGED for host bastion');
-    expect(out).toContain(sshd.hostKeyFingerprint);
-    expect(out).toContain(`ssh-keygen -R '[127.0.0.3]:${sshd.port}'`);
+    expect(out).toContain(lab.sshd.hostKeyFingerprint);
+    expect(out).toContain(`ssh-keygen -R '[127.0.0.3]:${lab.sshd.port}'`);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(marker + '-pre')).toBe(false);
     // the same project with the jump host's key right goes through the jump host
-    const good = knownHosts([entry('127.0.0.2', sshd.hostPublicKey), entry('127.0.0.3', sshd.hostPublicKey)]);
+    const good = knownHosts([entry('127.0.0.2', lab.sshd.hostPublicKey), entry('127.0.0.3', lab.sshd.hostPublicKey)]);
     const { p: p2, marker: m2 } = trustProject({ knownHosts: good, hosts });
     const ok = await p2.run('rb');
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(existsSync(m2)).toBe(true);
     // the jump host was dialled (a tunnelled connection shows as coming from the jump sshd itself)
-    expect(readFileSync(sshd.logPath, 'utf8')).toMatch(/Connection from \S+ port \d+ on 127\.0\.0\.3 port/);
+    expect(readFileSync(lab.sshd.logPath, 'utf8')).toMatch(/Connection from \S+ port \d+ on 127\.0\.0\.3 port/);
   });
 });
 
@@ -175,7 +168,7 @@ describe('trust on first use (--accept-new-host-keys)', () => {
     expect(text).toMatch(/^\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+ ssh-ed25519 AAAA[A-Za-z0-9+/=]+\n$/);
     expect(text).not.toContain('127.0.0.1');
     // ssh-keygen finds the hashed entry under the name ssh would look up
-    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', kh], { encoding: 'utf8' })).toContain('ssh-ed25519');
+    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${lab.sshd.port}`, '-f', kh], { encoding: 'utf8' })).toContain('ssh-ed25519');
     // a run without the flag now trusts the recorded key
     rmSync(marker);
     const again = await p.run('rb');
@@ -185,7 +178,7 @@ describe('trust on first use (--accept-new-host-keys)', () => {
     rmSync(marker + '-pre');
 
     // the server's key changes: refused, with or without the flag, and the file is left alone
-    const newFp = await sshd.rekey();
+    const newFp = await lab.sshd.rekey();
     for (const extra of [['--accept-new-host-keys'], []]) {
       const r = await p.run('rb', extra);
       expect(r.code).toBe(1);
@@ -205,7 +198,7 @@ describe('algorithms', () => {
   const WEAK = /^(ssh-rsa|ssh-dss|diffie-hellman-group1-sha1|diffie-hellman-group14-sha1|diffie-hellman-group-exchange-sha1|.*-cbc|3des.*|arcfour.*|blowfish.*|cast128.*|hmac-md5.*|hmac-sha1-96|hmac-ripemd160.*)$/;
 
   function hostOf(over: Partial<SshHost> = {}): SshHost {
-    return { transport: 'ssh', name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath], knownHosts: [sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over };
+    return { transport: 'ssh', name: 'db1', address: '127.0.0.1', port: lab.sshd.port, user: lab.sshd.user, identityFiles: [lab.sshd.clientKeyPath], knownHosts: [lab.sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over };
   }
 
   /** The `algorithms` the transport hands to ssh2 when connecting to `host`. */

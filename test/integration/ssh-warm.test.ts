@@ -5,6 +5,7 @@
 import { describe, test, expect, beforeAll, afterAll } from 'vitest';
 import net from 'node:net';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { waitFor } from '../helpers/wait.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 import { TransportError, type SshHost } from '../../src/ports.js';
 
@@ -47,8 +48,10 @@ describe('warm', () => {
     const t = new SshTransport({ agentSocket: null });
     try {
       t.warm(host({ port }));
-      // let the refused dial fail before anyone asks
-      await new Promise((r) => setTimeout(r, 300));
+      // the refused dial has failed before anyone asks: the transport holds it as a warm failure
+      // (a private field: no public call tells a failed warm dial from one under way)
+      const warmFailures = (t as unknown as { warmFailures: Map<string, unknown> }).warmFailures;
+      await waitFor(() => warmFailures.size > 0, 'the warm dial to be refused', 10_000, 10);
       // a listener on that port from now on counts what is dialled
       let dials = 0;
       const s = net.createServer((c) => { dials++; c.destroy(); });

@@ -5,28 +5,23 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { makeProject, runbookYaml, filesUnder, dirsUnder, modeOf, lifeboat, type Project } from '../fixtures/hostile/harness.js';
+import { lifeboat } from '../helpers/cli.js';
+import { useHostileProjects, runbookYaml, filesUnder, dirsUnder, modeOf, type Project } from '../helpers/hostile-project.js';
 
-let sshd: Sshd;
+const lab = useHostileProjects();
 let scratch: string;
-const projects: Project[] = [];
 
 beforeAll(async () => {
-  sshd = await startSshd();
   scratch = mkdtempSync(path.join(tmpdir(), 'lb-state-'));
 });
 afterAll(async () => {
-  await sshd?.stop();
-  for (const p of projects) p.remove();
   rmSync(scratch, { recursive: true, force: true });
 });
 
 let n = 0;
 /** first step leaves `marker-1`; a manual step stops a run without a person (aborted, resumable); then `marker-2`. */
 function resumable(): { p: Project; m1: string; m2: string } {
-  const p = makeProject(sshd);
-  projects.push(p);
+  const p = lab.project();
   const base = path.join(scratch, `m${++n}`);
   p.write('rb.yaml', runbookYaml('rb', [
     '  - id: one', '    on: t', `    run: touch ${base}-1`,
@@ -52,8 +47,7 @@ const resume = (p: Project, runId: string, extra: string[] = []) =>
 
 describe('modes after a real run', () => {
   it('under umask 000: folders 0700, journals and locks 0600, nothing writable by others', async () => {
-    const p = makeProject(sshd);
-    projects.push(p);
+    const p = lab.project();
     const lockSeen: number[] = [];
     p.write('rb.yaml', runbookYaml('rb', ['  - id: wait', '    on: t', '    run: sleep 1.5'].join('\n')));
     const run = p.run('rb', [], { umask: '000' });
@@ -80,8 +74,7 @@ describe('modes after a real run', () => {
 
   it('known_hosts written by --accept-new-host-keys under umask 000 is 0600', async () => {
     const kh = path.join(scratch, 'new-dir', 'known_hosts');
-    const p = makeProject(sshd, { knownHosts: kh });
-    projects.push(p);
+    const p = lab.project({ knownHosts: kh });
     p.write('rb.yaml', runbookYaml('rb', ''));
     const r = await p.run('rb', ['--accept-new-host-keys'], { umask: '000' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -164,8 +157,7 @@ describe('journals someone else could have written', () => {
 
   it('resume takes a run of this state folder, never a path to a journal elsewhere', async () => {
     const { p, m2, runId } = await abortedRun();
-    const other = makeProject(sshd);
-    projects.push(other);
+    const other = lab.project();
     const rel = path.relative(path.join(other.stateDir, 'runs'), path.join(p.stateDir, 'runs', runId));
     const r = await lifeboat(['resume', rel, '--yes', '--yes-manual', '--plain', '--state-dir', other.stateDir], { cwd: other.dir });
     expect(r.code).toBe(2);

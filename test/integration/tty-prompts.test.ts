@@ -5,27 +5,23 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, remoteProcesses, waitFor, tty, stopTmux, type Project, type Tty } from './helpers/project.js';
+import { waitFor } from '../helpers/wait.js';
+import { tty, stopTmux, type Tty } from '../helpers/tty.js';
+import { useSshdProjects, runbookYaml, remoteProcesses, type Project } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
+const lab = useSshdProjects();
 const sessions: Tty[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
+const project = lab.project;
 const open = (p: Project, args: string[], env: Record<string, string> = {}) => { const t = tty(p, args, env); sessions.push(t); return t; };
 
 beforeAll(async () => {
   execFileSync('tmux', ['-V']);
-  cliPath();
-  sshd = await startSshd();
 }, 180_000);
 afterEach(() => {
   for (const t of sessions.splice(0)) t.kill();
 });
 afterAll(async () => {
   stopTmux();
-  await sshd?.stop();
-  for (const p of projects) p.remove();
 });
 
 describe('manual steps', () => {
@@ -193,7 +189,7 @@ describe('Ctrl-C, then "let the running step finish"', () => {
     run: echo next >> {{ vars.dir }}/log
 ` }));
     const t = open(p, ['run', 'gentle', '-i', 'lab']);
-    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(() => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
     t.keys('C-c');
     await t.waitFor(/Stop now\?/);
     expect(t.screen()).toMatch(/❯ let the running step finish, then stop/);
@@ -288,7 +284,7 @@ describe('Ctrl-C at a question', () => {
     run: echo next >> {{ vars.dir }}/log
 ` }));
     const t = open(p, ['run', 'twice', '-i', 'lab']);
-    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(() => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
     t.keys('C-c');
     await t.waitFor(/Stop now\?/);
     t.keys('C-c');

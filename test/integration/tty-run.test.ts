@@ -4,27 +4,23 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
-import { cliPath, makeProject, runbookYaml, remoteProcesses, waitFor, tty, stopTmux, type Project, type Tty } from './helpers/project.js';
+import { waitFor } from '../helpers/wait.js';
+import { tty, stopTmux, type Tty } from '../helpers/tty.js';
+import { useSshdProjects, runbookYaml, remoteProcesses, type Project } from '../helpers/project.js';
 
-let sshd: Sshd;
-const projects: Project[] = [];
+const lab = useSshdProjects();
 const sessions: Tty[] = [];
-const project = (o: Parameters<typeof makeProject>[1] = {}) => { const p = makeProject(sshd, o); projects.push(p); return p; };
+const project = lab.project;
 const open = (p: Project, args: string[]) => { const t = tty(p, args); sessions.push(t); return t; };
 
 beforeAll(async () => {
   execFileSync('tmux', ['-V']); // fails the file at once when tmux is missing
-  cliPath();
-  sshd = await startSshd();
 }, 180_000);
 afterEach(() => {
   for (const t of sessions.splice(0)) t.kill();
 });
 afterAll(async () => {
   stopTmux();
-  await sshd?.stop();
-  for (const p of projects) p.remove();
 });
 
 /** the live view's final frame */
@@ -178,9 +174,9 @@ describe('Ctrl-C', () => {
     on: t
     run: echo last >> {{ vars.dir }}/log
 ` }));
-    expect(remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
+    expect(remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     const t = open(p, ['run', 'long', '-i', 'lab']);
-    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(() => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
     t.keys('C-c');
     await t.waitFor(/Interrupted\..*Running: slow on h1/s);
     await t.waitFor(/Stop now\?/);
@@ -196,8 +192,8 @@ describe('Ctrl-C', () => {
     expect(lastFrame(screen)).not.toMatch(/^ *[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 2\. slow/m);
     // the echoed ^C does not garble the redrawn frame
     for (const l of screen.split('\n').filter((x) => x.includes('RTO clock'))) expect(l).toMatch(/^\S RTO clock \S+ of 10m00s/);
-    await waitFor(() => remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
-    expect(remoteProcesses(sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
+    await waitFor(() => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
+    expect(remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     expect(p.read('log')).toBe('first\n');
 
     // later: resume (no terminal) re-runs the idempotent step that was stopped, then the rest

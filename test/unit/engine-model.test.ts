@@ -6,7 +6,7 @@
 // (`npm run fuzz:engine` runs 100,000; fast-check prints the seed and path of a failure).
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { project } from './helpers/engine-harness.js';
+import { project } from '../helpers/engine-harness.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 import { initState, apply, UnitStatus, StepStatus, type RunState } from '../../src/engine/state.js';
 import { Runner } from '../../src/engine/runner.js';

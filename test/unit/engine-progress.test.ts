@@ -2,7 +2,7 @@
 // a dead host delays only what needs it, and a decide() that asks for nothing new ends the
 // run as a journaled internal error instead of a spin.
 import { describe, it, expect } from 'vitest';
-import { RB, runIt, planOf, FakeTransport } from './helpers/engine-harness.js';
+import { RB, runIt, planOf, FakeTransport } from '../helpers/engine-harness.js';
 import { vi } from 'vitest';
 import { decide } from '../../src/engine/decide.js';
 import { initState, StepStatus, UnitStatus } from '../../src/engine/state.js';

@@ -11,7 +11,7 @@ import { FileJournal, newRunId, readJournal, nodeJournalFs, type JournalFs } fro
 import { TransportError } from '../../src/ports.js';
 import { oneTransportForAll } from '../../src/transport/registry.js';
 import { mustSync, type JournalRecord, type RunStartedEvent } from '../../src/engine/events.js';
-import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from './helpers/engine-harness.js';
+import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from '../helpers/engine-harness.js';
 
 describe('engine', () => {
   it('runs steps in order, preflight first, and captures output for later steps', async () => {

@@ -1,7 +1,7 @@
 // Step estimates (`estimate:`, decision 0031) through each layer: resolve, the sum against the
 // RTO, the run report's overrun, the dry run and the plan. The lint is in test/golden/bad/dr-estimate-over-rto.
 import { describe, it, expect } from 'vitest';
-import { planOf, RB } from './helpers/engine-harness.js';
+import { planOf, RB } from '../helpers/engine-harness.js';
 import { estimateTotal, describeEstimateTotal, describeOverrun, estimatesOf } from '../../src/plan/estimates.js';
 import { reportModel } from '../../src/render/report-model.js';
 import { createEngine, loadTemplateSet } from '../../src/render/engine.js';

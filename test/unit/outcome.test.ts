@@ -1,6 +1,6 @@
 // The one result function: what a run and each step were worth, from the journal alone.
 import { describe, it, expect } from 'vitest';
-import { RB, runIt, FakeOperator, planOf } from './helpers/engine-harness.js';
+import { RB, runIt, FakeOperator, planOf } from '../helpers/engine-harness.js';
 import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeOf, outcomeLines } from '../../src/engine/outcome.js';
 import { historyFromJournal } from '../../src/rehearsal/history.js';
 import { summaryTable } from '../../src/ui/summary.js';

@@ -5,12 +5,12 @@ import { resolvePlan } from '../../src/plan/resolve.js';
 import { planModel, PlanModelError, type StepView } from '../../src/render/plan-model.js';
 import { plainWords } from '../../src/render/words.js';
 import { stepNumbers } from '../../src/plan/numbering.js';
-import type { HistoryEntry } from '../../src/rehearsal/status.js';
+import type { HistoryRecord } from '../../src/rehearsal/status.js';
 
 const ROOT = path.resolve('test/fixtures/plan/acme');
 const NOW = new Date('2026-11-20T10:00:00Z');
 const load = (): Project => loadProject([ROOT], { root: ROOT });
-const model = (history: HistoryEntry[] = [], project = load(), inv = 'production') => planModel(project, project.site!, inv, history, { now: NOW, version: '9.9.9' });
+const model = (history: HistoryRecord[] = [], project = load(), inv = 'production') => planModel(project, project.site!, inv, history, { now: NOW, version: '9.9.9' });
 const step = (m: ReturnType<typeof model>, runbook: string, id: string): StepView => {
   const rb = m.runbooks.find((r) => r.name === runbook)!;
   const s = [...rb.preconditions, ...rb.steps].find((x) => x.id === id);
@@ -156,10 +156,13 @@ describe('planModel', () => {
   it('reads rehearsal status from the history by the runbook digest', () => {
     const project = load();
     const digest = (n: string) => resolvePlan(project, n, 'lab').digest;
-    const h: HistoryEntry[] = [
-      { runbook: 'db-failover', version: '2.1.0', digest: digest('db-failover'), inventory: 'lab', result: 'passed', finished_at: '2026-11-01T09:00:00Z', duration_ms: 5600 },
-      { runbook: 'files-resync', version: '1.3.0', digest: 'an-older-version', inventory: 'lab', result: 'passed', finished_at: '2026-10-01T09:00:00Z', duration_ms: 5600 },
-      { runbook: 'vip-move', version: '1.0.3', digest: digest('vip-move'), inventory: 'lab', result: 'passed', finished_at: '2026-01-01T09:00:00Z', duration_ms: 2200 },
+    const rec = (r: Pick<HistoryRecord, 'runbook' | 'version' | 'digest' | 'finished_at' | 'duration_ms'>): HistoryRecord => ({
+      inventory: 'lab', inventory_digest: 'i', mode: 'rehearsal', host_keys: {}, operator: 'ops', started_at: r.finished_at, result: 'passed', steps: [], run_id: 'r', ...r,
+    });
+    const h: HistoryRecord[] = [
+      rec({ runbook: 'db-failover', version: '2.1.0', digest: digest('db-failover'), finished_at: '2026-11-01T09:00:00Z', duration_ms: 5600 }),
+      rec({ runbook: 'files-resync', version: '1.3.0', digest: 'an-older-version', finished_at: '2026-10-01T09:00:00Z', duration_ms: 5600 }),
+      rec({ runbook: 'vip-move', version: '1.0.3', digest: digest('vip-move'), finished_at: '2026-01-01T09:00:00Z', duration_ms: 2200 }),
     ];
     const m = model(h, project);
     expect(m.runbooks.map((r) => [r.name, r.status.state, r.status.text])).toEqual([

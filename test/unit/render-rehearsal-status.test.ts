@@ -1,11 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { parseHistory, rehearsalStatus, describeRehearsal, type HistoryEntry } from '../../src/rehearsal/status.js';
+import { parseHistory, rehearsalStatus, describeRehearsal, type HistoryRecord } from '../../src/rehearsal/status.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 const DAY = 86_400_000;
 const daysAgo = (d: number) => new Date(NOW.getTime() - d * DAY).toISOString();
-const e = (over: Partial<HistoryEntry>): HistoryEntry => ({
-  runbook: 'db', version: '1.0.0', digest: 'aaa', inventory: 'lab', result: 'passed', finished_at: daysAgo(10), duration_ms: 1000, ...over,
+const e = (over: Partial<HistoryRecord>): HistoryRecord => ({
+  runbook: 'db', version: '1.0.0', digest: 'aaa', inventory: 'lab', inventory_digest: 'i', mode: 'rehearsal', host_keys: {}, operator: 'ops',
+  started_at: daysAgo(10), result: 'passed', finished_at: daysAgo(10), duration_ms: 1000, steps: [], run_id: 'r', ...over,
 });
 
 describe('rehearsalStatus', () => {

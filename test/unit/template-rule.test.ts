@@ -1,7 +1,7 @@
 // Templates are one rule: the fields of templateFields take them, in the run, the dry run, the
 // plan and the report alike; every other step string with a {{ is refused at file:line:col.
 import { describe, it, expect } from 'vitest';
-import { project, runIt, RB, planOf } from './helpers/engine-harness.js';
+import { project, runIt, RB, planOf } from '../helpers/engine-harness.js';
 import { checkSemantics } from '../../src/load/check-semantics.js';
 
 const diags = (rb: string) => checkSemantics(project(rb)).filter((d) => d.severity === 'error');

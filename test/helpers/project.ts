@@ -1,53 +1,15 @@
 // A throwaway lifeboat project wired to the loopback test sshd, the built CLI run in it as a
-// child process (no terminal: plain output, scripted answers), and a tmux driver for runs in
-// a real pseudo-terminal. Every inventory host is 127.0.0.N on the sshd's port, so all hosts
+// child process (no terminal: plain output, scripted answers; tty.ts has runs in a real
+// pseudo-terminal). Every inventory host is 127.0.0.N on the sshd's port, so all hosts
 // share this machine's filesystem: steps write under `{{ vars.dir }}` (a per-project folder),
 // per host where it matters (`{{ vars.dir }}/{{ host.name }}…`).
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Sshd } from '../../helpers/sshd.js';
-
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-let CLI: string | undefined = process.env.LIFEBOAT_TEST_CLI;
-
-function filesOf(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(path.join(dir, e.name)) : [path.join(dir, e.name)])).sort();
-}
-
-/**
- * The CLI the tests run: LIFEBOAT_TEST_CLI (e.g. a deliberately broken build, to see the tests
- * fail), else a private build of the current sources, shared by the test files through a
- * folder named after the sources' hash. Others rebuild dist/ while tests run; a CLI swapped
- * half-way through a test would fail it for nothing. Call it in beforeAll (a build takes ~30 s).
- * Under CI (one `npm test`, nothing rebuilds) the tests use dist/ as built.
- */
-export function cliPath(): string {
-  if (CLI) return CLI;
-  // CI builds once (`npm test`) and nobody rebuilds under the tests there
-  if (process.env.CI && process.env.CI !== 'false' && existsSync(path.join(ROOT, 'dist/lifeboat.cjs'))) return (CLI = path.join(ROOT, 'dist/src/bin.cjs'));
-  const h = createHash('sha256');
-  for (const f of [...filesOf(path.join(ROOT, 'src')), path.join(ROOT, 'tsconfig.json'), path.join(ROOT, 'package.json'), path.join(ROOT, 'scripts/bundle.mjs')]) h.update(f).update(readFileSync(f));
-  const dir = path.join(tmpdir(), `lb-test-cli-${h.digest('hex').slice(0, 16)}`);
-  // the command as installed: the launcher, the bundle and its code cache (scripts/bundle.mjs)
-  const cli = path.join(dir, 'dist/src/bin.cjs');
-  if (!existsSync(cli)) {
-    // one build at a time (the test files start together); same layout as the package
-    const links = ['package.json', 'schemas', 'templates', 'node_modules'].map((f) => `ln -s ${ROOT}/${f} "$T/${f}"`).join(' && ');
-    const script = `test -f ${cli} && exit 0; T=$(mktemp -d ${dir}.XXXX) && ${links} && ` +
-      `"${process.execPath}" ${ROOT}/node_modules/typescript/bin/tsc -p ${ROOT}/tsconfig.json --outDir "$T/dist"; ` +
-      `"${process.execPath}" ${ROOT}/scripts/bundle.mjs "$T/dist" && test -f "$T/dist/lifeboat.cjs" && mv "$T" ${dir}`;
-    const b = spawnSync('flock', [path.join(tmpdir(), 'lb-test-cli.lock'), 'sh', '-c', script], { encoding: 'utf8' });
-    if (!existsSync(cli)) throw new Error(`private build failed:\n${b.stdout}${b.stderr}`);
-  }
-  CLI = cli;
-  return cli;
-}
-
-export interface CliResult { code: number; stdout: string; stderr: string; out: string }
+import type { Sshd, SshdOptions } from './sshd.js';
+import { lifeboat, type CliResult } from './cli.js';
+import { sshdSuite, type SshdSuite } from './suite.js';
 
 export interface CliOptions {
   env?: Record<string, string>;
@@ -172,7 +134,7 @@ export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
   const withDir = (inv: InventorySpec): InventorySpec => ({ ...inv, vars: { dir: work, ...inv.vars } });
   write('inventories/lab.yaml', inventoryYaml(sshd, withDir({ ...o.inventory }), o.hosts ?? 1));
   for (const inv of o.inventories ?? []) write(`inventories/${inv.name}.yaml`, inventoryYaml(sshd, withDir(inv), o.hosts ?? 1));
-  const cli = (args: string[], co: CliOptions = {}) => lifeboat(args, dir, co);
+  const cli = (args: string[], co: CliOptions = {}) => lifeboat(args, { cwd: dir, timeoutMs: co.timeoutMs, env: { CI: 'true', ...co.env } });
   return {
     dir, work, stateDir, write,
     read: (rel) => { const p = path.join(work, rel); return existsSync(p) ? readFileSync(p, 'utf8') : undefined; },
@@ -188,23 +150,6 @@ export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** The built CLI as a child process without a terminal (stdin closed, CI=true, no colour). */
-export function lifeboat(args: string[], cwd: string, o: CliOptions = {}): Promise<CliResult> {
-  const cli = cliPath();
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [cli, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, CI: 'true', NO_COLOR: '1', LANG: 'C.UTF-8', ...o.env },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: o.timeoutMs ?? 55_000,
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), out: `${stdout}\n--- stderr ---\n${stderr}` });
-    });
-    child.stdin?.end();
-  });
 }
 
 /** The summary table's result column for a step (and host): ok, FAILED, skipped, pending … */
@@ -246,73 +191,5 @@ export function remoteProcesses(sshdPid: number, re: RegExp): { pid: number; arg
   return rows.filter((r) => r.pid !== sshdPid && under.has(r.pid) && re.test(r.args)).map(({ pid, args }) => ({ pid, args }));
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll `fn` until it returns a truthy value or the time is up (then throw with `what`). */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (last) return last;
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${typeof last === 'string' ? `; last:\n${last}` : ''}`);
-}
-
-// ---- a real pseudo-terminal through tmux ----
-
-export interface Tty {
-  name: string;
-  /** the visible screen and its scrollback, as text */
-  screen(): string;
-  /** send keys as tmux names them: 'y', 'Enter', 'Down', 'C-c' … */
-  keys(...keys: string[]): void;
-  /** type literal text */
-  type(text: string): void;
-  /** wait until the screen matches, return the screen */
-  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-  /** the CLI's exit code, once it printed EXIT=N */
-  exitCode(timeoutMs?: number): Promise<number>;
-  kill(): void;
-}
-
-let ttySeq = 0;
-// a tmux server of this test process alone: with a shared one, another file killing its last
-// session ends the server under our `new-session` ("server exited unexpectedly")
-const TMUX_NAME = `lbtest-${process.pid}`;
-const TMUX = ['-L', TMUX_NAME, '-f', '/dev/null'];
-const tmux = (args: string[], o: Parameters<typeof execFileSync>[2] = {}) => execFileSync('tmux', [...TMUX, ...args], { env: { ...process.env, TMUX: '' }, ...o });
-
-/** Stop this process's tmux server (afterAll of a file that used tty()). */
-export function stopTmux(): void {
-  try { tmux(['kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
-  // tmux leaves its socket file behind
-  rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, TMUX_NAME), { force: true });
-}
-
-/** Start `lifeboat ARGS…` (the private build) in a detached 160x50 tmux session in the project folder. */
-export function tty(p: Project, args: string[], env: Record<string, string> = {}): Tty {
-  const name = `lbtest-${process.pid}-${++ttySeq}`;
-  const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const envs = Object.entries({ HOME: p.dir, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${sh(v)}`).join(' ');
-  // CI must not be set, or the CLI treats the terminal as unattended
-  const cmd = `cd ${sh(p.dir)} && env -u CI ${envs} ${sh(process.execPath)} ${sh(cliPath())} ${args.map(sh).join(' ')}; echo EXIT=$?; sleep 60`;
-  tmux(['new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd]);
-  const t: Tty = {
-    name,
-    screen: () => {
-      try {
-        return String(tmux(['capture-pane', '-p', '-J', '-S', '-2000', '-t', name], { encoding: 'utf8' }));
-      } catch {
-        return '';
-      }
-    },
-    keys: (...keys) => { tmux(['send-keys', '-t', name, ...keys]); },
-    type: (text) => { tmux(['send-keys', '-l', '-t', name, text]); },
-    waitFor: (re, timeoutMs = 20_000) => waitFor(() => { const s = t.screen(); return re.test(s) ? s : ''; }, `${re} on the terminal:\n${t.screen()}`, timeoutMs),
-    exitCode: async (timeoutMs = 30_000) => Number(/^EXIT=(\d+)/m.exec(await t.waitFor(/^EXIT=\d+/m, timeoutMs))![1]),
-    kill: () => { try { tmux(['kill-session', '-t', name], { stdio: 'ignore' }); } catch { /* gone */ } },
-  };
-  return t;
-}
+/** The sshd and projects of a test file (suite.ts). */
+export const useSshdProjects = (o: { sshd?: SshdOptions } = {}): SshdSuite<ProjectOptions, Project> => sshdSuite(makeProject, o.sshd);

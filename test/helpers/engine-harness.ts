@@ -1,15 +1,15 @@
 // The real engine and runner over fake ports: a project built from YAML text, a transport whose
 // every answer is scripted, an operator with scripted answers, a clock whose sleeps cost nothing.
-import { parseYamlText } from '../../../src/load/read-yaml.js';
-import type { Project, Loaded } from '../../../src/load/project.js';
-import { resolvePlan } from '../../../src/plan/resolve.js';
-import { initState, type RunState } from '../../../src/engine/state.js';
-import { Runner, type Clock } from '../../../src/engine/runner.js';
-import { MemoryJournal } from '../../../src/journal/memory-journal.js';
-import { TransportError, type Connection, type ExecRequest, type ExecResult, type Operator, type Reporter, type ResolvedHost, type Transport } from '../../../src/ports.js';
-import { oneTransportForAll } from '../../../src/transport/registry.js';
-import type { JournalRecord, RunStartedEvent } from '../../../src/engine/events.js';
-import type { ResolvedPlan } from '../../../src/model/plan.js';
+import { parseYamlText } from '../../src/load/read-yaml.js';
+import type { Project, Loaded } from '../../src/load/project.js';
+import { resolvePlan } from '../../src/plan/resolve.js';
+import { initState, type RunState } from '../../src/engine/state.js';
+import { Runner, type Clock } from '../../src/engine/runner.js';
+import { MemoryJournal } from '../../src/journal/memory-journal.js';
+import { TransportError, type Connection, type ExecRequest, type ExecResult, type Operator, type Reporter, type ResolvedHost, type Transport } from '../../src/ports.js';
+import { oneTransportForAll } from '../../src/transport/registry.js';
+import type { JournalRecord, RunStartedEvent } from '../../src/engine/events.js';
+import type { ResolvedPlan } from '../../src/model/plan.js';
 
 export const INV = `
 lifeboat: 1
