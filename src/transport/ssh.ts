@@ -5,13 +5,12 @@ import net from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
-import type { Connection, ResolvedHost, Transport, TransportErrorKind } from '../ports.js';
+import type { Connection, ResolvedHost, Transport } from '../ports.js';
 import { TransportError } from '../ports.js';
 import {
   checkHostKey,
   expandHome,
   fingerprint,
-  hostKeyAlgorithmsFor,
   keyTypeOf,
   knownHostsName,
   KnownHostsCache,
@@ -21,6 +20,7 @@ import {
 } from './known-hosts.js';
 import { dialSocket, proxyCommandSocket, describeHost, seconds, socketErrorText } from './ssh-socket.js';
 import { Deadline } from './deadline.js';
+import { algorithmsFor, openEarly, setupError, startClient, startProxy, watchSetup, type EarlySocket, type Setup } from './ssh-setup.js';
 import { SshConnection } from './ssh-connection.js';
 
 export { dialSocket, proxyCommandSocket, describeHost, SshConnection };
@@ -466,129 +466,6 @@ export class SshTransport implements Transport {
 
 function depth(h: ResolvedHost): number {
   return h.jump ? 1 + depth(h.jump) : 0;
-}
-
-/** One dial under way: what its parts share until it ends. */
-interface Setup {
-  readonly host: ResolvedHost;
-  readonly label: string;
-  readonly client: Client;
-  /** finish() ran: the dial is over */
-  done: boolean;
-  /** the host key's refusal, reported instead of the error or close that follows it */
-  verifyError?: TransportError;
-  /** what authentication tried, for the message when no key is accepted */
-  authNotes: string[];
-  /** the stream the client runs over, destroyed when the dial fails */
-  sock?: Duplex;
-  /** ends the dial: null when the client is ready, else why it failed */
-  finish(err: TransportError | null): void;
-}
-
-/** the TCP connection of a direct dial, opened before ssh2 is loaded, and its error until then */
-interface EarlySocket {
-  socket: net.Socket;
-  error?: Error;
-}
-
-function openEarly(host: ResolvedHost): EarlySocket {
-  const early: EarlySocket = { socket: dialSocket(host.address, host.port) };
-  early.socket.once('error', (e) => { early.error = e; });
-  return early;
-}
-
-function setupError(host: ResolvedHost, kind: TransportErrorKind, message: string, cause?: unknown): TransportError {
-  return new TransportError(kind, host.name, message, undefined, { cause });
-}
-
-type Ssh2Error = Error & { level?: string; code?: string };
-
-/** The client's events during setup: ready, an error (some only noted), or the server closing. */
-function watchSetup(setup: Setup): void {
-  const { client } = setup;
-  client.once('ready', () => setup.finish(null));
-  client.on('error', (err: Ssh2Error) => {
-    if (setup.verifyError) return setup.finish(setup.verifyError);
-    const note = authAttemptNote(err);
-    if (note) {
-      setup.authNotes.push(note);
-      return;
-    }
-    setup.finish(setupFailure(setup, err));
-  });
-  client.on('close', () => {
-    if (setup.verifyError) return setup.finish(setup.verifyError);
-    setup.finish(setupError(setup.host, 'unreachable', `${setup.label} unreachable: the server closed the connection during setup`));
-  });
-}
-
-/** ssh2 reports these and goes on with the next auth method: what to note of them, or undefined */
-function authAttemptNote(err: Ssh2Error): string | undefined {
-  if (err.level === 'agent' || (err.level === 'client-authentication' && err.message.startsWith('Error while signing'))) {
-    return `${err.level === 'agent' ? 'ssh-agent' : 'a key'} failed: ${err.message}`;
-  }
-  return undefined;
-}
-
-/** What an error of ssh2 during setup means for the operator. */
-function setupFailure({ host, label, authNotes }: Setup, err: Ssh2Error): TransportError {
-  if (err.level === 'client-authentication') {
-    return setupError(
-      host,
-      'auth',
-      `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); add the key to the server's authorized_keys or set identity files`,
-      err,
-    );
-  }
-  if (err.level === 'client-socket' || err.code) {
-    return setupError(host, 'unreachable', `${label} unreachable: ${socketErrorText(err)}`, err);
-  }
-  if (err.level === 'handshake') {
-    return setupError(host, 'unreachable', `${label}: SSH handshake failed: ${err.message} (a legacy server may need \`algorithms\` in the inventory)`, err);
-  }
-  return setupError(host, 'unreachable', `${label} unreachable: ${err.message}`, err);
-}
-
-/** the host key algorithms known_hosts has for the host first; legacy algorithms only when the inventory asks for them */
-function algorithmsFor(host: ResolvedHost, entries: readonly KnownHostsEntry[]): ConnectConfig['algorithms'] {
-  const algorithms: ConnectConfig['algorithms'] = { serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port, host.hostKeyAlias) as never };
-  for (const [k, list] of Object.entries(host.algorithms ?? {})) {
-    (algorithms as Record<string, unknown>)[k] = k === 'serverHostKey' ? [...(algorithms.serverHostKey as string[]), ...list] : { append: list };
-  }
-  return algorithms;
-}
-
-/** Hands the stream to the client, unless the dial is already over. */
-function startClient(setup: Setup, config: Omit<ConnectConfig, 'sock'>, stream: Duplex): void {
-  if (setup.done) {
-    stream.destroy();
-    return;
-  }
-  setup.sock = stream;
-  try {
-    setup.client.connect({ sock: stream as unknown as ConnectConfig['sock'], ...config });
-  } catch (err) {
-    setup.finish(setupError(setup.host, 'unreachable', `${setup.label}: ${(err as Error).message}`, err));
-  }
-}
-
-/** Runs the host's ProxyCommand and starts the client over it; its error or end during setup fails the dial. */
-function startProxy(setup: Setup, command: string, start: (stream: Duplex) => void): void {
-  const { host, label } = setup;
-  let proxy: ReturnType<typeof proxyCommandSocket>;
-  try {
-    proxy = proxyCommandSocket(command);
-  } catch (err) {
-    setup.finish(setupError(host, 'unreachable', `${label} unreachable: ProxyCommand could not start: ${(err as Error).message}`, err));
-    return;
-  }
-  proxy.on('error', (err: Error) => {
-    if (!setup.done) setup.finish(setupError(host, 'unreachable', `${label} unreachable through its ProxyCommand (${command}): ${err.message}`, err));
-  });
-  proxy.once('end', () => {
-    if (!setup.done) setImmediate(() => setup.finish(setupError(host, 'unreachable', `${label} unreachable: its ProxyCommand (${command}) ended during setup${proxy.stderrTail() ? `: ${proxy.stderrTail()}` : ''}`)));
-  });
-  start(proxy);
 }
 
 /** a dial that closeAll() ended before the connection was set up */
