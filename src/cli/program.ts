@@ -25,6 +25,24 @@ export function buildProgram(io: CliIO): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)');
 
+  addFileCommands(program, io, setExit);
+  addStateCommands(program, io, setExit);
+  addPlanCommand(program, io, setExit);
+  addRunCommands(program, io, setExit);
+  addAfterRunCommands(program, io, setExit);
+  addReadinessCommands(program, io, setExit);
+  addCatalogCommands(program, io, setExit);
+  for (const register of extraCommands) register(program, io, setExit);
+  return program;
+}
+
+type SetExit = (code: number) => void;
+export type Register = (program: Command, io: CliIO, setExit: SetExit) => void;
+/** commands defined in their own modules add themselves here (see cli/commands.ts) */
+export const extraCommands: Register[] = [];
+
+/** files: check them (validate) and the schemas they follow */
+function addFileCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('validate')
     .description('check runbooks, inventories and site files; print every problem with file:line:col')
@@ -52,7 +70,10 @@ export function buildProgram(io: CliIO): Command {
       }
       io.stdout.write(JSON.stringify(loadSchema(kind as 'runbook'), null, 2) + '\n');
     });
+}
 
+/** the state folder: runs, a run's log, its lock, the drills */
+function addStateCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('runs')
     .description('list runs (newest first): runbook, inventory, operator, how each ended, time vs RTO')
@@ -97,7 +118,10 @@ export function buildProgram(io: CliIO): Command {
       const { drillsCommand } = await import('../commands/drills.js');
       setExit(await drillsCommand(dir, opts, io));
     });
+}
 
+/** the printed DR plan */
+function addPlanCommand(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('plan')
     .description('print the DR plan from the runbooks: HTML, Markdown, PDF or JSON (format from -o, or --format)')
@@ -112,18 +136,10 @@ export function buildProgram(io: CliIO): Command {
       const { planCommand } = await import('../commands/plan.js');
       setExit(await planCommand(target, opts, io));
     });
+}
 
-  const runOptions = (c: Command) => c
-    .requiredOption('-i, --inventory <inventory>', 'inventory name (under inventories/) or file')
-    .option('-y, --yes', 'answer yes to every confirmation gate (never to manual steps)')
-    .option('--yes-manual', 'confirm manual steps as done without a person (scripted drills)')
-    .option('--answer <step=value>', 'the value a manual step records (repeatable)', (v: string, all: string[] = []) => [...all, v])
-    .option('--plain', 'one plain line per event (default without a terminal)')
-    .option('-v, --verbose', 'stream every line of output')
-    .option('--state-dir <dir>', 'where journals and locks live (default: .lifeboat beside site.yaml)')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use and record them (changed keys are always refused)')
-    .option('--takeover', 'take over a stale lock whose owner is gone');
-
+/** running a runbook: for real, as a rehearsal, or its preflight only */
+function addRunCommands(program: Command, io: CliIO, setExit: SetExit): void {
   runOptions(program
     .command('run')
     .description('run a runbook against an inventory: checks, then step by step over SSH with a journal')
@@ -161,7 +177,10 @@ export function buildProgram(io: CliIO): Command {
       const { runCommand } = await import('../commands/run.js');
       setExit(await runCommand(runbook, { ...opts, yes: false }, io, 'preflight'));
     });
+}
 
+/** after a run: its report, and resuming it */
+function addAfterRunCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('report')
     .description("a run's journal as an incident timeline: steps, decisions, skips, rollbacks, total vs RTO")
@@ -196,7 +215,10 @@ export function buildProgram(io: CliIO): Command {
       const { resumeCommand } = await import('../commands/resume.js');
       setExit(await resumeCommand(runId, opts, io));
     });
+}
 
+/** readiness and the go-bag */
+function addReadinessCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('readiness')
     .description("would recovery work today? every runbook's read-only preflight against the inventory at once, the data-loss window vs the RPO, the last drill; exit 1 when a critical service is not ready")
@@ -234,7 +256,10 @@ export function buildProgram(io: CliIO): Command {
       const { kitVerifyCommand } = await import('../commands/kit.js');
       setExit(await kitVerifyCommand(dir, opts, io));
     });
+}
 
+/** the catalog of runbooks and shell completion */
+function addCatalogCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('list')
     .description('the runbooks of the project: tier, service, version, RTO/RPO, last rehearsal')
@@ -272,11 +297,18 @@ export function buildProgram(io: CliIO): Command {
       const { completeWords } = await import('../commands/catalog.js');
       setExit(await completeWords(what, io));
     });
-
-  for (const register of extraCommands) register(program, io, setExit);
-  return program;
 }
 
-export type Register = (program: Command, io: CliIO, setExit: (code: number) => void) => void;
-/** commands defined in their own modules add themselves here (see cli/commands.ts) */
-export const extraCommands: Register[] = [];
+/** the options every run-like command (run, rehearse, preflight) takes */
+function runOptions(c: Command): Command {
+  return c
+    .requiredOption('-i, --inventory <inventory>', 'inventory name (under inventories/) or file')
+    .option('-y, --yes', 'answer yes to every confirmation gate (never to manual steps)')
+    .option('--yes-manual', 'confirm manual steps as done without a person (scripted drills)')
+    .option('--answer <step=value>', 'the value a manual step records (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option('--plain', 'one plain line per event (default without a terminal)')
+    .option('-v, --verbose', 'stream every line of output')
+    .option('--state-dir <dir>', 'where journals and locks live (default: .lifeboat beside site.yaml)')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use and record them (changed keys are always refused)')
+    .option('--takeover', 'take over a stale lock whose owner is gone');
+}

@@ -37,79 +37,109 @@ export interface DecideInput {
 const NONE: ReadonlySet<string> = new Set();
 const stepById = (plan: ResolvedPlan, id: string) => stepOf(plan, id)!;
 
+/** what one call of decide() looks at: its input with the defaults filled in */
+interface Ctx {
+  plan: ResolvedPlan;
+  state: RunState;
+  now: number;
+  secrets: Record<string, string>;
+  facts: Record<string, HostFacts>;
+  connecting: ReadonlySet<string>;
+  /** whether any unit is running: stopping waits for it */
+  busy: boolean;
+}
+
 export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan), connecting = NONE }: DecideInput): Action[] {
   if (state.status !== 'running') return [];
   // only units in flight or in doubt matter here: the index `apply` keeps, not every unit of the run
   const units = liveUnits(state);
-  const inFlight = units.filter(isInFlight);
+  const ctx: Ctx = { plan, state, now, secrets, facts, connecting, busy: units.some(isInFlight) };
+  return stopping(ctx) ?? settleDoubt(plan, units) ?? rollingBack(ctx) ?? currentStep(ctx);
+}
 
-  // 0. Ctrl-C: stop now (the killed commands are in doubt until resume), or after this step
+/** 0. Ctrl-C: stop now (the killed commands are in doubt until resume), or after this step;
+ *  1. aborting (and not rolling back): let what runs finish, then stop */
+function stopping({ state, busy }: Ctx): Action[] | undefined {
   if (state.stopRequested === 'stop-step') {
-    return inFlight.length ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; continue with `lifeboat resume`' }];
+    return busy ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; continue with `lifeboat resume`' }];
   }
-
-  // 1. aborting (and not rolling back): let what runs finish, then stop
   if (state.abort && !state.rollbackWanted && !state.rollback) {
-    if (inFlight.length) return [{ kind: 'idle' }];
+    if (busy) return [{ kind: 'idle' }];
     return [{ kind: 'finish', result: state.abort.result, message: state.abort.message }];
   }
+  return undefined;
+}
 
-  // 2. a crash left commands in doubt: settle them first, one at a time
+/** 2. a crash left commands in doubt: settle them first, one at a time */
+function settleDoubt(plan: ResolvedPlan, units: UnitState[]): Action[] | undefined {
   const doubt = units.find((u) => u.status === UnitStatus.InDoubt);
-  if (doubt) {
-    const st = stepById(plan, doubt.step);
-    return [{ kind: 'in-doubt', step: doubt.step, host: doubt.host, policy: st.idempotent ? 'rerun' : st.skipIf ? 'guard' : 'ask' }];
-  }
+  if (!doubt) return undefined;
+  const st = stepById(plan, doubt.step);
+  return [{ kind: 'in-doubt', step: doubt.step, host: doubt.host, policy: st.idempotent ? 'rerun' : st.skipIf ? 'guard' : 'ask' }];
+}
 
-  // 3. rolling back: completed steps' rollbacks, newest first, one at a time
+/** 3. rolling back: completed steps' rollbacks, newest first, one at a time */
+function rollingBack({ plan, state, busy }: Ctx): Action[] | undefined {
   if (state.rollbackWanted) {
-    if (inFlight.length) return [{ kind: 'idle' }];
+    if (busy) return [{ kind: 'idle' }];
     return [{ kind: 'start-rollback', units: [...state.completed].reverse().filter((c) => stepById(plan, c.step).rollback) }];
   }
-  if (state.rollback) {
-    if (inFlight.length) return [{ kind: 'idle' }];
-    const next = state.rollback.queue[state.rollback.pos];
-    if (next) return [{ kind: 'exec', step: next.step, host: next.host, attempt: 1, purpose: 'rollback' }];
-    const failed = state.rollback.queue.filter((q) => state.units[unitKey(q.step, q.host)]?.rollback === 'failed');
-    return [{ kind: 'finish', result: 'rolled-back', message: failed.length ? `rollback failed for ${failed.map((f) => `${f.step} on ${f.host}`).join(', ')}` : state.abort?.message }];
-  }
+  if (!state.rollback) return undefined;
+  if (busy) return [{ kind: 'idle' }];
+  const next = state.rollback.queue[state.rollback.pos];
+  if (next) return [{ kind: 'exec', step: next.step, host: next.host, attempt: 1, purpose: 'rollback' }];
+  const failed = state.rollback.queue.filter((q) => state.units[unitKey(q.step, q.host)]?.rollback === 'failed');
+  return [{ kind: 'finish', result: 'rolled-back', message: failed.length ? `rollback failed for ${failed.map((f) => `${f.step} on ${f.host}`).join(', ')}` : state.abort?.message }];
+}
 
-
-  // 4. the current step: the first not finished
-  let currentId: string | undefined;
-  for (let i = state.cursor; i < state.order.length && !currentId; i++) {
-    const s = state.steps[state.order[i]];
-    if (s.status === StepStatus.Pending || s.status === StepStatus.Running) currentId = s.id;
-  }
+/** 4. the current step (the first not finished), or the end of the run */
+function currentStep(ctx: Ctx): Action[] {
+  const { plan, state } = ctx;
+  const currentId = firstUnfinished(state);
   if (!currentId) {
-    if (inFlight.length) return [{ kind: 'idle' }];
+    if (ctx.busy) return [{ kind: 'idle' }];
     const failed = state.order.filter((id) => state.steps[id].status === StepStatus.Failed);
     return [{ kind: 'finish', result: 'succeeded', message: failed.length ? `finished; failed but continued: ${failed.join(', ')}` : undefined }];
   }
   const step = stepById(plan, currentId);
-  const ss = state.steps[currentId];
+  if (state.steps[currentId].status === StepStatus.Pending) return pendingStep(ctx, step);
+  return runningStep(ctx, step);
+}
 
-  if (ss.status === StepStatus.Pending) {
-    if (state.stopRequested) return inFlight.length ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; resume with `lifeboat resume`' }];
-    if (state.config.fromStep && step.phase !== 'preflight' && beforeFrom(plan, state, step.id)) {
-      return [{ kind: 'skip-step', step: step.id, reason: 'from', note: `before --from ${state.config.fromStep}` }];
-    }
-    if (state.config.toStep && step.phase !== 'preflight' && afterTo(plan, state, step.id)) {
-      return [{ kind: 'skip-step', step: step.id, reason: 'to', note: `after --to ${state.config.toStep}` }];
-    }
-    // `when` may need to know whether hosts answer
-    const unknown = [...new Set(step.when.flatMap((c) => (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : []))];
-    if (unknown.length) {
-      // only this step waits for them; hosts already being tried are not asked for again
-      const ask = unknown.filter((h) => !connecting.has(h));
-      return ask.length ? [{ kind: 'connect', hosts: ask }] : [{ kind: 'idle' }];
-    }
-    const why = whenFails(step, plan, state, secrets, facts);
-    if (why) return [{ kind: 'skip-step', step: step.id, reason: 'when', note: why }];
-    return [{ kind: 'start-step', step: step.id }];
+function firstUnfinished(state: RunState): string | undefined {
+  for (let i = state.cursor; i < state.order.length; i++) {
+    const s = state.steps[state.order[i]];
+    if (s.status === StepStatus.Pending || s.status === StepStatus.Running) return s.id;
   }
+  return undefined;
+}
 
-  // running
+/** a step not started yet: stop before it, skip it (--from, --to, `when`), or start it */
+function pendingStep(ctx: Ctx, step: ResolvedStep): Action[] {
+  const { plan, state, connecting } = ctx;
+  if (state.stopRequested) return ctx.busy ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; resume with `lifeboat resume`' }];
+  if (state.config.fromStep && step.phase !== 'preflight' && beforeFrom(plan, state, step.id)) {
+    return [{ kind: 'skip-step', step: step.id, reason: 'from', note: `before --from ${state.config.fromStep}` }];
+  }
+  if (state.config.toStep && step.phase !== 'preflight' && afterTo(plan, state, step.id)) {
+    return [{ kind: 'skip-step', step: step.id, reason: 'to', note: `after --to ${state.config.toStep}` }];
+  }
+  // `when` may need to know whether hosts answer
+  const unknown = [...new Set(step.when.flatMap((c) => (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : []))];
+  if (unknown.length) {
+    // only this step waits for them; hosts already being tried are not asked for again
+    const ask = unknown.filter((h) => !connecting.has(h));
+    return ask.length ? [{ kind: 'connect', hosts: ask }] : [{ kind: 'idle' }];
+  }
+  const why = whenFails(step, plan, state, ctx.secrets, ctx.facts);
+  if (why) return [{ kind: 'skip-step', step: step.id, reason: 'when', note: why }];
+  return [{ kind: 'start-step', step: step.id }];
+}
+
+/** a step under way: its gate or manual work, a failure to decide, its end, or its next units */
+function runningStep(ctx: Ctx, step: ResolvedStep): Action[] {
+  const { state } = ctx;
+  const ss = state.steps[step.id];
   if (step.confirm && !ss.confirmed) return [{ kind: 'confirm', step: step.id }];
   if (step.action === 'manual') return ss.manualDone ? [{ kind: 'finish-step', step: step.id, result: 'ok' }] : [{ kind: 'manual', step: step.id }];
   if (step.action === 'gate') return [{ kind: 'finish-step', step: step.id, result: 'ok' }];
@@ -121,26 +151,30 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     // no new hosts start once one failed; decide when the others have reported
     if (flying.length) return [{ kind: 'idle' }];
     const policy = step.onFailure ?? state.config.defaultOnFailure;
-    const f = failed[0];
     const message = failed.map((u) => `${u.host}: ${u.reason ?? 'failed'}`).join('; ');
-    return [{ kind: 'failure', step: step.id, host: failed.length === 1 ? f.host : undefined, message, policy }];
+    return [{ kind: 'failure', step: step.id, host: failed.length === 1 ? failed[0].host : undefined, message, policy }];
   }
   if (mine.every(isTerminal)) {
     const anyFailed = mine.some((u) => u.status === UnitStatus.Failed);
     const allSkipped = mine.every((u) => u.status === UnitStatus.Skipped);
     return [{ kind: 'finish-step', step: step.id, result: anyFailed ? 'failed' : allSkipped ? 'skipped' : 'ok' }];
   }
-  const limit = step.strategy === 'serial' ? 1 : step.maxParallel;
-  let slots = limit - flying.length;
+  return nextUnits(ctx, step, mine, flying.length);
+}
+
+/** the units of a running step that may start now, within its parallelism */
+function nextUnits({ plan, state, now, connecting }: Ctx, step: ResolvedStep, mine: UnitState[], flying: number): Action[] {
+  const serial = step.strategy === 'serial';
+  let slots = (serial ? 1 : step.maxParallel) - flying;
   const actions: Action[] = [];
   const toConnect: string[] = [];
   let earliest = Infinity;
   for (const u of mine) {
     if (slots <= 0) break;
     if (u.status === UnitStatus.Waiting) {
-      if ((u.notBefore ?? 0) > now) { earliest = Math.min(earliest, u.notBefore ?? now); if (step.strategy === 'serial') break; continue; }
+      if ((u.notBefore ?? 0) > now) { earliest = Math.min(earliest, u.notBefore ?? now); if (serial) break; continue; }
     } else if (u.status !== UnitStatus.Pending) {
-      if (step.strategy === 'serial' && !isTerminal(u)) break;
+      if (serial && !isTerminal(u)) break;
       continue;
     }
     const host = plan.hosts[u.host];
@@ -148,7 +182,7 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
     if ((!host || dials(host)) && !hs) {
       // a host still being tried delays only its own units
       if (!connecting.has(u.host)) toConnect.push(u.host);
-      if (step.strategy === 'serial') break;
+      if (serial) break;
       continue;
     }
     if (hs && !hs.reachable && host?.mayBeDown && (hs.kind === 'unreachable' || hs.kind === 'connection-lost')) {

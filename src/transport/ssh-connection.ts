@@ -90,119 +90,25 @@ export class SshConnection implements Connection {
       return { exitCode: null, stdout: '', stderr: '', timedOut: false, canceled: true, signal: null, durationMs: 0 };
     }
     const script = buildScript(req.command, req.env);
-    let exit: { code: number | null; signal: string | null } | null = null;
+    let exit: ExitStatus | null = null;
     const channel = await this.openExec(bootstrapCommand(req.sudo, { direct: this.direct }), (ch) =>
       ch.on('exit', (code: number | null, signal?: string) => {
         exit = { code: code ?? null, signal: signal ?? null };
       }),
     );
+    return new ChannelExec(this.execOwner(), channel, req, { script, started, exitStatus: () => exit }).run();
+  }
 
-    return new Promise<ExecResult>((resolve, reject) => {
-      let settled = false;
-      let gateFailed: { reason: unknown } | undefined;
-      let killReason: 'timeout' | 'cancel' | null = null;
-      let drainTimer: NodeJS.Timeout | undefined;
-      let markerTimer: NodeJS.Timeout | undefined;
-
-      const collector = new OutputCollector(req.onStdout, req.onStderr, (pgid) => {
-        if (killReason) startKill(pgid);
-      });
-
-      let giveUpTimer: NodeJS.Timeout | undefined;
-      const forceClose = () => {
-        try {
-          channel.signal('KILL'); // reaches the wrapper at least
-        } catch {
-          // channel already gone
-        }
-        channel.close();
-        // sshd keeps a session open until its process exits: if that never happens,
-        // report what we have rather than hang
-        giveUpTimer ??= setTimeout(() => settle(), DRAIN_AFTER_KILL_MS);
-      };
-      const startKill = (pgid: number) => {
-        clearTimeout(markerTimer);
-        void this.killGroup(pgid, req.sudo).then(() => {
-          // orphans outside the group may hold the channel open: don't wait for them
-          drainTimer ??= setTimeout(forceClose, DRAIN_AFTER_KILL_MS);
-        });
-      };
-      const kill = (reason: 'timeout' | 'cancel') => {
-        if (killReason || settled) return;
-        killReason = reason;
-        const pgid = collector.marker.pgid;
-        if (pgid !== null) startKill(pgid);
-        // no process group yet (the script has not started): close the channel after a grace period
-        else markerTimer = setTimeout(forceClose, DRAIN_AFTER_KILL_MS);
-      };
-
-      const timer = req.timeoutMs !== undefined ? setTimeout(() => kill('timeout'), req.timeoutMs) : undefined;
-      const onAbort = () => kill('cancel');
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-
-      const cleanup = () => {
-        settled = true;
-        clearTimeout(timer);
-        clearTimeout(drainTimer);
-        clearTimeout(markerTimer);
-        clearTimeout(giveUpTimer);
-        req.signal?.removeEventListener('abort', onAbort);
-        this.pending.delete(pendingEntry);
-      };
-      const pendingEntry: PendingExec = {
-        lost: (err) => {
-          if (settled) return;
-          cleanup();
-          collector.end();
-          reject(err);
-        },
-      };
-      this.pending.add(pendingEntry);
-
-      channel.on('data', (d: Buffer) => settled || collector.out(d));
-      channel.stderr.on('data', (d: Buffer) => settled || collector.err(d));
-      const settle = () => {
-        if (settled) return;
-        collector.end();
-        if (gateFailed) {
-          // the command was never sent: the remote shell read an empty script and ended
-          cleanup();
-          reject(gateFailed.reason);
-          return;
-        }
-        const stderr = collector.stderr.toString();
-        if (!killReason && exit === null) {
-          cleanup();
-          reject(new TransportError('connection-lost', this.host.name, `${describeHost(this.host)}: the session ended without an exit status (connection lost?)`));
-          return;
-        }
-        cleanup();
-        if (collector.marker.direct && !req.sudo) this.direct = true;
-        if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
-          reject(new TransportError('sudo-password', this.host.name, sudoPasswordMessage(this.host.name, req.sudo)));
-          return;
-        }
-        resolve(execResult(collector, stderr, exit?.code ?? null, exit?.signal ?? null, killReason, started));
-      };
-      // the connection's own `close` may come right after the channel's: let it claim this first
-      channel.on('close', () => setImmediate(settle));
-      const send = () => {
-        if (settled) return;
-        if (killReason || req.signal?.aborted) {
-          // timed out or aborted before the command went: send no script, so nothing runs
-          killReason ??= 'cancel';
-          channel.end();
-        } else {
-          channel.end(script);
-        }
-      };
-      // the session is open; the command itself goes only once the gate (the intent's sync) opens
-      if (!req.gate) send();
-      else req.gate.then(send, (reason: unknown) => {
-        gateFailed = { reason };
-        if (!settled) channel.end();
-      });
-    });
+  /** what a command's ChannelExec needs of this connection */
+  private execOwner(): ExecOwner {
+    return {
+      host: this.host,
+      pending: this.pending,
+      killGroup: (pgid, sudo) => this.killGroup(pgid, sudo),
+      learnedDirect: () => {
+        this.direct = true;
+      },
+    };
   }
 
   close(): Promise<void> {
@@ -219,5 +125,159 @@ export class SshConnection implements Connection {
       });
       this.client.end();
     });
+  }
+}
+
+type ExitStatus = { code: number | null; signal: string | null };
+
+/** What a command on a channel needs of its connection. */
+interface ExecOwner {
+  readonly host: SshHost;
+  /** the commands a lost connection fails */
+  readonly pending: Set<PendingExec>;
+  /** kill the command's process group, from a session of its own */
+  killGroup(pgid: number, sudo: ExecRequest['sudo']): Promise<void>;
+  /** the command's marker showed that the login shell leads its session */
+  learnedDirect(): void;
+}
+
+/**
+ * One command on its open session: the script goes once the gate opens; output is collected;
+ * a timeout or cancel kills the process group (then the channel, if it does not close); the
+ * result comes when the channel closes, or the failure when the connection is lost.
+ */
+class ChannelExec implements PendingExec {
+  private settled = false;
+  private gateFailed: { reason: unknown } | undefined;
+  private killReason: 'timeout' | 'cancel' | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private markerTimer: NodeJS.Timeout | undefined;
+  private giveUpTimer: NodeJS.Timeout | undefined;
+  private readonly collector: OutputCollector;
+  private readonly onAbort = () => this.kill('cancel');
+  private resolve!: (result: ExecResult) => void;
+  private reject!: (err: unknown) => void;
+
+  constructor(
+    private readonly owner: ExecOwner,
+    private readonly channel: ClientChannel,
+    private readonly req: ExecRequest,
+    private readonly command: { script: string; started: number; exitStatus: () => ExitStatus | null },
+  ) {
+    this.collector = new OutputCollector(req.onStdout, req.onStderr, (pgid) => {
+      if (this.killReason) this.startKill(pgid);
+    });
+  }
+
+  run(): Promise<ExecResult> {
+    return new Promise<ExecResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.start();
+    });
+  }
+
+  private start(): void {
+    const { req, channel, collector } = this;
+    if (req.timeoutMs !== undefined) this.timer = setTimeout(() => this.kill('timeout'), req.timeoutMs);
+    req.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.owner.pending.add(this);
+
+    channel.on('data', (d: Buffer) => this.settled || collector.out(d));
+    channel.stderr.on('data', (d: Buffer) => this.settled || collector.err(d));
+    // the connection's own `close` may come right after the channel's: let it claim this first
+    channel.on('close', () => setImmediate(() => this.settle()));
+    // the session is open; the command itself goes only once the gate (the intent's sync) opens
+    if (!req.gate) this.send();
+    else req.gate.then(() => this.send(), (reason: unknown) => {
+      this.gateFailed = { reason };
+      if (!this.settled) channel.end();
+    });
+  }
+
+  private send(): void {
+    if (this.settled) return;
+    if (this.killReason || this.req.signal?.aborted) {
+      // timed out or aborted before the command went: send no script, so nothing runs
+      this.killReason ??= 'cancel';
+      this.channel.end();
+    } else {
+      this.channel.end(this.command.script);
+    }
+  }
+
+  private kill(reason: 'timeout' | 'cancel'): void {
+    if (this.killReason || this.settled) return;
+    this.killReason = reason;
+    const pgid = this.collector.marker.pgid;
+    if (pgid !== null) this.startKill(pgid);
+    // no process group yet (the script has not started): close the channel after a grace period
+    else this.markerTimer = setTimeout(() => this.forceClose(), DRAIN_AFTER_KILL_MS);
+  }
+
+  private startKill(pgid: number): void {
+    clearTimeout(this.markerTimer);
+    void this.owner.killGroup(pgid, this.req.sudo).then(() => {
+      // orphans outside the group may hold the channel open: don't wait for them
+      this.drainTimer ??= setTimeout(() => this.forceClose(), DRAIN_AFTER_KILL_MS);
+    });
+  }
+
+  private forceClose(): void {
+    try {
+      this.channel.signal('KILL'); // reaches the wrapper at least
+    } catch {
+      // channel already gone
+    }
+    this.channel.close();
+    // sshd keeps a session open until its process exits: if that never happens,
+    // report what we have rather than hang
+    this.giveUpTimer ??= setTimeout(() => this.settle(), DRAIN_AFTER_KILL_MS);
+  }
+
+  /** the connection was lost while the command ran */
+  lost(err: TransportError): void {
+    if (this.settled) return;
+    this.cleanup();
+    this.collector.end();
+    this.reject(err);
+  }
+
+  private cleanup(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.drainTimer);
+    clearTimeout(this.markerTimer);
+    clearTimeout(this.giveUpTimer);
+    this.req.signal?.removeEventListener('abort', this.onAbort);
+    this.owner.pending.delete(this);
+  }
+
+  /** the channel closed (or never will): the result, or why there is none */
+  private settle(): void {
+    if (this.settled) return;
+    const { collector, req, owner, killReason } = this;
+    collector.end();
+    if (this.gateFailed) {
+      // the command was never sent: the remote shell read an empty script and ended
+      this.cleanup();
+      this.reject(this.gateFailed.reason);
+      return;
+    }
+    const stderr = collector.stderr.toString();
+    const exit = this.command.exitStatus();
+    if (!killReason && exit === null) {
+      this.cleanup();
+      this.reject(new TransportError('connection-lost', owner.host.name, `${describeHost(owner.host)}: the session ended without an exit status (connection lost?)`));
+      return;
+    }
+    this.cleanup();
+    if (collector.marker.direct && !req.sudo) owner.learnedDirect();
+    if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
+      this.reject(new TransportError('sudo-password', owner.host.name, sudoPasswordMessage(owner.host.name, req.sudo)));
+      return;
+    }
+    this.resolve(execResult(collector, stderr, exit?.code ?? null, exit?.signal ?? null, killReason, this.command.started));
   }
 }

@@ -4,14 +4,13 @@
 import net from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import type { AnyAuthMethod, AuthenticationType, ConnectConfig, ParsedKey } from 'ssh2';
-import type { Connection, SshHost, Transport, TransportErrorKind } from '../ports.js';
+import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey } from 'ssh2';
+import type { Connection, SshHost, Transport } from '../ports.js';
 import { TransportError } from '../ports.js';
 import {
   checkHostKey,
   expandHome,
   fingerprint,
-  hostKeyAlgorithmsFor,
   keyTypeOf,
   knownHostsName,
   KnownHostsCache,
@@ -21,6 +20,7 @@ import {
 } from './known-hosts.js';
 import { dialSocket, proxyCommandSocket, describeHost, seconds, socketErrorText } from './ssh-socket.js';
 import { Deadline } from './deadline.js';
+import { algorithmsFor, openEarly, setupError, startClient, startProxy, watchSetup, type EarlySocket, type Setup } from './ssh-setup.js';
 import { SshConnection } from './ssh-connection.js';
 
 export { dialSocket, proxyCommandSocket, describeHost, SshConnection };
@@ -158,12 +158,7 @@ export class SshTransport implements Transport<SshHost> {
   private async dial(host: SshHost, onGone: () => void): Promise<SshConnection> {
     // the TCP connection is opened before ssh2 is loaded: the server accepts it and sends its
     // banner meanwhile. An error before the SSH client takes the socket over is kept for it.
-    let early: { socket: net.Socket; error?: Error } | undefined;
-    if (!host.jump && !host.proxyCommand) {
-      const socket = dialSocket(host.address, host.port);
-      early = { socket };
-      socket.once('error', (e) => { early!.error = e; });
-    }
+    const early = host.jump || host.proxyCommand ? undefined : openEarly(host);
     let Client: typeof import('ssh2').Client;
     const generation = this.closes;
     try {
@@ -173,35 +168,48 @@ export class SshTransport implements Transport<SshHost> {
       early?.socket.destroy();
       throw e;
     }
-    const label = describeHost(host);
-    const fail = (kind: TransportErrorKind, msg: string, fp?: string, cause?: unknown) =>
-      new TransportError(kind, host.name, msg, fp, { cause });
-
-    let jumpConn: SshConnection | undefined;
-    if (host.jump) {
-      try {
-        jumpConn = await this.connectSsh(host.jump);
-      } catch (err) {
-        if (err instanceof TransportError) {
-          throw new TransportError(err.kind, host.name, `${label} via jump host ${host.jump.name}: ${err.message}`, err.fingerprint, { cause: err });
-        }
-        throw err;
-      }
-    }
+    const jumpConn = host.jump ? await this.connectJump(host, host.jump) : undefined;
 
     if (this.closes !== generation) throw abandoned(host);
     const entries = this.knownHosts.load([...host.knownHosts, ...(host.globalKnownHosts ?? [])]);
     const client = new Client();
 
     return new Promise<SshConnection>((resolve, reject) => {
-      let done = false;
-      let verifyError: TransportError | undefined;
-      let authNotes: string[] = [];
-      let sock: Duplex | undefined;
+      const setup = this.beginSetup(host, client, (err) => (err ? reject(err) : resolve(new SshConnection(host, client, onGone))));
+      const config = this.clientConfig(setup, entries);
+      watchSetup(setup);
+      this.openStream(setup, config, early, jumpConn);
+    });
+  }
 
-      let finish = (err: TransportError | null) => {
-        if (done) return;
-        done = true;
+  /** The jump host's connection; its failure is reported as this host's. */
+  private async connectJump(host: SshHost, jump: SshHost): Promise<SshConnection> {
+    try {
+      return await this.connectSsh(jump);
+    } catch (err) {
+      if (err instanceof TransportError) {
+        throw new TransportError(err.kind, host.name, `${describeHost(host)} via jump host ${jump.name}: ${err.message}`, err.fingerprint, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * A dial's shared state, with its end: `settle` is called once, when the client is ready or
+   * the dial failed, timed out (the deadline, paused while a passphrase is typed) or was
+   * abandoned by closeAll().
+   */
+  private beginSetup(host: SshHost, client: Client, settle: (err: TransportError | null) => void): Setup {
+    const setup: Setup = {
+      host,
+      label: describeHost(host),
+      client,
+      done: false,
+      authNotes: [],
+      finish: (err) => {
+        this.dialing.delete(abandon);
+        if (setup.done) return;
+        setup.done = true;
         deadline.clear();
         this.deadlines.delete(deadline);
         this.pausedByPrompt.delete(deadline);
@@ -209,140 +217,103 @@ export class SshTransport implements Transport<SshHost> {
           client.removeAllListeners('ready');
           client.on('error', () => undefined); // late errors of a discarded client
           client.end();
-          sock?.destroy();
-          reject(err);
-        } else {
-          resolve(new SshConnection(host, client, onGone));
+          setup.sock?.destroy();
         }
+        settle(err);
+      },
+    };
+    const deadline = new Deadline(host.connectTimeoutMs, () =>
+      setup.finish(setupError(host, 'unreachable', `${setup.label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`)),
+    );
+    this.deadlines.add(deadline);
+    // closeAll() while this dial is under way ends it now, not at its deadline
+    const abandon = () => setup.finish(abandoned(host));
+    this.dialing.add(abandon);
+    if (this.prompts > 0) this.pauseForPrompt(deadline);
+    return setup;
+  }
+
+  /** How the client talks to this host: everything but the stream it runs over. */
+  private clientConfig(setup: Setup, entries: readonly KnownHostsEntry[]): Omit<ConnectConfig, 'sock'> {
+    return {
+      username: setup.host.user,
+      readyTimeout: 0, // the Deadline of beginSetup covers TCP, handshake and auth
+      keepaliveInterval: this.opts.keepaliveIntervalMs ?? 5000,
+      keepaliveCountMax: this.opts.keepaliveCountMax ?? 3,
+      hostVerifier: this.hostVerifier(setup, entries),
+      authHandler: this.authHandler(setup),
+      algorithms: algorithmsFor(setup.host, entries),
+    };
+  }
+
+  /** Checks the host key; a refusal is kept for the error or close that follows it. */
+  private hostVerifier(setup: Setup, entries: readonly KnownHostsEntry[]): ConnectConfig['hostVerifier'] {
+    const { host } = setup;
+    const verifier = (key: Buffer, verify: (ok: boolean) => void): void => {
+      const result = this.verifyHostKey(host, entries, key);
+      if (result) setup.verifyError = result;
+      else this.seenHostKeys.set(host.name, fingerprint(key)); // rehearsal history records which machines were used
+      verify(!result);
+    };
+    return verifier as ConnectConfig['hostVerifier'];
+  }
+
+  /** Offers the auth methods one by one, public keys only. */
+  private authHandler(setup: Setup): ConnectConfig['authHandler'] {
+    const methods = this.authMethods(setup);
+    const handler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
+      const tryNext = async (): Promise<void> => {
+        if (methodsLeft && !methodsLeft.includes('publickey')) {
+          return next(false);
+        }
+        while (methods.length) {
+          const m = await methods.shift()!();
+          if (m) return next(m);
+        }
+        next(false);
       };
-      const deadline = new Deadline(host.connectTimeoutMs, () =>
-        finish(fail('unreachable', `${label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`)),
+      tryNext().catch(() => next(false));
+    };
+    return handler as ConnectConfig['authHandler'];
+  }
+
+  /** Agent first, then each identity file; an encrypted key asks for its passphrase once. */
+  private authMethods(setup: Setup): Array<() => Promise<AnyAuthMethod | null>> {
+    const { host } = setup;
+    const methods: Array<() => Promise<AnyAuthMethod | null>> = [];
+    const agent = this.opts.agentSocket === undefined ? process.env.SSH_AUTH_SOCK : this.opts.agentSocket;
+    if (agent) methods.push(async () => ({ type: 'agent', username: host.user, agent }));
+    for (const path of host.identityFiles) {
+      methods.push(async () => {
+        const loaded = await this.loadKey(path);
+        if ('skip' in loaded) {
+          if (loaded.skip) setup.authNotes.push(loaded.skip);
+          return null;
+        }
+        setup.authNotes.push(path);
+        return { type: 'publickey', username: host.user, key: loaded.key };
+      });
+    }
+    if (agent) setup.authNotes = ['ssh-agent'];
+    return methods;
+  }
+
+  /** The stream the client runs over: the ProxyCommand, a tunnel through the jump host, or the early socket. */
+  private openStream(setup: Setup, config: Omit<ConnectConfig, 'sock'>, early: EarlySocket | undefined, jumpConn: SshConnection | undefined): void {
+    const { host, label } = setup;
+    const start = (stream: Duplex) => startClient(setup, config, stream);
+    if (host.proxyCommand) {
+      startProxy(setup, host.proxyCommand, start);
+    } else if (jumpConn) {
+      jumpConn.forwardOut(host.address, host.port).then(start, (err: Error) =>
+        setup.finish(setupError(host, 'unreachable', `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`, err)),
       );
-      this.deadlines.add(deadline);
-      // closeAll() while this dial is under way ends it now, not at its deadline
-      const abandon = () => finish(abandoned(host));
-      this.dialing.add(abandon);
-      const finishDial = finish;
-      finish = (err) => { this.dialing.delete(abandon); finishDial(err); };
-      if (this.prompts > 0) this.pauseForPrompt(deadline);
-
-      const hostVerifier = (key: Buffer, verify: (ok: boolean) => void): void => {
-        const result = this.verifyHostKey(host, entries, key);
-        if (result) verifyError = result;
-        else this.seenHostKeys.set(host.name, fingerprint(key)); // rehearsal history records which machines were used
-        verify(!result);
-      };
-
-      // agent first, then each identity file; an encrypted key asks for its passphrase once
-      const methods: Array<() => Promise<AnyAuthMethod | null>> = [];
-      const agent = this.opts.agentSocket === undefined ? process.env.SSH_AUTH_SOCK : this.opts.agentSocket;
-      if (agent) methods.push(async () => ({ type: 'agent', username: host.user, agent }));
-      for (const path of host.identityFiles) {
-        methods.push(async () => {
-          const loaded = await this.loadKey(path);
-          if ('skip' in loaded) {
-            if (loaded.skip) authNotes.push(loaded.skip);
-            return null;
-          }
-          authNotes.push(path);
-          return { type: 'publickey', username: host.user, key: loaded.key };
-        });
-      }
-      if (agent) authNotes = ['ssh-agent'];
-      const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
-        const tryNext = async (): Promise<void> => {
-          if (methodsLeft && !methodsLeft.includes('publickey')) {
-            return next(false);
-          }
-          while (methods.length) {
-            const m = await methods.shift()!();
-            if (m) return next(m);
-          }
-          next(false);
-        };
-        tryNext().catch(() => next(false));
-      };
-
-      client.once('ready', () => finish(null));
-      client.on('error', (err: Error & { level?: string; code?: string }) => {
-        if (verifyError) return finish(verifyError);
-        // ssh2 reports these and goes on with the next auth method
-        if (err.level === 'agent' || (err.level === 'client-authentication' && err.message.startsWith('Error while signing'))) {
-          authNotes.push(`${err.level === 'agent' ? 'ssh-agent' : 'a key'} failed: ${err.message}`);
-          return;
-        }
-        if (err.level === 'client-authentication') {
-          return finish(
-            fail('auth', `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); add the key to the server's authorized_keys or set identity files`, undefined, err),
-          );
-        }
-        if (err.level === 'client-socket' || err.code) {
-          return finish(fail('unreachable', `${label} unreachable: ${socketErrorText(err)}`, undefined, err));
-        }
-        if (err.level === 'handshake') {
-          return finish(
-            fail('unreachable', `${label}: SSH handshake failed: ${err.message} (a legacy server may need \`algorithms\` in the inventory)`, undefined, err),
-          );
-        }
-        finish(fail('unreachable', `${label} unreachable: ${err.message}`, undefined, err));
-      });
-      client.on('close', () => {
-        if (verifyError) return finish(verifyError);
-        finish(fail('unreachable', `${label} unreachable: the server closed the connection during setup`));
-      });
-
-      const start = (s: Duplex) => {
-        if (done) {
-          s.destroy();
-          return;
-        }
-        sock = s;
-        const algorithms: ConnectConfig['algorithms'] = { serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port, host.hostKeyAlias) as never };
-        // legacy algorithms only when the inventory asks for them
-        for (const [k, list] of Object.entries(host.algorithms ?? {})) {
-          (algorithms as Record<string, unknown>)[k] = k === 'serverHostKey' ? [...(algorithms.serverHostKey as string[]), ...list] : { append: list };
-        }
-        try {
-          client.connect({
-            sock: s as unknown as ConnectConfig['sock'],
-            username: host.user,
-            readyTimeout: 0, // the Deadline above covers TCP, handshake and auth
-            keepaliveInterval: this.opts.keepaliveIntervalMs ?? 5000,
-            keepaliveCountMax: this.opts.keepaliveCountMax ?? 3,
-            hostVerifier: hostVerifier as ConnectConfig['hostVerifier'],
-            authHandler: authHandler as ConnectConfig['authHandler'],
-            algorithms,
-          });
-        } catch (err) {
-          finish(fail('unreachable', `${label}: ${(err as Error).message}`, undefined, err));
-        }
-      };
-
-      if (host.proxyCommand) {
-        let proxy: ReturnType<typeof proxyCommandSocket>;
-        try {
-          proxy = proxyCommandSocket(host.proxyCommand);
-        } catch (err) {
-          return finish(fail('unreachable', `${label} unreachable: ProxyCommand could not start: ${(err as Error).message}`, undefined, err));
-        }
-        proxy.on('error', (err: Error) => {
-          if (!done) finish(fail('unreachable', `${label} unreachable through its ProxyCommand (${host.proxyCommand}): ${err.message}`, undefined, err));
-        });
-        proxy.once('end', () => {
-          if (!done) setImmediate(() => finish(fail('unreachable', `${label} unreachable: its ProxyCommand (${host.proxyCommand}) ended during setup${proxy.stderrTail() ? `: ${proxy.stderrTail()}` : ''}`)));
-        });
-        start(proxy);
-      } else if (jumpConn) {
-        jumpConn.forwardOut(host.address, host.port).then(start, (err: Error) =>
-          finish(fail('unreachable', `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`, undefined, err)),
-        );
-      } else {
-        const { socket: s, error } = early!;
-        this.opts.onSocket?.(s);
-        if (error) finish(fail('unreachable', `${label} unreachable: ${socketErrorText(error as NodeJS.ErrnoException)}`, undefined, error));
-        else start(s);
-      }
-    });
+    } else {
+      const { socket: s, error } = early!;
+      this.opts.onSocket?.(s);
+      if (error) setup.finish(setupError(host, 'unreachable', `${label} unreachable: ${socketErrorText(error as NodeJS.ErrnoException)}`, error));
+      else start(s);
+    }
   }
 
   /**
