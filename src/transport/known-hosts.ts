@@ -108,9 +108,40 @@ export function knownHostsName(address: string, port: number, alias?: string): s
   return alias ?? hostLookupName(address, port);
 }
 
+/**
+ * Entries of a known_hosts list that may match a name, in file order. A line of plain names
+ * (no wildcard, not hashed) can only match a name it lists (a negated name only ever excludes):
+ * those lines are found through an index by name, built once per list (the cache hands every
+ * host the same list), so a host's check does not scan a file of one line per host. Lines with
+ * wildcards and hashed lines are candidates for every name, as before; matchesHost decides.
+ */
+const indexes = new WeakMap<readonly KnownHostsEntry[], { byName: Map<string, number[]>; scan: number[] }>();
+const INDEX_FROM = 32;
+
+export function candidates(entries: readonly KnownHostsEntry[], name: string): readonly KnownHostsEntry[] {
+  if (entries.length < INDEX_FROM) return entries;
+  let index = indexes.get(entries);
+  if (!index) {
+    const byName = new Map<string, number[]>();
+    const scan: number[] = [];
+    entries.forEach((e, i) => {
+      const patterns = e.hosts.split(',').filter(Boolean);
+      if (e.hosts.startsWith('|') || patterns.some((p) => /[*?]/.test(p))) return void scan.push(i);
+      for (const p of new Set(patterns.map((x) => x.toLowerCase()))) {
+        const list = byName.get(p);
+        if (list) list.push(i); else byName.set(p, [i]);
+      }
+    });
+    index = { byName, scan };
+    indexes.set(entries, index);
+  }
+  const at = [...(index.byName.get(name) ?? []), ...index.scan].sort((a, b) => a - b);
+  return at.map((i) => entries[i]);
+}
+
 function checkName(entries: readonly KnownHostsEntry[], name: string, key: Buffer): HostKeyStatus {
   const type = keyTypeOf(key);
-  const mine = entries.filter((e) => matchesHost(e.hosts, name));
+  const mine = candidates(entries, name).filter((e) => matchesHost(e.hosts, name));
   const revoked = mine.find((e) => e.marker === 'revoked' && e.key.equals(key));
   if (revoked) return { status: 'revoked', where: `${revoked.file}:${revoked.line}` };
   const plain = mine.filter((e) => e.marker === null);
@@ -237,7 +268,7 @@ export const DEFAULT_HOST_KEY_ALGORITHMS = Object.values(ALGOS_BY_TYPE).flat();
 export function hostKeyAlgorithmsFor(entries: readonly KnownHostsEntry[], address: string, port: number, alias?: string): string[] {
   const name = knownHostsName(address, port, alias);
   const knownTypes = new Set(
-    entries.filter((e) => e.marker === null && matchesHost(e.hosts, name)).map((e) => e.keyType),
+    candidates(entries, name).filter((e) => e.marker === null && matchesHost(e.hosts, name)).map((e) => e.keyType),
   );
   const first = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => [...knownTypes].some((t) => ALGOS_BY_TYPE[t]?.includes(a)));
   return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];

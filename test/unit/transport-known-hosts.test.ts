@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import {
+  candidates,
   checkHostKey,
   fingerprint,
   hashedEntryLine,
@@ -206,5 +208,23 @@ describe('KnownHostsCache', () => {
     // the same size and a rewritten file: still read again (inode or times differ)
     writeFileSync(file, `db4 ${keys.ed1.line}\n`.padEnd(readFileSync(file, 'utf8').length - 1, ' ') + '\n');
     expect(checkHostKey(cache.load([file]), 'db4', 22, keys.ed1.blob).status).toBe('known');
+  });
+});
+
+describe('the index by name (lists of 32 lines and more)', () => {
+  test('finds exactly the lines a full scan matches, in file order, for any mix of patterns', () => {
+    const label = fc.constantFrom('db1', 'DB1', 'db2', 'web', '10.0.0.5', '[10.0.0.5]:2222', '[db1]:22', 'x');
+    const pattern = fc.oneof(label, label.map((l) => `!${l}`), fc.constantFrom('db*', '*', '10.0.0.?', '[10.0.0.*]:2222', '!db2'));
+    const line = fc.oneof(
+      { weight: 4, arbitrary: fc.array(pattern, { minLength: 1, maxLength: 3 }).map((p) => p.join(',')) },
+      { weight: 1, arbitrary: label.map((l) => hashedEntryLine(l, 22, keys.ed1.blob).split(' ')[0]) },
+    );
+    fc.assert(fc.property(fc.array(line, { minLength: 32, maxLength: 60 }), label, (hosts, name) => {
+      const entries = parseKnownHosts(hosts.map((h) => `${h} ${keys.ed1.line}`).join('\n'));
+      const scan = entries.filter((e) => matchesHost(e.hosts, name.toLowerCase()));
+      expect(candidates(entries, name.toLowerCase()).filter((e) => matchesHost(e.hosts, name.toLowerCase()))).toEqual(scan);
+      const viaAlias = entries.filter((e) => matchesHost(e.hosts, name));
+      expect(candidates(entries, name).filter((e) => matchesHost(e.hosts, name))).toEqual(viaAlias);
+    }), { numRuns: 300 });
   });
 });
