@@ -16,7 +16,20 @@ function stepRecords(i) {
   return [
     { type: 'step-started', step },
     { type: 'intent', step, host: 'h1', attempt: 1, command: 'true', purpose: 'run' },
-    { type: 'exec-finished', step, host: 'h1', attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 3, stdout: '', stderr: '' },
+    {
+      type: 'exec-finished',
+      step,
+      host: 'h1',
+      attempt: 1,
+      purpose: 'run',
+      exitCode: 0,
+      timedOut: false,
+      canceled: false,
+      signal: null,
+      durationMs: 3,
+      stdout: '',
+      stderr: '',
+    },
     { type: 'step-finished', step, result: 'ok', durationMs: 4 },
   ];
 }
@@ -28,7 +41,10 @@ function journalFs(mod, fsync) {
   return {
     fs: {
       ...mod.nodeJournalFs,
-      write: (fd, data, off, len) => { lastWasIntent = data.includes('"type":"intent"'); return mod.nodeJournalFs.write(fd, data, off, len); },
+      write: (fd, data, off, len) => {
+        lastWasIntent = data.includes('"type":"intent"');
+        return mod.nodeJournalFs.write(fd, data, off, len);
+      },
       fdatasync: (fd) => (fsync === 'intent' && lastWasIntent ? mod.nodeJournalFs.fdatasync(fd) : Promise.resolve()),
       fsyncDir: fsync === 'none' ? async () => {} : mod.nodeJournalFs.fsyncDir,
     },
@@ -49,15 +65,40 @@ async function oneRound(mod, steps, fsync, dir) {
 /** a parallel step on `hosts` hosts: returns ms per step and fdatasyncs per step */
 async function fanoutRound(mod, mustSync, steps, hosts, dir) {
   let syncs = 0;
-  const fs = { ...mod.nodeJournalFs, fdatasync: (fd) => { syncs++; return mod.nodeJournalFs.fdatasync(fd); } };
+  const fs = {
+    ...mod.nodeJournalFs,
+    fdatasync: (fd) => {
+      syncs++;
+      return mod.nodeJournalFs.fdatasync(fd);
+    },
+  };
   const j = await mod.FileJournal.create(dir, mod.newRunId('bench-fanout'), { redact: (s) => s, sync: mustSync, fs });
   const names = Array.from({ length: hosts }, (_, h) => `h${h}`);
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
     const step = `s${i}`;
     await j.append({ type: 'step-started', step });
-    await Promise.all(names.map((host) => j.append({ type: 'intent', step, host, attempt: 1, command: 'true', purpose: 'run' })));
-    await Promise.all(names.map((host) => j.append({ type: 'exec-finished', step, host, attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 3, stdout: '', stderr: '' })));
+    await Promise.all(
+      names.map((host) => j.append({ type: 'intent', step, host, attempt: 1, command: 'true', purpose: 'run' })),
+    );
+    await Promise.all(
+      names.map((host) =>
+        j.append({
+          type: 'exec-finished',
+          step,
+          host,
+          attempt: 1,
+          purpose: 'run',
+          exitCode: 0,
+          timedOut: false,
+          canceled: false,
+          signal: null,
+          durationMs: 3,
+          stdout: '',
+          stderr: '',
+        }),
+      ),
+    );
     await j.append({ type: 'step-finished', step, result: 'ok', durationMs: 4 });
   }
   const ms = performance.now() - t0;
@@ -71,7 +112,17 @@ export async function measureJournal({ steps = 200, rounds = 5, baseDir, root = 
   const { mustSync } = await import(pathToFileURL(path.join(root, 'dist/src/engine/events.js')).href);
   // on the disk the runs use (not a tmpfs): fsync must cost what it costs there
   const dir = mkdtempSync(path.join(baseDir ?? tmpdir(), 'lb-journal-'));
-  const out = { steps, rounds, recordsPerStep: 4, fsyncMsPerStep: [], noFsyncMsPerStep: [], intentFsyncMsPerStep: [], fanoutHosts, fanoutMsPerStep: [], fanoutFdatasyncsPerStep: 0 };
+  const out = {
+    steps,
+    rounds,
+    recordsPerStep: 4,
+    fsyncMsPerStep: [],
+    noFsyncMsPerStep: [],
+    intentFsyncMsPerStep: [],
+    fanoutHosts,
+    fanoutMsPerStep: [],
+    fanoutFdatasyncsPerStep: 0,
+  };
   try {
     for (let r = 0; r < rounds; r++) {
       out.fsyncMsPerStep.push(await oneRound(mod, steps, 'all', dir));

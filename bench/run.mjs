@@ -5,7 +5,17 @@
 // bench/results/bench-STAMP.json and bench/results/bench-STAMP.md (also printed), and a
 // PASS/MISS line per target. BENCH_QUICK=1 runs fewer repetitions (a smoke test of the harness).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +49,8 @@ function linearFit(points) {
   const n = points.length;
   const mx = points.reduce((s, p) => s + p[0], 0) / n;
   const my = points.reduce((s, p) => s + p[1], 0) / n;
-  const b = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  const b =
+    points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
   return { fixedMs: my - b * mx, perStepMs: b };
 }
 
@@ -62,7 +73,19 @@ function hyperfine(commands, { runs, warmup = 1, prepare, cwd, env }) {
   if (r.status !== 0) throw new Error(`hyperfine failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const res = JSON.parse(readFileSync(out, 'utf8')).results;
   rmSync(out, { force: true });
-  return Object.fromEntries(res.map((e) => [e.command, { median: e.median * 1000, min: e.min * 1000, mean: e.mean * 1000, user: e.user * 1000, system: e.system * 1000, times: e.times.map((t) => t * 1000) }]));
+  return Object.fromEntries(
+    res.map((e) => [
+      e.command,
+      {
+        median: e.median * 1000,
+        min: e.min * 1000,
+        mean: e.mean * 1000,
+        user: e.user * 1000,
+        system: e.system * 1000,
+        times: e.times.map((t) => t * 1000),
+      },
+    ]),
+  );
 }
 
 function version(cmd, args, re) {
@@ -86,7 +109,8 @@ function snapshotBuild(work) {
 }
 
 async function main() {
-  if (!existsSync(path.join(ROOT, 'dist/lifeboat.cjs'))) throw new Error('dist/lifeboat.cjs missing: run `npm run bench` (it builds first)');
+  if (!existsSync(path.join(ROOT, 'dist/lifeboat.cjs')))
+    throw new Error('dist/lifeboat.cjs missing: run `npm run bench` (it builds first)');
   const started = new Date();
   // never on a tmpfs: the journal's fsyncs must cost what they cost on a disk
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
@@ -97,7 +121,11 @@ async function main() {
   CLI = path.join(build, 'dist/src/bin.cjs');
   const env = { ...process.env, NO_COLOR: '1', CI: '1' };
   const result = {
-    started: started.toISOString(), quick: QUICK, host: os.hostname(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
+    started: started.toISOString(),
+    quick: QUICK,
+    host: os.hostname(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
     loadBefore: loadavg(),
     versions: {
       node: process.version,
@@ -127,12 +155,28 @@ async function main() {
     const state = path.join(work, 'state');
     const bareCfg = (hosts, steps, cmd) => {
       const f = path.join(work, `bare-${hosts}-${steps}.json`);
-      writeFileSync(f, JSON.stringify({ hosts: Array.from({ length: hosts }, (_, i) => hostAddr(i + 1)), port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, steps, cmd }));
+      writeFileSync(
+        f,
+        JSON.stringify({
+          hosts: Array.from({ length: hosts }, (_, i) => hostAddr(i + 1)),
+          port: sshd.port,
+          user: sshd.user,
+          key: sshd.clientKeyPath,
+          steps,
+          cmd,
+        }),
+      );
       return f;
     };
-    const lbRun = (rb) => `${process.execPath} ${CLI} run runbooks/${rb}.yaml -i bench --yes --plain --state-dir ${state}`;
-    const ansEnv = (pipelining) => ({ ...env, ANSIBLE_CONFIG: ans.cfg, ANSIBLE_PIPELINING: pipelining ? 'True' : 'False' });
-    const ansCmd = (play, forks = 5) => `ansible-playbook -i ${ans.inventory} -f ${forks} ${path.join(ans.dir, play)}.yml`;
+    const lbRun = (rb) =>
+      `${process.execPath} ${CLI} run runbooks/${rb}.yaml -i bench --yes --plain --state-dir ${state}`;
+    const ansEnv = (pipelining) => ({
+      ...env,
+      ANSIBLE_CONFIG: ans.cfg,
+      ANSIBLE_PIPELINING: pipelining ? 'True' : 'False',
+    });
+    const ansCmd = (play, forks = 5) =>
+      `ansible-playbook -i ${ans.inventory} -f ${forks} ${path.join(ans.dir, play)}.yml`;
 
     // sanity: every tool does the work and exits 0 once before anything is timed
     for (const [name, argv, e] of [
@@ -142,33 +186,61 @@ async function main() {
       ['ansible', ansCmd('k1').split(' '), ansEnv(true)],
     ]) {
       const r = spawnSync(argv[0], argv.slice(1), { cwd: proj.root, env: e, encoding: 'utf8', timeout: 120_000 });
-      if (r.status !== 0) throw new Error(`${name} failed its sanity run (${r.status}):\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`);
+      if (r.status !== 0)
+        throw new Error(
+          `${name} failed its sanity run (${r.status}):\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`,
+        );
     }
     spawnSync(ans.cleanup);
 
     // ---- 1. one host, K steps --------------------------------------------------------
     const fast = QUICK ? 3 : 12;
-    result.steps = { k: KS, tools: {}, method: 'lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine' };
+    result.steps = {
+      k: KS,
+      tools: {},
+      method: 'lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine',
+    };
     const series = { lifeboat: [], ssh2: [], openssh: [], ansible: [], ansiblePipelining: [] };
     for (const k of KS) {
       log(`bench: ${k} step(s) on one host…`);
-      const h = interleaved([
-        ['lifeboat', lbRun(`k${k}`)],
-        ['ssh2', `${process.execPath} ${BARE} ${bareCfg(1, k, 'true')}`],
-        ['openssh', `${ossh.host} 127.0.0.1 ${k} true`],
-      ], { rounds: fast, cwd: proj.root, env });
+      const h = interleaved(
+        [
+          ['lifeboat', lbRun(`k${k}`)],
+          ['ssh2', `${process.execPath} ${BARE} ${bareCfg(1, k, 'true')}`],
+          ['openssh', `${ossh.host} 127.0.0.1 ${k} true`],
+        ],
+        { rounds: fast, cwd: proj.root, env },
+      );
       // Ansible takes seconds per run: fewer runs, no warm-up (the sanity run warmed its caches)
       const slow = QUICK ? 1 : k === 1 ? 3 : 2;
-      const a = hyperfine([['ansible', ansCmd(`k${k}`)]], { runs: slow, warmup: 0, prepare: ans.cleanup, cwd: proj.root, env: ansEnv(false) });
-      const ap = hyperfine([['ansiblePipelining', ansCmd(`k${k}`)]], { runs: slow, warmup: 0, prepare: ans.cleanup, cwd: proj.root, env: ansEnv(true) });
-      for (const [tool, v] of Object.entries({ ...h, ...a, ...ap })) series[tool].push({ k, medianMs: v.median, minMs: v.min, cpuMs: v.user + v.system, times: v.times });
+      const a = hyperfine([['ansible', ansCmd(`k${k}`)]], {
+        runs: slow,
+        warmup: 0,
+        prepare: ans.cleanup,
+        cwd: proj.root,
+        env: ansEnv(false),
+      });
+      const ap = hyperfine([['ansiblePipelining', ansCmd(`k${k}`)]], {
+        runs: slow,
+        warmup: 0,
+        prepare: ans.cleanup,
+        cwd: proj.root,
+        env: ansEnv(true),
+      });
+      for (const [tool, v] of Object.entries({ ...h, ...a, ...ap }))
+        series[tool].push({ k, medianMs: v.median, minMs: v.min, cpuMs: v.user + v.system, times: v.times });
     }
     // fixed and per-step cost from the best run of each K: on a shared machine the fastest run
     // is the one least disturbed by others; the fit over medians and over CPU time is kept too
     for (const [tool, pts] of Object.entries(series)) {
       const med = linearFit(pts.map((p) => [p.k, p.medianMs]));
       const cpu = linearFit(pts.map((p) => [p.k, p.cpuMs]));
-      result.steps.tools[tool] = { points: pts, ...linearFit(pts.map((p) => [p.k, p.minMs])), medianFit: med, cpuFit: cpu };
+      result.steps.tools[tool] = {
+        points: pts,
+        ...linearFit(pts.map((p) => [p.k, p.minMs])),
+        medianFit: med,
+        cpuFit: cpu,
+      };
     }
 
     // ---- 2. fan-out ----------------------------------------------------------------------
@@ -178,10 +250,12 @@ async function main() {
       const tools = {
         lifeboat: { argv: lbRun(`fan${hosts}`).split(' '), env, cwd: proj.fanRoot },
         ssh2: { argv: [process.execPath, BARE, bareCfg(hosts, 5, 'echo x')], env },
-        ...(FAN_ALL.includes(hosts) ? {
-          openssh: { argv: [ossh.fanout, String(hosts), '5', 'echo x'], env },
-          ansible: { argv: ansCmd(`fan${hosts}`, hosts).split(' '), env: ansEnv(true), ansible: true },
-        } : {}),
+        ...(FAN_ALL.includes(hosts)
+          ? {
+              openssh: { argv: [ossh.fanout, String(hosts), '5', 'echo x'], env },
+              ansible: { argv: ansCmd(`fan${hosts}`, hosts).split(' '), env: ansEnv(true), ansible: true },
+            }
+          : {}),
       };
       const out = {};
       for (const [tool, t] of Object.entries(tools)) {
@@ -195,9 +269,14 @@ async function main() {
         }
         if (t.ansible) spawnSync(ans.cleanup);
         out[tool] = {
-          runs: runs.length, wallMs: median(runs.map((r) => r.wallMs)), minWallMs: Math.min(...runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)),
-          peakRssMiB: Math.max(...runs.map((r) => r.peakRssKiB)) / 1024, peakPssMiB: Math.max(...runs.map((r) => r.peakPssKiB)) / 1024,
-          maxProcs: Math.max(...runs.map((r) => r.maxProcs)), samples: runs.map((r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, peakRssKiB: r.peakRssKiB })),
+          runs: runs.length,
+          wallMs: median(runs.map((r) => r.wallMs)),
+          minWallMs: Math.min(...runs.map((r) => r.wallMs)),
+          cpuMs: median(runs.map((r) => r.cpuMs)),
+          peakRssMiB: Math.max(...runs.map((r) => r.peakRssKiB)) / 1024,
+          peakPssMiB: Math.max(...runs.map((r) => r.peakPssKiB)) / 1024,
+          maxProcs: Math.max(...runs.map((r) => r.maxProcs)),
+          samples: runs.map((r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, peakRssKiB: r.peakRssKiB })),
         };
         if (t.ansible) out[tool].note = `forks=${hosts}, pipelining on`;
       }
@@ -219,40 +298,59 @@ async function main() {
     // ---- 3. cold start ------------------------------------------------------------------
     log('bench: cold start…');
     const html = path.join(work, 'plan.html');
-    const cs = hyperfine([
-      ['node -e 0', `${process.execPath} -e 0`],
-      ['lifeboat --version', `${process.execPath} ${CLI} --version`],
-      ['validate 1 runbook', `${process.execPath} ${CLI} validate ${path.join(proj.root, 'runbooks/k20.yaml')}`],
-      ['validate 200 runbooks', `${process.execPath} ${CLI} validate -q ${proj.many}`],
-      ['run --dry-run (20 steps)', `${process.execPath} ${CLI} run runbooks/k20.yaml -i bench --dry-run`],
-      ['plan 200 runbooks (HTML)', `${process.execPath} ${CLI} plan ${proj.many} -i bench -o ${html}`],
-    ], { runs: QUICK ? 3 : 15, warmup: 2, cwd: proj.root, env });
-    result.coldStart = Object.fromEntries(Object.entries(cs).map(([k, v]) => [k, { medianMs: v.median, minMs: v.min, meanMs: v.mean, userMs: v.user, systemMs: v.system }]));
+    const cs = hyperfine(
+      [
+        ['node -e 0', `${process.execPath} -e 0`],
+        ['lifeboat --version', `${process.execPath} ${CLI} --version`],
+        ['validate 1 runbook', `${process.execPath} ${CLI} validate ${path.join(proj.root, 'runbooks/k20.yaml')}`],
+        ['validate 200 runbooks', `${process.execPath} ${CLI} validate -q ${proj.many}`],
+        ['run --dry-run (20 steps)', `${process.execPath} ${CLI} run runbooks/k20.yaml -i bench --dry-run`],
+        ['plan 200 runbooks (HTML)', `${process.execPath} ${CLI} plan ${proj.many} -i bench -o ${html}`],
+      ],
+      { runs: QUICK ? 3 : 15, warmup: 2, cwd: proj.root, env },
+    );
+    result.coldStart = Object.fromEntries(
+      Object.entries(cs).map(([k, v]) => [
+        k,
+        { medianMs: v.median, minMs: v.min, meanMs: v.mean, userMs: v.user, systemMs: v.system },
+      ]),
+    );
 
     // ---- 4. growth in steps ----------------------------------------------------------------
     // client CPU (user + sys of the whole tree) of a real run and of a dry run, K = 250 … 4,000
     // steps of `true` on one host; linear means CPU(2K) ≈ 2 × CPU(K), whatever the fixed cost
     log('bench: growth in steps…');
     result.growth = { k: GROWTH, run: [], dryRun: [] };
-    for (const k of GROWTH) writeFileSync(path.join(proj.root, 'runbooks', `seq${k}.yaml`), seqRunbook(`seq${k}`, k, 'true'));
+    for (const k of GROWTH)
+      writeFileSync(path.join(proj.root, 'runbooks', `seq${k}.yaml`), seqRunbook(`seq${k}`, k, 'true'));
     for (const k of GROWTH) {
-      for (const [series, extra] of [['run', []], ['dryRun', ['--dry-run']]]) {
+      for (const [series, extra] of [
+        ['run', []],
+        ['dryRun', ['--dry-run']],
+      ]) {
         const argv = [...lbRun(`seq${k}`).split(' '), ...extra];
         const runs = [];
         for (let i = 0; i < (QUICK ? 1 : 2); i++) {
           const r = await measure(argv, { cwd: proj.root, env, timeoutMs: 900_000 });
-          if (r.exitCode !== 0) throw new Error(`lifeboat ${series} of ${k} steps failed (${r.exitCode}): ${r.stderrTail}`);
+          if (r.exitCode !== 0)
+            throw new Error(`lifeboat ${series} of ${k} steps failed (${r.exitCode}): ${r.stderrTail}`);
           runs.push(r);
         }
         const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
         result.growth[series].push({ k, cpuMs: best.cpuMs, wallMs: best.wallMs, peakRssMiB: best.peakRssKiB / 1024 });
       }
     }
-    for (const series of ['run', 'dryRun']) result.growth[`${series}Exponent`] = powerFit(result.growth[series].map((p) => [p.k, p.cpuMs]));
+    for (const series of ['run', 'dryRun'])
+      result.growth[`${series}Exponent`] = powerFit(result.growth[series].map((p) => [p.k, p.cpuMs]));
 
     // ---- 5. journal ---------------------------------------------------------------------
     log('bench: journal…');
-    result.journal = await measureJournal({ steps: QUICK ? 50 : 200, rounds: QUICK ? 3 : 5, baseDir: work, root: build });
+    result.journal = await measureJournal({
+      steps: QUICK ? 50 : 200,
+      rounds: QUICK ? 3 : 5,
+      baseDir: work,
+      root: build,
+    });
   } finally {
     // Ansible's ControlPersist masters of an interrupted run, then the server
     if (ansibleCleanup) spawnSync(ansibleCleanup);
@@ -264,7 +362,10 @@ async function main() {
   result.targets = targets(result);
 
   const md = markdown(result);
-  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = started
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const dir = path.join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `bench-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
@@ -285,66 +386,165 @@ function targets(r) {
   const hg = r.hostGrowth.lifeboat;
   const cpuPerHost = (f, h) => f.lifeboat.cpuMs / h;
   const list = [
-    ['per step ≤ 1.2× bare ssh2 (wall)', `${ms(t.lifeboat.perStepMs)} vs ${ms(t.ssh2.perStepMs)} (${x(ratio(t.lifeboat.perStepMs, t.ssh2.perStepMs))})`, t.lifeboat.perStepMs <= 1.2 * t.ssh2.perStepMs],
-    ['client CPU per step ≤ 1.0 ms', `${ms(t.lifeboat.cpuFit.perStepMs)} (bare ssh2 ${ms(t.ssh2.cpuFit.perStepMs)})`, t.lifeboat.cpuFit.perStepMs <= 1.0],
-    ['per-step ≥ 40× less than Ansible per task (pipelining)', `${x(ratio(t.ansiblePipelining.perStepMs, t.lifeboat.perStepMs))} less`, t.ansiblePipelining.perStepMs >= 40 * t.lifeboat.perStepMs],
+    [
+      'per step ≤ 1.2× bare ssh2 (wall)',
+      `${ms(t.lifeboat.perStepMs)} vs ${ms(t.ssh2.perStepMs)} (${x(ratio(t.lifeboat.perStepMs, t.ssh2.perStepMs))})`,
+      t.lifeboat.perStepMs <= 1.2 * t.ssh2.perStepMs,
+    ],
+    [
+      'client CPU per step ≤ 1.0 ms',
+      `${ms(t.lifeboat.cpuFit.perStepMs)} (bare ssh2 ${ms(t.ssh2.cpuFit.perStepMs)})`,
+      t.lifeboat.cpuFit.perStepMs <= 1.0,
+    ],
+    [
+      'per-step ≥ 40× less than Ansible per task (pipelining)',
+      `${x(ratio(t.ansiblePipelining.perStepMs, t.lifeboat.perStepMs))} less`,
+      t.ansiblePipelining.perStepMs >= 40 * t.lifeboat.perStepMs,
+    ],
     ['20-step runbook, one host, end to end < 0.3 s', ms(k20), k20 < 300],
-    ['fan-out 20×5 within 1.5× of bare ssh2 (wall)', `${ms(f20.lifeboat.minWallMs)} vs ${ms(f20.ssh2.minWallMs)} (${x(ratio(f20.lifeboat.minWallMs, f20.ssh2.minWallMs))})`, f20.lifeboat.minWallMs <= 1.5 * f20.ssh2.minWallMs],
-    ['fan-out 20×5 ≥ 15× faster than Ansible forks=20', `${x(ratio(f20.ansible.minWallMs, f20.lifeboat.minWallMs))}`, f20.ansible.minWallMs >= 15 * f20.lifeboat.minWallMs],
-    ['fan-out 100×5 ≤ 1.1× bare ssh2 (wall)', `${ms(f100.lifeboat.minWallMs)} vs ${ms(f100.ssh2.minWallMs)} (${x(ratio(f100.lifeboat.minWallMs, f100.ssh2.minWallMs))})`, f100.lifeboat.minWallMs <= 1.1 * f100.ssh2.minWallMs],
-    ['fan-out 100×5: peak RSS ≤ 90 MiB', `${f100.lifeboat.peakRssMiB.toFixed(0)} MiB (bare ssh2 ${f100.ssh2.peakRssMiB.toFixed(0)} MiB)`, f100.lifeboat.peakRssMiB <= 90],
-    ['fan-out 500×5: peak RSS < 250 MiB', `${f500.lifeboat.peakRssMiB.toFixed(0)} MiB (bare ssh2 ${f500.ssh2.peakRssMiB.toFixed(0)} MiB)`, f500.lifeboat.peakRssMiB < 250],
-    ['fan-out 500×5 ≤ 1.2× bare ssh2 (wall)', `${ms(f500.lifeboat.minWallMs)} vs ${ms(f500.ssh2.minWallMs)} (${x(ratio(f500.lifeboat.minWallMs, f500.ssh2.minWallMs))})`, f500.lifeboat.minWallMs <= 1.2 * f500.ssh2.minWallMs],
-    ['linear in hosts: CPU per host at 500 hosts ≤ 1.2× that at 100', `${ms(cpuPerHost(f500, 500))} vs ${ms(cpuPerHost(f100, 100))} per host (exponents: wall ${hg.wallExponent.toFixed(2)}, CPU ${hg.cpuExponent.toFixed(2)}, RSS above one host ${hg.rssAboveOneHostExponent.toFixed(2)})`, cpuPerHost(f500, 500) <= 1.2 * cpuPerHost(f100, 100)],
-    ['`lifeboat --version` within 40 ms of `node -e 0`', `+${ms(cs['lifeboat --version'].minMs - cs['node -e 0'].minMs)} (CPU +${ms(cs['lifeboat --version'].userMs + cs['lifeboat --version'].systemMs - cs['node -e 0'].userMs - cs['node -e 0'].systemMs)})`, cs['lifeboat --version'].minMs - cs['node -e 0'].minMs <= 40],
+    [
+      'fan-out 20×5 within 1.5× of bare ssh2 (wall)',
+      `${ms(f20.lifeboat.minWallMs)} vs ${ms(f20.ssh2.minWallMs)} (${x(ratio(f20.lifeboat.minWallMs, f20.ssh2.minWallMs))})`,
+      f20.lifeboat.minWallMs <= 1.5 * f20.ssh2.minWallMs,
+    ],
+    [
+      'fan-out 20×5 ≥ 15× faster than Ansible forks=20',
+      `${x(ratio(f20.ansible.minWallMs, f20.lifeboat.minWallMs))}`,
+      f20.ansible.minWallMs >= 15 * f20.lifeboat.minWallMs,
+    ],
+    [
+      'fan-out 100×5 ≤ 1.1× bare ssh2 (wall)',
+      `${ms(f100.lifeboat.minWallMs)} vs ${ms(f100.ssh2.minWallMs)} (${x(ratio(f100.lifeboat.minWallMs, f100.ssh2.minWallMs))})`,
+      f100.lifeboat.minWallMs <= 1.1 * f100.ssh2.minWallMs,
+    ],
+    [
+      'fan-out 100×5: peak RSS ≤ 90 MiB',
+      `${f100.lifeboat.peakRssMiB.toFixed(0)} MiB (bare ssh2 ${f100.ssh2.peakRssMiB.toFixed(0)} MiB)`,
+      f100.lifeboat.peakRssMiB <= 90,
+    ],
+    [
+      'fan-out 500×5: peak RSS < 250 MiB',
+      `${f500.lifeboat.peakRssMiB.toFixed(0)} MiB (bare ssh2 ${f500.ssh2.peakRssMiB.toFixed(0)} MiB)`,
+      f500.lifeboat.peakRssMiB < 250,
+    ],
+    [
+      'fan-out 500×5 ≤ 1.2× bare ssh2 (wall)',
+      `${ms(f500.lifeboat.minWallMs)} vs ${ms(f500.ssh2.minWallMs)} (${x(ratio(f500.lifeboat.minWallMs, f500.ssh2.minWallMs))})`,
+      f500.lifeboat.minWallMs <= 1.2 * f500.ssh2.minWallMs,
+    ],
+    [
+      'linear in hosts: CPU per host at 500 hosts ≤ 1.2× that at 100',
+      `${ms(cpuPerHost(f500, 500))} vs ${ms(cpuPerHost(f100, 100))} per host (exponents: wall ${hg.wallExponent.toFixed(2)}, CPU ${hg.cpuExponent.toFixed(2)}, RSS above one host ${hg.rssAboveOneHostExponent.toFixed(2)})`,
+      cpuPerHost(f500, 500) <= 1.2 * cpuPerHost(f100, 100),
+    ],
+    [
+      '`lifeboat --version` within 40 ms of `node -e 0`',
+      `+${ms(cs['lifeboat --version'].minMs - cs['node -e 0'].minMs)} (CPU +${ms(cs['lifeboat --version'].userMs + cs['lifeboat --version'].systemMs - cs['node -e 0'].userMs - cs['node -e 0'].systemMs)})`,
+      cs['lifeboat --version'].minMs - cs['node -e 0'].minMs <= 40,
+    ],
     ['validate one runbook < 250 ms', ms(cs['validate 1 runbook'].minMs), cs['validate 1 runbook'].minMs < 250],
     ['validate 200 runbooks < 1.5 s', ms(cs['validate 200 runbooks'].minMs), cs['validate 200 runbooks'].minMs < 1500],
-    ['plan of 200 runbooks < 2 s', ms(cs['plan 200 runbooks (HTML)'].minMs), cs['plan 200 runbooks (HTML)'].minMs < 2000],
+    [
+      'plan of 200 runbooks < 2 s',
+      ms(cs['plan 200 runbooks (HTML)'].minMs),
+      cs['plan 200 runbooks (HTML)'].minMs < 2000,
+    ],
   ];
   // growth: CPU of the longest run against the run half as long (2,000 → 4,000 in a full run)
   const g = r.growth;
-  const last = (series) => { const pts = g[series]; return ratio(pts[pts.length - 1].cpuMs, pts[pts.length - 2].cpuMs); };
+  const last = (series) => {
+    const pts = g[series];
+    return ratio(pts[pts.length - 1].cpuMs, pts[pts.length - 2].cpuMs);
+  };
   const kk = `${g.k[g.k.length - 2]} → ${g.k[g.k.length - 1]} steps`;
   list.push(
-    [`linear in steps: run CPU ×≤ 2.2 from ${kk}`, `${x(last('run'))} (exponent ${g.runExponent.toFixed(2)})`, last('run') <= 2.2],
-    [`linear in steps: dry-run CPU ×≤ 2.2 from ${kk}`, `${x(last('dryRun'))} (exponent ${g.dryRunExponent.toFixed(2)})`, last('dryRun') <= 2.2],
+    [
+      `linear in steps: run CPU ×≤ 2.2 from ${kk}`,
+      `${x(last('run'))} (exponent ${g.runExponent.toFixed(2)})`,
+      last('run') <= 2.2,
+    ],
+    [
+      `linear in steps: dry-run CPU ×≤ 2.2 from ${kk}`,
+      `${x(last('dryRun'))} (exponent ${g.dryRunExponent.toFixed(2)})`,
+      last('dryRun') <= 2.2,
+    ],
   );
   return list.map(([target, measured, pass]) => ({ target, measured, pass }));
 }
 
 function markdown(r) {
   const t = r.steps.tools;
-  const names = { lifeboat: 'lifeboat (journal + fsync)', ssh2: 'bare ssh2, no-delay', openssh: 'OpenSSH ControlMaster', ansible: 'ansible-playbook', ansiblePipelining: 'ansible-playbook, pipelining' };
+  const names = {
+    lifeboat: 'lifeboat (journal + fsync)',
+    ssh2: 'bare ssh2, no-delay',
+    openssh: 'OpenSSH ControlMaster',
+    ansible: 'ansible-playbook',
+    ansiblePipelining: 'ansible-playbook, pipelining',
+  };
   const L = [];
   L.push(`### Run of ${r.started} (${r.cpus} cores${r.quick ? ', QUICK' : ''})`, '');
-  L.push(`node ${r.versions.node} · lifeboat ${r.versions.lifeboat} · ssh2 ${r.versions.ssh2} · ${r.versions.openssh} · ansible-core ${r.versions.ansibleCore} · hyperfine ${r.versions.hyperfine}  `);
+  L.push(
+    `node ${r.versions.node} · lifeboat ${r.versions.lifeboat} · ssh2 ${r.versions.ssh2} · ${r.versions.openssh} · ansible-core ${r.versions.ansibleCore} · hyperfine ${r.versions.hyperfine}  `,
+  );
   L.push(`load (/proc/loadavg) before: \`${r.loadBefore}\` · after: \`${r.loadAfter}\``, '');
-  L.push('**One host, K trivial steps (`true`): wall time of the whole command, median (best)**; lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine; fixed and per-step cost fitted over the best runs; client CPU per step fitted over mean user+sys', '');
-  L.push(`| tool | ${r.steps.k.map((k) => `K=${k}`).join(' | ')} | fixed cost | per step | per step vs ssh2 | CPU per step |`);
+  L.push(
+    '**One host, K trivial steps (`true`): wall time of the whole command, median (best)**; lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine; fixed and per-step cost fitted over the best runs; client CPU per step fitted over mean user+sys',
+    '',
+  );
+  L.push(
+    `| tool | ${r.steps.k.map((k) => `K=${k}`).join(' | ')} | fixed cost | per step | per step vs ssh2 | CPU per step |`,
+  );
   L.push(`| --- | ${r.steps.k.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`);
   for (const [tool, v] of Object.entries(t)) {
-    L.push(`| ${names[tool]} | ${v.points.map((p) => `${ms(p.medianMs)} (${ms(p.minMs)})`).join(' | ')} | ${ms(v.fixedMs)} | ${ms(v.perStepMs)} | ${x(ratio(v.perStepMs, t.ssh2.perStepMs))} | ${ms(v.cpuFit.perStepMs)} |`);
+    L.push(
+      `| ${names[tool]} | ${v.points.map((p) => `${ms(p.medianMs)} (${ms(p.minMs)})`).join(' | ')} | ${ms(v.fixedMs)} | ${ms(v.perStepMs)} | ${x(ratio(v.perStepMs, t.ssh2.perStepMs))} | ${ms(v.cpuFit.perStepMs)} |`,
+    );
   }
-  L.push('', '**Fan-out: 5 steps (`echo x`) on every host at once** (wall: median (best); median client CPU; peak summed RSS / PSS of the whole process tree)', '');
+  L.push(
+    '',
+    '**Fan-out: 5 steps (`echo x`) on every host at once** (wall: median (best); median client CPU; peak summed RSS / PSS of the whole process tree)',
+    '',
+  );
   L.push('| hosts | tool | wall | best vs ssh2 | client CPU | peak RSS | peak PSS | processes |');
   L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  const fnames = { lifeboat: 'lifeboat', ssh2: 'bare ssh2', openssh: 'xargs -P + OpenSSH ControlMaster', ansible: 'ansible-playbook' };
+  const fnames = {
+    lifeboat: 'lifeboat',
+    ssh2: 'bare ssh2',
+    openssh: 'xargs -P + OpenSSH ControlMaster',
+    ansible: 'ansible-playbook',
+  };
   for (const [hosts, tools] of Object.entries(r.fanout)) {
     for (const [tool, v] of Object.entries(tools)) {
-      L.push(`| ${hosts} | ${fnames[tool]}${v.note ? ` (${v.note})` : ''} | ${ms(v.wallMs)} (${ms(v.minWallMs)}) | ${x(ratio(v.minWallMs, tools.ssh2.minWallMs))} | ${ms(v.cpuMs)} | ${v.peakRssMiB.toFixed(0)} MiB | ${v.peakPssMiB.toFixed(0)} MiB | ${v.maxProcs} |`);
+      L.push(
+        `| ${hosts} | ${fnames[tool]}${v.note ? ` (${v.note})` : ''} | ${ms(v.wallMs)} (${ms(v.minWallMs)}) | ${x(ratio(v.minWallMs, tools.ssh2.minWallMs))} | ${ms(v.cpuMs)} | ${v.peakRssMiB.toFixed(0)} MiB | ${v.peakPssMiB.toFixed(0)} MiB | ${v.maxProcs} |`,
+      );
     }
   }
-  L.push('', '**Growth in hosts** (5 steps on every host; exponent b of y ≈ a·hosts^b over 20, 100 and 500 hosts: 1 is linear; RSS: above the one-host run)', '');
+  L.push(
+    '',
+    '**Growth in hosts** (5 steps on every host; exponent b of y ≈ a·hosts^b over 20, 100 and 500 hosts: 1 is linear; RSS: above the one-host run)',
+    '',
+  );
   L.push('| tool | wall exponent | CPU exponent | RSS exponent | RSS per host (fit) |');
   L.push('| --- | ---: | ---: | ---: | ---: |');
-  for (const [tool, v] of Object.entries(r.hostGrowth)) L.push(`| ${fnames[tool]} | ${v.wallExponent.toFixed(2)} | ${v.cpuExponent.toFixed(2)} | ${v.rssAboveOneHostExponent.toFixed(2)} | ${v.rssPerHostKiB.toFixed(0)} KiB |`);
+  for (const [tool, v] of Object.entries(r.hostGrowth))
+    L.push(
+      `| ${fnames[tool]} | ${v.wallExponent.toFixed(2)} | ${v.cpuExponent.toFixed(2)} | ${v.rssAboveOneHostExponent.toFixed(2)} | ${v.rssPerHostKiB.toFixed(0)} KiB |`,
+    );
   L.push('', '**Cold start** (hyperfine, warm-up 2)', '');
   L.push('| command | median | best | best vs `node -e 0` | user + sys (mean) |');
   L.push('| --- | ---: | ---: | ---: | ---: |');
   const base = r.coldStart['node -e 0'].minMs;
-  for (const [name, v] of Object.entries(r.coldStart)) L.push(`| ${name} | ${ms(v.medianMs)} | ${ms(v.minMs)} | +${ms(Math.max(0, v.minMs - base))} | ${ms(v.userMs + v.systemMs)} |`);
+  for (const [name, v] of Object.entries(r.coldStart))
+    L.push(
+      `| ${name} | ${ms(v.medianMs)} | ${ms(v.minMs)} | +${ms(Math.max(0, v.minMs - base))} | ${ms(v.userMs + v.systemMs)} |`,
+    );
   const g = r.growth;
-  L.push('', `**Growth in steps** (K steps of \`true\` on one host; client CPU of the best of ${r.quick ? 1 : 2} runs; exponent b of CPU ≈ a·K^b: 1 is linear)`, '');
+  L.push(
+    '',
+    `**Growth in steps** (K steps of \`true\` on one host; client CPU of the best of ${r.quick ? 1 : 2} runs; exponent b of CPU ≈ a·K^b: 1 is linear)`,
+    '',
+  );
   L.push(`| | ${g.k.map((k) => `K=${k}`).join(' | ')} | exponent |`);
   L.push(`| --- | ${g.k.map(() => '---:').join(' | ')} | ---: |`);
   L.push(`| run, CPU | ${g.run.map((p) => ms(p.cpuMs)).join(' | ')} | ${g.runExponent.toFixed(2)} |`);
@@ -352,7 +552,11 @@ function markdown(r) {
   L.push(`| dry run, CPU | ${g.dryRun.map((p) => ms(p.cpuMs)).join(' | ')} | ${g.dryRunExponent.toFixed(2)} |`);
   L.push(`| run, peak RSS | ${g.run.map((p) => `${p.peakRssMiB.toFixed(0)} MiB`).join(' | ')} | |`);
   const j = r.journal;
-  L.push('', `**Journal** (FileJournal alone, ${j.steps} steps × ${j.recordsPerStep} records, median of ${j.rounds}): ${ms(j.medianFsyncMsPerStep)} per step with fdatasync, ${ms(j.medianNoFsyncMsPerStep)} without → fsync costs ${ms(j.fsyncCostMsPerStep)} per step; with fdatasync on \`intent\` records only (1 per step): ${ms(j.medianIntentFsyncMsPerStep)}${j.medianFanoutMsPerStep !== undefined ? `; a parallel step on ${j.fanoutHosts} hosts (20 intents and 20 results, as the runner journals them, group commit): ${ms(j.medianFanoutMsPerStep)} per step, ${j.fanoutFdatasyncsPerStep} fdatasync(s)` : ''}`, '');
+  L.push(
+    '',
+    `**Journal** (FileJournal alone, ${j.steps} steps × ${j.recordsPerStep} records, median of ${j.rounds}): ${ms(j.medianFsyncMsPerStep)} per step with fdatasync, ${ms(j.medianNoFsyncMsPerStep)} without → fsync costs ${ms(j.fsyncCostMsPerStep)} per step; with fdatasync on \`intent\` records only (1 per step): ${ms(j.medianIntentFsyncMsPerStep)}${j.medianFanoutMsPerStep !== undefined ? `; a parallel step on ${j.fanoutHosts} hosts (20 intents and 20 results, as the runner journals them, group commit): ${ms(j.medianFanoutMsPerStep)} per step, ${j.fanoutFdatasyncsPerStep} fdatasync(s)` : ''}`,
+    '',
+  );
   L.push('**Targets** (wall times: best run, see above)', '', '| target | measured | |', '| --- | --- | --- |');
   for (const tg of r.targets) L.push(`| ${tg.target} | ${tg.measured} | ${tg.pass ? 'PASS' : '**MISS**'} |`);
   L.push('');
@@ -360,6 +564,11 @@ function markdown(r) {
 }
 
 main().then(
-  () => { process.exitCode = 0; },
-  (e) => { process.stderr.write(`bench: ${e.stack ?? e}\n`); process.exitCode = 1; },
+  () => {
+    process.exitCode = 0;
+  },
+  (e) => {
+    process.stderr.write(`bench: ${e.stack ?? e}\n`);
+    process.exitCode = 1;
+  },
 );

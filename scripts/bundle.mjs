@@ -48,9 +48,10 @@ const virtual = {
     b.onLoad({ filter: /.*/, namespace: 'lifeboat' }, (a) => ({
       resolveDir: dist,
       loader: 'js',
-      contents: a.path === 'lifeboat:entry'
-        ? `${hasValidators ? "import 'lifeboat:validators';\n" : ''}import './src/cli.js';\n`
-        : "import * as v from './src/load/schema-validators.cjs';\nglobalThis[Symbol.for('lifeboat.schemaValidators')] = v.default ?? v;\n",
+      contents:
+        a.path === 'lifeboat:entry'
+          ? `${hasValidators ? "import 'lifeboat:validators';\n" : ''}import './src/cli.js';\n`
+          : "import * as v from './src/load/schema-validators.cjs';\nglobalThis[Symbol.for('lifeboat.schemaValidators')] = v.default ?? v;\n",
     }));
   },
 };
@@ -89,7 +90,9 @@ await build({
   const at = bytes.findIndex((b) => b > 0x7f);
   if (at >= 0) {
     const before = bytes.subarray(Math.max(0, at - 60), at).toString('latin1');
-    throw new Error(`bundle: a non-ASCII byte in ${out} after "${before}": write that character as \\uXXXX in the source`);
+    throw new Error(
+      `bundle: a non-ASCII byte in ${out} after "${before}": write that character as \\uXXXX in the source`,
+    );
   }
 }
 
@@ -98,9 +101,20 @@ await build({
 // it carries them in a second file, loaded only when one of them is asked for.
 const KIT_MODULES = ['handlebars/dist/cjs/handlebars/compiler/base.js', 'ajv/dist/2020'];
 await build({
-  stdin: { contents: `module.exports = {${KIT_MODULES.map((m) => `${JSON.stringify(m)}: () => require(${JSON.stringify(m)})`).join(', ')}};\n`, resolveDir: root, loader: 'js' },
-  bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(dist, 'kit-modules.cjs'),
-  logLevel: 'warning', legalComments: 'none', minifyWhitespace: true, minifySyntax: true,
+  stdin: {
+    contents: `module.exports = {${KIT_MODULES.map((m) => `${JSON.stringify(m)}: () => require(${JSON.stringify(m)})`).join(', ')}};\n`,
+    resolveDir: root,
+    loader: 'js',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: path.join(dist, 'kit-modules.cjs'),
+  logLevel: 'warning',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 
 // ---- training runs for the code cache ------------------------------------------------------
@@ -119,20 +133,37 @@ async function trainingServer(dir) {
   const server = new Server({ hostKeys: [hostKey.private] }, (conn) => {
     conn.on('error', () => undefined);
     conn.on('authentication', (ctx) => {
-      const ok = ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH()) &&
+      const ok =
+        ctx.method === 'publickey' &&
+        ctx.key.algo === allowed.type &&
+        ctx.key.data.equals(allowed.getPublicSSH()) &&
         (!ctx.signature || allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true);
-      if (ok) ctx.accept(); else ctx.reject(['publickey']);
+      if (ok) ctx.accept();
+      else ctx.reject(['publickey']);
     });
-    conn.on('ready', () => conn.on('session', (acceptSession) => acceptSession().on('exec', (acceptExec) => {
-      const ch = acceptExec();
-      ch.on('data', () => undefined);
-      // the script has arrived (EOF): answer as a bash login shell that leads its session would
-      ch.on('end', () => { ch.stderr.write('\x1elifeboat-pgid:4242:direct\x1e\n'); ch.write('ok\n'); ch.exit(0); ch.end(); });
-    })));
+    conn.on('ready', () =>
+      conn.on('session', (acceptSession) =>
+        acceptSession().on('exec', (acceptExec) => {
+          const ch = acceptExec();
+          ch.on('data', () => undefined);
+          // the script has arrived (EOF): answer as a bash login shell that leads its session would
+          ch.on('end', () => {
+            ch.stderr.write('\x1elifeboat-pgid:4242:direct\x1e\n');
+            ch.write('ok\n');
+            ch.exit(0);
+            ch.end();
+          });
+        }),
+      ),
+    );
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = server.address().port;
-  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey.public.split(' ').slice(0, 2).join(' ')}\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, 'known_hosts'),
+    `[127.0.0.1]:${port} ${hostKey.public.split(' ').slice(0, 2).join(' ')}\n`,
+    { mode: 0o600 },
+  );
   return { port, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
@@ -143,9 +174,17 @@ try {
   // a real run needs a host: local steps (the operator's machine) exercise the runner, journal,
   // lock, history and reporter without a server
   mkdirSync(path.join(work, 'local', 'runbooks'), { recursive: true });
-  writeFileSync(path.join(work, 'local', 'site.yaml'), 'lifeboat: 1\nkind: site\norganisation: Training\nrecovery_order: [local]\n');
-  writeFileSync(path.join(work, 'local', 'inventory.yaml'), 'lifeboat: 1\nkind: inventory\nname: here\nenvironment: rehearsal\nhosts: { box: { address: 198.18.0.1 } }\n');
-  writeFileSync(path.join(work, 'local', 'runbooks', 'local.yaml'), `lifeboat: 1
+  writeFileSync(
+    path.join(work, 'local', 'site.yaml'),
+    'lifeboat: 1\nkind: site\norganisation: Training\nrecovery_order: [local]\n',
+  );
+  writeFileSync(
+    path.join(work, 'local', 'inventory.yaml'),
+    'lifeboat: 1\nkind: inventory\nname: here\nenvironment: rehearsal\nhosts: { box: { address: 198.18.0.1 } }\n',
+  );
+  writeFileSync(
+    path.join(work, 'local', 'runbooks', 'local.yaml'),
+    `lifeboat: 1
 kind: runbook
 name: local
 version: 1.0.0
@@ -168,14 +207,17 @@ steps:
   - id: use
     on: local
     run: test {{ captured.value }} = 42
-`);
+`,
+  );
   const env = { ...process.env, CI: '1', NO_COLOR: '1', LIFEBOAT_CODE_CACHE_OUT: cache };
   delete env.LIFEBOAT_NO_BUNDLE;
   const train = (cwd, ...args) => {
     const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, encoding: 'utf8' });
     // validate may end with warnings' exit code; everything else must succeed
-    if (r.status !== 0 && !(args[0] === 'validate' && r.status === 1) || !existsSync(cache)) {
-      throw new Error(`bundle: training run \`lifeboat ${args.join(' ')}\` failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`);
+    if ((r.status !== 0 && !(args[0] === 'validate' && r.status === 1)) || !existsSync(cache)) {
+      throw new Error(
+        `bundle: training run \`lifeboat ${args.join(' ')}\` failed (exit ${r.status}):\n${r.stderr.slice(-2000)}`,
+      );
     }
   };
   train(books, 'validate', '--no-git', '.');
@@ -189,8 +231,13 @@ steps:
   mkdirSync(path.join(sshDir, 'runbooks'), { recursive: true, mode: 0o700 });
   const server = await trainingServer(sshDir);
   try {
-    writeFileSync(path.join(sshDir, 'site.yaml'), 'lifeboat: 1\nkind: site\norganisation: Training\nrecovery_order: [remote]\n');
-    writeFileSync(path.join(sshDir, 'inventory.yaml'), `lifeboat: 1
+    writeFileSync(
+      path.join(sshDir, 'site.yaml'),
+      'lifeboat: 1\nkind: site\norganisation: Training\nrecovery_order: [remote]\n',
+    );
+    writeFileSync(
+      path.join(sshDir, 'inventory.yaml'),
+      `lifeboat: 1
 kind: inventory
 name: there
 environment: rehearsal
@@ -198,8 +245,11 @@ defaults: { user: lifeboat, port: ${server.port}, identity_file: ${path.join(ssh
 known_hosts: ${path.join(sshDir, 'known_hosts')}
 connect_timeout: 10s
 hosts: { box: { address: 127.0.0.1 } }
-`);
-    writeFileSync(path.join(sshDir, 'runbooks', 'remote.yaml'), `lifeboat: 1
+`,
+    );
+    writeFileSync(
+      path.join(sshDir, 'runbooks', 'remote.yaml'),
+      `lifeboat: 1
 kind: runbook
 name: remote
 version: 1.0.0
@@ -208,13 +258,26 @@ tier: routine
 objectives: { rto: 5m }
 roles: { target: box }
 steps:
-${['check', 'one', 'two', 'three'].map((id, i) => `  - id: ${id}\n${i ? '' : '    phase: preflight\n'}    on: target\n    run: echo ok\n    expect: { stdout: ok }\n`).join('')}`);
+${['check', 'one', 'two', 'three'].map((id, i) => `  - id: ${id}\n${i ? '' : '    phase: preflight\n'}    on: target\n    run: echo ok\n    expect: { stdout: ok }\n`).join('')}`,
+    );
     await new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [bin, 'run', 'runbooks/remote.yaml', '-i', 'inventory.yaml', '--yes', '--plain'], { cwd: sshDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(
+        process.execPath,
+        [bin, 'run', 'runbooks/remote.yaml', '-i', 'inventory.yaml', '--yes', '--plain'],
+        { cwd: sshDir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let output = '';
-      c.stdout.on('data', (d) => { output += d; });
-      c.stderr.on('data', (d) => { output += d; });
-      c.on('close', (code) => (code === 0 && existsSync(cache) ? resolve() : reject(new Error(`bundle: the SSH training run failed (exit ${code}):\n${output.slice(-2000)}`))));
+      c.stdout.on('data', (d) => {
+        output += d;
+      });
+      c.stderr.on('data', (d) => {
+        output += d;
+      });
+      c.on('close', (code) =>
+        code === 0 && existsSync(cache)
+          ? resolve()
+          : reject(new Error(`bundle: the SSH training run failed (exit ${code}):\n${output.slice(-2000)}`)),
+      );
     });
   } finally {
     await server.close();
@@ -223,4 +286,6 @@ ${['check', 'one', 'two', 'three'].map((id, i) => `  - id: ${id}\n${i ? '' : '  
   rmSync(work, { recursive: true, force: true });
 }
 const kib = (f) => `${Math.round(statSync(f).size / 1024)} KiB`;
-console.log(`bundle: ${path.relative(process.cwd(), out) || out} (${kib(out)}) and its code cache (${kib(cache)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `bundle: ${path.relative(process.cwd(), out) || out} (${kib(out)}) and its code cache (${kib(cache)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);

@@ -23,17 +23,37 @@ function need() {
     process.exit(1);
   }
   const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-  if (!existsSync('/usr/sbin/sshd')) { missing.push('OpenSSH server (/usr/sbin/sshd)'); pkgs.add('openssh-server'); }
-  if (!has('ssh-keygen')) { missing.push('ssh-keygen'); pkgs.add('openssh-client'); }
-  if (!existsSync('/usr/lib/postgresql/15/bin/pg_ctl')) { missing.push('PostgreSQL 15 (/usr/lib/postgresql/15/bin)'); pkgs.add('postgresql'); }
-  if (!has('ip')) { missing.push('ip (iproute2)'); pkgs.add('iproute2'); }
-  if (!has('arping')) { missing.push('arping'); pkgs.add('iputils-arping'); }
-  if (!has('unshare') || !has('nsenter')) { missing.push('unshare/nsenter'); pkgs.add('util-linux'); }
+  if (!existsSync('/usr/sbin/sshd')) {
+    missing.push('OpenSSH server (/usr/sbin/sshd)');
+    pkgs.add('openssh-server');
+  }
+  if (!has('ssh-keygen')) {
+    missing.push('ssh-keygen');
+    pkgs.add('openssh-client');
+  }
+  if (!existsSync('/usr/lib/postgresql/15/bin/pg_ctl')) {
+    missing.push('PostgreSQL 15 (/usr/lib/postgresql/15/bin)');
+    pkgs.add('postgresql');
+  }
+  if (!has('ip')) {
+    missing.push('ip (iproute2)');
+    pkgs.add('iproute2');
+  }
+  if (!has('arping')) {
+    missing.push('arping');
+    pkgs.add('iputils-arping');
+  }
+  if (!has('unshare') || !has('nsenter')) {
+    missing.push('unshare/nsenter');
+    pkgs.add('util-linux');
+  }
   if (!missing.length) return;
   // Debian (or a derivative) and root: install what is missing, as .ci/run does, saying what
   const apt = existsSync('/etc/debian_version') && has('apt-get');
   if (!apt || process.env.LIFEBOAT_DEMO_NO_INSTALL) {
-    console.error(`lifeboat demo: missing ${missing.join(', ')}.\nInstall with:\n  apt-get update && apt-get install -y ${[...pkgs].join(' ')}`);
+    console.error(
+      `lifeboat demo: missing ${missing.join(', ')}.\nInstall with:\n  apt-get update && apt-get install -y ${[...pkgs].join(' ')}`,
+    );
     process.exit(1);
   }
   console.log(`lifeboat demo: missing ${missing.join(', ')}.\ninstalling with apt-get: ${[...pkgs].join(' ')}`);
@@ -43,7 +63,8 @@ function need() {
   if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const aptGet = (args) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=900', ...args], { stdio: 'inherit', env }).status === 0;
+    const aptGet = (args) =>
+      spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=900', ...args], { stdio: 'inherit', env }).status === 0;
     if (!aptGet(['update', '-qq']) || !aptGet(['install', '-y', '-qq', '--no-install-recommends', ...pkgs])) {
       console.error(`lifeboat demo: apt-get could not install ${[...pkgs].join(' ')} (see above)`);
       process.exit(1);
@@ -62,12 +83,25 @@ need();
 const work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-demo-'));
 const books = path.join(work, 'runbooks');
 cpSync(path.join(root, 'runbooks'), books, { recursive: true, filter: (s) => !s.includes(`${path.sep}.lifeboat`) });
-const env = { ...process.env, LIFEBOAT_LAB_DIR: process.env.LIFEBOAT_LAB_DIR ?? '/var/tmp/lifeboat-lab', NO_COLOR: process.env.NO_COLOR ?? '' };
+const env = {
+  ...process.env,
+  LIFEBOAT_LAB_DIR: process.env.LIFEBOAT_LAB_DIR ?? '/var/tmp/lifeboat-lab',
+  NO_COLOR: process.env.NO_COLOR ?? '',
+};
 const lb = (args, extra = {}) => run(process.execPath, [cli, ...args], { cwd: books, env, ...extra });
 let code = 1;
 let started = false;
-const down = () => { if (started) { say('Tearing the lab down'); run(lab, ['down']); started = false; } };
-process.on('SIGINT', () => { down(); process.exit(130); });
+const down = () => {
+  if (started) {
+    say('Tearing the lab down');
+    run(lab, ['down']);
+    started = false;
+  }
+};
+process.on('SIGINT', () => {
+  down();
+  process.exit(130);
+});
 try {
   say('1. Checking the shipped runbooks');
   if (lb(['validate', '.']) !== 0) throw new Error('the shipped runbooks do not validate');
@@ -77,7 +111,10 @@ try {
   if (run(lab, ['up', '--roles', 'db'], { env }) !== 0) throw new Error('the lab did not start (see above)');
 
   // the lab's check user (a lab-only password the lab writes to its pgpass)
-  const pgpass = readFileSync(path.join(env.LIFEBOAT_LAB_DIR, 'pgpass'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[3] === 'drill');
+  const pgpass = readFileSync(path.join(env.LIFEBOAT_LAB_DIR, 'pgpass'), 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[3] === 'drill');
   env.PG_CHECK_PASSWORD = process.env.PG_CHECK_PASSWORD ?? pgpass?.[4] ?? '';
 
   say('3. The disaster: db1 drops off the network (its switch port goes down)');
@@ -98,7 +135,10 @@ try {
   lb(['plan', '.', '-i', 'lab', '-o', `${out}.md`]);
   const md = readFileSync(`${out}.md`, 'utf8');
   const start = md.indexOf('\n## ');
-  process.stdout.write(md.slice(0, md.indexOf('\n## ', start + 1) > 0 ? md.indexOf('\n## ', md.indexOf('\n## ', start + 1) + 1) : 4000) + '\n…\n');
+  process.stdout.write(
+    md.slice(0, md.indexOf('\n## ', start + 1) > 0 ? md.indexOf('\n## ', md.indexOf('\n## ', start + 1) + 1) : 4000) +
+      '\n…\n',
+  );
   process.stdout.write(`\nThe whole plan: ${out}.html (open it in a browser and print it) and ${out}.md\n`);
   process.stdout.write(`Journals and the rehearsal history: ${path.join(books, '.lifeboat')}\n`);
 } catch (e) {

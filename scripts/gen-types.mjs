@@ -37,7 +37,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const { out, ts } = await generate(kind, name);
     if (check) {
       const cur = await readFile(out, 'utf8').catch(() => '');
-      if (cur !== ts) { console.error(`${path.relative(root, out)} is stale: run npm run gen:types`); stale++; }
+      if (cur !== ts) {
+        console.error(`${path.relative(root, out)} is stale: run npm run gen:types`);
+        stale++;
+      }
     } else {
       await writeFile(out, ts);
       console.log(`wrote ${path.relative(root, out)}`);

@@ -15,7 +15,11 @@ const dist = path.resolve(__dirname, '..');
 const bundle = path.join(dist, 'lifeboat.cjs');
 
 function readOrUndefined(file: string): Buffer | undefined {
-  try { return readFileSync(file); } catch { return undefined; }
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 function main(): void {
@@ -23,7 +27,10 @@ function main(): void {
   const argv = process.argv;
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     const pkg = readOrUndefined(path.join(dist, '..', 'package.json'));
-    if (pkg) { process.stdout.write(`${(JSON.parse(pkg.toString('utf8')) as { version: string }).version}\n`); return; }
+    if (pkg) {
+      process.stdout.write(`${(JSON.parse(pkg.toString('utf8')) as { version: string }).version}\n`);
+      return;
+    }
   }
   const source = process.env.LIFEBOAT_NO_BUNDLE ? undefined : readOrUndefined(bundle);
   if (!source) {
@@ -42,7 +49,13 @@ function main(): void {
       renameSync(`${out}.tmp`, out);
     });
   }
-  const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
+  const wrapper = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: unknown,
+    filename: string,
+    dirname: string,
+  ) => void;
   const mod = { exports: {}, filename: bundle, id: bundle, loaded: false };
   wrapper.call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, dist);
 }

@@ -39,18 +39,28 @@ function reportError(e: unknown): number {
     return EXIT.PROBLEMS;
   }
   if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return EXIT.OK;
     return EXIT.USAGE;
   }
-  process.stderr.write(`lifeboat: internal error: ${err.message ?? String(e)}\n  this is a bug; the run's journal (if any) is intact. Re-run with LIFEBOAT_DEBUG=1 for a stack trace.\n`);
+  process.stderr.write(
+    `lifeboat: internal error: ${err.message ?? String(e)}\n  this is a bug; the run's journal (if any) is intact. Re-run with LIFEBOAT_DEBUG=1 for a stack trace.\n`,
+  );
   if (process.env.LIFEBOAT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
   return EXIT.INTERNAL;
 }
 
 // `lifeboat runs | head`: a closed pipe ends the output, not the program with a stack trace
-for (const s of [process.stdout, process.stderr]) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
+for (const s of [process.stdout, process.stderr])
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
 
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (e) => { process.exitCode = reportError(e); },
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.exitCode = reportError(e);
+  },
 );

@@ -93,12 +93,12 @@ export interface ExecResult {
 }
 
 export type TransportErrorKind =
-  | 'unreachable'      // could not connect: timeout, refused, no route, DNS
-  | 'auth'             // connected, but no key was accepted
+  | 'unreachable' // could not connect: timeout, refused, no route, DNS
+  | 'auth' // connected, but no key was accepted
   | 'host-key-unknown' // host key not in known_hosts and not pinned
   | 'host-key-changed' // host key differs from known_hosts / pin
-  | 'connection-lost'  // connection dropped while a command ran
-  | 'sudo-password';   // sudo -n needs a password
+  | 'connection-lost' // connection dropped while a command ran
+  | 'sudo-password'; // sudo -n needs a password
 
 /** A failure to reach or keep a host — distinct from a command that failed. */
 export class TransportError extends Error {
@@ -148,10 +148,30 @@ export interface Operator {
   /** who answers, `user@host`, recorded with every decision */
   readonly name: string;
   confirm(q: { step: string; title: string; question: string }): Promise<{ answer: boolean; auto: boolean }>;
-  manual(q: { step: string; title: string; instructions: string; record?: string }): Promise<{ done: boolean; value?: string; auto: boolean }>;
+  manual(q: {
+    step: string;
+    title: string;
+    instructions: string;
+    record?: string;
+  }): Promise<{ done: boolean; value?: string; auto: boolean }>;
   /** `output`: the last lines of stderr and stdout (outputTail); `fullOutput`: all of it (redacted), for "show the whole output" */
-  onFailure(q: { step: string; title: string; host?: string; message: string; canRollback: boolean; preflight: boolean; output?: string; fullOutput?: string }): Promise<'retry' | 'skip' | 'rollback' | 'abort'>;
-  inDoubt(q: { step: string; title: string; host: string; command: string; lastOutput: string }): Promise<'rerun' | 'done' | 'abort'>;
+  onFailure(q: {
+    step: string;
+    title: string;
+    host?: string;
+    message: string;
+    canRollback: boolean;
+    preflight: boolean;
+    output?: string;
+    fullOutput?: string;
+  }): Promise<'retry' | 'skip' | 'rollback' | 'abort'>;
+  inDoubt(q: {
+    step: string;
+    title: string;
+    host: string;
+    command: string;
+    lastOutput: string;
+  }): Promise<'rerun' | 'done' | 'abort'>;
   /** Ctrl-C while steps run */
   interrupt(q: { running: string[] }): Promise<'stop-step' | 'after-step' | 'continue'>;
   secret(q: { name: string; prompt: string }): Promise<string>;

@@ -31,14 +31,18 @@ function exec(c, cmd) {
       if (shell && !err) ch.end(shell.buildScript(cmd));
       if (err) return reject(err);
       let out = '';
-      ch.on('data', (d) => { out += d; }).stderr.resume();
+      ch.on('data', (d) => {
+        out += d;
+      }).stderr.resume();
       ch.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd}: exit ${code}`))));
     });
   });
 }
 
-await Promise.all(cfg.hosts.map(async (h) => {
-  const c = await connect(h);
-  for (let i = 0; i < cfg.steps; i++) await exec(c, cfg.cmd);
-  c.end();
-}));
+await Promise.all(
+  cfg.hosts.map(async (h) => {
+    const c = await connect(h);
+    for (let i = 0; i < cfg.steps; i++) await exec(c, cfg.cmd);
+    c.end();
+  }),
+);

@@ -12,8 +12,13 @@ if (!rounds || !cmds.length) {
   process.exit(2);
 }
 // two warm-up rounds (page cache, sshd) are not counted
-const r = interleaved(cmds.map((c) => [c, c]), { rounds, warmup: 2 });
+const r = interleaved(
+  cmds.map((c) => [c, c]),
+  { rounds, warmup: 2 },
+);
 for (const c of cmds) {
   const t = r[c];
-  console.log(`${t.min.toFixed(0).padStart(6)} ms best ${t.median.toFixed(0).padStart(6)} ms median ${(t.user + t.system).toFixed(0).padStart(6)} ms CPU   ${c}`);
+  console.log(
+    `${t.min.toFixed(0).padStart(6)} ms best ${t.median.toFixed(0).padStart(6)} ms median ${(t.user + t.system).toFixed(0).padStart(6)} ms CPU   ${c}`,
+  );
 }

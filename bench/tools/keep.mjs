@@ -13,8 +13,18 @@ import { writeProject } from '../lib/project.mjs';
 const work = mkdtempSync(path.join(process.argv[2] ?? os.tmpdir(), 'lifeboat-keep-'));
 const sshd = await startBenchSshd(100);
 const proj = writeProject(work, sshd, 100, [20, 100]);
-console.log(JSON.stringify({ work, ...proj, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath }, null, 2));
-const stop = async () => { await sshd.stop(); rmSync(work, { recursive: true, force: true }); process.exit(0); };
+console.log(
+  JSON.stringify(
+    { work, ...proj, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath },
+    null,
+    2,
+  ),
+);
+const stop = async () => {
+  await sshd.stop();
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 setInterval(() => {}, 1 << 30);

@@ -12,5 +12,12 @@ export const EXIT = {
 
 /** An error that ends the command with a given code and a message for the operator. */
 export class ExitError extends Error {
-  constructor(readonly code: number, message: string, readonly hint?: string) { super(message); this.name = 'ExitError'; }
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'ExitError';
+  }
 }

@@ -15,10 +15,14 @@ Exit codes:
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command();
-  const setExit = (code: number) => { (program as unknown as { exitCodeValue?: number }).exitCodeValue = code; };
+  const setExit = (code: number) => {
+    (program as unknown as { exitCodeValue?: number }).exitCodeValue = code;
+  };
   program
     .name('lifeboat')
-    .description('Disaster-recovery runbooks: check them, run them over SSH with checkpoints, rehearse them, print the DR plan.')
+    .description(
+      'Disaster-recovery runbooks: check them, run them over SSH with checkpoints, rehearse them, print the DR plan.',
+    )
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -140,38 +144,44 @@ function addPlanCommand(program: Command, io: CliIO, setExit: SetExit): void {
 
 /** running a runbook: for real, as a rehearsal, or its preflight only */
 function addRunCommands(program: Command, io: CliIO, setExit: SetExit): void {
-  runOptions(program
-    .command('run')
-    .description('run a runbook against an inventory: checks, then step by step over SSH with a journal')
-    .argument('<runbook>', 'runbook file or name')
-    .option('--dry-run', 'connect to nothing, change nothing: print what would run, step by step')
-    .addOption(new Option('--format <format>', 'dry-run output format').choices(['text', 'json']).default('text'))
-    .option('--list-steps', 'list the steps, numbered, with their hosts; run nothing')
-    .option('--from <step>', 'start a new run at this step (preflight steps still run)')
-    .option('--to <step>', 'stop after this step: later steps are skipped (preflight steps still run)'))
+  runOptions(
+    program
+      .command('run')
+      .description('run a runbook against an inventory: checks, then step by step over SSH with a journal')
+      .argument('<runbook>', 'runbook file or name')
+      .option('--dry-run', 'connect to nothing, change nothing: print what would run, step by step')
+      .addOption(new Option('--format <format>', 'dry-run output format').choices(['text', 'json']).default('text'))
+      .option('--list-steps', 'list the steps, numbered, with their hosts; run nothing')
+      .option('--from <step>', 'start a new run at this step (preflight steps still run)')
+      .option('--to <step>', 'stop after this step: later steps are skipped (preflight steps still run)'),
+  )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (runbook: string, opts) => {
       const { runCommand } = await import('../commands/run.js');
       setExit(await runCommand(runbook, opts, io, 'run'));
     });
 
-  runOptions(program
-    .command('rehearse')
-    .description('a real run against a rehearsal inventory (never production), recorded in .lifeboat/history.jsonl')
-    .argument('<runbook>', 'runbook file or name')
-    .option('--junit <file>', 'also write a JUnit XML report (for a nightly CI job)')
-    .option('--list-steps', 'list the steps, numbered, with their hosts; run nothing')
-    .option('--from <step>', 'start at this step (preflight steps still run)')
-    .option('--to <step>', 'stop after this step: later steps are skipped'))
+  runOptions(
+    program
+      .command('rehearse')
+      .description('a real run against a rehearsal inventory (never production), recorded in .lifeboat/history.jsonl')
+      .argument('<runbook>', 'runbook file or name')
+      .option('--junit <file>', 'also write a JUnit XML report (for a nightly CI job)')
+      .option('--list-steps', 'list the steps, numbered, with their hosts; run nothing')
+      .option('--from <step>', 'start at this step (preflight steps still run)')
+      .option('--to <step>', 'stop after this step: later steps are skipped'),
+  )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (runbook: string, opts) => {
       const { runCommand } = await import('../commands/run.js');
       setExit(await runCommand(runbook, opts, io, 'rehearsal'));
     });
 
-  runOptions(program
-    .command('preflight')
-    .description('connect to every host the runbook touches and run only its read-only preflight steps'))
+  runOptions(
+    program
+      .command('preflight')
+      .description('connect to every host the runbook touches and run only its read-only preflight steps'),
+  )
     .argument('<runbook>', 'runbook file or name')
     .action(async (runbook: string, opts) => {
       const { runCommand } = await import('../commands/run.js');
@@ -188,7 +198,7 @@ function addAfterRunCommands(program: Command, io: CliIO, setExit: SetExit): voi
     .option('-o, --output <file>', 'report file (.html, .md, .pdf, .json; - for stdout)')
     .addOption(new Option('--format <format>', 'default: from the file name').choices(FORMAT_NAMES))
     .addOption(new Option('--paper <paper>', 'PDF paper size').choices(['a4', 'letter']).default('a4'))
-    .option('--templates <dir>', 'templates that replace lifeboat\'s by file name')
+    .option('--templates <dir>', "templates that replace lifeboat's by file name")
     .option('--state-dir <dir>', 'where journals live')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (runId: string | undefined, opts) => {
@@ -202,9 +212,18 @@ function addAfterRunCommands(program: Command, io: CliIO, setExit: SetExit): voi
     .argument('[run-id]', 'run to continue (default: the newest unfinished one)')
     .option('-y, --yes', 'answer yes to every confirmation gate')
     .option('--yes-manual', 'confirm manual steps as done without a person')
-    .option('--answer <step=value>', 'the value a manual step records (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option(
+      '--answer <step=value>',
+      'the value a manual step records (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--accept-changed', 'resume although the runbook or inventory changed since the start (recorded)')
-    .addOption(new Option('--in-doubt <choice>', 'without a person: what to do with a non-idempotent step that was running').choices(['rerun', 'done', 'abort']))
+    .addOption(
+      new Option(
+        '--in-doubt <choice>',
+        'without a person: what to do with a non-idempotent step that was running',
+      ).choices(['rerun', 'done', 'abort']),
+    )
     .option('--force', 'resume although some journal lines are unreadable')
     .option('--plain', 'one plain line per event')
     .option('-v, --verbose', 'stream every line of output')
@@ -221,7 +240,9 @@ function addAfterRunCommands(program: Command, io: CliIO, setExit: SetExit): voi
 function addReadinessCommands(program: Command, io: CliIO, setExit: SetExit): void {
   program
     .command('readiness')
-    .description("would recovery work today? every runbook's read-only preflight against the inventory at once, the data-loss window vs the RPO, the last drill; exit 1 when a critical service is not ready")
+    .description(
+      "would recovery work today? every runbook's read-only preflight against the inventory at once, the data-loss window vs the RPO, the last drill; exit 1 when a critical service is not ready",
+    )
     .argument('[dir]', 'the folder with site.yaml (default: .)')
     .requiredOption('-i, --inventory <inventory>', 'inventory name (under the site) or file')
     .option('--junit <file>', 'also write a JUnit XML report (one test case per service)')
@@ -235,12 +256,21 @@ function addReadinessCommands(program: Command, io: CliIO, setExit: SetExit): vo
 
   const kit = program
     .command('kit')
-    .description('write the go-bag: a folder with a lifeboat that runs without Node.js, the project, the printed plan, EMERGENCY.txt and a manifest')
+    .description(
+      'write the go-bag: a folder with a lifeboat that runs without Node.js, the project, the printed plan, EMERGENCY.txt and a manifest',
+    )
     .argument('[dir]', 'the folder with site.yaml (default: .)')
     .option('-o, --output <dir>', 'the kit folder to write (new or empty; required)')
     .option('--tar <file>', 'also write the kit as a tarball (.tar, .tar.gz, .tgz)')
-    .option('-i, --inventory <name>', 'also include this production inventory (repeatable; rehearsal inventories always are)', (v: string, all: string[] = []) => [...all, v])
-    .option('--state-dir <dir>', 'state folder whose history.jsonl records the kit (default: .lifeboat beside site.yaml)')
+    .option(
+      '-i, --inventory <name>',
+      'also include this production inventory (repeatable; rehearsal inventories always are)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option(
+      '--state-dir <dir>',
+      'state folder whose history.jsonl records the kit (default: .lifeboat beside site.yaml)',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (dir: string | undefined, opts) => {
       const { kitCommand } = await import('../commands/kit.js');
@@ -248,7 +278,9 @@ function addReadinessCommands(program: Command, io: CliIO, setExit: SetExit): vo
     });
   kit
     .command('verify')
-    .description('check a kit: every file against MANIFEST.sha256, and each plan\'s digest against the kit\'s runbooks; exit 1 naming what differs')
+    .description(
+      "check a kit: every file against MANIFEST.sha256, and each plan's digest against the kit's runbooks; exit 1 naming what differs",
+    )
     .argument('<dir>', 'the kit folder')
     .option('--digest <sha256>', 'the kit digest it must have (from history.jsonl or the build)')
     .option('--json', 'machine-readable output')
@@ -305,10 +337,17 @@ function runOptions(c: Command): Command {
     .requiredOption('-i, --inventory <inventory>', 'inventory name (under inventories/) or file')
     .option('-y, --yes', 'answer yes to every confirmation gate (never to manual steps)')
     .option('--yes-manual', 'confirm manual steps as done without a person (scripted drills)')
-    .option('--answer <step=value>', 'the value a manual step records (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .option(
+      '--answer <step=value>',
+      'the value a manual step records (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--plain', 'one plain line per event (default without a terminal)')
     .option('-v, --verbose', 'stream every line of output')
     .option('--state-dir <dir>', 'where journals and locks live (default: .lifeboat beside site.yaml)')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use and record them (changed keys are always refused)')
+    .option(
+      '--accept-new-host-keys',
+      'trust unknown SSH host keys on first use and record them (changed keys are always refused)',
+    )
     .option('--takeover', 'take over a stale lock whose owner is gone');
 }

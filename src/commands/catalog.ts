@@ -23,11 +23,16 @@ export function projectRoot(io: CliIO): { root: string; inProject: boolean } {
   return { root, inProject: existsSync(path.join(root, 'site.yaml')) };
 }
 
-export interface ListCmdOptions { json?: boolean; stateDir?: string; now?: Date }
+export interface ListCmdOptions {
+  json?: boolean;
+  stateDir?: string;
+  now?: Date;
+}
 
 export async function listCommand(opts: ListCmdOptions, io: CliIO): Promise<number> {
   const { root, inProject } = projectRoot(io);
-  if (!inProject) io.stderr.write(`lifeboat: no site.yaml in ${io.cwd} or above: listing the runbooks of this folder only\n`);
+  if (!inProject)
+    io.stderr.write(`lifeboat: no site.yaml in ${io.cwd} or above: listing the runbooks of this folder only\n`);
   const project = loadWithRoot([root]);
   const { entries } = readHistoryRecords(project.root, opts.stateDir ? path.resolve(io.cwd, opts.stateDir) : undefined);
   // SOURCE_DATE_EPOCH: a fixed "now" for reproducible output, as `report` and `plan` take it
@@ -35,34 +40,70 @@ export async function listCommand(opts: ListCmdOptions, io: CliIO): Promise<numb
   const now = opts.now ?? (epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date());
   const drills = new Map(drillRows(project, entries, now).map((r) => [r.runbook, r]));
   const rows = [...project.runbooks.values()].map((rb) => {
-    const d = rb.data as { name?: unknown; tier?: unknown; service?: unknown; version?: unknown; title?: unknown; objectives?: { rto?: unknown; rpo?: unknown } };
-    const dur = (v: unknown) => { try { return typeof v === 'string' ? formatDuration(parseDuration(v)) : undefined; } catch { return undefined; } };
+    const d = rb.data as {
+      name?: unknown;
+      tier?: unknown;
+      service?: unknown;
+      version?: unknown;
+      title?: unknown;
+      objectives?: { rto?: unknown; rpo?: unknown };
+    };
+    const dur = (v: unknown) => {
+      try {
+        return typeof v === 'string' ? formatDuration(parseDuration(v)) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
     const drill = drills.get(String(d.name));
     return {
-      runbook: String(d.name), file: displayPath(rb.file.file), valid: rb.valid, title: typeof d.title === 'string' ? d.title : undefined,
-      tier: typeof d.tier === 'string' ? d.tier : undefined, service: typeof d.service === 'string' ? d.service : undefined,
-      version: typeof d.version === 'string' ? d.version : undefined, rto: dur(d.objectives?.rto), rpo: dur(d.objectives?.rpo),
-      lastRehearsal: drill?.last ? { at: drill.last.finished_at, result: drill.last.result, version: drill.last.version } : undefined,
+      runbook: String(d.name),
+      file: displayPath(rb.file.file),
+      valid: rb.valid,
+      title: typeof d.title === 'string' ? d.title : undefined,
+      tier: typeof d.tier === 'string' ? d.tier : undefined,
+      service: typeof d.service === 'string' ? d.service : undefined,
+      version: typeof d.version === 'string' ? d.version : undefined,
+      rto: dur(d.objectives?.rto),
+      rpo: dur(d.objectives?.rpo),
+      lastRehearsal: drill?.last
+        ? { at: drill.last.finished_at, result: drill.last.result, version: drill.last.version }
+        : undefined,
       rehearsal: drill?.state,
     };
   });
-  if (opts.json) { io.stdout.write(JSON.stringify({ root: project.root, runbooks: rows }, null, 2) + '\n'); return EXIT.OK; }
-  if (!rows.length) { io.stdout.write(`no runbooks in ${displayPath(project.root) || '.'}: \`lifeboat new NAME\` writes one\n`); return EXIT.OK; }
+  if (opts.json) {
+    io.stdout.write(JSON.stringify({ root: project.root, runbooks: rows }, null, 2) + '\n');
+    return EXIT.OK;
+  }
+  if (!rows.length) {
+    io.stdout.write(`no runbooks in ${displayPath(project.root) || '.'}: \`lifeboat new NAME\` writes one\n`);
+    return EXIT.OK;
+  }
   const color = useColor(io);
   const t = [['RUNBOOK', 'TIER', 'SERVICE', 'VERSION', 'RTO', 'RPO', 'LAST REHEARSAL']];
   for (const r of rows) {
     const l = r.lastRehearsal;
     t.push([
-      r.runbook + (r.valid ? '' : paint(color, '31', ' (invalid)')), r.tier ?? '', printable(r.service ?? ''), r.version ?? '', r.rto ?? '-', r.rpo ?? '-',
-      l ? `${printable(String(l.at).slice(0, 10))} ${paint(color, l.result === 'passed' ? '32' : '31', printable(String(l.result)))} (${ago(l.at, now)})${r.rehearsal && r.rehearsal !== 'current' ? `, ${r.rehearsal}` : ''}` : 'never',
+      r.runbook + (r.valid ? '' : paint(color, '31', ' (invalid)')),
+      r.tier ?? '',
+      printable(r.service ?? ''),
+      r.version ?? '',
+      r.rto ?? '-',
+      r.rpo ?? '-',
+      l
+        ? `${printable(String(l.at).slice(0, 10))} ${paint(color, l.result === 'passed' ? '32' : '31', printable(String(l.result)))} (${ago(l.at, now)})${r.rehearsal && r.rehearsal !== 'current' ? `, ${r.rehearsal}` : ''}`
+        : 'never',
     ]);
   }
   io.stdout.write(table(t));
   return EXIT.OK;
 }
 
-export interface NewCmdOptions { from?: string; force?: boolean }
-
+export interface NewCmdOptions {
+  from?: string;
+  force?: boolean;
+}
 
 export function newRunbookText(name: string, opts: { schemaRef: string; host: string }): string {
   return `# yaml-language-server: $schema=${opts.schemaRef}
@@ -97,25 +138,51 @@ steps:
 }
 
 export async function newCommand(name: string, opts: NewCmdOptions, io: CliIO): Promise<number> {
-  if (!NAME.test(name)) throw new ExitError(EXIT.USAGE, `'${name}' is not a runbook name`, 'use lower-case letters, digits and dashes, like postgres-failover');
+  if (!NAME.test(name))
+    throw new ExitError(
+      EXIT.USAGE,
+      `'${name}' is not a runbook name`,
+      'use lower-case letters, digits and dashes, like postgres-failover',
+    );
   const { root, inProject } = projectRoot(io);
   if (!inProject) io.stderr.write(`lifeboat: no site.yaml in ${io.cwd} or above: writing into this folder\n`);
   const project = loadWithRoot([root]);
-  if (project.runbooks.has(name)) throw new ExitError(EXIT.USAGE, `a runbook named ${name} already exists: ${displayPath(project.runbooks.get(name)!.file.file)}`);
+  if (project.runbooks.has(name))
+    throw new ExitError(
+      EXIT.USAGE,
+      `a runbook named ${name} already exists: ${displayPath(project.runbooks.get(name)!.file.file)}`,
+    );
   const file = path.join(root, `${name}.yaml`);
-  if (existsSync(file) && !opts.force) throw new ExitError(EXIT.USAGE, `${displayPath(file)} already exists`, 'pick another name, or pass --force to overwrite it');
+  if (existsSync(file) && !opts.force)
+    throw new ExitError(
+      EXIT.USAGE,
+      `${displayPath(file)} already exists`,
+      'pick another name, or pass --force to overwrite it',
+    );
   let text: string;
   const schemaRef = path.relative(root, path.join(SCHEMA_DIR, 'runbook.schema.json')).split(path.sep).join('/');
   if (opts.from) {
-    const src = project.runbooks.get(opts.from) ?? (existsSync(path.resolve(io.cwd, opts.from)) ? { file: { file: path.resolve(io.cwd, opts.from) } } : undefined);
-    if (!src) throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no such runbook`, `runbooks: ${[...project.runbooks.keys()].join(', ') || 'none'}`);
+    const src =
+      project.runbooks.get(opts.from) ??
+      (existsSync(path.resolve(io.cwd, opts.from)) ? { file: { file: path.resolve(io.cwd, opts.from) } } : undefined);
+    if (!src)
+      throw new ExitError(
+        EXIT.USAGE,
+        `--from ${opts.from}: no such runbook`,
+        `runbooks: ${[...project.runbooks.keys()].join(', ') || 'none'}`,
+      );
     const source = readFileSync(src.file.file, 'utf8');
     // the copy is a new runbook: its own name, a first version; the rest as written, comments and all
-    text = source.replace(/^name:[ \t]*.*$/m, `name: ${name}`).replace(/^version:[ \t]*.*$/m, 'version: 0.1.0')
+    text = source
+      .replace(/^name:[ \t]*.*$/m, `name: ${name}`)
+      .replace(/^version:[ \t]*.*$/m, 'version: 0.1.0')
       .replace(/^# yaml-language-server: \$schema=.*$/m, `# yaml-language-server: $schema=${schemaRef}`);
-    if (!/^name: /m.test(text)) throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no top-level name: line to change`);
+    if (!/^name: /m.test(text))
+      throw new ExitError(EXIT.USAGE, `--from ${opts.from}: no top-level name: line to change`);
   } else {
-    const firstHost = [...project.inventories.values()].map((i) => Object.keys((i.data as { hosts?: object }).hosts ?? {})[0]).find(Boolean);
+    const firstHost = [...project.inventories.values()]
+      .map((i) => Object.keys((i.data as { hosts?: object }).hosts ?? {})[0])
+      .find(Boolean);
     text = newRunbookText(name, { schemaRef, host: firstHost ?? 'server1' });
   }
   writeFileSync(file, text, { flag: opts.force ? 'w' : 'wx' });
@@ -125,24 +192,42 @@ export async function newCommand(name: string, opts: NewCmdOptions, io: CliIO): 
   io.stdout.write(`wrote ${displayPath(file)}${opts.from ? ` (from ${opts.from})` : ''}\n`);
   const sources = new Map([[displayPath(file), text]]);
   for (const d of mine) io.stdout.write(formatDiagnostic(d, { sources, color: useColor(io) }) + '\n\n');
-  io.stdout.write(hasErrors(mine) ? 'it does not validate yet: fix the errors above\n' : `next: edit it, then \`lifeboat validate ${displayPath(file)}\` and \`lifeboat run ${name} -i INVENTORY --dry-run\`\n`);
+  io.stdout.write(
+    hasErrors(mine)
+      ? 'it does not validate yet: fix the errors above\n'
+      : `next: edit it, then \`lifeboat validate ${displayPath(file)}\` and \`lifeboat run ${name} -i INVENTORY --dry-run\`\n`,
+  );
   return hasErrors(mine) ? EXIT.PROBLEMS : EXIT.OK;
 }
 
 // ---- completion ------------------------------------------------------------------------------
 
-interface Spec { commands: { name: string; options: string[]; args: string[] }[]; global: string[] }
+interface Spec {
+  commands: { name: string; options: string[]; args: string[] }[];
+  global: string[];
+}
 
 /** what the command line accepts, read from the command tree itself (one source) */
 export function completionSpec(program: Command): Spec {
-  const argKind = (n: string) => (/runbook/.test(n) ? 'runbook' : /run-id/.test(n) ? 'run' : /kind/.test(n) ? 'schema' : /shell/.test(n) ? 'shell' : 'file');
+  const argKind = (n: string) =>
+    /runbook/.test(n)
+      ? 'runbook'
+      : /run-id/.test(n)
+        ? 'run'
+        : /kind/.test(n)
+          ? 'schema'
+          : /shell/.test(n)
+            ? 'shell'
+            : 'file';
   return {
     global: program.options.map((o) => o.long!).filter(Boolean),
-    commands: program.commands.filter((c) => !c.name().startsWith('__')).map((c) => ({
-      name: c.name(),
-      options: [...c.options.flatMap((o) => [o.long, o.short]).filter((x): x is string => Boolean(x)), '--help'],
-      args: c.registeredArguments.map((a) => argKind(a.name())),
-    })),
+    commands: program.commands
+      .filter((c) => !c.name().startsWith('__'))
+      .map((c) => ({
+        name: c.name(),
+        options: [...c.options.flatMap((o) => [o.long, o.short]).filter((x): x is string => Boolean(x)), '--help'],
+        args: c.registeredArguments.map((a) => argKind(a.name())),
+      })),
   };
 }
 
@@ -155,19 +240,40 @@ export function completionScript(shell: 'bash' | 'zsh' | 'fish', spec: Spec): st
       `complete -c lifeboat -n "not __fish_seen_subcommand_from ${names}" -a "${names}"`,
     ];
     for (const c of spec.commands) {
-      for (const o of c.options.filter((x) => x.startsWith('--'))) lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -l ${o.slice(2)}`);
-      if (c.args[0] === 'runbook') lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runbooks 2>/dev/null)"`);
-      if (c.args[0] === 'run') lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runs 2>/dev/null)"`);
-      if (c.options.includes('--inventory')) lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -s i -l inventory -r -a "(lifeboat __complete inventories 2>/dev/null)"`);
+      for (const o of c.options.filter((x) => x.startsWith('--')))
+        lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -l ${o.slice(2)}`);
+      if (c.args[0] === 'runbook')
+        lines.push(
+          `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runbooks 2>/dev/null)"`,
+        );
+      if (c.args[0] === 'run')
+        lines.push(
+          `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runs 2>/dev/null)"`,
+        );
+      if (c.options.includes('--inventory'))
+        lines.push(
+          `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -s i -l inventory -r -a "(lifeboat __complete inventories 2>/dev/null)"`,
+        );
     }
     lines.push('complete -c lifeboat -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"');
     lines.push('complete -c lifeboat -n "__fish_seen_subcommand_from schema" -a "runbook inventory site common"');
     return lines.join('\n') + '\n';
   }
-  const cases = spec.commands.map((c) => {
-    const words = c.args[0] === 'runbook' ? '$(lifeboat __complete runbooks 2>/dev/null)' : c.args[0] === 'run' ? '$(lifeboat __complete runs 2>/dev/null)' : c.name === 'completion' ? 'bash zsh fish' : c.name === 'schema' ? 'runbook inventory site common' : '';
-    return `    ${c.name}) opts="${c.options.join(' ')}"; words="${words}"${c.args[0] === 'file' ? '; files=1' : ''} ;;`;
-  }).join('\n');
+  const cases = spec.commands
+    .map((c) => {
+      const words =
+        c.args[0] === 'runbook'
+          ? '$(lifeboat __complete runbooks 2>/dev/null)'
+          : c.args[0] === 'run'
+            ? '$(lifeboat __complete runs 2>/dev/null)'
+            : c.name === 'completion'
+              ? 'bash zsh fish'
+              : c.name === 'schema'
+                ? 'runbook inventory site common'
+                : '';
+      return `    ${c.name}) opts="${c.options.join(' ')}"; words="${words}"${c.args[0] === 'file' ? '; files=1' : ''} ;;`;
+    })
+    .join('\n');
   const bash = `_lifeboat() {
   local cur prev cmd opts words files i
   COMPREPLY=()
@@ -198,7 +304,8 @@ ${cases}
   return 0
 }
 `;
-  if (shell === 'bash') return `# lifeboat completion for bash: source <(lifeboat completion bash), or save it in /etc/bash_completion.d/lifeboat\n${bash}complete -F _lifeboat lifeboat\n`;
+  if (shell === 'bash')
+    return `# lifeboat completion for bash: source <(lifeboat completion bash), or save it in /etc/bash_completion.d/lifeboat\n${bash}complete -F _lifeboat lifeboat\n`;
   // zsh runs the bash function through its bashcompinit layer: one script, the same answers
   return `#compdef lifeboat\n# lifeboat completion for zsh: lifeboat completion zsh > "\${fpath[1]}/_lifeboat" (or: source <(lifeboat completion zsh))\nautoload -U +X bashcompinit && bashcompinit\n${bash}complete -F _lifeboat lifeboat\n`;
 }
@@ -208,11 +315,16 @@ export async function completeWords(what: string, io: CliIO): Promise<number> {
   const { root } = projectRoot(io);
   if (what === 'runs') {
     const { listRuns } = await import('../journal/runs.js');
-    try { for (const r of listRuns(path.join(root, '.lifeboat'))) io.stdout.write(`${r.id}\n`); } catch { /* no runs */ }
+    try {
+      for (const r of listRuns(path.join(root, '.lifeboat'))) io.stdout.write(`${r.id}\n`);
+    } catch {
+      /* no runs */
+    }
     return EXIT.OK;
   }
   const project = loadWithRoot([root]);
-  const names = what === 'runbooks' ? project.runbooks.keys() : what === 'inventories' ? project.inventories.keys() : [];
+  const names =
+    what === 'runbooks' ? project.runbooks.keys() : what === 'inventories' ? project.inventories.keys() : [];
   for (const n of names) io.stdout.write(`${n}\n`);
   return EXIT.OK;
 }

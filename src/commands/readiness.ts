@@ -13,19 +13,48 @@ import { printable } from '../util/printable.js';
 import { formatDuration } from '../util/duration.js';
 import type { ReadinessReport } from '../readiness/check.js';
 
-export interface ReadinessCmdOptions { inventory: string; junit?: string; format?: 'text' | 'json'; stateDir?: string; now?: Date }
+export interface ReadinessCmdOptions {
+  inventory: string;
+  junit?: string;
+  format?: 'text' | 'json';
+  stateDir?: string;
+  now?: Date;
+}
 
 export async function readinessCommand(dir: string | undefined, opts: ReadinessCmdOptions, io: CliIO): Promise<number> {
   const root = findRoot(path.resolve(io.cwd, dir ?? '.'));
   const project = loadWithRoot([root]);
-  if (!project.runbooks.size) throw new ExitError(EXIT.USAGE, `no runbooks found in ${root}`, 'pass the folder that holds site.yaml');
+  if (!project.runbooks.size)
+    throw new ExitError(EXIT.USAGE, `no runbooks found in ${root}`, 'pass the folder that holds site.yaml');
   // an inventory file is named by its path from here; prepare() then looks it up from the site folder
   let inventory = opts.inventory;
-  if ((/[/\\]|\.(ya?ml|ini)$/i.test(inventory)) && existsSync(path.resolve(io.cwd, inventory)) && statSync(path.resolve(io.cwd, inventory)).isFile()) inventory = path.resolve(io.cwd, inventory);
-  else if (!project.inventories.has(inventory)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventory}' under ${root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}`);
+  if (
+    /[/\\]|\.(ya?ml|ini)$/i.test(inventory) &&
+    existsSync(path.resolve(io.cwd, inventory)) &&
+    statSync(path.resolve(io.cwd, inventory)).isFile()
+  )
+    inventory = path.resolve(io.cwd, inventory);
+  else if (!project.inventories.has(inventory))
+    throw new ExitError(
+      EXIT.USAGE,
+      `no inventory named '${inventory}' under ${root}`,
+      `known: ${[...project.inventories.keys()].join(', ') || 'none'}`,
+    );
 
-  const [{ readiness }, { prepare, resolveSecrets }, { makeTransports }, { addSudoChecks }, { ScriptedOperator }, { VERSION }] = await Promise.all([
-    import('../readiness/check.js'), import('../session/prepare.js'), import('../session/wiring.js'), import('../session/sudo-check.js'), import('../ui/operator.js'), import('../version.js'),
+  const [
+    { readiness },
+    { prepare, resolveSecrets },
+    { makeTransports },
+    { addSudoChecks },
+    { ScriptedOperator },
+    { VERSION },
+  ] = await Promise.all([
+    import('../readiness/check.js'),
+    import('../session/prepare.js'),
+    import('../session/wiring.js'),
+    import('../session/sudo-check.js'),
+    import('../ui/operator.js'),
+    import('../version.js'),
   ]);
   const notes: string[] = [];
   // nothing is asked: a preflight has no gate, and a missing secret is a reason, not a prompt
@@ -33,9 +62,21 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
   const siteIO: CliIO = { ...io, cwd: root };
   const started = Date.now();
   const { entries } = readHistoryRecords(root, opts.stateDir ? path.resolve(io.cwd, opts.stateDir) : undefined);
-  const report = await readiness(project, inventory, entries, siteIO, {
-    prepare: (rb, inv, i) => prepare(rb, inv, i), addSudoChecks, resolveSecrets, makeTransports, operator, version: VERSION,
-  }, opts.now);
+  const report = await readiness(
+    project,
+    inventory,
+    entries,
+    siteIO,
+    {
+      prepare: (rb, inv, i) => prepare(rb, inv, i),
+      addSudoChecks,
+      resolveSecrets,
+      makeTransports,
+      operator,
+      version: VERSION,
+    },
+    opts.now,
+  );
   if (path.isAbsolute(inventory)) report.inventory = path.relative(io.cwd, inventory) || inventory;
   const code = report.criticalNotReady.length ? EXIT.PROBLEMS : EXIT.OK;
   if (opts.junit) {
@@ -44,7 +85,13 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
     writeFileSync(file, await readinessJunit(report, Date.now() - started));
   }
   if (opts.format === 'json') {
-    io.stdout.write(JSON.stringify({ ...report, organisation: project.site?.data.organisation, durationMs: Date.now() - started }, null, 2) + '\n');
+    io.stdout.write(
+      JSON.stringify(
+        { ...report, organisation: project.site?.data.organisation, durationMs: Date.now() - started },
+        null,
+        2,
+      ) + '\n',
+    );
     return code;
   }
   io.stdout.write(readinessPage(report, project.site?.data.organisation, Date.now() - started, useColor(io)));
@@ -53,12 +100,19 @@ export async function readinessCommand(dir: string | undefined, opts: ReadinessC
 }
 
 /** The one page: a table of every service, then the reasons of each one not ready. */
-export function readinessPage(report: ReadinessReport, organisation: string | undefined, ms: number, color: boolean): string {
+export function readinessPage(
+  report: ReadinessReport,
+  organisation: string | undefined,
+  ms: number,
+  color: boolean,
+): string {
   let out = `Readiness${organisation ? ` of ${printable(organisation)}` : ''} against inventory ${printable(report.inventory)}, ${report.at.slice(0, 16).replace('T', ' ')} UTC (checked in ${formatDuration(ms)})\n\n`;
   const rows = [['SERVICE', 'RUNBOOK', 'TIER', 'STATUS', 'DATA-LOSS WINDOW', 'LAST DRILL']];
   for (const s of report.services) {
     rows.push([
-      printable(s.service), s.runbook, s.tier,
+      printable(s.service),
+      s.runbook,
+      s.tier,
       s.ready ? paint(color, '32', 'ready') : paint(color, '31', 'NOT READY'),
       s.rpo ? s.rpo.words : `not measured${s.rpoObjective ? ` (RPO ${s.rpoObjective})` : ''}`,
       s.drill.ago ? `${s.drill.ago} (${s.drill.lastResult}; ${s.drill.state})` : 'never',
@@ -82,8 +136,12 @@ export async function readinessJunit(report: ReadinessReport, ms: number): Promi
   const failures = report.services.filter((s) => !s.ready).length;
   const cases = report.services.map((s) => {
     const name = `${s.runbook} (${s.tier})`;
-    const body = s.ready ? '' : `<failure message="${xml(s.reasons[0] ?? 'not ready')}">${xml(s.reasons.join('\n'))}</failure>`;
-    const out = [s.rpo ? s.rpo.words : '', `last drill: ${s.drill.ago ?? 'never'} (${s.drill.state})`, ...s.notes].filter(Boolean).join('\n');
+    const body = s.ready
+      ? ''
+      : `<failure message="${xml(s.reasons[0] ?? 'not ready')}">${xml(s.reasons.join('\n'))}</failure>`;
+    const out = [s.rpo ? s.rpo.words : '', `last drill: ${s.drill.ago ?? 'never'} (${s.drill.state})`, ...s.notes]
+      .filter(Boolean)
+      .join('\n');
     return `    <testcase classname="readiness.${xml(report.inventory)}" name="${xml(name)}" time="${(s.durationMs / 1000).toFixed(3)}">${body}<system-out>${xml(out)}</system-out></testcase>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>

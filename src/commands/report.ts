@@ -6,7 +6,13 @@ import { VERSION } from '../version.js';
 import { formatFor, type DocFormat } from '../render/formats.js';
 import { writeAtomic } from '../util/atomic-write.js';
 
-export interface ReportCmdOptions { output?: string; format?: DocFormat; stateDir?: string; paper?: 'a4' | 'letter'; templates?: string }
+export interface ReportCmdOptions {
+  output?: string;
+  format?: DocFormat;
+  stateDir?: string;
+  paper?: 'a4' | 'letter';
+  templates?: string;
+}
 
 export async function reportCommand(runIdArg: string | undefined, opts: ReportCmdOptions, io: CliIO): Promise<number> {
   const { resolveStateDir, readRun } = await import('../journal/runs.js');
@@ -25,21 +31,42 @@ export async function reportCommand(runIdArg: string | undefined, opts: ReportCm
   const output = opts.output ?? `run-report-${runId}.${format}`;
   const { reportModel } = await import('../render/report-model.js');
   const { createEngine, loadTemplateSet, defaultCacheDir } = await import('../render/engine.js');
-  const model = reportModel(records, { version: VERSION, now: io.env.SOURCE_DATE_EPOCH && /^\d+$/.test(io.env.SOURCE_DATE_EPOCH) ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000) : undefined });
+  const model = reportModel(records, {
+    version: VERSION,
+    now:
+      io.env.SOURCE_DATE_EPOCH && /^\d+$/.test(io.env.SOURCE_DATE_EPOCH)
+        ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000)
+        : undefined,
+  });
   let out: string | Buffer;
   if (format === 'json') out = `${JSON.stringify(model, null, 2)}\n`;
   else {
-    const engine = await createEngine(loadTemplateSet({ overrideDir: opts.templates ? path.resolve(io.cwd, opts.templates) : undefined }), format === 'md' ? 'md' : 'html', { cacheDir: defaultCacheDir(io.env) });
+    const engine = await createEngine(
+      loadTemplateSet({ overrideDir: opts.templates ? path.resolve(io.cwd, opts.templates) : undefined }),
+      format === 'md' ? 'md' : 'html',
+      { cacheDir: defaultCacheDir(io.env) },
+    );
     out = engine.render('report', model);
   }
   if (format === 'pdf') {
     const { htmlToPdf } = await import('../render/pdf.js');
-    out = await htmlToPdf(out, { paper: opts.paper ?? 'a4', env: io.env, footer: `run ${model.runId} · ${model.runbook}@${model.version} · ${model.result}` });
+    out = await htmlToPdf(out, {
+      paper: opts.paper ?? 'a4',
+      env: io.env,
+      footer: `run ${model.runId} · ${model.runbook}@${model.version} · ${model.result}`,
+    });
   }
-  if (output === '-') { io.stdout.write(out); return EXIT.OK; }
-  try { writeAtomic(path.resolve(io.cwd, output), out); } catch (e) {
+  if (output === '-') {
+    io.stdout.write(out);
+    return EXIT.OK;
+  }
+  try {
+    writeAtomic(path.resolve(io.cwd, output), out);
+  } catch (e) {
     throw new ExitError(EXIT.PROBLEMS, `cannot write ${output}: ${(e as Error).message}`);
   }
-  io.stdout.write(`wrote ${output}: run ${runId} (${model.runbook}@${model.version}, ${model.result}, ${model.total}; ${model.rtoVerdict})\n`);
+  io.stdout.write(
+    `wrote ${output}: run ${runId} (${model.runbook}@${model.version}, ${model.result}, ${model.total}; ${model.rtoVerdict})\n`,
+  );
   return EXIT.OK;
 }

@@ -25,26 +25,50 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
   const { resolveStateDir, listRuns, readRun } = await import('../journal/runs.js');
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
   // a run of this state folder, by id or a unique part of it: never a path (`../../x`) to a journal elsewhere
-  let runId = runIdArg === undefined ? undefined : (await import('../session/find-run.js')).findRunId(stateDir, runIdArg);
+  let runId =
+    runIdArg === undefined ? undefined : (await import('../session/find-run.js')).findRunId(stateDir, runIdArg);
   if (!runId) {
     // the newest real run (a run or a rehearsal; a preflight changes nothing and has nothing to
     // continue), when it can be continued: never an older one by surprise
     const r = listRuns(stateDir).find((x) => x.mode !== 'preflight');
-    if (!r) throw new ExitError(EXIT.PROBLEMS, `no runs to resume in ${stateDir}`, 'list runs with `lifeboat runs` (preflights are not resumed)');
-    if (!RESUMABLE.has(r.state)) throw new ExitError(EXIT.PROBLEMS, `the newest run, ${r.id}, ${r.state === 'running' ? 'is still running' : `has ${r.state}`}: nothing to resume`, 'name an older run to resume it: `lifeboat runs` lists them');
+    if (!r)
+      throw new ExitError(
+        EXIT.PROBLEMS,
+        `no runs to resume in ${stateDir}`,
+        'list runs with `lifeboat runs` (preflights are not resumed)',
+      );
+    if (!RESUMABLE.has(r.state))
+      throw new ExitError(
+        EXIT.PROBLEMS,
+        `the newest run, ${r.id}, ${r.state === 'running' ? 'is still running' : `has ${r.state}`}: nothing to resume`,
+        'name an older run to resume it: `lifeboat runs` lists them',
+      );
     runId = r.id;
   }
   const { summary, records: existing } = readRun(stateDir, runId);
-  if (summary.state === 'running') throw new ExitError(EXIT.PROBLEMS, `run ${runId} is still running (its process holds the lock)`);
-  if (!RESUMABLE.has(summary.state)) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has finished (${summary.state}): nothing to resume`, 'start a new run, or `lifeboat run --from STEP`');
+  if (summary.state === 'running')
+    throw new ExitError(EXIT.PROBLEMS, `run ${runId} is still running (its process holds the lock)`);
+  if (!RESUMABLE.has(summary.state))
+    throw new ExitError(
+      EXIT.PROBLEMS,
+      `run ${runId} has finished (${summary.state}): nothing to resume`,
+      'start a new run, or `lifeboat run --from STEP`',
+    );
   const started = existing.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined;
   if (!started) throw new ExitError(EXIT.PROBLEMS, `run ${runId} has no start record: it cannot be resumed`);
 
   // the same files, by the paths recorded at the start
   const rbFile = started.files.find((f) => f.role === 'runbook');
   const invFile = started.files.find((f) => f.role === 'inventory');
-  if (!rbFile || !invFile) throw new ExitError(EXIT.PROBLEMS, `run ${runId}: the start record names no runbook or inventory file`);
-  for (const f of [rbFile, invFile]) if (!existsSync(f.path)) throw new ExitError(EXIT.PROBLEMS, `${f.path} (used by run ${runId}) is gone`, `run lifeboat resume from the folder the run was started in (${path.dirname(path.dirname(stateDir))})`);
+  if (!rbFile || !invFile)
+    throw new ExitError(EXIT.PROBLEMS, `run ${runId}: the start record names no runbook or inventory file`);
+  for (const f of [rbFile, invFile])
+    if (!existsSync(f.path))
+      throw new ExitError(
+        EXIT.PROBLEMS,
+        `${f.path} (used by run ${runId}) is gone`,
+        `run lifeboat resume from the folder the run was started in (${path.dirname(path.dirname(stateDir))})`,
+      );
   const prepared = await prepare(rbFile.path, invFile.path, io);
   const changed: string[] = [];
   const now = new Map(prepared.plan.files.map((f) => [path.resolve(f.path), f.sha256]));
@@ -52,21 +76,51 @@ export async function resumeCommand(runIdArg: string | undefined, opts: ResumeOp
     const cur = now.get(path.resolve(f.path));
     if (cur !== f.sha256) changed.push(`${f.path} ${cur ? 'changed' : 'no longer used'}`);
   }
-  for (const f of prepared.plan.files) if (!started.files.some((s) => path.resolve(s.path) === path.resolve(f.path))) changed.push(`${f.path} is new`);
+  for (const f of prepared.plan.files)
+    if (!started.files.some((s) => path.resolve(s.path) === path.resolve(f.path))) changed.push(`${f.path} is new`);
   if (changed.length && !opts.acceptChanged) {
-    throw new ExitError(EXIT.PROBLEMS, `the runbook or inventory changed since run ${runId} started:\n  ${changed.join('\n  ')}`, 'resuming a different procedure than the one half-run is dangerous: check the change, then resume with --accept-changed (recorded)');
+    throw new ExitError(
+      EXIT.PROBLEMS,
+      `the runbook or inventory changed since run ${runId} started:\n  ${changed.join('\n  ')}`,
+      'resuming a different procedure than the one half-run is dangerous: check the change, then resume with --accept-changed (recorded)',
+    );
   }
 
   const { operator, interactive } = makeOperator(io, opts, () => {});
-  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
-  const { journal, lock } = await lockAndJournal({ stateDir, runId, runbook: prepared.plan.runbook.name, operator: operator.name, secrets, takeoverStale: true, resume: { force: opts.force } });
-  io.stdout.write(`resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`);
+  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) =>
+    io.stderr.write(s + '\n'),
+  );
+  const { journal, lock } = await lockAndJournal({
+    stateDir,
+    runId,
+    runbook: prepared.plan.runbook.name,
+    operator: operator.name,
+    secrets,
+    takeoverStale: true,
+    resume: { force: opts.force },
+  });
+  io.stdout.write(
+    `resuming run ${runId} (${started.runbook}@${started.version}, started ${started.at} by ${started.operator})\n`,
+  );
   const transports = await makeTransports(io, opts, operator);
   const reporter = await makeReporter(io, prepared, opts, operator, started.mode, Date.parse(started.at));
   try {
     const { code, state, records } = await execute({
-      prepared, mode: started.mode, operator, interactive, journal, reporter, transports, secrets,
-      opts: { ...opts, inventory: invFile.path }, notes: [], runId, io, stateDir, replay: journal.existing, resumed: { acceptedChanges: changed.length ? changed : undefined },
+      prepared,
+      mode: started.mode,
+      operator,
+      interactive,
+      journal,
+      reporter,
+      transports,
+      secrets,
+      opts: { ...opts, inventory: invFile.path },
+      notes: [],
+      runId,
+      io,
+      stateDir,
+      replay: journal.existing,
+      resumed: { acceptedChanges: changed.length ? changed : undefined },
     });
     lock.release();
     await afterRun(prepared, state, records, transports, opts, io, started.mode);

@@ -11,20 +11,36 @@ import { closeAll, dials } from '../transport/registry.js';
 import { execute, afterRun, lockAndJournal } from '../session/session.js';
 import { executionOrder } from '../engine/state.js';
 
-export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: CliIO, mode: RunMode = 'run'): Promise<number> {
+export async function runCommand(
+  runbookArg: string,
+  opts: RunCmdOptions,
+  io: CliIO,
+  mode: RunMode = 'run',
+): Promise<number> {
   const prepared = await prepare(runbookArg, opts.inventory, io, { dryRun: opts.dryRun });
-  for (const w of prepared.warnings) io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
-  for (const [flag, id] of [['--from', opts.from], ['--to', opts.to]] as const) {
+  for (const w of prepared.warnings)
+    io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
+  for (const [flag, id] of [
+    ['--from', opts.from],
+    ['--to', opts.to],
+  ] as const) {
     if (id && !prepared.plan.steps.some((s) => s.id === id || s.id.startsWith(`${id}/`))) {
-      throw new ExitError(EXIT.USAGE, `${flag} ${id}: no such step in ${prepared.plan.runbook.name}`, `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')} (\`lifeboat run ${prepared.plan.runbook.name} -i ${opts.inventory} --list-steps\`)`);
+      throw new ExitError(
+        EXIT.USAGE,
+        `${flag} ${id}: no such step in ${prepared.plan.runbook.name}`,
+        `steps: ${prepared.plan.steps.map((s) => s.id).join(', ')} (\`lifeboat run ${prepared.plan.runbook.name} -i ${opts.inventory} --list-steps\`)`,
+      );
     }
   }
   if (opts.from && opts.to) {
     const order = executionOrder(prepared.plan, 'run').map((s) => s.id);
     const first = order.findIndex((s) => s === opts.from || s.startsWith(`${opts.from}/`));
     let last = -1;
-    order.forEach((s, k) => { if (s === opts.to || s.startsWith(`${opts.to}/`)) last = k; });
-    if (last < first) throw new ExitError(EXIT.USAGE, `--to ${opts.to} comes before --from ${opts.from}: nothing would run`);
+    order.forEach((s, k) => {
+      if (s === opts.to || s.startsWith(`${opts.to}/`)) last = k;
+    });
+    if (last < first)
+      throw new ExitError(EXIT.USAGE, `--to ${opts.to} comes before --from ${opts.from}: nothing would run`);
   }
   if (opts.listSteps) return listSteps(prepared, io);
   if (opts.dryRun) {
@@ -35,14 +51,27 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const { operator, interactive } = makeOperator(io, opts, (s) => notes.push(s));
   const rh = await import('../rehearsal/interlock.js');
   if (mode === 'rehearsal') notes.push(...(await rh.rehearsalInterlock(prepared)));
-  if (mode === 'run') notes.push(...(await rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) => io.stderr.write(s + '\n'))));
+  if (mode === 'run')
+    notes.push(
+      ...(await rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) =>
+        io.stderr.write(s + '\n'),
+      )),
+    );
   if (mode === 'preflight') {
     addSudoChecks(prepared);
     const { describeHostSources } = await import('../ui/describe.js');
     const remote = Object.values(prepared.plan.hosts).filter(dials);
-    if (remote.length) io.stdout.write(`Hosts (and where each value comes from):\n${remote.flatMap((h) => describeHostSources(h)).map((l) => `  ${l}\n`).join('')}\n`);
+    if (remote.length)
+      io.stdout.write(
+        `Hosts (and where each value comes from):\n${remote
+          .flatMap((h) => describeHostSources(h))
+          .map((l) => `  ${l}\n`)
+          .join('')}\n`,
+      );
   }
-  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) => io.stderr.write(s + '\n'));
+  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) =>
+    io.stderr.write(s + '\n'),
+  );
 
   const plan = prepared.plan;
   // the SSH handshakes start now and overlap the lock and the journal's creation (every question
@@ -58,7 +87,14 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const runId = newRunId(plan.runbook.name);
   let opened;
   try {
-    opened = await lockAndJournal({ stateDir, runId, runbook: plan.runbook.name, operator: operator.name, secrets, takeoverStale: Boolean(opts.takeover) });
+    opened = await lockAndJournal({
+      stateDir,
+      runId,
+      runbook: plan.runbook.name,
+      operator: operator.name,
+      secrets,
+      takeoverStale: Boolean(opts.takeover),
+    });
   } catch (e) {
     await closeAll(transports);
     throw e;
@@ -67,7 +103,21 @@ export async function runCommand(runbookArg: string, opts: RunCmdOptions, io: Cl
   const reporter = await makeReporter(io, prepared, opts, operator, mode);
   let result;
   try {
-    result = await execute({ prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io, stateDir });
+    result = await execute({
+      prepared,
+      mode,
+      operator,
+      interactive,
+      journal,
+      reporter,
+      transports,
+      secrets,
+      opts,
+      notes,
+      runId,
+      io,
+      stateDir,
+    });
   } finally {
     lock.release();
   }
@@ -81,11 +131,14 @@ function listSteps(prepared: Prepared, io: CliIO): number {
   const steps = executionOrder(plan, 'run');
   const numbers = stepNumbers(plan);
   const w = Math.max(...steps.map((s) => s.id.length), 4);
-  io.stdout.write(`${plan.runbook.name}@${plan.runbook.version} on ${plan.inventory.name}: ${steps.length} step${steps.length === 1 ? '' : 's'}\n`);
+  io.stdout.write(
+    `${plan.runbook.name}@${plan.runbook.version} on ${plan.inventory.name}: ${steps.length} step${steps.length === 1 ? '' : 's'}\n`,
+  );
   for (const s of steps) {
     const what = s.confirm ? 'gate' : s.manual ? 'manual' : s.phase === 'preflight' ? 'preflight' : '';
-    io.stdout.write(`${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`);
+    io.stdout.write(
+      `${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`,
+    );
   }
   return EXIT.OK;
 }
-

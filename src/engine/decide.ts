@@ -3,7 +3,17 @@
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { render, TemplateError } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
-import { UnitStatus, StepStatus, isInFlight, isTerminal, unitKey, stepOf, liveUnits, type RunState, type UnitState } from './state.js';
+import {
+  UnitStatus,
+  StepStatus,
+  isInFlight,
+  isTerminal,
+  unitKey,
+  stepOf,
+  liveUnits,
+  type RunState,
+  type UnitState,
+} from './state.js';
 import { dials } from '../transport/registry.js';
 
 export type Action =
@@ -49,7 +59,14 @@ interface Ctx {
   busy: boolean;
 }
 
-export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan), connecting = NONE }: DecideInput): Action[] {
+export function decide({
+  plan,
+  state,
+  now,
+  secrets = {},
+  facts = hostFacts(plan),
+  connecting = NONE,
+}: DecideInput): Action[] {
   if (state.status !== 'running') return [];
   // only units in flight or in doubt matter here: the index `apply` keeps, not every unit of the run
   const units = liveUnits(state);
@@ -61,7 +78,15 @@ export function decide({ plan, state, now, secrets = {}, facts = hostFacts(plan)
  *  1. aborting (and not rolling back): let what runs finish, then stop */
 function stopping({ state, busy }: Ctx): Action[] | undefined {
   if (state.stopRequested === 'stop-step') {
-    return busy ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; continue with `lifeboat resume`' }];
+    return busy
+      ? [{ kind: 'idle' }]
+      : [
+          {
+            kind: 'finish',
+            result: 'interrupted',
+            message: 'stopped by the operator; continue with `lifeboat resume`',
+          },
+        ];
   }
   if (state.abort && !state.rollbackWanted && !state.rollback) {
     if (busy) return [{ kind: 'idle' }];
@@ -75,21 +100,38 @@ function settleDoubt(plan: ResolvedPlan, units: UnitState[]): Action[] | undefin
   const doubt = units.find((u) => u.status === UnitStatus.InDoubt);
   if (!doubt) return undefined;
   const st = stepById(plan, doubt.step);
-  return [{ kind: 'in-doubt', step: doubt.step, host: doubt.host, policy: st.idempotent ? 'rerun' : st.skipIf ? 'guard' : 'ask' }];
+  return [
+    {
+      kind: 'in-doubt',
+      step: doubt.step,
+      host: doubt.host,
+      policy: st.idempotent ? 'rerun' : st.skipIf ? 'guard' : 'ask',
+    },
+  ];
 }
 
 /** 3. rolling back: completed steps' rollbacks, newest first, one at a time */
 function rollingBack({ plan, state, busy }: Ctx): Action[] | undefined {
   if (state.rollbackWanted) {
     if (busy) return [{ kind: 'idle' }];
-    return [{ kind: 'start-rollback', units: [...state.completed].reverse().filter((c) => stepById(plan, c.step).rollback) }];
+    return [
+      { kind: 'start-rollback', units: [...state.completed].reverse().filter((c) => stepById(plan, c.step).rollback) },
+    ];
   }
   if (!state.rollback) return undefined;
   if (busy) return [{ kind: 'idle' }];
   const next = state.rollback.queue[state.rollback.pos];
   if (next) return [{ kind: 'exec', step: next.step, host: next.host, attempt: 1, purpose: 'rollback' }];
   const failed = state.rollback.queue.filter((q) => state.units[unitKey(q.step, q.host)]?.rollback === 'failed');
-  return [{ kind: 'finish', result: 'rolled-back', message: failed.length ? `rollback failed for ${failed.map((f) => `${f.step} on ${f.host}`).join(', ')}` : state.abort?.message }];
+  return [
+    {
+      kind: 'finish',
+      result: 'rolled-back',
+      message: failed.length
+        ? `rollback failed for ${failed.map((f) => `${f.step} on ${f.host}`).join(', ')}`
+        : state.abort?.message,
+    },
+  ];
 }
 
 /** 4. the current step (the first not finished), or the end of the run */
@@ -99,7 +141,13 @@ function currentStep(ctx: Ctx): Action[] {
   if (!currentId) {
     if (ctx.busy) return [{ kind: 'idle' }];
     const failed = state.order.filter((id) => state.steps[id].status === StepStatus.Failed);
-    return [{ kind: 'finish', result: 'succeeded', message: failed.length ? `finished; failed but continued: ${failed.join(', ')}` : undefined }];
+    return [
+      {
+        kind: 'finish',
+        result: 'succeeded',
+        message: failed.length ? `finished; failed but continued: ${failed.join(', ')}` : undefined,
+      },
+    ];
   }
   const step = stepById(plan, currentId);
   if (state.steps[currentId].status === StepStatus.Pending) return pendingStep(ctx, step);
@@ -117,7 +165,10 @@ function firstUnfinished(state: RunState): string | undefined {
 /** a step not started yet: stop before it, skip it (--from, --to, `when`), or start it */
 function pendingStep(ctx: Ctx, step: ResolvedStep): Action[] {
   const { plan, state, connecting } = ctx;
-  if (state.stopRequested) return ctx.busy ? [{ kind: 'idle' }] : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; resume with `lifeboat resume`' }];
+  if (state.stopRequested)
+    return ctx.busy
+      ? [{ kind: 'idle' }]
+      : [{ kind: 'finish', result: 'interrupted', message: 'stopped by the operator; resume with `lifeboat resume`' }];
   if (state.config.fromStep && step.phase !== 'preflight' && beforeFrom(plan, state, step.id)) {
     return [{ kind: 'skip-step', step: step.id, reason: 'from', note: `before --from ${state.config.fromStep}` }];
   }
@@ -125,7 +176,13 @@ function pendingStep(ctx: Ctx, step: ResolvedStep): Action[] {
     return [{ kind: 'skip-step', step: step.id, reason: 'to', note: `after --to ${state.config.toStep}` }];
   }
   // `when` may need to know whether hosts answer
-  const unknown = [...new Set(step.when.flatMap((c) => (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : []))];
+  const unknown = [
+    ...new Set(
+      step.when.flatMap((c) =>
+        (c.kind === 'unreachable' || c.kind === 'reachable') && !state.hosts[c.host] ? [c.host] : [],
+      ),
+    ),
+  ];
   if (unknown.length) {
     // only this step waits for them; hosts already being tried are not asked for again
     const ask = unknown.filter((h) => !connecting.has(h));
@@ -141,7 +198,8 @@ function runningStep(ctx: Ctx, step: ResolvedStep): Action[] {
   const { state } = ctx;
   const ss = state.steps[step.id];
   if (step.confirm && !ss.confirmed) return [{ kind: 'confirm', step: step.id }];
-  if (step.action === 'manual') return ss.manualDone ? [{ kind: 'finish-step', step: step.id, result: 'ok' }] : [{ kind: 'manual', step: step.id }];
+  if (step.action === 'manual')
+    return ss.manualDone ? [{ kind: 'finish-step', step: step.id, result: 'ok' }] : [{ kind: 'manual', step: step.id }];
   if (step.action === 'gate') return [{ kind: 'finish-step', step: step.id, result: 'ok' }];
 
   const mine = step.hosts.map((h) => state.units[unitKey(step.id, h)]);
@@ -152,7 +210,9 @@ function runningStep(ctx: Ctx, step: ResolvedStep): Action[] {
     if (flying.length) return [{ kind: 'idle' }];
     const policy = step.onFailure ?? state.config.defaultOnFailure;
     const message = failed.map((u) => `${u.host}: ${u.reason ?? 'failed'}`).join('; ');
-    return [{ kind: 'failure', step: step.id, host: failed.length === 1 ? failed[0].host : undefined, message, policy }];
+    return [
+      { kind: 'failure', step: step.id, host: failed.length === 1 ? failed[0].host : undefined, message, policy },
+    ];
   }
   if (mine.every(isTerminal)) {
     const anyFailed = mine.some((u) => u.status === UnitStatus.Failed);
@@ -163,7 +223,12 @@ function runningStep(ctx: Ctx, step: ResolvedStep): Action[] {
 }
 
 /** the units of a running step that may start now, within its parallelism */
-function nextUnits({ plan, state, now, connecting }: Ctx, step: ResolvedStep, mine: UnitState[], flying: number): Action[] {
+function nextUnits(
+  { plan, state, now, connecting }: Ctx,
+  step: ResolvedStep,
+  mine: UnitState[],
+  flying: number,
+): Action[] {
   const serial = step.strategy === 'serial';
   let slots = (serial ? 1 : step.maxParallel) - flying;
   const actions: Action[] = [];
@@ -172,7 +237,11 @@ function nextUnits({ plan, state, now, connecting }: Ctx, step: ResolvedStep, mi
   for (const u of mine) {
     if (slots <= 0) break;
     if (u.status === UnitStatus.Waiting) {
-      if ((u.notBefore ?? 0) > now) { earliest = Math.min(earliest, u.notBefore ?? now); if (serial) break; continue; }
+      if ((u.notBefore ?? 0) > now) {
+        earliest = Math.min(earliest, u.notBefore ?? now);
+        if (serial) break;
+        continue;
+      }
     } else if (u.status !== UnitStatus.Pending) {
       if (serial && !isTerminal(u)) break;
       continue;
@@ -186,7 +255,13 @@ function nextUnits({ plan, state, now, connecting }: Ctx, step: ResolvedStep, mi
       continue;
     }
     if (hs && !hs.reachable && host?.mayBeDown && (hs.kind === 'unreachable' || hs.kind === 'connection-lost')) {
-      actions.push({ kind: 'skip-unit', step: step.id, host: u.host, reason: 'host-down', note: `${u.host} unreachable, as expected (may be down): ${hs.message ?? ''}`.trim() });
+      actions.push({
+        kind: 'skip-unit',
+        step: step.id,
+        host: u.host,
+        reason: 'host-down',
+        note: `${u.host} unreachable, as expected (may be down): ${hs.message ?? ''}`.trim(),
+      });
       continue;
     }
     actions.push(nextExec(step, u));
@@ -199,7 +274,8 @@ function nextUnits({ plan, state, now, connecting }: Ctx, step: ResolvedStep, mi
 }
 
 function nextExec(step: ResolvedStep, u: UnitState): Action {
-  if (step.skipIf && !u.skipChecked && u.status === UnitStatus.Pending) return { kind: 'exec', step: step.id, host: u.host, attempt: u.attempt, purpose: 'skip_if' };
+  if (step.skipIf && !u.skipChecked && u.status === UnitStatus.Pending)
+    return { kind: 'exec', step: step.id, host: u.host, attempt: u.attempt, purpose: 'skip_if' };
   return { kind: 'exec', step: step.id, host: u.host, attempt: u.attempt + 1, purpose: 'run' };
 }
 
@@ -209,7 +285,11 @@ function beforeFrom(plan: ResolvedPlan, state: RunState, id: string): boolean {
   let ix = fromIndexes.get(state.order);
   if (!ix || ix.from !== from) {
     const main = state.order.filter((s) => stepById(plan, s).phase !== 'preflight');
-    ix = { from, pos: new Map(main.map((s, n) => [s, n])), at: main.findIndex((s) => s === from || s.startsWith(`${from}/`)) };
+    ix = {
+      from,
+      pos: new Map(main.map((s, n) => [s, n])),
+      at: main.findIndex((s) => s === from || s.startsWith(`${from}/`)),
+    };
     fromIndexes.set(state.order, ix);
   }
   const i = ix.pos.get(id) ?? -1;
@@ -222,12 +302,20 @@ function afterTo(plan: ResolvedPlan, state: RunState, id: string): boolean {
   const i = main.indexOf(id);
   // the last step of the --to step (an include's steps are STEP/…)
   let j = -1;
-  main.forEach((s, k) => { if (s === to || s.startsWith(`${to}/`)) j = k; });
+  main.forEach((s, k) => {
+    if (s === to || s.startsWith(`${to}/`)) j = k;
+  });
   return j >= 0 && i > j;
 }
 
 /** why the step's `when` does not hold, or undefined when it does */
-export function whenFails(step: ResolvedStep, plan: ResolvedPlan, state: RunState, secrets: Record<string, string>, facts: Record<string, HostFacts>): string | undefined {
+export function whenFails(
+  step: ResolvedStep,
+  plan: ResolvedPlan,
+  state: RunState,
+  secrets: Record<string, string>,
+  facts: Record<string, HostFacts>,
+): string | undefined {
   for (const c of step.when) {
     if (c.kind === 'unreachable' || c.kind === 'reachable') {
       const up = state.hosts[c.host]?.reachable ?? false;
@@ -246,7 +334,8 @@ export function whenFails(step: ResolvedStep, plan: ResolvedPlan, state: RunStat
     }
     if (cv.kind === 'equals' && v !== cv.operand) return `'${cv.value.source}' is '${v}', not '${cv.operand}'`;
     if (cv.kind === 'not_equals' && v === cv.operand) return `'${cv.value.source}' is '${v}'`;
-    if (cv.kind === 'matches' && !new RegExp(cv.operand).test(v)) return `'${cv.value.source}' is '${v}', which does not match /${cv.operand}/`;
+    if (cv.kind === 'matches' && !new RegExp(cv.operand).test(v))
+      return `'${cv.value.source}' is '${v}', which does not match /${cv.operand}/`;
   }
   return undefined;
 }

@@ -43,7 +43,10 @@ export interface HostStateEvent {
   message?: string;
 }
 
-export interface StepStartedEvent { type: 'step-started'; step: string }
+export interface StepStartedEvent {
+  type: 'step-started';
+  step: string;
+}
 
 export interface StepSkippedEvent {
   type: 'step-skipped';
@@ -54,12 +57,34 @@ export interface StepSkippedEvent {
   note: string;
 }
 
-export interface ConfirmEvent { type: 'confirmed'; step: string; question: string; answer: boolean; by: string; auto: boolean }
+export interface ConfirmEvent {
+  type: 'confirmed';
+  step: string;
+  question: string;
+  answer: boolean;
+  by: string;
+  auto: boolean;
+}
 
-export interface ManualEvent { type: 'manual-done'; step: string; done: boolean; by: string; value?: string; record?: string; auto: boolean }
+export interface ManualEvent {
+  type: 'manual-done';
+  step: string;
+  done: boolean;
+  by: string;
+  value?: string;
+  record?: string;
+  auto: boolean;
+}
 
 /** written and fsynced BEFORE the command is sent */
-export interface IntentEvent { type: 'intent'; step: string; host: string; attempt: number; command: string; purpose: 'run' | 'skip_if' | 'rollback' }
+export interface IntentEvent {
+  type: 'intent';
+  step: string;
+  host: string;
+  attempt: number;
+  command: string;
+  purpose: 'run' | 'skip_if' | 'rollback';
+}
 
 export interface ExecFinishedEvent {
   type: 'exec-finished';
@@ -94,17 +119,49 @@ export interface ExecErrorEvent {
   message: string;
 }
 
-export interface StepFinishedEvent { type: 'step-finished'; step: string; result: 'ok' | 'failed' | 'skipped'; durationMs: number }
+export interface StepFinishedEvent {
+  type: 'step-finished';
+  step: string;
+  result: 'ok' | 'failed' | 'skipped';
+  durationMs: number;
+}
 
-export interface FailureDecisionEvent { type: 'failure-decision'; step: string; host?: string; choice: 'retry' | 'skip' | 'rollback' | 'abort' | 'continue'; by: string; auto: boolean }
+export interface FailureDecisionEvent {
+  type: 'failure-decision';
+  step: string;
+  host?: string;
+  choice: 'retry' | 'skip' | 'rollback' | 'abort' | 'continue';
+  by: string;
+  auto: boolean;
+}
 
-export interface InDoubtEvent { type: 'in-doubt'; step: string; host: string; choice: 'rerun' | 'done' | 'abort' | 'guard'; by: string; auto: boolean; captured?: { name: string; value: string } }
+export interface InDoubtEvent {
+  type: 'in-doubt';
+  step: string;
+  host: string;
+  choice: 'rerun' | 'done' | 'abort' | 'guard';
+  by: string;
+  auto: boolean;
+  captured?: { name: string; value: string };
+}
 
-export interface RollbackStartedEvent { type: 'rollback-started'; units: { step: string; host: string }[] }
+export interface RollbackStartedEvent {
+  type: 'rollback-started';
+  units: { step: string; host: string }[];
+}
 
-export interface ResumedEvent { type: 'resumed'; operator: string; acceptedChanges?: string[]; inDoubt: { step: string; host: string }[] }
+export interface ResumedEvent {
+  type: 'resumed';
+  operator: string;
+  acceptedChanges?: string[];
+  inDoubt: { step: string; host: string }[];
+}
 
-export interface InterruptedEvent { type: 'interrupted'; by: string; how: 'stop-step' | 'after-step' }
+export interface InterruptedEvent {
+  type: 'interrupted';
+  by: string;
+  how: 'stop-step' | 'after-step';
+}
 
 /** A `measures: rpo` step captured the data-loss window; journaled right after its result. */
 export interface RpoMeasuredEvent {
@@ -126,9 +183,23 @@ export interface RunFinishedEvent {
 }
 
 export type RunEvent =
-  | RunStartedEvent | HostStateEvent | StepStartedEvent | StepSkippedEvent | ConfirmEvent | ManualEvent
-  | IntentEvent | ExecFinishedEvent | ExecErrorEvent | StepFinishedEvent | FailureDecisionEvent
-  | InDoubtEvent | RollbackStartedEvent | ResumedEvent | InterruptedEvent | RunFinishedEvent | RpoMeasuredEvent;
+  | RunStartedEvent
+  | HostStateEvent
+  | StepStartedEvent
+  | StepSkippedEvent
+  | ConfirmEvent
+  | ManualEvent
+  | IntentEvent
+  | ExecFinishedEvent
+  | ExecErrorEvent
+  | StepFinishedEvent
+  | FailureDecisionEvent
+  | InDoubtEvent
+  | RollbackStartedEvent
+  | ResumedEvent
+  | InterruptedEvent
+  | RunFinishedEvent
+  | RpoMeasuredEvent;
 
 /** a journal record: an event with its sequence number and wall-clock time */
 export type JournalRecord = RunEvent & { seq: number; at: string };
@@ -141,4 +212,8 @@ export type JournalRecord = RunEvent & { seq: number; at: string };
  * (Every record is still written before the runner acts, so killing the process loses nothing.)
  */
 export const mustSync = (e: RunEvent): boolean =>
-  e.type === 'intent' || e.type === 'run-started' || e.type === 'run-finished' || e.type === 'resumed' || e.type === 'interrupted';
+  e.type === 'intent' ||
+  e.type === 'run-started' ||
+  e.type === 'run-finished' ||
+  e.type === 'resumed' ||
+  e.type === 'interrupted';

@@ -27,9 +27,16 @@ export type UnitOutcome =
   | 'not-run';
 
 /** The run's result. `completed-with-errors`: it reached its end, but an operator skipped a failed step or vouched for one in doubt. */
-export type RunResult = 'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'interrupted' | 'unfinished';
+export type RunResult =
+  'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'interrupted' | 'unfinished';
 
-export interface UnitRef { step: string; host?: string; outcome: UnitOutcome; reason?: string; by?: string }
+export interface UnitRef {
+  step: string;
+  host?: string;
+  outcome: UnitOutcome;
+  reason?: string;
+  by?: string;
+}
 
 export interface RunOutcome {
   result: RunResult;
@@ -44,7 +51,14 @@ export interface RunOutcome {
   message?: string;
 }
 
-interface UnitFold { step: string; host?: string; outcome: UnitOutcome; reason?: string; by?: string; order: number }
+interface UnitFold {
+  step: string;
+  host?: string;
+  outcome: UnitOutcome;
+  reason?: string;
+  by?: string;
+  order: number;
+}
 
 /** The journal folded into what the outcome functions need. Plan-free and pure. */
 export interface JournalState {
@@ -62,37 +76,97 @@ export function journalState(records: readonly JournalRecord[]): JournalState {
   let order = 0;
   const stepUnits = (step: string) => {
     let m = js.units.get(step);
-    if (!m) { m = new Map(); js.units.set(step, m); js.steps.push(step); }
+    if (!m) {
+      m = new Map();
+      js.units.set(step, m);
+      js.steps.push(step);
+    }
     return m;
   };
   const unit = (step: string, host: string) => {
     const m = stepUnits(step);
     let u = m.get(host);
-    if (!u) { u = { step, host: host === STEPLESS ? undefined : host, outcome: 'not-run', order: order++ }; m.set(host, u); }
+    if (!u) {
+      u = { step, host: host === STEPLESS ? undefined : host, outcome: 'not-run', order: order++ };
+      m.set(host, u);
+    }
     return u;
   };
   const hostUnits = (step: string) => [...stepUnits(step).entries()].filter(([h]) => h !== STEPLESS).map(([, u]) => u);
   for (const r of records) {
     switch (r.type) {
-      case 'step-started': { const u = unit(r.step, STEPLESS); if (u.outcome === 'not-run') u.outcome = 'running'; break; }
+      case 'step-started': {
+        const u = unit(r.step, STEPLESS);
+        if (u.outcome === 'not-run') u.outcome = 'running';
+        break;
+      }
       case 'step-skipped':
-        if (r.host) { const u = unit(r.step, r.host); u.outcome = 'skipped'; u.reason = r.note; }
-        else {
-          const u = unit(r.step, STEPLESS); u.outcome = 'skipped'; u.reason = r.note;
-          for (const h of hostUnits(r.step)) if (h.outcome === 'not-run' || h.outcome === 'running') { h.outcome = 'skipped'; h.reason = r.note; }
+        if (r.host) {
+          const u = unit(r.step, r.host);
+          u.outcome = 'skipped';
+          u.reason = r.note;
+        } else {
+          const u = unit(r.step, STEPLESS);
+          u.outcome = 'skipped';
+          u.reason = r.note;
+          for (const h of hostUnits(r.step))
+            if (h.outcome === 'not-run' || h.outcome === 'running') {
+              h.outcome = 'skipped';
+              h.reason = r.note;
+            }
         }
         break;
-      case 'confirmed': if (!r.answer) { const u = unit(r.step, STEPLESS); u.outcome = 'declined'; u.reason = `answered no to "${r.question}"`; u.by = r.by; } break;
-      case 'manual-done': if (!r.done) { const u = unit(r.step, STEPLESS); u.outcome = 'declined'; u.reason = 'not done'; u.by = r.by; } break;
-      case 'intent': if (r.purpose !== 'rollback') { const u = unit(r.step, r.host); u.outcome = 'running'; } break;
+      case 'confirmed':
+        if (!r.answer) {
+          const u = unit(r.step, STEPLESS);
+          u.outcome = 'declined';
+          u.reason = `answered no to "${r.question}"`;
+          u.by = r.by;
+        }
+        break;
+      case 'manual-done':
+        if (!r.done) {
+          const u = unit(r.step, STEPLESS);
+          u.outcome = 'declined';
+          u.reason = 'not done';
+          u.by = r.by;
+        }
+        break;
+      case 'intent':
+        if (r.purpose !== 'rollback') {
+          const u = unit(r.step, r.host);
+          u.outcome = 'running';
+        }
+        break;
       case 'exec-finished': {
         if (r.purpose === 'rollback') break;
         const u = unit(r.step, r.host);
-        if (r.purpose === 'skip_if') { if (r.ok) { u.outcome = 'skipped'; u.reason = 'its skip_if guard held'; } break; }
-        if (r.ok) { u.outcome = 'ok'; u.reason = undefined; } else if (r.canceled) { u.outcome = 'in-doubt'; u.reason = 'stopped while running'; } else if (!r.pollAgain) { u.outcome = 'failed'; u.reason = r.reason ?? `exit code ${r.exitCode}`; }
+        if (r.purpose === 'skip_if') {
+          if (r.ok) {
+            u.outcome = 'skipped';
+            u.reason = 'its skip_if guard held';
+          }
+          break;
+        }
+        if (r.ok) {
+          u.outcome = 'ok';
+          u.reason = undefined;
+        } else if (r.canceled) {
+          u.outcome = 'in-doubt';
+          u.reason = 'stopped while running';
+        } else if (!r.pollAgain) {
+          u.outcome = 'failed';
+          u.reason = r.reason ?? `exit code ${r.exitCode}`;
+        }
         break;
       }
-      case 'exec-error': if (r.purpose === 'run' || r.purpose === 'skip_if') { const u = unit(r.step, r.host); u.outcome = 'failed'; u.reason = r.message; } break;
+      case 'exec-error':
+        if (r.purpose === 'run' || r.purpose === 'skip_if') {
+          const u = unit(r.step, r.host);
+          u.outcome = 'failed';
+          u.reason = r.message;
+        }
+        break;
       case 'step-finished': {
         const u = unit(r.step, STEPLESS);
         u.outcome = r.result === 'ok' ? 'ok' : r.result === 'skipped' ? 'skipped' : 'failed';
@@ -102,34 +176,57 @@ export function journalState(records: readonly JournalRecord[]): JournalState {
         const failed = hostUnits(r.step).filter((u) => u.outcome === 'failed' && (!r.host || u.host === r.host));
         for (const u of failed) {
           if (r.choice === 'retry') u.outcome = 'running';
-          else if (r.choice === 'skip') { u.outcome = 'failed-skipped'; u.by = r.by; }
-          else if (r.choice === 'continue') u.outcome = 'allowed-failure';
+          else if (r.choice === 'skip') {
+            u.outcome = 'failed-skipped';
+            u.by = r.by;
+          } else if (r.choice === 'continue') u.outcome = 'allowed-failure';
         }
         break;
       }
       case 'in-doubt': {
         const u = unit(r.step, r.host);
-        if (r.choice === 'done') { u.outcome = 'marked-done'; u.by = r.by; u.reason = `marked done by ${r.by} after a crash, without evidence`; } else if (r.choice === 'abort') u.outcome = 'in-doubt';
+        if (r.choice === 'done') {
+          u.outcome = 'marked-done';
+          u.by = r.by;
+          u.reason = `marked done by ${r.by} after a crash, without evidence`;
+        } else if (r.choice === 'abort') u.outcome = 'in-doubt';
         else u.outcome = 'running';
         break;
       }
       case 'resumed':
         js.finished = undefined;
-        for (const d of r.inDoubt) { const u = unit(d.step, d.host); u.outcome = 'in-doubt'; }
+        for (const d of r.inDoubt) {
+          const u = unit(d.step, d.host);
+          u.outcome = 'in-doubt';
+        }
         break;
       case 'run-finished':
         js.finished = { result: r.result, message: r.message };
         break;
-      default: break;
+      default:
+        break;
     }
   }
   // commands sent and never answered: in doubt
-  for (const m of js.units.values()) for (const u of m.values()) if (u.outcome === 'running' && u.host !== undefined && js.finished) u.outcome = 'in-doubt';
+  for (const m of js.units.values())
+    for (const u of m.values())
+      if (u.outcome === 'running' && u.host !== undefined && js.finished) u.outcome = 'in-doubt';
   return js;
 }
 
 // worst first: a step's outcome is the worst of its hosts'
-const RANK: UnitOutcome[] = ['failed', 'in-doubt', 'declined', 'failed-skipped', 'marked-done', 'allowed-failure', 'running', 'not-run', 'ok', 'skipped'];
+const RANK: UnitOutcome[] = [
+  'failed',
+  'in-doubt',
+  'declined',
+  'failed-skipped',
+  'marked-done',
+  'allowed-failure',
+  'running',
+  'not-run',
+  'ok',
+  'skipped',
+];
 
 /** How one step ended on one host; `host` omitted for the step as a whole. */
 export function unitOutcome(js: JournalState, step: string, host?: string): UnitOutcome {
@@ -145,15 +242,18 @@ export function stepOutcome(js: JournalState, step: string): UnitOutcome {
   if (!m) return 'not-run';
   const hosts = [...m.entries()].filter(([h]) => h !== STEPLESS).map(([, u]) => u.outcome);
   const own = m.get(STEPLESS)?.outcome;
-  if (!hosts.length) return own === 'running' && js.finished ? 'not-run' : own ?? 'not-run';
+  if (!hosts.length) return own === 'running' && js.finished ? 'not-run' : (own ?? 'not-run');
   if (own === 'declined') return 'declined';
   return hosts.reduce((a, b) => (RANK.indexOf(a) <= RANK.indexOf(b) ? a : b));
 }
 
 const refs = (js: JournalState, pick: (o: UnitOutcome) => boolean): UnitRef[] => {
   const out: UnitFold[] = [];
-  for (const m of js.units.values()) for (const u of m.values()) if ((u.host !== undefined || m.size === 1) && pick(u.outcome)) out.push(u);
-  return out.sort((a, b) => a.order - b.order).map(({ step, host, outcome, reason, by }) => ({ step, host, outcome, reason, by }));
+  for (const m of js.units.values())
+    for (const u of m.values()) if ((u.host !== undefined || m.size === 1) && pick(u.outcome)) out.push(u);
+  return out
+    .sort((a, b) => a.order - b.order)
+    .map(({ step, host, outcome, reason, by }) => ({ step, host, outcome, reason, by }));
 };
 
 /** The run's result, with the steps that make it less than a success and the allowed failures by name. */
@@ -170,11 +270,16 @@ export function runOutcome(js: JournalState): RunOutcome {
 export const outcomeOf = (records: readonly JournalRecord[]) => runOutcome(journalState(records));
 
 const OUTCOME_WORDS: Record<UnitOutcome, [label: string, words: string]> = {
-  ok: ['ok', 'ok'], skipped: ['skipped', 'skipped'],
+  ok: ['ok', 'ok'],
+  skipped: ['skipped', 'skipped'],
   'allowed-failure': ['FAILED-ALLOWED', 'failed (allowed: on_failure continue)'],
   'failed-skipped': ['FAILED-SKIPPED', 'failed, skipped by the operator'],
   'marked-done': ['MARKED-DONE', 'marked done without evidence'],
-  failed: ['FAILED', 'failed'], declined: ['DECLINED', 'declined'], 'in-doubt': ['IN-DOUBT', 'in doubt'], running: ['running', 'running'], 'not-run': ['not-run', 'not run'],
+  failed: ['FAILED', 'failed'],
+  declined: ['DECLINED', 'declined'],
+  'in-doubt': ['IN-DOUBT', 'in doubt'],
+  running: ['running', 'running'],
+  'not-run': ['not-run', 'not run'],
 };
 
 /** A unit outcome in words ("failed, skipped by the operator"), the same in every view. */
@@ -184,10 +289,17 @@ export const outcomeWords = (o: UnitOutcome): string => OUTCOME_WORDS[o][1];
 export const outcomeLabel = (o: UnitOutcome): string => OUTCOME_WORDS[o][0];
 
 /** A unit outcome that is a failure of some kind (red in every view). */
-export const isFailureOutcome = (o: UnitOutcome): boolean => o === 'failed' || o === 'failed-skipped' || o === 'marked-done' || o === 'in-doubt' || o === 'declined';
+export const isFailureOutcome = (o: UnitOutcome): boolean =>
+  o === 'failed' || o === 'failed-skipped' || o === 'marked-done' || o === 'in-doubt' || o === 'declined';
 
 const RESULT_WORDS: Record<RunResult, string> = {
-  succeeded: 'succeeded', 'completed-with-errors': 'completed with errors', failed: 'failed', aborted: 'aborted', 'rolled-back': 'rolled-back', interrupted: 'interrupted', unfinished: 'unfinished',
+  succeeded: 'succeeded',
+  'completed-with-errors': 'completed with errors',
+  failed: 'failed',
+  aborted: 'aborted',
+  'rolled-back': 'rolled-back',
+  interrupted: 'interrupted',
+  unfinished: 'unfinished',
 };
 
 /** The run's result in words ("completed with errors"). */
@@ -198,7 +310,13 @@ const name = (u: UnitRef) => `${u.step}${u.host ? ` on ${u.host}` : ''}`;
 /** One line per reason the run is less than it looks, for every view's result line. */
 export function outcomeLines(o: RunOutcome): string[] {
   const lines: string[] = [];
-  for (const e of o.errors) lines.push(e.outcome === 'failed-skipped' ? `${name(e)} failed (${e.reason ?? 'failed'}) and was skipped by ${e.by ?? 'the operator'}` : `${name(e)} was in doubt and marked done by ${e.by ?? 'the operator'} without evidence`);
-  if (o.allowedFailures.length) lines.push(`allowed failures (on_failure: continue): ${o.allowedFailures.map(name).join(', ')}`);
+  for (const e of o.errors)
+    lines.push(
+      e.outcome === 'failed-skipped'
+        ? `${name(e)} failed (${e.reason ?? 'failed'}) and was skipped by ${e.by ?? 'the operator'}`
+        : `${name(e)} was in doubt and marked done by ${e.by ?? 'the operator'} without evidence`,
+    );
+  if (o.allowedFailures.length)
+    lines.push(`allowed failures (on_failure: continue): ${o.allowedFailures.map(name).join(', ')}`);
   return lines;
 }

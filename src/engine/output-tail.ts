@@ -10,10 +10,15 @@ const MAX_LINE = 300;
  * return keeps what a terminal would show (the text after it); trailing blank lines are dropped.
  */
 export function outputTail(text: string, n = 10, redact: (s: string) => string = (s) => s): string {
-  const lines = redact(text).replace(/\r\n/g, '\n').split('\n').map((l) => l.slice(l.lastIndexOf('\r') + 1));
+  const lines = redact(text)
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((l) => l.slice(l.lastIndexOf('\r') + 1));
   while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
   const last = lines.slice(-Math.max(1, n)).map((l) => printable(l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l));
-  return (lines.length > last.length ? [`… (${lines.length - last.length} earlier lines)`] : []).concat(last).join('\n');
+  return (lines.length > last.length ? [`… (${lines.length - last.length} earlier lines)`] : [])
+    .concat(last)
+    .join('\n');
 }
 
 /** stderr's and stdout's tails, each labelled; empty when both are empty. */
@@ -26,4 +31,8 @@ export function failureTail(out: { stdout?: string; stderr?: string }, n = 10, r
   return parts.join('\n');
 }
 
-const indent = (s: string) => s.split('\n').map((l) => `  ${l}`).join('\n');
+const indent = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');

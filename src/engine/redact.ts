@@ -7,12 +7,25 @@ export class Redactor {
     const set = new Set<string>();
     for (const v of secrets) {
       if (!v) continue;
-      const forms = [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64').replace(/=+$/, ''), encodeURIComponent(v), JSON.stringify(v).slice(1, -1)];
+      const forms = [
+        v,
+        Buffer.from(v).toString('base64'),
+        Buffer.from(v).toString('base64').replace(/=+$/, ''),
+        encodeURIComponent(v),
+        JSON.stringify(v).slice(1, -1),
+      ];
       forms.push(...base64Inner(v));
       // JSON as Python and many tools write it: non-ASCII as \uXXXX
-      forms.push(JSON.stringify(v).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+      forms.push(
+        JSON.stringify(v)
+          .slice(1, -1)
+          .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      );
       // the other usual URL encoding: form style (space as +) and every reserved character escaped
-      forms.push(encodeURIComponent(v).replace(/%20/g, '+'), encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
+      forms.push(
+        encodeURIComponent(v).replace(/%20/g, '+'),
+        encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+      );
       for (const line of v.split(/\r?\n/)) if (line.trim().length >= 4) forms.push(line.trim());
       for (const f of forms) if (f.length >= 3) set.add(f);
     }
@@ -20,9 +33,13 @@ export class Redactor {
     this.needles = [...set].sort((a, b) => b.length - a.length);
   }
 
-  get empty(): boolean { return this.needles.length === 0; }
+  get empty(): boolean {
+    return this.needles.length === 0;
+  }
 
-  get longest(): number { return this.needles[0]?.length ?? 0; }
+  get longest(): number {
+    return this.needles[0]?.length ?? 0;
+  }
 
   redact(text: string): string {
     if (!text || this.needles.length === 0) return text;
@@ -70,7 +87,10 @@ function base64Inner(v: string): string[] {
  */
 export class StreamRedactor {
   private pending = '';
-  constructor(private readonly r: Redactor, private readonly max = 65_536) {}
+  constructor(
+    private readonly r: Redactor,
+    private readonly max = 65_536,
+  ) {}
   push(chunk: string): string {
     const text = this.pending + chunk;
     let cut = text.lastIndexOf('\n') + 1;

@@ -1,10 +1,27 @@
 // The only async loop of a run: asks `decide` what to do, performs it through the ports,
 // journals what happened (durably, before acting on it) and feeds it back through `apply`.
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
-import { TransportError, type Journal, type Operator, type Reporter, type ExecResult, type ResolvedHost } from '../ports.js';
+import {
+  TransportError,
+  type Journal,
+  type Operator,
+  type Reporter,
+  type ExecResult,
+  type ResolvedHost,
+} from '../ports.js';
 import { dials, transportFor, type Transports } from '../transport/registry.js';
 import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
-import { apply, isInFlight, unitKey, stepOf, liveUnits, pollDeadline, pollFits, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
+import {
+  apply,
+  isInFlight,
+  unitKey,
+  stepOf,
+  liveUnits,
+  pollDeadline,
+  pollFits,
+  DEFAULT_POLL_TIMEOUT_MS,
+  type RunState,
+} from './state.js';
 import { decide, type Action } from './decide.js';
 import { checkExpectation, renderExpectation } from './expect.js';
 import { Redactor, StreamRedactor } from './redact.js';
@@ -14,14 +31,25 @@ import { render } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
 import { rpoFromState, rpoGateQuestion } from './rpo.js';
 
-export interface Clock { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> }
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) => new Promise((resolve) => {
-    const t = setTimeout(resolve, Math.max(0, ms));
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  }),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, Math.max(0, ms));
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    }),
 };
 
 export interface RunnerPorts {
@@ -72,13 +100,20 @@ export class Runner {
   private interrupting = false;
   private fatal: unknown;
 
-  constructor(readonly plan: ResolvedPlan, readonly state: RunState, private readonly ports: RunnerPorts, private readonly opts: RunnerOptions) {
+  constructor(
+    readonly plan: ResolvedPlan,
+    readonly state: RunState,
+    private readonly ports: RunnerPorts,
+    private readonly opts: RunnerOptions,
+  ) {
     this.clock = ports.clock ?? systemClock;
     this.redactor = new Redactor(Object.values(opts.secrets));
     this.facts = hostFacts(plan);
   }
 
-  get redact(): Redactor { return this.redactor; }
+  get redact(): Redactor {
+    return this.redactor;
+  }
 
   /**
    * Journal an event (durably), then apply it and show it. The append starts at once, so records
@@ -113,7 +148,14 @@ export class Runner {
     for (;;) {
       if (this.fatal) throw this.fatal;
       if (this.state.status !== 'running') break;
-      const actions = decide({ plan: this.plan, state: this.state, now: this.clock.now(), secrets: this.opts.secrets, facts: this.facts, connecting: this.connecting });
+      const actions = decide({
+        plan: this.plan,
+        state: this.state,
+        now: this.clock.now(),
+        secrets: this.opts.secrets,
+        facts: this.facts,
+        connecting: this.connecting,
+      });
       if (!actions.length) break;
       // the progress invariant: every turn of this loop journals a record, starts a connection
       // or a command, or waits for one to report. A turn that does none of these is a bug in
@@ -124,12 +166,18 @@ export class Runner {
       for (let i = 0; i < actions.length; i++) {
         const a = actions[i];
         if (a.kind === 'idle') continue;
-        if (a.kind === 'wait') { waitUntil = a.until; continue; }
+        if (a.kind === 'wait') {
+          waitUntil = a.until;
+          continue;
+        }
         if (a.kind === 'finish' && this.connecting.size) continue; // its hosts report first: nothing follows run-finished
         if (a.kind === 'exec') {
           // consecutive commands start together: their intents share one journal write and sync
           const group = [a];
-          for (let n = actions[i + 1]; n?.kind === 'exec'; n = actions[i + 1]) { group.push(n); i++; }
+          for (let n = actions[i + 1]; n?.kind === 'exec'; n = actions[i + 1]) {
+            group.push(n);
+            i++;
+          }
           await this.startExecs(group);
           continue;
         }
@@ -142,7 +190,9 @@ export class Runner {
       repeats = key === lastActions ? repeats + 1 : 0;
       lastActions = key;
       if (progressed && repeats < MAX_REPEATS) continue;
-      const woke = new Promise<void>((r) => { this.wakeUp = r; });
+      const woke = new Promise<void>((r) => {
+        this.wakeUp = r;
+      });
       if (waitUntil !== undefined) {
         const ac = new AbortController();
         await Promise.race([woke, this.clock.sleep(waitUntil - this.clock.now(), ac.signal)]);
@@ -152,7 +202,10 @@ export class Runner {
         await woke;
         // hosts that answer in the same turn of the event loop start their commands together
         // (one journal write and sync for their intents)
-        if (wasConnecting) { await new Promise((r) => setImmediate(r)); await this.chain; }
+        if (wasConnecting) {
+          await new Promise((r) => setImmediate(r));
+          await this.chain;
+        }
       } else {
         this.wakeUp = undefined;
         await this.noProgress(actions);
@@ -165,21 +218,34 @@ export class Runner {
 
   /** decide asked for something that changes nothing, with nothing left to wait for: end the run, saying so */
   private async noProgress(actions: Action[]) {
-    const current = this.state.order.find((id) => this.state.steps[id].status === 'pending' || this.state.steps[id].status === 'running');
+    const current = this.state.order.find(
+      (id) => this.state.steps[id].status === 'pending' || this.state.steps[id].status === 'running',
+    );
     const asked = actions.map((a) => a.kind + ('hosts' in a ? ` ${a.hosts.join(',')}` : '')).join(', ');
     await this.dispatch({
-      type: 'run-finished', result: 'failed', durationMs: this.clock.now() - this.state.startedAt,
+      type: 'run-finished',
+      result: 'failed',
+      durationMs: this.clock.now() - this.state.startedAt,
       message: `internal error: the run made no progress${current ? ` at step ${current}` : ''} (asked for: ${asked}); nothing was left running. This is a bug in lifeboat; the journal is intact`,
     });
   }
 
   /** Open every host the run will touch, in parallel, so a dead host shows at once; the run does not wait for them. */
   private preconnect() {
-    const pending = new Set(Object.values(this.state.units).filter((u) => !isInFlight(u)).map((u) => u.host));
-    const hosts = Object.keys(this.plan.hosts).filter((h) => h !== 'local' && (pending.has(h) || this.opts.connectAll) && !this.state.hosts[h]);
+    const pending = new Set(
+      Object.values(this.state.units)
+        .filter((u) => !isInFlight(u))
+        .map((u) => u.host),
+    );
+    const hosts = Object.keys(this.plan.hosts).filter(
+      (h) => h !== 'local' && (pending.has(h) || this.opts.connectAll) && !this.state.hosts[h],
+    );
     const limit = this.opts.connectParallel ?? 32;
     const queue = [...hosts];
-    const next = (): Promise<void> | undefined => { const h = queue.shift(); return h === undefined ? undefined : this.connect(h).then(next); };
+    const next = (): Promise<void> | undefined => {
+      const h = queue.shift();
+      return h === undefined ? undefined : this.connect(h).then(next);
+    };
     // marked at once, so decide waits for these hosts instead of asking for them again
     for (const h of hosts) this.connecting.add(h);
     for (let i = 0; i < Math.min(limit, hosts.length); i++) void next();
@@ -194,7 +260,13 @@ export class Runner {
     const h = this.plan.hosts[host];
     try {
       if (!h) {
-        await this.dispatch({ type: 'host-state', host, reachable: false, kind: 'internal', message: `host '${host}' is not among the hosts of the plan` });
+        await this.dispatch({
+          type: 'host-state',
+          host,
+          reachable: false,
+          kind: 'internal',
+          message: `host '${host}' is not among the hosts of the plan`,
+        });
       } else if (!dials(h)) {
         await this.dispatch({ type: 'host-state', host, reachable: true });
       } else {
@@ -203,7 +275,13 @@ export class Runner {
           await this.dispatch({ type: 'host-state', host, reachable: true });
         } catch (e) {
           const kind = e instanceof TransportError ? e.kind : 'internal';
-          await this.dispatch({ type: 'host-state', host, reachable: false, kind, message: this.redactor.redact((e as Error).message) });
+          await this.dispatch({
+            type: 'host-state',
+            host,
+            reachable: false,
+            kind,
+            message: this.redactor.redact((e as Error).message),
+          });
         }
       }
     } catch (e) {
@@ -240,7 +318,12 @@ export class Runner {
         return;
       case 'finish-step': {
         const s = this.state.steps[a.step];
-        await this.dispatch({ type: 'step-finished', step: a.step, result: a.result, durationMs: this.clock.now() - (s.startedAt ?? this.clock.now()) });
+        await this.dispatch({
+          type: 'step-finished',
+          step: a.step,
+          result: a.result,
+          durationMs: this.clock.now() - (s.startedAt ?? this.clock.now()),
+        });
         return;
       }
       case 'confirm': {
@@ -249,7 +332,9 @@ export class Runner {
         // the first point of no return after a measurement says how much data it loses
         const question = this.redactor.redact(rpoGateQuestion(this.plan, this.state, st.id, asked) ?? asked);
         this.ports.reporter.pause();
-        const r = await op.confirm({ step: st.id, title: st.title, question }).finally(() => this.ports.reporter.resume());
+        const r = await op
+          .confirm({ step: st.id, title: st.title, question })
+          .finally(() => this.ports.reporter.resume());
         await this.dispatch({ type: 'confirmed', step: st.id, question, answer: r.answer, by: op.name, auto: r.auto });
         return;
       }
@@ -257,30 +342,88 @@ export class Runner {
         const st = this.step(a.step);
         const instructions = this.redactor.redact(render(st.manual!, this.ctx(st), 'text'));
         this.ports.reporter.pause();
-        const r = await op.manual({ step: st.id, title: st.title, instructions, record: st.record }).finally(() => this.ports.reporter.resume());
-        await this.dispatch({ type: 'manual-done', step: st.id, done: r.done, by: op.name, value: r.value, record: st.record, auto: r.auto });
+        const r = await op
+          .manual({ step: st.id, title: st.title, instructions, record: st.record })
+          .finally(() => this.ports.reporter.resume());
+        await this.dispatch({
+          type: 'manual-done',
+          step: st.id,
+          done: r.done,
+          by: op.name,
+          value: r.value,
+          record: st.record,
+          auto: r.auto,
+        });
         return;
       }
       case 'failure': {
         const st = this.step(a.step);
         if (a.policy !== 'ask') {
-          await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice: a.policy, by: op.name, auto: true });
+          await this.dispatch({
+            type: 'failure-decision',
+            step: a.step,
+            host: a.host,
+            choice: a.policy,
+            by: op.name,
+            auto: true,
+          });
           return;
         }
         this.ports.reporter.pause();
         const canRollback = this.state.completed.some((c) => this.step(c.step).rollback);
-        const failed = st.hosts.filter((h) => { const u = this.state.units[unitKey(st.id, h)]; return u?.status === 'failed' && !u.decided; });
+        const failed = st.hosts.filter((h) => {
+          const u = this.state.units[unitKey(st.id, h)];
+          return u?.status === 'failed' && !u.decided;
+        });
         const shown = failed.map((h) => ({ h, o: this.outputs.get(unitKey(st.id, h)) })).filter((x) => x.o);
-        const label = (h: string, text: string) => (failed.length > 1 ? `${h}:\n${text.split('\n').map((l) => `  ${l}`).join('\n')}` : text);
-        const output = shown.map(({ h, o }) => label(h, failureTail(o!))).filter(Boolean).join('\n') || undefined;
-        const fullOutput = shown.map(({ h, o }) => label(h, [o!.stderr && `stderr:\n${printable(o!.stderr)}`, o!.stdout && `stdout:\n${printable(o!.stdout)}`].filter(Boolean).join('\n'))).join('\n') || undefined;
-        const choice = await op.onFailure({ step: st.id, title: st.title, host: a.host, message: a.message, canRollback, preflight: st.phase === 'preflight', output, fullOutput }).finally(() => this.ports.reporter.resume());
+        const label = (h: string, text: string) =>
+          failed.length > 1
+            ? `${h}:\n${text
+                .split('\n')
+                .map((l) => `  ${l}`)
+                .join('\n')}`
+            : text;
+        const output =
+          shown
+            .map(({ h, o }) => label(h, failureTail(o!)))
+            .filter(Boolean)
+            .join('\n') || undefined;
+        const fullOutput =
+          shown
+            .map(({ h, o }) =>
+              label(
+                h,
+                [o!.stderr && `stderr:\n${printable(o!.stderr)}`, o!.stdout && `stdout:\n${printable(o!.stdout)}`]
+                  .filter(Boolean)
+                  .join('\n'),
+              ),
+            )
+            .join('\n') || undefined;
+        const choice = await op
+          .onFailure({
+            step: st.id,
+            title: st.title,
+            host: a.host,
+            message: a.message,
+            canRollback,
+            preflight: st.phase === 'preflight',
+            output,
+            fullOutput,
+          })
+          .finally(() => this.ports.reporter.resume());
         await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice, by: op.name, auto: false });
         return;
       }
       case 'in-doubt': {
         if (a.policy !== 'ask') {
-          await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice: a.policy, by: op.name, auto: true });
+          await this.dispatch({
+            type: 'in-doubt',
+            step: a.step,
+            host: a.host,
+            choice: a.policy,
+            by: op.name,
+            auto: true,
+          });
           return;
         }
         const st = this.step(a.step);
@@ -289,22 +432,45 @@ export class Runner {
         let choice: 'rerun' | 'done' | 'abort';
         let captured: { name: string; value: string } | undefined;
         try {
-          choice = await op.inDoubt({ step: st.id, title: st.title, host: a.host, command: u.lastCommand ?? '', lastOutput: u.lastOutput ?? '' });
+          choice = await op.inDoubt({
+            step: st.id,
+            title: st.title,
+            host: a.host,
+            command: u.lastCommand ?? '',
+            lastOutput: u.lastOutput ?? '',
+          });
           if (choice === 'done' && st.capture) {
             // later steps need what it printed: "done" takes the value from the operator
-            const r = await op.manual({ step: st.id, title: `value of ${st.capture}`, instructions: `Step ${st.id} captures its output as ${st.capture}. Run it by hand on ${a.host} (${u.lastCommand ?? ''}) and type what it prints.`, record: st.capture });
-            if (!r.done || r.value === undefined) choice = 'abort'; else captured = { name: st.capture, value: r.value };
+            const r = await op.manual({
+              step: st.id,
+              title: `value of ${st.capture}`,
+              instructions: `Step ${st.id} captures its output as ${st.capture}. Run it by hand on ${a.host} (${u.lastCommand ?? ''}) and type what it prints.`,
+              record: st.capture,
+            });
+            if (!r.done || r.value === undefined) choice = 'abort';
+            else captured = { name: st.capture, value: r.value };
           }
         } catch (e) {
           if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
-          this.ports.reporter.note(st.capture
-            ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
-            : `in-doubt step ${st.id} on ${a.host}: ${e.message}`, 'warn');
+          this.ports.reporter.note(
+            st.capture
+              ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
+              : `in-doubt step ${st.id} on ${a.host}: ${e.message}`,
+            'warn',
+          );
           choice = 'abort';
         } finally {
           this.ports.reporter.resume();
         }
-        await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false, captured });
+        await this.dispatch({
+          type: 'in-doubt',
+          step: a.step,
+          host: a.host,
+          choice,
+          by: op.name,
+          auto: false,
+          captured,
+        });
         if (captured && st.measures === 'rpo') await this.recordRpo();
         return;
       }
@@ -312,8 +478,15 @@ export class Runner {
         await this.dispatch({ type: 'rollback-started', units: a.units });
         return;
       case 'finish':
-        await this.opts.beforeFinish?.().catch((e) => this.ports.reporter.note(`before the end of the run: ${(e as Error).message}`, 'warn'));
-        await this.dispatch({ type: 'run-finished', result: a.result, durationMs: this.clock.now() - this.state.startedAt, message: a.message });
+        await this.opts
+          .beforeFinish?.()
+          .catch((e) => this.ports.reporter.note(`before the end of the run: ${(e as Error).message}`, 'warn'));
+        await this.dispatch({
+          type: 'run-finished',
+          result: a.result,
+          durationMs: this.clock.now() - this.state.startedAt,
+          message: a.message,
+        });
         return;
       case 'exec':
         await this.startExecs([a]);
@@ -345,22 +518,53 @@ export class Runner {
       env = Object.fromEntries(Object.entries(st.env).map(([k, v]) => [k, render(v, ctx, 'text')]));
     } catch (e) {
       // a captured value that never came (its step was skipped): the step cannot run
-      await this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: tpl.source, purpose: a.purpose });
-      await this.dispatch({ type: 'exec-error', step: a.step, host: a.host, attempt: a.attempt, purpose: a.purpose, kind: 'template', message: (e as Error).message });
+      await this.dispatch({
+        type: 'intent',
+        step: a.step,
+        host: a.host,
+        attempt: a.attempt,
+        command: tpl.source,
+        purpose: a.purpose,
+      });
+      await this.dispatch({
+        type: 'exec-error',
+        step: a.step,
+        host: a.host,
+        attempt: a.attempt,
+        purpose: a.purpose,
+        kind: 'template',
+        message: (e as Error).message,
+      });
       return;
     }
-    const intent = this.dispatch({ type: 'intent', step: a.step, host: a.host, attempt: a.attempt, command: display, purpose: a.purpose });
+    const intent = this.dispatch({
+      type: 'intent',
+      step: a.step,
+      host: a.host,
+      attempt: a.attempt,
+      command: display,
+      purpose: a.purpose,
+    });
     const host = this.plan.hosts[a.host];
     // a host whose key was refused is not asked again per step: the refusal was said once, on the host's line
     const hs = this.state.hosts[a.host];
     if (hs && !hs.reachable && (hs.kind === 'host-key-unknown' || hs.kind === 'host-key-changed')) {
       await intent;
-      await this.dispatch({ type: 'exec-error', step: a.step, host: a.host, attempt: a.attempt, purpose: a.purpose, kind: hs.kind, message: `${a.host}'s host key was refused (${hs.kind === 'host-key-changed' ? 'it changed' : 'unknown key'}; why and what to do: see host ${a.host}): nothing was sent` });
+      await this.dispatch({
+        type: 'exec-error',
+        step: a.step,
+        host: a.host,
+        attempt: a.attempt,
+        purpose: a.purpose,
+        kind: hs.kind,
+        message: `${a.host}'s host key was refused (${hs.kind === 'host-key-changed' ? 'it changed' : 'unknown key'}; why and what to do: see host ${a.host}): nothing was sent`,
+      });
       return;
     }
     const u = this.state.units[unitKey(a.step, a.host)];
     let timeoutMs = st.timeoutMs;
-    if (a.purpose === 'run' && st.until) timeoutMs = Math.max(1000, pollDeadline(st, u.firstAt ?? this.clock.now()) - this.clock.now());
+    if (a.purpose === 'run' && st.until)
+      timeoutMs = Math.max(1000, pollDeadline(st, u.firstAt ?? this.clock.now()) - this.clock.now());
     if (a.purpose === 'skip_if') timeoutMs = st.timeoutMs ?? 60_000;
     const ac = new AbortController();
     const key = `${unitKey(a.step, a.host)}:${a.purpose}`;
@@ -370,7 +574,16 @@ export class Runner {
     await intent;
   }
 
-  private async exec(host: ResolvedHost, st: ResolvedStep, a: ExecAction, command: string, env: Record<string, string>, timeoutMs: number | undefined, ac: AbortController, gate: Promise<unknown>) {
+  private async exec(
+    host: ResolvedHost,
+    st: ResolvedStep,
+    a: ExecAction,
+    command: string,
+    env: Record<string, string>,
+    timeoutMs: number | undefined,
+    ac: AbortController,
+    gate: Promise<unknown>,
+  ) {
     const transport = transportFor(this.ports.transports, host);
     const out = new StreamRedactor(this.redactor);
     const err = new StreamRedactor(this.redactor);
@@ -380,24 +593,66 @@ export class Runner {
     try {
       const conn = await transport.connect(host);
       res = await conn.exec({
-        command, env, sudo: st.sudo, timeoutMs, signal: ac.signal, gate,
-        onStdout: live ? (c) => { const t = out.push(c); if (t) rep.output(st.id, host.name, 'stdout', t); } : undefined,
-        onStderr: live ? (c) => { const t = err.push(c); if (t) rep.output(st.id, host.name, 'stderr', t); } : undefined,
+        command,
+        env,
+        sudo: st.sudo,
+        timeoutMs,
+        signal: ac.signal,
+        gate,
+        onStdout: live
+          ? (c) => {
+              const t = out.push(c);
+              if (t) rep.output(st.id, host.name, 'stdout', t);
+            }
+          : undefined,
+        onStderr: live
+          ? (c) => {
+              const t = err.push(c);
+              if (t) rep.output(st.id, host.name, 'stderr', t);
+            }
+          : undefined,
       });
       if (live) {
-        const o = out.flush(); if (o) rep.output(st.id, host.name, 'stdout', o);
-        const e = err.flush(); if (e) rep.output(st.id, host.name, 'stderr', e);
+        const o = out.flush();
+        if (o) rep.output(st.id, host.name, 'stdout', o);
+        const e = err.flush();
+        if (e) rep.output(st.id, host.name, 'stderr', e);
       }
     } catch (e) {
       const kind = e instanceof TransportError ? e.kind : 'internal';
-      await this.dispatch({ type: 'exec-error', step: st.id, host: host.name, attempt: a.attempt, purpose: a.purpose, kind, message: this.redactor.redact((e as Error).message) }).catch((x) => { this.fatal = x; this.wake(); });
+      await this.dispatch({
+        type: 'exec-error',
+        step: st.id,
+        host: host.name,
+        attempt: a.attempt,
+        purpose: a.purpose,
+        kind,
+        message: this.redactor.redact((e as Error).message),
+      }).catch((x) => {
+        this.fatal = x;
+        this.wake();
+      });
       return;
     }
-    if (a.purpose === 'run') this.outputs.set(unitKey(st.id, host.name), { stdout: tail(this.redactor.redact(res.stdout), FULL), stderr: tail(this.redactor.redact(res.stderr), FULL) });
+    if (a.purpose === 'run')
+      this.outputs.set(unitKey(st.id, host.name), {
+        stdout: tail(this.redactor.redact(res.stdout), FULL),
+        stderr: tail(this.redactor.redact(res.stderr), FULL),
+      });
     const ev: ExecFinishedEvent = {
-      type: 'exec-finished', step: st.id, host: host.name, attempt: a.attempt, purpose: a.purpose,
-      exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.canceled, signal: res.signal, durationMs: res.durationMs,
-      stdoutTail: tail(res.stdout, this.opts.tailBytes ?? TAIL), stderrTail: tail(res.stderr, this.opts.tailBytes ?? TAIL), ok: false,
+      type: 'exec-finished',
+      step: st.id,
+      host: host.name,
+      attempt: a.attempt,
+      purpose: a.purpose,
+      exitCode: res.exitCode,
+      timedOut: res.timedOut,
+      canceled: res.canceled,
+      signal: res.signal,
+      durationMs: res.durationMs,
+      stdoutTail: tail(res.stdout, this.opts.tailBytes ?? TAIL),
+      stderrTail: tail(res.stderr, this.opts.tailBytes ?? TAIL),
+      ok: false,
     };
     if (res.simulated) {
       // dry run: the command "did what it should"; a guard is shown as not holding, so the step shows
@@ -406,7 +661,10 @@ export class Runner {
     } else if (a.purpose === 'run') {
       let check: { ok: boolean; reason?: string };
       try {
-        check = checkExpectation(renderExpectation(st.until ?? st.expect, (t) => render(t, this.ctx(st, host.name), 'text')), res);
+        check = checkExpectation(
+          renderExpectation(st.until ?? st.expect, (t) => render(t, this.ctx(st, host.name), 'text')),
+          res,
+        );
       } catch (e) {
         // what to compare with cannot be known (a captured value that never came): not a pass
         check = { ok: false, reason: `cannot check the output: ${(e as Error).message}` };
@@ -418,15 +676,20 @@ export class Runner {
         const u = this.state.units[unitKey(st.id, host.name)];
         const first = u.firstAt ?? this.clock.now();
         if (pollFits(st, first, this.clock.now())) ev.pollAgain = true;
-        else ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
+        else
+          ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
       }
-      if (st.until && res.timedOut) ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
+      if (st.until && res.timedOut)
+        ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
       if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
     } else {
       ev.ok = res.exitCode === 0 && !res.timedOut && !res.canceled;
       if (!ev.ok) ev.reason = res.timedOut ? 'timed out' : `exit code ${res.exitCode}`;
     }
-    await this.dispatch(ev).catch((x) => { this.fatal = x; this.wake(); });
+    await this.dispatch(ev).catch((x) => {
+      this.fatal = x;
+      this.wake();
+    });
     if (st.measures === 'rpo' && ev.captured && !res.simulated) await this.recordRpo();
   }
 
@@ -434,7 +697,10 @@ export class Runner {
   private async recordRpo() {
     const e = rpoFromState(this.plan, this.state);
     if (!e) return;
-    await this.dispatch({ type: 'rpo-measured', ...e }).catch((x) => { this.fatal = x; this.wake(); });
+    await this.dispatch({ type: 'rpo-measured', ...e }).catch((x) => {
+      this.fatal = x;
+      this.wake();
+    });
   }
 
   /** Ctrl-C. The first asks (or, without a person, stops the running commands); callers exit on the second. */
@@ -442,7 +708,9 @@ export class Runner {
     if (this.interrupting || this.state.status !== 'running') return;
     this.interrupting = true;
     try {
-      const running = Object.values(this.state.units).filter(isInFlight).map((u) => `${u.step} on ${u.host}`);
+      const running = Object.values(this.state.units)
+        .filter(isInFlight)
+        .map((u) => `${u.step} on ${u.host}`);
       this.ports.reporter.pause();
       const how = await this.ports.operator.interrupt({ running }).finally(() => this.ports.reporter.resume());
       if (how === 'continue') return;

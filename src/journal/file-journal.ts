@@ -2,7 +2,20 @@
 // `append` resolves only after the line is written (and fdatasynced when it must be), so
 // whatever the runner did after an append is backed by a record that survives a crash;
 // `resume` replays the file. Appends made together share one write and one fdatasync.
-import { open as openCb, writeSync, fdatasync as fdatasyncCb, ftruncate as ftruncateCb, close as closeCb, fstat as fstatCb, fchmod as fchmodCb, readFileSync, constants, mkdirSync, chmodSync, lstatSync } from 'node:fs';
+import {
+  open as openCb,
+  writeSync,
+  fdatasync as fdatasyncCb,
+  ftruncate as ftruncateCb,
+  close as closeCb,
+  fstat as fstatCb,
+  fchmod as fchmodCb,
+  readFileSync,
+  constants,
+  mkdirSync,
+  chmodSync,
+  lstatSync,
+} from 'node:fs';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -40,7 +53,10 @@ export const nodeJournalFs: JournalFs = {
   fdatasync: (fd) => pFdatasync(fd),
   ftruncate: (fd, len) => pFtruncate(fd, len),
   fchmod: (fd, mode) => pFchmod(fd, mode),
-  fstat: async (fd) => { const s = await pFstat(fd); return { ino: s.ino, dev: s.dev, size: s.size }; },
+  fstat: async (fd) => {
+    const s = await pFstat(fd);
+    return { ino: s.ino, dev: s.dev, size: s.size };
+  },
   close: (fd) => pClose(fd),
   fsyncDir: async (dir) => fsyncDir(dir),
 };
@@ -61,7 +77,15 @@ export interface FileJournalOptions {
 }
 
 export class JournalError extends Error {
-  constructor(message: string, readonly path: string, readonly problems: string[] = [], readonly hint?: string) { super(message); this.name = 'JournalError'; }
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly problems: string[] = [],
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'JournalError';
+  }
 }
 
 // ---- run ids -------------------------------------------------------------------
@@ -72,7 +96,11 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 export function newRunId(runbook: string, date: Date = new Date()): string {
   const d = date;
   const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
-  const name = runbook.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  const name =
+    runbook
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'run';
   return `${stamp}-${name}-${randomBytes(2).toString('hex')}`;
 }
 
@@ -118,19 +146,33 @@ export function parseJournal(buf: Buffer): JournalContents {
     const end = nl === -1 ? buf.length : nl;
     const isLast = nl === -1 || nl + 1 >= buf.length;
     const text = buf.subarray(start, end).toString('utf8');
-    if (nl === -1) { torn = true; break; } // a write that never completed
+    if (nl === -1) {
+      torn = true;
+      break;
+    } // a write that never completed
     let parsed: unknown;
     let why: string | undefined;
     if (!text.trim()) why = 'empty line';
     else {
-      try { parsed = JSON.parse(text); why = checkRecord(parsed); } catch (e) { why = `not valid JSON (${(e as Error).message})`; }
+      try {
+        parsed = JSON.parse(text);
+        why = checkRecord(parsed);
+      } catch (e) {
+        why = `not valid JSON (${(e as Error).message})`;
+      }
     }
-    if (why && isLast) { torn = true; break; } // crash garbage at the tail
+    if (why && isLast) {
+      torn = true;
+      break;
+    } // crash garbage at the tail
     if (why) problems.push(`line ${lineNo}: ${why}`);
     else {
       const rec = parsed as JournalRecord;
       if (rec.seq <= lastSeq) problems.push(`line ${lineNo}: seq ${rec.seq} does not follow ${lastSeq}`);
-      else { records.push(rec); lastSeq = rec.seq; }
+      else {
+        records.push(rec);
+        lastSeq = rec.seq;
+      }
     }
     validBytes = nl + 1;
     start = nl + 1;
@@ -194,7 +236,9 @@ export class FileJournal implements Journal {
   }
 
   /** seq of the last record written (0 when none) */
-  get lastSeq(): number { return this.writtenSeq; }
+  get lastSeq(): number {
+    return this.writtenSeq;
+  }
 
   /** Start a new journal. Fails when the run folder exists already. */
   static async create(stateDir: string, runId: string, opts: FileJournalOptions = {}): Promise<FileJournal> {
@@ -202,8 +246,11 @@ export class FileJournal implements Journal {
     const fs = opts.fs ?? nodeJournalFs;
     const runs = ensureStatePath(stateDir, 'runs');
     const dir = path.join(runs, runId);
-    try { mkdirSync(dir, { mode: 0o700 }); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new JournalError(`run ${runId} exists already`, dir, [], 'use resume to continue it');
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new JournalError(`run ${runId} exists already`, dir, [], 'use resume to continue it');
       throw e;
     }
     chmodSync(dir, 0o700);
@@ -224,9 +271,20 @@ export class FileJournal implements Journal {
     const fs = opts.fs ?? nodeJournalFs;
     const dir = runDir(stateDir, runId);
     const file = path.join(dir, 'journal.jsonl');
-    for (const [p, kind] of [[stateDir, 'dir'], [path.join(stateDir, 'runs'), 'dir'], [dir, 'dir'], [file, 'file']] as const) {
+    for (const [p, kind] of [
+      [stateDir, 'dir'],
+      [path.join(stateDir, 'runs'), 'dir'],
+      [dir, 'dir'],
+      [file, 'file'],
+    ] as const) {
       const st = lstatOrUndefined(p);
-      if (!st) throw new JournalError(`no journal for run ${runId} (${p} does not exist)`, p, [], 'list runs with: lifeboat runs');
+      if (!st)
+        throw new JournalError(
+          `no journal for run ${runId} (${p} does not exist)`,
+          p,
+          [],
+          'list runs with: lifeboat runs',
+        );
       checkPrivate(p, st, kind);
     }
     const before = lstatSync(file);
@@ -234,11 +292,16 @@ export class FileJournal implements Journal {
     try {
       // the file checked is the file opened (no swap in between)
       const st = await fs.fstat(fd);
-      if (st.ino !== before.ino || st.dev !== before.dev) throw new JournalError(`${file} changed while being opened`, file);
+      if (st.ino !== before.ino || st.dev !== before.dev)
+        throw new JournalError(`${file} changed while being opened`, file);
       const contents = readJournal(file);
       if (contents.problems.length && !opts.force) {
-        throw new JournalError(`journal of run ${runId} has ${contents.problems.length} unreadable line(s)`, file, contents.problems,
-          'resuming could repeat or skip steps; inspect it with `lifeboat log`, then resume with --force to continue from the readable records');
+        throw new JournalError(
+          `journal of run ${runId} has ${contents.problems.length} unreadable line(s)`,
+          file,
+          contents.problems,
+          'resuming could repeat or skip steps; inspect it with `lifeboat log`, then resume with --force to continue from the readable records',
+        );
       }
       if (contents.torn) {
         // keep the file valid JSONL: the torn bytes were never acknowledged to the runner

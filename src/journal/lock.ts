@@ -15,9 +15,14 @@ export function runHasFinished(stateDir: string, runId: string): boolean {
   try {
     const { records } = readJournal(journalPath(stateDir, runId));
     let finished = false;
-    for (const r of records) { if (r.type === 'run-finished') finished = true; else if (r.type === 'resumed') finished = false; }
+    for (const r of records) {
+      if (r.type === 'run-finished') finished = true;
+      else if (r.type === 'resumed') finished = false;
+    }
     return finished;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 export interface LockOwner {
@@ -40,7 +45,10 @@ export class LockError extends Error {
     readonly owner: LockOwner | undefined,
     /** the owner is gone (same machine, pid dead) or the lock file is unreadable: taking it over is safe after a look */
     readonly stale: boolean,
-  ) { super(message); this.name = 'LockError'; }
+  ) {
+    super(message);
+    this.name = 'LockError';
+  }
 }
 
 export interface LocalLock {
@@ -60,18 +68,26 @@ export function processStartTime(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const v = Number(fields[19]);
     return Number.isFinite(v) ? v : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** true when a process with that pid exists (EPERM: it exists, owned by someone else); a zombie is dead */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
   // a killed process its parent has not reaped yet still answers kill(0)
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
-  } catch { /* no /proc: trust kill(0) */ }
+  } catch {
+    /* no /proc: trust kill(0) */
+  }
   return true;
 }
 
@@ -91,14 +107,26 @@ function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
     if (typeof o.runId === 'string' && typeof o.pid === 'number' && typeof o.host === 'string') {
-      return { runId: o.runId, operator: String(o.operator ?? '?'), pid: o.pid, host: o.host, started: String(o.started ?? '?'), pidStart: typeof o.pidStart === 'number' ? o.pidStart : undefined };
+      return {
+        runId: o.runId,
+        operator: String(o.operator ?? '?'),
+        pid: o.pid,
+        host: o.host,
+        started: String(o.started ?? '?'),
+        pidStart: typeof o.pidStart === 'number' ? o.pidStart : undefined,
+      };
     }
-  } catch { /* unreadable */ }
+  } catch {
+    /* unreadable */
+  }
   return undefined;
 }
 
 /** The current owner of a runbook's local lock, or undefined when it is free. `unreadable` when the file holds garbage. */
-export function readLocalLock(stateDir: string, runbook: string): { path: string; owner?: LockOwner; unreadable?: boolean } | undefined {
+export function readLocalLock(
+  stateDir: string,
+  runbook: string,
+): { path: string; owner?: LockOwner; unreadable?: boolean } | undefined {
   const p = lockPath(stateDir, runbook);
   const st = lstatOrUndefined(p);
   if (!st) return undefined;
@@ -113,7 +141,9 @@ export function describeOwner(o: LockOwner): string {
 
 const registered = new Map<string, () => void>();
 let exitHookInstalled = false;
-function onExit(): void { for (const f of registered.values()) f(); }
+function onExit(): void {
+  for (const f of registered.values()) f();
+}
 
 export interface AcquireOptions {
   /** take over a stale lock (dead owner on this machine, or unreadable) instead of failing */
@@ -127,39 +157,71 @@ export interface AcquireOptions {
  * (`stale: true` when the owner is provably gone: the CLI offers a takeover).
  * The same run id may take its own stale lock back only with `takeoverStale` (resume).
  */
-export function acquireLocalLock(stateDir: string, runbook: string, info: { runId: string; operator: string }, opts: AcquireOptions = {}): LocalLock {
+export function acquireLocalLock(
+  stateDir: string,
+  runbook: string,
+  info: { runId: string; operator: string },
+  opts: AcquireOptions = {},
+): LocalLock {
   const dir = ensureStatePath(stateDir, 'locks');
   const p = path.join(dir, `${runbook}.lock`);
   const owner: LockOwner = {
-    runId: info.runId, operator: info.operator, pid: process.pid, host: opts.hostname ?? os.hostname(),
-    started: (opts.now?.() ?? new Date()).toISOString(), pidStart: processStartTime(process.pid),
+    runId: info.runId,
+    operator: info.operator,
+    pid: process.pid,
+    host: opts.hostname ?? os.hostname(),
+    started: (opts.now?.() ?? new Date()).toISOString(),
+    pidStart: processStartTime(process.pid),
   };
   // write the whole content to a private temp file, then link it into place: link() fails
   // atomically when the lock exists, and a lock file is never seen half written
   const tmp = path.join(dir, `.${runbook}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   writeFileSync(tmp, JSON.stringify(owner) + '\n', { mode: 0o600, flag: 'wx' });
   const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   try {
     for (let attempt = 0; ; attempt++) {
-      try { linkSync(tmp, p); break; } catch (e) {
+      try {
+        linkSync(tmp, p);
+        break;
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const held = readLocalLock(stateDir, runbook);
       // released between our link and our read: try again (a few times: others race too)
-      if (!held) { if (attempt < 3) continue; throw new LockError(`the lock ${p} keeps changing hands`, p, undefined, false); }
+      if (!held) {
+        if (attempt < 3) continue;
+        throw new LockError(`the lock ${p} keeps changing hands`, p, undefined, false);
+      }
       const alive = held.owner ? ownerAlive(held.owner, owner.host) : undefined;
       const stale = held.unreadable === true || alive === false;
       // a crash after the run's last record leaves a lock nobody needs: take it without asking
       const finished = alive === false && runHasFinished(stateDir, held.owner!.runId);
-      if (stale && (opts.takeoverStale || finished) && attempt < 3) { takeOver(p, held.owner); continue; }
-      if (held.unreadable) throw new LockError(`runbook ${runbook} is locked by an unreadable lock file ${p}`, p, undefined, true);
+      if (stale && (opts.takeoverStale || finished) && attempt < 3) {
+        takeOver(p, held.owner);
+        continue;
+      }
+      if (held.unreadable)
+        throw new LockError(`runbook ${runbook} is locked by an unreadable lock file ${p}`, p, undefined, true);
       const o = held.owner!;
-      const why = alive === false ? 'its process is gone (stale lock)' : alive === undefined ? 'on another machine' : 'still running';
+      const why =
+        alive === false
+          ? 'its process is gone (stale lock)'
+          : alive === undefined
+            ? 'on another machine'
+            : 'still running';
       throw new LockError(`runbook ${runbook} is locked by ${describeOwner(o)}: ${why}`, p, o, stale);
     }
   } finally {
-    try { unlinkSync(tmp); } catch { /* gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
   }
   fsyncDir(dir);
 
@@ -172,10 +234,15 @@ export function acquireLocalLock(stateDir: string, runbook: string, info: { runI
       // only our own lock: after a takeover by someone else the file is theirs
       const cur = parseOwner(readFileSync(p, 'utf8'));
       if (cur && cur.runId === owner.runId && cur.pid === owner.pid && cur.host === owner.host) unlinkSync(p);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
   registered.set(p, release);
-  if (!exitHookInstalled) { process.on('exit', onExit); exitHookInstalled = true; }
+  if (!exitHookInstalled) {
+    process.on('exit', onExit);
+    exitHookInstalled = true;
+  }
   return { path: p, owner, release };
 }
 
@@ -183,13 +250,32 @@ export function acquireLocalLock(stateDir: string, runbook: string, info: { runI
 // may have taken over in between); if not, put it back and let the caller fail on it.
 function takeOver(p: string, expected: LockOwner | undefined): void {
   const aside = `${p}.stale-${randomBytes(3).toString('hex')}`;
-  try { renameSync(p, aside); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; throw e; }
-  const moved = parseOwner(readFileSync(aside, 'utf8'));
-  const same = expected === undefined ? moved === undefined : moved !== undefined && moved.runId === expected.runId && moved.pid === expected.pid && moved.host === expected.host;
-  if (!same) {
-    try { linkSync(aside, p); } catch { /* someone locked meanwhile: theirs wins */ }
+  try {
+    renameSync(p, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
   }
-  try { unlinkSync(aside); } catch { /* gone */ }
+  const moved = parseOwner(readFileSync(aside, 'utf8'));
+  const same =
+    expected === undefined
+      ? moved === undefined
+      : moved !== undefined &&
+        moved.runId === expected.runId &&
+        moved.pid === expected.pid &&
+        moved.host === expected.host;
+  if (!same) {
+    try {
+      linkSync(aside, p);
+    } catch {
+      /* someone locked meanwhile: theirs wins */
+    }
+  }
+  try {
+    unlinkSync(aside);
+  } catch {
+    /* gone */
+  }
 }
 
 /** Remove a local lock unconditionally (lifeboat unlock). Returns false when there was none. */
@@ -221,12 +307,21 @@ export const REMOTE_LOCK_HELD = 3;
  * `reclaim`: run ids known to be finished (from this machine's journals): a lock such a run
  * left behind (crash after its last record) is taken over instead of refusing.
  */
-export function remoteLockCommands(runbook: string, runId: string, operator: string, base?: string, reclaim: string[] = []): RemoteLockCommands {
+export function remoteLockCommands(
+  runbook: string,
+  runId: string,
+  operator: string,
+  base?: string,
+  reclaim: string[] = [],
+): RemoteLockCommands {
   const d = shellQuote(remoteLockDir(runbook, base));
   const mine = shellQuote(`run_id=${runId}`);
   const ownerLines = [mine, shellQuote(`operator=${operator}`)].join(' ');
   const writeOwner = `printf '%s\\n' ${ownerLines} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${d}/owner`;
-  const stale = reclaim.filter((id) => id !== runId).map((id) => `-e ${shellQuote(`run_id=${id}`)}`).join(' ');
+  const stale = reclaim
+    .filter((id) => id !== runId)
+    .map((id) => `-e ${shellQuote(`run_id=${id}`)}`)
+    .join(' ');
   // mkdir is the atomic test-and-set; the owner file is written after, so a reader may
   // briefly see the directory without it (reported as "owner being written")
   const parent = shellQuote(path.posix.dirname(remoteLockDir(runbook, base)));

@@ -4,7 +4,20 @@
 // project's files, the printed plan made from exactly those files, EMERGENCY.txt, and a
 // manifest with the kit's digest (decision 0023).
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,26 +70,39 @@ export interface KitResult {
   tar?: string;
 }
 
-export function kitPlatform(): string { return `${process.platform}-${process.arch}`; }
+export function kitPlatform(): string {
+  return `${process.platform}-${process.arch}`;
+}
 
 /** Why this machine cannot build a kit, if it cannot. */
 export function cannotBuild(): string | undefined {
   const sea = require_('node:sea') as { isSea?: () => boolean; getRawAsset?: unknown };
-  if (sea.isSea?.()) return 'this lifeboat is itself a kit\'s executable: build kits with lifeboat installed with Node.js (npm)';
-  if (!(KIT_PLATFORMS as readonly string[]).includes(kitPlatform())) return `kits are built for ${KIT_PLATFORMS.join(', ')} only, on that platform (this is ${kitPlatform()})`;
-  if (typeof sea.getRawAsset !== 'function') return `kits need Node.js 20.12 or later (single executable assets); this is ${process.version}`;
+  if (sea.isSea?.())
+    return "this lifeboat is itself a kit's executable: build kits with lifeboat installed with Node.js (npm)";
+  if (!(KIT_PLATFORMS as readonly string[]).includes(kitPlatform()))
+    return `kits are built for ${KIT_PLATFORMS.join(', ')} only, on that platform (this is ${kitPlatform()})`;
+  if (typeof sea.getRawAsset !== 'function')
+    return `kits need Node.js 20.12 or later (single executable assets); this is ${process.version}`;
   return undefined;
 }
 
 // a require for Node's own modules and postject, from lifeboat's package (works in the bundle and the module tree)
 const require_ = (id: string): unknown => createRequire(path.join(packageRoot(), 'package.json'))(id);
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; out: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    c.stdout.on('data', (d) => { out += d; });
-    c.stderr.on('data', (d) => { out += d; });
+    c.stdout.on('data', (d) => {
+      out += d;
+    });
+    c.stderr.on('data', (d) => {
+      out += d;
+    });
     c.on('error', reject);
     c.on('close', (code) => resolve({ code, out }));
   });
@@ -84,17 +110,34 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?:
 
 /** The project's YAML files that go into the kit: everything but the inventories not chosen. */
 function projectFiles(project: Project, inventories: Set<string>): string[] {
-  const left = new Set([...project.inventories].filter(([n]) => !inventories.has(n)).map(([, l]) => path.resolve(l.file.file)));
-  return [...project.files.keys()].map((f) => path.resolve(f)).filter((f) => !left.has(f)).sort();
+  const left = new Set(
+    [...project.inventories].filter(([n]) => !inventories.has(n)).map(([, l]) => path.resolve(l.file.file)),
+  );
+  return [...project.files.keys()]
+    .map((f) => path.resolve(f))
+    .filter((f) => !left.has(f))
+    .sort();
 }
 
 export function chooseInventories(project: Project, asked: string[]): string[] {
   const names = [...project.inventories.keys()].sort();
   for (const n of asked) {
-    if (!project.inventories.has(n)) throw new ExitError(EXIT.USAGE, `no inventory named '${n}' (found: ${names.join(', ') || 'none'})`, 'give --inventory NAME of an inventory of the site');
+    if (!project.inventories.has(n))
+      throw new ExitError(
+        EXIT.USAGE,
+        `no inventory named '${n}' (found: ${names.join(', ') || 'none'})`,
+        'give --inventory NAME of an inventory of the site',
+      );
   }
-  const chosen = names.filter((n) => project.inventories.get(n)!.data.environment !== 'production' || asked.includes(n));
-  if (!chosen.length) throw new ExitError(EXIT.USAGE, 'no inventory to print the plan for: the site has only production inventories', `include one with --inventory ${names[0] ?? 'NAME'}`);
+  const chosen = names.filter(
+    (n) => project.inventories.get(n)!.data.environment !== 'production' || asked.includes(n),
+  );
+  if (!chosen.length)
+    throw new ExitError(
+      EXIT.USAGE,
+      'no inventory to print the plan for: the site has only production inventories',
+      `include one with --inventory ${names[0] ?? 'NAME'}`,
+    );
   return chosen;
 }
 
@@ -106,32 +149,73 @@ async function buildExecutable(work: string, exe: string, version: string, log: 
   const main = path.join(dist, 'src', 'kit', 'sea-main.cjs');
   const modules = path.join(dist, 'kit-modules.cjs');
   for (const f of [bundle, `${bundle}.cache`, main, modules]) {
-    if (!existsSync(f)) throw new ExitError(EXIT.PROBLEMS, `${f} is missing: a kit is made from the built CLI`, 'run npm run build first');
+    if (!existsSync(f))
+      throw new ExitError(
+        EXIT.PROBLEMS,
+        `${f} is missing: a kit is made from the built CLI`,
+        'run npm run build first',
+      );
   }
   writeFileSync(path.join(work, 'version'), `${version}\n`);
   const config = path.join(work, 'sea-config.json');
   const blob = path.join(work, 'sea.blob');
-  writeFileSync(config, JSON.stringify({
-    main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true,
-    assets: { 'lifeboat.cjs': bundle, 'lifeboat.cjs.cache': `${bundle}.cache`, 'modules.cjs': modules, version: path.join(work, 'version') },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      main,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+      assets: {
+        'lifeboat.cjs': bundle,
+        'lifeboat.cjs.cache': `${bundle}.cache`,
+        'modules.cjs': modules,
+        version: path.join(work, 'version'),
+      },
+    }),
+  );
   const made = await run(process.execPath, ['--experimental-sea-config', config], { cwd: work });
-  if (made.code !== 0) throw new ExitError(EXIT.INTERNAL, `node --experimental-sea-config failed (exit ${made.code}): ${made.out.trim()}`);
+  if (made.code !== 0)
+    throw new ExitError(EXIT.INTERNAL, `node --experimental-sea-config failed (exit ${made.code}): ${made.out.trim()}`);
   const node = readFileSync(process.execPath);
-  if (!node.includes(`${SEA_FUSE}:0`)) throw new ExitError(EXIT.PROBLEMS, `${process.execPath} cannot become a single executable (no SEA fuse: a Node.js built without it, or one already made into an application)`, 'build the kit with an official Node.js 20 binary');
+  if (!node.includes(`${SEA_FUSE}:0`))
+    throw new ExitError(
+      EXIT.PROBLEMS,
+      `${process.execPath} cannot become a single executable (no SEA fuse: a Node.js built without it, or one already made into an application)`,
+      'build the kit with an official Node.js 20 binary',
+    );
   copyFileSync(process.execPath, exe);
   chmodSync(exe, 0o755);
   let cli: string;
-  try { cli = path.join(path.dirname(createRequire(path.join(pkg, 'package.json')).resolve('postject/package.json')), 'dist', 'cli.js'); } catch {
-    throw new ExitError(EXIT.PROBLEMS, 'the postject package is missing: it writes the kit\'s executable', 'npm install (postject is one of lifeboat\'s dependencies)');
+  try {
+    cli = path.join(
+      path.dirname(createRequire(path.join(pkg, 'package.json')).resolve('postject/package.json')),
+      'dist',
+      'cli.js',
+    );
+  } catch {
+    throw new ExitError(
+      EXIT.PROBLEMS,
+      "the postject package is missing: it writes the kit's executable",
+      "npm install (postject is one of lifeboat's dependencies)",
+    );
   }
   log('injecting the CLI into a copy of node (postject)…');
   const injected = await run(process.execPath, [cli, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
-  if (injected.code !== 0) throw new ExitError(EXIT.INTERNAL, `postject failed (exit ${injected.code}): ${injected.out.trim().split('\n').slice(-5).join('\n')}`);
+  if (injected.code !== 0)
+    throw new ExitError(
+      EXIT.INTERNAL,
+      `postject failed (exit ${injected.code}): ${injected.out.trim().split('\n').slice(-5).join('\n')}`,
+    );
 }
 
 /** Copy each chosen inventory's known_hosts files: into the project copy when they are in the site folder, else known_hosts/INVENTORY/. */
-function copyKnownHosts(project: Project, inventories: string[], dir: string, env: NodeJS.ProcessEnv): KnownHostsCopy[] {
+function copyKnownHosts(
+  project: Project,
+  inventories: string[],
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): KnownHostsCopy[] {
   const out: KnownHostsCopy[] = [];
   for (const name of inventories) {
     const inv = project.inventories.get(name)!.data;
@@ -140,7 +224,9 @@ function copyKnownHosts(project: Project, inventories: string[], dir: string, en
       const file = path.resolve(project.root, expandPath(written, env));
       const rel = path.relative(project.root, file);
       const inside = !rel.startsWith('..') && !path.isAbsolute(rel);
-      const kitPath = inside ? `project/${rel.split(path.sep).join('/')}` : `known_hosts/${name}/${path.basename(file)}`;
+      const kitPath = inside
+        ? `project/${rel.split(path.sep).join('/')}`
+        : `known_hosts/${name}/${path.basename(file)}`;
       const present = existsSync(file) && statSync(file).isFile();
       if (present) {
         mkdirSync(path.dirname(path.join(dir, kitPath)), { recursive: true });
@@ -158,14 +244,27 @@ export async function buildKit(opts: KitOptions): Promise<KitResult> {
   if (why) throw new ExitError(EXIT.PROBLEMS, why);
   const out = path.resolve(opts.out);
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length)) {
-    throw new ExitError(EXIT.USAGE, `${opts.out} already exists and is not an empty folder`, 'choose a new folder for the kit, or remove the old one');
+    throw new ExitError(
+      EXIT.USAGE,
+      `${opts.out} already exists and is not an empty folder`,
+      'choose a new folder for the kit, or remove the old one',
+    );
   }
   const project = loadWithRoot([opts.root]);
-  if (!project.site) throw new ExitError(EXIT.USAGE, `no site.yaml found in or above ${opts.root}: a kit is made for a site`);
+  if (!project.site)
+    throw new ExitError(EXIT.USAGE, `no site.yaml found in or above ${opts.root}: a kit is made for a site`);
   const diagnostics = validateProject(project);
   if (hasErrors(diagnostics)) {
-    const first = diagnostics.filter((d) => d.severity === 'error').slice(0, 5).map((d) => formatDiagnostic(d)).join('\n');
-    throw new ExitError(EXIT.PROBLEMS, `not making a kit from runbooks with errors:\n${first}`, 'lifeboat validate shows them all');
+    const first = diagnostics
+      .filter((d) => d.severity === 'error')
+      .slice(0, 5)
+      .map((d) => formatDiagnostic(d))
+      .join('\n');
+    throw new ExitError(
+      EXIT.PROBLEMS,
+      `not making a kit from runbooks with errors:\n${first}`,
+      'lifeboat validate shows them all',
+    );
   }
   const inventories = chooseInventories(project, opts.inventories);
   const version = packageVersion();
@@ -194,14 +293,30 @@ export async function buildKit(opts: KitOptions): Promise<KitResult> {
     // dereferenced: an installed package may hold them as links (npm link, a test build)
     cpSync(path.join(pkg, 'schemas'), path.join(dir, 'schemas'), { recursive: true, dereference: true });
     cpSync(path.join(pkg, 'templates'), path.join(dir, 'templates'), { recursive: true, dereference: true });
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'lifeboat', version, private: true, description: 'lifeboat kit: the files the kit\'s executable reads beside itself' }, null, 2) + '\n');
+    writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify(
+        {
+          name: 'lifeboat',
+          version,
+          private: true,
+          description: "lifeboat kit: the files the kit's executable reads beside itself",
+        },
+        null,
+        2,
+      ) + '\n',
+    );
 
     opts.log(`building the executable for ${KIT_PLATFORMS.join(', ')}…`);
     const exe = path.join(dir, 'lifeboat');
     await buildExecutable(work, exe, version, opts.log);
     // the executable must run, and should start from its code cache
     const smoke = await run(exe, ['schema', 'common'], { env: { ...opts.env, LIFEBOAT_KIT_CACHE_REPORT: '1' } });
-    if (smoke.code !== 0) throw new ExitError(EXIT.INTERNAL, `the kit's executable does not run (exit ${smoke.code}): ${smoke.out.slice(-1000)}`);
+    if (smoke.code !== 0)
+      throw new ExitError(
+        EXIT.INTERNAL,
+        `the kit's executable does not run (exit ${smoke.code}): ${smoke.out.slice(-1000)}`,
+      );
     const codeCache = smoke.out.includes('code cache accepted') ? 'accepted' : 'rejected';
 
     // the plan, from the kit's own copy of the files
@@ -218,7 +333,10 @@ export async function buildKit(opts: KitOptions): Promise<KitResult> {
       plans.push({ inventory, digest: html.digest, model: html.model });
     }
     writeFileSync(path.join(dir, planDigestsFile), plans.map((p) => `${p.digest}  ${p.inventory}\n`).join(''));
-    writeFileSync(path.join(dir, 'EMERGENCY.txt'), emergencyText({ project: kitProject, inventories, knownHosts, version, plans, now: opts.now ?? new Date() }));
+    writeFileSync(
+      path.join(dir, 'EMERGENCY.txt'),
+      emergencyText({ project: kitProject, inventories, knownHosts, version, plans, now: opts.now ?? new Date() }),
+    );
 
     // the manifest over everything, and the kit's digest
     const { files } = listFiles(dir);
@@ -238,11 +356,37 @@ export async function buildKit(opts: KitOptions): Promise<KitResult> {
       opts.log(`writing ${opts.tar}…`);
       const tmp = `${tar}.tmp`;
       const gz = /\.(tgz|tar\.gz)$/.test(tar) ? ['-z'] : [];
-      const t = await run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', ...gz, '-C', path.dirname(out), '-cf', tmp, path.basename(out)]);
-      if (t.code !== 0) { rmSync(tmp, { force: true }); throw new ExitError(EXIT.PROBLEMS, `tar failed (exit ${t.code}): ${t.out.trim()}`); }
+      const t = await run('tar', [
+        '--sort=name',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        ...gz,
+        '-C',
+        path.dirname(out),
+        '-cf',
+        tmp,
+        path.basename(out),
+      ]);
+      if (t.code !== 0) {
+        rmSync(tmp, { force: true });
+        throw new ExitError(EXIT.PROBLEMS, `tar failed (exit ${t.code}): ${t.out.trim()}`);
+      }
       renameSync(tmp, tar);
     }
-    return { dir: out, digest, plans: plans.map(({ inventory, digest: d }) => ({ inventory, digest: d })), inventories, projectFiles: Object.fromEntries(siteFileDigests(project)), files: files.length + 2, bytes, executableBytes, ms: Date.now() - started, codeCache, tar };
+    return {
+      dir: out,
+      digest,
+      plans: plans.map(({ inventory, digest: d }) => ({ inventory, digest: d })),
+      inventories,
+      projectFiles: Object.fromEntries(siteFileDigests(project)),
+      files: files.length + 2,
+      bytes,
+      executableBytes,
+      ms: Date.now() - started,
+      codeCache,
+      tar,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });

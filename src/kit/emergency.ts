@@ -28,7 +28,12 @@ export interface EmergencyInput {
 }
 
 const line = (s = '') => `${s}\n`;
-const wrapIndent = (text: string, indent: string) => text.trim().split('\n').map((l) => `${indent}${printable(l)}`).join('\n');
+const wrapIndent = (text: string, indent: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => `${indent}${printable(l)}`)
+    .join('\n');
 
 export function emergencyText(input: EmergencyInput): string {
   const { project, inventories } = input;
@@ -38,7 +43,9 @@ export function emergencyText(input: EmergencyInput): string {
   const model = input.plans.find((p) => p.inventory === main)?.model;
   let t = '';
   t += line(`EMERGENCY — ${printable(site?.organisation ?? 'DR kit')}`);
-  t += line(`lifeboat ${input.version} kit, built ${input.now.toISOString().slice(0, 16).replace('T', ' ')} UTC for linux-x64 (no Node.js needed)`);
+  t += line(
+    `lifeboat ${input.version} kit, built ${input.now.toISOString().slice(0, 16).replace('T', ' ')} UTC for linux-x64 (no Node.js needed)`,
+  );
   t += line();
   t += line('1. Check the kit is whole (names any changed, missing or extra file):');
   t += line('     cd THIS-FOLDER && ./lifeboat kit verify .');
@@ -61,8 +68,15 @@ export function emergencyText(input: EmergencyInput): string {
   for (const p of model?.phases ?? []) {
     for (const e of p.entries) {
       n++;
-      const about = (c: (typeof e.choices)[number]) => { const f = facts(c.runbook); return `${printable(c.service)} (${c.tier}${f ? `, RTO ${f.rto || '-'}, RPO ${f.rpo || '-'}` : ''}; plan section ${c.section}): runbook ${c.runbook}`; };
-      if (!e.alternatives) { t += line(`   ${String(n).padStart(2)}. ${about(e.choices[0])}`); commands(e.choices[0].runbook, '         '); continue; }
+      const about = (c: (typeof e.choices)[number]) => {
+        const f = facts(c.runbook);
+        return `${printable(c.service)} (${c.tier}${f ? `, RTO ${f.rto || '-'}, RPO ${f.rpo || '-'}` : ''}; plan section ${c.section}): runbook ${c.runbook}`;
+      };
+      if (!e.alternatives) {
+        t += line(`   ${String(n).padStart(2)}. ${about(e.choices[0])}`);
+        commands(e.choices[0].runbook, '         ');
+        continue;
+      }
       t += line(`   ${String(n).padStart(2)}. ONE of these ${e.choices.length} alternatives, not all of them:`);
       for (const c of e.choices) {
         t += line(`       - ${c.when ? `when ${printable(c.when)}: ` : ''}${about(c)}`);
@@ -75,12 +89,14 @@ export function emergencyText(input: EmergencyInput): string {
   if (!inventories.some((n) => project.inventories.get(n)?.data.environment === 'production')) {
     t += line();
     t += line('   NOTE: this kit holds no production inventory (build it with --inventory NAME to include');
-    t += line('   one). Write one from the plan\'s host table, or copy it in, before a real recovery.');
+    t += line("   one). Write one from the plan's host table, or copy it in, before a real recovery.");
   }
   t += line();
   t += line('WHERE THE CREDENTIALS LIVE (this kit holds no secret)');
   const secrets = new Map<string, string[]>();
-  for (const rb of model?.runbooks ?? []) for (const s of rb.secrets) secrets.set(`${s.name}: ${s.source}`, [...(secrets.get(`${s.name}: ${s.source}`) ?? []), rb.name]);
+  for (const rb of model?.runbooks ?? [])
+    for (const s of rb.secrets)
+      secrets.set(`${s.name}: ${s.source}`, [...(secrets.get(`${s.name}: ${s.source}`) ?? []), rb.name]);
   if (secrets.size) {
     t += line('  Secrets the runbooks ask for:');
     for (const [what, books] of [...secrets].sort()) t += line(`    - ${printable(what)} (${books.join(', ')})`);
@@ -90,24 +106,42 @@ export function emergencyText(input: EmergencyInput): string {
     const ids = new Set<string>();
     if (inv.defaults?.identity_file) ids.add(inv.defaults.identity_file);
     for (const h of Object.values(inv.hosts)) if (h.identity_file) ids.add(h.identity_file);
-    t += line(`  SSH for inventory ${name}: ${ids.size ? `private key ${[...ids].map(printable).join(', ')}` : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'}`);
+    t += line(
+      `  SSH for inventory ${name}: ${ids.size ? `private key ${[...ids].map(printable).join(', ')}` : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'}`,
+    );
     for (const k of input.knownHosts.filter((c) => c.inventory === name)) {
-      if (!k.kitPath) t += line(`    host keys: ${printable(k.written)} (did not exist when the kit was built: the hosts' keys must be checked by hand)`);
+      if (!k.kitPath)
+        t += line(
+          `    host keys: ${printable(k.written)} (did not exist when the kit was built: the hosts' keys must be checked by hand)`,
+        );
       else if (k.inside) t += line(`    host keys: ${printable(k.written)} (in the kit: ${k.kitPath})`);
-      else t += line(`    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n      on a new machine: put it where the inventory looks (${printable(k.resolved)})`);
+      else
+        t += line(
+          `    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n      on a new machine: put it where the inventory looks (${printable(k.resolved)})`,
+        );
     }
   }
   const contacts = site?.contacts ?? [];
   if (contacts.length) {
     t += line('  Who to call:');
-    for (const c of contacts) t += line(`    - ${[c.name, c.role, c.phone, c.email].filter(Boolean).map((x) => printable(String(x))).join(' · ')}`);
+    for (const c of contacts)
+      t += line(
+        `    - ${[c.name, c.role, c.phone, c.email]
+          .filter(Boolean)
+          .map((x) => printable(String(x)))
+          .join(' · ')}`,
+      );
   }
-  if (site?.escalation) { t += line('  Escalation:'); t += line(wrapIndent(site.escalation, '    ')); }
-  if (site?.plan_copies?.length) t += line(`  Printed copies of the plan: ${site.plan_copies.map((c) => printable(c)).join('; ')}`);
+  if (site?.escalation) {
+    t += line('  Escalation:');
+    t += line(wrapIndent(site.escalation, '    '));
+  }
+  if (site?.plan_copies?.length)
+    t += line(`  Printed copies of the plan: ${site.plan_copies.map((c) => printable(c)).join('; ')}`);
   t += line();
   t += line('THIS KIT');
   for (const p of input.plans) t += line(`  plan digest (${p.inventory}): ${p.digest}`);
   t += line('  kit digest: the file KIT-DIGEST (sha256 of MANIFEST.sha256); compare it with the one');
-  t += line('  recorded in the site\'s .lifeboat/history.jsonl or printed when the kit was built.');
+  t += line("  recorded in the site's .lifeboat/history.jsonl or printed when the kit was built.");
   return t;
 }

@@ -14,7 +14,8 @@ export interface KitFreshness {
   changed: string[];
 }
 
-const rel = (project: Project, file: string) => path.relative(project.root, path.resolve(file)).split(path.sep).join('/');
+const rel = (project: Project, file: string) =>
+  path.relative(project.root, path.resolve(file)).split(path.sep).join('/');
 
 /** the site's files a kit must hold as they are now: every runbook and site.yaml */
 export function siteFileDigests(project: Project): Map<string, string> {
@@ -40,7 +41,11 @@ export function kitFreshness(project: Project, kits: KitRecord[]): KitFreshness 
 export function describeFreshness(f: KitFreshness): string | undefined {
   if (!f.kit) return undefined;
   const when = f.kit.built_at.slice(0, 16).replace('T', ' ');
-  if (!f.stale) return `the newest kit (${f.kit.kit_digest.slice(0, 12)}, built ${when}) holds the runbooks as they are now`;
-  const list = f.changed.length > 4 ? `${f.changed.slice(0, 4).join(', ')} and ${f.changed.length - 4} more` : f.changed.join(', ');
+  if (!f.stale)
+    return `the newest kit (${f.kit.kit_digest.slice(0, 12)}, built ${when}) holds the runbooks as they are now`;
+  const list =
+    f.changed.length > 4
+      ? `${f.changed.slice(0, 4).join(', ')} and ${f.changed.length - 4} more`
+      : f.changed.join(', ');
   return `the go-bag is stale: the newest kit (${f.kit.kit_digest.slice(0, 12)}, built ${when}) is older than the runbooks (changed since: ${list}); rebuild it with: lifeboat kit -o DIR`;
 }

@@ -10,7 +10,10 @@ export const KIT_DIGEST = 'KIT-DIGEST';
 /** files the manifest cannot list (it is one of them; the digest is made from it) */
 export const UNLISTED = new Set([MANIFEST, KIT_DIGEST]);
 
-export interface FileHash { path: string; sha256: string }
+export interface FileHash {
+  path: string;
+  sha256: string;
+}
 
 /** Every file under `dir` (relative, `/`-separated, sorted by bytes), but the unlisted ones. Links and other non-files are returned in `odd`. */
 export function listFiles(dir: string): { files: string[]; odd: string[] } {
@@ -20,8 +23,9 @@ export function listFiles(dir: string): { files: string[]; odd: string[] } {
     for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else if (e.isFile()) { if (!(rel === '' && UNLISTED.has(e.name))) files.push(r); }
-      else odd.push(r);
+      else if (e.isFile()) {
+        if (!(rel === '' && UNLISTED.has(e.name))) files.push(r);
+      } else odd.push(r);
     }
   };
   walk('');
@@ -32,7 +36,10 @@ export function listFiles(dir: string): { files: string[]; odd: string[] } {
 export function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
   });
 }
 
@@ -44,14 +51,23 @@ export async function hashTree(dir: string, files: string[]): Promise<FileHash[]
 
 /** a path that `sha256sum -c` reads back as written: no newline or backslash, never absolute or `..` */
 function checkPath(p: string): void {
-  if (/[\n\r\\]/.test(p) || p.startsWith('/') || p.split('/').includes('..')) throw new Error(`a kit file name lifeboat cannot list in ${MANIFEST}: ${JSON.stringify(p)}`);
+  if (/[\n\r\\]/.test(p) || p.startsWith('/') || p.split('/').includes('..'))
+    throw new Error(`a kit file name lifeboat cannot list in ${MANIFEST}: ${JSON.stringify(p)}`);
 }
 
 export function formatManifest(hashes: FileHash[]): string {
-  return hashes.map((h) => { checkPath(h.path); return `${h.sha256}  ${h.path}\n`; }).join('');
+  return hashes
+    .map((h) => {
+      checkPath(h.path);
+      return `${h.sha256}  ${h.path}\n`;
+    })
+    .join('');
 }
 
-export interface ParsedManifest { entries: Map<string, string>; bad: number[] }
+export interface ParsedManifest {
+  entries: Map<string, string>;
+  bad: number[];
+}
 
 export function parseManifest(text: string): ParsedManifest {
   const entries = new Map<string, string>();
@@ -67,7 +83,11 @@ export function parseManifest(text: string): ParsedManifest {
 
 export const kitDigest = (manifestText: string | Buffer) => createHash('sha256').update(manifestText).digest('hex');
 
-export interface ManifestDiff { changed: string[]; missing: string[]; extra: string[] }
+export interface ManifestDiff {
+  changed: string[];
+  missing: string[];
+  extra: string[];
+}
 
 /** What differs between a manifest and the files found: pure. */
 export function diffManifest(expected: Map<string, string>, found: FileHash[]): ManifestDiff {

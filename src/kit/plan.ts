@@ -9,15 +9,29 @@ export const PLAN_DIR = 'plan';
 /** `DIGEST  INVENTORY` per printed plan */
 export const planDigestsFile = `${PLAN_DIR}/DIGESTS`;
 
-export async function renderKitPlan(kitDir: string, project: Project, inventory: string, format: 'html' | 'pdf', opts: { now?: Date; env?: NodeJS.ProcessEnv } = {}): Promise<{ digest: string; output: string | Buffer; model: PlanModel }> {
+export async function renderKitPlan(
+  kitDir: string,
+  project: Project,
+  inventory: string,
+  format: 'html' | 'pdf',
+  opts: { now?: Date; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ digest: string; output: string | Buffer; model: PlanModel }> {
   if (!project.site) throw new Error(`no site.yaml in ${project.root}`);
   const { renderPlanDocument } = await import('../render/plan-document.js');
   const doc = await renderPlanDocument(project, project.site, inventory, {
-    format, baseTemplatesDir: path.join(kitDir, 'templates'), now: opts.now, env: opts.env,
+    format,
+    baseTemplatesDir: path.join(kitDir, 'templates'),
+    now: opts.now,
+    env: opts.env,
   });
   return { digest: doc.model.digest, output: doc.output, model: doc.model };
 }
 
 export function parsePlanDigests(text: string): { inventory: string; digest: string }[] {
-  return text.split('\n').filter(Boolean).map((l) => /^([0-9a-f]{64}) {2}([a-z0-9][a-z0-9-]*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => ({ inventory: m[2], digest: m[1] }));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => /^([0-9a-f]{64}) {2}([a-z0-9][a-z0-9-]*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => ({ inventory: m[2], digest: m[1] }));
 }

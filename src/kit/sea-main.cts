@@ -24,7 +24,15 @@ let carried: Record<string, () => unknown> | undefined;
 function carriedModule(id: string): (() => unknown) | undefined {
   if (!carried) {
     const filename = path.join(path.dirname(process.execPath), 'lib', 'kit-modules.cjs');
-    const wrapper = new vm.Script(Module.wrap(asBuffer('modules.cjs').toString('utf8')), { filename }).runInThisContext() as (exports: unknown, require: unknown, module: unknown, filename: string, dirname: string) => void;
+    const wrapper = new vm.Script(Module.wrap(asBuffer('modules.cjs').toString('utf8')), {
+      filename,
+    }).runInThisContext() as (
+      exports: unknown,
+      require: unknown,
+      module: unknown,
+      filename: string,
+      dirname: string,
+    ) => void;
     const mod = { exports: {} as Record<string, () => unknown> };
     wrapper.call(mod.exports, mod.exports, builtinOnly, mod, filename, path.dirname(filename));
     carried = mod.exports;
@@ -33,7 +41,9 @@ function carriedModule(id: string): (() => unknown) | undefined {
 }
 
 // modules that make their own require (`createRequire(import.meta.url)`) get this one too
-const moduleShim = new Proxy(Module, { get: (target, key) => (key === 'createRequire' ? () => builtinOnly : Reflect.get(target, key)) });
+const moduleShim = new Proxy(Module, {
+  get: (target, key) => (key === 'createRequire' ? () => builtinOnly : Reflect.get(target, key)),
+});
 
 function builtinOnly(id: string): unknown {
   if (id === 'node:module' || id === 'module') return moduleShim;
@@ -41,9 +51,10 @@ function builtinOnly(id: string): unknown {
   if (Module.isBuiltin(id)) return require(id);
   const load = carriedModule(id);
   if (load) return load();
-  const why = id === 'playwright-core'
-    ? 'the kit prints HTML only (a PDF needs lifeboat installed with Node.js and Chromium): write -o dr-plan.html and print it from a browser; the kit\'s plan/ folder holds the PDF made when it was built'
-    : 'the kit carries no node_modules';
+  const why =
+    id === 'playwright-core'
+      ? "the kit prints HTML only (a PDF needs lifeboat installed with Node.js and Chromium): write -o dr-plan.html and print it from a browser; the kit's plan/ folder holds the PDF made when it was built"
+      : 'the kit carries no node_modules';
   throw Object.assign(new Error(`Cannot find module '${id}': ${why}`), { code: 'MODULE_NOT_FOUND' });
 }
 
@@ -55,9 +66,15 @@ function main(): void {
     return;
   }
   const root = path.dirname(process.execPath);
-  if (!existsSync(path.join(root, 'package.json')) || !existsSync(path.join(root, 'templates')) || !existsSync(path.join(root, 'schemas'))) {
-    process.stderr.write(`lifeboat: ${root} is not a lifeboat kit folder (package.json, templates/ and schemas/ beside the executable)\n` +
-      '  hint: run the executable where the kit put it (a symbolic link to it works)\n');
+  if (
+    !existsSync(path.join(root, 'package.json')) ||
+    !existsSync(path.join(root, 'templates')) ||
+    !existsSync(path.join(root, 'schemas'))
+  ) {
+    process.stderr.write(
+      `lifeboat: ${root} is not a lifeboat kit folder (package.json, templates/ and schemas/ beside the executable)\n` +
+        '  hint: run the executable where the kit put it (a symbolic link to it works)\n',
+    );
     process.exitCode = 2;
     return;
   }
@@ -65,8 +82,15 @@ function main(): void {
   // the bundle is ASCII only (scripts/bundle.mjs): Latin-1 decodes it exactly, as a one-byte string
   const source = asBuffer('lifeboat.cjs').toString('latin1');
   const script = new vm.Script(Module.wrap(source), { filename, cachedData: asBuffer('lifeboat.cjs.cache') });
-  if (process.env.LIFEBOAT_KIT_CACHE_REPORT) process.stderr.write(`code cache ${script.cachedDataRejected ? 'rejected' : 'accepted'}\n`);
-  const wrapper = script.runInThisContext() as (exports: unknown, require: unknown, module: unknown, filename: string, dirname: string) => void;
+  if (process.env.LIFEBOAT_KIT_CACHE_REPORT)
+    process.stderr.write(`code cache ${script.cachedDataRejected ? 'rejected' : 'accepted'}\n`);
+  const wrapper = script.runInThisContext() as (
+    exports: unknown,
+    require: unknown,
+    module: unknown,
+    filename: string,
+    dirname: string,
+  ) => void;
   const mod = { exports: {}, filename, id: filename, loaded: false };
   wrapper.call(mod.exports, mod.exports, builtinOnly, mod, filename, path.dirname(filename));
 }

@@ -4,10 +4,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadWithRoot } from '../load/project.js';
-import { diffManifest, hashTree, kitDigest, listFiles, parseManifest, KIT_DIGEST, MANIFEST, type ManifestDiff } from './manifest.js';
+import {
+  diffManifest,
+  hashTree,
+  kitDigest,
+  listFiles,
+  parseManifest,
+  KIT_DIGEST,
+  MANIFEST,
+  type ManifestDiff,
+} from './manifest.js';
 import { parsePlanDigests, planDigestsFile, renderKitPlan } from './plan.js';
 
-export interface PlanCheck { inventory: string; recorded: string; actual?: string; error?: string }
+export interface PlanCheck {
+  inventory: string;
+  recorded: string;
+  actual?: string;
+  error?: string;
+}
 
 export interface KitCheck {
   dir: string;
@@ -32,10 +46,14 @@ export async function verifyKit(dir: string, opts: { expectDigest?: string } = {
   check.digest = kitDigest(text);
   const parsed = parseManifest(text.toString('utf8'));
   for (const n of parsed.bad) problems.push(`${MANIFEST}:${n}: not a "sha256  path" line`);
-  const recorded = existsSync(path.join(dir, KIT_DIGEST)) ? readFileSync(path.join(dir, KIT_DIGEST), 'utf8').trim() : undefined;
+  const recorded = existsSync(path.join(dir, KIT_DIGEST))
+    ? readFileSync(path.join(dir, KIT_DIGEST), 'utf8').trim()
+    : undefined;
   if (recorded === undefined) problems.push(`${KIT_DIGEST} is missing`);
-  else if (recorded !== check.digest) problems.push(`${KIT_DIGEST} says ${recorded}, but ${MANIFEST} has the digest ${check.digest}`);
-  if (opts.expectDigest && opts.expectDigest !== check.digest) problems.push(`the kit's digest is ${check.digest}, not the expected ${opts.expectDigest}`);
+  else if (recorded !== check.digest)
+    problems.push(`${KIT_DIGEST} says ${recorded}, but ${MANIFEST} has the digest ${check.digest}`);
+  if (opts.expectDigest && opts.expectDigest !== check.digest)
+    problems.push(`the kit's digest is ${check.digest}, not the expected ${opts.expectDigest}`);
 
   const { files, odd } = listFiles(dir);
   Object.assign(diff, diffManifest(parsed.entries, await hashTree(dir, files)));
@@ -53,13 +71,19 @@ export async function verifyKit(dir: string, opts: { expectDigest?: string } = {
     const project = loadWithRoot([path.join(dir, 'project')]);
     for (const p of plans) {
       const c: PlanCheck = { inventory: p.inventory, recorded: p.digest };
-      try { c.actual = (await renderKitPlan(dir, project, p.inventory, 'html')).digest; } catch (e) {
+      try {
+        c.actual = (await renderKitPlan(dir, project, p.inventory, 'html')).digest;
+      } catch (e) {
         const why = (e as { problems?: unknown }).problems;
         c.error = [(e as Error).message, ...(Array.isArray(why) ? why.slice(0, 3).map(String) : [])].join('; ');
       }
       check.plans.push(c);
-      if (c.error) problems.push(`the plan for ${p.inventory} cannot be made again from the kit's runbooks: ${c.error}`);
-      else if (c.actual !== c.recorded) problems.push(`the plan for ${p.inventory} does not match the kit's runbooks: printed with digest ${c.recorded}, the files give ${c.actual}`);
+      if (c.error)
+        problems.push(`the plan for ${p.inventory} cannot be made again from the kit's runbooks: ${c.error}`);
+      else if (c.actual !== c.recorded)
+        problems.push(
+          `the plan for ${p.inventory} does not match the kit's runbooks: printed with digest ${c.recorded}, the files give ${c.actual}`,
+        );
     }
   }
   check.ok = problems.length === 0;

@@ -28,7 +28,8 @@ let validators: Map<Kind, ValidateFunction> | undefined;
 /** sha256 over the schema files, as scripts/gen-validators.mjs stamps its output */
 function schemaDigest(): string {
   const h = createHash('sha256');
-  for (const k of ['common', ...KINDS] as const) h.update(`${k}\n${readFileSync(path.join(SCHEMA_DIR, `${k}.schema.json`), 'utf8')}\n`);
+  for (const k of ['common', ...KINDS] as const)
+    h.update(`${k}\n${readFileSync(path.join(SCHEMA_DIR, `${k}.schema.json`), 'utf8')}\n`);
   return h.digest('hex');
 }
 
@@ -39,7 +40,12 @@ function getValidator(kind: Kind): ValidateFunction {
     // used only while they match the schemas on disk, else compiled below as before
     let pre: (Record<Kind, ValidateFunction> & { digest?: string }) | undefined;
     pre = (globalThis as Record<symbol, typeof pre>)[BUNDLED_VALIDATORS];
-    if (!pre) try { pre = require('./schema-validators.cjs'); } catch { pre = undefined; }
+    if (!pre)
+      try {
+        pre = require('./schema-validators.cjs');
+      } catch {
+        pre = undefined;
+      }
     if (pre && pre.digest === schemaDigest()) return (validators = new Map(KINDS.map((k) => [k, pre[k]]))).get(kind)!;
     // ajv's 2020-12 build; loaded lazily so commands that validate nothing pay nothing
     const Ajv2020 = require('ajv/dist/2020').default;
@@ -52,7 +58,11 @@ function getValidator(kind: Kind): ValidateFunction {
 
 function toPath(instancePath: string): YamlPath {
   if (!instancePath) return [];
-  return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 function getAt(data: unknown, p: YamlPath): unknown {
@@ -73,7 +83,9 @@ export function describePath(data: unknown, p: YamlPath): string {
       parts.push(typeof id === 'string' ? `step '${id}'` : `step ${seg + 1}`);
     } else if (parent === 'hosts' || parent === 'roles' || parent === 'secrets' || parent === 'vars') {
       parts.pop();
-      parts.push(`${parent === 'hosts' ? 'host' : parent === 'roles' ? 'role' : parent === 'secrets' ? 'secret' : 'var'} '${seg}'`);
+      parts.push(
+        `${parent === 'hosts' ? 'host' : parent === 'roles' ? 'role' : parent === 'secrets' ? 'secret' : 'var'} '${seg}'`,
+      );
     } else if (typeof seg === 'number') {
       parts.push(`item ${seg + 1}`);
     } else {
@@ -84,22 +96,51 @@ export function describePath(data: unknown, p: YamlPath): string {
 }
 
 // a value quoted back in a message: control characters written as escapes, so a hostile value cannot move the cursor, clear the screen or fake lines
-const shown = (v: unknown): string => String(v).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+const shown = (v: unknown): string =>
+  String(v).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
-const jsType = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v === 'string' ? 'a string' : typeof v === 'number' ? (Number.isInteger(v) ? 'an integer' : 'a number') : `a ${typeof v}`);
-const typeWords: Record<string, string> = { string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', object: 'a mapping', array: 'a list', null: 'null' };
+const jsType = (v: unknown): string =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'object'
+        ? 'a mapping'
+        : typeof v === 'string'
+          ? 'a string'
+          : typeof v === 'number'
+            ? Number.isInteger(v)
+              ? 'an integer'
+              : 'a number'
+            : `a ${typeof v}`;
+const typeWords: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  object: 'a mapping',
+  array: 'a list',
+  null: 'null',
+};
 
 const PATTERN_WORDS: Record<string, [string, string]> = {
   duration: ['is not a duration', 'write it like 30s, 2m, 1h30m or 90d'],
   id: ['is not a valid id', 'use lower-case letters, digits and dashes, e.g. promote-standby'],
   name: ['is not a valid name', 'use lower-case letters, digits and dashes, e.g. postgres-promote'],
   semver: ['is not a semantic version', 'write it as MAJOR.MINOR.PATCH, e.g. 1.0.0'],
-  user: ['is not a valid user name', 'a login name: lower-case letters, digits, _ . and -, starting with a letter or _ (no spaces or shell characters)'],
+  user: [
+    'is not a valid user name',
+    'a login name: lower-case letters, digits, _ . and -, starting with a letter or _ (no spaces or shell characters)',
+  ],
   varName: ['is not a valid variable name', 'use letters, digits and underscores, starting with a letter'],
 };
 
 function patternName(e: ErrorObject): string | undefined {
-  const m = /\$defs\/(\w+)\/pattern$/.exec(e.schemaPath) ?? /common\.schema\.json#\/\$defs\/(\w+)/.exec(String((e as any).parentSchema?.$id ?? ''));
+  const m =
+    /\$defs\/(\w+)\/pattern$/.exec(e.schemaPath) ??
+    /common\.schema\.json#\/\$defs\/(\w+)/.exec(String((e as any).parentSchema?.$id ?? ''));
   if (m) return m[1];
   const pat = (e.params as any).pattern as string;
   const common = loadSchemaCached();
@@ -115,61 +156,138 @@ function allowedProps(e: ErrorObject): string[] {
   return ps?.properties ? Object.keys(ps.properties) : [];
 }
 
-interface Mapped { path: YamlPath; key: boolean; code: string; message: string; hint?: string }
+interface Mapped {
+  path: YamlPath;
+  key: boolean;
+  code: string;
+  message: string;
+  hint?: string;
+}
 
 function mapError(e: ErrorObject, data: unknown): Mapped {
   const p = toPath(e.instancePath);
   const where = describePath(data, p) || 'file';
   const val = getAt(data, p);
   // a bad key (`hosts: { "db;1": … }`): ajv reports the key's own pattern error at the parent, then propertyNames; point both at the key
-  const badKey = (e as ErrorObject & { propertyName?: string }).propertyName ?? (e.keyword === 'propertyNames' ? String((e.params as any).propertyName) : undefined);
-  if (badKey !== undefined) return { path: [...p, badKey], key: true, code: 'bad-name', message: `${where}: invalid name '${shown(badKey)}'`, hint: PATTERN_WORDS[patternName(e) ?? '']?.[1] };
+  const badKey =
+    (e as ErrorObject & { propertyName?: string }).propertyName ??
+    (e.keyword === 'propertyNames' ? String((e.params as any).propertyName) : undefined);
+  if (badKey !== undefined)
+    return {
+      path: [...p, badKey],
+      key: true,
+      code: 'bad-name',
+      message: `${where}: invalid name '${shown(badKey)}'`,
+      hint: PATTERN_WORDS[patternName(e) ?? '']?.[1],
+    };
   switch (e.keyword) {
     case 'additionalProperties': {
       const field = (e.params as any).additionalProperty as string;
       const allowed = allowedProps(e);
-      return { path: [...p, field], key: true, code: 'unknown-field', message: `${where}: unknown field '${field}'${didYouMean(field, allowed)}`, hint: allowed.length ? `allowed here: ${allowed.join(', ')}` : undefined };
+      return {
+        path: [...p, field],
+        key: true,
+        code: 'unknown-field',
+        message: `${where}: unknown field '${field}'${didYouMean(field, allowed)}`,
+        hint: allowed.length ? `allowed here: ${allowed.join(', ')}` : undefined,
+      };
     }
     case 'required': {
       const field = (e.params as any).missingProperty as string;
-      return { path: p, key: p.length > 0, code: 'missing-field', message: `${where}: missing required field '${field}'` };
+      return {
+        path: p,
+        key: p.length > 0,
+        code: 'missing-field',
+        message: `${where}: missing required field '${field}'`,
+      };
     }
     case 'type': {
-      const want = String((e.params as any).type).split(',').map((t) => typeWords[t] ?? t).join(' or ');
+      const want = String((e.params as any).type)
+        .split(',')
+        .map((t) => typeWords[t] ?? t)
+        .join(' or ');
       return { path: p, key: false, code: 'wrong-type', message: `${where}: expected ${want}, got ${jsType(val)}` };
     }
     case 'enum': {
       const allowed = ((e.params as any).allowedValues as unknown[]).map(String);
-      return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' is not one of ${allowed.join(', ')}${didYouMean(String(val), allowed)}` };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-value',
+        message: `${where}: '${shown(val)}' is not one of ${allowed.join(', ')}${didYouMean(String(val), allowed)}`,
+      };
     }
     case 'const': {
       const want = (e.params as any).allowedValue;
-      return { path: p, key: false, code: 'bad-value', message: `${where}: must be ${JSON.stringify(want)}, got ${JSON.stringify(val)}` };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-value',
+        message: `${where}: must be ${JSON.stringify(want)}, got ${JSON.stringify(val)}`,
+      };
     }
     case 'pattern': {
       const pn = patternName(e);
       const words = pn ? PATTERN_WORDS[pn] : undefined;
       if (p[p.length - 2] === 'hosts' || p[p.length - 1] === 'address') {
-        return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' is not a valid host name or address`, hint: 'use an IPv4/IPv6 address or a DNS name (letters, digits, dashes, dots)' };
+        return {
+          path: p,
+          key: false,
+          code: 'bad-value',
+          message: `${where}: '${shown(val)}' is not a valid host name or address`,
+          hint: 'use an IPv4/IPv6 address or a DNS name (letters, digits, dashes, dots)',
+        };
       }
       if (p[p.length - 1] === 'host_key') {
-        return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' is not a host key fingerprint`, hint: 'copy it as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server: SHA256: and 43 characters' };
+        return {
+          path: p,
+          key: false,
+          code: 'bad-value',
+          message: `${where}: '${shown(val)}' is not a host key fingerprint`,
+          hint: 'copy it as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server: SHA256: and 43 characters',
+        };
       }
-      return { path: p, key: false, code: 'bad-value', message: `${where}: '${shown(val)}' ${words?.[0] ?? `does not match ${(e.params as any).pattern}`}`, hint: words?.[1] };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-value',
+        message: `${where}: '${shown(val)}' ${words?.[0] ?? `does not match ${(e.params as any).pattern}`}`,
+        hint: words?.[1],
+      };
     }
     case 'propertyNames': {
-      return { path: p, key: false, code: 'bad-name', message: `${where}: invalid name '${(e.params as any).propertyName}'` };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-name',
+        message: `${where}: invalid name '${(e.params as any).propertyName}'`,
+      };
     }
     case 'minItems':
-      return { path: p, key: false, code: 'bad-value', message: `${where}: needs at least ${(e.params as any).limit} item${(e.params as any).limit === 1 ? '' : 's'}` };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-value',
+        message: `${where}: needs at least ${(e.params as any).limit} item${(e.params as any).limit === 1 ? '' : 's'}`,
+      };
     case 'minLength':
       return { path: p, key: false, code: 'bad-value', message: `${where}: must not be empty` };
     case 'minProperties':
     case 'maxProperties':
-      return { path: p, key: false, code: 'bad-value', message: `${where}: ${e.keyword === 'minProperties' ? 'must not be empty' : `takes exactly one of ${allowedProps(e).join(', ')}`}` };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-value',
+        message: `${where}: ${e.keyword === 'minProperties' ? 'must not be empty' : `takes exactly one of ${allowedProps(e).join(', ')}`}`,
+      };
     case 'minimum':
     case 'maximum':
-      return { path: p, key: false, code: 'bad-value', message: `${where}: ${String(val)} must be ${e.keyword === 'minimum' ? '≥' : '≤'} ${(e.params as any).limit}` };
+      return {
+        path: p,
+        key: false,
+        code: 'bad-value',
+        message: `${where}: ${String(val)} must be ${e.keyword === 'minimum' ? '≥' : '≤'} ${(e.params as any).limit}`,
+      };
     default:
       return { path: p, key: false, code: 'schema', message: `${where}: ${e.message ?? 'invalid'}` };
   }
@@ -189,7 +307,9 @@ function pruneOneOf(errors: ErrorObject[]): ErrorObject[] {
       branches.get(b)!.push(e);
     }
     // a branch rejected for its type at the oneOf's own node is the wrong shape, not the user's mistake
-    const fitting = [...branches.values()].filter((errs) => !errs.some((e) => e.instancePath === o.instancePath && (e.keyword === 'type' || e.keyword === 'const')));
+    const fitting = [...branches.values()].filter(
+      (errs) => !errs.some((e) => e.instancePath === o.instancePath && (e.keyword === 'type' || e.keyword === 'const')),
+    );
     fitting.sort((a, b) => a.length - b.length);
     const keep = new Set<ErrorObject>(fitting[0] ?? []);
     out = out.filter((e) => !e.schemaPath.startsWith(prefix) || keep.has(e));
@@ -225,7 +345,12 @@ export function checkSchema(f: YamlFile, kind: Kind): Diagnostic[] {
   for (const e of errors) {
     if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
       const p = toPath(e.instancePath);
-      const m = { path: p, key: false, code: 'wrong-type', message: `${describePath(f.data, p) || 'file'}: ${jsType(getAt(f.data, p))} is not allowed here` };
+      const m = {
+        path: p,
+        key: false,
+        code: 'wrong-type',
+        message: `${describePath(f.data, p) || 'file'}: ${jsType(getAt(f.data, p))} is not allowed here`,
+      };
       push(m);
       continue;
     }
@@ -237,7 +362,17 @@ export function checkSchema(f: YamlFile, kind: Kind): Diagnostic[] {
     const k = `${s.line}:${s.col}:${m.message}`;
     if (seen.has(k)) return;
     seen.add(k);
-    out.push({ file: f.file, line: s.line, col: s.col, endLine: s.endLine, endCol: s.endCol, severity: 'error', code: m.code, message: m.message, hint: m.hint });
+    out.push({
+      file: f.file,
+      line: s.line,
+      col: s.col,
+      endLine: s.endLine,
+      endCol: s.endCol,
+      severity: 'error',
+      code: m.code,
+      message: m.message,
+      hint: m.hint,
+    });
   }
   return out;
 }
@@ -247,12 +382,36 @@ export function detectKind(f: YamlFile): Kind | Diagnostic {
   const d = f.data as any;
   const s = f.spanOf(['kind'], true);
   if (d === null || typeof d !== 'object' || Array.isArray(d)) {
-    return { file: f.file, line: 1, col: 1, severity: 'error', code: 'not-a-mapping', message: `expected a mapping with 'lifeboat: 1' and 'kind:', got ${jsType(d)}`, hint: 'start the file with `lifeboat: 1` and `kind: runbook` (or inventory, site)' };
+    return {
+      file: f.file,
+      line: 1,
+      col: 1,
+      severity: 'error',
+      code: 'not-a-mapping',
+      message: `expected a mapping with 'lifeboat: 1' and 'kind:', got ${jsType(d)}`,
+      hint: 'start the file with `lifeboat: 1` and `kind: runbook` (or inventory, site)',
+    };
   }
-  if (!('kind' in d)) return { file: f.file, line: 1, col: 1, severity: 'error', code: 'missing-field', message: "missing 'kind:' (runbook, inventory or site)", hint: 'add `kind: runbook` near the top' };
+  if (!('kind' in d))
+    return {
+      file: f.file,
+      line: 1,
+      col: 1,
+      severity: 'error',
+      code: 'missing-field',
+      message: "missing 'kind:' (runbook, inventory or site)",
+      hint: 'add `kind: runbook` near the top',
+    };
   if (!KINDS.includes(d.kind)) {
     const vs = f.spanOf(['kind']);
-    return { file: f.file, line: vs.line, col: vs.col, severity: 'error', code: 'bad-value', message: `kind: '${String(d.kind)}' is not one of ${KINDS.join(', ')}${didYouMean(String(d.kind), KINDS)}` };
+    return {
+      file: f.file,
+      line: vs.line,
+      col: vs.col,
+      severity: 'error',
+      code: 'bad-value',
+      message: `kind: '${String(d.kind)}' is not one of ${KINDS.join(', ')}${didYouMean(String(d.kind), KINDS)}`,
+    };
   }
   void s;
   return d.kind as Kind;
@@ -275,8 +434,15 @@ export function salvage(data: unknown, kind: Kind): unknown {
   const badSteps = new Set<number>();
   for (const e of validate.errors ?? []) {
     const p = toPath(e.instancePath);
-    if (p[0] === 'steps' && typeof p[1] === 'number' && steps) { badSteps.add(p[1]); continue; }
-    const key = p.length ? String(p[0]) : e.keyword === 'additionalProperties' ? String((e.params as { additionalProperty?: string }).additionalProperty) : undefined;
+    if (p[0] === 'steps' && typeof p[1] === 'number' && steps) {
+      badSteps.add(p[1]);
+      continue;
+    }
+    const key = p.length
+      ? String(p[0])
+      : e.keyword === 'additionalProperties'
+        ? String((e.params as { additionalProperty?: string }).additionalProperty)
+        : undefined;
     if (key === undefined || required.has(key)) return undefined;
     delete copy[key];
   }
@@ -285,7 +451,12 @@ export function salvage(data: unknown, kind: Kind): unknown {
       const s = (steps[i] ?? {}) as Record<string, unknown>;
       const id = typeof s.id === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(s.id) ? s.id : `step-${i + 1}`;
       const keeps = typeof s.record === 'string' ? s.record : typeof s.capture === 'string' ? s.capture : undefined;
-      steps[i] = { id, manual: 'checked once its schema errors are fixed', ...(keeps && /^[a-z_][a-z0-9_]*$/i.test(keeps) ? { record: keeps } : {}), ...(s.phase === 'preflight' ? { phase: 'preflight' } : {}) };
+      steps[i] = {
+        id,
+        manual: 'checked once its schema errors are fixed',
+        ...(keeps && /^[a-z_][a-z0-9_]*$/i.test(keeps) ? { record: keeps } : {}),
+        ...(s.phase === 'preflight' ? { phase: 'preflight' } : {}),
+      };
     }
     copy.steps = steps;
   }

@@ -12,15 +12,26 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import { diagAt } from './positions.js';
 import { inventoryPath } from '../plan/resolve.js';
 
-interface PathField { at: YamlPath; value: string; what: 'ssh_config' | 'known_hosts' | 'identity_file' }
+interface PathField {
+  at: YamlPath;
+  value: string;
+  what: 'ssh_config' | 'known_hosts' | 'identity_file';
+}
 
 export function inventoryPathFields(inv: Inventory): PathField[] {
   const out: PathField[] = [];
   if (typeof inv.ssh_config === 'string') out.push({ at: ['ssh_config'], value: inv.ssh_config, what: 'ssh_config' });
-  if (typeof inv.known_hosts === 'string') out.push({ at: ['known_hosts'], value: inv.known_hosts, what: 'known_hosts' });
-  else if (Array.isArray(inv.known_hosts)) inv.known_hosts.forEach((v, i) => typeof v === 'string' && out.push({ at: ['known_hosts', i], value: v, what: 'known_hosts' }));
-  if (typeof inv.defaults?.identity_file === 'string') out.push({ at: ['defaults', 'identity_file'], value: inv.defaults.identity_file, what: 'identity_file' });
-  for (const [name, h] of Object.entries(inv.hosts ?? {})) if (typeof h?.identity_file === 'string') out.push({ at: ['hosts', name, 'identity_file'], value: h.identity_file, what: 'identity_file' });
+  if (typeof inv.known_hosts === 'string')
+    out.push({ at: ['known_hosts'], value: inv.known_hosts, what: 'known_hosts' });
+  else if (Array.isArray(inv.known_hosts))
+    inv.known_hosts.forEach(
+      (v, i) => typeof v === 'string' && out.push({ at: ['known_hosts', i], value: v, what: 'known_hosts' }),
+    );
+  if (typeof inv.defaults?.identity_file === 'string')
+    out.push({ at: ['defaults', 'identity_file'], value: inv.defaults.identity_file, what: 'identity_file' });
+  for (const [name, h] of Object.entries(inv.hosts ?? {}))
+    if (typeof h?.identity_file === 'string')
+      out.push({ at: ['hosts', name, 'identity_file'], value: h.identity_file, what: 'identity_file' });
   return out;
 }
 
@@ -42,11 +53,22 @@ export function checkInventoryPaths(inv: Loaded<Inventory>, env?: NodeJS.Process
     if (env && f.what === 'known_hosts') continue;
     const full = inventoryPath(f.value, env ?? {}, dir);
     if (existsSync(full)) continue;
-    const d = diagAt(inv.file, f.at, false, f.what === 'known_hosts' ? 'warning' : 'error', 'missing-file',
+    const d = diagAt(
+      inv.file,
+      f.at,
+      false,
+      f.what === 'known_hosts' ? 'warning' : 'error',
+      'missing-file',
       `${f.what}: ${full} does not exist${full !== f.value ? ` (from '${f.value}', relative to the inventory's folder)` : ''}`,
-      f.what === 'known_hosts' ? 'correct the path; until it exists every host key is unknown and refused (--accept-new-host-keys creates it)' : 'correct the path (relative paths start at the inventory file\'s folder), or remove the field to use ssh\'s defaults');
+      f.what === 'known_hosts'
+        ? 'correct the path; until it exists every host key is unknown and refused (--accept-new-host-keys creates it)'
+        : "correct the path (relative paths start at the inventory file's folder), or remove the field to use ssh's defaults",
+    );
     const key = `${d.line}:${d.col}:${d.message}`;
-    if (!said.has(key)) { said.add(key); out.push(d); }
+    if (!said.has(key)) {
+      said.add(key);
+      out.push(d);
+    }
   }
   return out;
 }

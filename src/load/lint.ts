@@ -12,7 +12,9 @@ import { roleHost, stepName, targetsOf } from './rules/common.js';
 import { templateFields } from './rules/template-fields.js';
 import { lintEstimates } from './rules/estimates.js';
 
-export interface LintOptions { git?: boolean }
+export interface LintOptions {
+  git?: boolean;
+}
 
 /**
  * Commands that destroy data or state for good, or cannot be undone. `pg_ctl stop` is not
@@ -20,7 +22,10 @@ export interface LintOptions { git?: boolean }
  * routinely; `pg_ctl promote` forks the timeline and cannot be taken back.
  */
 export const DESTRUCTIVE: { re: RegExp; what: string }[] = [
-  { re: /\brm\s+(?:-[a-zA-Z]*[rR][a-zA-Z]*[fF]|-[a-zA-Z]*[fF][a-zA-Z]*[rR]|-[rR]\s+-[fF]|-[fF]\s+-[rR]|--recursive\s+--force|--force\s+--recursive)\b/, what: 'rm -rf' },
+  {
+    re: /\brm\s+(?:-[a-zA-Z]*[rR][a-zA-Z]*[fF]|-[a-zA-Z]*[fF][a-zA-Z]*[rR]|-[rR]\s+-[fF]|-[fF]\s+-[rR]|--recursive\s+--force|--force\s+--recursive)\b/,
+    what: 'rm -rf',
+  },
   { re: /\bpg_ctl\b[^\n;&|]*\bpromote\b|\bpg_promote\s*\(/, what: 'a PostgreSQL promotion' },
   { re: /\bmkfs(?:\.\w+)?\b/, what: 'mkfs' },
   { re: /\bdd\b[^\n;&|]*\bof=/, what: 'dd of=' },
@@ -47,7 +52,10 @@ export function unquoted(command: string): string {
 export function lintProject(project: Project, opts: LintOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
   const valid = [...project.runbooks.values()].filter((rb) => rb.valid);
-  for (const rb of valid) { lintRunbook(rb, out); lintEstimates(project, rb, out); }
+  for (const rb of valid) {
+    lintRunbook(rb, out);
+    lintEstimates(project, rb, out);
+  }
   if (opts.git !== false) out.push(...versionNotBumped(valid));
   return out;
 }
@@ -66,29 +74,50 @@ function hostsNamed(s: Step): Set<string> {
 function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
   const f = rb.file;
   const r = rb.data;
-  const warn = (p: (string | number)[], key: boolean, code: string, message: string, hint: string) => out.push(diagAt(f, p, key, 'warning', code, message, hint));
+  const warn = (p: (string | number)[], key: boolean, code: string, message: string, hint: string) =>
+    out.push(diagAt(f, p, key, 'warning', code, message, hint));
 
   if (!r.steps.some((s) => s.phase === 'preflight')) {
-    warn(['steps'], true, 'dr-no-preflight', `runbook '${r.name}' has no preflight step`, 'add a read-only `phase: preflight` check that proves the run can start');
+    warn(
+      ['steps'],
+      true,
+      'dr-no-preflight',
+      `runbook '${r.name}' has no preflight step`,
+      'add a read-only `phase: preflight` check that proves the run can start',
+    );
   }
 
   // a role may name the same host as another role: compare hosts, not names
   const hostOfName = (n: string) => roleHost(r.roles?.[n]) ?? n;
-  const mayBeDown = new Set(Object.entries(r.roles ?? {}).filter(([, spec]) => typeof spec === 'object' && spec.may_be_down).map(([n]) => n));
+  const mayBeDown = new Set(
+    Object.entries(r.roles ?? {})
+      .filter(([, spec]) => typeof spec === 'object' && spec.may_be_down)
+      .map(([n]) => n),
+  );
   const preflightHosts = new Set<string>();
-  for (const s of r.steps) if (s.phase === 'preflight') for (const h of hostsNamed(s)) preflightHosts.add(hostOfName(h));
+  for (const s of r.steps)
+    if (s.phase === 'preflight') for (const h of hostsNamed(s)) preflightHosts.add(hostOfName(h));
 
   r.steps.forEach((s, i) => {
     const name = stepName(s, i);
     const prev = i > 0 ? r.steps[i - 1] : undefined;
-    const sameHost = (a: Step, b: Step) => targetsOf(a).some((t) => targetsOf(b).map(hostOfName).includes(hostOfName(t)));
+    const sameHost = (a: Step, b: Step) =>
+      targetsOf(a).some((t) => targetsOf(b).map(hostOfName).includes(hostOfName(t)));
 
     if (typeof s.run === 'string') {
       const what = destructiveIn(s.run);
       // a confirm gate just before counts: a pure confirm step, or a manual step with a confirm
-      const gated = s.confirm !== undefined || (prev !== undefined && prev.confirm !== undefined && prev.run === undefined && prev.include === undefined);
+      const gated =
+        s.confirm !== undefined ||
+        (prev !== undefined && prev.confirm !== undefined && prev.run === undefined && prev.include === undefined);
       if (what && !gated) {
-        warn(['steps', i, 'run'], false, 'dr-unconfirmed-destructive', `${name} runs ${what} without asking first`, 'add `confirm: <question>` to the step (or a confirm gate step just before it): the plan prints it as a point of no return');
+        warn(
+          ['steps', i, 'run'],
+          false,
+          'dr-unconfirmed-destructive',
+          `${name} runs ${what} without asking first`,
+          'add `confirm: <question>` to the step (or a confirm gate step just before it): the plan prints it as a point of no return',
+        );
       }
 
       // rsync is guarded by a skip_if, by a preflight step on each host it touches, or by
@@ -98,10 +127,20 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
         // a host that may be down cannot be checked beforehand: only the others must be
         const mustCheck = touched.filter((h) => !mayBeDown.has(h)).map(hostOfName);
         const byPreflight = touched.length > 0 && mustCheck.every((h) => preflightHosts.has(h));
-        const byPrev = prev !== undefined && prev.run !== undefined && (prev.expect !== undefined || prev.until !== undefined) && sameHost(prev, s);
+        const byPrev =
+          prev !== undefined &&
+          prev.run !== undefined &&
+          (prev.expect !== undefined || prev.until !== undefined) &&
+          sameHost(prev, s);
         if (s.skip_if === undefined && !byPreflight && !byPrev) {
           const missing = mustCheck.filter((h) => !preflightHosts.has(h));
-          warn(['steps', i, 'run'], false, 'dr-unguarded-rsync', `${name} runs rsync with nothing checking source and target first${missing.length ? ` (no preflight step on ${missing.join(', ')})` : ''}`, 'add a `phase: preflight` step on the source and target hosts (e.g. that the source folder is not empty), a `skip_if`, or a step just before it with an `expect`');
+          warn(
+            ['steps', i, 'run'],
+            false,
+            'dr-unguarded-rsync',
+            `${name} runs rsync with nothing checking source and target first${missing.length ? ` (no preflight step on ${missing.join(', ')})` : ''}`,
+            'add a `phase: preflight` step on the source and target hosts (e.g. that the source folder is not empty), a `skip_if`, or a step just before it with an `expect`',
+          );
         }
       }
     }
@@ -111,7 +150,17 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
       for (const ref of parseTemplate(tf.source).refs) {
         if (!ref.raw) continue;
         const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
-        out.push({ file: f.file, line: pos.line, col: pos.col, endLine: pos.endCol ? pos.line : undefined, endCol: pos.endCol, severity: 'warning', code: 'dr-raw-insert', message: `${name} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`, hint: 'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted' });
+        out.push({
+          file: f.file,
+          line: pos.line,
+          col: pos.col,
+          endLine: pos.endCol ? pos.line : undefined,
+          endCol: pos.endCol,
+          severity: 'warning',
+          code: 'dr-raw-insert',
+          message: `${name} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`,
+          hint: 'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted',
+        });
       }
     }
 
@@ -126,7 +175,20 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
         if (!who) continue;
         const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
         const v = ref.parts[ref.parts.length - 1].toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-        out.push({ file: f.file, line: pos.line, col: pos.col, endLine: pos.endCol ? pos.line : undefined, endCol: pos.endCol, severity: 'warning', code: 'dr-reparsed', message: `${name} ${tf.field}: {{ ${ref.path} }} is handed to ${who}, which parses it as shell again: the quoting is undone and the value can run commands`, hint: who === 'ssh' ? 'run the step on that host with `on:` instead of ssh from another one' : `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write "$${v}" in the command instead` });
+        out.push({
+          file: f.file,
+          line: pos.line,
+          col: pos.col,
+          endLine: pos.endCol ? pos.line : undefined,
+          endCol: pos.endCol,
+          severity: 'warning',
+          code: 'dr-reparsed',
+          message: `${name} ${tf.field}: {{ ${ref.path} }} is handed to ${who}, which parses it as shell again: the quoting is undone and the value can run commands`,
+          hint:
+            who === 'ssh'
+              ? 'run the step on that host with `on:` instead of ssh from another one'
+              : `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write "$${v}" in the command instead`,
+        });
       }
     }
 
@@ -136,13 +198,32 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
       const found = lookalike(tf.source);
       if (!found) continue;
       const pos = charPosition(f, ['steps', i, tf.field], found.char);
-      out.push({ file: f.file, line: pos.line, col: pos.col, endLine: pos.line, endCol: pos.col + 1, severity: 'warning', code: 'dr-lookalike', message: `${name} ${tf.field}: ${found.what} where the shell expects ${found.ascii}${found.more ? ` (and ${found.more} more such character${found.more === 1 ? '' : 's'})` : ''}: copied from a wiki or a document?`, hint: found.ascii === 'nothing' ? 'delete it: it is invisible, and the shell reads it as part of a word' : `type it again as ${found.ascii}: the shell does not read ${found.what.replace(/ \(U\+[0-9A-F]+\)$/, '')} as one` });
+      out.push({
+        file: f.file,
+        line: pos.line,
+        col: pos.col,
+        endLine: pos.line,
+        endCol: pos.col + 1,
+        severity: 'warning',
+        code: 'dr-lookalike',
+        message: `${name} ${tf.field}: ${found.what} where the shell expects ${found.ascii}${found.more ? ` (and ${found.more} more such character${found.more === 1 ? '' : 's'})` : ''}: copied from a wiki or a document?`,
+        hint:
+          found.ascii === 'nothing'
+            ? 'delete it: it is invisible, and the shell reads it as part of a word'
+            : `type it again as ${found.ascii}: the shell does not read ${found.what.replace(/ \(U\+[0-9A-F]+\)$/, '')} as one`,
+      });
     }
 
     // a step on a host that may be down stops the run unless told otherwise
     const down = targetsOf(s).filter((t) => mayBeDown.has(t));
     if (s.run !== undefined && down.length && s.on_failure !== 'continue' && s.when === undefined) {
-      warn(['steps', i, 'on'], false, 'dr-may-be-down', `${name} runs on '${down[0]}', which may be down, and would stop the run when it is`, "add `on_failure: continue` (or a `when:` such as `{ reachable: " + down[0] + " }`)");
+      warn(
+        ['steps', i, 'on'],
+        false,
+        'dr-may-be-down',
+        `${name} runs on '${down[0]}', which may be down, and would stop the run when it is`,
+        'add `on_failure: continue` (or a `when:` such as `{ reachable: ' + down[0] + ' }`)',
+      );
     }
   });
 }
@@ -156,12 +237,23 @@ function reparsedBy(before: string): string | undefined {
   // earlier insertions count as one word each
   // the line the insertion is on is enough (and keeps long commands linear)
   before = before.slice(Math.max(before.lastIndexOf('\n') + 1, before.length - 2000));
-  const cmd = before.replace(/\{\{\{?[^}]*\}?\}\}/g, 'V').split(/&&|\|\||[;|&\n(`{]|\$\(|\b(?:then|do|else)\b/).pop() ?? '';
+  const cmd =
+    before
+      .replace(/\{\{\{?[^}]*\}?\}\}/g, 'V')
+      .split(/&&|\|\||[;|&\n(`{]|\$\(|\b(?:then|do|else)\b/)
+      .pop() ?? '';
   const words = cmd.trim().split(/\s+/).filter(Boolean);
   const base = (x: string | undefined) => (x ?? '').replace(/^.*\//, '');
   // the command word: after `!`, sudo, exec, env, timeout and the like, their options and VAR=value
   let w = 0;
-  while (w < words.length && (/^(!|sudo|exec|command|builtin|time|nice|nohup|env|timeout|doas)$/.test(base(words[w])) || words[w].startsWith('-') || /^\w+=/.test(words[w]) || /^\d+[smhd]?$/.test(words[w]))) w++;
+  while (
+    w < words.length &&
+    (/^(!|sudo|exec|command|builtin|time|nice|nohup|env|timeout|doas)$/.test(base(words[w])) ||
+      words[w].startsWith('-') ||
+      /^\w+=/.test(words[w]) ||
+      /^\d+[smhd]?$/.test(words[w]))
+  )
+    w++;
   if (w >= words.length) return undefined;
   const word = base(words[w]);
   const last = words[words.length - 1];
@@ -170,7 +262,8 @@ function reparsedBy(before: string): string | undefined {
   if (word === 'trap' && w === words.length - 1) return 'trap';
   // `sh -c SCRIPT ARG…`: only SCRIPT is parsed again; ARGs become $1… (the safe way to pass values)
   if (/^(ba|da|z|k|)sh$/.test(word) && w < words.length - 1 && /^-[a-z]*c[a-z]*$/.test(last)) return `${word} -c`;
-  if ((word === 'su' || word === 'runuser') && w < words.length - 1 && (last === '-c' || last === '--command')) return `${word} -c`;
+  if ((word === 'su' || word === 'runuser') && w < words.length - 1 && (last === '-c' || last === '--command'))
+    return `${word} -c`;
   if (word === 'ssh') {
     // ssh [options] HOST COMMAND…: the words after HOST are joined and run by the remote shell
     let k = w + 1;
@@ -181,13 +274,22 @@ function reparsedBy(before: string): string | undefined {
 }
 
 const LOOKALIKES: Record<string, [string, string]> = {
-  '\u2018': ['a left single quotation mark ‘', "'"], '\u2019': ['a right single quotation mark ’', "'"],
-  '\u201c': ['a left double quotation mark “', '"'], '\u201d': ['a right double quotation mark ”', '"'],
-  '\u2013': ['an en dash –', '-'], '\u2014': ['an em dash —', '-'], '\u2212': ['a minus sign −', '-'],
-  '\u00a0': ['a no-break space', 'a space'], '\u202f': ['a narrow no-break space', 'a space'],
-  '\u200b': ['a zero-width space', 'nothing'], '\u200c': ['a zero-width non-joiner', 'nothing'], '\u200d': ['a zero-width joiner', 'nothing'],
-  '\u2060': ['a word joiner', 'nothing'], '\ufeff': ['a byte-order mark', 'nothing'],
-  '\u2028': ['a line separator', 'a newline'], '\u2029': ['a paragraph separator', 'a newline'],
+  '\u2018': ['a left single quotation mark ‘', "'"],
+  '\u2019': ['a right single quotation mark ’', "'"],
+  '\u201c': ['a left double quotation mark “', '"'],
+  '\u201d': ['a right double quotation mark ”', '"'],
+  '\u2013': ['an en dash –', '-'],
+  '\u2014': ['an em dash —', '-'],
+  '\u2212': ['a minus sign −', '-'],
+  '\u00a0': ['a no-break space', 'a space'],
+  '\u202f': ['a narrow no-break space', 'a space'],
+  '\u200b': ['a zero-width space', 'nothing'],
+  '\u200c': ['a zero-width non-joiner', 'nothing'],
+  '\u200d': ['a zero-width joiner', 'nothing'],
+  '\u2060': ['a word joiner', 'nothing'],
+  '\ufeff': ['a byte-order mark', 'nothing'],
+  '\u2028': ['a line separator', 'a newline'],
+  '\u2029': ['a paragraph separator', 'a newline'],
 };
 
 /** The first look-alike character in a command, what it is, and how many more there are. */
@@ -231,10 +333,18 @@ function charPosition(f: Loaded<Runbook>['file'], p: (string | number)[], ch: st
 function versionNotBumped(runbooks: Loaded<Runbook>[]): Diagnostic[] {
   if (!runbooks.length) return [];
   const cwd = path.dirname(path.resolve(runbooks[0].file.file));
-  const specs = runbooks.map((rb) => `HEAD:./${path.relative(cwd, path.resolve(rb.file.file)).split(path.sep).join('/')}`);
+  const specs = runbooks.map(
+    (rb) => `HEAD:./${path.relative(cwd, path.resolve(rb.file.file)).split(path.sep).join('/')}`,
+  );
   let raw: Buffer;
   try {
-    raw = execFileSync('git', ['cat-file', '--batch'], { cwd, input: specs.join('\n') + '\n', stdio: ['pipe', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024, timeout: 10_000 });
+    raw = execFileSync('git', ['cat-file', '--batch'], {
+      cwd,
+      input: specs.join('\n') + '\n',
+      stdio: ['pipe', 'pipe', 'ignore'],
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 10_000,
+    });
   } catch {
     return [];
   }
@@ -245,18 +355,35 @@ function versionNotBumped(runbooks: Loaded<Runbook>[]): Diagnostic[] {
     if (nl < 0) break;
     const header = raw.subarray(pos, nl).toString('utf8');
     const m = /^[0-9a-f]+ blob (\d+)$/.exec(header);
-    if (!m) { pos = nl + 1; continue; }
+    if (!m) {
+      pos = nl + 1;
+      continue;
+    }
     const size = Number(m[1]);
     const old = raw.subarray(nl + 1, nl + 1 + size).toString('utf8');
     pos = nl + 1 + size + 1;
     if (old === rb.file.text) continue;
     let before: unknown;
-    try { before = parseYaml(old); } catch { continue; }
+    try {
+      before = parseYaml(old);
+    } catch {
+      continue;
+    }
     const b = before as { version?: unknown } | null;
     if (!b || typeof b !== 'object') continue;
     // comments and layout are not the procedure: only a change of the data needs a new version
     if (b.version === rb.data.version && JSON.stringify(b) !== JSON.stringify(rb.data)) {
-      out.push(diagAt(rb.file, ['version'], false, 'warning', 'dr-version-not-bumped', `runbook '${rb.data.name}' changed since the last commit but its version is still ${rb.data.version}`, 'bump `version:` (e.g. the patch number) so journals and plans tell the procedures apart'));
+      out.push(
+        diagAt(
+          rb.file,
+          ['version'],
+          false,
+          'warning',
+          'dr-version-not-bumped',
+          `runbook '${rb.data.name}' changed since the last commit but its version is still ${rb.data.version}`,
+          'bump `version:` (e.g. the patch number) so journals and plans tell the procedures apart',
+        ),
+      );
     }
   }
   return out;

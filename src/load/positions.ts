@@ -23,7 +23,8 @@ function toLineCol(f: YamlFile, offset: number): { line: number; col: number } {
   let hi = ls.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (ls[mid] <= offset) lo = mid; else hi = mid - 1;
+    if (ls[mid] <= offset) lo = mid;
+    else hi = mid - 1;
   }
   return { line: lo + 1, col: offset - ls[lo] + 1 };
 }
@@ -35,7 +36,12 @@ function braceOffsets(text: string, from = 0, to = text.length): number[] {
   return out;
 }
 
-interface BraceIndex { source: string; lineStarts: number[]; inValue: number[]; inSource: number[] }
+interface BraceIndex {
+  source: string;
+  lineStarts: number[];
+  inValue: number[];
+  inSource: number[];
+}
 const braceCache = new WeakMap<YamlFile, Map<string, BraceIndex>>();
 
 // the `{{` offsets of one value and of its node's source text, computed once per field
@@ -48,7 +54,12 @@ function braceIndex(f: YamlFile, path: YamlPath, source: string): BraceIndex {
   const span = f.spanOf(path);
   const ls = [0];
   for (let i = 0; i < source.length; i++) if (source[i] === '\n') ls.push(i + 1);
-  const idx = { source, lineStarts: ls, inValue: braceOffsets(source), inSource: braceOffsets(f.text, toOffset(f, span.line, span.col), toOffset(f, span.endLine, span.endCol)) };
+  const idx = {
+    source,
+    lineStarts: ls,
+    inValue: braceOffsets(source),
+    inSource: braceOffsets(f.text, toOffset(f, span.line, span.col), toOffset(f, span.endLine, span.endCol)),
+  };
   byPath.set(key, idx);
   return idx;
 }
@@ -59,23 +70,55 @@ function braceIndex(f: YamlFile, path: YamlPath, source: string): BraceIndex {
  * re-implementing YAML folding we count `{{` openings: the n-th one in the value is the n-th
  * one in the node's source text.
  */
-export function templatePosition(f: YamlFile, path: YamlPath, source: string, line: number, column: number): { line: number; col: number; endCol?: number } {
+export function templatePosition(
+  f: YamlFile,
+  path: YamlPath,
+  source: string,
+  line: number,
+  column: number,
+): { line: number; col: number; endCol?: number } {
   const bi = braceIndex(f, path, source);
   const at = (bi.lineStarts[line - 1] ?? 0) + column;
   // binary search: how many `{{` open before `at`
   let lo = 0;
   let hi = bi.inValue.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (bi.inValue[mid] < at) lo = mid + 1; else hi = mid; }
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (bi.inValue[mid] < at) lo = mid + 1;
+    else hi = mid;
+  }
   const o = bi.inSource[lo];
-  if (o === undefined) { const span = f.spanOf(path); return { line: span.line, col: span.col }; }
+  if (o === undefined) {
+    const span = f.spanOf(path);
+    return { line: span.line, col: span.col };
+  }
   const pos = toLineCol(f, o);
   const close = f.text.indexOf('}}', o);
   const nl = f.text.indexOf('\n', o);
-  const endCol = close >= 0 && (nl < 0 || close < nl) ? pos.col + (close - o) + (f.text[close + 2] === '}' ? 3 : 2) : undefined;
+  const endCol =
+    close >= 0 && (nl < 0 || close < nl) ? pos.col + (close - o) + (f.text[close + 2] === '}' ? 3 : 2) : undefined;
   return { ...pos, endCol };
 }
 
-export function diagAt(f: YamlFile, path: YamlPath, key: boolean, severity: Severity, code: string, message: string, hint?: string): Diagnostic {
+export function diagAt(
+  f: YamlFile,
+  path: YamlPath,
+  key: boolean,
+  severity: Severity,
+  code: string,
+  message: string,
+  hint?: string,
+): Diagnostic {
   const s = f.spanOf(path, key);
-  return { file: f.file, line: s.line, col: s.col, endLine: s.endLine, endCol: s.endCol, severity, code, message, hint };
+  return {
+    file: f.file,
+    line: s.line,
+    col: s.col,
+    endLine: s.endLine,
+    endCol: s.endCol,
+    severity,
+    code,
+    message,
+    hint,
+  };
 }

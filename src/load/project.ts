@@ -11,7 +11,10 @@ import { sniffAnsible, isAnsibleYamlShape, loadAnsible } from './ansible-invento
 import { parseDocument } from 'yaml';
 
 export interface Loaded<T> {
-  kind: Kind; file: YamlFile; data: T; valid: boolean;
+  kind: Kind;
+  file: YamlFile;
+  data: T;
+  valid: boolean;
   /** an Ansible inventory given with -i, read as a lifeboat one (decision 0027) */
   ansible?: AnsibleOrigin;
 }
@@ -54,32 +57,58 @@ export function expandPaths(paths: string[]): { files: string[]; missing: string
   const walk = (dir: string, top: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) { if (!SKIP_DIRS.has(e.name)) walk(p, top); continue; }
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) walk(p, top);
+        continue;
+      }
       if (!/\.ya?ml$/i.test(e.name)) continue;
       // a link found in a folder is read only if it stays inside it: a committed `x.yaml -> /etc/shadow` must not be printed in diagnostics
       if (e.isSymbolicLink()) {
         let real: string | undefined;
-        try { real = realpathSync(p); } catch { real = undefined; }
-        if (!real || (real !== top && !real.startsWith(top + path.sep)) || !statSync(real).isFile()) { outside.push(p); continue; }
+        try {
+          real = realpathSync(p);
+        } catch {
+          real = undefined;
+        }
+        if (!real || (real !== top && !real.startsWith(top + path.sep)) || !statSync(real).isFile()) {
+          outside.push(p);
+          continue;
+        }
       }
       files.push(p);
     }
   };
   for (const p of paths) {
-    if (!existsSync(p)) { missing.push(p); continue; }
-    if (statSync(p).isDirectory()) walk(p, realpathSync(p)); else files.push(p);
+    if (!existsSync(p)) {
+      missing.push(p);
+      continue;
+    }
+    if (statSync(p).isDirectory()) walk(p, realpathSync(p));
+    else files.push(p);
   }
   return { files: [...new Set(files)], missing, outside: [...new Set(outside)] };
 }
 
 function outsideLink(file: string): Diagnostic {
-  return { file, line: 0, col: 0, severity: 'error', code: 'file-unreadable', message: 'a symbolic link that leads out of the project folder (or nowhere): not read', hint: 'copy the file into the project, or give its path on the command line' };
+  return {
+    file,
+    line: 0,
+    col: 0,
+    severity: 'error',
+    code: 'file-unreadable',
+    message: 'a symbolic link that leads out of the project folder (or nowhere): not read',
+    hint: 'copy the file into the project, or give its path on the command line',
+  };
 }
 
 /** the folder a runbook's includes and site are looked up in: nearest ancestor with site.yaml */
 export function findRoot(start: string): string {
   let dir = path.resolve(start);
-  try { if (!statSync(dir).isDirectory()) dir = path.dirname(dir); } catch { dir = path.dirname(dir); }
+  try {
+    if (!statSync(dir).isDirectory()) dir = path.dirname(dir);
+  } catch {
+    dir = path.dirname(dir);
+  }
   for (let d = dir; ; d = path.dirname(d)) {
     if (existsSync(path.join(d, 'site.yaml'))) return d;
     if (path.dirname(d) === d) break;
@@ -93,13 +122,37 @@ export function loadProject(paths: string[], opts: { root?: string } = {}): Proj
   const { files, missing, outside } = expandPaths(paths);
   const project: Project = {
     root: opts.root ?? findRoot(paths[0] ?? '.'),
-    runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [],
+    runbooks: new Map(),
+    inventories: new Map(),
+    files: new Map(),
+    diagnostics: [],
   };
-  for (const m of missing) project.diagnostics.push({ file: m, line: 0, col: 0, severity: 'error', code: 'file-unreadable', message: 'no such file or folder', hint: 'check the path' });
+  for (const m of missing)
+    project.diagnostics.push({
+      file: m,
+      line: 0,
+      col: 0,
+      severity: 'error',
+      code: 'file-unreadable',
+      message: 'no such file or folder',
+      hint: 'check the path',
+    });
   for (const o of outside) project.diagnostics.push(outsideLink(o));
   // a file named on its own may be an Ansible inventory (decision 0027); found in a folder, it is not read
-  const given = new Set(paths.filter((p) => { try { return statSync(p).isFile(); } catch { return false; } }).map((p) => path.resolve(p)));
-  for (const f of files) if (given.has(path.resolve(f))) addInventoryFile(project, f); else addFile(project, f);
+  const given = new Set(
+    paths
+      .filter((p) => {
+        try {
+          return statSync(p).isFile();
+        } catch {
+          return false;
+        }
+      })
+      .map((p) => path.resolve(p)),
+  );
+  for (const f of files)
+    if (given.has(path.resolve(f))) addInventoryFile(project, f);
+    else addFile(project, f);
   return project;
 }
 
@@ -121,14 +174,32 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
     return undefined;
   }
   const top = r.file.data as Record<string, unknown> | null;
-  if (top && typeof top === 'object' && !Array.isArray(top) && !('lifeboat' in top) && !('kind' in top) && isAnsibleYamlShape(top)) {
+  if (
+    top &&
+    typeof top === 'object' &&
+    !Array.isArray(top) &&
+    !('lifeboat' in top) &&
+    !('kind' in top) &&
+    isAnsibleYamlShape(top)
+  ) {
     // read only when given with -i (addInventoryFile): it says nothing about the runbooks beside it
-    project.diagnostics.push({ file: r.file.file, line: 1, col: 1, severity: 'warning', code: 'ansible-inventory-skipped', message: 'an Ansible inventory: read only when given with -i', hint: `check it with \`lifeboat validate ${r.file.file}\` or use it with \`-i ${r.file.file}\`` });
+    project.diagnostics.push({
+      file: r.file.file,
+      line: 1,
+      col: 1,
+      severity: 'warning',
+      code: 'ansible-inventory-skipped',
+      message: 'an Ansible inventory: read only when given with -i',
+      hint: `check it with \`lifeboat validate ${r.file.file}\` or use it with \`-i ${r.file.file}\``,
+    });
     return undefined;
   }
   project.files.set(r.file.file, r.file);
   const kind = detectKind(r.file);
-  if (typeof kind !== 'string') { project.diagnostics.push(kind); return undefined; }
+  if (typeof kind !== 'string') {
+    project.diagnostics.push(kind);
+    return undefined;
+  }
   const schemaDiags = checkSchema(r.file, kind);
   project.diagnostics.push(...schemaDiags);
   const loaded = { kind, file: r.file, data: r.file.data as any, valid: schemaDiags.length === 0 };
@@ -136,7 +207,15 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
   if (kind === 'site') {
     if (project.site) {
       const s = r.file.spanOf(['kind']);
-      project.diagnostics.push({ file: r.file.file, line: s.line, col: s.col, severity: 'error', code: 'duplicate-site', message: `a second site file (the first is ${project.site.file.file})`, hint: 'keep one site.yaml per set of runbooks' });
+      project.diagnostics.push({
+        file: r.file.file,
+        line: s.line,
+        col: s.col,
+        severity: 'error',
+        code: 'duplicate-site',
+        message: `a second site file (the first is ${project.site.file.file})`,
+        hint: 'keep one site.yaml per set of runbooks',
+      });
     } else project.site = loaded;
     return loaded;
   }
@@ -145,7 +224,15 @@ export function addFile(project: Project, f: string): Loaded<unknown> | undefine
   const prev = map.get(name);
   if (prev) {
     const s = r.file.spanOf(['name']);
-    project.diagnostics.push({ file: r.file.file, line: s.line, col: s.col, severity: 'error', code: 'duplicate-name', message: `${kind} name '${name}' is already used by ${prev.file.file}`, hint: `names are unique: rename one of them` });
+    project.diagnostics.push({
+      file: r.file.file,
+      line: s.line,
+      col: s.col,
+      severity: 'error',
+      code: 'duplicate-name',
+      message: `${kind} name '${name}' is already used by ${prev.file.file}`,
+      hint: `names are unique: rename one of them`,
+    });
     return loaded;
   }
   map.set(name, loaded as any);
@@ -166,16 +253,23 @@ export function addInventoryFile(project: Project, f: string): Loaded<unknown> |
     const st = statSync(shown);
     if (!st.isFile() || st.size > MAX_FILE_BYTES) return addFile(project, f);
     text = readFileSync(shown, 'utf8');
-  } catch { return addFile(project, f); }
+  } catch {
+    return addFile(project, f);
+  }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const format = sniffAnsible(shown, text);
   if (!format) return project.files.has(shown) ? undefined : addFile(project, f);
   // a walk of the folder may have skipped it already: its note goes, it is read now
-  project.diagnostics = project.diagnostics.filter((d) => !(d.file === shown && d.code === 'ansible-inventory-skipped'));
+  project.diagnostics = project.diagnostics.filter(
+    (d) => !(d.file === shown && d.code === 'ansible-inventory-skipped'),
+  );
   let yf: YamlFile | undefined;
   if (format === 'yaml') {
     const r = readYamlFile(shown);
-    if (!r.file) { project.diagnostics.push(...r.diagnostics); return undefined; }
+    if (!r.file) {
+      project.diagnostics.push(...r.diagnostics);
+      return undefined;
+    }
     yf = r.file;
   }
   const { parsed, lifeboat } = loadAnsible(shown, text, format, yf);
@@ -190,16 +284,32 @@ export function addInventoryFile(project: Project, f: string): Loaded<unknown> |
   project.diagnostics.push(...problems, ...schema);
   if ([...problems, ...schema].some((d) => d.severity === 'error')) return undefined;
   const loaded: Loaded<Inventory> = {
-    kind: 'inventory', file, data: lifeboat.data, valid: true,
+    kind: 'inventory',
+    file,
+    data: lifeboat.data,
+    valid: true,
     ansible: {
-      format, origins: lifeboat.origins, local: lifeboat.local, sources,
-      hosts: Object.fromEntries(Object.entries(lifeboat.hosts).map(([k, v]) => [k, { ansibleName: v.ansibleName, groups: v.groups }])),
+      format,
+      origins: lifeboat.origins,
+      local: lifeboat.local,
+      sources,
+      hosts: Object.fromEntries(
+        Object.entries(lifeboat.hosts).map(([k, v]) => [k, { ansibleName: v.ansibleName, groups: v.groups }]),
+      ),
       digestText: [text, ...parsed.extraFiles.map((x) => `\0${x.file}\0${x.text}`)].join(''),
     },
   };
   const prev = project.inventories.get(lifeboat.data.name);
   if (prev) {
-    project.diagnostics.push({ file: shown, line: 1, col: 1, severity: 'error', code: 'duplicate-name', message: `inventory name '${lifeboat.data.name}' (from the file name) is already used by ${prev.file.file}`, hint: 'set lifeboat_name=OTHER-NAME in the vars of all, or rename the file' });
+    project.diagnostics.push({
+      file: shown,
+      line: 1,
+      col: 1,
+      severity: 'error',
+      code: 'duplicate-name',
+      message: `inventory name '${lifeboat.data.name}' (from the file name) is already used by ${prev.file.file}`,
+      hint: 'set lifeboat_name=OTHER-NAME in the vars of all, or rename the file',
+    });
     return undefined;
   }
   project.inventories.set(lifeboat.data.name, loaded);
@@ -207,11 +317,21 @@ export function addInventoryFile(project: Project, f: string): Loaded<unknown> |
 }
 
 /** The YamlFile an Ansible inventory stands as: its own text for source lines, positions mapped back to it. */
-function ansibleFile(file: string, text: string, data: Inventory, positions: Map<string, { file: string; line: number; col: number; endCol?: number }>, hosts: Record<string, { at: { file: string; line: number; col: number } }>): YamlFile {
+function ansibleFile(
+  file: string,
+  text: string,
+  data: Inventory,
+  positions: Map<string, { file: string; line: number; col: number; endCol?: number }>,
+  hosts: Record<string, { at: { file: string; line: number; col: number } }>,
+): YamlFile {
   const doc = parseDocument(JSON.stringify(data));
-  const here = (p: { file: string; line: number; col: number; endCol?: number } | undefined) => (p && p.file === file ? { line: p.line, col: p.col, endLine: p.line, endCol: p.endCol ?? p.col } : undefined);
+  const here = (p: { file: string; line: number; col: number; endCol?: number } | undefined) =>
+    p && p.file === file ? { line: p.line, col: p.col, endLine: p.line, endCol: p.endCol ?? p.col } : undefined;
   return {
-    file, text, doc, data,
+    file,
+    text,
+    doc,
+    data,
     spanOf: (p) => {
       const key = p.map(String).join('.');
       const host = p[0] === 'hosts' && typeof p[1] === 'string' ? hosts[p[1]]?.at : undefined;
@@ -228,7 +348,9 @@ export function loadWithRoot(paths: string[]): Project {
   const given = new Set([...project.files.keys()].map((k) => path.resolve(k)));
   // diagnostics of files pulled in only for context are kept too: an include of a broken runbook is an error
   const { files, outside } = expandPaths([root]);
-  for (const o of outside) if (!project.diagnostics.some((d) => d.file === o && d.code === 'file-unreadable')) project.diagnostics.push(outsideLink(o));
+  for (const o of outside)
+    if (!project.diagnostics.some((d) => d.file === o && d.code === 'file-unreadable'))
+      project.diagnostics.push(outsideLink(o));
   for (const f of files) {
     if (!given.has(path.resolve(f))) addFile(project, f);
   }
@@ -246,7 +368,9 @@ function peekName(file: string): string | undefined {
   try {
     const names = [...readFileSync(file, 'utf8').matchAll(NAME_LINE)];
     return names.length === 1 ? names[0][2] : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** A runbook's kind and name from its top-level lines, without parsing it; undefined when unsure. */
@@ -256,7 +380,9 @@ function peekRunbookName(file: string): string | undefined {
     const st = statSync(file);
     if (!st.isFile() || st.size > PEEK_LIMIT) return undefined;
     text = readFileSync(file, 'utf8');
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
   // one plain block-style document only: anything else is read in full
   if (/^(?:---|\.\.\.|%)/m.test(text) || /^\s*(?:#.*\n\s*)*[{[]/.test(text)) return undefined;
   const kinds = [...text.matchAll(KIND_LINE)];
@@ -291,7 +417,10 @@ export function loadForRun(root: string, want: { file?: string; name?: string })
   for (const f of files) {
     if (path.resolve(f) === given) continue;
     const rb = peekRunbookName(f);
-    if (rb === undefined) { addFile(project, f); continue; }
+    if (rb === undefined) {
+      addFile(project, f);
+      continue;
+    }
     byName.set(rb, [...(byName.get(rb) ?? []), f]);
   }
   const queue = [name];
@@ -301,8 +430,9 @@ export function loadForRun(root: string, want: { file?: string; name?: string })
     if (done.has(n)) continue;
     done.add(n);
     const candidates = byName.get(n) ?? [];
-    if (project.runbooks.has(n)) { if (candidates.length) return undefined; }
-    else {
+    if (project.runbooks.has(n)) {
+      if (candidates.length) return undefined;
+    } else {
       if (candidates.length !== 1) return undefined;
       addFile(project, candidates[0]);
       if (project.runbooks.get(n)?.file.file !== displayPath(candidates[0])) return undefined;

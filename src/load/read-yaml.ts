@@ -7,7 +7,12 @@ import type { Diagnostic } from '../model/diagnostic.js';
 export type PathSeg = string | number;
 export type YamlPath = PathSeg[];
 
-export interface Span { line: number; col: number; endLine: number; endCol: number }
+export interface Span {
+  line: number;
+  col: number;
+  endLine: number;
+  endCol: number;
+}
 
 export interface YamlFile {
   file: string;
@@ -21,7 +26,10 @@ export interface YamlFile {
 /** a runbook is a page of text; anything past this is not one */
 export const MAX_FILE_BYTES = 2 * 1024 * 1024;
 
-export interface ReadResult { file?: YamlFile; diagnostics: Diagnostic[] }
+export interface ReadResult {
+  file?: YamlFile;
+  diagnostics: Diagnostic[];
+}
 
 function fileDiag(file: string, code: string, message: string, hint?: string, line = 0, col = 0): Diagnostic {
   return { file, line, col, severity: 'error', code, message, hint };
@@ -45,18 +53,44 @@ export function readYamlFile(file: string): ReadResult {
     st = statSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { diagnostics: [fileDiag(file, 'file-unreadable', code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, 'check the path')] };
+    return {
+      diagnostics: [
+        fileDiag(
+          file,
+          'file-unreadable',
+          code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`,
+          'check the path',
+        ),
+      ],
+    };
   }
-  if (st.isDirectory()) return { diagnostics: [fileDiag(file, 'file-unreadable', 'is a directory, expected a YAML file')] };
-  if (!st.isFile()) return { diagnostics: [fileDiag(file, 'file-unreadable', 'is not a regular file (a FIFO, socket or device?)', 'point at a .yaml file')] };
+  if (st.isDirectory())
+    return { diagnostics: [fileDiag(file, 'file-unreadable', 'is a directory, expected a YAML file')] };
+  if (!st.isFile())
+    return {
+      diagnostics: [
+        fileDiag(file, 'file-unreadable', 'is not a regular file (a FIFO, socket or device?)', 'point at a .yaml file'),
+      ],
+    };
   if (st.size > MAX_FILE_BYTES) {
-    return { diagnostics: [fileDiag(file, 'file-too-large', `file is ${(st.size / 1048576).toFixed(1)} MiB; a runbook, inventory or site file may be at most ${MAX_FILE_BYTES / 1048576} MiB`, 'split it into several runbooks')] };
+    return {
+      diagnostics: [
+        fileDiag(
+          file,
+          'file-too-large',
+          `file is ${(st.size / 1048576).toFixed(1)} MiB; a runbook, inventory or site file may be at most ${MAX_FILE_BYTES / 1048576} MiB`,
+          'split it into several runbooks',
+        ),
+      ],
+    };
   }
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    return { diagnostics: [fileDiag(file, 'file-unreadable', `cannot read file (${(e as NodeJS.ErrnoException).code})`)] };
+    return {
+      diagnostics: [fileDiag(file, 'file-unreadable', `cannot read file (${(e as NodeJS.ErrnoException).code})`)],
+    };
   }
   let text: string;
   try {
@@ -66,7 +100,18 @@ export function readYamlFile(file: string): ReadResult {
     const before = bytes.subarray(0, at).toString('latin1');
     const line = before.split('\n').length;
     const col = at - before.lastIndexOf('\n');
-    return { diagnostics: [fileDiag(file, 'not-utf8', `file is not UTF-8 (invalid byte 0x${bytes[at]?.toString(16).padStart(2, '0')})`, 'save the file as UTF-8 (iconv -f latin1 -t utf-8)', line, col)] };
+    return {
+      diagnostics: [
+        fileDiag(
+          file,
+          'not-utf8',
+          `file is not UTF-8 (invalid byte 0x${bytes[at]?.toString(16).padStart(2, '0')})`,
+          'save the file as UTF-8 (iconv -f latin1 -t utf-8)',
+          line,
+          col,
+        ),
+      ],
+    };
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return parseYamlText(file, text);
@@ -118,7 +163,8 @@ function duplicateKeys(doc: Document.Parsed, lc: LineCounter): { key: string; li
         const k = String(it.key.value);
         const line = lc.linePos(it.key.range[0]).line;
         const f = first.get(k);
-        if (f === undefined) first.set(k, line); else out.push({ key: k, line, firstLine: f });
+        if (f === undefined) first.set(k, line);
+        else out.push({ key: k, line, firstLine: f });
       }
     } else if (isSeq(n)) {
       for (const it of n.items) stack.push(it);
@@ -130,16 +176,24 @@ function duplicateKeys(doc: Document.Parsed, lc: LineCounter): { key: string; li
 export function parseYamlText(file: string, text: string): ReadResult {
   const diagnostics: Diagnostic[] = [];
   if (text.trim() === '' || /^(\s*(#.*)?\n?)*$/.test(text)) {
-    return { diagnostics: [fileDiag(file, 'empty-file', 'file is empty', 'start it with `lifeboat: 1` and a `kind:`')] };
+    return {
+      diagnostics: [fileDiag(file, 'empty-file', 'file is empty', 'start it with `lifeboat: 1` and a `kind:`')],
+    };
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, keepSourceTokens: false });
+  const doc = parseDocument(text, {
+    lineCounter: lc,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    keepSourceTokens: false,
+  });
   const dupKeys = err0(doc, 'DUPLICATE_KEY') ? duplicateKeys(doc, lc) : [];
   const lines = new Set<number>();
   // after the first syntax error the parser is lost: what it reports further down follows from it
   const first = doc.errors.findIndex((e) => e.code !== 'DUPLICATE_KEY');
   const later = first < 0 ? 0 : doc.errors.slice(first + 1).filter((e) => e.code !== 'DUPLICATE_KEY').length;
-  for (const err of doc.errors.filter((e, i) => e.code === 'DUPLICATE_KEY' ? first < 0 || i < first : i === first)) {
+  for (const err of doc.errors.filter((e, i) => (e.code === 'DUPLICATE_KEY' ? first < 0 || i < first : i === first))) {
     const p = lc.linePos(err.pos[0]);
     // one message per line: yaml often reports a bad indentation twice in different words
     if (lines.has(p.line) && err.code !== 'DUPLICATE_KEY') continue;
@@ -149,19 +203,36 @@ export function parseYamlText(file: string, text: string): ReadResult {
       const dk = dupKeys.find((k) => k.line === p.line) ?? dupKeys.find((k) => Math.abs(k.line - p.line) <= 1);
       if (dk) msg = `YAML: duplicate key '${dk.key}' (first at line ${dk.firstLine})`;
     } else if (err.code === 'MULTIPLE_DOCS') {
-      msg = 'YAML: the file holds several documents (a second `---`); lifeboat reads one runbook, inventory or site per file';
+      msg =
+        'YAML: the file holds several documents (a second `---`); lifeboat reads one runbook, inventory or site per file';
     } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && colonInValue(text, p.line, p.col)) {
       // the common case: a command like `awk -F': '` written as a plain value
       const key = colonInValue(text, p.line, p.col)!;
       msg = `YAML: the value of '${key}' contains ': ' (a colon and a space), which YAML reads as the start of another key`;
-      diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: 'yaml-colon-in-value', message: msg, hint: `quote the whole value, or write it as a block: \`${key}: |\` with the text on the next lines, indented` });
+      diagnostics.push({
+        file,
+        line: p.line,
+        col: p.col,
+        severity: 'error',
+        code: 'yaml-colon-in-value',
+        message: msg,
+        hint: `quote the whole value, or write it as a block: \`${key}: |\` with the text on the next lines, indented`,
+      });
       continue;
     } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && deeperNextLine(text, p.line)) {
       msg = `YAML: line ${p.line + 1} is indented deeper than the key above it, so YAML reads it as part of this value`;
     } else if (/call stack/i.test(msg)) {
       msg = 'YAML: nested too deeply to read';
     }
-    diagnostics.push({ file, line: p.line, col: p.col, severity: 'error', code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`, message: msg, hint: YAML_HINTS[err.code] });
+    diagnostics.push({
+      file,
+      line: p.line,
+      col: p.col,
+      severity: 'error',
+      code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
+      message: msg,
+      hint: YAML_HINTS[err.code],
+    });
   }
   if (later) {
     const d = diagnostics.find((x) => x.code !== 'yaml-duplicate-key');
@@ -177,9 +248,23 @@ export function parseYamlText(file: string, text: string): ReadResult {
     const bomb = /alias count|resource exhaustion/i.test(msg);
     // point at the alias itself: the yaml library reports no position for it
     const name = /: (\S+)$/.exec(msg)?.[1];
-    const at = !bomb && name ? text.search(new RegExp(`\\*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`)) : -1;
+    const at =
+      !bomb && name ? text.search(new RegExp(`\\*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`)) : -1;
     const pos = at >= 0 ? lc.linePos(at) : { line: 1, col: 1 };
-    return { diagnostics: [fileDiag(file, bomb ? 'yaml-alias-bomb' : 'yaml-alias', bomb ? 'YAML: too many aliases (an alias bomb?)' : `YAML: alias *${name ?? '?'} refers to no anchor (&${name ?? '?'}) defined before it`, bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : YAML_HINTS.BAD_ALIAS, pos.line, pos.col)] };
+    return {
+      diagnostics: [
+        fileDiag(
+          file,
+          bomb ? 'yaml-alias-bomb' : 'yaml-alias',
+          bomb
+            ? 'YAML: too many aliases (an alias bomb?)'
+            : `YAML: alias *${name ?? '?'} refers to no anchor (&${name ?? '?'}) defined before it`,
+          bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : YAML_HINTS.BAD_ALIAS,
+          pos.line,
+          pos.col,
+        ),
+      ],
+    };
   }
   const span = (node: Node | null | undefined): Span => {
     const r = node?.range;
@@ -195,7 +280,9 @@ export function parseYamlText(file: string, text: string): ReadResult {
       const seg = path[i];
       const isLast = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && (isScalar(it.key) ? String(it.key.value) === String(seg) : false));
+        const pair = node.items.find(
+          (it) => isPair(it) && (isScalar(it.key) ? String(it.key.value) === String(seg) : false),
+        );
         if (!pair) return last;
         if (isLast && key) return span(pair.key as Node);
         node = pair.value;

@@ -6,16 +6,27 @@ import { checkSemantics } from './check-semantics.js';
 import { lintProject } from './lint.js';
 import { salvage } from './check-schema.js';
 
-export interface ValidateOptions { strict?: boolean; git?: boolean; withRoot?: boolean }
+export interface ValidateOptions {
+  strict?: boolean;
+  git?: boolean;
+  withRoot?: boolean;
+}
 
-export function validatePaths(paths: string[], opts: ValidateOptions = {}): { project: Project; diagnostics: Diagnostic[] } {
+export function validatePaths(
+  paths: string[],
+  opts: ValidateOptions = {},
+): { project: Project; diagnostics: Diagnostic[] } {
   const project = opts.withRoot ? loadWithRoot(paths) : loadProject(paths);
   return { project, diagnostics: validateProject(project, opts) };
 }
 
 export function validateProject(project: Project, opts: ValidateOptions = {}): Diagnostic[] {
   // the semantic checks see the schema-valid part of each runbook too: every independent mistake in one pass
-  let all = [...project.diagnostics, ...checkSemantics(withSalvage(project)), ...lintProject(project, { git: opts.git })];
+  let all = [
+    ...project.diagnostics,
+    ...checkSemantics(withSalvage(project)),
+    ...lintProject(project, { git: opts.git }),
+  ];
   if (opts.strict) all = all.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' as const } : d));
   return sortDiagnostics(all);
 }

@@ -22,7 +22,13 @@ export interface Diagnostic {
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
-  return compareText(a.file, b.file) || a.line - b.line || a.col - b.col || compareText(a.code, b.code) || compareText(a.message, b.message);
+  return (
+    compareText(a.file, b.file) ||
+    a.line - b.line ||
+    a.col - b.col ||
+    compareText(a.code, b.code) ||
+    compareText(a.message, b.message)
+  );
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
@@ -39,13 +45,15 @@ export interface FormatOptions {
   color?: boolean;
 }
 
-
 export function formatDiagnostic(d: Diagnostic, opts: FormatOptions = {}): string {
   const c = opts.color ?? false;
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
   const sev = d.severity === 'error' ? paint(c, '31;1', 'error') : paint(c, '33;1', 'warning');
   // a hostile file must not reach the terminal with escape sequences (clear screen, fake lines, window titles)
-  const message = d.message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (x) => `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const message = d.message.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (x) => `\\u${x.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   let out = `${paint(c, '1', where)}: ${sev}: ${message} ${paint(c, '2', `[${d.code}]`)}`;
   const text = opts.sources?.get(d.file);
   if (text !== undefined && d.line > 0) {

@@ -16,12 +16,25 @@ export interface Expectation {
   stderr?: OutputTest;
 }
 
-export interface HostCondition { kind: 'unreachable' | 'reachable'; host: string; role?: string }
-export interface ValueCondition { kind: 'equals' | 'not_equals' | 'matches'; value: Template; operand: string }
+export interface HostCondition {
+  kind: 'unreachable' | 'reachable';
+  host: string;
+  role?: string;
+}
+export interface ValueCondition {
+  kind: 'equals' | 'not_equals' | 'matches';
+  value: Template;
+  operand: string;
+}
 export type ResolvedCondition = HostCondition | ValueCondition;
-export const isHostCondition = (c: ResolvedCondition): c is HostCondition => c.kind === 'unreachable' || c.kind === 'reachable';
+export const isHostCondition = (c: ResolvedCondition): c is HostCondition =>
+  c.kind === 'unreachable' || c.kind === 'reachable';
 
-export interface SourcePos { file: string; line: number; col: number }
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
 
 export type StepAction = 'run' | 'manual' | 'gate';
 
@@ -72,8 +85,16 @@ export type SecretSource = { env: string } | { file: string } | { prompt: string
 
 export interface ResolvedPlan {
   runbook: {
-    name: string; version: string; title: string; service?: string; tier: Tier;
-    rtoMs?: number; rpoMs?: number; owner?: string; description?: string; file: string;
+    name: string;
+    version: string;
+    title: string;
+    service?: string;
+    tier: Tier;
+    rtoMs?: number;
+    rpoMs?: number;
+    owner?: string;
+    description?: string;
+    file: string;
   };
   inventory: { name: string; environment?: 'production' | 'rehearsal'; file: string };
   /** every host the plan may touch, by inventory name (plus `local`) */

@@ -4,13 +4,20 @@ import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import type { RenderContext } from './template.js';
 import type { ResolvedHost } from '../ports.js';
 
-export interface HostFacts { name: string; address: string; user: string; port: number }
+export interface HostFacts {
+  name: string;
+  address: string;
+  user: string;
+  port: number;
+}
 
 /** `{{ host.… }}` of one host; a host not reached over SSH has no user and no port (empty, 0). */
 export function factsOf(h: ResolvedHost, name = h.name): HostFacts {
   switch (h.transport) {
-    case 'ssh': return { name, address: h.address, user: h.user, port: h.port };
-    case 'local': return { name, address: h.address, user: '', port: 0 };
+    case 'ssh':
+      return { name, address: h.address, user: h.user, port: h.port };
+    case 'local':
+      return { name, address: h.address, user: '', port: 0 };
   }
 }
 
@@ -34,7 +41,9 @@ export function stepContext(
     vars: step.scope.vars,
     roles: step.scope.roles,
     hosts,
-    host: host ? ({ ...(facts[host] ?? { name: host, address: host, user: "", port: 0 }) } as Record<string, unknown>) : undefined,
+    host: host
+      ? ({ ...(facts[host] ?? { name: host, address: host, user: '', port: 0 }) } as Record<string, unknown>)
+      : undefined,
     captured,
     secrets,
     secretLabel: secretLabel(plan),

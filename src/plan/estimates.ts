@@ -5,7 +5,11 @@ import { durationShort, formatDuration } from '../util/duration.js';
 import { isHostCondition, type ResolvedPlan, type ResolvedStep } from '../model/plan.js';
 
 /** A step as the sum sees it; `hosts`: its reachable/unreachable conditions (inherited from an include too). */
-export interface EstimatedStep { phase?: string; estimateMs?: number; hosts?: { host: string; reachable: boolean; name?: string }[] }
+export interface EstimatedStep {
+  phase?: string;
+  estimateMs?: number;
+  hosts?: { host: string; reachable: boolean; name?: string }[];
+}
 
 export interface EstimateTotal {
   /** the sum of the main phase's estimates, in the longest case */
@@ -36,22 +40,41 @@ export function estimateTotal(steps: EstimatedStep[], rtoMs?: number): EstimateT
   const hosts = [...names.keys()].slice(0, MAX_CASE_HOSTS);
   let best: { totalMs: number; estimated: number; steps: number; mask: number } | undefined;
   for (let mask = 0; mask < 2 ** hosts.length; mask++) {
-    const up = (host: string) => { const i = hosts.indexOf(host); return i < 0 ? undefined : Boolean(mask & (1 << i)); };
-    const runs = main.filter((s) => (s.hosts ?? []).every((h) => up(h.host) === undefined || up(h.host) === h.reachable));
+    const up = (host: string) => {
+      const i = hosts.indexOf(host);
+      return i < 0 ? undefined : Boolean(mask & (1 << i));
+    };
+    const runs = main.filter((s) =>
+      (s.hosts ?? []).every((h) => up(h.host) === undefined || up(h.host) === h.reachable),
+    );
     const withEstimate = runs.filter((s) => s.estimateMs !== undefined);
     const totalMs = withEstimate.reduce((sum, s) => sum + s.estimateMs!, 0);
     if (!best || totalMs > best.totalMs) best = { totalMs, estimated: withEstimate.length, steps: runs.length, mask };
   }
   const b = best!;
-  const when = hosts.length ? hosts.map((h, i) => `${names.get(h)} ${b.mask & (1 << i) ? 'reachable' : 'unreachable'}`).join(', ') : undefined;
-  return { totalMs: b.totalMs, estimated: b.estimated, steps: b.steps, ...(when ? { when } : {}), rtoMs, over: rtoMs !== undefined && b.totalMs > rtoMs };
+  const when = hosts.length
+    ? hosts.map((h, i) => `${names.get(h)} ${b.mask & (1 << i) ? 'reachable' : 'unreachable'}`).join(', ')
+    : undefined;
+  return {
+    totalMs: b.totalMs,
+    estimated: b.estimated,
+    steps: b.steps,
+    ...(when ? { when } : {}),
+    rtoMs,
+    over: rtoMs !== undefined && b.totalMs > rtoMs,
+  };
 }
 
 /** "estimates add up to 41m (9 of 12 steps) — over the RTO of 30m"; '' when no step has one */
 export function describeEstimateTotal(t: EstimateTotal): string {
   if (!t.estimated) return '';
   const of = `${t.estimated} of ${t.steps} main-phase step${t.steps === 1 ? '' : 's'}`;
-  const rto = t.rtoMs === undefined ? 'no RTO set' : t.over ? `OVER the RTO of ${durationShort(t.rtoMs)}` : `within the RTO of ${durationShort(t.rtoMs)}`;
+  const rto =
+    t.rtoMs === undefined
+      ? 'no RTO set'
+      : t.over
+        ? `OVER the RTO of ${durationShort(t.rtoMs)}`
+        : `within the RTO of ${durationShort(t.rtoMs)}`;
   return `estimates add up to ${durationShort(t.totalMs)} (${of}${t.when ? `, with ${t.when}` : ''}) — ${rto}`;
 }
 
@@ -70,8 +93,11 @@ export function estimatesOf(plan: ResolvedPlan): Record<string, number> | undefi
 
 /** A resolved step's host conditions, named by role where the runbook names one. */
 export function hostConditionsOf(step: ResolvedStep): EstimatedStep['hosts'] {
-  return step.when.filter(isHostCondition).map((c) => ({ host: c.host, reachable: c.kind === 'reachable', ...(c.role ? { name: c.role } : {}) }));
+  return step.when
+    .filter(isHostCondition)
+    .map((c) => ({ host: c.host, reachable: c.kind === 'reachable', ...(c.role ? { name: c.role } : {}) }));
 }
 
 /** A resolved plan's steps as the sum sees them. */
-export const estimatedSteps = (steps: ResolvedStep[]): EstimatedStep[] => steps.map((s) => ({ phase: s.phase, estimateMs: s.estimateMs, hosts: hostConditionsOf(s) }));
+export const estimatedSteps = (steps: ResolvedStep[]): EstimatedStep[] =>
+  steps.map((s) => ({ phase: s.phase, estimateMs: s.estimateMs, hosts: hostConditionsOf(s) }));

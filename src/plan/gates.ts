@@ -6,18 +6,28 @@
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { destructiveIn } from '../load/lint.js';
 
-const cannotBeUndone = (s: ResolvedStep | undefined): boolean => s !== undefined && (s.irreversible === true || (s.action === 'run' && !s.rollback && !s.idempotent));
+const cannotBeUndone = (s: ResolvedStep | undefined): boolean =>
+  s !== undefined && (s.irreversible === true || (s.action === 'run' && !s.rollback && !s.idempotent));
 
 /** ids of the steps whose question is a point of no return */
 export function pointsOfNoReturn(plan: Pick<ResolvedPlan, 'steps'>): Set<string> {
   const out = new Set<string>();
   plan.steps.forEach((s, i) => {
     if (!s.confirm) return;
-    if (s.irreversible || (s.action === 'run' ? cannotBeUndone(s) : s.action === 'gate' && guardsIrreversible(plan.steps[i + 1]))) out.add(s.id);
+    if (
+      s.irreversible ||
+      (s.action === 'run' ? cannotBeUndone(s) : s.action === 'gate' && guardsIrreversible(plan.steps[i + 1]))
+    )
+      out.add(s.id);
   });
   return out;
 }
 
 function guardsIrreversible(next: ResolvedStep | undefined): boolean {
-  return next !== undefined && !next.confirm && (next.irreversible === true || (cannotBeUndone(next) && next.run !== undefined && destructiveIn(next.run.source) !== undefined));
+  return (
+    next !== undefined &&
+    !next.confirm &&
+    (next.irreversible === true ||
+      (cannotBeUndone(next) && next.run !== undefined && destructiveIn(next.run.source) !== undefined))
+  );
 }

@@ -4,7 +4,9 @@
 import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 // only the parser (~20 ms to load) instead of all of Handlebars (~90 ms): templates are walked, never compiled
-const { parse: parseHandlebars } = createRequire(import.meta.url)('handlebars/dist/cjs/handlebars/compiler/base.js') as Pick<typeof Handlebars, 'parse'>;
+const { parse: parseHandlebars } = createRequire(import.meta.url)(
+  'handlebars/dist/cjs/handlebars/compiler/base.js',
+) as Pick<typeof Handlebars, 'parse'>;
 import { shellQuote } from '../util/shell-quote.js';
 
 type HbsNode = hbs.AST.Statement;
@@ -23,7 +25,12 @@ export interface TemplateRef {
   inHeredoc: boolean;
 }
 
-export interface TemplateProblem { message: string; line: number; column: number; code: 'template-syntax' | 'template-logic' }
+export interface TemplateProblem {
+  message: string;
+  line: number;
+  column: number;
+  code: 'template-syntax' | 'template-logic';
+}
 
 export interface Template {
   source: string;
@@ -51,8 +58,21 @@ export function parseTemplate(source: string): Template {
     const m = /line (\d+)/.exec(msg);
     const got = /got '(\w+)'/.exec(msg)?.[1];
     // Handlebars speaks of its parser's tokens; say what is wrong in the runbook's terms
-    const words = got === 'INVALID' || got === 'EOF' ? 'a {{ is not closed by }}' : got === 'CLOSE' || got === 'CLOSE_UNESCAPED' ? 'a {{ }} is empty or not closed properly' : msg.split('\n').slice(-1)[0].replace(/^Expecting .*got/, 'unexpected');
-    t.problems.push({ code: 'template-syntax', message: `malformed template: ${words}`, line: m ? Number(m[1]) : 1, column: 0 });
+    const words =
+      got === 'INVALID' || got === 'EOF'
+        ? 'a {{ is not closed by }}'
+        : got === 'CLOSE' || got === 'CLOSE_UNESCAPED'
+          ? 'a {{ }} is empty or not closed properly'
+          : msg
+              .split('\n')
+              .slice(-1)[0]
+              .replace(/^Expecting .*got/, 'unexpected');
+    t.problems.push({
+      code: 'template-syntax',
+      message: `malformed template: ${words}`,
+      line: m ? Number(m[1]) : 1,
+      column: 0,
+    });
     cache.set(source, t);
     return t;
   }
@@ -69,17 +89,39 @@ export function parseTemplate(source: string): Template {
       if (m.path.type === 'PathExpression' && m.params.length === 0 && !m.hash) {
         const p = m.path as hbs.AST.PathExpression;
         const offset = (lineStarts[loc.line - 1] ?? 0) + loc.column;
-        t.refs.push({ path: p.original, parts: p.parts, raw: !m.escaped, line: loc.line, column: loc.column, inQuotes: quoteState[offset] ?? false, inHeredoc: heredocState[offset] ?? false });
+        t.refs.push({
+          path: p.original,
+          parts: p.parts,
+          raw: !m.escaped,
+          line: loc.line,
+          column: loc.column,
+          inQuotes: quoteState[offset] ?? false,
+          inHeredoc: heredocState[offset] ?? false,
+        });
         continue;
       }
     }
     const m = s as hbs.AST.MustacheStatement;
-    if (m.type === 'MustacheStatement' && m.params?.some((x) => x.type === 'PathExpression' && (x as hbs.AST.PathExpression).original === '.')) {
+    if (
+      m.type === 'MustacheStatement' &&
+      m.params?.some((x) => x.type === 'PathExpression' && (x as hbs.AST.PathExpression).original === '.')
+    ) {
       // `{{ vars. }}` parses as a helper call with `.` as its argument: it is a typo, not logic
-      t.problems.push({ code: 'template-syntax', message: 'malformed template: a value name ends with a dot', line: loc.line, column: loc.column });
+      t.problems.push({
+        code: 'template-syntax',
+        message: 'malformed template: a value name ends with a dot',
+        line: loc.line,
+        column: loc.column,
+      });
       continue;
     }
-    t.problems.push({ code: 'template-logic', message: 'only plain values like {{ vars.name }} are allowed in runbook templates (no helpers or blocks); use `when:` for conditions', line: loc.line, column: loc.column });
+    t.problems.push({
+      code: 'template-logic',
+      message:
+        'only plain values like {{ vars.name }} are allowed in runbook templates (no helpers or blocks); use `when:` for conditions',
+      line: loc.line,
+      column: loc.column,
+    });
   }
   t.body = ast.body;
   cache.set(source, t);
@@ -93,21 +135,46 @@ export function parseTemplate(source: string): Template {
 function quoteMap(src: string): boolean[] {
   const out: boolean[] = new Array(src.length).fill(false);
   // context stack: quotes, or a command substitution with its open-paren depth
-  type Ctx = { k: "'" | '"' | '`' } | { k: '$(', depth: number };
+  type Ctx = { k: "'" | '"' | '`' } | { k: '$('; depth: number };
   const stack: Ctx[] = [];
   const top = () => stack[stack.length - 1];
   for (let i = 0; i < src.length; i++) {
     const c = src[i];
     const t = top();
     out[i] = t?.k === "'" || t?.k === '"';
-    if (t?.k === "'") { if (c === "'") stack.pop(); continue; }
-    if (c === '\\') { i++; if (i < src.length) out[i] = out[i - 1]; continue; }
-    if (c === '$' && src[i + 1] === '(') { stack.push({ k: '$(', depth: 0 }); out[i + 1] = false; i++; continue; }
-    if (c === '`') { if (t?.k === '`') stack.pop(); else stack.push({ k: '`' }); continue; }
-    if (t?.k === '"') { if (c === '"') stack.pop(); continue; }
+    if (t?.k === "'") {
+      if (c === "'") stack.pop();
+      continue;
+    }
+    if (c === '\\') {
+      i++;
+      if (i < src.length) out[i] = out[i - 1];
+      continue;
+    }
+    if (c === '$' && src[i + 1] === '(') {
+      stack.push({ k: '$(', depth: 0 });
+      out[i + 1] = false;
+      i++;
+      continue;
+    }
+    if (c === '`') {
+      if (t?.k === '`') stack.pop();
+      else stack.push({ k: '`' });
+      continue;
+    }
+    if (t?.k === '"') {
+      if (c === '"') stack.pop();
+      continue;
+    }
     if (t?.k === '$(') {
       if (c === '(') t.depth++;
-      else if (c === ')') { if (t.depth === 0) { stack.pop(); continue; } t.depth--; }
+      else if (c === ')') {
+        if (t.depth === 0) {
+          stack.pop();
+          continue;
+        }
+        t.depth--;
+      }
     }
     if (c === "'" || c === '"') stack.push({ k: c });
   }
@@ -134,14 +201,20 @@ function heredocMap(src: string, quoted: boolean[]): boolean[] {
     const nl = src.indexOf('\n', ops[next].at);
     const lineEnd = nl < 0 ? src.length : nl;
     const pending: typeof ops = [];
-    while (next < ops.length && ops[next].at < lineEnd) { if (ops[next].at >= i) pending.push(ops[next]); next++; }
+    while (next < ops.length && ops[next].at < lineEnd) {
+      if (ops[next].at >= i) pending.push(ops[next]);
+      next++;
+    }
     i = lineEnd + 1;
     for (const h of pending) {
       while (i < src.length) {
         const e = src.indexOf('\n', i);
         const end = e < 0 ? src.length : e;
         const line = src.slice(i, end);
-        if ((h.strip ? line.replace(/^\t+/, '') : line) === h.delim) { i = end + 1; break; }
+        if ((h.strip ? line.replace(/^\t+/, '') : line) === h.delim) {
+          i = end + 1;
+          break;
+        }
         for (let k = i; k <= end && k < src.length; k++) out[k] = true;
         i = end + 1;
       }
@@ -162,7 +235,13 @@ export type RenderMode =
   | 'text-display';
 
 export class TemplateError extends Error {
-  constructor(message: string, readonly ref?: string) { super(message); this.name = 'TemplateError'; }
+  constructor(
+    message: string,
+    readonly ref?: string,
+  ) {
+    super(message);
+    this.name = 'TemplateError';
+  }
 }
 
 export interface RenderContext {
@@ -181,7 +260,8 @@ export interface RenderContext {
 function lookup(ctx: RenderContext, parts: string[]): { value: unknown; secret?: string; pending?: string } {
   const [head, ...rest] = parts;
   if (head === 'secrets') {
-    if (rest.length !== 1 || !(rest[0] in ctx.secrets)) throw new TemplateError(`unknown value {{ ${parts.join('.')} }}`, parts.join('.'));
+    if (rest.length !== 1 || !(rest[0] in ctx.secrets))
+      throw new TemplateError(`unknown value {{ ${parts.join('.')} }}`, parts.join('.'));
     return { value: ctx.secrets[rest[0]], secret: rest[0] };
   }
   if (head === 'captured' && ctx.pendingCaptured && rest.length === 1 && !(rest[0] in ctx.captured)) {
@@ -190,10 +270,14 @@ function lookup(ctx: RenderContext, parts: string[]): { value: unknown; secret?:
   let cur: unknown = (ctx as unknown as Record<string, unknown>)[head];
   if (!['vars', 'roles', 'hosts', 'host', 'captured'].includes(head)) cur = undefined;
   for (const p of rest) {
-    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, p)) { cur = undefined; break; }
+    if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, p)) {
+      cur = undefined;
+      break;
+    }
     cur = (cur as Record<string, unknown>)[p];
   }
-  if (cur === undefined || cur === null || (typeof cur === 'object')) throw new TemplateError(`unknown value {{ ${parts.join('.')} }}`, parts.join('.'));
+  if (cur === undefined || cur === null || typeof cur === 'object')
+    throw new TemplateError(`unknown value {{ ${parts.join('.')} }}`, parts.join('.'));
   return { value: cur };
 }
 
@@ -204,13 +288,22 @@ export function render(t: Template | string, ctx: RenderContext, mode: RenderMod
   const display = mode === 'shell-display' || mode === 'text-display';
   let out = '';
   for (const s of tpl.body) {
-    if (s.type === 'ContentStatement') { out += (s as hbs.AST.ContentStatement).value; continue; }
+    if (s.type === 'ContentStatement') {
+      out += (s as hbs.AST.ContentStatement).value;
+      continue;
+    }
     if (s.type === 'CommentStatement') continue;
     const m = s as hbs.AST.MustacheStatement;
     const parts = (m.path as hbs.AST.PathExpression).parts;
     const { value, secret, pending } = lookup(ctx, parts);
-    if (pending !== undefined) { out += pending; continue; }
-    if (secret !== undefined && display) { out += (ctx.secretLabel ?? ((n) => `<secret ${n}>`))(secret); continue; }
+    if (pending !== undefined) {
+      out += pending;
+      continue;
+    }
+    if (secret !== undefined && display) {
+      out += (ctx.secretLabel ?? ((n) => `<secret ${n}>`))(secret);
+      continue;
+    }
     const text = String(value);
     out += shell && m.escaped ? shellQuote(text) : text;
   }

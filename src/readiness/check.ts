@@ -16,7 +16,12 @@ import type { RehearsalState } from '../rehearsal/status.js';
 import { formatDuration } from '../util/duration.js';
 import { assessRpo, describeRpo, rpoSteps, type RpoEvidence } from '../engine/rpo.js';
 
-export interface CheckResult { step: string; host: string; result: 'ok' | 'failed' | 'skipped' | 'not run'; detail?: string }
+export interface CheckResult {
+  step: string;
+  host: string;
+  result: 'ok' | 'failed' | 'skipped' | 'not run';
+  detail?: string;
+}
 
 export interface ServiceReadiness {
   runbook: string;
@@ -38,7 +43,12 @@ export interface ServiceReadiness {
 export type ReadinessRpo = RpoEvidence & { words: string };
 
 /** The data-loss window a readiness check measured: the run's own verdict and wording, or undefined when the step captured nothing. */
-export function readinessRpo(step: string, capture: string, value: string | undefined, rpoMs: number | undefined): ReadinessRpo | undefined {
+export function readinessRpo(
+  step: string,
+  capture: string,
+  value: string | undefined,
+  rpoMs: number | undefined,
+): ReadinessRpo | undefined {
   if (value === undefined) return undefined;
   const e = assessRpo(step, capture, value, rpoMs);
   return { ...e, words: describeRpo(e) };
@@ -56,7 +66,12 @@ export interface ReadinessReport {
 export interface ReadinessDeps {
   prepare(runbook: string, inventory: string, io: CliIO): Promise<{ plan: ResolvedPlan; project: Project }>;
   addSudoChecks(prepared: { plan: ResolvedPlan }): void;
-  resolveSecrets(plan: ResolvedPlan, io: CliIO, operator: undefined, warn: (s: string) => void): Promise<Record<string, string>>;
+  resolveSecrets(
+    plan: ResolvedPlan,
+    io: CliIO,
+    operator: undefined,
+    warn: (s: string) => void,
+  ): Promise<Record<string, string>>;
   makeTransports(io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<Transports>;
   operator: Operator;
   version: string;
@@ -67,7 +82,9 @@ class Quiet implements Reporter {
   readonly notes: string[] = [];
   event(): void {}
   output(): void {}
-  note(text: string): void { this.notes.push(text); }
+  note(text: string): void {
+    this.notes.push(text);
+  }
   pause(): void {}
   resume(): void {}
   close(): void {}
@@ -88,15 +105,34 @@ export function readinessSteps(plan: ResolvedPlan): { plan: ResolvedPlan; rpoSte
   return { plan: { ...plan, steps }, rpoStep };
 }
 
-async function checkOne(project: Project, name: string, inventory: string, io: CliIO, deps: ReadinessDeps): Promise<Omit<ServiceReadiness, 'drill'>> {
+async function checkOne(
+  project: Project,
+  name: string,
+  inventory: string,
+  io: CliIO,
+  deps: ReadinessDeps,
+): Promise<Omit<ServiceReadiness, 'drill'>> {
   const started = Date.now();
   const rb = project.runbooks.get(name)!.data;
-  const base = { runbook: name, service: rb.service ?? rb.title, tier: rb.tier, rpoObjective: rb.objectives?.rpo, checks: [] as CheckResult[], reasons: [] as string[], notes: [] as string[] };
+  const base = {
+    runbook: name,
+    service: rb.service ?? rb.title,
+    tier: rb.tier,
+    rpoObjective: rb.objectives?.rpo,
+    checks: [] as CheckResult[],
+    reasons: [] as string[],
+    notes: [] as string[],
+  };
   let prepared: { plan: ResolvedPlan };
   try {
     prepared = await deps.prepare(name, inventory, io);
   } catch (e) {
-    return { ...base, ready: false, reasons: [`cannot be resolved against ${inventory}: ${(e as Error).message}`], durationMs: Date.now() - started };
+    return {
+      ...base,
+      ready: false,
+      reasons: [`cannot be resolved against ${inventory}: ${(e as Error).message}`],
+      durationMs: Date.now() - started,
+    };
   }
   const { plan, rpoStep } = readinessSteps(prepared.plan);
   deps.addSudoChecks({ plan });
@@ -106,27 +142,54 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
   } catch (e) {
     return { ...base, ready: false, reasons: [(e as Error).message], durationMs: Date.now() - started };
   }
-  const [{ MemoryJournal }, { Runner }] = await Promise.all([import('../journal/memory-journal.js'), import('../engine/runner.js')]);
+  const [{ MemoryJournal }, { Runner }] = await Promise.all([
+    import('../journal/memory-journal.js'),
+    import('../engine/runner.js'),
+  ]);
   const journal = new MemoryJournal();
   const runStarted = (await journal.append({
-    type: 'run-started', runId: `readiness-${name}`, runbook: name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
-    files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, environment: plan.inventory.environment,
-    operator: deps.operator.name, lifeboatVersion: deps.version, vars: {}, rtoMs: plan.runbook.rtoMs, mode: 'preflight',
+    type: 'run-started',
+    runId: `readiness-${name}`,
+    runbook: name,
+    version: plan.runbook.version,
+    title: plan.runbook.title,
+    digest: plan.digest,
+    files: plan.files,
+    inventory: plan.inventory.name,
+    inventoryDigest: plan.inventoryDigest,
+    environment: plan.inventory.environment,
+    operator: deps.operator.name,
+    lifeboatVersion: deps.version,
+    vars: {},
+    rtoMs: plan.runbook.rtoMs,
+    mode: 'preflight',
   })) as JournalRecord & RunStartedEvent;
   const state = initState(plan, runStarted, { defaultOnFailure: 'abort' });
   const reporter = new Quiet();
   const transports = await deps.makeTransports(io, {}, deps.operator);
   try {
-    await new Runner(plan, state, { transports, journal, operator: deps.operator, reporter }, { secrets, connectAll: true }).run();
+    await new Runner(
+      plan,
+      state,
+      { transports, journal, operator: deps.operator, reporter },
+      { secrets, connectAll: true },
+    ).run();
   } catch (e) {
     base.reasons.push(`the checks stopped: ${(e as Error).message}`);
   } finally {
     await closeAll(transports);
   }
-  const mayBeDown = new Set(Object.entries(plan.hosts).filter(([, h]) => h.mayBeDown).map(([n]) => n));
+  const mayBeDown = new Set(
+    Object.entries(plan.hosts)
+      .filter(([, h]) => h.mayBeDown)
+      .map(([n]) => n),
+  );
   for (const [host, h] of Object.entries(state.hosts)) {
     if (h.reachable) continue;
-    if (mayBeDown.has(host)) base.notes.push(`${host} cannot be reached (the runbook expects that it may be down): ${h.message ?? h.kind ?? ''}`.trim());
+    if (mayBeDown.has(host))
+      base.notes.push(
+        `${host} cannot be reached (the runbook expects that it may be down): ${h.message ?? h.kind ?? ''}`.trim(),
+      );
     else base.reasons.push(`${host} cannot be reached: ${h.message ?? h.kind ?? 'no connection'}`);
   }
   for (const id of state.order) {
@@ -134,10 +197,18 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
     for (const host of step.hosts.length ? step.hosts : ['local']) {
       const u = state.units[`${id}@${host}`];
       if (!u) continue;
-      const result: CheckResult['result'] = u.status === UnitStatus.Ok ? 'ok' : u.status === UnitStatus.Failed ? 'failed' : u.status === UnitStatus.Skipped ? 'skipped' : 'not run';
-      const detail = result === 'failed' ? u.reason ?? firstLine(u.lastOutput) : u.note;
+      const result: CheckResult['result'] =
+        u.status === UnitStatus.Ok
+          ? 'ok'
+          : u.status === UnitStatus.Failed
+            ? 'failed'
+            : u.status === UnitStatus.Skipped
+              ? 'skipped'
+              : 'not run';
+      const detail = result === 'failed' ? (u.reason ?? firstLine(u.lastOutput)) : u.note;
       base.checks.push({ step: id, host, result, detail });
-      if (result === 'failed' && !(mayBeDown.has(host) && state.hosts[host]?.reachable === false)) base.reasons.push(`${id} on ${host}: ${detail ?? 'failed'}`);
+      if (result === 'failed' && !(mayBeDown.has(host) && state.hosts[host]?.reachable === false))
+        base.reasons.push(`${id} on ${host}: ${detail ?? 'failed'}`);
     }
   }
   let rpo: ReadinessRpo | undefined;
@@ -151,15 +222,36 @@ async function checkOne(project: Project, name: string, inventory: string, io: C
   return { ...base, ready: base.reasons.length === 0, rpo, durationMs: Date.now() - started };
 }
 
-export async function readiness(project: Project, inventory: string, history: HistoryRecord[], io: CliIO, deps: ReadinessDeps, now = new Date()): Promise<ReadinessReport> {
+export async function readiness(
+  project: Project,
+  inventory: string,
+  history: HistoryRecord[],
+  io: CliIO,
+  deps: ReadinessDeps,
+  now = new Date(),
+): Promise<ReadinessReport> {
   const rows = drillRows(project, history, now);
   // every runbook at once: a dead host costs its connect_timeout once, not once per runbook
   const results = await Promise.all(rows.map((r) => checkOne(project, r.runbook, inventory, io, deps)));
   const services: ServiceReadiness[] = results.map((r, i) => {
     const d = rows[i];
-    return { ...r, drill: { state: d.state, reason: d.reason, last: d.last?.finished_at, lastResult: d.last?.result, ago: d.last ? ago(d.last.finished_at, now) : undefined } };
+    return {
+      ...r,
+      drill: {
+        state: d.state,
+        reason: d.reason,
+        last: d.last?.finished_at,
+        lastResult: d.last?.result,
+        ago: d.last ? ago(d.last.finished_at, now) : undefined,
+      },
+    };
   });
-  return { inventory, at: now.toISOString(), services, criticalNotReady: services.filter((s) => s.tier === 'critical' && !s.ready).map((s) => s.runbook) };
+  return {
+    inventory,
+    at: now.toISOString(),
+    services,
+    criticalNotReady: services.filter((s) => s.tier === 'critical' && !s.ready).map((s) => s.runbook),
+  };
 }
 
 export const describeDuration = (ms: number) => formatDuration(ms);

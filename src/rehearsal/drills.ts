@@ -5,7 +5,13 @@ import type { Project } from '../load/project.js';
 import { resolvePlan } from '../plan/resolve.js';
 import { phaseOf, recoveryPhases } from '../plan/recovery-order.js';
 import { parseDuration } from '../util/duration.js';
-import { rehearsalStatus, historyResultWords, type HistoryRecord, type RehearsalState, type RehearsalStatus } from './status.js';
+import {
+  rehearsalStatus,
+  historyResultWords,
+  type HistoryRecord,
+  type RehearsalState,
+  type RehearsalStatus,
+} from './status.js';
 
 export interface DrillRow {
   runbook: string;
@@ -33,11 +39,26 @@ export function ago(iso: string, now: Date): string {
 }
 
 /** The runbook's digest today, resolved with the inventory it was rehearsed with (any inventory as a fallback). */
-function currentDigest(project: Project, runbook: string, preferred: string | undefined): { digest?: string; error?: string } {
-  const names = [...new Set([preferred, ...project.inventories.keys()].filter((n): n is string => !!n && project.inventories.has(n)))];
-  let error = preferred && !project.inventories.has(preferred) ? `inventory ${preferred} is gone` : 'no inventory to resolve it with';
+function currentDigest(
+  project: Project,
+  runbook: string,
+  preferred: string | undefined,
+): { digest?: string; error?: string } {
+  const names = [
+    ...new Set(
+      [preferred, ...project.inventories.keys()].filter((n): n is string => !!n && project.inventories.has(n)),
+    ),
+  ];
+  let error =
+    preferred && !project.inventories.has(preferred)
+      ? `inventory ${preferred} is gone`
+      : 'no inventory to resolve it with';
   for (const inv of names) {
-    try { return { digest: resolvePlan(project, runbook, inv).digest }; } catch (e) { error = (e as Error).message; }
+    try {
+      return { digest: resolvePlan(project, runbook, inv).digest };
+    } catch (e) {
+      error = (e as Error).message;
+    }
   }
   return { error };
 }
@@ -54,9 +75,18 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
   for (const name of order) {
     const rb = project.runbooks.get(name);
     if (!rb) continue;
-    const mine = rehearsals.filter((e) => e.runbook === name).sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
+    const mine = rehearsals
+      .filter((e) => e.runbook === name)
+      .sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
     const last = mine[mine.length - 1];
-    const row: DrillRow = { runbook: name, tier: rb.data.tier, version: rb.data.version, rtoMs: rb.data.objectives?.rto ? parseDuration(rb.data.objectives.rto) : undefined, state: 'never', last };
+    const row: DrillRow = {
+      runbook: name,
+      tier: rb.data.tier,
+      version: rb.data.version,
+      rtoMs: rb.data.objectives?.rto ? parseDuration(rb.data.objectives.rto) : undefined,
+      state: 'never',
+      last,
+    };
     const lastPassedGuess = [...mine].reverse().find((e) => e.result === 'passed');
     const { digest, error } = currentDigest(project, name, (lastPassedGuess ?? last)?.inventory);
     const st = rehearsalStatus(mine, name, digest ?? '(unresolvable)', everyMs, now);
@@ -65,7 +95,9 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
     const lp = row.lastPassed;
     if (st.state === 'never') {
       row.state = 'never';
-      row.reason = last ? `never passed (last attempt ${historyResultWords(last.result)} ${ago(last.finished_at, now)})` : 'never rehearsed';
+      row.reason = last
+        ? `never passed (last attempt ${historyResultWords(last.result)} ${ago(last.finished_at, now)})`
+        : 'never rehearsed';
     } else if (!digest) {
       row.state = 'stale';
       row.reason = `cannot tell: ${error}`;
@@ -86,4 +118,3 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
   }
   return rows;
 }
-

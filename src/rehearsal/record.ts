@@ -4,19 +4,30 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Prepared } from '../session/prepare.js';
 import type { JournalRecord, ExecFinishedEvent } from '../engine/events.js';
-import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeWords, isFailureOutcome } from '../engine/outcome.js';
+import {
+  journalState,
+  runOutcome,
+  stepOutcome,
+  unitOutcome,
+  outcomeWords,
+  isFailureOutcome,
+} from '../engine/outcome.js';
 import { failureTail } from '../engine/output-tail.js';
 import { stepOf, type RunState } from '../engine/state.js';
 import { xml } from '../util/xml.js';
 
 /** After a rehearsal or a production run: one line in .lifeboat/history.jsonl. */
-export async function recordHistory(p: Prepared, records: JournalRecord[], hostKeys: Record<string, string>, stateDir?: string): Promise<string | undefined> {
+export async function recordHistory(
+  p: Prepared,
+  records: JournalRecord[],
+  hostKeys: Record<string, string>,
+  stateDir?: string,
+): Promise<string | undefined> {
   const { historyFromJournal, appendHistory } = await import('./history.js');
   const entry = historyFromJournal(records, { hostKeys });
   if (!entry) return undefined;
   return appendHistory(p.root, entry, stateDir ? { stateDir } : {});
 }
-
 
 /** JUnit XML of a rehearsal: one testcase per step and host, so a nightly CI job can show it. */
 export function junitXml(p: Prepared, state: RunState, records: JournalRecord[]): string {
@@ -31,15 +42,30 @@ export function junitXml(p: Prepared, state: RunState, records: JournalRecord[])
     const units = step.hosts.length ? step.hosts.map((h) => state.units[`${id}@${h}`]) : [undefined];
     for (const u of units) {
       const name = `${id}${u ? ` @ ${u.host}` : ''}`;
-      const time = u?.startedAt && u.finishedAt ? (u.finishedAt - u.startedAt) / 1000 : ss.startedAt && ss.finishedAt ? (ss.finishedAt - ss.startedAt) / 1000 : 0;
+      const time =
+        u?.startedAt && u.finishedAt
+          ? (u.finishedAt - u.startedAt) / 1000
+          : ss.startedAt && ss.finishedAt
+            ? (ss.finishedAt - ss.startedAt) / 1000
+            : 0;
       // the one outcome function decides; an allowed failure is reported by name, not as a failure of the drill
       const o = u ? unitOutcome(js, id, u.host) : stepOutcome(js, id);
       let body = '';
-      const last = [...records].reverse().find((r): r is JournalRecord & ExecFinishedEvent => r.type === 'exec-finished' && r.purpose === 'run' && r.step === id && (!u || r.host === u.host));
+      const last = [...records]
+        .reverse()
+        .find(
+          (r): r is JournalRecord & ExecFinishedEvent =>
+            r.type === 'exec-finished' && r.purpose === 'run' && r.step === id && (!u || r.host === u.host),
+        );
       const out = last ? failureTail({ stdout: last.stdoutTail, stderr: last.stderrTail }) : '';
       if (isFailureOutcome(o) || o === 'running') {
         failures++;
-        const why = o === 'marked-done' ? u?.note ?? 'marked done without evidence' : o === 'failed' ? u?.reason ?? 'failed' : `${outcomeWords(o)}${u?.reason ? `: ${u.reason}` : ''}`;
+        const why =
+          o === 'marked-done'
+            ? (u?.note ?? 'marked done without evidence')
+            : o === 'failed'
+              ? (u?.reason ?? 'failed')
+              : `${outcomeWords(o)}${u?.reason ? `: ${u.reason}` : ''}`;
         body = `<failure message="${xml(why)}">${xml(out)}</failure>`;
       } else if (o === 'allowed-failure') {
         body = `<skipped message="${xml(`allowed failure (on_failure: continue)${u?.reason ? `: ${u.reason}` : ''}`)}"/><system-out>${xml(out)}</system-out>`;
@@ -48,7 +74,9 @@ export function junitXml(p: Prepared, state: RunState, records: JournalRecord[])
         skipped++;
         body = `<skipped message="${xml(u?.note ?? ss.note ?? (o === 'not-run' ? 'not reached' : 'skipped'))}"/>`;
       }
-      cases.push(`    <testcase classname="${xml(`${p.plan.runbook.name}.${step.phase}`)}" name="${xml(name)}" time="${time.toFixed(3)}">${body}</testcase>`);
+      cases.push(
+        `    <testcase classname="${xml(`${p.plan.runbook.name}.${step.phase}`)}" name="${xml(name)}" time="${time.toFixed(3)}">${body}</testcase>`,
+      );
     }
   }
   const total = ((state.finishedAt ?? Date.now()) - state.startedAt) / 1000;

@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import type { UnitOutcome } from '../engine/outcome.js';
 import type { RpoEvidence } from '../engine/rpo.js';
 
-export interface HistoryStep { id: string; host?: string; /** stepOutcome / unitOutcome */ result: UnitOutcome; duration_ms: number }
+export interface HistoryStep {
+  id: string;
+  host?: string;
+  /** stepOutcome / unitOutcome */ result: UnitOutcome;
+  duration_ms: number;
+}
 
 /**
  * One line of history.jsonl: a finished rehearsal or production run, as `historyFromJournal`
@@ -48,7 +53,8 @@ export type HistoryResult = 'passed' | 'failed' | 'completed-with-errors';
 const RESULTS: readonly string[] = ['passed', 'failed', 'completed-with-errors'];
 
 /** a history result in words */
-export const historyResultWords = (r: HistoryResult): string => (r === 'completed-with-errors' ? 'completed with errors' : r);
+export const historyResultWords = (r: HistoryResult): string =>
+  r === 'completed-with-errors' ? 'completed with errors' : r;
 
 export type RehearsalState = 'current' | 'stale' | 'never';
 
@@ -74,10 +80,18 @@ export function parseHistory(text: string): { entries: HistoryRecord[]; skipped:
       const o = JSON.parse(line) as Partial<HistoryRecord> & { kind?: unknown };
       // kits built (src/kit) share the file: not rehearsals, and not unreadable lines either
       if (o?.kind === 'kit') continue;
-      if (typeof o.runbook === 'string' && typeof o.digest === 'string' && RESULTS.includes(o.result as string)
-        && typeof o.finished_at === 'string' && !Number.isNaN(Date.parse(o.finished_at))) entries.push(o as HistoryRecord);
+      if (
+        typeof o.runbook === 'string' &&
+        typeof o.digest === 'string' &&
+        RESULTS.includes(o.result as string) &&
+        typeof o.finished_at === 'string' &&
+        !Number.isNaN(Date.parse(o.finished_at))
+      )
+        entries.push(o as HistoryRecord);
       else skipped++;
-    } catch { skipped++; }
+    } catch {
+      skipped++;
+    }
   }
   return { entries, skipped };
 }
@@ -85,7 +99,11 @@ export function parseHistory(text: string): { entries: HistoryRecord[]; skipped:
 /** The history file, or an empty history when there is none. */
 export function readHistory(file: string): { entries: HistoryRecord[]; skipped: number } {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch { return { entries: [], skipped: 0 }; }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { entries: [], skipped: 0 };
+  }
   return parseHistory(text);
 }
 
@@ -93,17 +111,32 @@ export function readHistory(file: string): { entries: HistoryRecord[]; skipped: 
  * current: the last passed rehearsal rehearsed exactly this digest and is younger than
  * `rehearseEveryMs` (no limit when undefined). Otherwise stale, or never when none passed.
  */
-export function rehearsalStatus(history: HistoryRecord[], runbook: string, digest: string, rehearseEveryMs: number | undefined, now: Date): RehearsalStatus {
-  const mine = history.filter((e) => e.runbook === runbook && e.mode !== 'production').sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
+export function rehearsalStatus(
+  history: HistoryRecord[],
+  runbook: string,
+  digest: string,
+  rehearseEveryMs: number | undefined,
+  now: Date,
+): RehearsalStatus {
+  const mine = history
+    .filter((e) => e.runbook === runbook && e.mode !== 'production')
+    .sort((a, b) => Date.parse(a.finished_at) - Date.parse(b.finished_at));
   const passed = mine.filter((e) => e.result === 'passed');
   const lastPassed = passed[passed.length - 1];
   const lastAny = mine[mine.length - 1];
-  const failedAfter = lastAny && lastAny.result !== 'passed' && (!lastPassed || Date.parse(lastAny.finished_at) > Date.parse(lastPassed.finished_at)) ? lastAny : undefined;
+  const failedAfter =
+    lastAny &&
+    lastAny.result !== 'passed' &&
+    (!lastPassed || Date.parse(lastAny.finished_at) > Date.parse(lastPassed.finished_at))
+      ? lastAny
+      : undefined;
   if (!lastPassed) return { state: 'never', failedAfter };
-  if (lastPassed.digest !== digest) return { state: 'stale', reason: 'changed', since: lastPassed.finished_at, lastPassed, failedAfter };
+  if (lastPassed.digest !== digest)
+    return { state: 'stale', reason: 'changed', since: lastPassed.finished_at, lastPassed, failedAfter };
   if (rehearseEveryMs !== undefined) {
     const expires = Date.parse(lastPassed.finished_at) + rehearseEveryMs;
-    if (now.getTime() >= expires) return { state: 'stale', reason: 'expired', since: new Date(expires).toISOString(), lastPassed, failedAfter };
+    if (now.getTime() >= expires)
+      return { state: 'stale', reason: 'expired', since: new Date(expires).toISOString(), lastPassed, failedAfter };
   }
   // a newer rehearsal of it did not pass: nothing to rely on
   if (failedAfter) return { state: 'stale', reason: 'failed', since: failedAfter.finished_at, lastPassed, failedAfter };
@@ -117,7 +150,8 @@ export function describeRehearsal(s: RehearsalStatus): string {
   if (s.state === 'never') text = 'never rehearsed';
   else if (s.state === 'current') text = `current (passed ${day(s.lastPassed!.finished_at)})`;
   else if (s.reason === 'changed') text = `stale since ${day(s.since!)} (runbook changed after that rehearsal)`;
-  else if (s.reason === 'failed') return `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} (${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`;
+  else if (s.reason === 'failed')
+    return `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} (${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`;
   else text = `stale since ${day(s.since!)}`;
   if (s.failedAfter) text += `; ${historyResultWords(s.failedAfter.result)} ${day(s.failedAfter.finished_at)}`;
   return text;

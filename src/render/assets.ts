@@ -9,5 +9,7 @@ export const defaultTemplatesDir = () => path.join(packageRoot(), 'templates');
 
 let version: string | undefined;
 export function packageVersion(): string {
-  return (version ??= (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+  return (version ??= (
+    JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+  ).version);
 }

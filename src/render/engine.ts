@@ -6,11 +6,31 @@
 //   partials/NAME.html.hbs (used as {{> NAME}} in HTML), partials/NAME.md.hbs (in Markdown).
 // An override folder holds any of these by the same relative name; only files inside it are
 // read (a symlink that leads out of it is refused).
-import { lstatSync, readFileSync, readdirSync, realpathSync, existsSync, statSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import {
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  existsSync,
+  statSync,
+  mkdirSync,
+  writeFileSync,
+  renameSync,
+} from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../plan/resolve.js';
 import { defaultTemplatesDir } from './assets.js';
-import { PRINT_FOLD_WIDTH, escapeHtml, foldCommand, markdownToSafeHtml, mdBlock, mdCell, mdCodeBlock, mdInline, mdInlineCode } from './markup.js';
+import {
+  PRINT_FOLD_WIDTH,
+  escapeHtml,
+  foldCommand,
+  markdownToSafeHtml,
+  mdBlock,
+  mdCell,
+  mdCodeBlock,
+  mdInline,
+  mdInlineCode,
+} from './markup.js';
 import { wordParts } from './words.js';
 
 export type OutputKind = 'html' | 'md';
@@ -26,7 +46,10 @@ export interface TemplateFile {
 }
 
 export class TemplateSetError extends Error {
-  constructor(message: string) { super(message); this.name = 'TemplateSetError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateSetError';
+  }
 }
 
 const TEMPLATE_NAME = /^(?:partials\/)?[A-Za-z0-9_-]+(?:\.[a-z]+)?\.(?:hbs|css)$/;
@@ -50,7 +73,8 @@ function listSet(dir: string): string[] {
 function readInside(base: string, name: string): string {
   const file = path.join(base, ...name.split('/'));
   const real = realpathSync(file);
-  if (real !== base && !real.startsWith(base + path.sep)) throw new TemplateSetError(`template ${name} in ${base} leads outside that folder (to ${real}): refused`);
+  if (real !== base && !real.startsWith(base + path.sep))
+    throw new TemplateSetError(`template ${name} in ${base} leads outside that folder (to ${real}): refused`);
   if (!statSync(real).isFile()) throw new TemplateSetError(`template ${name} in ${base} is not a file`);
   return readFileSync(real, 'utf8');
 }
@@ -65,12 +89,21 @@ export function loadTemplateSet(opts: { dir?: string; overrideDir?: string } = {
   }
   if (opts.overrideDir) {
     let base: string;
-    try { base = realpathSync(opts.overrideDir); } catch { throw new TemplateSetError(`template folder ${opts.overrideDir} does not exist`); }
-    if (!statSync(base).isDirectory()) throw new TemplateSetError(`--templates wants a folder; ${opts.overrideDir} is not one`);
+    try {
+      base = realpathSync(opts.overrideDir);
+    } catch {
+      throw new TemplateSetError(`template folder ${opts.overrideDir} does not exist`);
+    }
+    if (!statSync(base).isDirectory())
+      throw new TemplateSetError(`--templates wants a folder; ${opts.overrideDir} is not one`);
     // symlinked sub-folders are not followed: partials/ must be a real folder inside the override
     const partials = path.join(base, 'partials');
-    if (existsSync(partials) && lstatSync(partials).isSymbolicLink()) throw new TemplateSetError(`${partials} is a symlink: refused (templates are read only from inside ${opts.overrideDir})`);
-    for (const name of listSet(base)) set.set(name, { name, file: path.join(base, name), text: readInside(base, name), override: true });
+    if (existsSync(partials) && lstatSync(partials).isSymbolicLink())
+      throw new TemplateSetError(
+        `${partials} is a symlink: refused (templates are read only from inside ${opts.overrideDir})`,
+      );
+    for (const name of listSet(base))
+      set.set(name, { name, file: path.join(base, name), text: readInside(base, name), override: true });
   }
   return set;
 }
@@ -106,7 +139,11 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
  * Templates are precompiled once and cached by content; with a warm cache only the
  * Handlebars runtime is loaded.
  */
-export async function createEngine(set: Map<string, TemplateFile>, kind: OutputKind, opts: EngineOptions = {}): Promise<DocEngine> {
+export async function createEngine(
+  set: Map<string, TemplateFile>,
+  kind: OutputKind,
+  opts: EngineOptions = {},
+): Promise<DocEngine> {
   const suffix = `.${kind}.hbs`;
   const files = [...set.values()].filter((f) => f.name.endsWith(suffix));
   const specs = new Map<string, string>();
@@ -114,7 +151,10 @@ export async function createEngine(set: Map<string, TemplateFile>, kind: OutputK
   const keyOf = (f: TemplateFile) => sha256(`${HBS_CACHE_VERSION}\0${kind}\0${f.text}`);
   for (const f of files) {
     const cached = opts.cacheDir ? readCache(opts.cacheDir, keyOf(f)) : undefined;
-    if (cached) { specs.set(f.name, cached); continue; }
+    if (cached) {
+      specs.set(f.name, cached);
+      continue;
+    }
     full ??= ((await import('handlebars')) as unknown as { default: HandlebarsNs }).default;
     let spec: string;
     try {
@@ -147,13 +187,19 @@ export async function createEngine(set: Map<string, TemplateFile>, kind: OutputK
       const name = `${doc}${suffix}`;
       if (!set.has(name)) throw new TemplateSetError(`no template ${name}`);
       let t = compiled.get(name);
-      if (!t) { t = load(name); compiled.set(name, t); }
+      if (!t) {
+        t = load(name);
+        compiled.set(name, t);
+      }
       const cssText = kind === 'html' ? safeCss(set.get('style.css')?.text ?? '') : '';
       return t({ ...model, css: cssText }, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
     },
     inputs(doc) {
       const main = set.get(`${doc}${suffix}`);
-      return [...(main ? [main] : []), ...parts].map((f) => ({ path: `${f.override ? 'templates (override)' : 'templates'}/${f.name}`, sha256: sha256(f.text) }));
+      return [...(main ? [main] : []), ...parts].map((f) => ({
+        path: `${f.override ? 'templates (override)' : 'templates'}/${f.name}`,
+        sha256: sha256(f.text),
+      }));
     },
   };
 }
@@ -162,7 +208,11 @@ export async function createEngine(set: Map<string, TemplateFile>, kind: OutputK
 const HBS_CACHE_VERSION = 'hbs-4.7-1';
 
 function readCache(dir: string, key: string): string | undefined {
-  try { return readFileSync(path.join(dir, `${key}.js`), 'utf8'); } catch { return undefined; }
+  try {
+    return readFileSync(path.join(dir, `${key}.js`), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function writeCache(dir: string, key: string, spec: string) {
@@ -171,7 +221,9 @@ function writeCache(dir: string, key: string, spec: string) {
     const tmp = path.join(dir, `${key}.${process.pid}.tmp`);
     writeFileSync(tmp, spec, { mode: 0o600 });
     renameSync(tmp, path.join(dir, `${key}.js`));
-  } catch { /* a cache that cannot be written only costs time */ }
+  } catch {
+    /* a cache that cannot be written only costs time */
+  }
 }
 
 /** CSS goes into a <style> element: it must not be able to close it. */
@@ -186,33 +238,62 @@ function registerCommonHelpers(hb: HandlebarsNs) {
   hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
   hb.registerHelper('len', (a: unknown) => (Array.isArray(a) ? a.length : 0));
   hb.registerHelper('upper', (s: unknown) => String(s ?? '').toUpperCase());
-  hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
-  hb.registerHelper('join', (a: unknown, sep: unknown) => (Array.isArray(a) ? a.map(String).join(typeof sep === 'string' ? sep : ', ') : ''));
+  hb.registerHelper('concat', (...args: unknown[]) =>
+    args
+      .slice(0, -1)
+      .map((a) => String(a ?? ''))
+      .join(''),
+  );
+  hb.registerHelper('join', (a: unknown, sep: unknown) =>
+    Array.isArray(a) ? a.map(String).join(typeof sep === 'string' ? sep : ', ') : '',
+  );
 }
 
 function registerHtmlHelpers(hb: HandlebarsNs) {
   // the one place raw HTML enters the page: Markdown with its own HTML escaped
   hb.registerHelper('markdown', (text: unknown) => new hb.SafeString(markdownToSafeHtml(String(text ?? ''))));
   // a value inside a CSS string (the page footer): every non-alphanumeric char as a CSS escape
-  hb.registerHelper('cssString', (text: unknown) => new hb.SafeString('"' + String(text ?? '').replace(/[^A-Za-z0-9 ]/g, (c) => `\\${c.codePointAt(0)!.toString(16)} `) + '"'));
+  hb.registerHelper(
+    'cssString',
+    (text: unknown) =>
+      new hb.SafeString(
+        '"' + String(text ?? '').replace(/[^A-Za-z0-9 ]/g, (c) => `\\${c.codePointAt(0)!.toString(16)} `) + '"',
+      ),
+  );
   // the model's words with their code spans typeset
-  hb.registerHelper('words', (text: unknown) => new hb.SafeString(wordParts(String(text ?? '')).map((p, i) => (i % 2 ? `<code>${escapeHtml(p)}</code>` : escapeHtml(p))).join('')));
+  hb.registerHelper(
+    'words',
+    (text: unknown) =>
+      new hb.SafeString(
+        wordParts(String(text ?? ''))
+          .map((p, i) => (i % 2 ? `<code>${escapeHtml(p)}</code>` : escapeHtml(p)))
+          .join(''),
+      ),
+  );
   // a long command folded with shell line continuations, so paper shows typeable lines
   hb.registerHelper('fold', (text: unknown) => foldCommand(String(text ?? ''), PRINT_FOLD_WIDTH));
   // a host key fingerprint: one line, or split once after "SHA256:" when the column is narrow
   hb.registerHelper('fp', (text: unknown) => {
     const t = String(text ?? '');
     const i = t.indexOf(':');
-    return new hb.SafeString(i < 0 ? escapeHtml(t) : `${escapeHtml(t.slice(0, i + 1))}<wbr>${escapeHtml(t.slice(i + 1))}`);
+    return new hb.SafeString(
+      i < 0 ? escapeHtml(t) : `${escapeHtml(t.slice(0, i + 1))}<wbr>${escapeHtml(t.slice(i + 1))}`,
+    );
   });
   hb.registerHelper('escape', (text: unknown) => new hb.SafeString(escapeHtml(String(text ?? ''))));
 }
 
 function registerMdHelpers(hb: HandlebarsNs) {
   hb.registerHelper('md', (text: unknown) => mdInline(String(text ?? '')));
-  hb.registerHelper('words', (text: unknown) => wordParts(String(text ?? '')).map((p, i) => (i % 2 ? mdInlineCode(p) : mdInline(p))).join(''));
+  hb.registerHelper('words', (text: unknown) =>
+    wordParts(String(text ?? ''))
+      .map((p, i) => (i % 2 ? mdInlineCode(p) : mdInline(p)))
+      .join(''),
+  );
   hb.registerHelper('mdBlock', (text: unknown) => mdBlock(String(text ?? '')));
   hb.registerHelper('cell', (text: unknown) => mdCell(String(text ?? '')));
   hb.registerHelper('code', (text: unknown) => mdInlineCode(String(text ?? '')));
-  hb.registerHelper('codeBlock', (text: unknown, lang: unknown) => mdCodeBlock(String(text ?? ''), typeof lang === 'string' ? lang : ''));
+  hb.registerHelper('codeBlock', (text: unknown, lang: unknown) =>
+    mdCodeBlock(String(text ?? ''), typeof lang === 'string' ? lang : ''),
+  );
 }

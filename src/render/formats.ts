@@ -32,9 +32,20 @@ export const formatEntry = (name: DocFormat): FormatEntry => FORMATS.find((f) =>
 export function formatFor(output: string | undefined, format: DocFormat | undefined): DocFormat | { error: string } {
   const ext = output && output !== '-' ? path.extname(output).toLowerCase() : undefined;
   const fromExt = ext ? FORMATS.find((f) => f.exts.includes(ext))?.name : undefined;
-  if (format && fromExt && format !== fromExt) return { error: `--format ${format} does not match the file name ${output}` };
+  if (format && fromExt && format !== fromExt)
+    return { error: `--format ${format} does not match the file name ${output}` };
   const f = format ?? fromExt ?? (output === undefined || output === '-' ? 'html' : undefined);
-  if (!f) return { error: `cannot tell the format from ${output}: name it ${FORMATS.map((x) => x.exts[0]).join(', ')}, or give --format` };
-  if (!formatEntry(f).stdout && output === '-') return { error: `a ${f.toUpperCase()} is written to a file: give -o FILE${formatEntry(f).exts[0]} (${FORMATS.filter((x) => x.stdout).map((x) => x.name).join(', ')} can go to stdout)` };
+  if (!f)
+    return {
+      error: `cannot tell the format from ${output}: name it ${FORMATS.map((x) => x.exts[0]).join(', ')}, or give --format`,
+    };
+  if (!formatEntry(f).stdout && output === '-')
+    return {
+      error: `a ${f.toUpperCase()} is written to a file: give -o FILE${formatEntry(f).exts[0]} (${FORMATS.filter(
+        (x) => x.stdout,
+      )
+        .map((x) => x.name)
+        .join(', ')} can go to stdout)`,
+    };
   return f;
 }

@@ -72,15 +72,27 @@ export function mdBlock(src: string): string {
       if (f && f[1][0] === fence[0] && f[1].length >= fence.length) fence = undefined;
       continue;
     }
-    if (f) { fence = f[1]; out.push(line); continue; }
+    if (f) {
+      fence = f[1];
+      out.push(line);
+      continue;
+    }
     // code spans keep their text; everything else loses its tags and script links
-    out.push(line.split(/(`+[^`]*`+)/).map((part, i) => (i % 2 ? part : part
-      .replace(/&(?![a-zA-Z]+;|#\d+;)/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/\]\(\s*(?:javascript|vbscript|data):/gi, '](#unsafe-link:')
-      // an image becomes a link to it, as in the HTML plan: a plan never loads anything
-      .replace(/!\[([^\]]*)\]\(/g, '[image: $1](')
-    )).join(''));
+    out.push(
+      line
+        .split(/(`+[^`]*`+)/)
+        .map((part, i) =>
+          i % 2
+            ? part
+            : part
+                .replace(/&(?![a-zA-Z]+;|#\d+;)/g, '&amp;')
+                .replace(/</g, '&lt;')
+                .replace(/\]\(\s*(?:javascript|vbscript|data):/gi, '](#unsafe-link:')
+                // an image becomes a link to it, as in the HTML plan: a plan never loads anything
+                .replace(/!\[([^\]]*)\]\(/g, '[image: $1]('),
+        )
+        .join(''),
+    );
   }
   return out.join('\n');
 }
@@ -100,10 +112,22 @@ export function foldCommand(cmd: string, width = 88): string {
   let q: '' | "'" | '"' = '';
   for (let i = 0; i < cmd.length; i++) {
     const c = cmd[i];
-    if (q === "'") { if (c === "'") q = ''; continue; }
-    if (c === '\\') { i++; continue; }
-    if (q === '"') { if (c === '"') q = ''; continue; }
-    if (c === "'" || c === '"') { q = c; continue; }
+    if (q === "'") {
+      if (c === "'") q = '';
+      continue;
+    }
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (q === '"') {
+      if (c === '"') q = '';
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      q = c;
+      continue;
+    }
     if (c === '#' && (i === 0 || /\s/.test(cmd[i - 1]))) break;
     if (c === ' ' && cmd[i + 1] !== ' ' && i > 0 && cmd[i - 1] !== ' ') breaks.push(i);
   }

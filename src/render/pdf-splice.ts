@@ -5,10 +5,16 @@
 // Anything else is refused with SpliceError (the caller prints the whole document again).
 
 export class SpliceError extends Error {
-  constructor(message: string) { super(message); this.name = 'SpliceError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpliceError';
+  }
 }
 
-interface PdfObject { dict: string; stream?: string }
+interface PdfObject {
+  dict: string;
+  stream?: string;
+}
 
 interface ParsedPdf {
   text: string;
@@ -25,7 +31,10 @@ function skipString(s: string, at: number): number {
     let depth = 0;
     for (let i = at; i < s.length; i++) {
       const c = s[i];
-      if (c === '\\') { i++; continue; }
+      if (c === '\\') {
+        i++;
+        continue;
+      }
       if (c === '(') depth++;
       else if (c === ')' && --depth === 0) return i + 1;
     }
@@ -42,7 +51,10 @@ export function mapOutsideStrings(s: string, fn: (code: string) => string): stri
   let from = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
-    if (c === '<' && s[i + 1] === '<') { i++; continue; }
+    if (c === '<' && s[i + 1] === '<') {
+      i++;
+      continue;
+    }
     if (c === '(' || c === '<') {
       const end = skipString(s, i);
       out += fn(s.slice(from, i)) + s.slice(i, end);
@@ -57,7 +69,10 @@ const REF = /(\d+)\s+(\d+)\s+R\b/g;
 
 function refsOf(dict: string): number[] {
   const out: number[] = [];
-  mapOutsideStrings(dict, (code) => { for (const m of code.matchAll(REF)) out.push(Number(m[1])); return code; });
+  mapOutsideStrings(dict, (code) => {
+    for (const m of code.matchAll(REF)) out.push(Number(m[1]));
+    return code;
+  });
   return out;
 }
 
@@ -70,7 +85,10 @@ function parse(buf: Buffer): ParsedPdf {
   const offsets = new Map<number, number>();
   const lines = /^xref\s+([\s\S]*?)trailer/.exec(text.slice(at));
   if (!lines) throw new SpliceError('no trailer');
-  const rows = lines[1].split(/\r\n|\r|\n/).map((l) => l.trim()).filter(Boolean);
+  const rows = lines[1]
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (let i = 0; i < rows.length;) {
     const [first, count] = rows[i++].split(/\s+/).map(Number);
     for (let n = 0; n < count; n++, i++) {
@@ -96,9 +114,19 @@ function object(pdf: ParsedPdf, num: number): PdfObject {
   // find the keyword that ends the object's dictionary, skipping strings and comments
   for (let i = start; i < s.length; i++) {
     const c = s[i];
-    if (c === '%') { const nl = s.slice(i).search(/[\r\n]/); i = nl < 0 ? s.length : i + nl; continue; }
-    if (c === '<' && s[i + 1] === '<') { i++; continue; }
-    if (c === '(' || c === '<') { i = skipString(s, i) - 1; continue; }
+    if (c === '%') {
+      const nl = s.slice(i).search(/[\r\n]/);
+      i = nl < 0 ? s.length : i + nl;
+      continue;
+    }
+    if (c === '<' && s[i + 1] === '<') {
+      i++;
+      continue;
+    }
+    if (c === '(' || c === '<') {
+      i = skipString(s, i) - 1;
+      continue;
+    }
     if (s.startsWith('endobj', i)) {
       const o = { dict: s.slice(start, i).trim() };
       pdf.cache.set(num, o);
@@ -133,7 +161,8 @@ function pageList(pdf: ParsedPdf, catalog: PdfObject): number[] {
     if (depth > 64) throw new SpliceError('page tree too deep');
     const o = object(pdf, n);
     if (/\/Type\s*\/Pages\b/.test(o.dict)) {
-      if (/\/(Resources|MediaBox|CropBox|Rotate)\b/.test(o.dict)) throw new SpliceError('page tree nodes pass attributes down');
+      if (/\/(Resources|MediaBox|CropBox|Rotate)\b/.test(o.dict))
+        throw new SpliceError('page tree nodes pass attributes down');
       const kids = /\/Kids\s*\[([^\]]*)\]/.exec(o.dict)?.[1] ?? '';
       for (const k of kids.matchAll(REF)) walk(Number(k[1]), depth + 1);
     } else if (/\/Type\s*\/Page\b/.test(o.dict)) out.push(n);
@@ -149,7 +178,8 @@ function catalogOf(pdf: ParsedPdf): PdfObject {
   if (n === undefined) throw new SpliceError('no /Root');
   const c = object(pdf, n);
   // these point at pages or at the structure of the whole print: not rebuilt here
-  if (/\/(StructTreeRoot|Outlines|Names|AcroForm|OpenAction|PageLabels)\b/.test(c.dict)) throw new SpliceError('the catalog holds more than pages and named destinations');
+  if (/\/(StructTreeRoot|Outlines|Names|AcroForm|OpenAction|PageLabels)\b/.test(c.dict))
+    throw new SpliceError('the catalog holds more than pages and named destinations');
   if (/\/Dests\s*<</.test(c.dict)) throw new SpliceError('inline /Dests');
   return c;
 }
@@ -159,7 +189,10 @@ function destsOf(pdf: ParsedPdf, catalog: PdfObject): Map<string, { page: number
   const out = new Map<string, { page: number; rest: string }>();
   const n = refIn(catalog.dict, 'Dests');
   if (n === undefined) return out;
-  for (const m of object(pdf, n).dict.matchAll(/\/((?:[^\s/[\]<>()#%{}]|#[0-9A-Fa-f]{2})+)\s*\[\s*(\d+)\s+\d+\s+R([^\]]*)\]/g)) out.set(m[1], { page: Number(m[2]), rest: m[3] });
+  for (const m of object(pdf, n).dict.matchAll(
+    /\/((?:[^\s/[\]<>()#%{}]|#[0-9A-Fa-f]{2})+)\s*\[\s*(\d+)\s+\d+\s+R([^\]]*)\]/g,
+  ))
+    out.set(m[1], { page: Number(m[2]), rest: m[3] });
   return out;
 }
 
@@ -175,16 +208,21 @@ export function replaceFirstPages(whole: Buffer, front: Buffer, count: number): 
   const catB = catalogOf(B);
   const pagesA = pageList(A, catA);
   const pagesB = pageList(B, catB);
-  if (count < 1 || count > pagesB.length || count > pagesA.length) throw new SpliceError(`cannot take ${count} page(s) from a print of ${pagesB.length} into one of ${pagesA.length}`);
+  if (count < 1 || count > pagesB.length || count > pagesA.length)
+    throw new SpliceError(`cannot take ${count} page(s) from a print of ${pagesB.length} into one of ${pagesA.length}`);
   // each kept page, by the print it comes from
   const keptPage = new Map<string, number>();
   const finalPages: { src: ParsedPdf; num: number }[] = [];
-  pagesA.forEach((n, i) => { if (i >= count) finalPages.push({ src: A, num: n }); });
+  pagesA.forEach((n, i) => {
+    if (i >= count) finalPages.push({ src: A, num: n });
+  });
   finalPages.unshift(...pagesB.slice(0, count).map((n) => ({ src: B, num: n })));
   const key = (src: ParsedPdf, n: number) => `${src === A ? 'A' : 'B'}${n}`;
   // a page of either print stands for the page at the same place in the result
   pagesA.forEach((n, i) => keptPage.set(key(A, n), i));
-  pagesB.forEach((n, i) => { if (i < pagesA.length) keptPage.set(key(B, n), i); });
+  pagesB.forEach((n, i) => {
+    if (i < pagesA.length) keptPage.set(key(B, n), i);
+  });
 
   // new numbers: the page tree root, the destinations, the catalog, then every object kept
   const PAGES = 1;
@@ -195,7 +233,11 @@ export function replaceFirstPages(whole: Buffer, front: Buffer, count: number): 
   let next = 4;
   const numberOf = (src: ParsedPdf, n: number): number => {
     const page = keptPage.get(key(src, n));
-    if (page !== undefined) { const p = finalPages[page]; src = p.src; n = p.num; }
+    if (page !== undefined) {
+      const p = finalPages[page];
+      src = p.src;
+      n = p.num;
+    }
     const k = key(src, n);
     let nn = numbers.get(k);
     if (nn === undefined) {
@@ -235,7 +277,10 @@ export function replaceFirstPages(whole: Buffer, front: Buffer, count: number): 
   addDests(A, catA, (i) => i >= count);
   const catalogRest = catA.dict.replace(/^<<|>>$/g, '').replace(/\/(Pages|Dests)\s+\d+\s+\d+\s+R/g, '');
   if (refsOf(catalogRest).length) throw new SpliceError('the catalog refers to other objects');
-  written.set(PAGES, `<</Type /Pages\n/Count ${finalPages.length}\n/Kids [${finalPages.map((p) => `${numberOf(p.src, p.num)} 0 R`).join(' ')}]>>`);
+  written.set(
+    PAGES,
+    `<</Type /Pages\n/Count ${finalPages.length}\n/Kids [${finalPages.map((p) => `${numberOf(p.src, p.num)} 0 R`).join(' ')}]>>`,
+  );
   written.set(DESTS, `<<${[...dests].map(([n, d]) => `/${n} ${d}`).join('\n')}>>`);
   written.set(CATALOG, `<<${catalogRest.trim()}\n/Pages ${PAGES} 0 R\n/Dests ${DESTS} 0 R>>`.replace(/^<<\s*/, '<<'));
 

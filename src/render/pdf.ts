@@ -8,13 +8,20 @@ export type Paper = 'a4' | 'letter';
 
 export class ChromiumMissingError extends Error {
   constructor(tried: string[]) {
-    super(`Chromium was not found (looked for ${tried.join(', ')}). Install it with \`apt-get install chromium\`, `
-      + 'set LIFEBOAT_CHROMIUM to its path, or write HTML (-o plan.html) and print that from any browser: it prints the same.');
+    super(
+      `Chromium was not found (looked for ${tried.join(', ')}). Install it with \`apt-get install chromium\`, ` +
+        'set LIFEBOAT_CHROMIUM to its path, or write HTML (-o plan.html) and print that from any browser: it prints the same.',
+    );
     this.name = 'ChromiumMissingError';
   }
 }
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
   const tried = env.LIFEBOAT_CHROMIUM ? [env.LIFEBOAT_CHROMIUM] : CANDIDATES;
@@ -24,7 +31,16 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 // headless, no sandbox (root in containers), and nothing that phones home
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface PdfOptions {
   paper?: Paper;
@@ -43,7 +59,10 @@ export interface PdfOptions {
 
 type Browser = Awaited<ReturnType<typeof launchChromium>>;
 type PdfPage = Awaited<ReturnType<Browser['newPage']>>;
-export interface Printer { browser: Browser; page: PdfPage }
+export interface Printer {
+  browser: Browser;
+  page: PdfPage;
+}
 
 export async function launchChromium(executablePath?: string, env: NodeJS.ProcessEnv = process.env) {
   const { chromium } = await import('playwright-core');
@@ -80,20 +99,25 @@ const MARGIN_TEXT = "font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 7
  * replaces counter(pages) when only the first pages of a longer print are printed.
  */
 export function footerCss(left: string, total?: number): string {
-  return `@page { @bottom-left { content: ${cssString(left)}; ${MARGIN_TEXT} }`
-    + ` @bottom-right { content: "Page " counter(page) " of " ${total === undefined ? 'counter(pages)' : `"${total}"`}; ${MARGIN_TEXT} } }`;
+  return (
+    `@page { @bottom-left { content: ${cssString(left)}; ${MARGIN_TEXT} }` +
+    ` @bottom-right { content: "Page " counter(page) " of " ${total === undefined ? 'counter(pages)' : `"${total}"`}; ${MARGIN_TEXT} } }`
+  );
 }
 
 // Laying a long document out for the screen is work the print does again: off-screen parts
 // are skipped on screen (content-visibility), and printing lays out everything anyway.
-const SKIP_SCREEN_LAYOUT = '<style>@media screen { body > * { content-visibility: auto; contain-intrinsic-size: auto 1000px; } }</style>';
-export const forPrint = (html: string) => (/<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + SKIP_SCREEN_LAYOUT) : SKIP_SCREEN_LAYOUT + html);
+const SKIP_SCREEN_LAYOUT =
+  '<style>@media screen { body > * { content-visibility: auto; contain-intrinsic-size: auto 1000px; } }</style>';
+export const forPrint = (html: string) =>
+  /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => m + SKIP_SCREEN_LAYOUT) : SKIP_SCREEN_LAYOUT + html;
 
 export async function htmlToPdf(html: string, opts: PdfOptions): Promise<Buffer> {
   return (await printPdf(html, opts)).pdf;
 }
 
-const samePages = (a: Map<string, number>, b: Map<string, number>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+const samePages = (a: Map<string, number>, b: Map<string, number>) =>
+  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
 /**
  * The PDF and, with `pageNumbers`, where each anchor of the contents starts.
@@ -121,22 +145,28 @@ export async function printPdf(html: string, opts: PdfOptions): Promise<Printed>
     await page.setContent(forPrint(html), { waitUntil: 'load' });
     // print margins come from the CSS @page rule, the footer from its margin boxes
     await page.addStyleTag({ content: footerCss(opts.footer) });
-    const print = () => page.pdf({
-      format: opts.paper === 'letter' ? 'Letter' : 'A4',
-      printBackground: true,
-      margin: { top: '16mm', bottom: '18mm', left: '14mm', right: '14mm' },
-      preferCSSPageSize: false,
-    });
+    const print = () =>
+      page.pdf({
+        format: opts.paper === 'letter' ? 'Letter' : 'A4',
+        printBackground: true,
+        margin: { top: '16mm', bottom: '18mm', left: '14mm', right: '14mm' },
+        preferCSSPageSize: false,
+      });
     let pdf = await print();
     let prints = 1;
     if (!opts.pageNumbers) return { pdf, pages: new Map(), prints, joined: false };
     let pages = destinationPages(pdf);
-    const fill = (nums: Map<string, number>) => page.evaluate((written: Record<string, number>) => {
-      for (const el of document.querySelectorAll<HTMLElement>('[data-anchor]')) el.textContent = String(written[el.dataset.anchor ?? ''] ?? '');
-    }, Object.fromEntries(nums));
+    const fill = (nums: Map<string, number>) =>
+      page.evaluate((written: Record<string, number>) => {
+        for (const el of document.querySelectorAll<HTMLElement>('[data-anchor]'))
+          el.textContent = String(written[el.dataset.anchor ?? ''] ?? '');
+      }, Object.fromEntries(nums));
     await fill(pages);
 
-    const counted = () => { prints++; return print(); };
+    const counted = () => {
+      prints++;
+      return print();
+    };
     const spliced = await printFront(page, pdf, pages, opts.footer, counted).catch((e: unknown) => {
       if (e instanceof SpliceError) return undefined;
       throw e;
@@ -159,14 +189,21 @@ export async function printPdf(html: string, opts: PdfOptions): Promise<Printed>
 }
 
 /** the front pages printed again with the numbers, spliced in; SpliceError when it does not hold */
-async function printFront(page: PdfPage, whole: Buffer, pages: Map<string, number>, footer: string, print: () => Promise<Buffer>): Promise<Buffer> {
+async function printFront(
+  page: PdfPage,
+  whole: Buffer,
+  pages: Map<string, number>,
+  footer: string,
+  print: () => Promise<Buffer>,
+): Promise<Buffer> {
   // the first child of <body> after the numbers that starts a page: hidden from it on
   const cut = await page.evaluate(() => {
     const cells = document.querySelectorAll('[data-anchor]');
     let holder: Element | null = cells[cells.length - 1] ?? null;
     while (holder && holder.parentElement !== document.body) holder = holder.parentElement;
     let el = holder?.nextElementSibling ?? null;
-    while (el && !['page', 'always', 'left', 'right', 'recto', 'verso'].includes(getComputedStyle(el).breakBefore)) el = el.nextElementSibling;
+    while (el && !['page', 'always', 'left', 'right', 'recto', 'verso'].includes(getComputedStyle(el).breakBefore))
+      el = el.nextElementSibling;
     if (!el?.id) return null;
     for (let e: Element | null = el; e; e = e.nextElementSibling) e.setAttribute('data-lifeboat-later', '');
     return el.id;
@@ -174,17 +211,22 @@ async function printFront(page: PdfPage, whole: Buffer, pages: Map<string, numbe
   const count = cut === null ? undefined : (pages.get(cut) ?? 0) - 1;
   if (count === undefined || count < 1) throw new SpliceError('no page-starting part after the contents');
   const total = pageCount(whole);
-  const style = await page.addStyleTag({ content: `[data-lifeboat-later] { display: none !important; }\n${footerCss(footer, total)}` });
+  const style = await page.addStyleTag({
+    content: `[data-lifeboat-later] { display: none !important; }\n${footerCss(footer, total)}`,
+  });
   let front: Buffer;
   try {
     front = await print();
   } finally {
     // as it was, for a whole print after all
     await style.evaluate((el) => (el as Element).remove());
-    await page.evaluate(() => { for (const el of document.querySelectorAll('[data-lifeboat-later]')) el.removeAttribute('data-lifeboat-later'); });
+    await page.evaluate(() => {
+      for (const el of document.querySelectorAll('[data-lifeboat-later]')) el.removeAttribute('data-lifeboat-later');
+    });
   }
   if (pageCount(front) !== count) throw new SpliceError('the front printed alone does not fill the same pages');
   const pdf = replaceFirstPages(whole, front, count);
-  if (pageCount(pdf) !== total || !samePages(destinationPages(pdf), pages)) throw new SpliceError('the joined PDF does not have the pages of the whole print');
+  if (pageCount(pdf) !== total || !samePages(destinationPages(pdf), pages))
+    throw new SpliceError('the joined PDF does not have the pages of the whole print');
   return pdf;
 }

@@ -33,25 +33,54 @@ export interface PlanDocOptions {
   changes?: ChangeSource;
 }
 
-export interface PlanDoc { model: PlanModel; output: string | Buffer; historySkipped: number }
+export interface PlanDoc {
+  model: PlanModel;
+  output: string | Buffer;
+  historySkipped: number;
+}
 
 export const historyFile = (project: Project) => path.join(project.root, '.lifeboat', 'history.jsonl');
 
-export async function renderPlanDocument(project: Project, site: Loaded<Site>, inventory: string, opts: PlanDocOptions): Promise<PlanDoc> {
+export async function renderPlanDocument(
+  project: Project,
+  site: Loaded<Site>,
+  inventory: string,
+  opts: PlanDocOptions,
+): Promise<PlanDoc> {
   // JSON is the plan's model itself (for a wiki, a CMDB or a check of one's own): no templates
-  const engine = opts.format === 'json' ? undefined
-    : await createEngine(loadTemplateSet({ dir: opts.baseTemplatesDir, overrideDir: opts.templatesDir }), opts.format === 'md' ? 'md' : 'html', { cacheDir: opts.cacheDir });
+  const engine =
+    opts.format === 'json'
+      ? undefined
+      : await createEngine(
+          loadTemplateSet({ dir: opts.baseTemplatesDir, overrideDir: opts.templatesDir }),
+          opts.format === 'md' ? 'md' : 'html',
+          { cacheDir: opts.cacheDir },
+        );
   const hf = historyFile(project);
   const history = readHistory(hf);
   const extraInputs = engine?.inputs('plan') ?? [];
   if (existsSync(hf)) extraInputs.push({ path: '.lifeboat/history.jsonl', sha256: sha256(readFileSync(hf, 'utf8')) });
-  const changes = opts.changes ?? changeSource(project.root, [...project.runbooks.values()].map((r) => r.file.file));
-  const model = planModel(project, site, inventory, history.entries, { now: opts.now, version: opts.version, extraInputs, changes });
+  const changes =
+    opts.changes ??
+    changeSource(
+      project.root,
+      [...project.runbooks.values()].map((r) => r.file.file),
+    );
+  const model = planModel(project, site, inventory, history.entries, {
+    now: opts.now,
+    version: opts.version,
+    extraInputs,
+    changes,
+  });
   if (!engine) return { model, output: `${JSON.stringify(model, null, 2)}\n`, historySkipped: history.skipped };
   const text = engine.render('plan', model);
   if (opts.format !== 'pdf') return { model, output: text, historySkipped: history.skipped };
   const { pdf, pages } = await printPdf(text, {
-    paper: opts.paper, executablePath: opts.chromium, env: opts.env, pageNumbers: true, printer: opts.printer,
+    paper: opts.paper,
+    executablePath: opts.chromium,
+    env: opts.env,
+    pageNumbers: true,
+    printer: opts.printer,
     footer: `${model.organisation} · DR plan · ${model.generated} · digest ${model.digestShort}`,
   });
   for (const c of model.contents) c.page = pages.get(c.anchor);

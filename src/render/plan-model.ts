@@ -4,7 +4,13 @@
 import path from 'node:path';
 import type { Project, Loaded } from '../load/project.js';
 import type { Site, Tier } from '../model/types.js';
-import { isHostCondition, type ResolvedCondition, type ResolvedPlan, type ResolvedStep, type SecretSource } from '../model/plan.js';
+import {
+  isHostCondition,
+  type ResolvedCondition,
+  type ResolvedPlan,
+  type ResolvedStep,
+  type SecretSource,
+} from '../model/plan.js';
 import type { Inventory } from '../model/types.js';
 import { resolvePlan, resolveHost, sha256 } from '../plan/resolve.js';
 import { render, SITE_VAR_VALUE, type RenderContext, type Template } from '../plan/template.js';
@@ -22,24 +28,55 @@ import { recoveryPhases, phaseOf } from '../plan/recovery-order.js';
 import { describeEstimateTotal, estimatedSteps, estimateTotal } from '../plan/estimates.js';
 
 export const TIERS: Tier[] = ['critical', 'important', 'routine'];
-const TIER_WORDS: Record<Tier, string> = { critical: 'the business stops', important: 'the business slows', routine: 'it can wait' };
+const TIER_WORDS: Record<Tier, string> = {
+  critical: 'the business stops',
+  important: 'the business slows',
+  routine: 'it can wait',
+};
 
-export interface InputFile { path: string; sha256: string }
+export interface InputFile {
+  path: string;
+  sha256: string;
+}
 
 /** text: "current (passed 2026-11-02)", "stale since 2026-08-01", "never rehearsed" */
-export interface StatusView { state: RehearsalState; text: string; current: boolean }
+export interface StatusView {
+  state: RehearsalState;
+  text: string;
+  current: boolean;
+}
 
 export interface ServiceRow {
-  service: string; runbook: string; title: string; anchor: string; version: string;
-  tier: Tier; rto: string; rpo: string; owner: string; status: StatusView;
+  service: string;
+  runbook: string;
+  title: string;
+  anchor: string;
+  version: string;
+  tier: Tier;
+  rto: string;
+  rpo: string;
+  owner: string;
+  status: StatusView;
 }
 
 /** a runbook as other sections point at it: "5.3 Promote the standby" */
-export interface RunbookRef { runbook: string; title: string; anchor: string; section: string; status: StatusView }
+export interface RunbookRef {
+  runbook: string;
+  title: string;
+  anchor: string;
+  section: string;
+  status: StatusView;
+}
 
 /** one place per service: its facts, the runbooks that serve it, what must be back first */
 export interface ServiceView {
-  id: string; name: string; anchor: string; tier: Tier; rto: string; rpo: string; owner: string;
+  id: string;
+  name: string;
+  anchor: string;
+  tier: Tier;
+  rto: string;
+  rpo: string;
+  owner: string;
   runbooks: RunbookRef[];
   /** names of the services that must be back first */
   dependsOn: string[];
@@ -49,29 +86,57 @@ export interface ServiceView {
   declared: boolean;
 }
 
-export interface PhaseChoice extends RunbookRef { when?: string; tier: Tier; service: string }
+export interface PhaseChoice extends RunbookRef {
+  when?: string;
+  tier: Tier;
+  service: string;
+}
 export interface PhaseView {
-  number: number; name: string; notes?: string;
+  number: number;
+  name: string;
+  notes?: string;
   /** in order; an entry with more than one choice is a set of alternatives: run one */
   entries: { alternatives: boolean; choices: PhaseChoice[] }[];
 }
 
-export interface SituationView { symptom: string; check?: string; notWhen?: string; runbook: RunbookRef }
+export interface SituationView {
+  symptom: string;
+  check?: string;
+  notWhen?: string;
+  runbook: RunbookRef;
+}
 
 export interface NetworkView {
-  name: string; kind: 'vip' | 'dns'; address?: string;
+  name: string;
+  kind: 'vip' | 'dns';
+  address?: string;
   /** "db1 (10.0.0.11)" when it names an inventory host */
   normally: string;
   after: { runbook: RunbookRef; holder: string }[];
   notes?: string;
 }
 
-export interface ChangeEntry { date: string; version: string; note: string }
-export interface ChangeView { runbook: RunbookRef; file: string; version: string; entries: ChangeEntry[] }
+export interface ChangeEntry {
+  date: string;
+  version: string;
+  note: string;
+}
+export interface ChangeView {
+  runbook: RunbookRef;
+  file: string;
+  version: string;
+  entries: ChangeEntry[];
+}
 /** a runbook file's history, newest first (from git, or from the file itself) */
 export type ChangeSource = (file: string) => ChangeEntry[];
 
-export interface ContentsEntry { section: string; title: string; anchor: string; level: 1 | 2; page?: number }
+export interface ContentsEntry {
+  section: string;
+  title: string;
+  anchor: string;
+  level: 1 | 2;
+  page?: number;
+}
 
 export interface CommandView {
   /** host names this exact command runs on */
@@ -116,7 +181,12 @@ export interface StepView {
   estimate?: string;
 }
 
-export interface RoleView { role: string; host: string; address: string; mayBeDown: boolean }
+export interface RoleView {
+  role: string;
+  host: string;
+  address: string;
+  mayBeDown: boolean;
+}
 
 export interface RunbookView {
   /** "5.2": its section in the document */
@@ -126,8 +196,17 @@ export interface RunbookView {
   notWhen: string[];
   /** the site's services this runbook serves */
   services: string[];
-  name: string; anchor: string; title: string; service: string; tier: Tier; version: string;
-  rto: string; rpo: string; owner: string; file: string; digest: string;
+  name: string;
+  anchor: string;
+  title: string;
+  service: string;
+  tier: Tier;
+  version: string;
+  rto: string;
+  rpo: string;
+  owner: string;
+  file: string;
+  digest: string;
   /** Markdown source */
   description?: string;
   status: StatusView;
@@ -149,9 +228,17 @@ export interface RunbookView {
 }
 
 export interface HostView {
-  name: string; address: string; addressFromSshConfig: boolean; user: string; port: number;
-  jump?: string; hostKey?: string; knownHosts: string[]; description?: string;
-  mayBeDown: boolean; usedBy: string[];
+  name: string;
+  address: string;
+  addressFromSshConfig: boolean;
+  user: string;
+  port: number;
+  jump?: string;
+  hostKey?: string;
+  knownHosts: string[];
+  description?: string;
+  mayBeDown: boolean;
+  usedBy: string[];
   /** hosts reached through this one */
   jumpFor: string[];
   /** the break-glass command: plain OpenSSH, no lifeboat needed */
@@ -205,7 +292,13 @@ export interface PlanModelOptions {
 }
 
 export class PlanModelError extends Error {
-  constructor(message: string, readonly problems: string[]) { super(message); this.name = 'PlanModelError'; }
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+    this.name = 'PlanModelError';
+  }
 }
 
 export const anchorOf = (runbook: string) => `runbook-${runbook}`;
@@ -227,13 +320,25 @@ function secretSourceWords(source: SecretSource): string {
 function jumpChain(inv: Inventory, name: string): string[] {
   const out: string[] = [];
   let h = resolveHost(inv, name, { env: {} });
-  while (h.jump) { out.unshift(`${h.jump.user}@${h.jump.address}:${h.jump.port}`); h = h.jump; }
+  while (h.jump) {
+    out.unshift(`${h.jump.user}@${h.jump.address}:${h.jump.port}`);
+    h = h.jump;
+  }
   return out;
 }
 
 // the document's own section numbers; runbooks are RUNBOOK_SECTION.1, .2, …
 export const SECTIONS = {
-  contacts: 1, situations: 2, services: 3, order: 4, runbooks: 5, verify: 6, network: 7, breakglass: 8, changes: 9, appendix: 10,
+  contacts: 1,
+  situations: 2,
+  services: 3,
+  order: 4,
+  runbooks: 5,
+  verify: 6,
+  network: 7,
+  breakglass: 8,
+  changes: 9,
+  appendix: 10,
 } as const;
 
 /** a site value that is exactly `{{ vars.NAME }}` reads the inventory's var; anything else is text */
@@ -244,10 +349,19 @@ function inventoryValue(inv: Inventory, text: string): string {
   return v === undefined ? `${text} (not set in this inventory)` : String(v);
 }
 
-export function planModel(project: Project, site: Loaded<Site>, inventoryName: string, history: HistoryRecord[] = [], opts: PlanModelOptions = {}): PlanModel {
+export function planModel(
+  project: Project,
+  site: Loaded<Site>,
+  inventoryName: string,
+  history: HistoryRecord[] = [],
+  opts: PlanModelOptions = {},
+): PlanModel {
   const now = opts.now ?? new Date();
   const inv = project.inventories.get(inventoryName);
-  if (!inv) throw new PlanModelError(`no inventory named '${inventoryName}'`, [`inventories found: ${[...project.inventories.keys()].join(', ') || 'none'}`]);
+  if (!inv)
+    throw new PlanModelError(`no inventory named '${inventoryName}'`, [
+      `inventories found: ${[...project.inventories.keys()].join(', ') || 'none'}`,
+    ]);
   const s = site.data;
   const rehearseEveryMs = s.rehearse_every ? parseDuration(s.rehearse_every) : undefined;
   const problems: string[] = [];
@@ -286,8 +400,16 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     // objectives as the runbook writes them ("24h" stays "24h")
     const obj = project.runbooks.get(name)?.data.objectives;
     rows.set(name, {
-      service: r.service ?? r.title, runbook: name, title: r.title, anchor: anchorOf(name), version: r.version, tier: r.tier,
-      rto: obj?.rto ?? durationShort(r.rtoMs), rpo: obj?.rpo ?? durationShort(r.rpoMs), owner: r.owner ?? '', status,
+      service: r.service ?? r.title,
+      runbook: name,
+      title: r.title,
+      anchor: anchorOf(name),
+      version: r.version,
+      tier: r.tier,
+      rto: obj?.rto ?? durationShort(r.rtoMs),
+      rpo: obj?.rpo ?? durationShort(r.rpoMs),
+      owner: r.owner ?? '',
+      status,
     });
   }
 
@@ -295,42 +417,99 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   // not name (included-only ones, or forgotten ones) come after, by name
   const phasesRead = recoveryPhases(s);
   const ordered = [...phaseOf(phasesRead).keys()].filter((n) => rows.has(n));
-  for (const n of phaseOf(phasesRead).keys()) if (!project.runbooks.has(n)) problems.push(`recovery_order names '${n}', which is not a runbook of this site`);
+  for (const n of phaseOf(phasesRead).keys())
+    if (!project.runbooks.has(n)) problems.push(`recovery_order names '${n}', which is not a runbook of this site`);
   for (const n of [...rows.keys()].sort()) {
     if (ordered.includes(n)) continue;
     ordered.push(n);
     notes.push(`runbook '${n}' is not in the site's recovery_order: it is printed after the others`);
   }
   const refs = new Map<string, RunbookRef>();
-  ordered.forEach((n, i) => { const r = rows.get(n)!; refs.set(n, { runbook: n, title: r.title, anchor: r.anchor, section: `${SECTIONS.runbooks}.${i + 1}`, status: r.status }); });
-  const ref = (n: string): RunbookRef => refs.get(n) ?? { runbook: n, title: n, anchor: anchorOf(n), section: '', status: { state: 'never', text: 'unknown runbook', current: false } };
+  ordered.forEach((n, i) => {
+    const r = rows.get(n)!;
+    refs.set(n, {
+      runbook: n,
+      title: r.title,
+      anchor: r.anchor,
+      section: `${SECTIONS.runbooks}.${i + 1}`,
+      status: r.status,
+    });
+  });
+  const ref = (n: string): RunbookRef =>
+    refs.get(n) ?? {
+      runbook: n,
+      title: n,
+      anchor: anchorOf(n),
+      section: '',
+      status: { state: 'never', text: 'unknown runbook', current: false },
+    };
 
   // services: the site's, or (when it describes none) one per runbook from its own fields
   const services: ServiceView[] = s.services
     ? Object.entries(s.services).map(([id, v]) => ({
-      id, name: v.name, anchor: `service-${id}`, tier: v.tier, rto: v.rto ?? '', rpo: v.rpo ?? '', owner: v.owner ?? '',
-      runbooks: v.runbooks.filter((n) => refs.has(n)).map(ref).sort((x, y) => ordered.indexOf(x.runbook) - ordered.indexOf(y.runbook)),
-      dependsOn: (v.depends_on ?? []).map((d) => s.services?.[d]?.name ?? d), verify: v.verify ?? [], declared: true,
-    }))
-    : ordered.map((n) => { const r = rows.get(n)!; return { id: n, name: r.service, anchor: `service-${n}`, tier: r.tier, rto: r.rto, rpo: r.rpo, owner: r.owner, runbooks: [ref(n)], dependsOn: [], verify: [], declared: false }; });
-  if (s.services) for (const [id, v] of Object.entries(s.services)) for (const n of v.runbooks) if (!project.runbooks.has(n)) problems.push(`service '${id}' names '${n}', which is not a runbook of this site`);
+        id,
+        name: v.name,
+        anchor: `service-${id}`,
+        tier: v.tier,
+        rto: v.rto ?? '',
+        rpo: v.rpo ?? '',
+        owner: v.owner ?? '',
+        runbooks: v.runbooks
+          .filter((n) => refs.has(n))
+          .map(ref)
+          .sort((x, y) => ordered.indexOf(x.runbook) - ordered.indexOf(y.runbook)),
+        dependsOn: (v.depends_on ?? []).map((d) => s.services?.[d]?.name ?? d),
+        verify: v.verify ?? [],
+        declared: true,
+      }))
+    : ordered.map((n) => {
+        const r = rows.get(n)!;
+        return {
+          id: n,
+          name: r.service,
+          anchor: `service-${n}`,
+          tier: r.tier,
+          rto: r.rto,
+          rpo: r.rpo,
+          owner: r.owner,
+          runbooks: [ref(n)],
+          dependsOn: [],
+          verify: [],
+          declared: false,
+        };
+      });
+  if (s.services)
+    for (const [id, v] of Object.entries(s.services))
+      for (const n of v.runbooks)
+        if (!project.runbooks.has(n))
+          problems.push(`service '${id}' names '${n}', which is not a runbook of this site`);
   const servicesOf = (n: string) => services.filter((v) => v.runbooks.some((r) => r.runbook === n));
 
   const phases: PhaseView[] = phasesRead.map((p, i) => ({
     number: i + 1,
     name: p.name ?? rows.get(p.entries[0].choices[0].runbook)?.service ?? p.entries[0].choices[0].runbook,
     notes: p.notes,
-    entries: p.entries.map((e) => ({
-      alternatives: e.choices.length > 1,
-      choices: e.choices.filter((c) => refs.has(c.runbook)).map((c) => {
-        const svc = servicesOf(c.runbook)[0];
-        return { ...ref(c.runbook), when: c.when, tier: svc?.tier ?? rows.get(c.runbook)!.tier, service: svc?.name ?? rows.get(c.runbook)!.service };
-      }),
-    })).filter((e) => e.choices.length),
+    entries: p.entries
+      .map((e) => ({
+        alternatives: e.choices.length > 1,
+        choices: e.choices
+          .filter((c) => refs.has(c.runbook))
+          .map((c) => {
+            const svc = servicesOf(c.runbook)[0];
+            return {
+              ...ref(c.runbook),
+              when: c.when,
+              tier: svc?.tier ?? rows.get(c.runbook)!.tier,
+              service: svc?.name ?? rows.get(c.runbook)!.service,
+            };
+          }),
+      }))
+      .filter((e) => e.choices.length),
   }));
 
   const situations: SituationView[] = (s.situations ?? []).map((x) => {
-    if (!project.runbooks.has(x.runbook)) problems.push(`situations name '${x.runbook}', which is not a runbook of this site`);
+    if (!project.runbooks.has(x.runbook))
+      problems.push(`situations name '${x.runbook}', which is not a runbook of this site`);
     return { symptom: x.symptom, check: x.check, notWhen: x.not_when, runbook: ref(x.runbook) };
   });
 
@@ -348,14 +527,26 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
         const mine = e.choices.find((c) => c.runbook === n);
         if (!mine) continue;
         if (mine.when) useWhen.push(mine.when);
-        for (const o of e.choices) if (o !== mine) notWhen.push(`${o.when ?? 'otherwise'}: use ${o.section} ${o.title} instead`);
+        for (const o of e.choices)
+          if (o !== mine) notWhen.push(`${o.when ?? 'otherwise'}: use ${o.section} ${o.title} instead`);
       }
     }
     try {
       views.push({
         ...runbookView(project, plans.get(n)!, row, problems, lastPassed.get(n)),
-        section: ref(n).section, useWhen, notWhen, services: svcs.map((v) => v.name),
-        ...(svc ? { service: svcs.map((v) => v.name).join(', '), tier: svc.tier, rto: svc.rto, rpo: svc.rpo, owner: svc.owner || row.owner } : {}),
+        section: ref(n).section,
+        useWhen,
+        notWhen,
+        services: svcs.map((v) => v.name),
+        ...(svc
+          ? {
+              service: svcs.map((v) => v.name).join(', '),
+              tier: svc.tier,
+              rto: svc.rto,
+              rpo: svc.rpo,
+              owner: svc.owner || row.owner,
+            }
+          : {}),
       });
     } catch (e) {
       problems.push(`runbook '${n}': ${(e as Error).message}`);
@@ -370,47 +561,96 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   const invData = inv.data;
   const hostWords = (h: string) => (invData.hosts[h] ? `${h} (${resolveHost(invData, h, { env: {} }).address})` : h);
   const network: NetworkView[] = (s.network ?? []).map((x) => ({
-    name: x.name, kind: x.kind, address: x.address === undefined ? undefined : inventoryValue(invData, x.address), normally: hostWords(x.normally), notes: x.notes,
-    after: Object.entries(x.after ?? {}).filter(([n]) => refs.has(n)).map(([n, holder]) => ({ runbook: ref(n), holder: hostWords(holder) })),
+    name: x.name,
+    kind: x.kind,
+    address: x.address === undefined ? undefined : inventoryValue(invData, x.address),
+    normally: hostWords(x.normally),
+    notes: x.notes,
+    after: Object.entries(x.after ?? {})
+      .filter(([n]) => refs.has(n))
+      .map(([n, holder]) => ({ runbook: ref(n), holder: hostWords(holder) })),
   }));
 
-  const knownHosts = Array.isArray(invData.known_hosts) ? [...invData.known_hosts] : [invData.known_hosts ?? '~/.ssh/known_hosts'];
+  const knownHosts = Array.isArray(invData.known_hosts)
+    ? [...invData.known_hosts]
+    : [invData.known_hosts ?? '~/.ssh/known_hosts'];
   const jumpFor = new Map<string, string[]>();
   for (const name of Object.keys(invData.hosts).sort()) {
-    for (let j = resolveHost(invData, name, { env: {} }).jump; j; j = j.jump) jumpFor.set(j.name, [...(jumpFor.get(j.name) ?? []), name]);
+    for (let j = resolveHost(invData, name, { env: {} }).jump; j; j = j.jump)
+      jumpFor.set(j.name, [...(jumpFor.get(j.name) ?? []), name]);
   }
-  const hosts: HostView[] = Object.keys(invData.hosts).sort().map((name) => {
-    const h = resolveHost(invData, name, { env: {} });
-    const chain = jumpChain(invData, name);
-    const keyFile = invData.hosts[name].identity_file ?? invData.defaults?.identity_file;
-    const kh = knownHosts.length === 1 && knownHosts[0] === '~/.ssh/known_hosts' ? '' : `-o UserKnownHostsFile=${knownHosts.map((k) => (knownHosts.length > 1 ? `"${k}"` : k)).join(' ')} `;
-    // inventory values are quoted like runbook values: the printed command is safe to paste
-    // (a leading ~ stays unquoted so the shell expands it)
-    const key = keyFile ? `-i ${keyFile.startsWith('~/') ? `~/${shellQuote(keyFile.slice(2))}` : shellQuote(keyFile)} -o IdentitiesOnly=yes ` : '';
-    const ssh = `ssh ${key}${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
-    return {
-      name, address: h.address, addressFromSshConfig: !invData.hosts[name].address, user: h.user, port: h.port,
-      jump: chain.length ? chain.join(' → ') : undefined, hostKey: h.hostKey, knownHosts, description: invData.hosts[name].description,
-      mayBeDown: mayBeDown.has(name), usedBy: [...(usedBy.get(name) ?? [])].sort(), jumpFor: jumpFor.get(name) ?? [], ssh,
-      keyFile, credentials: invData.hosts[name].credentials ?? invData.defaults?.credentials,
-    };
-  });
+  const hosts: HostView[] = Object.keys(invData.hosts)
+    .sort()
+    .map((name) => {
+      const h = resolveHost(invData, name, { env: {} });
+      const chain = jumpChain(invData, name);
+      const keyFile = invData.hosts[name].identity_file ?? invData.defaults?.identity_file;
+      const kh =
+        knownHosts.length === 1 && knownHosts[0] === '~/.ssh/known_hosts'
+          ? ''
+          : `-o UserKnownHostsFile=${knownHosts.map((k) => (knownHosts.length > 1 ? `"${k}"` : k)).join(' ')} `;
+      // inventory values are quoted like runbook values: the printed command is safe to paste
+      // (a leading ~ stays unquoted so the shell expands it)
+      const key = keyFile
+        ? `-i ${keyFile.startsWith('~/') ? `~/${shellQuote(keyFile.slice(2))}` : shellQuote(keyFile)} -o IdentitiesOnly=yes `
+        : '';
+      const ssh = `ssh ${key}${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
+      return {
+        name,
+        address: h.address,
+        addressFromSshConfig: !invData.hosts[name].address,
+        user: h.user,
+        port: h.port,
+        jump: chain.length ? chain.join(' → ') : undefined,
+        hostKey: h.hostKey,
+        knownHosts,
+        description: invData.hosts[name].description,
+        mayBeDown: mayBeDown.has(name),
+        usedBy: [...(usedBy.get(name) ?? [])].sort(),
+        jumpFor: jumpFor.get(name) ?? [],
+        ssh,
+        keyFile,
+        credentials: invData.hosts[name].credentials ?? invData.defaults?.credentials,
+      };
+    });
 
   const changes: ChangeView[] = views.map((v) => {
     const entries = opts.changes?.(path.resolve(project.root, v.file)) ?? [];
-    return { runbook: ref(v.name), file: v.file, version: v.version, entries: entries.length ? entries : [{ date: '', version: v.version, note: 'present version (no history found)' }] };
+    return {
+      runbook: ref(v.name),
+      file: v.file,
+      version: v.version,
+      entries: entries.length
+        ? entries
+        : [{ date: '', version: v.version, note: 'present version (no history found)' }],
+    };
   });
 
   const contents: ContentsEntry[] = [
     { section: String(SECTIONS.contacts), title: 'Contacts and escalation', anchor: 'contacts', level: 1 },
-    { section: String(SECTIONS.situations), title: 'Which runbook? Symptoms and situations', anchor: 'situations', level: 1 },
+    {
+      section: String(SECTIONS.situations),
+      title: 'Which runbook? Symptoms and situations',
+      anchor: 'situations',
+      level: 1,
+    },
     { section: String(SECTIONS.services), title: 'Services', anchor: 'services', level: 1 },
     { section: String(SECTIONS.order), title: 'Recovery order', anchor: 'order', level: 1 },
     { section: String(SECTIONS.runbooks), title: 'Runbooks', anchor: views[0]?.anchor ?? 'order', level: 1 },
     ...views.map((v): ContentsEntry => ({ section: v.section, title: v.title, anchor: v.anchor, level: 2 })),
     { section: String(SECTIONS.verify), title: 'After recovery: verification checklist', anchor: 'verify', level: 1 },
-    { section: String(SECTIONS.network), title: 'Network addresses and where credentials live', anchor: 'network', level: 1 },
-    { section: String(SECTIONS.breakglass), title: 'Break glass: reaching each host by hand', anchor: 'breakglass', level: 1 },
+    {
+      section: String(SECTIONS.network),
+      title: 'Network addresses and where credentials live',
+      anchor: 'network',
+      level: 1,
+    },
+    {
+      section: String(SECTIONS.breakglass),
+      title: 'Break glass: reaching each host by hand',
+      anchor: 'breakglass',
+      level: 1,
+    },
     { section: String(SECTIONS.changes), title: 'Change log', anchor: 'changes', level: 1 },
     { section: String(SECTIONS.appendix), title: 'Appendix: hosts and input files', anchor: 'appendix', level: 1 },
   ];
@@ -420,7 +660,8 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     generatedAt: now.toISOString(),
     generated: `${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     lifeboatVersion: opts.version ?? packageVersion(),
-    digest, digestShort: digest.slice(0, 12),
+    digest,
+    digestShort: digest.slice(0, 12),
     inventory: { name: invData.name, environment: invData.environment, description: invData.description },
     copies: s.plan_copies ?? [],
     contacts: s.contacts ?? [],
@@ -429,7 +670,11 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
     contents,
     situations,
     services,
-    tiers: TIERS.map((tier) => ({ tier, meaning: TIER_WORDS[tier], services: services.filter((v) => v.tier === tier) })).filter((t) => t.services.length),
+    tiers: TIERS.map((tier) => ({
+      tier,
+      meaning: TIER_WORDS[tier],
+      services: services.filter((v) => v.tier === tier),
+    })).filter((t) => t.services.length),
     phases,
     runbooks: views,
     network,
@@ -442,12 +687,19 @@ export function planModel(project: Project, site: Loaded<Site>, inventoryName: s
   };
 }
 
-function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, problems: string[], lastRehearsal?: HistoryRecord): Omit<RunbookView, 'section' | 'useWhen' | 'notWhen' | 'services'> {
+function runbookView(
+  project: Project,
+  plan: ResolvedPlan,
+  row: ServiceRow,
+  problems: string[],
+  lastRehearsal?: HistoryRecord,
+): Omit<RunbookView, 'section' | 'useWhen' | 'notWhen' | 'services'> {
   const facts = hostFacts(plan);
   const hostLabel = (h: string) => (h === 'local' ? 'this machine (local)' : `${h} (${plan.hosts[h]?.address ?? h})`);
   // included runbooks bring their own secrets; every one is shown by where it comes from
   const secretSources: Record<string, Record<string, SecretSource>> = {};
-  const secretsOf = (runbook: string) => (secretSources[runbook] ??= (project.runbooks.get(runbook)?.data.secrets ?? {}) as Record<string, SecretSource>);
+  const secretsOf = (runbook: string) =>
+    (secretSources[runbook] ??= (project.runbooks.get(runbook)?.data.secrets ?? {}) as Record<string, SecretSource>);
 
   const ctxFor = (step: ResolvedStep, host: string | undefined): RenderContext => {
     const sources = secretsOf(step.runbook);
@@ -456,11 +708,18 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     ctx.pendingCaptured = (n) => `<captured ${n}>`;
     return ctx;
   };
-  const show = (step: ResolvedStep, t: Template, host: string | undefined, mode: 'shell-display' | 'text-display'): string => {
+  const show = (
+    step: ResolvedStep,
+    t: Template,
+    host: string | undefined,
+    mode: 'shell-display' | 'text-display',
+  ): string => {
     try {
       return render(t, ctxFor(step, host), mode);
     } catch (e) {
-      problems.push(`${step.source.file}:${step.source.line}:${step.source.col}: step '${step.id}': ${(e as Error).message}`);
+      problems.push(
+        `${step.source.file}:${step.source.line}:${step.source.col}: step '${step.id}': ${(e as Error).message}`,
+      );
       return '';
     }
   };
@@ -470,7 +729,9 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     for (const h of targets) {
       const command = show(step, t, h, 'shell-display');
       const same = out.find((c) => c.command === command);
-      if (same) { if (h) same.hosts.push(h); } else out.push({ hosts: h ? [h] : [], command });
+      if (same) {
+        if (h) same.hosts.push(h);
+      } else out.push({ hosts: h ? [h] : [], command });
     }
     return out;
   };
@@ -484,15 +745,23 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     const v = show(step, c.value, step.hosts[0], 'text-display');
     // an empty value prints as its template, so the reader sees what is compared
     const subject = v === '' ? `${code(c.value.source)} (empty here)` : code(v);
-    const words = c.kind === 'matches'
-      ? `only when ${subject} matches ${code(`/${c.operand}/`)}`
-      : `only when ${subject} ${c.kind === 'equals' ? 'is' : 'is not'} ${c.operand === '' ? 'empty' : code(c.operand)}`;
+    const words =
+      c.kind === 'matches'
+        ? `only when ${subject} matches ${code(`/${c.operand}/`)}`
+        : `only when ${subject} ${c.kind === 'equals' ? 'is' : 'is not'} ${c.operand === '' ? 'empty' : code(c.operand)}`;
     // without captured values the answer is already known for this inventory: say it
     if (c.value.refs.some((r) => r.parts[0] === 'captured')) return words;
     let holds: boolean;
     try {
-      holds = c.kind === 'equals' ? v === c.operand : c.kind === 'not_equals' ? v !== c.operand : new RegExp(c.operand).test(v);
-    } catch { return words; }
+      holds =
+        c.kind === 'equals'
+          ? v === c.operand
+          : c.kind === 'not_equals'
+            ? v !== c.operand
+            : new RegExp(c.operand).test(v);
+    } catch {
+      return words;
+    }
     if (!holds) skippedHere = true;
     return `${words}: with this inventory it ${holds ? 'runs' : 'is skipped'}`;
   };
@@ -505,7 +774,10 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     const when = step.when.map((c) => whenWords(step, c));
     const limits: string[] = [];
     if (step.timeoutMs !== undefined && !step.until) limits.push(`gives up after ${durationWords(step.timeoutMs)}`);
-    if (step.retries > 0) limits.push(`retried up to ${step.retries} time${step.retries === 1 ? '' : 's'}, ${durationWords(step.retryDelayMs)} apart`);
+    if (step.retries > 0)
+      limits.push(
+        `retried up to ${step.retries} time${step.retries === 1 ? '' : 's'}, ${durationWords(step.retryDelayMs)} apart`,
+      );
     if (step.onFailure === 'continue') limits.push('if it fails, carry on with the next step');
     if (step.onFailure === 'abort') limits.push('if it fails, stop and roll back');
     if (step.idempotent) limits.push('safe to run twice');
@@ -514,17 +786,39 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
     if (step.capture) writeDown.push(`Its output (later steps use it as ${code(`<captured ${step.capture}>`)})`);
     if (step.record) writeDown.push(`The value (later steps use it as ${code(`<captured ${step.record}>`)})`);
     const mayBeDownHosts = step.hosts.filter((h) => plan.hosts[h]?.mayBeDown);
-    if (mayBeDownHosts.length) notes.push(`${mayBeDownHosts.join(', ')} may be down: if it cannot be reached, skip this step and note it.`);
-    const success = step.action !== 'run' ? undefined : step.until ? untilWords(step.until, step.intervalMs, step.timeoutMs) : expectationWords(step.expect);
-    const sudo = step.sudo === true ? 'as root (sudo)' : typeof step.sudo === 'string' && step.sudo ? `as user ${step.sudo} (sudo -u ${step.sudo})` : undefined;
+    if (mayBeDownHosts.length)
+      notes.push(`${mayBeDownHosts.join(', ')} may be down: if it cannot be reached, skip this step and note it.`);
+    const success =
+      step.action !== 'run'
+        ? undefined
+        : step.until
+          ? untilWords(step.until, step.intervalMs, step.timeoutMs)
+          : expectationWords(step.expect);
+    const sudo =
+      step.sudo === true
+        ? 'as root (sudo)'
+        : typeof step.sudo === 'string' && step.sudo
+          ? `as user ${step.sudo} (sudo -u ${step.sudo})`
+          : undefined;
     return {
-      number, runbook: plan.runbook.name, id: step.id, title: step.title,
+      number,
+      runbook: plan.runbook.name,
+      id: step.id,
+      title: step.title,
       kind: step.action,
       from: step.runbook !== plan.runbook.name ? step.runbook : undefined,
       hosts: step.hosts.map(hostLabel),
-      strategy: step.hosts.length > 1 ? (step.strategy === 'serial' ? 'one host after the other' : 'on all hosts at once') : undefined,
+      strategy:
+        step.hosts.length > 1
+          ? step.strategy === 'serial'
+            ? 'one host after the other'
+            : 'on all hosts at once'
+          : undefined,
       sudo,
-      env: Object.entries(step.env).map(([name, t]) => ({ name, value: show(step, t, step.hosts[0], 'shell-display') })),
+      env: Object.entries(step.env).map(([name, t]) => ({
+        name,
+        value: show(step, t, step.hosts[0], 'shell-display'),
+      })),
       commands: step.run ? perHost(step, step.run) : [],
       confirm: step.confirm ? show(step, step.confirm, step.hosts[0], 'text-display') : undefined,
       pointOfNoReturn: pnr.has(step.id),
@@ -546,19 +840,42 @@ function runbookView(project: Project, plan: ResolvedPlan, row: ServiceRow, prob
   const roleHosts = new Set(Object.values(plan.roles));
   const r = plan.runbook;
   const secrets: { name: string; source: string }[] = [];
-  for (const rb of [r.name, ...plan.files.filter((f) => f.role === 'include').map((f) => [...project.runbooks.values()].find((l) => l.file.file === f.path)?.data.name ?? '')]) {
-    for (const [n, src] of Object.entries(secretsOf(rb))) secrets.push({ name: rb === r.name ? n : `${rb}: ${n}`, source: secretSourceWords(src) });
+  for (const rb of [
+    r.name,
+    ...plan.files
+      .filter((f) => f.role === 'include')
+      .map((f) => [...project.runbooks.values()].find((l) => l.file.file === f.path)?.data.name ?? ''),
+  ]) {
+    for (const [n, src] of Object.entries(secretsOf(rb)))
+      secrets.push({ name: rb === r.name ? n : `${rb}: ${n}`, source: secretSourceWords(src) });
   }
   const estimates = estimateTotal(estimatedSteps(plan.steps), r.rtoMs);
   return {
     ...(estimates.estimated ? { estimate: describeEstimateTotal(estimates), estimateOverRto: estimates.over } : {}),
-    name: r.name, anchor: row.anchor, title: r.title, service: row.service, tier: r.tier, version: r.version,
-    rto: row.rto, rpo: row.rpo, owner: row.owner, file: path.relative(project.root, path.resolve(r.file)).split(path.sep).join('/'), digest: plan.digest,
+    name: r.name,
+    anchor: row.anchor,
+    title: r.title,
+    service: row.service,
+    tier: r.tier,
+    version: r.version,
+    rto: row.rto,
+    rpo: row.rpo,
+    owner: row.owner,
+    file: path.relative(project.root, path.resolve(r.file)).split(path.sep).join('/'),
+    digest: plan.digest,
     description: r.description,
     status: row.status,
     dataLoss: describePlannedRpo(plan, lastRehearsal),
-    roles: Object.entries(plan.roles).map(([role, host]) => ({ role, host, address: plan.hosts[host]?.address ?? host, mayBeDown: plan.hosts[host]?.mayBeDown ?? false })),
-    otherHosts: Object.keys(plan.hosts).filter((h) => !roleHosts.has(h)).sort().map(hostLabel),
+    roles: Object.entries(plan.roles).map(([role, host]) => ({
+      role,
+      host,
+      address: plan.hosts[host]?.address ?? host,
+      mayBeDown: plan.hosts[host]?.mayBeDown ?? false,
+    })),
+    otherHosts: Object.keys(plan.hosts)
+      .filter((h) => !roleHosts.has(h))
+      .sort()
+      .map(hostLabel),
     secrets,
     includes: [...new Set(plan.steps.filter((st) => st.runbook !== r.name).map((st) => st.runbook))],
     lock: plan.lock ? hostLabel(plan.lock.host) : undefined,

@@ -1,7 +1,16 @@
 // A run's journal as an incident timeline: who ran what, when, each step's duration and
 // result, each confirmation with operator and time, the total against the RTO, and what was
 // skipped or rolled back — the basis of the post-incident review. Pure: records in, view out.
-import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeWords, outcomeLines, resultWords, isFailureOutcome } from '../engine/outcome.js';
+import {
+  journalState,
+  runOutcome,
+  stepOutcome,
+  unitOutcome,
+  outcomeWords,
+  outcomeLines,
+  resultWords,
+  isFailureOutcome,
+} from '../engine/outcome.js';
 import { failureTail } from '../engine/output-tail.js';
 import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine/events.js';
 import { timeline } from '../journal/runs.js';
@@ -12,8 +21,22 @@ import { describeOverrun } from '../plan/estimates.js';
 export interface ReportStepRow {
   /** the step's number as the plan and the dry run print it (src/plan/numbering.ts) */
   number: string;
-  step: string; host: string; result: string; attempts: number; duration: string; note: string; failed: boolean }
-export interface ReportDecision { at: string; elapsed: string; step: string; what: string; answer: string; by: string }
+  step: string;
+  host: string;
+  result: string;
+  attempts: number;
+  duration: string;
+  note: string;
+  failed: boolean;
+}
+export interface ReportDecision {
+  at: string;
+  elapsed: string;
+  step: string;
+  what: string;
+  answer: string;
+  by: string;
+}
 
 export interface ReportModel {
   runId: string;
@@ -80,7 +103,10 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
   const js = journalState(records);
   const outcome = runOutcome(js);
   const failures = new Map<string, { step: string; host: string; output: string }>();
-  const units = new Map<string, { step: string; host: string; result: string; attempts: number; first?: number; last?: number; note: string }>();
+  const units = new Map<
+    string,
+    { step: string; host: string; result: string; attempts: number; first?: number; last?: number; note: string }
+  >();
   const unit = (step: string, host: string) => {
     const k = `${step}\0${host}`;
     if (!units.has(k)) units.set(k, { step, host, result: 'not reached', attempts: 0, note: '' });
@@ -91,28 +117,65 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
     switch (r.type) {
       case 'confirmed':
         operators.add(r.by);
-        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `confirm: ${r.question}`, answer: r.answer ? 'yes' : 'no', by: r.auto ? `${r.by} (--yes)` : r.by });
+        decisions.push({
+          at: r.at,
+          elapsed: el(at - t0),
+          step: r.step,
+          what: `confirm: ${r.question}`,
+          answer: r.answer ? 'yes' : 'no',
+          by: r.auto ? `${r.by} (--yes)` : r.by,
+        });
         break;
       case 'manual-done':
         operators.add(r.by);
-        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `manual step${r.record ? `, recorded ${r.record}` : ''}`, answer: r.done ? `done${r.value !== undefined ? `: ${r.value}` : ''}` : 'not done', by: r.auto ? `${r.by} (--yes-manual)` : r.by });
+        decisions.push({
+          at: r.at,
+          elapsed: el(at - t0),
+          step: r.step,
+          what: `manual step${r.record ? `, recorded ${r.record}` : ''}`,
+          answer: r.done ? `done${r.value !== undefined ? `: ${r.value}` : ''}` : 'not done',
+          by: r.auto ? `${r.by} (--yes-manual)` : r.by,
+        });
         unit(r.step, '(manual)').result = r.done ? 'ok' : 'not done';
         break;
       case 'failure-decision':
-        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `after a failure${r.host ? ` on ${r.host}` : ''}`, answer: r.choice, by: r.auto ? 'policy' : r.by });
+        decisions.push({
+          at: r.at,
+          elapsed: el(at - t0),
+          step: r.step,
+          what: `after a failure${r.host ? ` on ${r.host}` : ''}`,
+          answer: r.choice,
+          by: r.auto ? 'policy' : r.by,
+        });
         if (!r.auto) operators.add(r.by);
         break;
       case 'in-doubt':
         // the operator said a command in doubt had run: settled as done, not "running"
-        if (r.choice === 'done') { const u = unit(r.step, r.host); u.result = 'ok'; u.note = 'in doubt, settled as done by the operator'; u.last ??= at; }
-        decisions.push({ at: r.at, elapsed: el(at - t0), step: r.step, what: `in doubt after a stop, on ${r.host}`, answer: r.choice, by: r.auto ? 'policy' : r.by });
+        if (r.choice === 'done') {
+          const u = unit(r.step, r.host);
+          u.result = 'ok';
+          u.note = 'in doubt, settled as done by the operator';
+          u.last ??= at;
+        }
+        decisions.push({
+          at: r.at,
+          elapsed: el(at - t0),
+          step: r.step,
+          what: `in doubt after a stop, on ${r.host}`,
+          answer: r.choice,
+          by: r.auto ? 'policy' : r.by,
+        });
         break;
       case 'resumed':
         operators.add(r.operator);
         break;
       case 'step-skipped':
         skipped.push({ step: r.step, host: r.host ?? '', note: r.note });
-        if (r.host) { const u = unit(r.step, r.host); u.result = 'skipped'; u.note = r.note; }
+        if (r.host) {
+          const u = unit(r.step, r.host);
+          u.result = 'skipped';
+          u.note = r.note;
+        }
         break;
       case 'intent': {
         if (r.purpose !== 'run') break;
@@ -123,21 +186,39 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
         break;
       }
       case 'exec-finished': {
-        if (r.purpose === 'rollback') { rollbacks.push({ step: r.step, host: r.host, result: r.ok ? 'rolled back' : `rollback failed: ${r.reason ?? ''}` }); break; }
+        if (r.purpose === 'rollback') {
+          rollbacks.push({
+            step: r.step,
+            host: r.host,
+            result: r.ok ? 'rolled back' : `rollback failed: ${r.reason ?? ''}`,
+          });
+          break;
+        }
         if (r.purpose !== 'run') break;
         const u = unit(r.step, r.host);
         u.last = at;
-        if (r.ok) { u.result = 'ok'; u.note = r.captured ? `captured ${r.captured.name}` : ''; failures.delete(`${r.step}\0${r.host}`); } else if (!r.pollAgain) {
-          u.result = 'failed'; u.note = r.reason ?? '';
+        if (r.ok) {
+          u.result = 'ok';
+          u.note = r.captured ? `captured ${r.captured.name}` : '';
+          failures.delete(`${r.step}\0${r.host}`);
+        } else if (!r.pollAgain) {
+          u.result = 'failed';
+          u.note = r.reason ?? '';
           const output = failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail });
           if (output) failures.set(`${r.step}\0${r.host}`, { step: r.step, host: r.host, output });
         }
         break;
       }
       case 'exec-error': {
-        if (r.purpose === 'rollback') { rollbacks.push({ step: r.step, host: r.host, result: `rollback failed: ${r.message}` }); break; }
+        if (r.purpose === 'rollback') {
+          rollbacks.push({ step: r.step, host: r.host, result: `rollback failed: ${r.message}` });
+          break;
+        }
         const u = unit(r.step, r.host);
-        u.last = at; u.result = r.kind === 'unreachable' ? 'unreachable' : r.kind === 'connection-lost' ? 'connection lost' : 'error'; u.note = r.message;
+        u.last = at;
+        u.result =
+          r.kind === 'unreachable' ? 'unreachable' : r.kind === 'connection-lost' ? 'connection lost' : 'error';
+        u.note = r.message;
         break;
       }
     }
@@ -146,25 +227,67 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
   const steps: ReportStepRow[] = [...units.values()].map((u) => {
     // the result is the one outcome function's; how a command failed stays in the note
     const o = u.host === '(manual)' ? stepOutcome(js, u.step) : unitOutcome(js, u.step, u.host);
-    const how = ['unreachable', 'connection lost', 'error'].includes(u.result) && o === 'failed' ? `${outcomeWords(o)} (${u.result})` : outcomeWords(o);
+    const how =
+      ['unreachable', 'connection lost', 'error'].includes(u.result) && o === 'failed'
+        ? `${outcomeWords(o)} (${u.result})`
+        : outcomeWords(o);
     return {
-      number: numbers[u.step] ?? '', step: u.step, host: u.host, result: how, attempts: u.attempts, duration: u.first && u.last ? formatDuration(u.last - u.first) : '', note: u.note,
+      number: numbers[u.step] ?? '',
+      step: u.step,
+      host: u.host,
+      result: how,
+      attempts: u.attempts,
+      duration: u.first && u.last ? formatDuration(u.last - u.first) : '',
+      note: u.note,
       failed: isFailureOutcome(o) || o === 'running',
     };
   });
   const rto = start.rtoMs;
   const withinRto = rto && finished ? total <= rto : undefined;
   return {
-    runId: start.runId, runbook: start.runbook, version: start.version, title: start.title, digest: start.digest, digestShort: start.digest.slice(0, 12),
-    inventory: start.inventory, environment: start.environment ?? '', mode: start.mode, operators: [...operators],
-    started: start.at, finished: finished?.at ?? '', result: outcome.result === 'unfinished' ? 'unfinished (crashed or running)' : resultWords(outcome.result), resultOk: outcome.passed, outcome: outcomeLines(outcome), failures: [...failures.values()],
-    total: formatDuration(total), rto: rto ? formatDuration(rto) : 'none set',
-    rtoVerdict: rto ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}` : 'no RTO set',
-    dataLoss: (() => { const e = rpoFromRecords(records); return e ? `${describeRpo(e)} (measured by ${e.step})` : ''; })(),
-    withinRto, message: finished?.message ?? '', resumes: records.filter((r) => r.type === 'resumed').length, notes: start.notes ?? [],
-    steps, decisions, skipped, rollbacks, overruns: overrunsOf(records, start),
-    timeline: timeline(records, { full: true }).map((e) => ({ at: e.at.slice(11, 19), elapsed: el(e.elapsedMs), where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '), text: e.text, level: e.level })),
-    lifeboatVersion: opts.version, generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    runId: start.runId,
+    runbook: start.runbook,
+    version: start.version,
+    title: start.title,
+    digest: start.digest,
+    digestShort: start.digest.slice(0, 12),
+    inventory: start.inventory,
+    environment: start.environment ?? '',
+    mode: start.mode,
+    operators: [...operators],
+    started: start.at,
+    finished: finished?.at ?? '',
+    result: outcome.result === 'unfinished' ? 'unfinished (crashed or running)' : resultWords(outcome.result),
+    resultOk: outcome.passed,
+    outcome: outcomeLines(outcome),
+    failures: [...failures.values()],
+    total: formatDuration(total),
+    rto: rto ? formatDuration(rto) : 'none set',
+    rtoVerdict: rto
+      ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}`
+      : 'no RTO set',
+    dataLoss: (() => {
+      const e = rpoFromRecords(records);
+      return e ? `${describeRpo(e)} (measured by ${e.step})` : '';
+    })(),
+    withinRto,
+    message: finished?.message ?? '',
+    resumes: records.filter((r) => r.type === 'resumed').length,
+    notes: start.notes ?? [],
+    steps,
+    decisions,
+    skipped,
+    rollbacks,
+    overruns: overrunsOf(records, start),
+    timeline: timeline(records, { full: true }).map((e) => ({
+      at: e.at.slice(11, 19),
+      elapsed: el(e.elapsedMs),
+      where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '),
+      text: e.text,
+      level: e.level,
+    })),
+    lifeboatVersion: opts.version,
+    generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   };
 }
 
@@ -172,7 +295,9 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
 function overrunsOf(records: JournalRecord[], start: RunStartedEvent): ReportModel['overruns'] {
   const estimates = start.estimatesMs ?? {};
   const took = new Map<string, number>();
-  for (const r of records) if (r.type === 'step-finished' && r.result !== 'skipped' && estimates[r.step] !== undefined) took.set(r.step, r.durationMs);
+  for (const r of records)
+    if (r.type === 'step-finished' && r.result !== 'skipped' && estimates[r.step] !== undefined)
+      took.set(r.step, r.durationMs);
   const out: ReportModel['overruns'] = [];
   for (const [step, ms] of took) {
     const text = describeOverrun(ms, estimates[step]);

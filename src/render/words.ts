@@ -1,7 +1,13 @@
 // Step semantics in plain words, for a person following the printed plan by hand.
 import type { Expectation, OutputTest } from '../model/plan.js';
 
-const UNITS: [number, string][] = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second'], [1, 'millisecond']];
+const UNITS: [number, string][] = [
+  [86_400_000, 'day'],
+  [3_600_000, 'hour'],
+  [60_000, 'minute'],
+  [1000, 'second'],
+  [1, 'millisecond'],
+];
 
 /** 120000 → "2 minutes", 5400000 → "1 hour 30 minutes", 1500 → "1 second 500 milliseconds" */
 export function durationWords(ms: number): string {
@@ -10,7 +16,10 @@ export function durationWords(ms: number): string {
   let rest = ms;
   for (const [size, name] of UNITS) {
     const n = Math.floor(rest / size);
-    if (n > 0) { parts.push(`${n} ${name}${n === 1 ? '' : 's'}`); rest -= n * size; }
+    if (n > 0) {
+      parts.push(`${n} ${name}${n === 1 ? '' : 's'}`);
+      rest -= n * size;
+    }
   }
   return parts.join(' ');
 }
@@ -28,7 +37,8 @@ export const plainWords = (s: string) => s.replace(/[\u0001\u0002]/g, '`');
 /** split words into [text, code, text, code, …] */
 export const wordParts = (s: string) => s.split(/[\u0001\u0002]/);
 
-const list = (items: string[], last = 'or') => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`);
+const list = (items: string[], last = 'or') =>
+  items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`;
 
 function outputWords(stream: 'stdout' | 'stderr', t: OutputTest): string {
   const subject = stream === 'stdout' ? 'output' : 'error output';
@@ -51,7 +61,12 @@ export function expectationWords(e: Expectation): string {
 export function untilWords(until: Expectation, intervalMs: number, timeoutMs: number | undefined): string {
   const what = expectationWords(until);
   // "until it prints `f`" reads better than "until prints"; exit codes take "gives"
-  const phrase = what.startsWith('prints') ? `it ${what}` : /^(output|error output)/.test(what) ? `its ${what}` : `it gives ${what}`;
-  const every = intervalMs % 1000 === 0 && intervalMs / 1000 <= 60 ? `${intervalMs / 1000}s` : durationWords(intervalMs);
+  const phrase = what.startsWith('prints')
+    ? `it ${what}`
+    : /^(output|error output)/.test(what)
+      ? `its ${what}`
+      : `it gives ${what}`;
+  const every =
+    intervalMs % 1000 === 0 && intervalMs / 1000 <= 60 ? `${intervalMs / 1000}s` : durationWords(intervalMs);
   return `repeats every ${every} until ${phrase}${timeoutMs !== undefined ? `, for at most ${durationWords(timeoutMs)}` : ''}`;
 }

@@ -29,12 +29,25 @@ interface DryStep {
   number: string;
   /** the question guards something nothing undoes (src/plan/gates.ts) */
   pointOfNoReturn: boolean;
-  id: string; title: string; phase: string; action: string;
+  id: string;
+  title: string;
+  phase: string;
+  action: string;
   hosts: { name: string; address: string; user: string; port: number }[];
   commands: { host: string; command: string }[];
-  guard?: string; confirm?: string; manual?: string; record?: string;
-  success: string; timeout?: string; retries?: number; rollback?: string; sudo?: boolean | string;
-  skipped?: string; onFailure?: string; idempotent: boolean; when?: string;
+  guard?: string;
+  confirm?: string;
+  manual?: string;
+  record?: string;
+  success: string;
+  timeout?: string;
+  retries?: number;
+  rollback?: string;
+  sudo?: boolean | string;
+  skipped?: string;
+  onFailure?: string;
+  idempotent: boolean;
+  when?: string;
   /** the step's `estimate:`, as the runbook writes durations (10m) */
   estimate?: string;
 }
@@ -45,14 +58,26 @@ export function describeExpectation(e: Expectation, until: boolean, step: Resolv
   if (e.stdout) parts.push(`prints ${describeTest(e.stdout)}`);
   if (e.stderr) parts.push(`stderr ${describeTest(e.stderr)}`);
   const base = parts.join(' and ');
-  return until ? `repeats every ${formatDuration(step.intervalMs)} until ${base}, for at most ${formatDuration(step.timeoutMs ?? 300_000)}` : base;
+  return until
+    ? `repeats every ${formatDuration(step.intervalMs)} until ${base}, for at most ${formatDuration(step.timeoutMs ?? 300_000)}`
+    : base;
 }
 
 /** A host the run connects to, in the JSON dry run: how it is reached and where each value comes from. */
 function hostJson(h: ResolvedHost): Record<string, unknown> {
   switch (h.transport) {
-    case 'ssh': return { name: h.name, address: h.address, port: h.port, user: h.user, jump: h.jump?.name, proxyCommand: h.proxyCommand, origins: h.origins ?? {} };
-    case 'local': return { name: h.name, address: h.address, origins: h.origins ?? {} };
+    case 'ssh':
+      return {
+        name: h.name,
+        address: h.address,
+        port: h.port,
+        user: h.user,
+        jump: h.jump?.name,
+        proxyCommand: h.proxyCommand,
+        origins: h.origins ?? {},
+      };
+    case 'local':
+      return { name: h.name, address: h.address, origins: h.origins ?? {} };
   }
 }
 
@@ -72,12 +97,30 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   };
   const silent: Reporter = { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} };
   const started = (await journal.append({
-    type: 'run-started', runId: 'dry-run', runbook: plan.runbook.name, version: plan.runbook.version, title: plan.runbook.title, digest: plan.digest,
-    files: plan.files, inventory: plan.inventory.name, inventoryDigest: plan.inventoryDigest, operator: operator.name, lifeboatVersion: VERSION,
-    vars: {}, rtoMs: plan.runbook.rtoMs, mode, fromStep: opts.from, toStep: opts.to,
+    type: 'run-started',
+    runId: 'dry-run',
+    runbook: plan.runbook.name,
+    version: plan.runbook.version,
+    title: plan.runbook.title,
+    digest: plan.digest,
+    files: plan.files,
+    inventory: plan.inventory.name,
+    inventoryDigest: plan.inventoryDigest,
+    operator: operator.name,
+    lifeboatVersion: VERSION,
+    vars: {},
+    rtoMs: plan.runbook.rtoMs,
+    mode,
+    fromStep: opts.from,
+    toStep: opts.to,
   })) as JournalRecord & RunStartedEvent;
   const state = initState(plan, started, { defaultOnFailure: 'abort' });
-  const runner = new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator, reporter: silent }, { secrets: placeholders });
+  const runner = new Runner(
+    plan,
+    state,
+    { transports: oneTransportForAll(transport), journal, operator, reporter: silent },
+    { secrets: placeholders },
+  );
   await runner.run();
 
   // put the recorded commands back with their steps
@@ -89,44 +132,108 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     list.push({ host: r.host, command: r.command });
     commandsOf.set(r.step, list);
   }
-  const skipped = new Map(journal.records.filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped').map((r) => [r.step, r.note]));
+  const skipped = new Map(
+    journal.records
+      .filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped')
+      .map((r) => [r.step, r.note]),
+  );
   const numbers = stepNumbers(plan);
   const pnr = pointsOfNoReturn(plan);
   const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
     // the secret names (not values) must be known, or a gate or manual text naming a secret cannot be shown
-    const ctx = { ...stepContext(plan, s, s.hosts[0], {}, placeholders), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` };
+    const ctx = {
+      ...stepContext(plan, s, s.hosts[0], {}, placeholders),
+      secretLabel: secretLabel(plan),
+      pendingCaptured: (n: string) => `<captured ${n}>`,
+    };
     const text = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'text-display') : undefined);
     const shell = (t?: ResolvedStep['run']) => (t ? render(t, ctx, 'shell-display') : undefined);
     return {
-      number: numbers.get(s.id)!, pointOfNoReturn: pnr.has(s.id), id: s.id, title: s.title, phase: s.phase, action: s.action,
-      hosts: s.hosts.map((h) => { const f = factsOf(plan.hosts[h], h); return { name: h, address: f.address, user: f.user, port: f.port }; }),
+      number: numbers.get(s.id)!,
+      pointOfNoReturn: pnr.has(s.id),
+      id: s.id,
+      title: s.title,
+      phase: s.phase,
+      action: s.action,
+      hosts: s.hosts.map((h) => {
+        const f = factsOf(plan.hosts[h], h);
+        return { name: h, address: f.address, user: f.user, port: f.port };
+      }),
       commands: commandsOf.get(s.id) ?? [],
-      guard: shell(s.skipIf), confirm: text(s.confirm), manual: text(s.manual), record: s.record,
-      success: s.action === 'run' ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s) : s.action === 'manual' ? 'the operator confirms it is done' : 'the operator answers yes',
-      timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined, retries: s.retries || undefined,
-      rollback: shell(s.rollback), sudo: s.sudo, onFailure: s.onFailure, idempotent: s.idempotent,
+      guard: shell(s.skipIf),
+      confirm: text(s.confirm),
+      manual: text(s.manual),
+      record: s.record,
+      success:
+        s.action === 'run'
+          ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s)
+          : s.action === 'manual'
+            ? 'the operator confirms it is done'
+            : 'the operator answers yes',
+      timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined,
+      retries: s.retries || undefined,
+      rollback: shell(s.rollback),
+      sudo: s.sudo,
+      onFailure: s.onFailure,
+      idempotent: s.idempotent,
       ...(s.estimateMs !== undefined ? { estimate: durationShort(s.estimateMs) } : {}),
       // reachability and captured values are known only when connected: say when it runs instead
       skipped: s.when.length ? undefined : skipped.get(s.id),
-      when: s.when.length ? s.when.map((c) => (isHostCondition(c) ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}` : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`)).join(' and ') : undefined,
+      when: s.when.length
+        ? s.when
+            .map((c) =>
+              isHostCondition(c)
+                ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}`
+                : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`,
+            )
+            .join(' and ')
+        : undefined,
     };
   });
   // the main phase's estimates against the RTO (a preflight-only run has none to add up)
   const estimates = estimateTotal(estimatedSteps(executionOrder(plan, mode)), plan.runbook.rtoMs);
   if (opts.format === 'json') {
     const hosts = Object.values(plan.hosts).filter(dials).map(hostJson);
-    io.stdout.write(JSON.stringify({ runbook: plan.runbook, inventory: plan.inventory, digest: plan.digest, result: state.status, connectionsOpened: 0, hosts, steps, ...(estimates.estimated ? { estimates: { ...estimates, text: describeEstimateTotal(estimates) } } : {}) }, null, 2) + '\n');
+    io.stdout.write(
+      JSON.stringify(
+        {
+          runbook: plan.runbook,
+          inventory: plan.inventory,
+          digest: plan.digest,
+          result: state.status,
+          connectionsOpened: 0,
+          hosts,
+          steps,
+          ...(estimates.estimated ? { estimates: { ...estimates, text: describeEstimateTotal(estimates) } } : {}),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
   }
   const plannedCommand = (id: string, host: string) => {
     const st = stepOf(plan, id);
     if (!st?.run) return '';
-    return render(st.run, { ...stepContext(plan, st, host, {}, {}), secretLabel: secretLabel(plan), pendingCaptured: (n: string) => `<captured ${n}>` }, 'shell-display');
+    return render(
+      st.run,
+      {
+        ...stepContext(plan, st, host, {}, {}),
+        secretLabel: secretLabel(plan),
+        pendingCaptured: (n: string) => `<captured ${n}>`,
+      },
+      'shell-display',
+    );
   };
   const w = (s = '') => io.stdout.write(s + '\n');
   w(`DRY RUN — nothing is connected to, nothing changes.`);
-  w(`${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`);
-  if (plan.runbook.rtoMs) w(`RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`);
+  w(
+    `${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`,
+  );
+  if (plan.runbook.rtoMs)
+    w(
+      `RTO ${formatDuration(plan.runbook.rtoMs)}${plan.runbook.rpoMs ? `, RPO ${formatDuration(plan.runbook.rpoMs)}` : ''}`,
+    );
   w();
   // `local` needs no words; an inventory host that is the operator's machine (Ansible's ansible_connection=local) does
   const remote = Object.values(plan.hosts).filter((h) => h.transport !== 'local' || h.name !== 'local');
@@ -136,27 +243,44 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     w();
   }
   for (const s of steps) printStep(w, s, plannedCommand);
-  if (estimates.estimated) { const e = describeEstimateTotal(estimates); w(`${e[0].toUpperCase()}${e.slice(1)}.`); }
-  w(`${steps.length} steps; ${new Set(steps.flatMap((s) => s.hosts.map((h) => h.name))).size} hosts; no connection was opened.`);
+  if (estimates.estimated) {
+    const e = describeEstimateTotal(estimates);
+    w(`${e[0].toUpperCase()}${e.slice(1)}.`);
+  }
+  w(
+    `${steps.length} steps; ${new Set(steps.flatMap((s) => s.hosts.map((h) => h.name))).size} hosts; no connection was opened.`,
+  );
   return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
 }
 
 /** One step of the dry run's text: what it asks, where each command runs, how it succeeds, how it is undone. */
 function printStep(w: (s?: string) => void, s: DryStep, plannedCommand: (id: string, host: string) => string): void {
-  w(`${s.number.padStart(3)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`);
+  w(
+    `${s.number.padStart(3)}. ${s.title}${s.title !== s.id ? ` (${s.id})` : ''}${s.phase === 'preflight' ? ' [preflight]' : ''}`,
+  );
   if (s.estimate) w(`      estimate: ${s.estimate}`);
   if (s.skipped) w(`      skipped: ${s.skipped}`);
   if (s.when) w(`      runs only when ${s.when}`);
-  if (s.confirm) w(s.pointOfNoReturn ? `      ▲ POINT OF NO RETURN — asks: ${s.confirm}` : `      ? asks first: ${s.confirm}`);
-  if (s.manual) { w(`      ✋ manual:`); for (const l of s.manual.trim().split('\n')) w(`         ${l}`); if (s.record) w(`         (records a typed value as captured.${s.record})`); }
+  if (s.confirm)
+    w(s.pointOfNoReturn ? `      ▲ POINT OF NO RETURN — asks: ${s.confirm}` : `      ? asks first: ${s.confirm}`);
+  if (s.manual) {
+    w(`      ✋ manual:`);
+    for (const l of s.manual.trim().split('\n')) w(`         ${l}`);
+    if (s.record) w(`         (records a typed value as captured.${s.record})`);
+  }
   for (const h of s.hosts) {
     // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template
     const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plannedCommand(s.id, h.name);
-    w(`      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`);
+    w(
+      `      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`,
+    );
     w(`        $ ${cmd}`);
   }
   if (s.guard) w(`      skipped when this succeeds: ${s.guard}`);
-  if (s.action === 'run') w(`      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`);
+  if (s.action === 'run')
+    w(
+      `      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`,
+    );
   if (s.rollback) w(`      rollback: ${s.rollback}`);
   w();
 }

@@ -15,7 +15,12 @@ import { ExitError, EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
 import { expandPath } from '../util/expand.js';
 
-export interface Prepared { project: Project; plan: ResolvedPlan; root: string; warnings: Diagnostic[] }
+export interface Prepared {
+  project: Project;
+  plan: ResolvedPlan;
+  root: string;
+  warnings: Diagnostic[];
+}
 
 const isPath = (s: string) => /[/\\]|\.ya?ml$/i.test(s) || existsSync(s);
 
@@ -27,17 +32,27 @@ function includesOf(project: Project, name: string, seen = new Set<string>()): S
   return seen;
 }
 
-export async function prepare(runbookArg: string, inventoryArg: string, io: CliIO, o: { dryRun?: boolean } = {}): Promise<Prepared> {
+export async function prepare(
+  runbookArg: string,
+  inventoryArg: string,
+  io: CliIO,
+  o: { dryRun?: boolean } = {},
+): Promise<Prepared> {
   let project: Project;
   let runbookName = runbookArg;
   if (isPath(runbookArg)) {
-    if (!existsSync(runbookArg) || !statSync(runbookArg).isFile()) throw new ExitError(EXIT.USAGE, `runbook file not found: ${runbookArg}`);
+    if (!existsSync(runbookArg) || !statSync(runbookArg).isFile())
+      throw new ExitError(EXIT.USAGE, `runbook file not found: ${runbookArg}`);
     // a run reads what it uses (the whole project only when that is unclear): see loadForRun
     project = loadForRun(findRoot(runbookArg), { file: runbookArg }) ?? loadWithRoot([runbookArg]);
     const rel = path.relative(io.cwd, path.resolve(runbookArg)) || runbookArg;
     const loaded = [...project.runbooks.values()].find((r) => path.resolve(r.file.file) === path.resolve(rel));
     if (!loaded) {
-      printDiagnostics(project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)), project, io);
+      printDiagnostics(
+        project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)),
+        project,
+        io,
+      );
       throw new ExitError(EXIT.PROBLEMS, `${runbookArg} is not a valid runbook: nothing was run`);
     }
     runbookName = loaded.data.name;
@@ -54,23 +69,48 @@ export async function prepare(runbookArg: string, inventoryArg: string, io: CliI
     const inv = [...project.inventories.values()].find((i) => path.resolve(i.file.file) === path.resolve(rel));
     if (!inv) {
       const sources = new Set([rel, ...(project.ansibleSources?.get(rel) ?? [])].map((f) => path.resolve(f)));
-      printDiagnostics(sortDiagnostics(project.diagnostics.filter((d) => sources.has(path.resolve(d.file)))), project, io);
+      printDiagnostics(
+        sortDiagnostics(project.diagnostics.filter((d) => sources.has(path.resolve(d.file)))),
+        project,
+        io,
+      );
       throw new ExitError(EXIT.PROBLEMS, `${inventoryArg} is not a valid inventory: nothing was run`);
     }
     inventoryName = inv.data.name;
   }
-  if (!project.runbooks.has(runbookName)) throw new ExitError(EXIT.USAGE, `no runbook named '${runbookName}' under ${project.root}`, `known: ${[...project.runbooks.keys()].join(', ') || 'none'}`);
-  if (!project.inventories.has(inventoryName)) throw new ExitError(EXIT.USAGE, `no inventory named '${inventoryName}' under ${project.root}`, `known: ${[...project.inventories.keys()].join(', ') || 'none'}; or give a path with -i`);
+  if (!project.runbooks.has(runbookName))
+    throw new ExitError(
+      EXIT.USAGE,
+      `no runbook named '${runbookName}' under ${project.root}`,
+      `known: ${[...project.runbooks.keys()].join(', ') || 'none'}`,
+    );
+  if (!project.inventories.has(inventoryName))
+    throw new ExitError(
+      EXIT.USAGE,
+      `no inventory named '${inventoryName}' under ${project.root}`,
+      `known: ${[...project.inventories.keys()].join(', ') || 'none'}; or give a path with -i`,
+    );
 
   // only the files this run uses can block it
   const usedInventory = project.inventories.get(inventoryName)!;
   const used = new Set<string>(usedInventory.ansible?.sources ?? [usedInventory.file.file]);
-  for (const n of includesOf(project, runbookName)) { const r = project.runbooks.get(n); if (r) used.add(r.file.file); }
-  const all = sortDiagnostics([...project.diagnostics, ...checkSemantics(project), ...lintProject(project, { git: false })]);
+  for (const n of includesOf(project, runbookName)) {
+    const r = project.runbooks.get(n);
+    if (r) used.add(r.file.file);
+  }
+  const all = sortDiagnostics([
+    ...project.diagnostics,
+    ...checkSemantics(project),
+    ...lintProject(project, { git: false }),
+  ]);
   const relevant = all.filter((d) => used.has(d.file));
   if (hasErrors(relevant)) {
     printDiagnostics(relevant, project, io);
-    throw new ExitError(EXIT.PROBLEMS, `the runbook has errors (${summarize(relevant)}): nothing was run`, 'fix them, check with `lifeboat validate`, and run again');
+    throw new ExitError(
+      EXIT.PROBLEMS,
+      `the runbook has errors (${summarize(relevant)}): nothing was run`,
+      'fix them, check with `lifeboat validate`, and run again',
+    );
   }
   // inventory paths that depend on the operator's environment are checked now (validation cannot);
   // a dry run reads no key and connects nowhere
@@ -83,7 +123,11 @@ export async function prepare(runbookArg: string, inventoryArg: string, io: CliI
   try {
     plan = await resolveWithSsh(project, runbookName, inventoryName, io.env);
   } catch (e) {
-    if (e instanceof ResolveError) throw new ExitError(EXIT.PROBLEMS, `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.col}` : ''}: ` : ''}${e.message}: nothing was run`);
+    if (e instanceof ResolveError)
+      throw new ExitError(
+        EXIT.PROBLEMS,
+        `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.col}` : ''}: ` : ''}${e.message}: nothing was run`,
+      );
     throw e;
   }
   return { project, plan, root: project.root, warnings: relevant.filter((d) => d.severity === 'warning') };
@@ -94,19 +138,36 @@ export async function prepare(runbookArg: string, inventoryArg: string, io: CliI
  * once (a first pass finds which hosts the plan uses). A plan whose hosts all have addresses
  * never starts `ssh`.
  */
-async function resolveWithSsh(project: Project, runbookName: string, inventoryName: string, env: NodeJS.ProcessEnv): Promise<ResolvedPlan> {
+async function resolveWithSsh(
+  project: Project,
+  runbookName: string,
+  inventoryName: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ResolvedPlan> {
   const inv = project.inventories.get(inventoryName)!;
   const wanted: Array<{ name: string; user?: string; port?: number }> = [];
-  const first = resolvePlan(project, runbookName, inventoryName, { env, sshConfigLookup: (q) => { wanted.push(q); return {}; } });
+  const first = resolvePlan(project, runbookName, inventoryName, {
+    env,
+    sshConfigLookup: (q) => {
+      wanted.push(q);
+      return {};
+    },
+  });
   if (!wanted.length) return first;
   const { SshResolver } = await import('../transport/ssh-resolve.js');
   const resolver = new SshResolver({ configPath: inventorySshConfig(inv.data, env, path.dirname(inv.file.file)), env });
   try {
     await resolver.prefetch(wanted);
   } catch (e) {
-    throw new ResolveError(`hosts without an address are resolved by ${resolver.kind === 'openssh' ? '`ssh -G`' : 'the built-in ssh_config resolver'}, which failed: ${(e as Error).message}`, inv.file.file);
+    throw new ResolveError(
+      `hosts without an address are resolved by ${resolver.kind === 'openssh' ? '`ssh -G`' : 'the built-in ssh_config resolver'}, which failed: ${(e as Error).message}`,
+      inv.file.file,
+    );
   }
-  return resolvePlan(project, runbookName, inventoryName, { env, sshConfigLookup: (q): Partial<SshHost> => resolver.host(q) });
+  return resolvePlan(project, runbookName, inventoryName, {
+    env,
+    sshConfigLookup: (q): Partial<SshHost> => resolver.host(q),
+  });
 }
 
 export function printDiagnostics(list: Diagnostic[], project: Project, io: CliIO) {
@@ -115,21 +176,43 @@ export function printDiagnostics(list: Diagnostic[], project: Project, io: CliIO
 }
 
 /** Secret values from env, a private file, or a prompt. Never printed. */
-export async function resolveSecrets(plan: ResolvedPlan, io: CliIO, operator: Operator | undefined, warn: (s: string) => void): Promise<Record<string, string>> {
+export async function resolveSecrets(
+  plan: ResolvedPlan,
+  io: CliIO,
+  operator: Operator | undefined,
+  warn: (s: string) => void,
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [name, src] of Object.entries(plan.secrets)) {
     if ('env' in src) {
       const v = io.env[src.env];
-      if (v === undefined || v === '') throw new ExitError(EXIT.PROBLEMS, `secret '${name}': environment variable ${src.env} is not set`, `export ${src.env}=… before the run (it is never printed or journaled)`);
+      if (v === undefined || v === '')
+        throw new ExitError(
+          EXIT.PROBLEMS,
+          `secret '${name}': environment variable ${src.env} is not set`,
+          `export ${src.env}=… before the run (it is never printed or journaled)`,
+        );
       out[name] = v;
     } else if ('file' in src) {
       const p = path.resolve(path.dirname(plan.runbook.file), expandPath(src.file, io.env));
       let st;
-      try { st = statSync(p); } catch { throw new ExitError(EXIT.PROBLEMS, `secret '${name}': file ${p} not found`); }
-      if ((st.mode & 0o077) !== 0) warn(`warning: secret '${name}' comes from ${p}, which others can read (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${p}`);
+      try {
+        st = statSync(p);
+      } catch {
+        throw new ExitError(EXIT.PROBLEMS, `secret '${name}': file ${p} not found`);
+      }
+      if ((st.mode & 0o077) !== 0)
+        warn(
+          `warning: secret '${name}' comes from ${p}, which others can read (mode ${(st.mode & 0o777).toString(8)}): chmod 600 ${p}`,
+        );
       out[name] = readFileSync(p, 'utf8').replace(/\r?\n$/, '');
     } else {
-      if (!operator) throw new ExitError(EXIT.PROBLEMS, `secret '${name}' is asked by prompt and nobody is there to type it`, 'run in a terminal, or give it through env/file');
+      if (!operator)
+        throw new ExitError(
+          EXIT.PROBLEMS,
+          `secret '${name}' is asked by prompt and nobody is there to type it`,
+          'run in a terminal, or give it through env/file',
+        );
       out[name] = await operator.secret({ name, prompt: src.prompt });
     }
   }

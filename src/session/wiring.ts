@@ -10,7 +10,12 @@ import { PlainReporter } from '../ui/plain-reporter.js';
 import type { Operator, Reporter } from '../ports.js';
 import { dials, makeTransports as makeEveryTransport, transportFor, type Transports } from '../transport/registry.js';
 
-export function scriptedAnswers(opts: { yes?: boolean; yesManual?: boolean; answer?: string[]; inDoubt?: ScriptedAnswers['inDoubt'] }): ScriptedAnswers {
+export function scriptedAnswers(opts: {
+  yes?: boolean;
+  yesManual?: boolean;
+  answer?: string[];
+  inDoubt?: ScriptedAnswers['inDoubt'];
+}): ScriptedAnswers {
   const answers: Record<string, string> = {};
   for (const a of opts.answer ?? []) {
     const i = a.indexOf('=');
@@ -20,17 +25,32 @@ export function scriptedAnswers(opts: { yes?: boolean; yesManual?: boolean; answ
   return { yes: Boolean(opts.yes), yesManual: Boolean(opts.yesManual), answers, inDoubt: opts.inDoubt };
 }
 
-export function makeOperator(io: CliIO, opts: Parameters<typeof scriptedAnswers>[0], log: (s: string) => void): { operator: Operator; interactive: boolean } {
+export function makeOperator(
+  io: CliIO,
+  opts: Parameters<typeof scriptedAnswers>[0],
+  log: (s: string) => void,
+): { operator: Operator; interactive: boolean } {
   const scripted = scriptedAnswers(opts);
   const interactive = isInteractive(io);
-  return { operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log), interactive };
+  return {
+    operator: interactive ? new PromptOperator(scripted, io.stderr) : new ScriptedOperator(scripted, log),
+    interactive,
+  };
 }
 
 /** the live view: a terminal on stdout, not --plain, not CI */
-export const liveView = (io: CliIO, opts: { plain?: boolean }): boolean => !opts.plain && Boolean(io.stdout.isTTY) && !(io.env.CI && io.env.CI !== 'false' && io.env.CI !== '0');
+export const liveView = (io: CliIO, opts: { plain?: boolean }): boolean =>
+  !opts.plain && Boolean(io.stdout.isTTY) && !(io.env.CI && io.env.CI !== 'false' && io.env.CI !== '0');
 
 /** `startedAt`: a resumed run's clock keeps counting from its first start (the outage the RTO measures) */
-export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?: boolean; verbose?: boolean }, operator: Operator, mode: RunMode, startedAt?: number): Promise<Reporter> {
+export async function makeReporter(
+  io: CliIO,
+  prepared: Prepared,
+  opts: { plain?: boolean; verbose?: boolean },
+  operator: Operator,
+  mode: RunMode,
+  startedAt?: number,
+): Promise<Reporter> {
   const color = useColor(io);
   if (liveView(io, opts)) {
     // listr2 is loaded here and only here: plain runs, validate and --version never read it
@@ -44,11 +64,18 @@ export async function makeReporter(io: CliIO, prepared: Prepared, opts: { plain?
 }
 
 /** One transport of each kind (src/transport/registry.ts); a key's passphrase is asked of the operator. */
-export async function makeTransports(_io: CliIO, opts: { acceptNewHostKeys?: boolean }, operator: Operator): Promise<Transports> {
+export async function makeTransports(
+  _io: CliIO,
+  opts: { acceptNewHostKeys?: boolean },
+  operator: Operator,
+): Promise<Transports> {
   return makeEveryTransport({ acceptNewHostKeys: opts.acceptNewHostKeys, operator });
 }
 
 /** Dial every host a step runs on (the runner connects to the same ones when it starts). */
 export function warmHosts(plan: Prepared['plan'], transports: Transports) {
-  for (const n of new Set(plan.steps.flatMap((s) => s.hosts))) { const h = plan.hosts[n]; if (h && dials(h)) transportFor(transports, h).warm?.(h); }
+  for (const n of new Set(plan.steps.flatMap((s) => s.hosts))) {
+    const h = plan.hosts[n];
+    if (h && dials(h)) transportFor(transports, h).warm?.(h);
+  }
 }

@@ -5,7 +5,10 @@ export class Deadline {
   private remaining: number;
   private startedAt = 0;
   private paused = 0;
-  constructor(ms: number, private readonly onExpire: () => void) {
+  constructor(
+    ms: number,
+    private readonly onExpire: () => void,
+  ) {
     this.remaining = ms;
     this.arm();
   }

@@ -3,7 +3,13 @@
 // same one that runs for real (no dry-run branches through it).
 import type { Connection, ExecRequest, ExecResult, ResolvedHost, Transport } from '../ports.js';
 
-export interface RecordedExec { host: string; command: string; sudo?: boolean | string; env: string[]; timeoutMs?: number }
+export interface RecordedExec {
+  host: string;
+  command: string;
+  sudo?: boolean | string;
+  env: string[];
+  timeoutMs?: number;
+}
 
 export class DryRunTransport implements Transport {
   readonly recorded: RecordedExec[] = [];
@@ -15,8 +21,23 @@ export class DryRunTransport implements Transport {
       host,
       exec: async (req: ExecRequest): Promise<ExecResult> => {
         if (req.gate) await req.gate;
-        this.recorded.push({ host: host.name, command: req.command, sudo: req.sudo, env: Object.keys(req.env ?? {}), timeoutMs: req.timeoutMs });
-        return { exitCode: 0, stdout: '', stderr: '', timedOut: false, canceled: false, signal: null, durationMs: 0, simulated: true };
+        this.recorded.push({
+          host: host.name,
+          command: req.command,
+          sudo: req.sudo,
+          env: Object.keys(req.env ?? {}),
+          timeoutMs: req.timeoutMs,
+        });
+        return {
+          exitCode: 0,
+          stdout: '',
+          stderr: '',
+          timedOut: false,
+          canceled: false,
+          signal: null,
+          durationMs: 0,
+          simulated: true,
+        };
       },
       close: async () => {},
     };

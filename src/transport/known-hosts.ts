@@ -26,7 +26,10 @@ export function fingerprint(key: Buffer): string {
 
 /** Accepts `SHA256:abc`, `SHA256:abc=` or a bare `abc`; returns the canonical form. */
 export function normalizeFingerprint(fp: string): string {
-  const body = fp.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+  const body = fp
+    .trim()
+    .replace(/^SHA256:/i, '')
+    .replace(/=+$/, '');
   return 'SHA256:' + body;
 }
 
@@ -71,7 +74,10 @@ export function parseKnownHosts(text: string, file = ''): KnownHostsEntry[] {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -129,7 +135,8 @@ export function candidates(entries: readonly KnownHostsEntry[], name: string): r
       if (e.hosts.startsWith('|') || patterns.some((p) => /[*?]/.test(p))) return void scan.push(i);
       for (const p of new Set(patterns.map((x) => x.toLowerCase()))) {
         const list = byName.get(p);
-        if (list) list.push(i); else byName.set(p, [i]);
+        if (list) list.push(i);
+        else byName.set(p, [i]);
       }
     });
     index = { byName, scan };
@@ -167,7 +174,13 @@ function checkName(entries: readonly KnownHostsEntry[], name: string, key: Buffe
  * key is refused; on a port other than 22 a host not known as `[addr]:port` is looked up as
  * `addr` too, and only a matching key (or a revocation) counts from there.
  */
-export function checkHostKey(entries: readonly KnownHostsEntry[], address: string, port: number, key: Buffer, alias?: string): HostKeyStatus {
+export function checkHostKey(
+  entries: readonly KnownHostsEntry[],
+  address: string,
+  port: number,
+  key: Buffer,
+  alias?: string,
+): HostKeyStatus {
   const st = checkName(entries, knownHostsName(address, port, alias), key);
   if (st.status !== 'unknown' || alias !== undefined || port === 22) return st;
   const bare = checkName(entries, address.toLowerCase(), key);
@@ -230,7 +243,13 @@ export class KnownHostsCache {
 }
 
 /** A hashed known_hosts line (what `HashKnownHosts yes` writes). */
-export function hashedEntryLine(address: string, port: number, key: Buffer, salt: Buffer = randomBytes(20), alias?: string): string {
+export function hashedEntryLine(
+  address: string,
+  port: number,
+  key: Buffer,
+  salt: Buffer = randomBytes(20),
+  alias?: string,
+): string {
   const name = knownHostsName(address, port, alias);
   const hash = createHmac('sha1', salt).update(name).digest('base64');
   return `|1|${salt.toString('base64')}|${hash} ${keyTypeOf(key)} ${key.toString('base64')}`;
@@ -265,10 +284,17 @@ export const DEFAULT_HOST_KEY_ALGORITHMS = Object.values(ALGOS_BY_TYPE).flat();
  * Host key algorithms to offer, the types known for this host first (as OpenSSH does),
  * so a server with several keys presents the one we know.
  */
-export function hostKeyAlgorithmsFor(entries: readonly KnownHostsEntry[], address: string, port: number, alias?: string): string[] {
+export function hostKeyAlgorithmsFor(
+  entries: readonly KnownHostsEntry[],
+  address: string,
+  port: number,
+  alias?: string,
+): string[] {
   const name = knownHostsName(address, port, alias);
   const knownTypes = new Set(
-    candidates(entries, name).filter((e) => e.marker === null && matchesHost(e.hosts, name)).map((e) => e.keyType),
+    candidates(entries, name)
+      .filter((e) => e.marker === null && matchesHost(e.hosts, name))
+      .map((e) => e.keyType),
   );
   const first = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => [...knownTypes].some((t) => ALGOS_BY_TYPE[t]?.includes(a)));
   return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];

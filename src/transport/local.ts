@@ -1,11 +1,18 @@
 // `on: local` steps: the same wrapping as remote steps (see shell.ts), run on this machine.
 import type { Connection, ExecRequest, ExecResult, LocalHost, Transport } from '../ports.js';
 import { TransportError, LOCAL_HOST } from '../ports.js';
-import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
+import {
+  OutputCollector,
+  bootstrapCommand,
+  buildScript,
+  execResult,
+  isSudoPasswordFailure,
+  killCommand,
+  sudoPasswordMessage,
+} from './shell.js';
 
 // execa is only needed once a local step runs: keep it off the CLI's start-up path
 const loadExeca = () => import('execa').then((m) => m.execa);
-
 
 // How long a killed command may take to let go of its pipes before we stop waiting.
 const DRAIN_AFTER_KILL_MS = 2000;

@@ -33,7 +33,10 @@ export const TRANSPORTS: { readonly [K in TransportKind]: Entry<K> } = {
       const asked = new Map<string, Promise<string>>();
       return new SshTransport({
         acceptNewHostKeys: setup.acceptNewHostKeys,
-        askPassphrase: (key) => { if (!asked.has(key)) asked.set(key, setup.operator.secret({ name: key, prompt: `Passphrase for ${key}:` })); return asked.get(key)!; },
+        askPassphrase: (key) => {
+          if (!asked.has(key)) asked.set(key, setup.operator.secret({ name: key, prompt: `Passphrase for ${key}:` }));
+          return asked.get(key)!;
+        },
       });
     },
   },

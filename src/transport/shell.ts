@@ -41,7 +41,8 @@ const MARKER_RE = /\x1elifeboat-pgid:(\d+)(:direct)?\x1e\n/;
 // The inner shell's program: read stdin up to EOF, then run it. bash 4.1+: `read -N` with a
 // count no script reaches takes the whole input, byte for byte, in a few reads (`read -d ''`,
 // kept for older bash, reads a pipe one byte per system call: ~0.3 ms per step); sh: `$(cat)`.
-const BASH_READER = 'if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 1))); then IFS= read -r -N 2147483647 __lb_s; else IFS= read -r -d "" __lb_s; fi; eval "$__lb_s"';
+const BASH_READER =
+  'if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 1))); then IFS= read -r -N 2147483647 __lb_s; else IFS= read -r -d "" __lb_s; fi; eval "$__lb_s"';
 const SH_READER = '__lb_s=$(cat); eval "$__lb_s"';
 
 /**
@@ -60,8 +61,8 @@ export function bootstrapCommand(sudo?: boolean | string, opts: { direct?: boole
   // (a fork and an exec per step) is only needed elsewhere. `read` from /proc is a builtin.
   const leader = s
     ? ''
-    // a bash login shell runs the reader itself: no exec of a second bash (~1-2 ms per step)
-    : `if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then if [ -n "\${BASH_VERSION-}" ]; then unset __lb_g; __lb_d=1; eval "$__lb_r"; exit; fi; exec "$__lb_i" -c "$__lb_r"; fi; `;
+    : // a bash login shell runs the reader itself: no exec of a second bash (~1-2 ms per step)
+      `if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then if [ -n "\${BASH_VERSION-}" ]; then unset __lb_g; __lb_d=1; eval "$__lb_r"; exit; fi; exec "$__lb_i" -c "$__lb_r"; fi; `;
   return (
     // `__lb_d` says "ran directly" only when set below, never from the environment
     'unset __lb_d; ' +
@@ -180,7 +181,11 @@ export class MarkerFilter {
  * True when `sudo -n` itself refused for want of a password. Only when the script never
  * started (no marker), so a command that runs sudo on its own is not mistaken for it.
  */
-export function isSudoPasswordFailure(sudo: boolean | string | undefined, markerSeen: boolean, stderr: string): boolean {
+export function isSudoPasswordFailure(
+  sudo: boolean | string | undefined,
+  markerSeen: boolean,
+  stderr: string,
+): boolean {
   if (!sudo || markerSeen) return false;
   return /sudo: (a password is required|a terminal is required)/.test(stderr);
 }
@@ -297,13 +302,24 @@ export function signalName(n: number): string | null {
  * Exit code and signal as reported to the user: a script killed by a signal (not by us)
  * shows the signal, like execa does.
  */
-export function finalStatus(collector: OutputCollector, code: number | null, signal: string | null): { exitCode: number | null; signal: string | null } {
+export function finalStatus(
+  collector: OutputCollector,
+  code: number | null,
+  signal: string | null,
+): { exitCode: number | null; signal: string | null } {
   if (collector.killedBySignal && code !== null && signal === null) return { exitCode: null, signal: signalName(code) };
   return { exitCode: code, signal };
 }
 
 /** The one result shape both transports return, from what was collected and how the command ended. */
-export function execResult(collector: OutputCollector, stderr: string, code: number | null, signal: string | null, killReason: 'timeout' | 'cancel' | null, startedAt: number): ExecResult {
+export function execResult(
+  collector: OutputCollector,
+  stderr: string,
+  code: number | null,
+  signal: string | null,
+  killReason: 'timeout' | 'cancel' | null,
+  startedAt: number,
+): ExecResult {
   const status = finalStatus(collector, code, signal);
   return {
     exitCode: killReason ? null : status.exitCode,

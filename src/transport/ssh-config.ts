@@ -25,7 +25,15 @@ export function expandHome(p: string): string {
   return p === '~' ? sshHome() : p.startsWith('~/') ? sshHome() + p.slice(1) : p;
 }
 
-export const DEFAULT_IDENTITY_FILES = ['~/.ssh/id_rsa', '~/.ssh/id_ecdsa', '~/.ssh/id_ecdsa_sk', '~/.ssh/id_ed25519', '~/.ssh/id_ed25519_sk', '~/.ssh/id_xmss', '~/.ssh/id_dsa'];
+export const DEFAULT_IDENTITY_FILES = [
+  '~/.ssh/id_rsa',
+  '~/.ssh/id_ecdsa',
+  '~/.ssh/id_ecdsa_sk',
+  '~/.ssh/id_ed25519',
+  '~/.ssh/id_ed25519_sk',
+  '~/.ssh/id_xmss',
+  '~/.ssh/id_dsa',
+];
 export const DEFAULT_KNOWN_HOSTS = ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'];
 export const DEFAULT_GLOBAL_KNOWN_HOSTS = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -67,7 +75,10 @@ export interface LookupOptions {
 }
 
 export class SshConfigError extends Error {
-  constructor(message: string) { super(message); this.name = 'SshConfigError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'SshConfigError';
+  }
 }
 
 // ---- tokens ---------------------------------------------------------------------------------
@@ -77,7 +88,14 @@ function localHost(): { full: string; short: string } {
   return { full, short: full.split('.')[0] };
 }
 
-export interface TokenValues { host: string; hostname: string; port: number; user: string; hostKeyAlias?: string; proxyJump?: string }
+export interface TokenValues {
+  host: string;
+  hostname: string;
+  port: number;
+  user: string;
+  hostKeyAlias?: string;
+  proxyJump?: string;
+}
 
 /** `%x` tokens as OpenSSH expands them; `allowed` is the set the keyword accepts (unknown ones are an error, as in ssh). */
 export function expandTokens(value: string, t: TokenValues, allowed: string, what: string): string {
@@ -86,19 +104,34 @@ export function expandTokens(value: string, t: TokenValues, allowed: string, wha
     if (!c || !allowed.includes(c)) throw new SshConfigError(`${what} '${value}': unknown or unsupported token %${c}`);
     const lh = localHost();
     switch (c) {
-      case 'h': return t.hostname;
-      case 'n': return t.host;
-      case 'p': return String(t.port);
-      case 'r': return t.user;
-      case 'u': return userInfo().username;
-      case 'd': return sshHome();
-      case 'i': return String(userInfo().uid);
-      case 'l': return lh.full;
-      case 'L': return lh.short;
-      case 'k': return t.hostKeyAlias ?? t.host;
-      case 'j': return t.proxyJump ?? '';
-      case 'C': return createHash('sha1').update(lh.full + t.hostname + String(t.port) + t.user + (t.proxyJump ?? '')).digest('hex');
-      default: return whole;
+      case 'h':
+        return t.hostname;
+      case 'n':
+        return t.host;
+      case 'p':
+        return String(t.port);
+      case 'r':
+        return t.user;
+      case 'u':
+        return userInfo().username;
+      case 'd':
+        return sshHome();
+      case 'i':
+        return String(userInfo().uid);
+      case 'l':
+        return lh.full;
+      case 'L':
+        return lh.short;
+      case 'k':
+        return t.hostKeyAlias ?? t.host;
+      case 'j':
+        return t.proxyJump ?? '';
+      case 'C':
+        return createHash('sha1')
+          .update(lh.full + t.hostname + String(t.port) + t.user + (t.proxyJump ?? ''))
+          .digest('hex');
+      default:
+        return whole;
     }
   });
 }
@@ -118,7 +151,11 @@ export function splitArgs(s: string, where: string): string[] {
     for (; i < s.length; i++) {
       const ch = s[i];
       if (!quote && /\s/.test(ch)) break;
-      if (ch === '\\' && i + 1 < s.length && (s[i + 1] === "'" || s[i + 1] === '"' || s[i + 1] === '\\' || (!quote && s[i + 1] === ' '))) {
+      if (
+        ch === '\\' &&
+        i + 1 < s.length &&
+        (s[i + 1] === "'" || s[i + 1] === '"' || s[i + 1] === '\\' || (!quote && s[i + 1] === ' '))
+      ) {
         arg += s[++i];
       } else if (!quote && (ch === '"' || ch === "'")) {
         quote = ch;
@@ -145,7 +182,10 @@ function splitKeyword(line: string): { keyword: string; rest: string } | null {
 
 /** `*` any run, `?` exactly one character; case-sensitive, as match_pattern(). */
 export function matchPattern(s: string, pattern: string): boolean {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[\\s\\S]*')
+    .replace(/\?/g, '[\\s\\S]');
   return new RegExp(`^${body}$`).test(s);
 }
 
@@ -216,7 +256,8 @@ function servicePort(name: string): number {
       const f = line.replace(/#.*/, '').trim().split(/\s+/);
       if (f.length < 2) continue;
       const [svc, portProto, ...aliases] = f;
-      if (portProto.endsWith('/tcp') && (svc === name || aliases.includes(name))) return Number(portProto.split('/')[0]);
+      if (portProto.endsWith('/tcp') && (svc === name || aliases.includes(name)))
+        return Number(portProto.split('/')[0]);
     }
   } catch {
     // no services file: only numbers
@@ -227,7 +268,8 @@ function servicePort(name: string): number {
 function checkPerm(file: string): void {
   const st = statSync(file);
   const uid = process.getuid?.() ?? 0;
-  if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) throw new SshConfigError(`Bad owner or permissions on ${file}`);
+  if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0)
+    throw new SshConfigError(`Bad owner or permissions on ${file}`);
 }
 
 function globFiles(pattern: string): string[] {
@@ -241,9 +283,21 @@ function globFiles(pattern: string): string[] {
     for (const b of bases) {
       if (/[*?[]/.test(part)) {
         let names: string[] = [];
-        try { names = readdirSync(b); } catch { continue; }
-        const re = new RegExp('^' + part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-        for (const n of names.sort()) if (re.test(n) && (!n.startsWith('.') || part.startsWith('.'))) next.push(path.join(b, n));
+        try {
+          names = readdirSync(b);
+        } catch {
+          continue;
+        }
+        const re = new RegExp(
+          '^' +
+            part
+              .replace(/[.+^${}()|\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.') +
+            '$',
+        );
+        for (const n of names.sort())
+          if (re.test(n) && (!n.startsWith('.') || part.startsWith('.'))) next.push(path.join(b, n));
       } else {
         const p = path.join(b, part);
         if (existsSync(p)) next.push(p);
@@ -256,7 +310,10 @@ function globFiles(pattern: string): string[] {
 
 function runExec(cmd: string): boolean {
   try {
-    execFileSync(process.env.SHELL || '/bin/sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30_000 });
+    execFileSync(process.env.SHELL || '/bin/sh', ['-c', cmd], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 30_000,
+    });
     return true;
   } catch (e) {
     const err = e as { status?: number | null; code?: string };
@@ -265,19 +322,36 @@ function runExec(cmd: string): boolean {
   }
 }
 
-function matchLine(o: Options, args: string[], ctx: Ctx, lopts: LookupOptions, where: string, neverMatch: boolean): boolean {
+function matchLine(
+  o: Options,
+  args: string[],
+  ctx: Ctx,
+  lopts: LookupOptions,
+  where: string,
+  neverMatch: boolean,
+): boolean {
   let result = true;
   let attributes = 0;
   const port = o.port ?? 22;
   const ruser = o.user ?? userInfo().username;
-  const host = ctx.finalPass ? o.hostname ?? ctx.host : o.hostname !== undefined ? expandTokens(o.hostname, { host: ctx.originalHost, hostname: ctx.originalHost, port, user: ruser }, 'h', 'HostName') : ctx.originalHost;
+  const host = ctx.finalPass
+    ? (o.hostname ?? ctx.host)
+    : o.hostname !== undefined
+      ? expandTokens(
+          o.hostname,
+          { host: ctx.originalHost, hostname: ctx.originalHost, port, user: ruser },
+          'h',
+          'HostName',
+        )
+      : ctx.originalHost;
   for (let i = 0; i < args.length; i++) {
     let attrib = args[i];
     const negate = attrib.startsWith('!');
     if (negate) attrib = attrib.slice(1);
     const a = attrib.toLowerCase();
     if (a === 'all') {
-      if (attributes > 0 || i + 1 < args.length) throw new SshConfigError(`${where}: 'all' cannot be combined with other Match attributes`);
+      if (attributes > 0 || i + 1 < args.length)
+        throw new SshConfigError(`${where}: 'all' cannot be combined with other Match attributes`);
       if (result) result = !negate;
       return result && !neverMatch;
     }
@@ -291,18 +365,32 @@ function matchLine(o: Options, args: string[], ctx: Ctx, lopts: LookupOptions, w
     if (arg === undefined || arg === '') throw new SshConfigError(`${where}: Missing Match criteria for ${attrib}`);
     let r: boolean;
     switch (a) {
-      case 'host': r = matchPatternList(host, arg, true) === 1; break;
-      case 'originalhost': r = matchPatternList(ctx.originalHost, arg, true) === 1; break;
-      case 'user': r = matchPatternList(ruser, arg, false) === 1; break;
-      case 'localuser': r = matchPatternList(userInfo().username, arg, false) === 1; break;
+      case 'host':
+        r = matchPatternList(host, arg, true) === 1;
+        break;
+      case 'originalhost':
+        r = matchPatternList(ctx.originalHost, arg, true) === 1;
+        break;
+      case 'user':
+        r = matchPatternList(ruser, arg, false) === 1;
+        break;
+      case 'localuser':
+        r = matchPatternList(userInfo().username, arg, false) === 1;
+        break;
       case 'exec': {
         // as ssh: not run when an earlier criterion already failed
         if (!result) continue;
-        const cmd = expandTokens(arg, { host: ctx.originalHost, hostname: host, port, user: ruser, hostKeyAlias: o.hostKeyAlias }, 'CdhiLlnpruk', 'Match exec');
+        const cmd = expandTokens(
+          arg,
+          { host: ctx.originalHost, hostname: host, port, user: ruser, hostKeyAlias: o.hostKeyAlias },
+          'CdhiLlnpruk',
+          'Match exec',
+        );
         r = runExec(cmd);
         break;
       }
-      default: throw new SshConfigError(`${where}: Unsupported Match attribute ${attrib}`);
+      default:
+        throw new SshConfigError(`${where}: Unsupported Match attribute ${attrib}`);
     }
     if (r === negate) result = false;
   }
@@ -310,7 +398,17 @@ function matchLine(o: Options, args: string[], ctx: Ctx, lopts: LookupOptions, w
   return result && !neverMatch;
 }
 
-function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user: boolean, checkPermissions: boolean, active: { v: boolean }, neverMatch: boolean, depth: number): boolean {
+function readFile(
+  file: string,
+  o: Options,
+  ctx: Ctx,
+  lopts: LookupOptions,
+  user: boolean,
+  checkPermissions: boolean,
+  active: { v: boolean },
+  neverMatch: boolean,
+  depth: number,
+): boolean {
   if (depth > READCONF_MAX_DEPTH) throw new SshConfigError(`Too many recursive configuration includes (${file})`);
   let text: string;
   try {
@@ -333,7 +431,8 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
     if (keyword === 'proxycommand') {
       if (!rest) throw new SshConfigError(`${where}: missing argument.`);
       // `ProxyJump none` does not stand in a later ProxyCommand's way (ssh 9.2 behaves so)
-      if (set && o.proxyCommand === undefined && (o.proxyJump === undefined || o.proxyJump.toLowerCase() === 'none')) o.proxyCommand = rest;
+      if (set && o.proxyCommand === undefined && (o.proxyJump === undefined || o.proxyJump.toLowerCase() === 'none'))
+        o.proxyCommand = rest;
       continue;
     }
     const args = splitArgs(rest, where);
@@ -351,7 +450,10 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
           const negated = raw.startsWith('!');
           const p = negated ? raw.slice(1) : raw;
           if (matchPattern(ctx.host, p)) {
-            if (negated) { negatedHit = true; break; }
+            if (negated) {
+              negatedHit = true;
+              break;
+            }
             matched = true;
           }
         }
@@ -364,8 +466,14 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
       case 'include': {
         if (args.length === 0) throw new SshConfigError(`${where}: missing argument.`);
         for (const arg of args) {
-          if (arg.startsWith('~') && !user) throw new SshConfigError(`${where}: tilde expansion not allowed in system config`);
-          const full = arg.startsWith('/') || arg.startsWith('~') ? expandHome(arg) : user ? path.join(sshHome(), '.ssh', arg) : path.join('/etc/ssh', arg);
+          if (arg.startsWith('~') && !user)
+            throw new SshConfigError(`${where}: tilde expansion not allowed in system config`);
+          const full =
+            arg.startsWith('/') || arg.startsWith('~')
+              ? expandHome(arg)
+              : user
+                ? path.join(sshHome(), '.ssh', arg)
+                : path.join('/etc/ssh', arg);
           const outer = active.v;
           for (const f of globFiles(full)) {
             const ok = readFile(f, o, ctx, lopts, user, true, active, neverMatch || !outer, depth + 1);
@@ -375,8 +483,16 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
         }
         break;
       }
-      case 'hostname': { const v = one(); if (set && o.hostname === undefined) o.hostname = v; break; }
-      case 'user': { const v = one(); if (set && o.user === undefined) o.user = v; break; }
+      case 'hostname': {
+        const v = one();
+        if (set && o.hostname === undefined) o.hostname = v;
+        break;
+      }
+      case 'user': {
+        const v = one();
+        if (set && o.user === undefined) o.user = v;
+        break;
+      }
       case 'port': {
         const v = one();
         const p = /^\d+$/.test(v) ? Number(v) : servicePort(v);
@@ -384,7 +500,11 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
         if (set && o.port === undefined) o.port = p;
         break;
       }
-      case 'identityfile': { const v = one(); if (set && !o.identityFiles.includes(v)) o.identityFiles.push(v); break; }
+      case 'identityfile': {
+        const v = one();
+        if (set && !o.identityFiles.includes(v)) o.identityFiles.push(v);
+        break;
+      }
       case 'proxyjump': {
         const v = rest.replace(/^[\s=]+/, '');
         if (!v) throw new SshConfigError(`${where}: missing argument.`);
@@ -398,9 +518,21 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
         if (set && o[key] === undefined) o[key] = args;
         break;
       }
-      case 'connecttimeout': { const v = parseTime(one(), where); if (set && o.connectTimeout === undefined) o.connectTimeout = v ?? -1; break; }
-      case 'hostkeyalias': { const v = one(); if (set && o.hostKeyAlias === undefined) o.hostKeyAlias = v; break; }
-      case 'canonicalizehostname': { const v = one(); if (set && o.canonicalize === undefined) o.canonicalize = v.toLowerCase(); break; }
+      case 'connecttimeout': {
+        const v = parseTime(one(), where);
+        if (set && o.connectTimeout === undefined) o.connectTimeout = v ?? -1;
+        break;
+      }
+      case 'hostkeyalias': {
+        const v = one();
+        if (set && o.hostKeyAlias === undefined) o.hostKeyAlias = v;
+        break;
+      }
+      case 'canonicalizehostname': {
+        const v = one();
+        if (set && o.canonicalize === undefined) o.canonicalize = v.toLowerCase();
+        break;
+      }
       default:
         // every other keyword is valid for ssh and changes nothing lifeboat uses
         break;
@@ -411,7 +543,10 @@ function readFile(file: string, o: Options, ctx: Ctx, lopts: LookupOptions, user
 
 function readAll(name: string, o: Options, ctx: Ctx, lopts: LookupOptions): void {
   if (lopts.configPath !== undefined) {
-    if (lopts.configPath !== 'none' && !readFile(expandHome(lopts.configPath), o, ctx, lopts, true, false, { v: true }, false, 0)) {
+    if (
+      lopts.configPath !== 'none' &&
+      !readFile(expandHome(lopts.configPath), o, ctx, lopts, true, false, { v: true }, false, 0)
+    ) {
       throw new SshConfigError(`Can't open user config file ${lopts.configPath}: No such file or directory`);
     }
     return;
@@ -429,11 +564,18 @@ export function builtinSettings(name: string, lopts: LookupOptions = {}): SshSet
   const ctx: Ctx = { host: name, originalHost: name, finalPass: false, wantFinal: false, files: [] };
   readAll(name, o, ctx, lopts);
   if (o.canonicalize && o.canonicalize !== 'no') {
-    throw new SshConfigError(`CanonicalizeHostname ${o.canonicalize} needs DNS lookups the built-in resolver does not do: install the OpenSSH client (ssh) or give the host an address`);
+    throw new SshConfigError(
+      `CanonicalizeHostname ${o.canonicalize} needs DNS lookups the built-in resolver does not do: install the OpenSSH client (ssh) or give the host an address`,
+    );
   }
   let host = name;
   if (o.hostname !== undefined) {
-    host = expandTokens(o.hostname, { host: name, hostname: name, port: o.port ?? 22, user: o.user ?? userInfo().username }, 'h', 'HostName');
+    host = expandTokens(
+      o.hostname,
+      { host: name, hostname: name, port: o.port ?? 22, user: o.user ?? userInfo().username },
+      'h',
+      'HostName',
+    );
     o.hostname = host;
   }
   host = host.toLowerCase();
@@ -455,8 +597,12 @@ export function builtinSettings(name: string, lopts: LookupOptions = {}): SshSet
     identityFiles: o.identityFiles.length ? o.identityFiles : DEFAULT_IDENTITY_FILES,
     proxyJump: o.proxyJump && o.proxyJump.toLowerCase() !== 'none' ? o.proxyJump : undefined,
     proxyCommand: o.proxyCommand && o.proxyCommand !== 'none' ? o.proxyCommand : undefined,
-    userKnownHostsFiles: (o.userKnownHostsFiles ?? DEFAULT_KNOWN_HOSTS).map((f) => expandHome(expandTokens(f, t, khTokens, 'UserKnownHostsFile'))),
-    globalKnownHostsFiles: (o.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS).map((f) => expandHome(expandTokens(f, t, khTokens, 'GlobalKnownHostsFile'))),
+    userKnownHostsFiles: (o.userKnownHostsFiles ?? DEFAULT_KNOWN_HOSTS).map((f) =>
+      expandHome(expandTokens(f, t, khTokens, 'UserKnownHostsFile')),
+    ),
+    globalKnownHostsFiles: (o.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS).map((f) =>
+      expandHome(expandTokens(f, t, khTokens, 'GlobalKnownHostsFile')),
+    ),
     connectTimeout: o.connectTimeout !== undefined && o.connectTimeout >= 0 ? o.connectTimeout : undefined,
     hostKeyAlias: o.hostKeyAlias,
     resolver: 'built-in',
@@ -491,7 +637,14 @@ export function parseJumpSpec(spec: string): { host: string; user?: string; port
  * ProxyCommand expanded; `jump` left for the caller (it needs the hops' own settings).
  */
 export function settingsToHost(s: SshSettings): Partial<SshHost> & { proxyJump?: string } {
-  const t: TokenValues = { host: s.host, hostname: s.hostname, port: s.port, user: s.user, hostKeyAlias: s.hostKeyAlias, proxyJump: s.proxyJump };
+  const t: TokenValues = {
+    host: s.host,
+    hostname: s.hostname,
+    port: s.port,
+    user: s.user,
+    hostKeyAlias: s.hostKeyAlias,
+    proxyJump: s.proxyJump,
+  };
   return {
     address: s.hostname,
     port: s.port,

@@ -6,7 +6,15 @@ import type { Client, ClientChannel } from 'ssh2';
 import type { Connection, ExecRequest, ExecResult, SshHost } from '../ports.js';
 import { TransportError } from '../ports.js';
 import { describeHost } from './ssh-socket.js';
-import { OutputCollector, bootstrapCommand, buildScript, execResult, isSudoPasswordFailure, killCommand, sudoPasswordMessage } from './shell.js';
+import {
+  OutputCollector,
+  bootstrapCommand,
+  buildScript,
+  execResult,
+  isSudoPasswordFailure,
+  killCommand,
+  sudoPasswordMessage,
+} from './shell.js';
 
 interface PendingExec {
   lost(err: TransportError): void;
@@ -32,7 +40,11 @@ export class SshConnection implements Connection {
     client.on('close', () => {
       this.alive = false;
       this.onGone();
-      const err = new TransportError('connection-lost', host.name, `${describeHost(host)}: connection lost while a command ran`);
+      const err = new TransportError(
+        'connection-lost',
+        host.name,
+        `${describeHost(host)}: connection lost while a command ran`,
+      );
       for (const p of [...this.pending]) p.lost(err);
     });
   }
@@ -190,10 +202,14 @@ class ChannelExec implements PendingExec {
     channel.on('close', () => setImmediate(() => this.settle()));
     // the session is open; the command itself goes only once the gate (the intent's sync) opens
     if (!req.gate) this.send();
-    else req.gate.then(() => this.send(), (reason: unknown) => {
-      this.gateFailed = { reason };
-      if (!this.settled) channel.end();
-    });
+    else
+      req.gate.then(
+        () => this.send(),
+        (reason: unknown) => {
+          this.gateFailed = { reason };
+          if (!this.settled) channel.end();
+        },
+      );
   }
 
   private send(): void {
@@ -269,7 +285,13 @@ class ChannelExec implements PendingExec {
     const exit = this.command.exitStatus();
     if (!killReason && exit === null) {
       this.cleanup();
-      this.reject(new TransportError('connection-lost', owner.host.name, `${describeHost(owner.host)}: the session ended without an exit status (connection lost?)`));
+      this.reject(
+        new TransportError(
+          'connection-lost',
+          owner.host.name,
+          `${describeHost(owner.host)}: the session ended without an exit status (connection lost?)`,
+        ),
+      );
       return;
     }
     this.cleanup();
@@ -278,6 +300,8 @@ class ChannelExec implements PendingExec {
       this.reject(new TransportError('sudo-password', owner.host.name, sudoPasswordMessage(owner.host.name, req.sudo)));
       return;
     }
-    this.resolve(execResult(collector, stderr, exit?.code ?? null, exit?.signal ?? null, killReason, this.command.started));
+    this.resolve(
+      execResult(collector, stderr, exit?.code ?? null, exit?.signal ?? null, killReason, this.command.started),
+    );
   }
 }

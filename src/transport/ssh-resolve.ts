@@ -6,11 +6,22 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { SshHost } from '../ports.js';
-import { builtinSettings, parseJumpSpec, settingsToHost, SshConfigError, type LookupOptions, type SshSettings } from './ssh-config.js';
+import {
+  builtinSettings,
+  parseJumpSpec,
+  settingsToHost,
+  SshConfigError,
+  type LookupOptions,
+  type SshSettings,
+} from './ssh-config.js';
 
 export type ResolverKind = 'openssh' | 'builtin';
 
-export interface HostQuery { name: string; user?: string; port?: number }
+export interface HostQuery {
+  name: string;
+  user?: string;
+  port?: number;
+}
 
 export interface SshResolverOptions {
   /** the inventory's ssh_config (ssh -F); default ~/.ssh/config and /etc/ssh/ssh_config */
@@ -39,30 +50,66 @@ export function findSsh(env: NodeJS.ProcessEnv = process.env): string | null {
 
 /** Parse `ssh -G` output into the settings lifeboat uses. */
 export function parseSshG(name: string, out: string): SshSettings {
-  const s: SshSettings = { host: name, hostname: name, port: 22, user: '', identityFiles: [], userKnownHostsFiles: [], globalKnownHostsFiles: [], resolver: 'ssh -G' };
+  const s: SshSettings = {
+    host: name,
+    hostname: name,
+    port: 22,
+    user: '',
+    identityFiles: [],
+    userKnownHostsFiles: [],
+    globalKnownHostsFiles: [],
+    resolver: 'ssh -G',
+  };
   for (const line of out.split('\n')) {
     const sp = line.indexOf(' ');
     if (sp <= 0) continue;
     const key = line.slice(0, sp);
     const value = line.slice(sp + 1);
     switch (key) {
-      case 'hostname': s.hostname = value; break;
-      case 'port': s.port = Number(value); break;
-      case 'user': s.user = value; break;
-      case 'identityfile': s.identityFiles.push(value); break;
-      case 'proxyjump': if (value.toLowerCase() !== 'none') s.proxyJump = value; break;
-      case 'proxycommand': if (value !== 'none') s.proxyCommand = value; break;
-      case 'userknownhostsfile': s.userKnownHostsFiles = value.split(' ').filter(Boolean); break;
-      case 'globalknownhostsfile': s.globalKnownHostsFiles = value.split(' ').filter(Boolean); break;
-      case 'connecttimeout': if (value !== 'none') s.connectTimeout = Number(value); break;
-      case 'hostkeyalias': s.hostKeyAlias = value; break;
-      default: break;
+      case 'hostname':
+        s.hostname = value;
+        break;
+      case 'port':
+        s.port = Number(value);
+        break;
+      case 'user':
+        s.user = value;
+        break;
+      case 'identityfile':
+        s.identityFiles.push(value);
+        break;
+      case 'proxyjump':
+        if (value.toLowerCase() !== 'none') s.proxyJump = value;
+        break;
+      case 'proxycommand':
+        if (value !== 'none') s.proxyCommand = value;
+        break;
+      case 'userknownhostsfile':
+        s.userKnownHostsFiles = value.split(' ').filter(Boolean);
+        break;
+      case 'globalknownhostsfile':
+        s.globalKnownHostsFiles = value.split(' ').filter(Boolean);
+        break;
+      case 'connecttimeout':
+        if (value !== 'none') s.connectTimeout = Number(value);
+        break;
+      case 'hostkeyalias':
+        s.hostKeyAlias = value;
+        break;
+      default:
+        break;
     }
   }
   return s;
 }
 
-function sshG(ssh: string, q: HostQuery, configPath: string | undefined, env: NodeJS.ProcessEnv, retry = true): Promise<SshSettings> {
+function sshG(
+  ssh: string,
+  q: HostQuery,
+  configPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  retry = true,
+): Promise<SshSettings> {
   const args = ['-G'];
   if (configPath !== undefined) args.push('-F', configPath);
   if (q.user !== undefined) args.push('-l', q.user);
@@ -71,13 +118,22 @@ function sshG(ssh: string, q: HostQuery, configPath: string | undefined, env: No
   return new Promise((resolve, reject) => {
     const child = execFile(ssh, args, { env, timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
-        const why = stderr.trim().split('\n').filter((l) => !/^Pseudo-terminal/.test(l)).join('; ') || err.message;
+        const why =
+          stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !/^Pseudo-terminal/.test(l))
+            .join('; ') || err.message;
         reject(new SshConfigError(`ssh -G ${q.name}: ${why}`));
       } else if (!/^hostname /m.test(stdout) || !/^port /m.test(stdout) || !/^user /m.test(stdout)) {
         // never fall back to the bare name: an answer without these lines is no answer (asked once more:
         // seen, rarely, when the output pipe was not read for a long time)
         if (retry) return resolve(sshG(ssh, q, configPath, env, false));
-        reject(new SshConfigError(`ssh -G ${q.name} printed no hostname, port or user (${stdout.length} bytes${stderr.trim() ? `; ${stderr.trim()}` : ''})`));
+        reject(
+          new SshConfigError(
+            `ssh -G ${q.name} printed no hostname, port or user (${stdout.length} bytes${stderr.trim() ? `; ${stderr.trim()}` : ''})`,
+          ),
+        );
       } else {
         resolve(parseSshG(q.name, stdout));
       }
@@ -99,7 +155,7 @@ export class SshResolver {
   constructor(private readonly opts: SshResolverOptions = {}) {
     this.env = opts.env ?? process.env;
     const forced = opts.resolver ?? (this.env.LIFEBOAT_SSH_RESOLVER as ResolverKind | undefined);
-    this.ssh = forced === 'builtin' ? null : opts.sshPath ?? findSsh(this.env);
+    this.ssh = forced === 'builtin' ? null : (opts.sshPath ?? findSsh(this.env));
     this.kind = this.ssh ? 'openssh' : 'builtin';
   }
 
@@ -109,10 +165,19 @@ export class SshResolver {
     let p = this.cache.get(k);
     if (!p) {
       const lopts: LookupOptions = { configPath: this.opts.configPath, user: q.user, port: q.port };
-      p = this.ssh ? sshG(this.ssh, q, this.opts.configPath, this.env) : new Promise((resolve, reject) => {
-        try { resolve(builtinSettings(q.name, lopts)); } catch (e) { reject(e as Error); }
-      });
-      p.then((s) => this.done.set(k, s), () => undefined);
+      p = this.ssh
+        ? sshG(this.ssh, q, this.opts.configPath, this.env)
+        : new Promise((resolve, reject) => {
+            try {
+              resolve(builtinSettings(q.name, lopts));
+            } catch (e) {
+              reject(e as Error);
+            }
+          });
+      p.then(
+        (s) => this.done.set(k, s),
+        () => undefined,
+      );
       this.cache.set(k, p);
     }
     return p;
@@ -123,7 +188,9 @@ export class SshResolver {
     let level = queries;
     for (let depth = 0; level.length && depth <= 8; depth++) {
       const settled = await Promise.all(level.map((q) => this.settings(q)));
-      level = settled.flatMap((s) => (s.proxyJump ? s.proxyJump.split(',').map((spec) => jumpQuery(spec)) : [])).filter((q) => !this.done.has(key(q)));
+      level = settled
+        .flatMap((s) => (s.proxyJump ? s.proxyJump.split(',').map((spec) => jumpQuery(spec)) : []))
+        .filter((q) => !this.done.has(key(q)));
     }
   }
 
@@ -133,7 +200,13 @@ export class SshResolver {
     const s = this.done.get(key(q));
     if (!s) throw new SshConfigError(`${q.name} was not resolved`);
     const { proxyJump, ...h } = settingsToHost(s);
-    const out: Partial<SshHost> = { ...h, origin: s.resolver === 'ssh -G' ? 'ssh -G' : `ssh_config (built-in resolver${s.files?.length ? `: ${s.files.join(', ')}` : ', no file'})` };
+    const out: Partial<SshHost> = {
+      ...h,
+      origin:
+        s.resolver === 'ssh -G'
+          ? 'ssh -G'
+          : `ssh_config (built-in resolver${s.files?.length ? `: ${s.files.join(', ')}` : ', no file'})`,
+    };
     if (proxyJump && ownJump) {
       // `a,b`: ssh reaches b with `-J a` (b's own ProxyJump and ProxyCommand give way), a as configured
       let outer: SshHost | undefined;
@@ -141,7 +214,10 @@ export class SshResolver {
         const jq = jumpQuery(spec);
         const hop = this.host(jq, depth + 1, !outer);
         const full = { ...hop, transport: 'ssh', name: jq.name, mayBeDown: false } as SshHost;
-        if (outer) { full.jump = outer; delete full.proxyCommand; }
+        if (outer) {
+          full.jump = outer;
+          delete full.proxyCommand;
+        }
         outer = full;
       }
       out.jump = outer;
@@ -155,5 +231,9 @@ export class SshResolver {
 
 function jumpQuery(spec: string): HostQuery {
   const j = parseJumpSpec(spec);
-  return { name: j.host, ...(j.user !== undefined ? { user: j.user } : {}), ...(j.port !== undefined ? { port: j.port } : {}) };
+  return {
+    name: j.host,
+    ...(j.user !== undefined ? { user: j.user } : {}),
+    ...(j.port !== undefined ? { port: j.port } : {}),
+  };
 }

@@ -34,7 +34,9 @@ export interface EarlySocket {
 
 export function openEarly(host: SshHost): EarlySocket {
   const early: EarlySocket = { socket: dialSocket(host.address, host.port) };
-  early.socket.once('error', (e) => { early.error = e; });
+  early.socket.once('error', (e) => {
+    early.error = e;
+  });
   return early;
 }
 
@@ -59,13 +61,22 @@ export function watchSetup(setup: Setup): void {
   });
   client.on('close', () => {
     if (setup.verifyError) return setup.finish(setup.verifyError);
-    setup.finish(setupError(setup.host, 'unreachable', `${setup.label} unreachable: the server closed the connection during setup`));
+    setup.finish(
+      setupError(
+        setup.host,
+        'unreachable',
+        `${setup.label} unreachable: the server closed the connection during setup`,
+      ),
+    );
   });
 }
 
 /** ssh2 reports these and goes on with the next auth method: what to note of them, or undefined */
 function authAttemptNote(err: Ssh2Error): string | undefined {
-  if (err.level === 'agent' || (err.level === 'client-authentication' && err.message.startsWith('Error while signing'))) {
+  if (
+    err.level === 'agent' ||
+    (err.level === 'client-authentication' && err.message.startsWith('Error while signing'))
+  ) {
     return `${err.level === 'agent' ? 'ssh-agent' : 'a key'} failed: ${err.message}`;
   }
   return undefined;
@@ -85,16 +96,24 @@ function setupFailure({ host, label, authNotes }: Setup, err: Ssh2Error): Transp
     return setupError(host, 'unreachable', `${label} unreachable: ${socketErrorText(err)}`, err);
   }
   if (err.level === 'handshake') {
-    return setupError(host, 'unreachable', `${label}: SSH handshake failed: ${err.message} (a legacy server may need \`algorithms\` in the inventory)`, err);
+    return setupError(
+      host,
+      'unreachable',
+      `${label}: SSH handshake failed: ${err.message} (a legacy server may need \`algorithms\` in the inventory)`,
+      err,
+    );
   }
   return setupError(host, 'unreachable', `${label} unreachable: ${err.message}`, err);
 }
 
 /** the host key algorithms known_hosts has for the host first; legacy algorithms only when the inventory asks for them */
 export function algorithmsFor(host: SshHost, entries: readonly KnownHostsEntry[]): ConnectConfig['algorithms'] {
-  const algorithms: ConnectConfig['algorithms'] = { serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port, host.hostKeyAlias) as never };
+  const algorithms: ConnectConfig['algorithms'] = {
+    serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port, host.hostKeyAlias) as never,
+  };
   for (const [k, list] of Object.entries(host.algorithms ?? {})) {
-    (algorithms as Record<string, unknown>)[k] = k === 'serverHostKey' ? [...(algorithms.serverHostKey as string[]), ...list] : { append: list };
+    (algorithms as Record<string, unknown>)[k] =
+      k === 'serverHostKey' ? [...(algorithms.serverHostKey as string[]), ...list] : { append: list };
   }
   return algorithms;
 }
@@ -120,14 +139,38 @@ export function startProxy(setup: Setup, command: string, start: (stream: Duplex
   try {
     proxy = proxyCommandSocket(command);
   } catch (err) {
-    setup.finish(setupError(host, 'unreachable', `${label} unreachable: ProxyCommand could not start: ${(err as Error).message}`, err));
+    setup.finish(
+      setupError(
+        host,
+        'unreachable',
+        `${label} unreachable: ProxyCommand could not start: ${(err as Error).message}`,
+        err,
+      ),
+    );
     return;
   }
   proxy.on('error', (err: Error) => {
-    if (!setup.done) setup.finish(setupError(host, 'unreachable', `${label} unreachable through its ProxyCommand (${command}): ${err.message}`, err));
+    if (!setup.done)
+      setup.finish(
+        setupError(
+          host,
+          'unreachable',
+          `${label} unreachable through its ProxyCommand (${command}): ${err.message}`,
+          err,
+        ),
+      );
   });
   proxy.once('end', () => {
-    if (!setup.done) setImmediate(() => setup.finish(setupError(host, 'unreachable', `${label} unreachable: its ProxyCommand (${command}) ended during setup${proxy.stderrTail() ? `: ${proxy.stderrTail()}` : ''}`)));
+    if (!setup.done)
+      setImmediate(() =>
+        setup.finish(
+          setupError(
+            host,
+            'unreachable',
+            `${label} unreachable: its ProxyCommand (${command}) ended during setup${proxy.stderrTail() ? `: ${proxy.stderrTail()}` : ''}`,
+          ),
+        ),
+      );
   });
   start(proxy);
 }

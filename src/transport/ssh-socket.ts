@@ -20,25 +20,41 @@ export function proxyCommandSocket(command: string): DuplexStream & { stderrTail
   const child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   const duplex = new DuplexStream({
-    read() { child.stdout.resume(); },
+    read() {
+      child.stdout.resume();
+    },
     write(chunk: Buffer, _enc, cb) {
       if (!child.stdin.writable) return cb(new Error('ProxyCommand is gone'));
       child.stdin.write(chunk, (err) => cb(err ?? null));
     },
-    final(cb) { child.stdin.end(); cb(); },
+    final(cb) {
+      child.stdin.end();
+      cb();
+    },
     destroy(err, cb) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       cb(err);
     },
   }) as DuplexStream & { stderrTail(): string };
   duplex.stderrTail = () => stderr.trim().split('\n').slice(-3).join('; ');
-  child.stdout.on('data', (d: Buffer) => { if (!duplex.push(d)) child.stdout.pause(); });
+  child.stdout.on('data', (d: Buffer) => {
+    if (!duplex.push(d)) child.stdout.pause();
+  });
   child.stdout.on('end', () => duplex.push(null));
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4096);
+  });
   child.stdin.on('error', () => undefined); // EPIPE once the command is gone: reported as the connection's end
   child.on('error', (err) => duplex.destroy(err));
   child.on('close', (code, signal) => {
-    if (!duplex.destroyed) duplex.destroy(code ? new Error(`ProxyCommand exited with status ${code}${stderr ? `: ${duplex.stderrTail()}` : ''}`) : signal ? undefined : undefined);
+    if (!duplex.destroyed)
+      duplex.destroy(
+        code
+          ? new Error(`ProxyCommand exited with status ${code}${stderr ? `: ${duplex.stderrTail()}` : ''}`)
+          : signal
+            ? undefined
+            : undefined,
+      );
   });
   return duplex;
 }
@@ -53,13 +69,21 @@ export function describeHost(host: SshHost): string {
 
 export function socketErrorText(err: NodeJS.ErrnoException): string {
   switch (err.code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'EHOSTUNREACH': return 'no route to host';
-    case 'ENETUNREACH': return 'network is unreachable';
-    case 'ETIMEDOUT': return 'connection timed out';
-    case 'ECONNRESET': return 'connection reset by peer';
-    case 'ENOTFOUND': return 'name not known (DNS)';
-    case 'EAI_AGAIN': return 'name lookup failed (DNS)';
-    default: return err.message;
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'EHOSTUNREACH':
+      return 'no route to host';
+    case 'ENETUNREACH':
+      return 'network is unreachable';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'ECONNRESET':
+      return 'connection reset by peer';
+    case 'ENOTFOUND':
+      return 'name not known (DNS)';
+    case 'EAI_AGAIN':
+      return 'name lookup failed (DNS)';
+    default:
+      return err.message;
   }
 }

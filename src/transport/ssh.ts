@@ -20,7 +20,16 @@ import {
 } from './known-hosts.js';
 import { dialSocket, proxyCommandSocket, describeHost, seconds, socketErrorText } from './ssh-socket.js';
 import { Deadline } from './deadline.js';
-import { algorithmsFor, openEarly, setupError, startClient, startProxy, watchSetup, type EarlySocket, type Setup } from './ssh-setup.js';
+import {
+  algorithmsFor,
+  openEarly,
+  setupError,
+  startClient,
+  startProxy,
+  watchSetup,
+  type EarlySocket,
+  type Setup,
+} from './ssh-setup.js';
 import { SshConnection } from './ssh-connection.js';
 
 export { dialSocket, proxyCommandSocket, describeHost, SshConnection };
@@ -47,7 +56,7 @@ export interface SshTransportOptions {
 // ssh2 is ~40 ms to import: load it on the first connection only.
 let ssh2Module: Promise<typeof import('ssh2')> | undefined;
 function loadSsh2(): Promise<typeof import('ssh2')> {
-  ssh2Module ??= import('ssh2').then((m) => ((m as { default?: typeof import('ssh2') }).default ?? m));
+  ssh2Module ??= import('ssh2').then((m) => (m as { default?: typeof import('ssh2') }).default ?? m);
   return ssh2Module;
 }
 
@@ -78,13 +87,17 @@ export class SshTransport implements Transport<SshHost> {
   /** Same as connect(), typed as the SSH connection (jump hosts need forwardOut). */
   connectSsh(input: SshHost): Promise<SshConnection> {
     // the registry hands this transport SSH hosts only; a caller that did not ask it is refused
-    if (input.transport !== 'ssh') return Promise.reject(new Error(`${input.name} is reached by ${String(input.transport)}, not SSH`));
+    if (input.transport !== 'ssh')
+      return Promise.reject(new Error(`${input.name} is reached by ${String(input.transport)}, not SSH`));
     if (!input.address) return this.fromConfig(input).then((h) => this.connectSsh(h));
     const host = this.completeHost(input);
     const key = cacheKey(host);
     this.warming.delete(key);
     const failed = this.warmFailures.get(key);
-    if (failed) { this.warmFailures.delete(key); return failed; }
+    if (failed) {
+      this.warmFailures.delete(key);
+      return failed;
+    }
     let conn = this.connections.get(key);
     if (!conn) {
       conn = this.dial(host, () => {
@@ -112,9 +125,17 @@ export class SshTransport implements Transport<SshHost> {
     if (this.connections.has(key)) return;
     const conn = this.connectSsh(host);
     this.warming.set(key, conn);
-    conn.then(() => { if (this.warming.get(key) === conn) this.warming.delete(key); }, () => {
-      if (this.warming.get(key) === conn) { this.warming.delete(key); this.warmFailures.set(key, conn); }
-    });
+    conn.then(
+      () => {
+        if (this.warming.get(key) === conn) this.warming.delete(key);
+      },
+      () => {
+        if (this.warming.get(key) === conn) {
+          this.warming.delete(key);
+          this.warmFailures.set(key, conn);
+        }
+      },
+    );
   }
 
   async closeAll(): Promise<void> {
@@ -140,7 +161,13 @@ export class SshTransport implements Transport<SshHost> {
     try {
       await this.resolver.prefetch([q]);
     } catch (err) {
-      throw new TransportError('unreachable', h.name, `host ${h.name} has no address and ssh_config does not resolve it: ${(err as Error).message}`, undefined, { cause: err });
+      throw new TransportError(
+        'unreachable',
+        h.name,
+        `host ${h.name} has no address and ssh_config does not resolve it: ${(err as Error).message}`,
+        undefined,
+        { cause: err },
+      );
     }
     const c = this.resolver.host(q);
     return { ...h, ...stripUndefined(c), ...stripUndefined({ hostKey: h.hostKey, jump: h.jump ?? c.jump }) } as SshHost;
@@ -175,7 +202,9 @@ export class SshTransport implements Transport<SshHost> {
     const client = new Client();
 
     return new Promise<SshConnection>((resolve, reject) => {
-      const setup = this.beginSetup(host, client, (err) => (err ? reject(err) : resolve(new SshConnection(host, client, onGone))));
+      const setup = this.beginSetup(host, client, (err) =>
+        err ? reject(err) : resolve(new SshConnection(host, client, onGone)),
+      );
       const config = this.clientConfig(setup, entries);
       watchSetup(setup);
       this.openStream(setup, config, early, jumpConn);
@@ -188,7 +217,13 @@ export class SshTransport implements Transport<SshHost> {
       return await this.connectSsh(jump);
     } catch (err) {
       if (err instanceof TransportError) {
-        throw new TransportError(err.kind, host.name, `${describeHost(host)} via jump host ${jump.name}: ${err.message}`, err.fingerprint, { cause: err });
+        throw new TransportError(
+          err.kind,
+          host.name,
+          `${describeHost(host)} via jump host ${jump.name}: ${err.message}`,
+          err.fingerprint,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -223,7 +258,13 @@ export class SshTransport implements Transport<SshHost> {
       },
     };
     const deadline = new Deadline(host.connectTimeoutMs, () =>
-      setup.finish(setupError(host, 'unreachable', `${setup.label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`)),
+      setup.finish(
+        setupError(
+          host,
+          'unreachable',
+          `${setup.label} unreachable: connection timed out after ${seconds(host.connectTimeoutMs)}`,
+        ),
+      ),
     );
     this.deadlines.add(deadline);
     // closeAll() while this dial is under way ends it now, not at its deadline
@@ -261,7 +302,11 @@ export class SshTransport implements Transport<SshHost> {
   /** Offers the auth methods one by one, public keys only. */
   private authHandler(setup: Setup): ConnectConfig['authHandler'] {
     const methods = this.authMethods(setup);
-    const handler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
+    const handler = (
+      methodsLeft: AuthenticationType[] | null,
+      _partial: boolean | null,
+      next: (m: AnyAuthMethod | false) => void,
+    ) => {
       const tryNext = async (): Promise<void> => {
         if (methodsLeft && !methodsLeft.includes('publickey')) {
           return next(false);
@@ -299,19 +344,41 @@ export class SshTransport implements Transport<SshHost> {
   }
 
   /** The stream the client runs over: the ProxyCommand, a tunnel through the jump host, or the early socket. */
-  private openStream(setup: Setup, config: Omit<ConnectConfig, 'sock'>, early: EarlySocket | undefined, jumpConn: SshConnection | undefined): void {
+  private openStream(
+    setup: Setup,
+    config: Omit<ConnectConfig, 'sock'>,
+    early: EarlySocket | undefined,
+    jumpConn: SshConnection | undefined,
+  ): void {
     const { host, label } = setup;
     const start = (stream: Duplex) => startClient(setup, config, stream);
     if (host.proxyCommand) {
       startProxy(setup, host.proxyCommand, start);
     } else if (jumpConn) {
-      jumpConn.forwardOut(host.address, host.port).then(start, (err: Error) =>
-        setup.finish(setupError(host, 'unreachable', `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`, err)),
-      );
+      jumpConn
+        .forwardOut(host.address, host.port)
+        .then(start, (err: Error) =>
+          setup.finish(
+            setupError(
+              host,
+              'unreachable',
+              `${label} unreachable via jump host ${host.jump!.name}: ${err.message.replace(/^\(SSH\) /, '')}`,
+              err,
+            ),
+          ),
+        );
     } else {
       const { socket: s, error } = early!;
       this.opts.onSocket?.(s);
-      if (error) setup.finish(setupError(host, 'unreachable', `${label} unreachable: ${socketErrorText(error as NodeJS.ErrnoException)}`, error));
+      if (error)
+        setup.finish(
+          setupError(
+            host,
+            'unreachable',
+            `${label} unreachable: ${socketErrorText(error as NodeJS.ErrnoException)}`,
+            error,
+          ),
+        );
       else start(s);
     }
   }
@@ -390,7 +457,9 @@ export class SshTransport implements Transport<SshHost> {
           recordHostKey(host.knownHosts[0], host.address, host.port, key, host.hostKeyAlias);
           return null;
         }
-        const others = st.otherTypes.length ? ` (known_hosts has other key types for it: ${st.otherTypes.join(', ')})` : '';
+        const others = st.otherTypes.length
+          ? ` (known_hosts has other key types for it: ${st.otherTypes.join(', ')})`
+          : '';
         return new TransportError(
           'host-key-unknown',
           host.name,
@@ -432,7 +501,10 @@ export class SshTransport implements Transport<SshHost> {
         if (!existsSync(path)) return { skip: '' };
         // as ssh does: a private key of ours that others can read is not used (it is not private any more)
         const st = statSync(path);
-        if (process.getuid?.() === st.uid && (st.mode & 0o077) !== 0) return { skip: `${path} (readable by others, mode ${(st.mode & 0o777).toString(8)}: chmod 600 ${path}; ssh refuses it too)` };
+        if (process.getuid?.() === st.uid && (st.mode & 0o077) !== 0)
+          return {
+            skip: `${path} (readable by others, mode ${(st.mode & 0o777).toString(8)}: chmod 600 ${path}; ssh refuses it too)`,
+          };
         let data: Buffer;
         try {
           data = readFileSync(path);
@@ -466,7 +538,11 @@ function depth(h: SshHost): number {
 
 /** a dial that closeAll() ended before the connection was set up */
 function abandoned(host: SshHost): TransportError {
-  return new TransportError('unreachable', host.name, `${describeHost(host)}: connection abandoned (the run ended before it was set up)`);
+  return new TransportError(
+    'unreachable',
+    host.name,
+    `${describeHost(host)}: connection abandoned (the run ended before it was set up)`,
+  );
 }
 
 function cacheKey(h: SshHost): string {

@@ -21,9 +21,17 @@ type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRe
 type Ending = { result: 'ok' | 'skipped' | 'failed' | 'not-run'; note?: string };
 
 interface StepLine {
-  id: string; number: string; title: string; hosts: string[];
-  task?: Wrapper; started: Deferred<Wrapper>; ended: Deferred<Ending>;
-  hostText: Map<string, string>; hostTask: Map<string, Wrapper>; hostEnded: Map<string, Deferred<Ending>>; detail?: string;
+  id: string;
+  number: string;
+  title: string;
+  hosts: string[];
+  task?: Wrapper;
+  started: Deferred<Wrapper>;
+  ended: Deferred<Ending>;
+  hostText: Map<string, string>;
+  hostTask: Map<string, Wrapper>;
+  hostEnded: Map<string, Deferred<Ending>>;
+  detail?: string;
 }
 
 // room for a failure with its tail (describeEvent detail: the last lines of stderr, then stdout)
@@ -45,9 +53,15 @@ function windowed(view: ListrView): typeof DefaultRenderer {
 class Deferred<T> {
   done = false;
   resolve!: (v: T) => void;
-  readonly promise = new Promise<T>((r) => { this.resolve = (v) => { if (!this.done) { this.done = true; r(v); } }; });
+  readonly promise = new Promise<T>((r) => {
+    this.resolve = (v) => {
+      if (!this.done) {
+        this.done = true;
+        r(v);
+      }
+    };
+  });
 }
-
 
 export class ListrView implements Reporter, Asker {
   private readonly steps = new Map<string, StepLine>();
@@ -63,15 +77,25 @@ export class ListrView implements Reporter, Asker {
   private readonly pendingNotes: string[] = [];
   private readonly header: string;
 
-  constructor(private readonly plan: ResolvedPlan, private readonly opts: { verbose?: boolean; startedAt?: number; mode?: 'run' | 'preflight' | 'rehearsal' } = {}) {
+  constructor(
+    private readonly plan: ResolvedPlan,
+    private readonly opts: { verbose?: boolean; startedAt?: number; mode?: 'run' | 'preflight' | 'rehearsal' } = {},
+  ) {
     this.rtoMs = plan.runbook.rtoMs;
     this.header = `${plan.runbook.title} — ${plan.runbook.name}@${plan.runbook.version} on ${plan.inventory.name}`;
     if (opts.startedAt) this.startedAt = opts.startedAt;
     const numbers = stepNumbers(plan);
     for (const s of executionOrder(plan, opts.mode === 'preflight' ? 'preflight' : 'run')) {
       this.steps.set(s.id, {
-        id: s.id, number: numbers.get(s.id) ?? '?', title: s.title, hosts: s.hosts, started: new Deferred(), ended: new Deferred(),
-        hostText: new Map(), hostTask: new Map(), hostEnded: new Map(s.hosts.map((h) => [h, new Deferred<Ending>()])),
+        id: s.id,
+        number: numbers.get(s.id) ?? '?',
+        title: s.title,
+        hosts: s.hosts,
+        started: new Deferred(),
+        ended: new Deferred(),
+        hostText: new Map(),
+        hostTask: new Map(),
+        hostEnded: new Map(s.hosts.map((h) => [h, new Deferred<Ending>()])),
       });
     }
     const stepTasks = [...this.steps.values()].map((l) => ({
@@ -81,41 +105,62 @@ export class ListrView implements Reporter, Asker {
         l.task = task;
         l.started.resolve(task);
         if (l.hosts.length > 1) {
-          return task.newListr(l.hosts.map((h) => ({
-            title: h,
-            task: async (_c: unknown, sub: Wrapper) => {
-              l.hostTask.set(h, sub);
-              const end = await Promise.race([l.hostEnded.get(h)!.promise, l.ended.promise]);
-              this.finishTask(sub, end);
-            },
-          })), { concurrent: true, exitOnError: false });
+          return task.newListr(
+            l.hosts.map((h) => ({
+              title: h,
+              task: async (_c: unknown, sub: Wrapper) => {
+                l.hostTask.set(h, sub);
+                const end = await Promise.race([l.hostEnded.get(h)!.promise, l.ended.promise]);
+                this.finishTask(sub, end);
+              },
+            })),
+            { concurrent: true, exitOnError: false },
+          );
         }
         this.finishTask(task, await l.ended.promise);
       },
     }));
-    this.listr = new Listr<unknown, 'default', 'simple'>([
+    this.listr = new Listr<unknown, 'default', 'simple'>(
+      [
+        {
+          title: this.clockText(),
+          // the newest lasting lines (decisions, failures, the start and the end); all of them are in `lifeboat log`
+          rendererOptions: { outputBar: NOTES, persistentOutput: true },
+          task: async (_c: unknown, task: Wrapper) => {
+            this.clockTask = task;
+            this.clockStarted.resolve(task);
+            for (const n of this.pendingNotes.splice(0)) task.output = n;
+            await this.finished.promise;
+            task.title = this.clockText();
+          },
+        },
+        {
+          title: this.header,
+          task: (_c: unknown, task: Wrapper) => task.newListr(stepTasks, { concurrent: false, exitOnError: false }),
+        },
+      ],
       {
-        title: this.clockText(),
-        // the newest lasting lines (decisions, failures, the start and the end); all of them are in `lifeboat log`
-        rendererOptions: { outputBar: NOTES, persistentOutput: true },
-        task: async (_c: unknown, task: Wrapper) => { this.clockTask = task; this.clockStarted.resolve(task); for (const n of this.pendingNotes.splice(0)) task.output = n; await this.finished.promise; task.title = this.clockText(); },
+        concurrent: true,
+        exitOnError: false,
+        // Ctrl-C belongs to the run (its interrupt menu), not to the list
+        registerSignalListeners: false,
+        // the default renderer with its frames kept within the screen (the typings take only its name)
+        renderer: windowed(this) as unknown as 'default',
+        rendererOptions: {
+          collapseSubtasks: false,
+          collapseErrors: false,
+          collapseSkips: false,
+          showErrorMessage: true,
+          formatOutput: 'truncate',
+          timer: undefined,
+        },
+        fallbackRenderer: 'simple',
       },
-      {
-        title: this.header,
-        task: (_c: unknown, task: Wrapper) => task.newListr(stepTasks, { concurrent: false, exitOnError: false }),
-      },
-    ], {
-      concurrent: true,
-      exitOnError: false,
-      // Ctrl-C belongs to the run (its interrupt menu), not to the list
-      registerSignalListeners: false,
-      // the default renderer with its frames kept within the screen (the typings take only its name)
-      renderer: windowed(this) as unknown as 'default',
-      rendererOptions: { collapseSubtasks: false, collapseErrors: false, collapseSkips: false, showErrorMessage: true, formatOutput: 'truncate', timer: undefined },
-      fallbackRenderer: 'simple',
-    });
+    );
     this.running = this.listr.run().catch(() => undefined);
-    this.timer = setInterval(() => { if (this.clockTask) this.clockTask.title = this.clockText(); }, 250);
+    this.timer = setInterval(() => {
+      if (this.clockTask) this.clockTask.title = this.clockText();
+    }, 250);
     this.timer.unref();
   }
 
@@ -136,7 +181,14 @@ export class ListrView implements Reporter, Asker {
     if (at < 0) at = rest.length;
     const end = Math.min(rest.length, Math.max(0, at - 2) + budget);
     const start = Math.max(0, end - budget);
-    return [...header, start ? `  … ${start} more line${start === 1 ? '' : 's'} above` : '', ...rest.slice(start, end), end < rest.length ? `  … ${rest.length - end} more below` : ''].join('\n') + prompt;
+    return (
+      [
+        ...header,
+        start ? `  … ${start} more line${start === 1 ? '' : 's'} above` : '',
+        ...rest.slice(start, end),
+        end < rest.length ? `  … ${rest.length - end} more below` : '',
+      ].join('\n') + prompt
+    );
   }
 
   private stepTitle(l: StepLine): string {
@@ -164,30 +216,58 @@ export class ListrView implements Reporter, Asker {
     const l = 'step' in r ? this.steps.get(r.step) : undefined;
     const host = 'host' in r ? r.host : undefined;
     switch (r.type) {
-      case 'step-started': this.current = r.step; break;
-      case 'step-finished': if (l) l.ended.resolve({ result: r.result, note: l.detail }); break;
+      case 'step-started':
+        this.current = r.step;
+        break;
+      case 'step-finished':
+        if (l) l.ended.resolve({ result: r.result, note: l.detail });
+        break;
       case 'step-skipped':
         if (l && !host) l.ended.resolve({ result: 'skipped', note: r.note });
-        else if (l && host) { l.hostText.set(host, `skipped: ${r.note}`); l.hostEnded.get(host)?.resolve({ result: 'skipped', note: r.note }); }
+        else if (l && host) {
+          l.hostText.set(host, `skipped: ${r.note}`);
+          l.hostEnded.get(host)?.resolve({ result: 'skipped', note: r.note });
+        }
         break;
       case 'exec-finished':
         if (l && host && r.purpose === 'run') {
           if (r.ok) l.hostEnded.get(host)?.resolve({ result: 'ok' });
           else if (r.pollAgain) this.setHost(l, host, `attempt ${r.attempt}, not yet (${r.reason})`);
-          else { l.detail = `${host}: ${r.reason}`; this.setHost(l, host, `FAILED: ${r.reason}`); }
+          else {
+            l.detail = `${host}: ${r.reason}`;
+            this.setHost(l, host, `FAILED: ${r.reason}`);
+          }
         }
         break;
-      case 'exec-error': if (l && host) { l.detail = `${host}: ${r.message}`; this.setHost(l, host, r.message); } break;
+      case 'exec-error':
+        if (l && host) {
+          l.detail = `${host}: ${r.message}`;
+          this.setHost(l, host, r.message);
+        }
+        break;
       case 'run-finished':
-        for (const s of this.steps.values()) s.ended.resolve(s.task ? { result: 'failed', note: s.detail ?? `stopped: the run ${r.result}` } : { result: 'not-run' });
+        for (const s of this.steps.values())
+          s.ended.resolve(
+            s.task ? { result: 'failed', note: s.detail ?? `stopped: the run ${r.result}` } : { result: 'not-run' },
+          );
         break;
     }
     const d = describeEvent(r);
     // lasting record under the clock: decisions, failures, the start and the end
-    if (d && (d.level === 'error' || d.level === 'warn' || r.type === 'run-finished' || r.type === 'run-started' || r.type === 'confirmed' || r.type === 'manual-done')) {
+    if (
+      d &&
+      (d.level === 'error' ||
+        d.level === 'warn' ||
+        r.type === 'run-finished' ||
+        r.type === 'run-started' ||
+        r.type === 'confirmed' ||
+        r.type === 'manual-done')
+    ) {
       const where = [d.step, d.host].filter(Boolean).join(' @ ');
       // a failed command's last lines of stderr and stdout go with it: its cause is rarely on the last line alone
-      this.note(`${where ? `[${where}] ` : ''}${d.text}${d.detail?.length ? `\n${d.detail.map((x) => `    ${x}`).join('\n')}` : ''}`);
+      this.note(
+        `${where ? `[${where}] ` : ''}${d.text}${d.detail?.length ? `\n${d.detail.map((x) => `    ${x}`).join('\n')}` : ''}`,
+      );
     }
   }
 
@@ -203,7 +283,8 @@ export class ListrView implements Reporter, Asker {
   restore(steps: Record<string, { status: string }>): void {
     for (const [id, ss] of Object.entries(steps)) {
       const l = this.steps.get(id);
-      if (l && (ss.status === 'ok' || ss.status === 'skipped')) l.ended.resolve({ result: ss.status, note: 'before the resume' });
+      if (l && (ss.status === 'ok' || ss.status === 'skipped'))
+        l.ended.resolve({ result: ss.status, note: 'before the resume' });
       else if (l && ss.status === 'failed') l.ended.resolve({ result: 'failed', note: 'failed before the resume' });
     }
   }
@@ -213,10 +294,19 @@ export class ListrView implements Reporter, Asker {
     if (!l) return;
     const task = l.hostTask.get(host) ?? l.task;
     // a fast command can print before listr2 has started the step's task: show it once it has
-    if (!task) { void l.started.promise.then(() => this.output(stepId, host, stream, text)); return; }
+    if (!task) {
+      void l.started.promise.then(() => this.output(stepId, host, stream, text));
+      return;
+    }
     // remote text is shown, never obeyed: an escape sequence could wreck the frame being redrawn
-    const lines = text.replace(/\n$/, '').split('\n').map((x) => printable(x)).filter(Boolean);
-    if (this.opts.verbose) for (const x of lines) task.output = `${l.hostTask.has(host) ? '' : `${host} `}${stream === 'stderr' ? '!' : '|'} ${x}`;
+    const lines = text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((x) => printable(x))
+      .filter(Boolean);
+    if (this.opts.verbose)
+      for (const x of lines)
+        task.output = `${l.hostTask.has(host) ? '' : `${host} `}${stream === 'stderr' ? '!' : '|'} ${x}`;
     else if (lines.length) task.output = `${l.hostTask.has(host) ? '' : `${host}: `}${lines[lines.length - 1]}`;
   }
 
@@ -225,7 +315,15 @@ export class ListrView implements Reporter, Asker {
     const l = step ? this.steps.get(step) : this.current ? this.steps.get(this.current) : undefined;
     // the engine can ask before listr2 has started the step's task: wait for it (a moment at most,
     // then the clock's task takes the question rather than none)
-    const task = l ? (l.task ?? await Promise.race([l.started.promise, new Promise<Wrapper>((r) => { setTimeout(() => r(this.clockStarted.promise), 2000).unref(); })])) : (this.clockTask ?? await this.clockStarted.promise);
+    const task = l
+      ? (l.task ??
+        (await Promise.race([
+          l.started.promise,
+          new Promise<Wrapper>((r) => {
+            setTimeout(() => r(this.clockStarted.promise), 2000).unref();
+          }),
+        ])))
+      : (this.clockTask ?? (await this.clockStarted.promise));
     for (const line of context.trimEnd().split('\n')) if (line.trim()) task.output = printable(line);
     const adapter = task.prompt(ListrInquirerPromptAdapter);
     return (adapter.run as unknown as (p: PromptFn<T>, c: object) => Promise<T>).call(adapter, prompt, config);
@@ -233,9 +331,15 @@ export class ListrView implements Reporter, Asker {
 
   tell(step: string | undefined, context: string): void {
     const l = step ? this.steps.get(step) : undefined;
-    if (l && !l.task) { void l.started.promise.then(() => this.tell(step, context)); return; }
+    if (l && !l.task) {
+      void l.started.promise.then(() => this.tell(step, context));
+      return;
+    }
     const task = l?.task ?? this.clockTask;
-    if (!task) { this.note(context); return; }
+    if (!task) {
+      this.note(context);
+      return;
+    }
     for (const line of context.trimEnd().split('\n')) if (line.trim()) task.output = printable(line);
   }
 
@@ -246,12 +350,17 @@ export class ListrView implements Reporter, Asker {
   /** the process is about to exit at once (a second Ctrl-C): give the terminal back now */
   abandon(): void {
     clearInterval(this.timer);
-    try { (this.listr as unknown as { renderer?: { end(): void } }).renderer?.end(); } catch { /* the terminal is being given up anyway */ }
+    try {
+      (this.listr as unknown as { renderer?: { end(): void } }).renderer?.end();
+    } catch {
+      /* the terminal is being given up anyway */
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    for (const s of this.steps.values()) s.ended.resolve(s.task ? { result: 'failed', note: s.detail ?? 'stopped' } : { result: 'not-run' });
+    for (const s of this.steps.values())
+      s.ended.resolve(s.task ? { result: 'failed', note: s.detail ?? 'stopped' } : { result: 'not-run' });
     this.finished.resolve();
     await this.running;
   }

@@ -6,7 +6,12 @@ import { describeEvent } from './describe.js';
 import { printable } from '../util/printable.js';
 import { paint } from '../util/text.js';
 
-export interface PlainReporterOptions { verbose?: boolean; color?: boolean; startedAt?: number; rtoMs?: number }
+export interface PlainReporterOptions {
+  verbose?: boolean;
+  color?: boolean;
+  startedAt?: number;
+  rtoMs?: number;
+}
 
 const COLORS = { info: '', ok: '32', warn: '33', error: '31' } as const;
 
@@ -14,7 +19,10 @@ export class PlainReporter implements Reporter {
   private startedAt: number | undefined;
   private buffered: string[] = [];
   private paused = 0;
-  constructor(private readonly out: NodeJS.WritableStream, private readonly opts: PlainReporterOptions = {}) {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly opts: PlainReporterOptions = {},
+  ) {
     this.startedAt = opts.startedAt;
   }
 
@@ -31,9 +39,15 @@ export class PlainReporter implements Reporter {
   private scheduled = false;
 
   private write(line: string) {
-    if (this.paused) { this.buffered.push(line); return; }
+    if (this.paused) {
+      this.buffered.push(line);
+      return;
+    }
     this.pending.push(line);
-    if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private flush() {
@@ -46,7 +60,10 @@ export class PlainReporter implements Reporter {
 
   event(r: JournalRecord): void {
     const at = Date.parse(r.at);
-    if (r.type === 'run-started') { this.startedAt ??= at; this.opts.rtoMs ??= r.rtoMs; }
+    if (r.type === 'run-started') {
+      this.startedAt ??= at;
+      this.opts.rtoMs ??= r.rtoMs;
+    }
     const d = describeEvent(r);
     if (!d) return;
     const where = [d.step, d.host].filter(Boolean).join(' @ ');
@@ -59,7 +76,8 @@ export class PlainReporter implements Reporter {
 
   output(step: string, host: string, stream: 'stdout' | 'stderr', text: string): void {
     if (!this.opts.verbose) return;
-    for (const line of text.replace(/\n$/, '').split('\n')) this.write(`    ${step}@${host} ${stream === 'stderr' ? '!' : '|'} ${printable(line)}`);
+    for (const line of text.replace(/\n$/, '').split('\n'))
+      this.write(`    ${step}@${host} ${stream === 'stderr' ? '!' : '|'} ${printable(line)}`);
   }
 
   note(text: string, level: 'info' | 'warn' | 'error' = 'info'): void {
@@ -68,9 +86,20 @@ export class PlainReporter implements Reporter {
   }
 
   // a question is asked below everything shown so far
-  pause(): void { this.flush(); this.paused++; }
-  resume(): void {
-    if (this.paused > 0 && --this.paused === 0) { this.pending.push(...this.buffered); this.buffered = []; this.flush(); }
+  pause(): void {
+    this.flush();
+    this.paused++;
   }
-  close(): void { this.pending.push(...this.buffered); this.buffered = []; this.flush(); }
+  resume(): void {
+    if (this.paused > 0 && --this.paused === 0) {
+      this.pending.push(...this.buffered);
+      this.buffered = [];
+      this.flush();
+    }
+  }
+  close(): void {
+    this.pending.push(...this.buffered);
+    this.buffered = [];
+    this.flush();
+  }
 }

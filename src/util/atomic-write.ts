@@ -8,7 +8,11 @@ export function writeAtomic(dest: string, data: string | Buffer, mode = 0o600): 
     writeFileSync(tmp, data, { mode });
     renameSync(tmp, dest);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* not written */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not written */
+    }
     throw e;
   }
 }

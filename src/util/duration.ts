@@ -5,7 +5,10 @@ export function parseDuration(text: string): number {
   const re = /(\d+)(ms|d|h|m|s)/g;
   let total = 0;
   let seen = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) { total += Number(m[1]) * UNIT[m[2]]; seen += m[0].length; }
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * UNIT[m[2]];
+    seen += m[0].length;
+  }
   if (seen !== text.length || !text) throw new Error(`not a duration: ${text}`);
   return total;
 }
@@ -25,9 +28,18 @@ export function durationShort(ms: number | undefined): string {
   if (ms === undefined) return '';
   const parts: string[] = [];
   let rest = ms;
-  for (const [size, unit] of [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's'], [1, 'ms']] as [number, string][]) {
+  for (const [size, unit] of [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+    [1, 'ms'],
+  ] as [number, string][]) {
     const n = Math.floor(rest / size);
-    if (n > 0) { parts.push(`${n}${unit}`); rest -= n * size; }
+    if (n > 0) {
+      parts.push(`${n}${unit}`);
+      rest -= n * size;
+    }
   }
   return parts.join('') || '0s';
 }

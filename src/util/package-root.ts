@@ -10,7 +10,15 @@ let root: string | undefined;
 export function packageRoot(): string {
   if (root) return root;
   for (let d = path.dirname(fileURLToPath(import.meta.url)); ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, 'package.json')) && existsSync(path.join(d, 'templates')) && existsSync(path.join(d, 'schemas'))) return (root = d);
-    if (path.dirname(d) === d) throw new Error(`cannot find lifeboat's own files (package.json with templates/ and schemas/) above ${fileURLToPath(import.meta.url)}`);
+    if (
+      existsSync(path.join(d, 'package.json')) &&
+      existsSync(path.join(d, 'templates')) &&
+      existsSync(path.join(d, 'schemas'))
+    )
+      return (root = d);
+    if (path.dirname(d) === d)
+      throw new Error(
+        `cannot find lifeboat's own files (package.json with templates/ and schemas/) above ${fileURLToPath(import.meta.url)}`,
+      );
   }
 }

@@ -12,5 +12,14 @@ export const visibleWidth = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').leng
 /** rows as columns separated by `gap`; the last column is not padded */
 export function table(rows: string[][], gap = '  '): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => visibleWidth(r[i] ?? ''))));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - visibleWidth(c)))).join(gap).trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i] - visibleWidth(c))))
+          .join(gap)
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -19,17 +19,31 @@ export function stateDir(): string {
 
 /** The shared runner (test/helpers/cli.ts) on dist/ as `npm test` built it, in the repo, with the lab's variables. */
 export function lifeboat(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return run(args, { cli: CLI, cwd: ROOT, inheritEnv: true, env: { LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, ...env }, timeoutMs: 280_000 });
+  return run(args, {
+    cli: CLI,
+    cwd: ROOT,
+    inheritEnv: true,
+    env: { LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, ...env },
+    timeoutMs: 280_000,
+  });
 }
 
 /** `lifeboat run RUNBOOK -i lab.yaml --yes --plain` plus extra flags. */
-export function runRunbook(runbook: string, state: string, extra: string[] = [], env: Record<string, string> = {}): Promise<CliResult> {
+export function runRunbook(
+  runbook: string,
+  state: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return lifeboat(['run', runbook, '-i', LAB_INVENTORY, '--yes', '--plain', '--state-dir', state, ...extra], env);
 }
 
 /** The summary table row of a step: its result column (ok, skipped, FAILED, pending …). */
 export function stepResult(out: string, stepId: string): string | undefined {
-  const re = new RegExp(`^${stepId.replace(/[-/]/g, '\\$&')}\\s+\\S+\\s+(ok|skipped|FAILED|pending|failed|aborted|rolled-back|\\S+)`, 'm');
+  const re = new RegExp(
+    `^${stepId.replace(/[-/]/g, '\\$&')}\\s+\\S+\\s+(ok|skipped|FAILED|pending|failed|aborted|rolled-back|\\S+)`,
+    'm',
+  );
   return re.exec(out)?.[1];
 }
 

@@ -31,33 +31,60 @@ function project(): { dir: string; state: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-faults-'));
   mkdirSync(path.join(dir, 'inventories'));
   copyFileSync(LAB_INVENTORY, path.join(dir, 'inventories', 'lab.yaml'));
-  writeFileSync(path.join(dir, 'site.yaml'), 'lifeboat: 1\nkind: site\norganisation: Lab\nrecovery_order: [fault-drill]\n');
+  writeFileSync(
+    path.join(dir, 'site.yaml'),
+    'lifeboat: 1\nkind: site\norganisation: Lab\nrecovery_order: [fault-drill]\n',
+  );
   writeFileSync(path.join(dir, 'fault-drill.yaml'), RUNBOOK);
   return { dir, state: path.join(dir, '.lifeboat') };
 }
 
 /** The CLI started in `cwd`; `done` when it ends (the shared runner, test/helpers/cli.ts). */
 function cli(cwd: string, args: string[]): { done: Promise<CliResult> } {
-  return { done: lifeboat(args, { cli: CLI, cwd, inheritEnv: true, env: { LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, CI: 'true' }, timeoutMs: 280_000 }) };
+  return {
+    done: lifeboat(args, {
+      cli: CLI,
+      cwd,
+      inheritEnv: true,
+      env: { LIFEBOAT_LAB_DIR: LAB_DIR, PG_CHECK_PASSWORD: LAB_PASSWORDS.drill, CI: 'true' },
+      timeoutMs: 280_000,
+    }),
+  };
 }
 
 const journal = (state: string) => {
   const runs = path.join(state, 'runs');
   if (!existsSync(runs)) return '';
-  return readdirSync(runs).map((r) => { try { return readFileSync(path.join(runs, r, 'journal.jsonl'), 'utf8'); } catch { return ''; } }).join('');
+  return readdirSync(runs)
+    .map((r) => {
+      try {
+        return readFileSync(path.join(runs, r, 'journal.jsonl'), 'utf8');
+      } catch {
+        return '';
+      }
+    })
+    .join('');
 };
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000) {
   const end = Date.now() + ms;
-  while (Date.now() < end) { if (await cond()) return; await new Promise((r) => setTimeout(r, 100)); }
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const lines = async (host: 'fs1' | 'fs2') => (await labExec(host, `cat ${LOG} 2>/dev/null`)).stdout.split('\n').filter(Boolean);
+const lines = async (host: 'fs1' | 'fs2') =>
+  (await labExec(host, `cat ${LOG} 2>/dev/null`)).stdout.split('\n').filter(Boolean);
 
 describe('faults mid-run, then resume', () => {
-  beforeAll(async () => { await labUp(['fs']); }, 120_000);
-  afterAll(async () => { await labDown(); }, 60_000);
+  beforeAll(async () => {
+    await labUp(['fs']);
+  }, 120_000);
+  afterAll(async () => {
+    await labDown();
+  }, 60_000);
 
   it("a host's link goes down mid-step: connection lost, the step is in doubt, resume settles it and finishes", async () => {
     await labExec('fs1', `rm -f ${LOG}`);
@@ -115,7 +142,16 @@ describe('faults mid-run, then resume', () => {
     expect(refused.stdout + refused.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
     expect(await lines('fs2')).toEqual([]);
     // --accept-new-host-keys never takes a CHANGED key
-    const still = await cli(p.dir, ['run', 'fault-drill', '-i', 'lab', '--yes', '--plain', '--accept-new-host-keys', '--takeover']).done;
+    const still = await cli(p.dir, [
+      'run',
+      'fault-drill',
+      '-i',
+      'lab',
+      '--yes',
+      '--plain',
+      '--accept-new-host-keys',
+      '--takeover',
+    ]).done;
     expect(still.code).toBe(1);
     expect(await lines('fs2')).toEqual([]);
     // the explicit path: the operator checked the new key, removes the old entry, trusts the new one on first use
@@ -125,7 +161,16 @@ describe('faults mid-run, then resume', () => {
     const keygen = spawn('ssh-keygen', ['-R', '198.18.0.22', '-f', kh], { stdio: 'ignore' });
     await new Promise((r) => keygen.on('close', r));
     expect(readFileSync(kh, 'utf8')).not.toBe(before);
-    const ok = await cli(p.dir, ['run', 'fault-drill', '-i', 'lab', '--yes', '--plain', '--accept-new-host-keys', '--takeover']).done;
+    const ok = await cli(p.dir, [
+      'run',
+      'fault-drill',
+      '-i',
+      'lab',
+      '--yes',
+      '--plain',
+      '--accept-new-host-keys',
+      '--takeover',
+    ]).done;
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(await lines('fs2')).toEqual(['one', 'slow']);
     expect(readFileSync(kh, 'utf8')).toMatch(/^\|1\|/m);

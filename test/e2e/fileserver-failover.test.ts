@@ -42,7 +42,10 @@ describe('fileserver-failover', () => {
 
   it('after fs1 is back and cleaned up, the flipped sync brings it level with fs2', async () => {
     // work done on the replica after the failover
-    await labExecOk('fs2', "mkdir -p '/srv/share/Sales/after failover' && echo 'new quote' > '/srv/share/Sales/after failover/quote 1.txt' && rm -f '/srv/share/README (read me).txt'");
+    await labExecOk(
+      'fs2',
+      "mkdir -p '/srv/share/Sales/after failover' && echo 'new quote' > '/srv/share/Sales/after failover/quote 1.txt' && rm -f '/srv/share/README (read me).txt'",
+    );
     // fs1 returns; as the manual step says: VIP and old sync job off before anything else
     await linkUp('fs1');
     await labExecOk('fs1', `ip addr del ${VIP}/24 dev eth0 && rm -f ${JOB}`);

@@ -30,7 +30,8 @@ sys.stdout.write('\n'.join(sorted(out)) + '\n')
 `;
 
 const manifest = (host: LabHost) => labExecOk(host, 'python3 -', MANIFEST_PY);
-const vipOn = async (host: LabHost) => (await labExecOk(host, 'ip -o -4 addr show dev eth0')).includes(`${LAB_VIPS.fs}/24`);
+const vipOn = async (host: LabHost) =>
+  (await labExecOk(host, 'ip -o -4 addr show dev eth0')).includes(`${LAB_VIPS.fs}/24`);
 
 describe('fileserver-resync', () => {
   const state = stateDir();
@@ -82,10 +83,18 @@ describe('fileserver-resync', () => {
     expect(dst).toBe(src);
     expect(dst).not.toContain('written after failover');
     // the hard link is still one file with two names on the target
-    const inodes = await labExecOk('fs2', "stat -c %i '/srv/share/HR/hardlinked note.txt' '/srv/share/home/alice/Documents/note 1.txt' | sort -u | wc -l");
+    const inodes = await labExecOk(
+      'fs2',
+      "stat -c %i '/srv/share/HR/hardlinked note.txt' '/srv/share/home/alice/Documents/note 1.txt' | sort -u | wc -l",
+    );
     expect(inodes).toBe('1');
     // the extended attribute came along (-X)
-    expect(await labExecOk('fs2', `python3 -c "import os; print(os.getxattr('/srv/share/README (read me).txt', 'user.origin').decode())"`)).toBe('lab');
+    expect(
+      await labExecOk(
+        'fs2',
+        `python3 -c "import os; print(os.getxattr('/srv/share/README (read me).txt', 'user.origin').decode())"`,
+      ),
+    ).toBe('lab');
   });
 
   it('copies nothing on a second run, and only the changes after edits', async () => {
@@ -95,7 +104,10 @@ describe('fileserver-resync', () => {
     expect(again.stdout).toMatch(/Number of regular files transferred: 0\b/);
 
     // one edit, one new file, one deletion on the source
-    await labExecOk('fs1', "echo edited >> '/srv/share/README (read me).txt' && echo new > '/srv/share/Sales/new file.txt' && rm '/srv/share/home/bob/Documents/note 3.txt'");
+    await labExecOk(
+      'fs1',
+      "echo edited >> '/srv/share/README (read me).txt' && echo new > '/srv/share/Sales/new file.txt' && rm '/srv/share/home/bob/Documents/note 3.txt'",
+    );
     const third = await runRunbook('fileserver-resync', state, ['--verbose']);
     expect(third.code, third.stdout + third.stderr).toBe(0);
     expect(third.stdout).toMatch(/Number of regular files transferred: 2\b/);
@@ -111,7 +123,10 @@ describe('fileserver-resync', () => {
     const file = '/srv/share/Finance/2022/Q1/report 00.txt';
     const [dirSec, fileSec] = (await labExecOk('fs2', `stat -c %Y '${dir}' '${file}'`)).split('\n');
     // new content of the same size, saved in the same second as the target's copy
-    await labExecOk('fs1', `head -c "$(stat -c %s '${file}')" /dev/urandom > /tmp/same-size && cat /tmp/same-size > '${file}' && touch -m -d @${fileSec}.987654321 '${file}' && touch -m -d @${dirSec}.123456789 '${dir}'`);
+    await labExecOk(
+      'fs1',
+      `head -c "$(stat -c %s '${file}')" /dev/urandom > /tmp/same-size && cat /tmp/same-size > '${file}' && touch -m -d @${fileSec}.987654321 '${file}' && touch -m -d @${dirSec}.123456789 '${dir}'`,
+    );
     const run = await runRunbook('fileserver-resync', state, ['--verbose']);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/captured dry_run=2 to copy or update, 0 to delete/);

@@ -4,12 +4,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { killSshd, labDown, labExecOk, labPsql, labUp, linkDown, linkUp, rekey, sshArgs, startSshd, LAB_DIR, type LabHost } from '../lab/index.js';
+import {
+  killSshd,
+  labDown,
+  labExecOk,
+  labPsql,
+  labUp,
+  linkDown,
+  linkUp,
+  rekey,
+  sshArgs,
+  startSshd,
+  LAB_DIR,
+  type LabHost,
+} from '../lab/index.js';
 
 function ssh(host: LabHost, cmd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile('ssh', ['-o', 'ConnectTimeout=2', ...sshArgs(host), cmd], { timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 255) : 0, out: String(stdout) + String(stderr) });
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 255) : 0,
+        out: String(stdout) + String(stderr),
+      });
     });
   });
 }
@@ -40,7 +56,9 @@ describe('the lab', () => {
 
   it('checks host keys for real, and its faults look like real ones', async () => {
     await rekey('spare');
-    expect((await ssh('spare', 'true')).out).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    expect((await ssh('spare', 'true')).out).toMatch(
+      /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/,
+    );
 
     await killSshd('backup');
     expect((await ssh('backup', 'true')).out).toMatch(/Connection refused/);

@@ -29,7 +29,10 @@ describe('postgres-promote-standby with a primary that still answers', () => {
     expect(stepResult(run.stdout, 'fence-unreachable-primary')).toBe('skipped');
 
     // exactly one primary: db1 is down and has no VIP, db2 has both roles
-    const status = await labExec('db1', 'cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/main status');
+    const status = await labExec(
+      'db1',
+      'cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/main status',
+    );
     expect(status.code).toBe(3); // pg_ctl: no server running
     expect(await labExecOk('db1', 'ip -o -4 addr show dev eth0')).not.toContain(`${LAB_VIPS.db}/24`);
     expect(await labExecOk('db2', 'ip -o -4 addr show dev eth0')).toContain(`${LAB_VIPS.db}/24`);

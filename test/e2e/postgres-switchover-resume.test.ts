@@ -8,7 +8,10 @@ import { CLI, LAB_INVENTORY, ROOT, lifeboat, note, stateDir, stepResult, summary
 /** Start a run and SIGKILL it as soon as its output matches `killAt`; resolves with the output so far. */
 function runAndKill(args: string[], killAt: RegExp): Promise<{ out: string; killed: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, LIFEBOAT_LAB_DIR: LAB_DIR, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LIFEBOAT_LAB_DIR: LAB_DIR, NO_COLOR: '1' },
+    });
     let out = '';
     let killed = false;
     child.stdout.on('data', (d: Buffer) => {
@@ -18,7 +21,9 @@ function runAndKill(args: string[], killAt: RegExp): Promise<{ out: string; kill
         child.kill('SIGKILL');
       }
     });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('close', () => resolve({ out, killed }));
   });
 }
@@ -54,7 +59,9 @@ describe('postgres-switchover interrupted and resumed', () => {
     expect(stepResult(resumed.stdout, 'old-primary-caught-up')).toBe('ok');
 
     expect(await labPsql('db1', 'select pg_is_in_recovery()')).toBe('t');
-    expect(await labPsql('db2', `select host(client_addr) || ' ' || state from pg_stat_replication`)).toBe(`${LAB_ADDRESSES.db1} streaming`);
+    expect(await labPsql('db2', `select host(client_addr) || ' ' || state from pg_stat_replication`)).toBe(
+      `${LAB_ADDRESSES.db1} streaming`,
+    );
     expect(await labPsql('db1', `select count(*) from drill where payload like 'resume %'`)).toBe('20');
     expect(await labExecOk('db2', 'ip -o -4 addr show dev eth0')).toContain(`${LAB_VIPS.db}/24`);
     // the run lock on db2 was released

@@ -20,7 +20,10 @@ describe('postgres-switchover', () => {
 
   it('loses nothing and leaves a working pair the other way round', async () => {
     // a writer on db1 that keeps committing until the primary goes away
-    await labExecOk('db1', `cd / && setsid -f bash -c 'for i in $(seq 1 100000); do runuser -u postgres -- psql -XqAt -d lab -c "insert into drill (payload) values (\\$\\$load $i\\$\\$)" >/dev/null 2>&1 || break; echo $i >> /tmp/writer.ok; done' >/dev/null 2>&1 < /dev/null; echo started`);
+    await labExecOk(
+      'db1',
+      `cd / && setsid -f bash -c 'for i in $(seq 1 100000); do runuser -u postgres -- psql -XqAt -d lab -c "insert into drill (payload) values (\\$\\$load $i\\$\\$)" >/dev/null 2>&1 || break; echo $i >> /tmp/writer.ok; done' >/dev/null 2>&1 < /dev/null; echo started`,
+    );
     await new Promise((r) => setTimeout(r, 1500));
 
     const run = await runRunbook('postgres-switchover', state);
@@ -42,8 +45,11 @@ describe('postgres-switchover', () => {
     }
     expect(await labPsql('db1', FINGERPRINT)).toBe(await labPsql('db2', FINGERPRINT));
     // no gap in the writer's sequence: every insert that returned was kept
-    const gaps = await labPsql('db2', `select count(*) from (select substr(payload, 6)::int n from drill where payload like 'load %') t
-      where n > 1 and not exists (select 1 from drill d where d.payload = 'load ' || (t.n - 1))`);
+    const gaps = await labPsql(
+      'db2',
+      `select count(*) from (select substr(payload, 6)::int n from drill where payload like 'load %') t
+      where n > 1 and not exists (select 1 from drill d where d.payload = 'load ' || (t.n - 1))`,
+    );
     expect(gaps).toBe('0');
     // and exactly the inserts the writer saw succeed are there
     expect(await labExecOk('db1', 'wc -l < /tmp/writer.ok')).toBe(loadRows);
@@ -51,9 +57,13 @@ describe('postgres-switchover', () => {
 
     // roles swapped: db2 writable on a new timeline, db1 a streaming standby
     expect(await labPsql('db2', 'select pg_is_in_recovery()')).toBe('f');
-    expect(await labPsql('db2', `select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int`)).toBe('2');
+    expect(
+      await labPsql('db2', `select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int`),
+    ).toBe('2');
     expect(await labPsql('db1', 'select pg_is_in_recovery()')).toBe('t');
-    expect(await labPsql('db2', `select host(client_addr) || ' ' || state from pg_stat_replication`)).toBe(`${LAB_ADDRESSES.db1} streaming`);
+    expect(await labPsql('db2', `select host(client_addr) || ' ' || state from pg_stat_replication`)).toBe(
+      `${LAB_ADDRESSES.db1} streaming`,
+    );
     expect(await labPsql('db1', `select count(*) from drill where payload = 'after switchover'`)).toBe('1');
     // the VIP followed
     expect(await labExecOk('db2', 'ip -o -4 addr show dev eth0')).toContain(`${LAB_VIPS.db}/24`);

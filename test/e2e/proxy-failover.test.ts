@@ -6,7 +6,10 @@ import { labDown, labExecOk, labUp, linkDown, linkUp, LAB_VIPS } from '../lab/in
 import { note, runRunbook, stateDir, stepResult, summaryLine } from './cli.js';
 
 const VIP = LAB_VIPS.proxy;
-const get = () => execFileSync('curl', ['-fsS', '-m', '3', `http://${VIP}/`]).toString().trim();
+const get = () =>
+  execFileSync('curl', ['-fsS', '-m', '3', `http://${VIP}/`])
+    .toString()
+    .trim();
 // the operator's neighbour entry for the VIP: which MAC address it sends to
 const neighMac = () => /lladdr (\S+)/.exec(execFileSync('ip', ['neigh', 'show', VIP]).toString())?.[1];
 const macOf = (host: 'proxy1' | 'proxy2') => labExecOk(host, 'cat /sys/class/net/eth0/address');

@@ -15,8 +15,12 @@ const BOOT_BUDGET_S = 60;
 /** what the newest run's step printed (its journaled stdout) */
 async function stepOutput(state: string, step: string): Promise<string> {
   const log = await lifeboat(['log', '--json', '--state-dir', state]);
-  const records = (JSON.parse(log.stdout) as { records: { type: string; step?: string; stdoutTail?: string }[] }).records;
-  return records.filter((r) => r.type === 'exec-finished' && r.step === step).map((r) => r.stdoutTail ?? '').join('');
+  const records = (JSON.parse(log.stdout) as { records: { type: string; step?: string; stdoutTail?: string }[] })
+    .records;
+  return records
+    .filter((r) => r.type === 'exec-finished' && r.step === step)
+    .map((r) => r.stdoutTail ?? '')
+    .join('');
 }
 
 /** the boot time the drill measured: from libvirt's start of the domain to the SSH answer */
@@ -31,15 +35,28 @@ async function bootSeconds(state: string): Promise<number> {
 function sshGuest(cmd: string): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile('ssh', [...sshArgs(LAB_GUEST.name), cmd], { timeout: 30_000 }, (err, out, e) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: String(out).trim(), err: String(e) }));
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        out: String(out).trim(),
+        err: String(e),
+      }),
+    );
   });
 }
 
 /** the VM and its files gone from the spare, as an operator cleans up after an attempt */
-const removeVm = () => labExecOk('spare', `virsh destroy web1 >/dev/null 2>&1; virsh undefine web1 >/dev/null 2>&1; rm -f ${IMAGES}/web1.*; virsh list --all --name | grep -x web1 || true`);
+const removeVm = () =>
+  labExecOk(
+    'spare',
+    `virsh destroy web1 >/dev/null 2>&1; virsh undefine web1 >/dev/null 2>&1; rm -f ${IMAGES}/web1.*; virsh list --all --name | grep -x web1 || true`,
+  );
 
 /** the backup set copied to the spare without booting it (as a run cut off after its copy) */
-const stageCopy = () => labExecOk('spare', `rsync -t -e ssh 'backup:${BACKUP}/web1.*' ${IMAGES}/ && cd ${IMAGES} && sha256sum -c --strict --quiet web1.qcow2.sha256`);
+const stageCopy = () =>
+  labExecOk(
+    'spare',
+    `rsync -t -e ssh 'backup:${BACKUP}/web1.*' ${IMAGES}/ && cd ${IMAGES} && sha256sum -c --strict --quiet web1.qcow2.sha256`,
+  );
 
 describe('vm-restore-blank-slate', () => {
   const state = stateDir();
@@ -54,7 +71,10 @@ describe('vm-restore-blank-slate', () => {
   });
 
   it('stops at the checksum when the backup image is corrupted, and copies nothing', async () => {
-    await labExecOk('backup', `cd ${BACKUP} && cp -p web1.qcow2 web1.qcow2.good && printf 'XXXX' | dd of=web1.qcow2 bs=1 seek=4096 conv=notrunc status=none`);
+    await labExecOk(
+      'backup',
+      `cd ${BACKUP} && cp -p web1.qcow2 web1.qcow2.good && printf 'XXXX' | dd of=web1.qcow2 bs=1 seek=4096 conv=notrunc status=none`,
+    );
     const run = await runRunbook('vm-restore-blank-slate', state);
     expect(run.code).not.toBe(0);
     expect(stepResult(run.stdout, 'backup-checksum')).toBe('FAILED');
@@ -68,7 +88,14 @@ describe('vm-restore-blank-slate', () => {
   it('restores the image intact and boots it: SSH with the recorded host key, HTTP', async () => {
     const run = await runRunbook('vm-restore-blank-slate', state);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    for (const step of ['verify-checksum', 'verify-qcow2', 'define-domain', 'start-domain', 'vm-answers-ssh', 'vm-serves']) {
+    for (const step of [
+      'verify-checksum',
+      'verify-qcow2',
+      'define-domain',
+      'start-domain',
+      'vm-answers-ssh',
+      'vm-serves',
+    ]) {
       expect(stepResult(run.stdout, step), step).toBe('ok');
     }
     const boot = await bootSeconds(state);
@@ -76,11 +103,15 @@ describe('vm-restore-blank-slate', () => {
     expect(boot).toBeLessThanOrEqual(BOOT_BUDGET_S);
 
     // (the image itself verified before the boot; the running guest writes to it since)
-    expect(await labExecOk('spare', `ssh backup cat ${BACKUP}/web1.xml | cmp - ${IMAGES}/web1.xml && echo same`)).toBe('same');
+    expect(await labExecOk('spare', `ssh backup cat ${BACKUP}/web1.xml | cmp - ${IMAGES}/web1.xml && echo same`)).toBe(
+      'same',
+    );
 
     // libvirt on the spare runs it, from the restored disk, on the spare's bridge
     expect(await labExecOk('spare', 'virsh domstate web1')).toBe('running');
-    expect(await labExecOk('spare', 'virsh domblklist web1 | awk \'$1 == "vda" {print $2}\'')).toBe(`${IMAGES}/web1.qcow2`);
+    expect(await labExecOk('spare', 'virsh domblklist web1 | awk \'$1 == "vda" {print $2}\'')).toBe(
+      `${IMAGES}/web1.qcow2`,
+    );
     expect(await labExecOk('spare', 'virsh domiflist web1 | awk \'$3 == "br0" {print $3}\'')).toBe('br0');
     expect(await labExecOk('spare', 'pgrep -c -f "^/usr/bin/qemu-system-x86_64 .*-name guest=web1"')).toBe('1');
 
@@ -97,13 +128,18 @@ describe('vm-restore-blank-slate', () => {
   it('stops when the VM answers with another host key than the backup recorded', async () => {
     await removeVm();
     // the backup's record names a different key (a backup of the wrong machine, or a new one)
-    await labExecOk('backup', `cd ${BACKUP} && cp -p web1.host_key.pub web1.host_key.pub.good && rm -f /tmp/k /tmp/k.pub && ssh-keygen -q -t ed25519 -N '' -f /tmp/k && cut -d' ' -f1,2 /tmp/k.pub >web1.host_key.pub && rm -f /tmp/k /tmp/k.pub`);
+    await labExecOk(
+      'backup',
+      `cd ${BACKUP} && cp -p web1.host_key.pub web1.host_key.pub.good && rm -f /tmp/k /tmp/k.pub && ssh-keygen -q -t ed25519 -N '' -f /tmp/k && cut -d' ' -f1,2 /tmp/k.pub >web1.host_key.pub && rm -f /tmp/k /tmp/k.pub`,
+    );
     const run = await runRunbook('vm-restore-blank-slate', state);
     expect(run.code).not.toBe(0);
     expect(stepResult(run.stdout, 'start-domain')).toBe('ok');
     expect(stepResult(run.stdout, 'vm-answers-ssh')).toBe('FAILED');
     expect(stepResult(run.stdout, 'vm-serves')).toBe('not-run');
-    expect(run.stdout + run.stderr).toMatch(/HOST KEY DIFFERS: 198\.18\.0\.33 presents SHA256:\S+, the backup recorded SHA256:\S+/);
+    expect(run.stdout + run.stderr).toMatch(
+      /HOST KEY DIFFERS: 198\.18\.0\.33 presents SHA256:\S+, the backup recorded SHA256:\S+/,
+    );
     await labExecOk('backup', `cd ${BACKUP} && mv web1.host_key.pub.good web1.host_key.pub`);
   });
 
@@ -111,7 +147,10 @@ describe('vm-restore-blank-slate', () => {
     await removeVm();
     await stageCopy();
     // silent corruption on the spare's disk: same size, same mtime as the good copy
-    await labExecOk('spare', `cd ${IMAGES} && t=$(stat -c %y web1.qcow2) && printf 'XXXX' | dd of=web1.qcow2 bs=1 seek=8192 conv=notrunc status=none && touch -d "$t" web1.qcow2 && ! sha256sum -c --quiet web1.qcow2.sha256 2>/dev/null`);
+    await labExecOk(
+      'spare',
+      `cd ${IMAGES} && t=$(stat -c %y web1.qcow2) && printf 'XXXX' | dd of=web1.qcow2 bs=1 seek=8192 conv=notrunc status=none && touch -d "$t" web1.qcow2 && ! sha256sum -c --quiet web1.qcow2.sha256 2>/dev/null`,
+    );
     const run = await runRunbook('vm-restore-blank-slate', state);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(stepResult(run.stdout, 'copy-image')).toBe('ok');

@@ -11,7 +11,12 @@ const cli = path.join(root, 'dist/src/bin.cjs');
 const update = process.env.UPDATE_GOLDEN === '1';
 
 function lifeboat(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    timeout: 30_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,10 +34,17 @@ describe('lifeboat validate (the built binary)', () => {
   });
 
   it('prints each problem with file:line:col, the source line and a caret, and exits 1', () => {
-    const r = lifeboat('validate', '--no-git', 'test/golden/bad/template-in-quotes', 'test/golden/bad/undefined-var-block-scalar/rb.yaml');
+    const r = lifeboat(
+      'validate',
+      '--no-git',
+      'test/golden/bad/template-in-quotes',
+      'test/golden/bad/undefined-var-block-scalar/rb.yaml',
+    );
     expect(r.code).toBe(1);
     golden('template-in-quotes.txt', r.stdout);
-    expect(r.stdout).toMatch(/^test\/golden\/bad\/template-in-quotes\/rb\.yaml:17:17: error: .* \[template-in-quotes\]\n {2}17 \| .*\n {5}\| {17}\^+\n/m);
+    expect(r.stdout).toMatch(
+      /^test\/golden\/bad\/template-in-quotes\/rb\.yaml:17:17: error: .* \[template-in-quotes\]\n {2}17 \| .*\n {5}\| {17}\^+\n/m,
+    );
   });
 
   it('exits 0 on warnings, 1 on the same warnings with --strict', () => {
@@ -40,7 +52,7 @@ describe('lifeboat validate (the built binary)', () => {
     expect(lifeboat('validate', '--no-git', dir).code).toBe(0);
     const strict = lifeboat('validate', '--no-git', '--strict', dir);
     expect(strict.code).toBe(1);
-    expect(strict.stdout).toContain('error: step \'a\' run: {{{ vars.vip }}} inserts raw text');
+    expect(strict.stdout).toContain("error: step 'a' run: {{{ vars.vip }}} inserts raw text");
   });
 
   it('exits 0 and prints nothing with -q on a clean project', () => {

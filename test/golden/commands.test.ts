@@ -17,7 +17,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 vi.setConfig({ testTimeout: 60_000 });
 
 function lifeboat(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', SOURCE_DATE_EPOCH: '1796000000', CI: '1' }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', SOURCE_DATE_EPOCH: '1796000000', CI: '1' },
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -71,7 +76,9 @@ describe('lifeboat new', () => {
     expect(v.code, v.stdout).toBe(0);
     expect(v.stdout).toBe('1 file checked: 0 errors, 0 warnings\n');
     // and it is a runbook of the project now
-    expect(lifeboat(dir, 'list').stdout).toMatch(/^mail-restore +routine +mail-restore +0\.1\.0 +1h00m +24h00m +never$/m);
+    expect(lifeboat(dir, 'list').stdout).toMatch(
+      /^mail-restore +routine +mail-restore +0\.1\.0 +1h00m +24h00m +never$/m,
+    );
   });
 
   it('--from copies a runbook under the new name, at version 0.1.0, and it validates', () => {
@@ -106,12 +113,18 @@ describe('lifeboat completion', () => {
     const bin = path.join(work, 'bin');
     if (!existsSync(bin)) {
       mkdirSync(bin);
-      writeFileSync(path.join(bin, 'lifeboat'), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
+      writeFileSync(path.join(bin, 'lifeboat'), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, {
+        mode: 0o755,
+      });
     }
     const complete = (line: string) => {
       const words = line.split(' ');
       const sh = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _lifeboat; printf '%s\\n' "\${COMPREPLY[@]}"`;
-      const r = spawnSync('bash', ['-c', sh], { cwd: dir, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      const r = spawnSync('bash', ['-c', sh], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
       return r.stdout.trim().split('\n').filter(Boolean).sort();
     };
     expect(complete('lifeboat reh')).toEqual(['rehearse']);
@@ -129,7 +142,8 @@ describe('lifeboat run --list-steps', () => {
     golden('list-steps.txt', r.stdout);
     const dry = lifeboat(dir, 'run', 'db-failover', '-i', 'lab', '--dry-run').stdout;
     // the same number for the same step in both
-    for (const m of r.stdout.matchAll(/^ *(\d+)\. (\S+)/gm)) expect(dry).toMatch(new RegExp(`^ *${m[1]}\\. .*\\(${m[2]}\\)|^ *${m[1]}\\. ${m[2]}\\b`, 'm'));
+    for (const m of r.stdout.matchAll(/^ *(\d+)\. (\S+)/gm))
+      expect(dry).toMatch(new RegExp(`^ *${m[1]}\\. .*\\(${m[2]}\\)|^ *${m[1]}\\. ${m[2]}\\b`, 'm'));
     expect(existsSync(path.join(dir, '.lifeboat', 'runs'))).toBe(false);
   });
 });

@@ -18,7 +18,11 @@ function render(dir: string, diags: Diagnostic[]): string {
   const rel = (f: string) => path.relative(dir, path.resolve(f)).split(path.sep).join('/');
   // messages name other files by their path from the working folder: show them from the case folder
   const prefix = path.relative(process.cwd(), dir).split(path.sep).join('/') + '/';
-  return diags.map((d) => `${rel(d.file)}:${d.line}:${d.col} ${d.severity} ${d.code}\n  ${d.message.replaceAll(prefix, '')}`).join('\n') + '\n';
+  return (
+    diags
+      .map((d) => `${rel(d.file)}:${d.line}:${d.col} ${d.severity} ${d.code}\n  ${d.message.replaceAll(prefix, '')}`)
+      .join('\n') + '\n'
+  );
 }
 
 function run(dir: string): Diagnostic[] {
@@ -28,7 +32,10 @@ function run(dir: string): Diagnostic[] {
   return validatePaths([dir], { git: false, ...opts }).diagnostics;
 }
 
-const cases = readdirSync(BAD, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+const cases = readdirSync(BAD, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 
 describe('golden: bad inputs', () => {
   it('has enough cases', () => {
@@ -65,7 +72,12 @@ describe('shipped runbooks', () => {
     expect(diagnostics.map((d) => `${d.file}:${d.line}:${d.col} ${d.severity} ${d.code} ${d.message}`)).toEqual([]);
   });
   it('test/golden/good/ holds small runbooks of its own, none named like a shipped one (no copy that drifts)', () => {
-    const names = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(path.join(dir, f), 'utf8')).filter((t) => /^kind: runbook$/m.test(t)).map((t) => /^name: (\S+)$/m.exec(t)?.[1]);
+    const names = (dir: string) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+        .filter((t) => /^kind: runbook$/m.test(t))
+        .map((t) => /^name: (\S+)$/m.exec(t)?.[1]);
     const mine = names(shipped);
     expect(mine.length).toBeGreaterThan(5);
     expect(names(GOOD).filter((n) => mine.includes(n))).toEqual([]);

@@ -6,7 +6,16 @@ import { resolvePlan } from '../../src/plan/resolve.js';
 import { initState, type RunState } from '../../src/engine/state.js';
 import { Runner, type Clock } from '../../src/engine/runner.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
-import { TransportError, type Connection, type ExecRequest, type ExecResult, type Operator, type Reporter, type ResolvedHost, type Transport } from '../../src/ports.js';
+import {
+  TransportError,
+  type Connection,
+  type ExecRequest,
+  type ExecResult,
+  type Operator,
+  type Reporter,
+  type ResolvedHost,
+  type Transport,
+} from '../../src/ports.js';
 import { oneTransportForAll } from '../../src/transport/registry.js';
 import type { JournalRecord, RunStartedEvent } from '../../src/engine/events.js';
 import type { ResolvedPlan } from '../../src/model/plan.js';
@@ -47,7 +56,11 @@ export function project(runbookYaml: string, extra: string[] = [], inv = INV): P
   return p;
 }
 
-export type Script = (host: string, cmd: string, n: number) => Partial<ExecResult> | Error | Promise<Partial<ExecResult> | Error>;
+export type Script = (
+  host: string,
+  cmd: string,
+  n: number,
+) => Partial<ExecResult> | Error | Promise<Partial<ExecResult> | Error>;
 
 export class FakeTransport implements Transport {
   readonly calls: { host: string; command: string; env?: Record<string, string> }[] = [];
@@ -61,7 +74,12 @@ export class FakeTransport implements Transport {
     // a real handshake needs the event loop (I/O), never only microtasks
     await new Promise((r) => setImmediate(r));
     if (this.hanging.has(host.name)) await new Promise<void>((r) => this.hanging.set(host.name, r));
-    if (this.down.has(host.name)) throw new TransportError('unreachable', host.name, `host ${host.name} (${host.address}:22) unreachable: connection timed out after 10s`);
+    if (this.down.has(host.name))
+      throw new TransportError(
+        'unreachable',
+        host.name,
+        `host ${host.name} (${host.address}:22) unreachable: connection timed out after 10s`,
+      );
     return {
       host,
       exec: async (req: ExecRequest): Promise<ExecResult> => {
@@ -70,7 +88,16 @@ export class FakeTransport implements Transport {
         const n = this.calls.filter((c) => c.host === host.name && c.command === req.command).length;
         const r = await this.script(host.name, req.command, n);
         if (r instanceof Error) throw r;
-        return { exitCode: 0, stdout: '', stderr: '', timedOut: false, canceled: false, signal: null, durationMs: 1, ...r };
+        return {
+          exitCode: 0,
+          stdout: '',
+          stderr: '',
+          timedOut: false,
+          canceled: false,
+          signal: null,
+          durationMs: 1,
+          ...r,
+        };
       },
       close: async () => {},
     };
@@ -84,20 +111,55 @@ export type InDoubtAnswer = 'rerun' | 'done' | 'abort';
 export class FakeOperator implements Operator {
   readonly name = 'tester@box';
   readonly asked: string[] = [];
-  constructor(readonly answers: { confirm?: boolean; failure?: FailureAnswer[]; inDoubt?: InDoubtAnswer | InDoubtAnswer[]; manual?: string; manualDone?: boolean } = {}) {}
-  async confirm(q: { question: string }) { this.asked.push(`confirm:${q.question}`); return { answer: this.answers.confirm ?? true, auto: false }; }
-  async manual(q: { step: string; record?: string }) { this.asked.push(`manual:${q.step}`); return { done: this.answers.manualDone ?? true, value: q.record ? this.answers.manual ?? 'v' : undefined, auto: false }; }
-  async onFailure(q: { step: string }) { this.asked.push(`failure:${q.step}`); return this.answers.failure?.shift() ?? 'abort'; }
-  async inDoubt(q: { step: string }) { this.asked.push(`in-doubt:${q.step}`); const a = this.answers.inDoubt; return (Array.isArray(a) ? a.shift() : a) ?? 'abort'; }
-  async interrupt() { return 'stop-step' as const; }
-  async secret() { return 'typed'; }
+  constructor(
+    readonly answers: {
+      confirm?: boolean;
+      failure?: FailureAnswer[];
+      inDoubt?: InDoubtAnswer | InDoubtAnswer[];
+      manual?: string;
+      manualDone?: boolean;
+    } = {},
+  ) {}
+  async confirm(q: { question: string }) {
+    this.asked.push(`confirm:${q.question}`);
+    return { answer: this.answers.confirm ?? true, auto: false };
+  }
+  async manual(q: { step: string; record?: string }) {
+    this.asked.push(`manual:${q.step}`);
+    return {
+      done: this.answers.manualDone ?? true,
+      value: q.record ? (this.answers.manual ?? 'v') : undefined,
+      auto: false,
+    };
+  }
+  async onFailure(q: { step: string }) {
+    this.asked.push(`failure:${q.step}`);
+    return this.answers.failure?.shift() ?? 'abort';
+  }
+  async inDoubt(q: { step: string }) {
+    this.asked.push(`in-doubt:${q.step}`);
+    const a = this.answers.inDoubt;
+    return (Array.isArray(a) ? a.shift() : a) ?? 'abort';
+  }
+  async interrupt() {
+    return 'stop-step' as const;
+  }
+  async secret() {
+    return 'typed';
+  }
 }
 
 export const silent: Reporter = { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} };
 
 /** a clock whose sleeps pass at once, so polling and retry delays cost no real time */
 export function fakeClock(): Clock & { t: number } {
-  const c = { t: Date.parse('2026-11-21T10:00:00Z'), now: () => c.t, sleep: async (ms: number) => { c.t += Math.max(1, ms); } };
+  const c = {
+    t: Date.parse('2026-11-21T10:00:00Z'),
+    now: () => c.t,
+    sleep: async (ms: number) => {
+      c.t += Math.max(1, ms);
+    },
+  };
   return c;
 }
 
@@ -119,8 +181,17 @@ export function planOf(rb: string, extra: string[] = []): ResolvedPlan {
 }
 
 export interface RunItOptions {
-  operator?: FakeOperator; interactive?: boolean; secrets?: Record<string, string>; down?: string[]; hanging?: string[];
-  extra?: string[]; journal?: MemoryJournal; state?: RunState; plan?: ResolvedPlan; transport?: FakeTransport; clock?: Clock & { t: number };
+  operator?: FakeOperator;
+  interactive?: boolean;
+  secrets?: Record<string, string>;
+  down?: string[];
+  hanging?: string[];
+  extra?: string[];
+  journal?: MemoryJournal;
+  state?: RunState;
+  plan?: ResolvedPlan;
+  transport?: FakeTransport;
+  clock?: Clock & { t: number };
 }
 
 export async function runIt(rb: string, script: Script, opts: RunItOptions = {}) {
@@ -132,11 +203,30 @@ export async function runIt(rb: string, script: Script, opts: RunItOptions = {})
   for (const h of opts.hanging ?? []) transport.hanging.set(h, () => {});
   let state = opts.state;
   if (!state) {
-    const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: plan.runbook.name, version: '1.0.0', title: 't', digest: plan.digest, files: [], inventory: 'lab', inventoryDigest: '', operator: 'tester@box', lifeboatVersion: '0', vars: {}, mode: 'run' })) as JournalRecord & RunStartedEvent;
+    const started = (await journal.append({
+      type: 'run-started',
+      runId: 'r1',
+      runbook: plan.runbook.name,
+      version: '1.0.0',
+      title: 't',
+      digest: plan.digest,
+      files: [],
+      inventory: 'lab',
+      inventoryDigest: '',
+      operator: 'tester@box',
+      lifeboatVersion: '0',
+      vars: {},
+      mode: 'run',
+    })) as JournalRecord & RunStartedEvent;
     state = initState(plan, started, { defaultOnFailure: opts.interactive ? 'ask' : 'abort' });
   }
   const operator = opts.operator ?? new FakeOperator();
-  const runner = new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator, reporter: silent, clock }, { secrets: opts.secrets ?? {} });
+  const runner = new Runner(
+    plan,
+    state,
+    { transports: oneTransportForAll(transport), journal, operator, reporter: silent, clock },
+    { secrets: opts.secrets ?? {} },
+  );
   await runner.run();
   return { state, transport, journal, operator, plan, records: journal.records };
 }

@@ -18,7 +18,10 @@ export interface CliOptions {
 
 const q = (s: string) => JSON.stringify(s);
 
-export interface HostSpec { address?: string; port?: number }
+export interface HostSpec {
+  address?: string;
+  port?: number;
+}
 
 export interface InventorySpec {
   name?: string;
@@ -60,10 +63,19 @@ export interface Project {
   remove(): void;
 }
 
-export interface JournalLine { type: string; step?: string; host?: string; seq: number; at: string; [k: string]: unknown }
+export interface JournalLine {
+  type: string;
+  step?: string;
+  host?: string;
+  seq: number;
+  at: string;
+  [k: string]: unknown;
+}
 
 export function inventoryYaml(sshd: Sshd, inv: InventorySpec, defaultHosts = 1): string {
-  const hosts = inv.hosts ?? Object.fromEntries(Array.from({ length: defaultHosts }, (_, i) => [`h${i + 1}`, { address: `127.0.0.${i + 1}` }]));
+  const hosts =
+    inv.hosts ??
+    Object.fromEntries(Array.from({ length: defaultHosts }, (_, i) => [`h${i + 1}`, { address: `127.0.0.${i + 1}` }]));
   const lines = [
     'lifeboat: 1',
     'kind: inventory',
@@ -73,9 +85,13 @@ export function inventoryYaml(sshd: Sshd, inv: InventorySpec, defaultHosts = 1):
     `known_hosts: ${q(inv.knownHosts ?? sshd.knownHostsPath)}`,
     `connect_timeout: ${inv.connectTimeout ?? '5s'}`,
     'hosts:',
-    ...Object.entries(hosts).map(([n, h]) => `  ${n}: { ${[h.address ? `address: ${q(h.address)}` : '', h.port ? `port: ${h.port}` : ''].filter(Boolean).join(', ')} }`),
+    ...Object.entries(hosts).map(
+      ([n, h]) =>
+        `  ${n}: { ${[h.address ? `address: ${q(h.address)}` : '', h.port ? `port: ${h.port}` : ''].filter(Boolean).join(', ')} }`,
+    ),
   ];
-  if (inv.vars && Object.keys(inv.vars).length) lines.push('vars:', ...Object.entries(inv.vars).map(([k, v]) => `  ${k}: ${q(v)}`));
+  if (inv.vars && Object.keys(inv.vars).length)
+    lines.push('vars:', ...Object.entries(inv.vars).map(([k, v]) => `  ${k}: ${q(v)}`));
   return lines.join('\n') + '\n';
 }
 
@@ -110,7 +126,9 @@ export function runbookYaml(r: RunbookSpec): string {
     'steps:',
     r.steps.replace(/^\n+/, '').trimEnd(),
     '',
-  ].filter((l, i, a) => l !== '' || i === a.length - 1).join('\n');
+  ]
+    .filter((l, i, a) => l !== '' || i === a.length - 1)
+    .join('\n');
 }
 
 export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
@@ -120,24 +138,38 @@ export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
   const stateDir = path.join(dir, '.lifeboat');
   // the site lists every runbook written so far in recovery_order (it is required)
   const runbooks = new Set<string>();
-  const writeSite = () => writeFileSync(path.join(dir, 'site.yaml'),
-    `lifeboat: 1\nkind: site\norganisation: Run Test Ltd\nrecovery_order: [${[...runbooks].join(', ')}]\n${o.site ?? ''}`);
+  const writeSite = () =>
+    writeFileSync(
+      path.join(dir, 'site.yaml'),
+      `lifeboat: 1\nkind: site\norganisation: Run Test Ltd\nrecovery_order: [${[...runbooks].join(', ')}]\n${o.site ?? ''}`,
+    );
   const write = (rel: string, text: string) => {
     const p = path.join(dir, rel);
     mkdirSync(path.dirname(p), { recursive: true });
     writeFileSync(p, text);
     const name = /^kind: runbook$/m.test(text) ? /^name: (\S+)$/m.exec(text)?.[1] : undefined;
-    if (name && !runbooks.has(name)) { runbooks.add(name); writeSite(); }
+    if (name && !runbooks.has(name)) {
+      runbooks.add(name);
+      writeSite();
+    }
     return p;
   };
   writeSite();
   const withDir = (inv: InventorySpec): InventorySpec => ({ ...inv, vars: { dir: work, ...inv.vars } });
   write('inventories/lab.yaml', inventoryYaml(sshd, withDir({ ...o.inventory }), o.hosts ?? 1));
-  for (const inv of o.inventories ?? []) write(`inventories/${inv.name}.yaml`, inventoryYaml(sshd, withDir(inv), o.hosts ?? 1));
-  const cli = (args: string[], co: CliOptions = {}) => lifeboat(args, { cwd: dir, timeoutMs: co.timeoutMs, env: { CI: 'true', ...co.env } });
+  for (const inv of o.inventories ?? [])
+    write(`inventories/${inv.name}.yaml`, inventoryYaml(sshd, withDir(inv), o.hosts ?? 1));
+  const cli = (args: string[], co: CliOptions = {}) =>
+    lifeboat(args, { cwd: dir, timeoutMs: co.timeoutMs, env: { CI: 'true', ...co.env } });
   return {
-    dir, work, stateDir, write,
-    read: (rel) => { const p = path.join(work, rel); return existsSync(p) ? readFileSync(p, 'utf8') : undefined; },
+    dir,
+    work,
+    stateDir,
+    write,
+    read: (rel) => {
+      const p = path.join(work, rel);
+      return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+    },
     has: (rel) => existsSync(path.join(work, rel)),
     cli,
     run: (runbook, extra = [], co = {}) => cli(['run', runbook, '-i', 'lab', '--plain', ...extra], co),
@@ -145,8 +177,16 @@ export function makeProject(sshd: Sshd, o: ProjectOptions = {}): Project {
       const runs = path.join(stateDir, 'runs');
       if (!existsSync(runs)) return [];
       // a run folder is made before its journal file: a run that is starting has no journal yet
-      return readdirSync(runs).sort().map((id) => path.join(runs, id, 'journal.jsonl')).filter((f) => existsSync(f))
-        .map((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalLine));
+      return readdirSync(runs)
+        .sort()
+        .map((id) => path.join(runs, id, 'journal.jsonl'))
+        .filter((f) => existsSync(f))
+        .map((f) =>
+          readFileSync(f, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as JournalLine),
+        );
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -178,18 +218,27 @@ export function pgrep(pattern: string): number[] {
  * what a step left running on the target, without confusing it with anybody else's processes.
  */
 export function remoteProcesses(sshdPid: number, re: RegExp): { pid: number; args: string }[] {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n').flatMap((l) => {
-    const m = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(l);
-    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }] : [];
-  });
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .flatMap((l) => {
+      const m = /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(l);
+      return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }] : [];
+    });
   const under = new Set([sshdPid]);
   // parents are usually listed before children, but not always: repeat until nothing changes
   for (let grew = true; grew;) {
     grew = false;
-    for (const r of rows) if (!under.has(r.pid) && under.has(r.ppid)) { under.add(r.pid); grew = true; }
+    for (const r of rows)
+      if (!under.has(r.pid) && under.has(r.ppid)) {
+        under.add(r.pid);
+        grew = true;
+      }
   }
-  return rows.filter((r) => r.pid !== sshdPid && under.has(r.pid) && re.test(r.args)).map(({ pid, args }) => ({ pid, args }));
+  return rows
+    .filter((r) => r.pid !== sshdPid && under.has(r.pid) && re.test(r.args))
+    .map(({ pid, args }) => ({ pid, args }));
 }
 
 /** The sshd and projects of a test file (suite.ts). */
-export const useSshdProjects = (o: { sshd?: SshdOptions } = {}): SshdSuite<ProjectOptions, Project> => sshdSuite(makeProject, o.sshd);
+export const useSshdProjects = (o: { sshd?: SshdOptions } = {}): SshdSuite<ProjectOptions, Project> =>
+  sshdSuite(makeProject, o.sshd);

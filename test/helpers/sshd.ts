@@ -3,7 +3,17 @@
 // so every 127.0.0.x answers (see field-notes.md), and known_hosts carries entries
 // for 127.0.0.1 … 127.0.0.30.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, existsSync, chmodSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  rmSync,
+  openSync,
+  closeSync,
+  existsSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -67,7 +77,9 @@ function findSshd(): string {
 }
 
 function keygen(path: string, passphrase = ''): void {
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'lifeboat-test', '-f', path], { stdio: 'ignore' });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'lifeboat-test', '-f', path], {
+    stdio: 'ignore',
+  });
 }
 
 function fingerprintOf(pubPath: string): string {
@@ -112,8 +124,15 @@ async function waitReady(child: ChildProcess, port: number, logPath: string, tim
   throw new Error(`sshd did not answer on port ${port} within ${timeoutMs} ms:\n${readFileSync(logPath, 'utf8')}`);
 }
 
-function writeConfig(dir: string, port: number, listen: 'rdomain' | 'plain', extra: string[], env: Record<string, string>): string {
-  const listenLine = listen === 'rdomain' ? `ListenAddress 0.0.0.0:${port} rdomain lo` : `ListenAddress 127.0.0.1:${port}`;
+function writeConfig(
+  dir: string,
+  port: number,
+  listen: 'rdomain' | 'plain',
+  extra: string[],
+  env: Record<string, string>,
+): string {
+  const listenLine =
+    listen === 'rdomain' ? `ListenAddress 0.0.0.0:${port} rdomain lo` : `ListenAddress 127.0.0.1:${port}`;
   const lines = [
     `Port ${port}`,
     listenLine,
@@ -132,7 +151,10 @@ function writeConfig(dir: string, port: number, listen: 'rdomain' | 'plain', ext
     'LogLevel VERBOSE',
     // bash sources ~/.bashrc for commands run by sshd only while SHLVL < 2; root's
     // .bashrc here runs `pyenv init` (~100 ms per command).
-    'SetEnv ' + Object.entries({ SHLVL: '1', ...env }).map(([k, v]) => `"${k}=${v}"`).join(' '),
+    'SetEnv ' +
+      Object.entries({ SHLVL: '1', ...env })
+        .map(([k, v]) => `"${k}=${v}"`)
+        .join(' '),
     'Subsystem sftp internal-sftp',
     ...extra,
   ];
@@ -191,7 +213,12 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const { child, port } = launched;
 
   const knownHostsPath = join(dir, 'known_hosts');
-  const pubLine = () => readFileSync(hostKey + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  const pubLine = () =>
+    readFileSync(hostKey + '.pub', 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
   const hostPublicKey = pubLine();
   const entries: string[] = [];
   for (let i = 1; i <= (allLoopback ? count : 1); i++) entries.push(`[${loopbackAddress(i)}]:${port} ${hostPublicKey}`);
@@ -221,9 +248,19 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     },
     sshArgs(address = '127.0.0.1') {
       return [
-        '-p', String(port), '-i', clientKeyPath,
-        '-o', `UserKnownHostsFile=${knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
-        '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `${user}@${address}`,
+        '-p',
+        String(port),
+        '-i',
+        clientKeyPath,
+        '-o',
+        `UserKnownHostsFile=${knownHostsPath}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        `${user}@${address}`,
       ];
     },
     async rekey() {

@@ -11,7 +11,10 @@ export interface SshdSuite<O, P> {
   project(o?: O): P;
 }
 
-export function sshdSuite<O, P extends { remove(): void }>(make: (sshd: Sshd, o?: O) => P, sshdOptions?: SshdOptions): SshdSuite<O, P> {
+export function sshdSuite<O, P extends { remove(): void }>(
+  make: (sshd: Sshd, o?: O) => P,
+  sshdOptions?: SshdOptions,
+): SshdSuite<O, P> {
   let started: Sshd | undefined;
   const projects: P[] = [];
   beforeAll(async () => {
@@ -27,7 +30,13 @@ export function sshdSuite<O, P extends { remove(): void }>(make: (sshd: Sshd, o?
     return started;
   };
   return {
-    get sshd() { return sshd(); },
-    project: (o) => { const p = make(sshd(), o); projects.push(p); return p; },
+    get sshd() {
+      return sshd();
+    },
+    project: (o) => {
+      const p = make(sshd(), o);
+      projects.push(p);
+      return p;
+    },
   };
 }

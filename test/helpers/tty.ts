@@ -27,11 +27,16 @@ let ttySeq = 0;
 // session ends the server under our `new-session` ("server exited unexpectedly")
 const TMUX_NAME = `lbtest-${process.pid}`;
 const TMUX = ['-L', TMUX_NAME, '-f', '/dev/null'];
-const tmux = (args: string[], o: Parameters<typeof execFileSync>[2] = {}) => execFileSync('tmux', [...TMUX, ...args], { env: { ...process.env, TMUX: '' }, ...o });
+const tmux = (args: string[], o: Parameters<typeof execFileSync>[2] = {}) =>
+  execFileSync('tmux', [...TMUX, ...args], { env: { ...process.env, TMUX: '' }, ...o });
 
 /** Stop this process's tmux server (afterAll of a file that used tty()). */
 export function stopTmux(): void {
-  try { tmux(['kill-server'], { stdio: 'ignore' }); } catch { /* not running */ }
+  try {
+    tmux(['kill-server'], { stdio: 'ignore' });
+  } catch {
+    /* not running */
+  }
   // tmux leaves its socket file behind
   rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, TMUX_NAME), { force: true });
 }
@@ -40,7 +45,9 @@ export function stopTmux(): void {
 export function tty(p: Project, args: string[], env: Record<string, string> = {}): Tty {
   const name = `lbtest-${process.pid}-${++ttySeq}`;
   const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const envs = Object.entries({ HOME: p.dir, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${sh(v)}`).join(' ');
+  const envs = Object.entries({ HOME: p.dir, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...env })
+    .map(([k, v]) => `${k}=${sh(v)}`)
+    .join(' ');
   // CI must not be set, or the CLI treats the terminal as unattended
   const cmd = `cd ${sh(p.dir)} && env -u CI ${envs} ${sh(process.execPath)} ${sh(cliPath())} ${args.map(sh).join(' ')}; echo EXIT=$?; sleep 60`;
   tmux(['new-session', '-d', '-s', name, '-x', '160', '-y', '50', cmd]);
@@ -53,11 +60,29 @@ export function tty(p: Project, args: string[], env: Record<string, string> = {}
         return '';
       }
     },
-    keys: (...keys) => { tmux(['send-keys', '-t', name, ...keys]); },
-    type: (text) => { tmux(['send-keys', '-l', '-t', name, text]); },
-    waitFor: (re, timeoutMs = 20_000) => waitFor(() => { const s = t.screen(); return re.test(s) ? s : ''; }, `${re} on the terminal:\n${t.screen()}`, timeoutMs),
+    keys: (...keys) => {
+      tmux(['send-keys', '-t', name, ...keys]);
+    },
+    type: (text) => {
+      tmux(['send-keys', '-l', '-t', name, text]);
+    },
+    waitFor: (re, timeoutMs = 20_000) =>
+      waitFor(
+        () => {
+          const s = t.screen();
+          return re.test(s) ? s : '';
+        },
+        `${re} on the terminal:\n${t.screen()}`,
+        timeoutMs,
+      ),
     exitCode: async (timeoutMs = 30_000) => Number(/^EXIT=(\d+)/m.exec(await t.waitFor(/^EXIT=\d+/m, timeoutMs))![1]),
-    kill: () => { try { tmux(['kill-session', '-t', name], { stdio: 'ignore' }); } catch { /* gone */ } },
+    kill: () => {
+      try {
+        tmux(['kill-session', '-t', name], { stdio: 'ignore' });
+      } catch {
+        /* gone */
+      }
+    },
   };
   return t;
 }

@@ -13,10 +13,26 @@ const YAML = 'test/fixtures/ansible/hosts.yaml';
 const RUNBOOKS = ['postgres-promote-standby', 'fileserver-failover', 'proxy-failover', 'mariadb-promote-replica'];
 
 async function dryHosts(runbook: string, inventory: string) {
-  const r = await lifeboat(['run', `runbooks/${runbook}.yaml`, '-i', inventory, '--dry-run', '--format', 'json'], { cwd: ROOT });
+  const r = await lifeboat(['run', `runbooks/${runbook}.yaml`, '-i', inventory, '--dry-run', '--format', 'json'], {
+    cwd: ROOT,
+  });
   expect(r.code, r.stderr).toBe(0);
-  const out = JSON.parse(r.stdout) as { hosts: Array<{ name: string; address: string; port: number; user: string; jump?: string; origins: Record<string, string> }>; steps: unknown[] };
-  return { hosts: out.hosts.map(({ origins: _o, ...h }) => h).sort((a, b) => a.name.localeCompare(b.name)), origins: Object.fromEntries(out.hosts.map((h) => [h.name, h.origins])), steps: out.steps };
+  const out = JSON.parse(r.stdout) as {
+    hosts: Array<{
+      name: string;
+      address: string;
+      port: number;
+      user: string;
+      jump?: string;
+      origins: Record<string, string>;
+    }>;
+    steps: unknown[];
+  };
+  return {
+    hosts: out.hosts.map(({ origins: _o, ...h }) => h).sort((a, b) => a.name.localeCompare(b.name)),
+    origins: Object.fromEntries(out.hosts.map((h) => [h.name, h.origins])),
+    steps: out.steps,
+  };
 }
 
 describe('shipped runbooks against the lab as an Ansible inventory', () => {
@@ -35,11 +51,17 @@ describe('shipped runbooks against the lab as an Ansible inventory', () => {
     const r = await lifeboat(['run', 'runbooks/proxy-failover.yaml', '-i', INI, '--dry-run'], { cwd: ROOT });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('proxy1 → root@198.18.0.41');
-    expect(r.stdout).toContain('address: test/fixtures/ansible/host_vars/proxy1.yaml:2:1 (ansible_host, host_vars of proxy1)');
+    expect(r.stdout).toContain(
+      'address: test/fixtures/ansible/host_vars/proxy1.yaml:2:1 (ansible_host, host_vars of proxy1)',
+    );
     // the group says 2222; host_vars/ say 22 and win
-    expect(r.stdout).toContain('port: test/fixtures/ansible/host_vars/proxy1.yaml:3:1 (ansible_port, host_vars of proxy1)');
+    expect(r.stdout).toContain(
+      'port: test/fixtures/ansible/host_vars/proxy1.yaml:3:1 (ansible_port, host_vars of proxy1)',
+    );
     expect(r.stdout).toContain('user: test/fixtures/ansible/hosts.ini:51:1 (ansible_user, group proxies)');
-    expect(r.stdout).toContain('identity files: test/fixtures/ansible/hosts.ini:11:1 (ansible_ssh_private_key_file, group all)');
+    expect(r.stdout).toContain(
+      'identity files: test/fixtures/ansible/hosts.ini:11:1 (ansible_ssh_private_key_file, group all)',
+    );
   });
 
   it('identity files, known_hosts and connect timeout resolve alike too', () => {
@@ -49,7 +71,20 @@ describe('shipped runbooks against the lab as an Ansible inventory', () => {
       const loaded = addInventoryFile(project, path.join(ROOT, inv))!;
       return resolvePlan(project, 'postgres-promote-standby', (loaded.data as { name: string }).name, { env });
     });
-    const facts = (p: (typeof plans)[number]) => Object.values(p.hosts).map((h) => (h.transport === 'ssh' ? { name: h.name, address: h.address, port: h.port, user: h.user, identityFiles: h.identityFiles, knownHosts: h.knownHosts, connectTimeoutMs: h.connectTimeoutMs } : { name: h.name, transport: h.transport }));
+    const facts = (p: (typeof plans)[number]) =>
+      Object.values(p.hosts).map((h) =>
+        h.transport === 'ssh'
+          ? {
+              name: h.name,
+              address: h.address,
+              port: h.port,
+              user: h.user,
+              identityFiles: h.identityFiles,
+              knownHosts: h.knownHosts,
+              connectTimeoutMs: h.connectTimeoutMs,
+            }
+          : { name: h.name, transport: h.transport },
+      );
     expect(facts(plans[1])).toEqual(facts(plans[0]));
     expect(facts(plans[2])).toEqual(facts(plans[0]));
     expect(plans[1].inventory.environment).toBe('rehearsal');
@@ -59,10 +94,17 @@ describe('shipped runbooks against the lab as an Ansible inventory', () => {
     const ok = await lifeboat(['validate', INI, YAML], { cwd: ROOT });
     expect(ok.stdout + ok.stderr).toContain('0 errors');
     expect(ok.code).toBe(0);
-    const bad = await lifeboat(['run', 'runbooks/proxy-failover.yaml', '-i', 'test/fixtures/ansible/broken.ini', '--dry-run'], { cwd: ROOT });
+    const bad = await lifeboat(
+      ['run', 'runbooks/proxy-failover.yaml', '-i', 'test/fixtures/ansible/broken.ini', '--dry-run'],
+      { cwd: ROOT },
+    );
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('test/fixtures/ansible/broken.ini:3:33: error: host \'proxy1\': ansible_connection=winrm (host proxy1); lifeboat connects only over SSH or runs locally');
-    expect(bad.stderr).toContain('test/fixtures/ansible/broken.ini:4:8: error: host \'proxy2\': ansible_ssh_common_args (host proxy2) changes where or as whom ssh connects');
+    expect(bad.stderr).toContain(
+      "test/fixtures/ansible/broken.ini:3:33: error: host 'proxy1': ansible_connection=winrm (host proxy1); lifeboat connects only over SSH or runs locally",
+    );
+    expect(bad.stderr).toContain(
+      "test/fixtures/ansible/broken.ini:4:8: error: host 'proxy2': ansible_ssh_common_args (host proxy2) changes where or as whom ssh connects",
+    );
     expect(bad.stderr).toMatch(/broken\.ini is not a valid inventory: nothing was run/);
   });
 });

@@ -23,8 +23,15 @@ function keygen(name: string, type: 'ed25519' | 'ecdsa'): string {
   return file;
 }
 function pub(file: string): { line: string; fp: string } {
-  const line = readFileSync(file + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' ');
-  return { line, fp: execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file + '.pub'], { encoding: 'utf8' }).split(' ')[1] };
+  const line = readFileSync(file + '.pub', 'utf8')
+    .trim()
+    .split(' ')
+    .slice(0, 2)
+    .join(' ');
+  return {
+    line,
+    fp: execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file + '.pub'], { encoding: 'utf8' }).split(' ')[1],
+  };
 }
 
 beforeAll(async () => {
@@ -32,9 +39,14 @@ beforeAll(async () => {
   const ecdsa = keygen('server_ecdsa', 'ecdsa');
   const ca = keygen('ca', 'ed25519');
   const certKey = keygen('cert_ecdsa', 'ecdsa');
-  execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', 'conformance', '-h', '-n', '127.0.0.1', certKey + '.pub'], { stdio: 'ignore' });
+  execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', 'conformance', '-h', '-n', '127.0.0.1', certKey + '.pub'], {
+    stdio: 'ignore',
+  });
   plain = await startSshd({ knownHostsCount: 1, extraConfig: [`HostKey ${ecdsa}`] });
-  certified = await startSshd({ knownHostsCount: 1, extraConfig: [`HostKey ${certKey}`, `HostCertificate ${certKey}-cert.pub`] });
+  certified = await startSshd({
+    knownHostsCount: 1,
+    extraConfig: [`HostKey ${certKey}`, `HostCertificate ${certKey}-cert.pub`],
+  });
   keys.R = { line: plain.hostPublicKey, fp: plain.hostKeyFingerprint };
   keys.RE = pub(ecdsa);
   keys.O = pub(keygen('other', 'ed25519'));
@@ -61,7 +73,8 @@ interface Case {
   pin?: 'R' | 'O' | 'RE';
   hostKeyAlias?: string;
   /** lifeboat refuses a key OpenSSH accepts here, for the reason docs/SECURITY.md gives */
-  documented?: 'cert-authority' | 'pin and known_hosts disagree' | 'a revocation wins over a pin' | 'host key algorithm order';
+  documented?:
+    'cert-authority' | 'pin and known_hosts disagree' | 'a revocation wins over a pin' | 'host key algorithm order';
 }
 
 const CASES: Case[] = [
@@ -98,26 +111,60 @@ const CASES: Case[] = [
   { name: 'HostKeyAlias: the alias as written', lines: ['db-alias R'], hostKeyAlias: 'db-alias' },
   { name: 'HostKeyAlias: [host]:port entries do not count', lines: ['H R'], hostKeyAlias: 'db-alias' },
   { name: 'HostKeyAlias: another key under the alias', lines: ['db-alias O'], hostKeyAlias: 'db-alias' },
-  { name: '@cert-authority with a plain line for the key', lines: ['@cert-authority * CA', 'H CR'], server: 'certified' },
-  { name: '@cert-authority only: a host certificate', lines: ['@cert-authority H CA'], server: 'certified', documented: 'cert-authority' },
+  {
+    name: '@cert-authority with a plain line for the key',
+    lines: ['@cert-authority * CA', 'H CR'],
+    server: 'certified',
+  },
+  {
+    name: '@cert-authority only: a host certificate',
+    lines: ['@cert-authority H CA'],
+    server: 'certified',
+    documented: 'cert-authority',
+  },
   // OpenSSH asks for the ecdsa host certificate first, finds no CA, and refuses the ecdsa key;
   // lifeboat asks for the ed25519 key known_hosts has, which OpenSSH accepts too when shown it
-  { name: 'no CA, the plain key of a server with a certificate', lines: ['H CR'], server: 'certified', documented: 'host key algorithm order' },
+  {
+    name: 'no CA, the plain key of a server with a certificate',
+    lines: ['H CR'],
+    server: 'certified',
+    documented: 'host key algorithm order',
+  },
   { name: 'pin matches, known_hosts empty', lines: [], pin: 'R' },
   { name: 'pin matches, known_hosts agrees', lines: ['H R'], pin: 'R' },
-  { name: 'pin matches, known_hosts has another key of its type', lines: ['H O'], pin: 'R', documented: 'pin and known_hosts disagree' },
-  { name: 'pin differs, known_hosts has the key', lines: ['H R'], pin: 'O', documented: 'pin and known_hosts disagree' },
+  {
+    name: 'pin matches, known_hosts has another key of its type',
+    lines: ['H O'],
+    pin: 'R',
+    documented: 'pin and known_hosts disagree',
+  },
+  {
+    name: 'pin differs, known_hosts has the key',
+    lines: ['H R'],
+    pin: 'O',
+    documented: 'pin and known_hosts disagree',
+  },
   { name: 'pin matches, the key is @revoked', lines: ['@revoked H R'], pin: 'R' },
-  { name: 'pin matches, the key is @revoked port-less', lines: ['@revoked B R'], pin: 'R', documented: 'a revocation wins over a pin' },
+  {
+    name: 'pin matches, the key is @revoked port-less',
+    lines: ['@revoked B R'],
+    pin: 'R',
+    documented: 'a revocation wins over a pin',
+  },
 ];
 
 function materialize(c: Case, port: number, i: number): string[] {
-  const fill = (l: string) => l
-    .replace(/(^|[\s,!])H(?=[\s,]|$)/g, `$1[127.0.0.1]:${port}`).replace(/(^|[\s,!])B(?=[\s,]|$)/g, '$1127.0.0.1')
-    .replace(/PORT/g, String(port))
-    .replace(/ (R|RE|O|OE|CA|CR)$/, (_, k: string) => ` ${keys[k].line}`);
+  const fill = (l: string) =>
+    l
+      .replace(/(^|[\s,!])H(?=[\s,]|$)/g, `$1[127.0.0.1]:${port}`)
+      .replace(/(^|[\s,!])B(?=[\s,]|$)/g, '$1127.0.0.1')
+      .replace(/PORT/g, String(port))
+      .replace(/ (R|RE|O|OE|CA|CR)$/, (_, k: string) => ` ${keys[k].line}`);
   const files: string[] = [];
-  for (const [n, lines] of [[0, c.lines], [1, c.second]] as const) {
+  for (const [n, lines] of [
+    [0, c.lines],
+    [1, c.second],
+  ] as const) {
     if (!lines) continue;
     const f = path.join(scratch, `kh-${i}-${n}`);
     writeFileSync(f, lines.map(fill).join('\n') + (lines.length ? '\n' : ''), { mode: 0o600 });
@@ -128,13 +175,34 @@ function materialize(c: Case, port: number, i: number): string[] {
 }
 
 function opensshAccepts(sshd: Sshd, files: string[], alias?: string, algorithm?: string): boolean {
-  const r = spawnSync('ssh', [
-    '-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'UpdateHostKeys=no',
-    '-o', `UserKnownHostsFile=${files.join(' ') || '/dev/null'}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'IdentitiesOnly=yes', '-i', sshd.clientKeyPath, ...(alias ? ['-o', `HostKeyAlias=${alias}`] : []),
-    ...(algorithm ? ['-o', `HostKeyAlgorithms=${algorithm}`] : []),
-    '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, 'true',
-  ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  const r = spawnSync(
+    'ssh',
+    [
+      '-F',
+      'none',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'UpdateHostKeys=no',
+      '-o',
+      `UserKnownHostsFile=${files.join(' ') || '/dev/null'}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-i',
+      sshd.clientKeyPath,
+      ...(alias ? ['-o', `HostKeyAlias=${alias}`] : []),
+      ...(algorithm ? ['-o', `HostKeyAlgorithms=${algorithm}`] : []),
+      '-p',
+      String(sshd.port),
+      `${sshd.user}@127.0.0.1`,
+      'true',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 },
+  );
   if (r.status === 0) return true;
   if (/Host key verification failed/.test(r.stderr)) return false;
   throw new Error(`ssh failed for another reason (${r.status}): ${r.stderr}`);
@@ -144,14 +212,24 @@ function opensshAccepts(sshd: Sshd, files: string[], alias?: string, algorithm?:
 async function lifeboatAccepts(sshd: Sshd, files: string[], c: Case): Promise<{ accepted: boolean; type?: string }> {
   const t = new SshTransport({ agentSocket: null });
   const host: SshHost = {
-    transport: 'ssh', name: 'target', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
-    knownHosts: files.length ? files : [path.join(scratch, 'none')], connectTimeoutMs: 15_000, mayBeDown: false,
-    ...(c.pin ? { hostKey: keys[c.pin].fp } : {}), ...(c.hostKeyAlias ? { hostKeyAlias: c.hostKeyAlias } : {}),
+    transport: 'ssh',
+    name: 'target',
+    address: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    identityFiles: [sshd.clientKeyPath],
+    knownHosts: files.length ? files : [path.join(scratch, 'none')],
+    connectTimeoutMs: 15_000,
+    mayBeDown: false,
+    ...(c.pin ? { hostKey: keys[c.pin].fp } : {}),
+    ...(c.hostKeyAlias ? { hostKeyAlias: c.hostKeyAlias } : {}),
   };
   try {
     await t.connect(host);
     const fp = t.seenHostKeys.get('target');
-    const type = Object.values(keys).find((k) => k.fp === fp)?.line.split(' ')[0];
+    const type = Object.values(keys)
+      .find((k) => k.fp === fp)
+      ?.line.split(' ')[0];
     return { accepted: true, type };
   } catch (e) {
     if (e instanceof TransportError && e.kind.startsWith('host-key')) return { accepted: false };
@@ -170,18 +248,31 @@ describe('known_hosts: lifeboat decides as OpenSSH does', () => {
       const sshd = c.server === 'certified' ? certified : plain;
       const files = materialize(c, sshd.port, i);
       // OpenSSH has no pins: the pinned key is one more known_hosts line for it
-      const sshFiles = c.pin ? [...files, ...materialize({ name: 'pin', lines: [`H ${c.pin}`] }, sshd.port, 1000 + i)] : files;
+      const sshFiles = c.pin
+        ? [...files, ...materialize({ name: 'pin', lines: [`H ${c.pin}`] }, sshd.port, 1000 + i)]
+        : files;
       const ssh = opensshAccepts(sshd, sshFiles, c.hostKeyAlias);
       const got = await lifeboatAccepts(sshd, files, c);
       const lb = got.accepted;
       // the key lifeboat accepted, shown to OpenSSH: does it accept that one?
-      const sameKeyOk = lb && !ssh && got.type !== undefined && opensshAccepts(sshd, sshFiles, c.hostKeyAlias, got.type.replace(/^ssh-rsa$/, 'rsa-sha2-512'));
+      const sameKeyOk =
+        lb &&
+        !ssh &&
+        got.type !== undefined &&
+        opensshAccepts(sshd, sshFiles, c.hostKeyAlias, got.type.replace(/^ssh-rsa$/, 'rsa-sha2-512'));
       if (ssh === lb && !c.documented) same++;
-      else if (lb && !ssh && !(sameKeyOk && c.documented === 'host key algorithm order')) problems.push(`${c.name}: lifeboat ACCEPTS a key OpenSSH refuses`);
-      else if (!c.documented) problems.push(`${c.name}: OpenSSH ${ssh ? 'accepts' : 'refuses'}, lifeboat ${lb ? 'accepts' : 'refuses'}`);
-      else if (ssh === lb) problems.push(`${c.name}: marked as a documented difference (${c.documented}) but both ${ssh ? 'accept' : 'refuse'}`);
+      else if (lb && !ssh && !(sameKeyOk && c.documented === 'host key algorithm order'))
+        problems.push(`${c.name}: lifeboat ACCEPTS a key OpenSSH refuses`);
+      else if (!c.documented)
+        problems.push(`${c.name}: OpenSSH ${ssh ? 'accepts' : 'refuses'}, lifeboat ${lb ? 'accepts' : 'refuses'}`);
+      else if (ssh === lb)
+        problems.push(
+          `${c.name}: marked as a documented difference (${c.documented}) but both ${ssh ? 'accept' : 'refuse'}`,
+        );
     }
-    console.log(`known_hosts conformance: ${CASES.length} cases; same decision ${same}, documented stricter ${CASES.filter((c) => c.documented).length}`);
+    console.log(
+      `known_hosts conformance: ${CASES.length} cases; same decision ${same}, documented stricter ${CASES.filter((c) => c.documented).length}`,
+    );
     expect(problems).toEqual([]);
   }, 240_000);
 });

@@ -4,7 +4,17 @@
 // target, so the file is the ground truth of what really ran.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  writeFileSync,
+  readFileSync,
+  readdirSync,
+  existsSync,
+  rmSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, hostname } from 'node:os';
 import path from 'node:path';
@@ -97,15 +107,24 @@ steps:
 `;
 }
 
-interface Project { root: string; ctr: string; state: string }
+interface Project {
+  root: string;
+  ctr: string;
+  state: string;
+}
 
 function makeProject(label: string, slowSeconds = '0.4', tokenSleep = ''): Project {
   const root = path.join(work, label);
   mkdirSync(path.join(root, 'runbooks'), { recursive: true });
   mkdirSync(path.join(root, 'inventories'));
   const ctr = path.join(root, 'counter');
-  writeFileSync(path.join(root, 'site.yaml'), `lifeboat: 1\nkind: site\norganisation: Crash Lab\nrecovery_order: [${RUNBOOK}]\n`);
-  writeFileSync(path.join(root, 'inventories/lab.yaml'), `lifeboat: 1
+  writeFileSync(
+    path.join(root, 'site.yaml'),
+    `lifeboat: 1\nkind: site\norganisation: Crash Lab\nrecovery_order: [${RUNBOOK}]\n`,
+  );
+  writeFileSync(
+    path.join(root, 'inventories/lab.yaml'),
+    `lifeboat: 1
 kind: inventory
 name: lab
 environment: rehearsal
@@ -117,39 +136,66 @@ known_hosts: ${sshd.knownHostsPath}
 connect_timeout: 5s
 vars:
   ctr: ${ctr}
-`);
+`,
+  );
   writeFileSync(path.join(root, `runbooks/${RUNBOOK}.yaml`), runbookYaml(slowSeconds, tokenSleep));
   return { root, ctr, state: path.join(root, '.lifeboat') };
 }
 
 const countLines = (file: string): number => {
-  try { const b = readFileSync(file); let n = 0; for (const c of b) if (c === 0x0a) n++; return n; } catch { return 0; }
+  try {
+    const b = readFileSync(file);
+    let n = 0;
+    for (const c of b) if (c === 0x0a) n++;
+    return n;
+  } catch {
+    return 0;
+  }
 };
 
 function journalFile(p: Project): string | undefined {
   try {
     const ids = readdirSync(path.join(p.state, 'runs')).sort();
     return ids.length ? path.join(p.state, 'runs', ids[ids.length - 1], 'journal.jsonl') : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
-interface Outcome { code: number | null; signal: NodeJS.Signals | null; killed: boolean; log: string }
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  killed: boolean;
+  log: string;
+}
 
 /** Start the CLI; SIGKILL it once its journal holds `killAt` records (never, when undefined). */
 async function cli(p: Project, args: string[], killAt?: number, timeoutMs = 30_000): Promise<Outcome> {
   const logPath = path.join(p.root, `cli-${Date.now()}-${randomBytes(2).toString('hex')}.log`);
   const fd = openSync(logPath, 'w');
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], { cwd: p.root, stdio: ['ignore', fd, fd], env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+    cwd: p.root,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, CI: '1', NO_COLOR: '1' },
+  });
   closeSync(fd);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   let killed = false;
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
   const deadline = Date.now() + timeoutMs;
   if (killAt !== undefined) {
     while (!done && Date.now() < deadline) {
       const f = journalFile(p);
-      if (f && countLines(f) >= killAt) { child.kill('SIGKILL'); killed = true; break; }
+      if (f && countLines(f) >= killAt) {
+        child.kill('SIGKILL');
+        killed = true;
+        break;
+      }
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -165,7 +211,11 @@ function orphans(): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try { if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(mark)) out.push(Number(d)); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(mark)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -176,24 +226,35 @@ function orphans(): number[] {
  */
 async function settle(): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while ((sshd.sessionPids().length || orphans().length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while ((sshd.sessionPids().length || orphans().length) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
 }
 
 /** the journal's text so far ('' before it exists) */
 function journalText(p: Project): string {
   const f = journalFile(p);
-  try { return f ? readFileSync(f, 'utf8') : ''; } catch { return ''; }
+  try {
+    return f ? readFileSync(f, 'utf8') : '';
+  } catch {
+    return '';
+  }
 }
 
 function counter(p: Project): string[] {
-  try { return readFileSync(p.ctr, 'utf8').split('\n').filter(Boolean); } catch { return []; }
+  try {
+    return readFileSync(p.ctr, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 const unitOfLine = (line: string) => line.split(' ')[0];
 
 /** a pid that certainly is not running any more */
 function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  return Number(
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+  );
 }
 
 /**
@@ -237,10 +298,17 @@ async function resumeToEnd(p: Project, t: Tally, label: string, killResumeAfter?
     const killAt = i === 0 && killResumeAfter !== undefined ? countLines(file) + killResumeAfter : undefined;
     const r = await cli(p, ['resume', '--yes', '--plain', ...inDoubtAnswer(p)], killAt);
     t.resumes++;
-    if (r.killed) { await settle(); t.crashPoints.add(-countLines(file)); continue; }
+    if (r.killed) {
+      await settle();
+      t.crashPoints.add(-countLines(file));
+      continue;
+    }
     // a step in doubt marked done on the operator's word: the run ends completed with errors (exit 1)
     if (r.code !== 0 && readRun(p.state, id).summary.state === 'completed-with-errors') return;
-    if (r.code !== 0) { t.failures.push(`${label}: resume exited ${r.code ?? r.signal}:\n${r.log.split('\n').slice(-15).join('\n')}`); return; }
+    if (r.code !== 0) {
+      t.failures.push(`${label}: resume exited ${r.code ?? r.signal}:\n${r.log.split('\n').slice(-15).join('\n')}`);
+      return;
+    }
   }
 }
 
@@ -262,36 +330,68 @@ function check(p: Project, t: Tally, label: string): void {
   expect(timeline(records).length).toBeGreaterThan(0);
   // how often each unit was in doubt over all resumes: idempotent ones may have re-run that often
   const doubts = new Map<string, number>();
-  for (const r of records) if (r.type === 'resumed') for (const u of r.inDoubt) doubts.set(`${u.step}@${u.host}`, (doubts.get(`${u.step}@${u.host}`) ?? 0) + 1);
+  for (const r of records)
+    if (r.type === 'resumed')
+      for (const u of r.inDoubt) doubts.set(`${u.step}@${u.host}`, (doubts.get(`${u.step}@${u.host}`) ?? 0) + 1);
   // and how often the operator chose, knowing it may have run, to run it again (never by policy)
   const reruns = new Map<string, number>();
-  for (const r of records) if (r.type === 'in-doubt' && r.choice === 'rerun' && !r.auto) reruns.set(`${r.step}@${r.host}`, (reruns.get(`${r.step}@${r.host}`) ?? 0) + 1);
+  for (const r of records)
+    if (r.type === 'in-doubt' && r.choice === 'rerun' && !r.auto)
+      reruns.set(`${r.step}@${r.host}`, (reruns.get(`${r.step}@${r.host}`) ?? 0) + 1);
   const lines = counter(p);
   for (const unit of UNITS) {
     const n = lines.filter((l) => unitOfLine(l) === unit).length;
-    const allowed = IDEMPOTENT.has(unit) ? 1 + (doubts.get(unit) ?? 0) : unit === 'token@h1' ? 1 + (reruns.get('token@h1') ?? 0) : 1;
+    const allowed = IDEMPOTENT.has(unit)
+      ? 1 + (doubts.get(unit) ?? 0)
+      : unit === 'token@h1'
+        ? 1 + (reruns.get('token@h1') ?? 0)
+        : 1;
     if (n === 0) t.failures.push(`${label}: ${unit} never ran`);
     if (n > allowed) t.doubleRuns.push(`${label}: ${unit} ran ${n}×`);
     if (IDEMPOTENT.has(unit) && n > 1) t.idempotentReruns += n - 1;
   }
   // the captured value survived the crash: the token the later step used is the one journaled
-  const captured = records.filter((r): r is JournalRecord & { type: 'exec-finished' } => r.type === 'exec-finished' && r.step === 'token' && !!r.captured).map((r) => r.captured!.value);
+  const captured = records
+    .filter(
+      (r): r is JournalRecord & { type: 'exec-finished' } =>
+        r.type === 'exec-finished' && r.step === 'token' && !!r.captured,
+    )
+    .map((r) => r.captured!.value);
   const used = lines.find((l) => l.startsWith('use@h2 '))?.split(' ')[1];
   const tokenLine = lines.find((l) => l.startsWith('token@h1'));
-  if (tokenLine && (!used || !captured.includes(used))) t.failures.push(`${label}: used token ${used} is not the captured ${captured.join(',') || '(none)'}`);
-  if (existsSync(remoteLockDir(RUNBOOK))) { t.failures.push(`${label}: remote lock left behind`); rmSync(remoteLockDir(RUNBOOK), { recursive: true, force: true }); }
+  if (tokenLine && (!used || !captured.includes(used)))
+    t.failures.push(`${label}: used token ${used} is not the captured ${captured.join(',') || '(none)'}`);
+  if (existsSync(remoteLockDir(RUNBOOK))) {
+    t.failures.push(`${label}: remote lock left behind`);
+    rmSync(remoteLockDir(RUNBOOK), { recursive: true, force: true });
+  }
   // a crash after the last record may leave the local lock: it must not stand in the next run's way
-  try { acquireLocalLock(p.state, RUNBOOK, { runId: 'next', operator: 'o' }).release(); } catch (e) { t.failures.push(`${label}: the next run is refused: ${(e as Error).message}`); }
+  try {
+    acquireLocalLock(p.state, RUNBOOK, { runId: 'next', operator: 'o' }).release();
+  } catch (e) {
+    t.failures.push(`${label}: the next run is refused: ${(e as Error).message}`);
+  }
 }
 
-const newTally = (): Tally => ({ crashPoints: new Set(), resumes: 0, completed: 0, doubleRuns: [], idempotentReruns: 0, inDoubtSeen: 0, failures: [] });
+const newTally = (): Tally => ({
+  crashPoints: new Set(),
+  resumes: 0,
+  completed: 0,
+  doubleRuns: [],
+  idempotentReruns: 0,
+  inDoubtSeen: 0,
+  failures: [],
+});
 
 function report(name: string, t: Tally, total: number): void {
   const kills = [...t.crashPoints].filter((n) => n >= 0).sort((a, b) => a - b);
   const resumeKills = [...t.crashPoints].filter((n) => n < 0).length;
   const line = `[journal-crash] ${name}: full run = ${total} records; crash points (records at SIGKILL) = ${kills.length} distinct [${kills.join(',')}]; resume kills = ${resumeKills}; resumes = ${t.resumes}; runs completed = ${t.completed}; in-doubt situations = ${t.inDoubtSeen}; idempotent re-runs = ${t.idempotentReruns}; double runs = ${t.doubleRuns.length}; failures = ${t.failures.length}`;
   console.log(line);
-  writeFileSync(path.join(tmpdir(), `lifeboat-journal-crash-${RUNBOOK}-${name}.txt`), `${line}\n${t.failures.join('\n')}\n${t.doubleRuns.join('\n')}\n`);
+  writeFileSync(
+    path.join(tmpdir(), `lifeboat-journal-crash-${RUNBOOK}-${name}.txt`),
+    `${line}\n${t.failures.join('\n')}\n${t.doubleRuns.join('\n')}\n`,
+  );
 }
 
 describe('crash and resume', () => {
@@ -311,7 +411,10 @@ describe('crash and resume', () => {
     for (let n = 1; n <= total; n += STRIDE) {
       const p = makeProject(`kill-${n}`);
       const r = await cli(p, ['run', RUNBOOK, '-i', 'lab', '--yes', '--plain'], n);
-      if (!r.killed) { t.failures.push(`kill-${n}: run ended before the kill (${r.code})`); continue; }
+      if (!r.killed) {
+        t.failures.push(`kill-${n}: run ended before the kill (${r.code})`);
+        continue;
+      }
       await settle();
       t.crashPoints.add(countLines(journalFile(p)!));
       await resumeToEnd(p, t, `kill-${n}`);
@@ -366,7 +469,11 @@ describe('crash and resume', () => {
     const before = readRun(p.state, id);
     expect(before.summary.state).toBe('crashed');
     expect(before.summary.inDoubt).toEqual([{ step: 'slow', host: 'h2', purpose: 'run', attempt: 1 }]);
-    const log = spawnSync(process.execPath, [CLI, 'log', id], { cwd: p.root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const log = spawnSync(process.execPath, [CLI, 'log', id], {
+      cwd: p.root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(log.status).toBe(0);
     expect(log.stdout).toMatch(/h2 +P?\d+\. slow +sent, no result recorded: IN DOUBT/);
     // without an answer a script must not guess: resume refuses to act on the in-doubt step
@@ -426,7 +533,17 @@ describe('crash and resume', () => {
     const id = readdirSync(path.join(p.state, 'runs'))[0];
     // what a SIGKILL between run-finished and the releases leaves: both locks, naming the finished run
     spawnSync('bash', ['-c', remoteLockCommands(RUNBOOK, id, 'root@laptop').acquire]);
-    writeFileSync(path.join(p.state, 'locks', `${RUNBOOK}.lock`), JSON.stringify({ runId: id, operator: 'root@laptop', pid: deadPid(), host: hostname(), started: new Date().toISOString() }), { mode: 0o600 });
+    writeFileSync(
+      path.join(p.state, 'locks', `${RUNBOOK}.lock`),
+      JSON.stringify({
+        runId: id,
+        operator: 'root@laptop',
+        pid: deadPid(),
+        host: hostname(),
+        started: new Date().toISOString(),
+      }),
+      { mode: 0o600 },
+    );
     writeFileSync(p.ctr, '');
     const r2 = await cli(p, ['run', RUNBOOK, '-i', 'lab', '--yes', '--plain']);
     expect(r2.code, r2.log).toBe(0);
@@ -438,18 +555,29 @@ describe('crash and resume', () => {
     rmSync(remoteLockDir(RUNBOOK), { recursive: true, force: true });
     const p = makeProject('concurrent', '8');
     let firstDone = false;
-    const first = cli(p, ['run', RUNBOOK, '-i', 'lab', '--yes', '--plain']).finally(() => { firstDone = true; });
+    const first = cli(p, ['run', RUNBOOK, '-i', 'lab', '--yes', '--plain']).finally(() => {
+      firstDone = true;
+    });
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && !firstDone && !journalText(p).includes('"type":"intent","step":"slow"')) await new Promise((r) => setTimeout(r, 10));
+    while (Date.now() < deadline && !firstDone && !journalText(p).includes('"type":"intent","step":"slow"'))
+      await new Promise((r) => setTimeout(r, 10));
     expect(firstDone, 'the first run ended before its slow step').toBe(false);
     const firstId = readdirSync(path.join(p.state, 'runs'))[0];
     // same laptop: the local lock
-    const second = spawnSync(process.execPath, [CLI, 'run', RUNBOOK, '-i', 'lab', '--yes', '--plain'], { cwd: p.root, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+    const second = spawnSync(process.execPath, [CLI, 'run', RUNBOOK, '-i', 'lab', '--yes', '--plain'], {
+      cwd: p.root,
+      encoding: 'utf8',
+      env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    });
     expect(second.status).toBe(1);
     expect(second.stderr).toContain(firstId);
     expect(second.stderr).toMatch(/locked/);
     // another laptop (its own state folder): the lock on the target host
-    const other = spawnSync(process.execPath, [CLI, 'run', RUNBOOK, '-i', 'lab', '--yes', '--plain', '--state-dir', path.join(work, 'other-laptop')], { cwd: p.root, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+    const other = spawnSync(
+      process.execPath,
+      [CLI, 'run', RUNBOOK, '-i', 'lab', '--yes', '--plain', '--state-dir', path.join(work, 'other-laptop')],
+      { cwd: p.root, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } },
+    );
     expect(firstDone, 'the first run ended before the other laptop tried: inconclusive').toBe(false);
     expect(other.status, other.stdout + other.stderr).toBe(1);
     expect(other.stderr).toContain(`locked on h1 by run ${firstId}`);

@@ -5,7 +5,16 @@
 // one byte of a runbook changes; `drills` and `plan` then say the go-bag is stale.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
@@ -45,15 +54,28 @@ function inBareNamespace(args: string[], cwd: string, env: Record<string, string
   const hide = [
     `mount --bind ${emptyFile} ${realpathSync(process.execPath)}`,
     `mount --bind ${empty} ${realpathSync(path.join(ROOT, 'node_modules'))}`,
-    ...['/usr/lib/node_modules', '/usr/local/lib/node_modules'].filter(existsSync).map((d) => `mount --bind ${empty} ${d}`),
+    ...['/usr/lib/node_modules', '/usr/local/lib/node_modules']
+      .filter(existsSync)
+      .map((d) => `mount --bind ${empty} ${d}`),
   ].join(' && ');
   // the namespace must really lack node: the script refuses to go on (exit 97) when node still runs
   const script = `${hide} && if node -e 0 2>/dev/null; then exit 97; fi && test ! -e ${ROOT}/node_modules/ssh2 || exit 98; cd "$1" && shift && exec "$@"`;
-  return runProcess('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', cwd, path.join(kit, 'lifeboat'), ...args], {
-    cwd: scratch,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, CI: 'true', NO_COLOR: '1', LANG: 'C.UTF-8', ...env },
-    timeoutMs: 60_000,
-  });
+  return runProcess(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', cwd, path.join(kit, 'lifeboat'), ...args],
+    {
+      cwd: scratch,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: scratch,
+        CI: 'true',
+        NO_COLOR: '1',
+        LANG: 'C.UTF-8',
+        ...env,
+      },
+      timeoutMs: 60_000,
+    },
+  );
 }
 
 beforeAll(async () => {
@@ -76,8 +98,19 @@ describe('lifeboat kit', () => {
     expect(built.code, built.out).toBe(0);
     const digest = readFileSync(path.join(kit, 'KIT-DIGEST'), 'utf8').trim();
     expect(built.stdout).toContain(`kit digest   ${digest}`);
-    for (const f of ['lifeboat', 'EMERGENCY.txt', 'MANIFEST.sha256', 'project/site.yaml', 'project/drill.yaml', 'project/inventories/lab.yaml',
-      'schemas/runbook.schema.json', 'plan/dr-plan-lab.html', 'plan/dr-plan-lab.pdf', 'plan/DIGESTS', 'known_hosts/lab/known_hosts']) {
+    for (const f of [
+      'lifeboat',
+      'EMERGENCY.txt',
+      'MANIFEST.sha256',
+      'project/site.yaml',
+      'project/drill.yaml',
+      'project/inventories/lab.yaml',
+      'schemas/runbook.schema.json',
+      'plan/dr-plan-lab.html',
+      'plan/dr-plan-lab.pdf',
+      'plan/DIGESTS',
+      'known_hosts/lab/known_hosts',
+    ]) {
       expect(existsSync(path.join(kit, f)), f).toBe(true);
     }
     expect(statSync(path.join(kit, 'lifeboat')).mode & 0o111).not.toBe(0);
@@ -87,12 +120,17 @@ describe('lifeboat kit', () => {
     expect(readFileSync(path.join(kit, 'plan/dr-plan-lab.html'), 'utf8')).toContain(planDigest);
     // EMERGENCY.txt: the commands in order, the plan's digest, never a secret
     const emergency = readFileSync(path.join(kit, 'EMERGENCY.txt'), 'utf8');
-    expect(emergency).toMatch(/kit verify \.[\s\S]*preflight drill -i lab[\s\S]*run drill -i lab --dry-run[\s\S]*run drill -i lab\n/);
+    expect(emergency).toMatch(
+      /kit verify \.[\s\S]*preflight drill -i lab[\s\S]*run drill -i lab --dry-run[\s\S]*run drill -i lab\n/,
+    );
     expect(emergency).toContain(planDigest);
     // the manifest is sha256sum's format: checked without lifeboat
     expect(execFileSync('sha256sum', ['-c', '--quiet', 'MANIFEST.sha256'], { cwd: kit, encoding: 'utf8' })).toBe('');
     // recorded in the history as a kit
-    const kits = readFileSync(path.join(p.stateDir, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind?: string; kit_digest?: string });
+    const kits = readFileSync(path.join(p.stateDir, 'history.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { kind?: string; kit_digest?: string });
     expect(kits.filter((k) => k.kind === 'kit').map((k) => k.kit_digest)).toEqual([digest]);
     // and the tarball holds the same folder
     const listed = execFileSync('tar', ['-tzf', path.join(scratch, 'kit.tar.gz')], { encoding: 'utf8' });
@@ -117,7 +155,10 @@ describe('lifeboat kit', () => {
     expect(dry.stdout).toMatch(/^DRY RUN/m);
     expect(p.has('h1-log')).toBe(false);
 
-    const real = await inBareNamespace(['run', 'drill', '-i', 'lab', '--yes', '--plain', '--state-dir', state], project);
+    const real = await inBareNamespace(
+      ['run', 'drill', '-i', 'lab', '--yes', '--plain', '--state-dir', state],
+      project,
+    );
     expect(real.code, real.out).toBe(0);
     expect(p.read('h1-log')).toBe('promoted by the kit\n');
   });
@@ -155,9 +196,19 @@ describe('lifeboat kit', () => {
     expect(built.code, built.out).toBe(0);
     const before = await p.cli(['drills', '--json']);
     expect((JSON.parse(before.stdout) as { kit?: { stale: boolean } }).kit?.stale).toBe(false);
-    p.write('drill.yaml', runbookYaml({ name: 'drill', tier: 'critical', version: '1.0.1', steps: steps.replace('promoted by the kit', 'promoted again') }));
+    p.write(
+      'drill.yaml',
+      runbookYaml({
+        name: 'drill',
+        tier: 'critical',
+        version: '1.0.1',
+        steps: steps.replace('promoted by the kit', 'promoted again'),
+      }),
+    );
     const after = await p.cli(['drills']);
-    expect(after.stdout).toMatch(/the go-bag is stale: the newest kit \([0-9a-f]{12}, built [^)]*\) is older than the runbooks \(changed since: drill\.yaml\)/);
+    expect(after.stdout).toMatch(
+      /the go-bag is stale: the newest kit \([0-9a-f]{12}, built [^)]*\) is older than the runbooks \(changed since: drill\.yaml\)/,
+    );
     const plan = await p.cli(['plan', '-i', 'lab', '-o', path.join(scratch, 'plan.html')]);
     expect(plan.code, plan.out).toBe(0);
     expect(plan.stderr).toMatch(/the go-bag is stale/);

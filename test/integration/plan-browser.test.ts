@@ -12,7 +12,10 @@ import { launchChromium, printPdf } from '../../src/render/pdf.js';
 import { foldCommand, PRINT_FOLD_WIDTH } from '../../src/render/markup.js';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
-const SECRETS = { ACME_PG_REPL_PASSWORD: 'S3cret-Repl-Value-7781', LIFEBOAT_PLAN_TEST_SECRET: 'S3cret-Token-Value-9924' };
+const SECRETS = {
+  ACME_PG_REPL_PASSWORD: 'S3cret-Repl-Value-7781',
+  LIFEBOAT_PLAN_TEST_SECRET: 'S3cret-Token-Value-9924',
+};
 const env = { ...process.env, ...SECRETS };
 const A4_TEXT_WIDTH_PX = Math.floor(((210 - 28) / 25.4) * 96); // A4 minus the CSS page margins
 
@@ -31,7 +34,9 @@ async function render(dir: string, inventory: string) {
 async function open(html: string, width: number, media: 'screen' | 'print'): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height: 1100 } });
   const requests: string[] = [];
-  page.on('request', (r) => { if (!r.url().startsWith('data:') && r.url() !== 'about:blank') requests.push(r.url()); });
+  page.on('request', (r) => {
+    if (!r.url().startsWith('data:') && r.url() !== 'about:blank') requests.push(r.url());
+  });
   await page.emulateMedia({ media });
   await page.setContent(html, { waitUntil: 'load' });
   // a self-contained page asks the network for nothing
@@ -39,8 +44,12 @@ async function open(html: string, width: number, media: 'screen' | 'print'): Pro
   return page;
 }
 
-const pdfText = (file: string, first?: number) => execFileSync('pdftotext', [...(first ? ['-f', String(first), '-l', String(first)] : []), '-layout', file, '-'], { encoding: 'utf8' });
-const pdfPages = (file: string) => Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
+const pdfText = (file: string, first?: number) =>
+  execFileSync('pdftotext', [...(first ? ['-f', String(first), '-l', String(first)] : []), '-layout', file, '-'], {
+    encoding: 'utf8',
+  });
+const pdfPages = (file: string) =>
+  Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))![1]);
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 beforeAll(async () => {
@@ -69,21 +78,28 @@ describe('the plan in Chromium', () => {
       })),
       pnr: [...document.querySelectorAll('.pnr')].map((p) => p.closest('.step')?.getAttribute('data-step')),
       ask: [...document.querySelectorAll('.ask')].map((p) => p.closest('.step')?.getAttribute('data-step')),
-      serviceRunbooks: [...document.querySelectorAll('table.services tbody tr:not(.tier-row) a')].map((a) => a.getAttribute('href')),
+      serviceRunbooks: [...document.querySelectorAll('table.services tbody tr:not(.tier-row) a')].map((a) =>
+        a.getAttribute('href'),
+      ),
       orderRunbooks: [...document.querySelectorAll('.phase a')].map((a) => a.getAttribute('href')),
       breakglass: [...document.querySelectorAll('section.breakglass pre code')].map((c) => c.textContent),
     }));
     expect(seen.runbooks.map((r) => r.name)).toEqual(model.runbooks.map((r) => r.name));
     // the recovery order prints every runbook of the site in the site's order; the services table names each
-    expect(seen.orderRunbooks).toEqual(model.phases.flatMap((p) => p.entries.flatMap((e) => e.choices.map((c) => `#${c.anchor}`))));
-    expect(new Set(seen.serviceRunbooks)).toEqual(new Set(model.services.flatMap((v) => v.runbooks.map((r) => `#${r.anchor}`))));
+    expect(seen.orderRunbooks).toEqual(
+      model.phases.flatMap((p) => p.entries.flatMap((e) => e.choices.map((c) => `#${c.anchor}`))),
+    );
+    expect(new Set(seen.serviceRunbooks)).toEqual(
+      new Set(model.services.flatMap((v) => v.runbooks.map((r) => `#${r.anchor}`))),
+    );
     for (const rb of model.runbooks) {
       const dom = seen.runbooks.find((r) => r.name === rb.name)!;
       expect(dom.title).toBe(`${rb.section} ${rb.title}`);
       expect(dom.steps).toEqual([...rb.preconditions, ...rb.steps].map((s) => s.id));
       for (const s of [...rb.preconditions, ...rb.steps]) {
         // long one-line commands print folded with ` \` continuations (foldCommand's own tests check it)
-        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])]) expect(dom.commands).toContain(foldCommand(c.command, PRINT_FOLD_WIDTH));
+        for (const c of [...s.commands, ...(s.rollback ?? []), ...(s.skipIf ?? [])])
+          expect(dom.commands).toContain(foldCommand(c.command, PRINT_FOLD_WIDTH));
       }
     }
     // every question prints once: a point of no return where nothing undoes the step, else "ask first"
@@ -97,7 +113,10 @@ describe('the plan in Chromium', () => {
 
   it('overflows nothing at A4 width: long commands and digests wrap', async () => {
     for (const doc of [docs.acme.html, docs.hostile.html, docs.shipped.html]) {
-      for (const [width, media] of [[A4_TEXT_WIDTH_PX, 'print'], [794, 'screen']] as const) {
+      for (const [width, media] of [
+        [A4_TEXT_WIDTH_PX, 'print'],
+        [794, 'screen'],
+      ] as const) {
         const page = await open(String(doc.output), width, media);
         const over = await page.evaluate(() => {
           const out: string[] = [];
@@ -106,10 +125,14 @@ describe('the plan in Chromium', () => {
           if (document.documentElement.scrollWidth > document.documentElement.clientWidth) out.push('html');
           const right = body.getBoundingClientRect().right + 0.5;
           for (const el of document.querySelectorAll('pre, table, .step, .pnr, .markdown')) {
-            if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName}.${el.className} ${el.scrollWidth} > ${el.clientWidth}: ${el.textContent?.slice(0, 60)}`);
+            if (el.scrollWidth > el.clientWidth + 1)
+              out.push(
+                `${el.tagName}.${el.className} ${el.scrollWidth} > ${el.clientWidth}: ${el.textContent?.slice(0, 60)}`,
+              );
           }
           for (const el of document.querySelectorAll('code, td, th')) {
-            if (el.getBoundingClientRect().right > right) out.push(`${el.tagName} sticks out: ${el.textContent?.slice(0, 60)}`);
+            if (el.getBoundingClientRect().right > right)
+              out.push(`${el.tagName} sticks out: ${el.textContent?.slice(0, 60)}`);
           }
           return out;
         });
@@ -122,18 +145,27 @@ describe('the plan in Chromium', () => {
   it('has room in every command box for a folded line (PRINT_FOLD_WIDTH characters at body size): folding with \\ keeps lines whole on paper', async () => {
     for (const doc of [docs.acme.html, docs.shipped.html]) {
       const page = await open(String(doc.output), A4_TEXT_WIDTH_PX, 'print');
-      const tooNarrow = await page.evaluate((width: number) => [...document.querySelectorAll<HTMLElement>('pre.cmd')].filter((el) => {
-        const probe = el.cloneNode(false) as HTMLElement;
-        probe.style.whiteSpace = 'pre';
-        probe.innerHTML = `<code>${'x'.repeat(width)}</code>`;
-        el.after(probe);
-        const over = probe.scrollWidth > probe.clientWidth + 1;
-        probe.remove();
-        return over;
-      }).map((el) => el.textContent?.slice(0, 60)), PRINT_FOLD_WIDTH);
+      const tooNarrow = await page.evaluate(
+        (width: number) =>
+          [...document.querySelectorAll<HTMLElement>('pre.cmd')]
+            .filter((el) => {
+              const probe = el.cloneNode(false) as HTMLElement;
+              probe.style.whiteSpace = 'pre';
+              probe.innerHTML = `<code>${'x'.repeat(width)}</code>`;
+              el.after(probe);
+              const over = probe.scrollWidth > probe.clientWidth + 1;
+              probe.remove();
+              return over;
+            })
+            .map((el) => el.textContent?.slice(0, 60)),
+        PRINT_FOLD_WIDTH,
+      );
       expect(tooNarrow, doc.model.organisation).toEqual([]);
       // and a command is at least body size
-      const sizes = await page.evaluate(() => [getComputedStyle(document.body).fontSize, getComputedStyle(document.querySelector('pre.cmd code')!).fontSize]);
+      const sizes = await page.evaluate(() => [
+        getComputedStyle(document.body).fontSize,
+        getComputedStyle(document.querySelector('pre.cmd code')!).fontSize,
+      ]);
       expect(parseFloat(sizes[1])).toBeGreaterThanOrEqual(parseFloat(sizes[0]));
       await page.close();
     }
@@ -145,8 +177,11 @@ describe('the plan in Chromium', () => {
       scripts: document.querySelectorAll('script').length,
       imgs: document.querySelectorAll('img').length,
       frames: document.querySelectorAll('iframe, object, embed').length,
-      handlers: [...document.querySelectorAll('*')].filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
-      jsLinks: [...document.querySelectorAll('a')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href') ?? '')).length,
+      handlers: [...document.querySelectorAll('*')].filter((e) =>
+        [...e.attributes].some((a) => a.name.startsWith('on')),
+      ).length,
+      jsLinks: [...document.querySelectorAll('a')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href') ?? ''))
+        .length,
       italics: document.querySelectorAll('section.runbook h2 i').length,
       commands: [...document.querySelectorAll('pre.cmd code')].map((c) => c.textContent),
       title: document.querySelector('section.runbook h2')?.textContent,
@@ -166,7 +201,11 @@ describe('the plan in Chromium', () => {
     for (const site of ['acme', 'hostile']) {
       const root = path.resolve('test/fixtures/plan', site);
       const project = loadProject([root], { root });
-      const pdf = await renderPlanDocument(project, project.site!, site === 'acme' ? 'production' : 'prod', { format: 'pdf', now: NOW, env });
+      const pdf = await renderPlanDocument(project, project.site!, site === 'acme' ? 'production' : 'prod', {
+        format: 'pdf',
+        now: NOW,
+        env,
+      });
       writeFileSync(pdfFile, pdf.output);
       const texts = [String(docs[site].html.output), String(docs[site].md.output), pdfText(pdfFile)];
       for (const t of texts) for (const v of Object.values(SECRETS)) expect(t).not.toContain(v);
@@ -178,21 +217,35 @@ describe('the plan in Chromium', () => {
 });
 
 describe('the PDF', () => {
-  it('starts each runbook on its own page, in the site\'s order, at the page its contents line says; footer has page numbers and the digest', async () => {
+  it("starts each runbook on its own page, in the site's order, at the page its contents line says; footer has page numbers and the digest", async () => {
     const root = path.resolve('test/fixtures/plan/acme');
     const project = loadProject([root], { root });
     const doc = await renderPlanDocument(project, project.site!, 'production', { format: 'pdf', now: NOW, env });
     const file = path.join(tmp, 'plan-a4.pdf');
     writeFileSync(file, doc.output);
     const pages = pdfPages(file);
-    expect(execFileSync('pdfinfo', [file], { encoding: 'utf8' })).toMatch(/Page size:\s+595\.\d+ x 841\.\d+|Page size:\s+595\.\d+ x 842\.\d+/);
+    expect(execFileSync('pdfinfo', [file], { encoding: 'utf8' })).toMatch(
+      /Page size:\s+595\.\d+ x 841\.\d+|Page size:\s+595\.\d+ x 842\.\d+/,
+    );
     // one PNG per page
     execFileSync('pdftoppm', ['-r', '30', '-png', file, path.join(tmp, 'page')]);
     expect(readdirSync(tmp).filter((f) => /^page-\d+\.png$/.test(f))).toHaveLength(pages);
     const perPage = Array.from({ length: pages }, (_, i) => pdfText(file, i + 1));
-    const top = (t: string) => squash(t.split('\n').filter((l) => l.trim()).slice(0, 3).join(' '));
+    const top = (t: string) =>
+      squash(
+        t
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(0, 3)
+          .join(' '),
+      );
     // a runbook's page begins with its kicker line (service · tier · runbook name) and its numbered title
-    const starts = doc.model.runbooks.map((rb) => perPage.findIndex((t) => top(t).includes(`RUNBOOK ${rb.name.toUpperCase()}`) && top(t).includes(`${rb.section} ${rb.title}`)) + 1);
+    const starts = doc.model.runbooks.map(
+      (rb) =>
+        perPage.findIndex(
+          (t) => top(t).includes(`RUNBOOK ${rb.name.toUpperCase()}`) && top(t).includes(`${rb.section} ${rb.title}`),
+        ) + 1,
+    );
     expect(starts.every((p) => p > 0)).toBe(true);
     expect(new Set(starts).size).toBe(starts.length);
     // the site's order, not the tiers' (vip-move is "important", db-failover "critical")
@@ -211,7 +264,9 @@ describe('the PDF', () => {
     for (const c of doc.model.contents.filter((e) => e.level === 1 && e.section !== '5')) {
       const line = lines.find((l) => l.startsWith(`${c.section} ${c.title.split(':')[0]}`));
       const page = Number(/ (\d+)$/.exec(line ?? '')?.[1]);
-      expect(squash(perPage[page - 1] ?? ''), `${c.section} ${c.title} on page ${page}`).toContain(`${c.section} ${c.title.split(/[:?]/)[0]}`);
+      expect(squash(perPage[page - 1] ?? ''), `${c.section} ${c.title} on page ${page}`).toContain(
+        `${c.section} ${c.title.split(/[:?]/)[0]}`,
+      );
     }
     // break glass: every host's command, with the place its key is kept
     const bg = squash(perPage.join(' ')).replace(/\\ /g, '');
@@ -227,7 +282,8 @@ describe('the PDF', () => {
     doc.model.runbooks.forEach((rb, i) => {
       const end = (starts[i + 1] ?? pages + 1) - 1;
       const last = i + 1 < starts.length ? end : starts[i];
-      for (let p = starts[i]; p <= last; p++) expect(header(perPage[p - 1]), `header of page ${p}`).toBe(`${rb.section} · ${rb.service} — ${rb.name}`);
+      for (let p = starts[i]; p <= last; p++)
+        expect(header(perPage[p - 1]), `header of page ${p}`).toBe(`${rb.section} · ${rb.service} — ${rb.name}`);
     });
     const long = doc.model.runbooks.findIndex((_, i) => i + 1 < starts.length && starts[i + 1] - starts[i] >= 3);
     expect(long, 'a runbook of three pages or more, to see a page in its middle').toBeGreaterThanOrEqual(0);
@@ -241,7 +297,7 @@ describe('the PDF', () => {
     expect(all.match(/Ask first:/g)!.length).toBeGreaterThanOrEqual(2);
   });
 
-  it('prints the whole plan once and only its front pages again for the contents\' numbers', async () => {
+  it("prints the whole plan once and only its front pages again for the contents' numbers", async () => {
     const html = String(docs.acme.html.output);
     const printed = await printPdf(html, { footer: 'acme', pageNumbers: true, env });
     expect(printed).toMatchObject({ prints: 2, joined: true });
@@ -252,7 +308,10 @@ describe('the PDF', () => {
     for (let p = 1; p <= pages; p++) expect(squash(pdfText(file, p))).toContain(`Page ${p} of ${pages}`);
     const contents = pdfText(file, printed.pages.get('contents'));
     for (const rb of docs.acme.html.model.runbooks) {
-      const line = contents.split('\n').map(squash).find((l) => l.startsWith(`${rb.section} ${rb.title}`));
+      const line = contents
+        .split('\n')
+        .map(squash)
+        .find((l) => l.startsWith(`${rb.section} ${rb.title}`));
       expect(Number(/ (\d+)$/.exec(line ?? '')?.[1])).toBe(printed.pages.get(rb.anchor));
       expect(squash(pdfText(file, printed.pages.get(rb.anchor)))).toContain(`${rb.section} ${rb.title}`);
     }
@@ -278,7 +337,12 @@ describe('the PDF', () => {
   it('prints on Letter paper too', async () => {
     const root = path.resolve('test/fixtures/plan/acme');
     const project = loadProject([root], { root });
-    const doc = await renderPlanDocument(project, project.site!, 'production', { format: 'pdf', paper: 'letter', now: NOW, env });
+    const doc = await renderPlanDocument(project, project.site!, 'production', {
+      format: 'pdf',
+      paper: 'letter',
+      now: NOW,
+      env,
+    });
     const file = path.join(tmp, 'plan-letter.pdf');
     writeFileSync(file, doc.output);
     expect(execFileSync('pdfinfo', [file], { encoding: 'utf8' })).toMatch(/Page size:\s+612 x 792/);

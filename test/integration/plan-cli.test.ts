@@ -22,9 +22,19 @@ function io(env: NodeJS.ProcessEnv = {}) {
   const stderr = new PassThrough();
   let out = '';
   let err = '';
-  stdout.on('data', (d) => { out += d; });
-  stderr.on('data', (d) => { err += d; });
-  const cli: CliIO = { stdout, stderr, stdin: new PassThrough(), env: { HOME: tmp, SOURCE_DATE_EPOCH: '1795000000', ...env }, cwd: tmp };
+  stdout.on('data', (d) => {
+    out += d;
+  });
+  stderr.on('data', (d) => {
+    err += d;
+  });
+  const cli: CliIO = {
+    stdout,
+    stderr,
+    stdin: new PassThrough(),
+    env: { HOME: tmp, SOURCE_DATE_EPOCH: '1795000000', ...env },
+    cwd: tmp,
+  };
   return { cli, out: () => out, err: () => err };
 }
 
@@ -63,7 +73,11 @@ describe('lifeboat plan', () => {
   });
 
   it('says how to get Chromium when it is missing, and that the HTML prints the same', async () => {
-    const r = await plan('site', { inventory: 'production', output: 'nochrome.pdf' }, { LIFEBOAT_CHROMIUM: path.join(tmp, 'no-such-chromium') });
+    const r = await plan(
+      'site',
+      { inventory: 'production', output: 'nochrome.pdf' },
+      { LIFEBOAT_CHROMIUM: path.join(tmp, 'no-such-chromium') },
+    );
     expect(r.code).toBe(EXIT.PROBLEMS);
     expect(r.err).toContain('apt-get install chromium');
     expect(r.err).toContain('print that from any browser');
@@ -73,7 +87,12 @@ describe('lifeboat plan', () => {
   it('writes the plan model as JSON (by the extension or --format json, to a file or stdout), the same facts the printed plan shows', async () => {
     const r = await plan('site', { inventory: 'production', output: 'plan.json' });
     expect(r.code, r.err).toBe(EXIT.OK);
-    const model = JSON.parse(readFileSync(path.join(tmp, 'plan.json'), 'utf8')) as { organisation: string; runbooks: { name: string }[]; digestShort: string; contents: unknown[] };
+    const model = JSON.parse(readFileSync(path.join(tmp, 'plan.json'), 'utf8')) as {
+      organisation: string;
+      runbooks: { name: string }[];
+      digestShort: string;
+      contents: unknown[];
+    };
     expect((await plan('site', { inventory: 'production', output: 'plan-for-json.html' })).code).toBe(EXIT.OK);
     const html = readFileSync(path.join(tmp, 'plan-for-json.html'), 'utf8');
     expect(model.runbooks.length).toBeGreaterThan(0);
@@ -104,7 +123,10 @@ describe('lifeboat plan', () => {
   it('refuses to print a plan from runbooks with errors, and shows them', async () => {
     const broken = path.join(tmp, 'broken');
     cpSync(site, broken, { recursive: true });
-    writeFileSync(path.join(broken, 'vip-move.yaml'), readFileSync(path.join(broken, 'vip-move.yaml'), 'utf8').replace('tier: important', 'tier: urgent'));
+    writeFileSync(
+      path.join(broken, 'vip-move.yaml'),
+      readFileSync(path.join(broken, 'vip-move.yaml'), 'utf8').replace('tier: important', 'tier: urgent'),
+    );
     const r = await plan('broken', { inventory: 'production', output: 'broken.html' });
     expect(r.code).toBe(EXIT.PROBLEMS);
     expect(r.err).toMatch(/vip-move\.yaml:\d+:\d+: error/);
@@ -140,7 +162,10 @@ describe('lifeboat plan', () => {
   it('warns about history lines it cannot read', async () => {
     const h = path.join(tmp, 'hist');
     cpSync(site, h, { recursive: true });
-    writeFileSync(path.join(h, '.lifeboat', 'history.jsonl'), readFileSync(path.join(site, '.lifeboat', 'history.jsonl'), 'utf8') + 'garbage\n');
+    writeFileSync(
+      path.join(h, '.lifeboat', 'history.jsonl'),
+      readFileSync(path.join(site, '.lifeboat', 'history.jsonl'), 'utf8') + 'garbage\n',
+    );
     const r = await plan('hist', { inventory: 'production', output: 'hist.md' });
     expect(r.code).toBe(EXIT.OK);
     expect(r.err).toMatch(/1 line\(s\) of \.lifeboat\/history\.jsonl are not rehearsal records/);

@@ -10,8 +10,11 @@ const lab = useSshdProjects();
 const project = lab.project;
 
 /** a runbook whose preflight records when it ran (start and end, ms) and checks a file; its main step would write one */
-const book = (name: string, tier: 'critical' | 'important', needs: string) => runbookYaml({
-  name, tier, steps: `
+const book = (name: string, tier: 'critical' | 'important', needs: string) =>
+  runbookYaml({
+    name,
+    tier,
+    steps: `
   - id: window
     phase: preflight
     on: t
@@ -23,9 +26,20 @@ const book = (name: string, tier: 'critical' | 'important', needs: string) => ru
   - id: change
     on: t
     run: echo changed >> {{ vars.dir }}/${name}-changed
-` });
+`,
+  });
 
-type Json = { inventory: string; criticalNotReady: string[]; services: { runbook: string; ready: boolean; reasons: string[]; checks: { step: string; result: string }[]; drill: { state: string; ago?: string } }[] };
+type Json = {
+  inventory: string;
+  criticalNotReady: string[];
+  services: {
+    runbook: string;
+    ready: boolean;
+    reasons: string[];
+    checks: { step: string; result: string }[];
+    drill: { state: string; ago?: string };
+  }[];
+};
 
 describe('lifeboat readiness', () => {
   it('runs every preflight at once and nothing else; a failing important service is reported but exits 0', async () => {
@@ -58,10 +72,14 @@ describe('lifeboat readiness', () => {
     const doc = JSON.parse(r.stdout) as Json;
     expect(doc.criticalNotReady).toEqual(['db']);
     expect(doc.services[0].reasons).toEqual([expect.stringMatching(/^has-db-ok on h1: /)]);
-    expect(doc.services[0].checks.map((c) => `${c.step}:${c.result}`)).toEqual(expect.arrayContaining(['window:ok', 'has-db-ok:failed']));
+    expect(doc.services[0].checks.map((c) => `${c.step}:${c.result}`)).toEqual(
+      expect.arrayContaining(['window:ok', 'has-db-ok:failed']),
+    );
     const junit = readFileSync(path.join(p.dir, 'reports/readiness.xml'), 'utf8');
     expect(junit).toMatch(/<testsuites name="lifeboat readiness" tests="1" failures="1"/);
-    expect(junit).toMatch(/<testcase classname="readiness.lab" name="db \(critical\)"[^>]*><failure message="has-db-ok on h1: /);
+    expect(junit).toMatch(
+      /<testcase classname="readiness.lab" name="db \(critical\)"[^>]*><failure message="has-db-ok on h1: /,
+    );
 
     const down = await p.cli(['readiness', '-i', 'broken']);
     expect(down.code, down.out).toBe(1);

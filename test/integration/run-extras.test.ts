@@ -15,7 +15,11 @@ const project = lab.project;
 
 beforeAll(async () => {
   // accepts connections and never sends an SSH banner: a host that hangs
-  silent = net.createServer((s) => { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); });
+  silent = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   silentPort = (silent.address() as net.AddressInfo).port;
 }, 180_000);
@@ -27,7 +31,12 @@ afterAll(async () => {
 describe('how commands run', () => {
   it('sudo: true runs as root through sudo -n; sudo: USER as that user; env reaches the command; on: local runs here', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'how', extra: 'vars:\n  greeting: hello there', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'how',
+        extra: 'vars:\n  greeting: hello there',
+        steps: `
   - id: as-root
     on: t
     sudo: true
@@ -47,7 +56,9 @@ describe('how commands run', () => {
   - id: here
     on: local
     run: echo "$$" > {{ vars.dir }}/local-pid; test -n "$BASH_VERSION"
-` }));
+`,
+      }),
+    );
     const r = await p.run('how');
     expect(r.code, r.out).toBe(0);
     expect(p.read('uid-root')).toBe('0\n');
@@ -59,14 +70,20 @@ describe('how commands run', () => {
 
   it('a step on several hosts in parallel: one host failing fails the step; the others still report', async () => {
     const p = project({ hosts: 3 });
-    p.write('rb.yaml', runbookYaml({ name: 'fan-fail', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'fan-fail',
+        steps: `
   - id: each
     on: [h1, h2, h3]
     run: touch {{ vars.dir }}/{{ host.name }}; test {{ host.name }} != h2
   - id: after
     on: t
     run: touch {{ vars.dir }}/after
-` }));
+`,
+      }),
+    );
     const r = await p.run('fan-fail');
     expect(r.code, r.out).toBe(1);
     expect(resultOf(r.stdout, 'each', 'h1')).toBe('ok');
@@ -92,7 +109,12 @@ describe('reachability', () => {
     run: touch {{ vars.dir }}/promoted
 `;
     const roles = '  primary: { host: old, may_be_down: true }\n  t: h1';
-    const down = project({ inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.1', port: silentPort } }, connectTimeout: '2s' } });
+    const down = project({
+      inventory: {
+        hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.1', port: silentPort } },
+        connectTimeout: '2s',
+      },
+    });
     down.write('rb.yaml', runbookYaml({ name: 'fence', roles, steps }));
     const r1 = await down.run('fence');
     expect(r1.code, r1.out).toBe(0);
@@ -109,15 +131,27 @@ describe('reachability', () => {
   });
 
   it('a host that accepts TCP but never speaks SSH is unreachable after connect_timeout, not a hang', async () => {
-    const p = project({ inventory: { hosts: { h1: { address: '127.0.0.1', port: silentPort } }, connectTimeout: '2s' } });
-    p.write('rb.yaml', runbookYaml({ name: 'hang', steps: `
+    const p = project({
+      inventory: { hosts: { h1: { address: '127.0.0.1', port: silentPort } }, connectTimeout: '2s' },
+    });
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'hang',
+        steps: `
   - id: touch
     on: t
     run: touch {{ vars.dir }}/ran
-` }));
+`,
+      }),
+    );
     const r = await p.run('hang');
     expect(r.code, r.out).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`\\[h1\\] unreachable: host h1 \\(127\\.0\\.0\\.1:${silentPort}\\) unreachable: connection timed out after 2s`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `\\[h1\\] unreachable: host h1 \\(127\\.0\\.0\\.1:${silentPort}\\) unreachable: connection timed out after 2s`,
+      ),
+    );
     expect(p.has('ran')).toBe(false);
   });
 });
@@ -125,12 +159,19 @@ describe('reachability', () => {
 describe('two runs of one runbook', () => {
   it('a second run while the first holds the lock is refused and names the owner; afterwards it may run', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'exclusive', extra: 'lock: { on: t }', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'exclusive',
+        extra: 'lock: { on: t }',
+        steps: `
   - id: hold
     on: t
     run: touch {{ vars.dir }}/holding; while test ! -f {{ vars.dir }}/release; do sleep 0.1; done
     timeout: 40s
-` }));
+`,
+      }),
+    );
     const first = p.run('exclusive');
     await waitFor(() => p.has('holding'), 'the first run to hold', 30_000);
     const second = await p.run('exclusive');
@@ -148,14 +189,20 @@ describe('two runs of one runbook', () => {
 describe('after a run', () => {
   it('`lifeboat runs` lists it and `lifeboat log` tells its timeline', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'logged', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'logged',
+        steps: `
   - id: one
     on: t
     run: echo one
   - id: two
     on: t
     run: exit 4
-` }));
+`,
+      }),
+    );
     const r = await p.run('logged');
     expect(r.code).toBe(1);
     const id = /run id (\S+):/.exec(r.stdout)?.[1];

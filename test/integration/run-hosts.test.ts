@@ -33,16 +33,27 @@ describe('several hosts', () => {
   it('strategy parallel with max_parallel 2: never more than two hosts at once, and two do run together', async () => {
     if (!lab.sshd.allLoopback) return expect.fail('the sshd helper could not serve 127.0.0.2-5 (rdomain lo)');
     const p = project(five);
-    p.write('rb.yaml', runbookYaml({ name: 'fan-out', roles: '  t: h1', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'fan-out',
+        roles: '  t: h1',
+        steps: `
   - id: work
     on: ${hostList}
     strategy: parallel
     max_parallel: 2
     run: date +%s%N > {{ vars.dir }}/{{ host.name }}.start; sleep 1; date +%s%N > {{ vars.dir }}/{{ host.name }}.end
-` }));
+`,
+      }),
+    );
     const r = await p.run('fan-out');
     expect(r.code, r.out).toBe(0);
-    const spans = ['h1', 'h2', 'h3', 'h4', 'h5'].map((h) => ({ h, start: Number(p.read(`${h}.start`)), end: Number(p.read(`${h}.end`)) }));
+    const spans = ['h1', 'h2', 'h3', 'h4', 'h5'].map((h) => ({
+      h,
+      start: Number(p.read(`${h}.start`)),
+      end: Number(p.read(`${h}.end`)),
+    }));
     for (const s of spans) expect(s.end, s.h).toBeGreaterThan(s.start);
     // how many were running at each moment a host started
     const concurrency = spans.map((s) => spans.filter((o) => o.start <= s.start && s.start < o.end).length);
@@ -53,25 +64,41 @@ describe('several hosts', () => {
   it('strategy serial: one host after the other, in the listed order', async () => {
     if (!lab.sshd.allLoopback) return expect.fail('the sshd helper could not serve 127.0.0.2-5 (rdomain lo)');
     const p = project(five);
-    p.write('rb.yaml', runbookYaml({ name: 'one-by-one', roles: '  t: h1', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'one-by-one',
+        roles: '  t: h1',
+        steps: `
   - id: work
     on: [h3, h1, h5, h2, h4]
     strategy: serial
     run: echo {{ host.name }} start >> {{ vars.dir }}/order; sleep 0.3; echo {{ host.name }} end >> {{ vars.dir }}/order
-` }));
+`,
+      }),
+    );
     const r = await p.run('one-by-one');
     expect(r.code, r.out).toBe(0);
-    expect(p.read('order')?.trim().split('\n')).toEqual(['h3', 'h1', 'h5', 'h2', 'h4'].flatMap((h) => [`${h} start`, `${h} end`]));
+    expect(p.read('order')?.trim().split('\n')).toEqual(
+      ['h3', 'h1', 'h5', 'h2', 'h4'].flatMap((h) => [`${h} start`, `${h} end`]),
+    );
   });
 
   it('serial stops at the first failing host', async () => {
     const p = project(five);
-    p.write('rb.yaml', runbookYaml({ name: 'serial-stop', roles: '  t: h1', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'serial-stop',
+        roles: '  t: h1',
+        steps: `
   - id: work
     on: ${hostList}
     strategy: serial
     run: echo {{ host.name }} >> {{ vars.dir }}/order; test {{ host.name }} != h2
-` }));
+`,
+      }),
+    );
     const r = await p.run('serial-stop');
     expect(r.code, r.out).toBe(1);
     expect(p.read('order')).toBe('h1\nh2\n');
@@ -82,12 +109,21 @@ describe('several hosts', () => {
 
 describe('hosts that do not answer', () => {
   it('an unreachable host fails the run with a message naming host and address, worded unlike a failed command', async () => {
-    const p = project({ inventory: { hosts: { h1: { address: '127.0.0.1' }, gone: { address: '127.0.0.1', port: closedPort } } } });
-    p.write('rb.yaml', runbookYaml({ name: 'dead', roles: '  t: gone', steps: `
+    const p = project({
+      inventory: { hosts: { h1: { address: '127.0.0.1' }, gone: { address: '127.0.0.1', port: closedPort } } },
+    });
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'dead',
+        roles: '  t: gone',
+        steps: `
   - id: touch
     on: t
     run: touch {{ vars.dir }}/ran
-` }));
+`,
+      }),
+    );
     const r = await p.run('dead');
     expect(r.code, r.out).toBe(1);
     expect(p.has('ran')).toBe(false);
@@ -104,8 +140,15 @@ describe('hosts that do not answer', () => {
   });
 
   it('a may_be_down role whose host is unreachable is skipped "as expected" and the run succeeds', async () => {
-    const p = project({ inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.1', port: closedPort } } } });
-    p.write('rb.yaml', runbookYaml({ name: 'failover', roles: '  primary: { host: old, may_be_down: true }\n  t: h1', steps: `
+    const p = project({
+      inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.1', port: closedPort } } },
+    });
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'failover',
+        roles: '  primary: { host: old, may_be_down: true }\n  t: h1',
+        steps: `
   - id: fence-old
     on: primary
     on_failure: continue
@@ -113,7 +156,9 @@ describe('hosts that do not answer', () => {
   - id: promote
     on: t
     run: touch {{ vars.dir }}/promoted
-` }));
+`,
+      }),
+    );
     const r = await p.run('failover');
     expect(r.code, r.out).toBe(0);
     expect(p.has('promoted')).toBe(true);
@@ -122,15 +167,28 @@ describe('hosts that do not answer', () => {
     expect(resultOf(r.stdout, 'fence-old', 'old')).toBe('skipped');
   });
 
-  it('a dead host delays only what needs it: a live host\'s five preflight steps finish before the dead host\'s connect_timeout ends', async () => {
+  it("a dead host delays only what needs it: a live host's five preflight steps finish before the dead host's connect_timeout ends", async () => {
     // a host that takes the TCP connection and never says a word: only connect_timeout ends the wait
     const sockets: net.Socket[] = [];
-    const silent = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+    const silent = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+    });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const silentPort = (silent.address() as net.AddressInfo).port;
     try {
-      const p = project({ inventory: { connectTimeout: '20s', hosts: { h1: { address: '127.0.0.1' }, dead: { address: '127.0.0.1', port: silentPort } } } });
-      p.write('rb.yaml', runbookYaml({ name: 'dead-host', roles: '  old: { host: dead, may_be_down: true }\n  t: h1', steps: `
+      const p = project({
+        inventory: {
+          connectTimeout: '20s',
+          hosts: { h1: { address: '127.0.0.1' }, dead: { address: '127.0.0.1', port: silentPort } },
+        },
+      });
+      p.write(
+        'rb.yaml',
+        runbookYaml({
+          name: 'dead-host',
+          roles: '  old: { host: dead, may_be_down: true }\n  t: h1',
+          steps: `
 ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n    run: echo pre${i} >> {{ vars.dir }}/order\n`).join('')}
   - id: fence-old
     on: old
@@ -138,7 +196,9 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n
   - id: promote
     on: t
     run: echo promote >> {{ vars.dir }}/order
-` }));
+`,
+        }),
+      );
       const r = await p.run('dead-host');
       expect(r.code, r.out).toBe(0);
       expect(p.read('order')?.trim().split('\n')).toEqual(['pre1', 'pre2', 'pre3', 'pre4', 'pre5', 'promote']);
@@ -164,11 +224,17 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n
     const empty = path.join(p.dir, 'empty_known_hosts');
     writeFileSync(empty, '');
     p.write('inventories/lab.yaml', inventoryYaml(lab.sshd, { knownHosts: empty, vars: { dir: p.work } }));
-    p.write('rb.yaml', runbookYaml({ name: 'trust', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'trust',
+        steps: `
   - id: touch
     on: t
     run: touch {{ vars.dir }}/ran
-` }));
+`,
+      }),
+    );
     const r = await p.run('trust');
     expect(r.code, r.out).toBe(1);
     expect(p.has('ran')).toBe(false);
@@ -180,8 +246,15 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: t\n
 
 describe('lifeboat preflight', () => {
   it('runs only the preflight steps and reports an unreachable may_be_down host as expected (exit 0)', async () => {
-    const p = project({ inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.1', port: closedPort } } } });
-    p.write('rb.yaml', runbookYaml({ name: 'checks', roles: '  primary: { host: old, may_be_down: true }\n  t: h1', steps: `
+    const p = project({
+      inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.1', port: closedPort } } },
+    });
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'checks',
+        roles: '  primary: { host: old, may_be_down: true }\n  t: h1',
+        steps: `
   - id: standby-ok
     phase: preflight
     on: t
@@ -194,7 +267,9 @@ describe('lifeboat preflight', () => {
   - id: change
     on: t
     run: touch {{ vars.dir }}/changed
-` }));
+`,
+      }),
+    );
     const r = await p.cli(['preflight', 'checks', '-i', 'lab', '--plain']);
     expect(r.code, r.out).toBe(0);
     expect(p.has('checked')).toBe(true);
@@ -206,7 +281,11 @@ describe('lifeboat preflight', () => {
 
   it('fails (exit 1) when a preflight check fails, and still changes nothing', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'checks-fail', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'checks-fail',
+        steps: `
   - id: must-hold
     phase: preflight
     on: t
@@ -214,7 +293,9 @@ describe('lifeboat preflight', () => {
   - id: change
     on: t
     run: touch {{ vars.dir }}/changed
-` }));
+`,
+      }),
+    );
     const r = await p.cli(['preflight', 'checks-fail', '-i', 'lab', '--plain']);
     expect(r.code, r.out).toBe(1);
     expect(resultOf(r.stdout, 'must-hold', 'h1')).toBe('FAILED');

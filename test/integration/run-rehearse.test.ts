@@ -12,7 +12,10 @@ const lab = useSshdProjects();
 const project = lab.project;
 
 /** connections the sshd logged so far ("Connection from … port …", LogLevel VERBOSE) */
-const connections = () => readFileSync(lab.sshd.logPath, 'utf8').split('\n').filter((l) => /^Connection from /.test(l)).length;
+const connections = () =>
+  readFileSync(lab.sshd.logPath, 'utf8')
+    .split('\n')
+    .filter((l) => /^Connection from /.test(l)).length;
 let markers = 0;
 /**
  * Connections made by anything but this function, once the log has caught up: a marker
@@ -21,11 +24,19 @@ let markers = 0;
  */
 async function settledConnections(): Promise<number> {
   const port = await new Promise<number>((resolve, reject) => {
-    const s = net.connect(lab.sshd.port, '127.0.0.1', () => { const lp = s.localPort!; s.destroy(); resolve(lp); });
+    const s = net.connect(lab.sshd.port, '127.0.0.1', () => {
+      const lp = s.localPort!;
+      s.destroy();
+      resolve(lp);
+    });
     s.on('error', reject);
   });
   markers++;
-  await waitFor(() => new RegExp(`^Connection from 127\\.0\\.0\\.1 port ${port} `, 'm').test(readFileSync(lab.sshd.logPath, 'utf8')), `the marker connection from port ${port} in the sshd log`);
+  await waitFor(
+    () =>
+      new RegExp(`^Connection from 127\\.0\\.0\\.1 port ${port} `, 'm').test(readFileSync(lab.sshd.logPath, 'utf8')),
+    `the marker connection from port ${port} in the sshd log`,
+  );
   return connections() - markers;
 }
 
@@ -78,7 +89,17 @@ describe('run --dry-run', () => {
     const before = await settledConnections();
     const r = await p.run('drill', ['--dry-run', '--format', 'json']);
     expect(r.code, r.out).toBe(0);
-    const doc = JSON.parse(r.stdout) as { connections: number; result: string; steps: { id: string; commands: { host: string; command: string }[]; confirm?: string; rollback?: string; hosts: { name: string; address: string; port: number }[] }[] };
+    const doc = JSON.parse(r.stdout) as {
+      connections: number;
+      result: string;
+      steps: {
+        id: string;
+        commands: { host: string; command: string }[];
+        confirm?: string;
+        rollback?: string;
+        hosts: { name: string; address: string; port: number }[];
+      }[];
+    };
     expect(doc.steps.map((s) => s.id)).toEqual(['pre', 'stop-app', 'promote', 'record', 'done']);
     expect(doc.result).toBe('succeeded');
     const promote = doc.steps.find((s) => s.id === 'promote')!;
@@ -93,7 +114,12 @@ describe('run --dry-run', () => {
 describe('run --dry-run of conditional steps', () => {
   it('prints a step the dry run would skip with its command rendered (no raw template)', async () => {
     const p = project({ inventory: { hosts: { h1: { address: '127.0.0.1' }, old: { address: '127.0.0.3' } } } });
-    p.write('rb.yaml', runbookYaml({ name: 'fence', roles: '  primary: { host: old, may_be_down: true }\n  t: h1', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'fence',
+        roles: '  primary: { host: old, may_be_down: true }\n  t: h1',
+        steps: `
   - id: fence-by-pdu
     on: local
     when: { unreachable: primary }
@@ -101,7 +127,9 @@ describe('run --dry-run of conditional steps', () => {
   - id: promote
     on: t
     run: touch {{ vars.dir }}/promoted
-` }));
+`,
+      }),
+    );
     const r = await p.run('fence', ['--dry-run']);
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/runs only when primary \(old\) is unreachable/);
@@ -128,13 +156,17 @@ describe('lifeboat rehearse', () => {
     const p = twoEnvProject();
     const r = await p.cli(['rehearse', 'drill', '-i', 'production', '--plain', ...answers]);
     expect(r.code, r.out).toBe(1);
-    expect(r.stderr).toMatch(/inventory production is marked environment: production: a rehearsal never runs against it/);
+    expect(r.stderr).toMatch(
+      /inventory production is marked environment: production: a rehearsal never runs against it/,
+    );
     expect(p.has('h1-log')).toBe(false);
     expect(existsSync(path.join(p.stateDir, 'history.jsonl'))).toBe(false);
   });
 
   it('refuses a rehearsal inventory sharing an address with a production inventory (interlock)', async () => {
-    const p = project({ inventories: [{ name: 'production', environment: 'production', hosts: { h1: { address: '127.0.0.1' } } }] });
+    const p = project({
+      inventories: [{ name: 'production', environment: 'production', hosts: { h1: { address: '127.0.0.1' } } }],
+    });
     p.write('rb.yaml', runbookYaml({ name: 'drill', steps: drillSteps }));
     const r = await p.cli(['rehearse', 'drill', '-i', 'lab', '--plain', ...answers]);
     expect(r.code, r.out).toBe(1);
@@ -154,7 +186,10 @@ describe('lifeboat rehearse', () => {
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/rehearsal recorded in \.lifeboat\/history\.jsonl/);
     expect(p.read('h1-log')).toBe('stopped\npromoted\nticket T-9\n');
-    const history = readFileSync(path.join(p.stateDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const history = readFileSync(path.join(p.stateDir, 'history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ runbook: 'drill', inventory: 'lab', result: 'passed', version: '1.0.0' });
 
@@ -164,7 +199,13 @@ describe('lifeboat rehearse', () => {
     expect(doc.name).toBe('testsuites');
     expect(suites).toHaveLength(1);
     const cases = suites[0].children.filter((c) => c.name === 'testcase');
-    expect(cases.map((c) => c.attrs.name)).toEqual(['pre @ h1', 'stop-app @ h1', 'promote @ h1', 'record', 'done @ h1']);
+    expect(cases.map((c) => c.attrs.name)).toEqual([
+      'pre @ h1',
+      'stop-app @ h1',
+      'promote @ h1',
+      'record',
+      'done @ h1',
+    ]);
     expect(suites[0].attrs).toMatchObject({ tests: '5', failures: '0' });
     expect(cases.flatMap((c) => c.children).filter((c) => c.name === 'failure')).toHaveLength(0);
 
@@ -189,15 +230,24 @@ describe('lifeboat rehearse', () => {
     expect(prod.code, prod.out).toBe(0);
 
     // change the runbook's content: the rehearsal no longer counts
-    p.write('rb.yaml', runbookYaml({ name: 'drill', tier: 'critical', steps: drillSteps.replace('echo promoted', 'echo promoted-now') }));
+    p.write(
+      'rb.yaml',
+      runbookYaml({ name: 'drill', tier: 'critical', steps: drillSteps.replace('echo promoted', 'echo promoted-now') }),
+    );
     const stale = await p.cli(['drills']);
     expect(stale.code, stale.out).toBe(1);
-    expect(stale.stdout).toMatch(/^drill\s+critical\s.*\bstale: runbook changed since the rehearsal .* \(same version number: bump it\)/m);
+    expect(stale.stdout).toMatch(
+      /^drill\s+critical\s.*\bstale: runbook changed since the rehearsal .* \(same version number: bump it\)/m,
+    );
   });
 
   it('JUnit: an allowed failure (on_failure: continue) is reported by name with its output, not as a failure of the drill; a skipped step is <skipped>', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'half', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'half',
+        steps: `
   - id: pre
     phase: preflight
     on: t
@@ -213,7 +263,9 @@ describe('lifeboat rehearse', () => {
   - id: fine
     on: t
     run: "true"
-` }));
+`,
+      }),
+    );
     const junit = path.join(p.dir, 'out', 'junit.xml');
     const r = await p.cli(['rehearse', 'half', '-i', 'lab', '--plain', '--junit', junit]);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -225,7 +277,9 @@ describe('lifeboat rehearse', () => {
     expect(r.code, r.out).toBe(0);
     expect(suite.attrs).toMatchObject({ tests: '4', failures: '0', skipped: '2' });
     const breaks = cases.find((c) => c.attrs.name === 'breaks @ h1')!.children;
-    expect(breaks.find((c) => c.name === 'skipped')?.attrs.message).toBe('allowed failure (on_failure: continue): exit code 5: the <disk> & "pool" broke');
+    expect(breaks.find((c) => c.name === 'skipped')?.attrs.message).toBe(
+      'allowed failure (on_failure: continue): exit code 5: the <disk> & "pool" broke',
+    );
     expect(breaks.find((c) => c.name === 'system-out')?.text).toContain('the <disk> & "pool" broke');
     const props = suite.children.find((c) => c.name === 'properties')!.children;
     expect(props.find((c) => c.attrs.name === 'allowed_failures')?.attrs.value).toBe('breaks on h1');
@@ -251,7 +305,9 @@ describe('a production run of a runbook never rehearsed', () => {
     const p = twoEnvProject();
     const r = await p.cli(['run', 'drill', '-i', 'production', '--plain', '--yes-manual', '--answer', 'record=T-2']);
     expect(r.code, r.out).toBe(1);
-    expect(r.stderr).toMatch(/the rehearsal of drill@1\.0\.0 is not current: .*nobody is there to confirm running it on production/);
+    expect(r.stderr).toMatch(
+      /the rehearsal of drill@1\.0\.0 is not current: .*nobody is there to confirm running it on production/,
+    );
     expect(r.stderr).toMatch(/lifeboat rehearse/);
     expect(p.has('h1-log')).toBe(false);
     expect(existsSync(path.join(p.stateDir, 'runs'))).toBe(false);
@@ -267,9 +323,15 @@ describe('a production run of a runbook never rehearsed', () => {
 
 // ---- a tiny XML reader: enough to check the JUnit structure (elements, attributes, text) ----
 
-interface XmlNode { name: string; attrs: Record<string, string>; children: XmlNode[]; text: string }
+interface XmlNode {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlNode[];
+  text: string;
+}
 
-const unescape = (s: string) => s.replace(/&(lt|gt|amp|quot|apos);/g, (_, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[e]!);
+const unescape = (s: string) =>
+  s.replace(/&(lt|gt|amp|quot|apos);/g, (_, e: string) => ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" })[e]!);
 
 /** Parses well-formed XML (no DTD, no CDATA); throws on anything unbalanced. */
 function parseXml(xml: string): XmlNode {
@@ -282,7 +344,10 @@ function parseXml(xml: string): XmlNode {
   while ((m = re.exec(src))) {
     pos = re.lastIndex;
     const top = stack[stack.length - 1];
-    if (m[5] !== undefined) { top.text += unescape(m[5]); continue; }
+    if (m[5] !== undefined) {
+      top.text += unescape(m[5]);
+      continue;
+    }
     const [, close, name, attrText, selfClose] = m;
     if (close) {
       if (top.name !== name) throw new Error(`</${name}> closes <${top.name}>`);

@@ -12,7 +12,11 @@ const project = lab.project;
 describe('expectations', () => {
   it('exit lists, exact / regex / contains stdout and stderr tests pass when they hold', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'expect-ok', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'expect-ok',
+        steps: `
   - id: exit-list
     on: t
     run: exit 3
@@ -33,22 +37,36 @@ describe('expectations', () => {
     on: t
     run: echo warn-42 >&2
     expect: { stderr: { match: "warn-\\\\d+" } }
-` }));
+`,
+      }),
+    );
     const r = await p.run('expect-ok');
     expect(r.code, r.out).toBe(0);
-    for (const id of ['exit-list', 'exact', 'regex', 'contains', 'on-stderr']) expect(resultOf(r.stdout, id, 'h1'), id).toBe('ok');
+    for (const id of ['exit-list', 'exact', 'regex', 'contains', 'on-stderr'])
+      expect(resultOf(r.stdout, id, 'h1'), id).toBe('ok');
     expect(summaryLine(r.stdout)).toMatch(/^SUCCEEDED: expect-ok@1\.0\.0/);
   });
 
   it.each([
     ['exit', 'exit 4', '{ exit: [0, 3] }', /exit code 4 \(expected 0 or 3\)/],
     ['stdout-exact', 'echo goodbye', '{ stdout: hello }', /stdout was 'goodbye', expected 'hello'/],
-    ['stdout-regex', 'echo version x', '{ stdout: { match: "^version \\\\d+$" } }', /stdout was 'version x', expected text matching/],
+    [
+      'stdout-regex',
+      'echo version x',
+      '{ stdout: { match: "^version \\\\d+$" } }',
+      /stdout was 'version x', expected text matching/,
+    ],
     ['stdout-contains', 'echo abc', '{ stdout: { contains: zzz } }', /expected text containing 'zzz'/],
     ['stderr', 'echo quiet >&2', '{ stderr: loud }', /stderr was 'quiet', expected 'loud'/],
-  ])('a %s expectation that does not hold fails the run (exit 1) with the reason, as a command failure', async (name, run, exp, reason) => {
-    const p = project();
-    p.write('rb.yaml', runbookYaml({ name: `expect-${name}`, steps: `
+  ])(
+    'a %s expectation that does not hold fails the run (exit 1) with the reason, as a command failure',
+    async (name, run, exp, reason) => {
+      const p = project();
+      p.write(
+        'rb.yaml',
+        runbookYaml({
+          name: `expect-${name}`,
+          steps: `
   - id: check
     on: t
     run: ${run}
@@ -56,24 +74,33 @@ describe('expectations', () => {
   - id: after
     on: t
     run: touch {{ vars.dir }}/after
-` }));
-    const r = await p.run(`expect-${name}`);
-    expect(r.code, r.out).toBe(1);
-    expect(resultOf(r.stdout, 'check', 'h1')).toBe('FAILED');
-    // the summary row carries the reason
-    expect(r.stdout.split('\n').find((l) => l.startsWith('check '))).toMatch(reason);
-    expect(summaryLine(r.stdout)).toMatch(/^FAILED: .*step 'check' failed/);
-    expect(r.stdout).not.toMatch(/unreachable/i);
-    expect(p.has('after')).toBe(false);
-  });
+`,
+        }),
+      );
+      const r = await p.run(`expect-${name}`);
+      expect(r.code, r.out).toBe(1);
+      expect(resultOf(r.stdout, 'check', 'h1')).toBe('FAILED');
+      // the summary row carries the reason
+      expect(r.stdout.split('\n').find((l) => l.startsWith('check '))).toMatch(reason);
+      expect(summaryLine(r.stdout)).toMatch(/^FAILED: .*step 'check' failed/);
+      expect(r.stdout).not.toMatch(/unreachable/i);
+      expect(p.has('after')).toBe(false);
+    },
+  );
 
   it('a failing command exits 1 with its exit code and last stderr line in the summary, not as unreachable', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'fails', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'fails',
+        steps: `
   - id: broken
     on: t
     run: echo 'disk full on /srv' >&2; exit 7
-` }));
+`,
+      }),
+    );
     const r = await p.run('fails');
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^broken\s+h1\s+FAILED\s+\S+\s+exit code 7: disk full on \/srv$/m);
@@ -88,17 +115,28 @@ describe('expectations', () => {
 describe('polling, timeouts and retries', () => {
   it('until + interval polls until a file appears (after three polls found it missing)', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'poll', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'poll',
+        steps: `
   - id: wait-ready
     on: t
     run: cat {{ vars.dir }}/ready 2>/dev/null || echo missing
     until: { stdout: ready }
     interval: 300ms
     timeout: 30s
-` }));
+`,
+      }),
+    );
     // the file appears once three polls found it missing
     const running = p.run('poll');
-    await waitFor(() => (p.journals()[0] ?? []).filter((l) => l.type === 'exec-finished' && l.step === 'wait-ready').length >= 3, 'three polls', 30_000, 50);
+    await waitFor(
+      () => (p.journals()[0] ?? []).filter((l) => l.type === 'exec-finished' && l.step === 'wait-ready').length >= 3,
+      'three polls',
+      30_000,
+      50,
+    );
     writeFileSync(path.join(p.work, 'ready'), 'ready\n');
     const r = await running;
     expect(r.code, r.out).toBe(0);
@@ -113,27 +151,41 @@ describe('polling, timeouts and retries', () => {
 
   it('until gives up at its timeout', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'poll-never', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'poll-never',
+        steps: `
   - id: wait-never
     on: t
     run: cat {{ vars.dir }}/never 2>/dev/null || echo missing
     until: { stdout: ready }
     interval: 500ms
     timeout: 3s
-` }));
+`,
+      }),
+    );
     const r = await p.run('poll-never');
     expect(r.code, r.out).toBe(1);
-    expect(r.stdout).toMatch(/^wait-never\s+h1\s+FAILED\s+\S+\s+stdout was 'missing', expected 'ready'; gave up after 3s/m);
+    expect(r.stdout).toMatch(
+      /^wait-never\s+h1\s+FAILED\s+\S+\s+stdout was 'missing', expected 'ready'; gave up after 3s/m,
+    );
     const polls = p.journals()[0].filter((l) => l.type === 'exec-finished' && l.step === 'wait-never');
     expect(polls.length).toBeGreaterThanOrEqual(2);
     // it polled for (about) the whole timeout before giving up
-    const started = Date.parse(String(p.journals()[0].find((l) => l.type === 'step-started' && l.step === 'wait-never')!.at));
+    const started = Date.parse(
+      String(p.journals()[0].find((l) => l.type === 'step-started' && l.step === 'wait-never')!.at),
+    );
     expect(Date.parse(polls[polls.length - 1].at) - started).toBeGreaterThanOrEqual(2500);
   });
 
   it('timeout kills the remote command: sleep 300 with timeout 2s fails as timed out and leaves no process', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'too-slow', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'too-slow',
+        steps: `
   - id: slow
     on: t
     run: sleep 300
@@ -141,7 +193,9 @@ describe('polling, timeouts and retries', () => {
   - id: after
     on: t
     run: touch {{ vars.dir }}/after
-` }));
+`,
+      }),
+    );
     const r = await p.run('too-slow');
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^slow\s+h1\s+FAILED\s+\S+\s+timed out/m);
@@ -155,13 +209,19 @@ describe('polling, timeouts and retries', () => {
 
   it('timeout also kills what ignores SIGTERM, background children, and commands run through sudo', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'stubborn', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'stubborn',
+        steps: `
   - id: stubborn
     on: t
     sudo: true
     run: trap '' TERM; (sleep 303 &); sleep 304
     timeout: 2s
-` }));
+`,
+      }),
+    );
     const r = await p.run('stubborn');
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^stubborn\s+h1\s+FAILED\s+\S+\s+timed out/m);
@@ -173,21 +233,34 @@ describe('polling, timeouts and retries', () => {
 
   it('retries with retry_delay re-run a failing step (a counter file on the target)', async () => {
     const p = project();
-    const counter = (name: string) => `n=$(cat {{ vars.dir }}/${name} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ vars.dir }}/${name}; test $n -ge 3`;
-    p.write('rb.yaml', runbookYaml({ name: 'retry', steps: `
+    const counter = (name: string) =>
+      `n=$(cat {{ vars.dir }}/${name} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {{ vars.dir }}/${name}; test $n -ge 3`;
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'retry',
+        steps: `
   - id: third-time
     on: t
     run: ${counter('count-ok')}
     retries: 3
     retry_delay: 1s
-` }));
-    p.write('rb2.yaml', runbookYaml({ name: 'retry-short', steps: `
+`,
+      }),
+    );
+    p.write(
+      'rb2.yaml',
+      runbookYaml({
+        name: 'retry-short',
+        steps: `
   - id: gives-up
     on: t
     run: ${counter('count-short')}
     retries: 1
     retry_delay: 500ms
-` }));
+`,
+      }),
+    );
     const r = await p.run('retry');
     expect(r.code, r.out).toBe(0);
     expect(p.read('count-ok')?.trim()).toBe('3');
@@ -195,7 +268,8 @@ describe('polling, timeouts and retries', () => {
     expect(intents.map((l) => l.attempt)).toEqual([1, 2, 3]);
     const fins = p.journals()[0].filter((l) => l.type === 'exec-finished' && l.step === 'third-time');
     // retry_delay: each retry starts at least ~1 s after the previous attempt ended
-    for (let i = 1; i < intents.length; i++) expect(Date.parse(intents[i].at) - Date.parse(fins[i - 1].at)).toBeGreaterThanOrEqual(900);
+    for (let i = 1; i < intents.length; i++)
+      expect(Date.parse(intents[i].at) - Date.parse(fins[i - 1].at)).toBeGreaterThanOrEqual(900);
     expect(r.stdout).toMatch(/\[third-time @ h1\] attempt 2: \$/);
 
     const r2 = await p.run('retry-short');
@@ -209,7 +283,11 @@ describe('captures, conditions, guards and includes', () => {
   it('a captured value reaches later commands and `when`; skip_if skips a step already done', async () => {
     const p = project();
     writeFileSync(path.join(p.work, 'already-done'), '');
-    p.write('rb.yaml', runbookYaml({ name: 'flow', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'flow',
+        steps: `
   - id: read-lsn
     on: t
     run: echo '  0/3000060  '
@@ -233,7 +311,9 @@ describe('captures, conditions, guards and includes', () => {
     on: t
     skip_if: test -f {{ vars.dir }}/not-there
     run: touch {{ vars.dir }}/guarded-todo-ran
-` }));
+`,
+      }),
+    );
     const r = await p.run('flow');
     expect(r.code, r.out).toBe(0);
     expect(p.read('lsn')).toBe('0/3000060\n');
@@ -248,14 +328,25 @@ describe('captures, conditions, guards and includes', () => {
     expect(r.stdout).toMatch(/\[read-lsn @ h1\] ok .*captured lsn=0\/3000060/);
   });
 
-  it('include runs another runbook\'s steps in place, with `with:` overriding its vars', async () => {
+  it("include runs another runbook's steps in place, with `with:` overriding its vars", async () => {
     const p = project();
-    p.write('sub.yaml', runbookYaml({ name: 'write-word', extra: 'vars:\n  word: default-word', steps: `
+    p.write(
+      'sub.yaml',
+      runbookYaml({
+        name: 'write-word',
+        extra: 'vars:\n  word: default-word',
+        steps: `
   - id: write
     on: t
     run: echo {{ vars.word }} >> {{ vars.dir }}/words
-` }));
-    p.write('main.yaml', runbookYaml({ name: 'includer', steps: `
+`,
+      }),
+    );
+    p.write(
+      'main.yaml',
+      runbookYaml({
+        name: 'includer',
+        steps: `
   - id: first
     on: t
     run: echo first >> {{ vars.dir }}/words
@@ -265,7 +356,9 @@ describe('captures, conditions, guards and includes', () => {
   - id: last
     on: t
     run: echo last >> {{ vars.dir }}/words
-` }));
+`,
+      }),
+    );
     const r = await p.run('includer');
     expect(r.code, r.out).toBe(0);
     expect(p.read('words')).toBe('first\nfrom-parent\nlast\n');
@@ -274,7 +367,9 @@ describe('captures, conditions, guards and includes', () => {
 });
 
 describe('gates and manual steps without a person', () => {
-  const gated = runbookYaml({ name: 'gated', steps: `
+  const gated = runbookYaml({
+    name: 'gated',
+    steps: `
   - id: before
     on: t
     run: touch {{ vars.dir }}/before
@@ -283,14 +378,17 @@ describe('gates and manual steps without a person', () => {
   - id: after
     on: t
     run: touch {{ vars.dir }}/after
-` });
+`,
+  });
 
   it('without --yes a confirm gate fails the run, naming the gate; nothing after it runs', async () => {
     const p = project();
     p.write('rb.yaml', gated);
     const r = await p.run('gated');
     expect(r.code, r.out).toBe(1);
-    expect(r.stdout).toMatch(/step 'point-of-no-return' asks "Promote the standby now\?" and nobody is there to answer/);
+    expect(r.stdout).toMatch(
+      /step 'point-of-no-return' asks "Promote the standby now\?" and nobody is there to answer/,
+    );
     expect(r.stdout).toMatch(/--yes/);
     expect(p.has('before')).toBe(true);
     expect(p.has('after')).toBe(false);
@@ -303,7 +401,11 @@ describe('gates and manual steps without a person', () => {
     const r = await p.run('gated', ['--yes']);
     expect(r.code, r.out).toBe(0);
     expect(p.has('after')).toBe(true);
-    expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ step: 'point-of-no-return', answer: true, auto: true });
+    expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({
+      step: 'point-of-no-return',
+      answer: true,
+      auto: true,
+    });
   });
 
   it('resume RUN-ID --yes later takes the aborted run up at the gate; its clock counts from the first start', async () => {
@@ -320,20 +422,25 @@ describe('gates and manual steps without a person', () => {
     expect(p.has('after')).toBe(true);
     expect(again.stdout).not.toMatch(/\[before @ h1\] \$/);
     // every line of the resumed part is at least 1.5 s after the run's first start
-    const clocks = [...again.stdout.matchAll(/^\S+Z \+(\d\d):(\d\d)\.\d/gm)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    const clocks = [...again.stdout.matchAll(/^\S+Z \+(\d\d):(\d\d)\.\d/gm)].map(
+      (m) => Number(m[1]) * 60 + Number(m[2]),
+    );
     expect(clocks.length).toBeGreaterThan(3);
     expect(Math.min(...clocks), again.stdout).toBeGreaterThanOrEqual(1);
     expect(summaryLine(again.stdout)).toMatch(/^SUCCEEDED: gated@1\.0\.0 in [1-9]/);
   });
 
-  const manual = runbookYaml({ name: 'manual', steps: `
+  const manual = runbookYaml({
+    name: 'manual',
+    steps: `
   - id: read-code
     manual: Read the code on the PDU display.
     record: pdu_code
   - id: use-code
     on: t
     run: echo {{ captured.pdu_code }} > {{ vars.dir }}/code
-` });
+`,
+  });
 
   it('a manual step needs --yes-manual (--yes is not enough)', async () => {
     const p = project();
@@ -359,13 +466,20 @@ describe('gates and manual steps without a person', () => {
     const r = await p.run('manual', ['--yes-manual', '--answer', 'read-code=A7-391']);
     expect(r.code, r.out).toBe(0);
     expect(p.read('code')).toBe('A7-391\n');
-    expect(p.journals()[0].find((l) => l.type === 'manual-done')).toMatchObject({ done: true, value: 'A7-391', record: 'pdu_code' });
+    expect(p.journals()[0].find((l) => l.type === 'manual-done')).toMatchObject({
+      done: true,
+      value: 'A7-391',
+      record: 'pdu_code',
+    });
   });
 });
 
 describe('secrets', () => {
   const SECRET = 'hunter2-Sekr3t-value';
-  const rb = runbookYaml({ name: 'secretive', extra: 'secrets:\n  token: { env: LB_TEST_TOKEN }', steps: `
+  const rb = runbookYaml({
+    name: 'secretive',
+    extra: 'secrets:\n  token: { env: LB_TEST_TOKEN }',
+    steps: `
   - id: use
     on: t
     env: { TOKEN: "{{ secrets.token }}" }
@@ -373,7 +487,8 @@ describe('secrets', () => {
   - id: leak-in-failure
     on: t
     run: echo bad token {{ secrets.token }} >&2; exit 2
-` });
+`,
+  });
 
   for (const verbose of [false, true]) {
     it(`are masked in the terminal output${verbose ? ' with --verbose' : ''}, the summary and the journal`, async () => {
@@ -405,7 +520,11 @@ describe('secrets', () => {
 describe('run --from', () => {
   it('skips earlier main steps (preflight still runs) and records why in the journal', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'from', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'from',
+        steps: `
   - id: check
     phase: preflight
     on: t
@@ -419,7 +538,9 @@ describe('run --from', () => {
   - id: c
     on: t
     run: touch {{ vars.dir }}/c
-` }));
+`,
+      }),
+    );
     const r = await p.run('from', ['--from', 'b']);
     expect(r.code, r.out).toBe(0);
     expect(['check', 'a', 'b', 'c'].filter((f) => p.has(f))).toEqual(['check', 'b', 'c']);
@@ -438,7 +559,11 @@ describe('run --from', () => {
 describe('run --to', () => {
   it('runs the preflight and the steps up to and including STEP, skips the rest and records why; --from with it runs the part between', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'upto', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'upto',
+        steps: `
   - id: check
     phase: preflight
     on: t
@@ -452,13 +577,18 @@ describe('run --to', () => {
   - id: c
     on: t
     run: touch {{ vars.dir }}/c
-` }));
+`,
+      }),
+    );
     const r = await p.run('upto', ['--to', 'b']);
     expect(r.code, r.out).toBe(0);
     expect(['check', 'a', 'b', 'c'].filter((f) => p.has(f))).toEqual(['check', 'a', 'b']);
     const j = p.journals()[0];
     expect(j[0]).toMatchObject({ type: 'run-started', toStep: 'b' });
-    expect(j.find((l) => l.type === 'step-skipped' && l.step === 'c')).toMatchObject({ reason: 'to', note: 'after --to b' });
+    expect(j.find((l) => l.type === 'step-skipped' && l.step === 'c')).toMatchObject({
+      reason: 'to',
+      note: 'after --to b',
+    });
     expect(resultOf(r.stdout, 'c', 'h1')).toBe('skipped');
 
     const backwards = await p.run('upto', ['--from', 'c', '--to', 'a']);

@@ -23,12 +23,17 @@ describe('private keys', () => {
     copyFileSync(lab.sshd.clientKeyPath, key);
     chmodSync(key, 0o644);
     const p = lab.project();
-    p.write('inventories/t.yaml', inventoryYaml(lab.sshd).replace(JSON.stringify(lab.sshd.clientKeyPath), JSON.stringify(key)));
+    p.write(
+      'inventories/t.yaml',
+      inventoryYaml(lab.sshd).replace(JSON.stringify(lab.sshd.clientKeyPath), JSON.stringify(key)),
+    );
     const marker = path.join(scratch, 'ran');
     p.write('rb.yaml', runbookYaml('rb', `  - id: touch\n    on: t\n    run: touch ${marker}`));
     const r = await p.run('rb');
     expect(r.code).toBe(1);
-    expect(r.stdout + r.stderr).toContain(`${key} (readable by others, mode 644: chmod 600 ${key}; ssh refuses it too)`);
+    expect(r.stdout + r.stderr).toContain(
+      `${key} (readable by others, mode 644: chmod 600 ${key}; ssh refuses it too)`,
+    );
     expect(existsSync(marker)).toBe(false);
     chmodSync(key, 0o600);
     const ok = await p.run('rb');
@@ -49,7 +54,14 @@ describe('secret files', () => {
     const p = lab.project({ vars: { out: path.join(scratch, 'secret-out') } });
     const f = p.write('pw.txt', 'file-secret-value-8841\n', 0o640);
     chmodSync(f, 0o640);
-    p.write('rb.yaml', runbookYaml('rb', '  - id: use\n    on: t\n    env: { S: "{{ secrets.s }}" }\n    run: printf %s "$S" > {{ vars.out }}', 'secrets:\n  s: { file: pw.txt }'));
+    p.write(
+      'rb.yaml',
+      runbookYaml(
+        'rb',
+        '  - id: use\n    on: t\n    env: { S: "{{ secrets.s }}" }\n    run: printf %s "$S" > {{ vars.out }}',
+        'secrets:\n  s: { file: pw.txt }',
+      ),
+    );
     const r = await p.run('rb');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toContain(`warning: secret 's' comes from ${f}, which others can read (mode 640): chmod 600 ${f}`);
@@ -64,7 +76,10 @@ describe('secret files', () => {
 
   it('a missing secret file stops the run before anything connects', async () => {
     const p = lab.project();
-    p.write('rb.yaml', runbookYaml('rb', '  - id: use\n    on: t\n    run: "true"', 'secrets:\n  s: { file: nope.txt }'));
+    p.write(
+      'rb.yaml',
+      runbookYaml('rb', '  - id: use\n    on: t\n    run: "true"', 'secrets:\n  s: { file: nope.txt }'),
+    );
     const r = await p.run('rb');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`secret 's': file ${path.join(p.dir, 'nope.txt')} not found`);

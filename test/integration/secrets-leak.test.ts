@@ -19,7 +19,11 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 /** The base64 characters that depend on `s` alone when it sits at byte offset k of a longer text. */
 function b64Inner(s: string): string[] {
   const bytes = Buffer.from(s);
-  return [0, 1, 2].map((k) => Buffer.concat([Buffer.alloc(k), bytes]).toString('base64').slice([0, 2, 3][k], Math.floor(((k + bytes.length) * 8) / 6)));
+  return [0, 1, 2].map((k) =>
+    Buffer.concat([Buffer.alloc(k), bytes])
+      .toString('base64')
+      .slice([0, 2, 3][k], Math.floor(((k + bytes.length) * 8) / 6)),
+  );
 }
 
 /** Every form of every secret that must never be found. */
@@ -35,7 +39,10 @@ function needles(): string[] {
   }
   // Python's quote(safe='') escapes ! ' ( ) * too
   out.add(encodeURIComponent(PW).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
-  for (const l of ML) { out.add(l); out.add(b64(l)); }
+  for (const l of ML) {
+    out.add(l);
+    out.add(b64(l));
+  }
   // distinctive pieces: a secret cut in half must not show either
   out.add(PW.slice(0, 10));
   out.add(FW.slice(0, 14));
@@ -65,17 +72,29 @@ beforeAll(async () => {
     'printf \'%s\' "$ML" | base64 -w0; echo',
     'printf \'%s\\n\' "$FW" "$FW" >&2',
   ];
-  p.write('leak.yaml', runbookYaml('leak', [
-    '  - id: echo', '    on: t',
-    '    env: { PW: "{{ secrets.pw }}", ML: "{{ secrets.ml }}", FW: "{{ secrets.fw }}" }',
-    '    run: |', ...echo.map((l) => `      ${l}`),
-    '    capture: got',
-    '  - id: gate', '    confirm: Go on with {{ secrets.fw }} in mind?',
-    '  - id: again', '    on: t',
-    '    run: printf \'%s\\n\' {{ captured.got }} {{ secrets.pw }}',
-    '  - id: fails', '    on: t',
-    '    run: echo login failed for {{ secrets.pw }} >&2; echo {{ secrets.fw }} >&2; exit 3',
-  ].join('\n'), ['secrets:', '  pw: { env: HOSTILE_PW }', '  ml: { file: ml.secret }', '  fw: { file: fw.secret }'].join('\n')));
+  p.write(
+    'leak.yaml',
+    runbookYaml(
+      'leak',
+      [
+        '  - id: echo',
+        '    on: t',
+        '    env: { PW: "{{ secrets.pw }}", ML: "{{ secrets.ml }}", FW: "{{ secrets.fw }}" }',
+        '    run: |',
+        ...echo.map((l) => `      ${l}`),
+        '    capture: got',
+        '  - id: gate',
+        '    confirm: Go on with {{ secrets.fw }} in mind?',
+        '  - id: again',
+        '    on: t',
+        "    run: printf '%s\\n' {{ captured.got }} {{ secrets.pw }}",
+        '  - id: fails',
+        '    on: t',
+        '    run: echo login failed for {{ secrets.pw }} >&2; echo {{ secrets.fw }} >&2; exit 3',
+      ].join('\n'),
+      ['secrets:', '  pw: { env: HOSTILE_PW }', '  ml: { file: ml.secret }', '  fw: { file: fw.secret }'].join('\n'),
+    ),
+  );
   p.write('site.yaml', 'lifeboat: 1\nkind: site\norganisation: Hostile Test Ltd\nrecovery_order: [leak]\n');
   const plain = await p.run('leak', [], { env });
   const verbose = await p.run('leak', ['--verbose'], { env });
@@ -120,10 +139,21 @@ describe('a run that prints its secrets', () => {
   it('no process on the target shows a secret on its command line while a step using it runs', async () => {
     const out = path.join(p.dir, 'cmdlines');
     // over SSH, and on the operator's machine (`on: local`)
-    p.write('ps.yaml', runbookYaml('ps', ['t', 'local'].flatMap((on) => [
-      `  - id: ps-${on}`, `    on: ${on}`, '    env: { PW: "{{ secrets.pw }}" }',
-      `    run: ': {{ secrets.pw }}; for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" || true; echo; done > ${out}-${on} 2>/dev/null; true'`,
-    ]).join('\n'), 'secrets:\n  pw: { env: HOSTILE_PW }'));
+    p.write(
+      'ps.yaml',
+      runbookYaml(
+        'ps',
+        ['t', 'local']
+          .flatMap((on) => [
+            `  - id: ps-${on}`,
+            `    on: ${on}`,
+            '    env: { PW: "{{ secrets.pw }}" }',
+            `    run: ': {{ secrets.pw }}; for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" || true; echo; done > ${out}-${on} 2>/dev/null; true'`,
+          ])
+          .join('\n'),
+        'secrets:\n  pw: { env: HOSTILE_PW }',
+      ),
+    );
     const r = await p.run('ps', [], { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const on of ['t', 'local']) {
@@ -136,7 +166,13 @@ describe('a run that prints its secrets', () => {
 
   it('lifeboat log, log --json --verbose and runs --json hold none of them', async () => {
     const args = ['--state-dir', p.stateDir];
-    for (const a of [['log', ...args], ['log', '--json', ...args], ['log', '--verbose', ...args], ['runs', '--json', ...args], ['runs', ...args]]) {
+    for (const a of [
+      ['log', ...args],
+      ['log', '--json', ...args],
+      ['log', '--verbose', ...args],
+      ['runs', '--json', ...args],
+      ['runs', ...args],
+    ]) {
       const r = await p.cli(a, { env });
       expect(r.code, `${a.join(' ')}: ${r.stderr}`).not.toBe(2);
       expect(r.stdout.length, a.join(' ')).toBeGreaterThan(20);
@@ -180,7 +216,9 @@ describe('a run that prints its secrets', () => {
 describe('where secrets come from', () => {
   it('a secret file others can read is named in a warning with the fix; a private one is not', () => {
     const fw = path.join(p.dir, 'fw.secret');
-    expect(runs.plain.stderr).toContain(`warning: secret 'fw' comes from ${fw}, which others can read (mode 644): chmod 600 ${fw}`);
+    expect(runs.plain.stderr).toContain(
+      `warning: secret 'fw' comes from ${fw}, which others can read (mode 644): chmod 600 ${fw}`,
+    );
     expect(runs.plain.stderr).not.toMatch(/secret 'ml' comes from/);
   });
 

@@ -20,14 +20,23 @@ function proxyProject(proxyCommand?: string): { p: Project; marker: string; prox
   const proxied = path.join(p.dir, 'proxied');
   const sshW = `ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${lab.sshd.knownHostsPath} -o GlobalKnownHostsFile=/dev/null -i ${lab.sshd.clientKeyPath} -l ${lab.sshd.user} -p ${lab.sshd.port} -W 127.0.0.1:%p 127.0.0.1`;
   p.write('inventories/known_hosts', `[through-proxy.invalid]:${lab.sshd.port} ${lab.sshd.hostPublicKey}\n`, 0o600);
-  p.write('inventories/t.yaml', readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8') + 'ssh_config: ssh_config\n');
-  p.write('inventories/ssh_config', [
-    'Host viaproxy',
-    '  HostName through-proxy.invalid',
-    `  ProxyCommand ${proxyCommand ?? `sh -c 'echo %h:%p > ${proxied}; exec ${sshW}'`}`,
-    '',
-  ].join('\n'));
-  p.write('rb.yaml', runbookYaml('rb', ['  - id: touch', '    on: t', `    run: touch ${marker}`].join('\n'), '', 'viaproxy'));
+  p.write(
+    'inventories/t.yaml',
+    readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8') + 'ssh_config: ssh_config\n',
+  );
+  p.write(
+    'inventories/ssh_config',
+    [
+      'Host viaproxy',
+      '  HostName through-proxy.invalid',
+      `  ProxyCommand ${proxyCommand ?? `sh -c 'echo %h:%p > ${proxied}; exec ${sshW}'`}`,
+      '',
+    ].join('\n'),
+  );
+  p.write(
+    'rb.yaml',
+    runbookYaml('rb', ['  - id: touch', '    on: t', `    run: touch ${marker}`].join('\n'), '', 'viaproxy'),
+  );
   return { p, marker, proxied };
 }
 
@@ -40,12 +49,20 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
       expect(dry.code, dry.stdout + dry.stderr).toBe(0);
       expect(dry.stdout).toContain(`viaproxy → ${lab.sshd.user}@through-proxy.invalid:${lab.sshd.port}`);
       expect(dry.stdout).toContain('through ProxyCommand: sh -c');
-      expect(dry.stdout).toMatch(resolver === 'openssh' ? /address, ProxyCommand: ssh -G/ : /address, ProxyCommand: ssh_config \(built-in resolver: \S+inventories\/ssh_config\)/);
+      expect(dry.stdout).toMatch(
+        resolver === 'openssh'
+          ? /address, ProxyCommand: ssh -G/
+          : /address, ProxyCommand: ssh_config \(built-in resolver: \S+inventories\/ssh_config\)/,
+      );
       expect(dry.stdout).toMatch(/port, user, identity files: inventory defaults/);
       expect(existsSync(proxied)).toBe(false); // a dry run starts no ProxyCommand
       const pre = await p.cli(['preflight', 'rb', '-i', 't', '--plain', '--state-dir', p.stateDir], { env });
       expect(pre.code, pre.stdout + pre.stderr).toBe(0);
-      expect(pre.stdout).toMatch(resolver === 'openssh' ? /address, ProxyCommand: ssh -G/ : /address, ProxyCommand: ssh_config \(built-in resolver/);
+      expect(pre.stdout).toMatch(
+        resolver === 'openssh'
+          ? /address, ProxyCommand: ssh -G/
+          : /address, ProxyCommand: ssh_config \(built-in resolver/,
+      );
       const r = await p.run('rb', [], { env });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(existsSync(marker)).toBe(true);
@@ -70,7 +87,9 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
     const v = await p.cli(['validate', '.']);
     expect(v.code).not.toBe(0);
     expect(v.stdout + v.stderr).toContain(`inventories/t.yaml:${line}:13`);
-    expect(v.stdout + v.stderr).toContain(`ssh_config: ${path.join(p.dir, 'inventories/no-such-config')} does not exist`);
+    expect(v.stdout + v.stderr).toContain(
+      `ssh_config: ${path.join(p.dir, 'inventories/no-such-config')} does not exist`,
+    );
     const r = await p.run('rb');
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain('nothing was run');
@@ -78,7 +97,10 @@ describe('ssh_config next to the inventory, ProxyCommand', () => {
 
   it('an identity_file from the environment that does not exist: the run refuses at its line and column', async () => {
     const p = lab.project();
-    const inv = readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8').replace(/identity_file: "[^"]*"/, 'identity_file: "${KEYS:-keys}/id"');
+    const inv = readFileSync(path.join(p.dir, 'inventories/t.yaml'), 'utf8').replace(
+      /identity_file: "[^"]*"/,
+      'identity_file: "${KEYS:-keys}/id"',
+    );
     p.write('inventories/t.yaml', inv);
     p.write('rb.yaml', runbookYaml('rb', ''));
     const line = inv.split('\n').findIndex((l) => l.includes('identity_file')) + 1;

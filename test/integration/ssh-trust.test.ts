@@ -29,9 +29,13 @@ let n = 0;
 function trustProject(o: ProjectOptions, host = 'target'): { p: Project; marker: string } {
   const p = lab.project(o);
   const marker = path.join(scratch, `ran-${++n}`);
-  p.write('rb.yaml', runbookYaml('rb', [
-    '  - id: touch', '    on: t', `    run: touch ${marker}`,
-  ].join('\n'), '', host).replace('run: "true"', `run: touch ${marker}-pre`));
+  p.write(
+    'rb.yaml',
+    runbookYaml('rb', ['  - id: touch', '    on: t', `    run: touch ${marker}`].join('\n'), '', host).replace(
+      'run: "true"',
+      `run: touch ${marker}-pre`,
+    ),
+  );
   return { p, marker };
 }
 
@@ -46,7 +50,14 @@ function otherKey(): { line: string; fp: string } {
   const k = path.join(scratch, `other-${++n}`);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k], { stdio: 'ignore' });
   const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', k + '.pub'], { encoding: 'utf8' }).split(' ')[1];
-  return { line: readFileSync(k + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' '), fp };
+  return {
+    line: readFileSync(k + '.pub', 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' '),
+    fp,
+  };
 }
 
 const entry = (addr: string, key: string) => `[${addr}]:${lab.sshd.port} ${key}`;
@@ -57,7 +68,9 @@ describe('host keys that must not be trusted', () => {
     const r = await p.run('rb');
     expect(r.code).toBe(1);
     const out = r.stdout + r.stderr;
-    expect(out).toContain(`unknown host key for host target (127.0.0.1:${lab.sshd.port}): ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`);
+    expect(out).toContain(
+      `unknown host key for host target (127.0.0.1:${lab.sshd.port}): ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`,
+    );
     expect(out).toContain('--accept-new-host-keys');
     expect(out).toContain(`host_key: ${lab.sshd.hostKeyFingerprint}`);
     expect(out).toContain('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub');
@@ -68,11 +81,28 @@ describe('host keys that must not be trusted', () => {
   it('the refusal is said once for the host; each step on it says briefly why it did not run, naming the host', async () => {
     const p = lab.project({ knownHosts: knownHosts([]) });
     const marker = path.join(scratch, `ran-${++n}`);
-    p.write('rb.yaml', [
-      'lifeboat: 1', 'kind: runbook', 'name: rb', 'version: 1.0.0', 'title: rb probe', 'service: probe', 'tier: routine',
-      'owner: ops@example.com', 'roles: { t: target }', 'steps:',
-      ...['one', 'two', 'three'].flatMap((id) => [`  - id: ${id}`, '    on: t', `    run: touch ${marker}-${id}`, '    on_failure: continue']), '',
-    ].join('\n'));
+    p.write(
+      'rb.yaml',
+      [
+        'lifeboat: 1',
+        'kind: runbook',
+        'name: rb',
+        'version: 1.0.0',
+        'title: rb probe',
+        'service: probe',
+        'tier: routine',
+        'owner: ops@example.com',
+        'roles: { t: target }',
+        'steps:',
+        ...['one', 'two', 'three'].flatMap((id) => [
+          `  - id: ${id}`,
+          '    on: t',
+          `    run: touch ${marker}-${id}`,
+          '    on_failure: continue',
+        ]),
+        '',
+      ].join('\n'),
+    );
     const r = await p.run('rb');
     const out = r.stdout + r.stderr;
     // the live lines, before the summary table
@@ -81,7 +111,11 @@ describe('host keys that must not be trusted', () => {
     expect(count(live, `unknown host key for host target (127.0.0.1:${lab.sshd.port})`), live).toBe(1);
     expect(count(live, 'Verify it out of band'), live).toBe(1);
     for (const id of ['one', 'two', 'three']) {
-      expect(live).toMatch(new RegExp(`\\[${id} @ target\\] REFUSED: target's host key was refused \\(unknown key; why and what to do: see host target\\): nothing was sent`));
+      expect(live).toMatch(
+        new RegExp(
+          `\\[${id} @ target\\] REFUSED: target's host key was refused \\(unknown key; why and what to do: see host target\\): nothing was sent`,
+        ),
+      );
       expect(existsSync(`${marker}-${id}`)).toBe(false);
     }
     // the summary: each step's row is brief; the host's row says it in full, once
@@ -114,14 +148,19 @@ describe('host keys that must not be trusted', () => {
     const r = await p.run('rb', ['--accept-new-host-keys']);
     expect(r.code).toBe(1);
     const out = r.stdout + r.stderr;
-    expect(out).toContain(`HOST KEY MISMATCH for host target (127.0.0.1:${lab.sshd.port}): the inventory pins ${pinned.fp} but the server presents ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`);
+    expect(out).toContain(
+      `HOST KEY MISMATCH for host target (127.0.0.1:${lab.sshd.port}): the inventory pins ${pinned.fp} but the server presents ssh-ed25519 ${lab.sshd.hostKeyFingerprint}`,
+    );
     expect(out).toMatch(/update `host_key` in the inventory/);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(marker + '-pre')).toBe(false);
   });
 
   it('a pinned host_key that matches is enough on its own (no known_hosts entry needed)', async () => {
-    const { p, marker } = trustProject({ knownHosts: knownHosts([]), hosts: { target: { address: '127.0.0.1', host_key: lab.sshd.hostKeyFingerprint } } });
+    const { p, marker } = trustProject({
+      knownHosts: knownHosts([]),
+      hosts: { target: { address: '127.0.0.1', host_key: lab.sshd.hostKeyFingerprint } },
+    });
     const r = await p.run('rb');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(existsSync(marker)).toBe(true);
@@ -168,7 +207,9 @@ describe('trust on first use (--accept-new-host-keys)', () => {
     expect(text).toMatch(/^\|1\|[A-Za-z0-9+/=]+\|[A-Za-z0-9+/=]+ ssh-ed25519 AAAA[A-Za-z0-9+/=]+\n$/);
     expect(text).not.toContain('127.0.0.1');
     // ssh-keygen finds the hashed entry under the name ssh would look up
-    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${lab.sshd.port}`, '-f', kh], { encoding: 'utf8' })).toContain('ssh-ed25519');
+    expect(
+      execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${lab.sshd.port}`, '-f', kh], { encoding: 'utf8' }),
+    ).toContain('ssh-ed25519');
     // a run without the flag now trusts the recorded key
     rmSync(marker);
     const again = await p.run('rb');
@@ -195,18 +236,35 @@ describe('algorithms', () => {
   const require = createRequire(import.meta.url);
   const ssh2 = require('ssh2') as typeof import('ssh2');
   const constants = require('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
-  const WEAK = /^(ssh-rsa|ssh-dss|diffie-hellman-group1-sha1|diffie-hellman-group14-sha1|diffie-hellman-group-exchange-sha1|.*-cbc|3des.*|arcfour.*|blowfish.*|cast128.*|hmac-md5.*|hmac-sha1-96|hmac-ripemd160.*)$/;
+  const WEAK =
+    /^(ssh-rsa|ssh-dss|diffie-hellman-group1-sha1|diffie-hellman-group14-sha1|diffie-hellman-group-exchange-sha1|.*-cbc|3des.*|arcfour.*|blowfish.*|cast128.*|hmac-md5.*|hmac-sha1-96|hmac-ripemd160.*)$/;
 
   function hostOf(over: Partial<SshHost> = {}): SshHost {
-    return { transport: 'ssh', name: 'db1', address: '127.0.0.1', port: lab.sshd.port, user: lab.sshd.user, identityFiles: [lab.sshd.clientKeyPath], knownHosts: [lab.sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over };
+    return {
+      transport: 'ssh',
+      name: 'db1',
+      address: '127.0.0.1',
+      port: lab.sshd.port,
+      user: lab.sshd.user,
+      identityFiles: [lab.sshd.clientKeyPath],
+      knownHosts: [lab.sshd.knownHostsPath],
+      connectTimeoutMs: 5000,
+      mayBeDown: false,
+      ...over,
+    };
   }
 
   /** The `algorithms` the transport hands to ssh2 when connecting to `host`. */
   async function algorithmsFor(host: SshHost): Promise<Record<string, unknown>> {
-    const proto = ssh2.Client.prototype as unknown as { connect: (cfg: { algorithms?: Record<string, unknown> }) => unknown };
+    const proto = ssh2.Client.prototype as unknown as {
+      connect: (cfg: { algorithms?: Record<string, unknown> }) => unknown;
+    };
     const original = proto.connect;
     let seen: Record<string, unknown> | undefined;
-    proto.connect = function (this: unknown, cfg) { seen = cfg.algorithms; return original.call(this, cfg); };
+    proto.connect = function (this: unknown, cfg) {
+      seen = cfg.algorithms;
+      return original.call(this, cfg);
+    };
     const t = new SshTransport({ agentSocket: null });
     try {
       await t.connect(host).catch(() => undefined);
@@ -236,18 +294,27 @@ describe('algorithms', () => {
     };
     for (const [k, list] of Object.entries(offered)) {
       expect(list.length, k).toBeGreaterThan(0);
-      expect(list.filter((x) => WEAK.test(x)), k).toEqual([]);
+      expect(
+        list.filter((x) => WEAK.test(x)),
+        k,
+      ).toEqual([]);
     }
     // ssh2's own default host key list has ssh-rsa (SHA-1 signatures): the transport must replace it
     expect(Array.isArray(a.serverHostKey)).toBe(true);
   });
 
   it('a host that lists legacy algorithms gets exactly those added, nothing else', async () => {
-    const a = await algorithmsFor(hostOf({ algorithms: { cipher: ['aes128-cbc'], serverHostKey: ['ssh-rsa'], kex: ['diffie-hellman-group14-sha1'] } }));
+    const a = await algorithmsFor(
+      hostOf({
+        algorithms: { cipher: ['aes128-cbc'], serverHostKey: ['ssh-rsa'], kex: ['diffie-hellman-group14-sha1'] },
+      }),
+    );
     const hk = effective(a.serverHostKey, constants.DEFAULT_SERVER_HOST_KEY);
     expect(hk.filter((x) => WEAK.test(x))).toEqual(['ssh-rsa']);
     expect(effective(a.cipher, constants.DEFAULT_CIPHER).filter((x) => WEAK.test(x))).toEqual(['aes128-cbc']);
-    expect(effective(a.kex, constants.DEFAULT_KEX).filter((x) => WEAK.test(x))).toEqual(['diffie-hellman-group14-sha1']);
+    expect(effective(a.kex, constants.DEFAULT_KEX).filter((x) => WEAK.test(x))).toEqual([
+      'diffie-hellman-group14-sha1',
+    ]);
     expect(effective(a.hmac, constants.DEFAULT_MAC).filter((x) => WEAK.test(x))).toEqual([]);
     // another host of the same run is not affected
     const b = await algorithmsFor(hostOf({ name: 'db2' }));
@@ -256,8 +323,15 @@ describe('algorithms', () => {
 
   it('an inventory `algorithms:` entry reaches the host it is written on only', () => {
     const inv = {
-      lifeboat: 1, kind: 'inventory', name: 'x', defaults: { port: 22 },
-      hosts: { old: { address: '10.0.0.1', algorithms: { cipher: ['aes128-cbc'] } }, new: { address: '10.0.0.2' }, behind: { address: '10.0.0.3', jump: 'old' } },
+      lifeboat: 1,
+      kind: 'inventory',
+      name: 'x',
+      defaults: { port: 22 },
+      hosts: {
+        old: { address: '10.0.0.1', algorithms: { cipher: ['aes128-cbc'] } },
+        new: { address: '10.0.0.2' },
+        behind: { address: '10.0.0.3', jump: 'old' },
+      },
     } as unknown as Parameters<typeof resolveHost>[0];
     expect(resolveHost(inv, 'old').algorithms).toEqual({ cipher: ['aes128-cbc'] });
     expect(resolveHost(inv, 'new').algorithms).toBeUndefined();

@@ -11,12 +11,24 @@ import { TransportError, type SshHost } from '../../src/ports.js';
 
 let sshd: Sshd;
 
-beforeAll(async () => { sshd = await startSshd(); });
-afterAll(async () => { await sshd?.stop(); });
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
 
 const host = (over: Partial<SshHost> = {}): SshHost => ({
-  transport: 'ssh', name: 'db1', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKeyPath],
-  knownHosts: [sshd.knownHostsPath], connectTimeoutMs: 5000, mayBeDown: false, ...over,
+  transport: 'ssh',
+  name: 'db1',
+  address: '127.0.0.1',
+  port: sshd.port,
+  user: sshd.user,
+  identityFiles: [sshd.clientKeyPath],
+  knownHosts: [sshd.knownHostsPath],
+  connectTimeoutMs: 5000,
+  mayBeDown: false,
+  ...over,
 });
 
 /** A port on loopback that nothing listens on, and a count of the connections made to it once it does. */
@@ -40,7 +52,9 @@ describe('warm', () => {
       expect(sshd.sessionPids().length - before).toBe(1);
       const r = await a.exec({ command: 'echo warm' });
       expect(r.stdout.trim()).toBe('warm');
-    } finally { await t.closeAll(); }
+    } finally {
+      await t.closeAll();
+    }
   });
 
   test('a warm dial that fails is reported by the first connect, which does not dial again; the next one does', async () => {
@@ -54,20 +68,29 @@ describe('warm', () => {
       await waitFor(() => warmFailures.size > 0, 'the warm dial to be refused', 10_000, 10);
       // a listener on that port from now on counts what is dialled
       let dials = 0;
-      const s = net.createServer((c) => { dials++; c.destroy(); });
+      const s = net.createServer((c) => {
+        dials++;
+        c.destroy();
+      });
       await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
       try {
-        const e = await t.connect(host({ port })).then(() => undefined, (x: unknown) => x);
+        const e = await t.connect(host({ port })).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(e).toBeInstanceOf(TransportError);
         expect((e as TransportError).message).toMatch(/refused/);
         expect(dials).toBe(0);
         // a later connect (a retry) dials again
         await t.connect(host({ port })).catch(() => undefined);
         expect(dials).toBe(1);
-      } finally { await new Promise<void>((r) => s.close(() => r())); }
-    } finally { await t.closeAll(); }
+      } finally {
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    } finally {
+      await t.closeAll();
+    }
   });
-
 });
 
 describe('closeAll during a dial', () => {
@@ -79,7 +102,10 @@ describe('closeAll during a dial', () => {
     const port = (silent.address() as net.AddressInfo).port;
     const t = new SshTransport({ agentSocket: null });
     try {
-      const dial = t.connect(host({ port, connectTimeoutMs: 60_000 })).then(() => undefined, (e: unknown) => e);
+      const dial = t.connect(host({ port, connectTimeoutMs: 60_000 })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       // the dial is under way once the listener has its connection (an event, not a sleep)
       await accepted;
       const closed = t.closeAll();

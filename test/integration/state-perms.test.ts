@@ -2,11 +2,30 @@
 // that could have been edited by someone else (writable by others, a symlink, a linked state
 // folder) are refused before anything runs: a resumed run executes what its journal says.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lifeboat } from '../helpers/cli.js';
-import { useHostileProjects, runbookYaml, filesUnder, dirsUnder, modeOf, type Project } from '../helpers/hostile-project.js';
+import {
+  useHostileProjects,
+  runbookYaml,
+  filesUnder,
+  dirsUnder,
+  modeOf,
+  type Project,
+} from '../helpers/hostile-project.js';
 
 const lab = useHostileProjects();
 let scratch: string;
@@ -23,11 +42,22 @@ let n = 0;
 function resumable(): { p: Project; m1: string; m2: string } {
   const p = lab.project();
   const base = path.join(scratch, `m${++n}`);
-  p.write('rb.yaml', runbookYaml('rb', [
-    '  - id: one', '    on: t', `    run: touch ${base}-1`,
-    '  - id: hands', '    manual: Check the rack by hand.',
-    '  - id: two', '    on: t', `    run: touch ${base}-2`,
-  ].join('\n')));
+  p.write(
+    'rb.yaml',
+    runbookYaml(
+      'rb',
+      [
+        '  - id: one',
+        '    on: t',
+        `    run: touch ${base}-1`,
+        '  - id: hands',
+        '    manual: Check the rack by hand.',
+        '  - id: two',
+        '    on: t',
+        `    run: touch ${base}-2`,
+      ].join('\n'),
+    ),
+  );
   return { p, m1: `${base}-1`, m2: `${base}-2` };
 }
 
@@ -159,10 +189,14 @@ describe('journals someone else could have written', () => {
     const { p, m2, runId } = await abortedRun();
     const other = lab.project();
     const rel = path.relative(path.join(other.stateDir, 'runs'), path.join(p.stateDir, 'runs', runId));
-    const r = await lifeboat(['resume', rel, '--yes', '--yes-manual', '--plain', '--state-dir', other.stateDir], { cwd: other.dir });
+    const r = await lifeboat(['resume', rel, '--yes', '--yes-manual', '--plain', '--state-dir', other.stateDir], {
+      cwd: other.dir,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no runs? .*in /);
-    const etc = await lifeboat(['resume', '../../../../../etc/passwd', '--state-dir', other.stateDir], { cwd: other.dir });
+    const etc = await lifeboat(['resume', '../../../../../etc/passwd', '--state-dir', other.stateDir], {
+      cwd: other.dir,
+    });
     expect(etc.code).toBe(2);
     expect(etc.stderr).not.toMatch(/internal error|root:/);
     expect(existsSync(m2)).toBe(false);

@@ -28,10 +28,20 @@ describe('LocalTransport', () => {
 
   test('exit codes, stdout, stderr, set -e, pipefail, EOF on stdin', async () => {
     const c = await transport.connect();
-    expect(await c.exec({ command: 'echo out; echo err >&2; exit 4' })).toMatchObject({ exitCode: 4, stdout: 'out\n', stderr: 'err\n', timedOut: false, canceled: false, signal: null });
+    expect(await c.exec({ command: 'echo out; echo err >&2; exit 4' })).toMatchObject({
+      exitCode: 4,
+      stdout: 'out\n',
+      stderr: 'err\n',
+      timedOut: false,
+      canceled: false,
+      signal: null,
+    });
     expect(await c.exec({ command: 'false\necho no' })).toMatchObject({ exitCode: 1, stdout: '' });
     expect(await c.exec({ command: 'false | true\necho no' })).toMatchObject({ exitCode: 1, stdout: '' });
-    expect(await c.exec({ command: 'cat; echo "${BASH_VERSION:+bash}"' })).toMatchObject({ exitCode: 0, stdout: 'bash\n' });
+    expect(await c.exec({ command: 'cat; echo "${BASH_VERSION:+bash}"' })).toMatchObject({
+      exitCode: 0,
+      stdout: 'bash\n',
+    });
   });
 
   test('the script arrives whole: backslashes, blank lines, no final newline, multibyte and odd bytes, 2 MB', async () => {
@@ -51,7 +61,10 @@ describe('LocalTransport', () => {
     const secret = `local-secret-${unique()}`;
     // the command says when it runs and waits to be let go: the process table is read while it runs
     const dir = mkdtempSync(join(tmpdir(), 'lb-local-env-'));
-    const p = c.exec({ command: `printf "%s" "$S"; touch ${dir}/running; while [ ! -e ${dir}/go ]; do sleep 0.02; done`, env: { S: `${secret} $(id) 'q'` } });
+    const p = c.exec({
+      command: `printf "%s" "$S"; touch ${dir}/running; while [ ! -e ${dir}/go ]; do sleep 0.02; done`,
+      env: { S: `${secret} $(id) 'q'` },
+    });
     const deadline = Date.now() + 20_000;
     while (!existsSync(join(dir, 'running')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(existsSync(join(dir, 'running'))).toBe(true);
@@ -61,7 +74,9 @@ describe('LocalTransport', () => {
     // the check can see a leak: a value in a process's arguments is found while it runs
     // (the command text itself never is: it reaches the shell on stdin)
     const leak = `local-leak-${unique()}`;
-    const q = c.exec({ command: `touch ${dir}/running2; sh -c 'while [ ! -e "$1" ]; do sleep 0.02; done' sh ${dir}/go2 ${leak}` });
+    const q = c.exec({
+      command: `touch ${dir}/running2; sh -c 'while [ ! -e "$1" ]; do sleep 0.02; done' sh ${dir}/go2 ${leak}`,
+    });
     while (!existsSync(join(dir, 'running2')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(processes(leak)).not.toEqual([]);
     writeFileSync(join(dir, 'go2'), '');
@@ -102,7 +117,10 @@ describe('LocalTransport', () => {
     const r = await c.exec({ command: `echo go; sleep 1${token}`, signal: ac.signal, onStdout: () => ac.abort() });
     expect(r).toMatchObject({ exitCode: null, canceled: true, stdout: 'go\n' });
     expect(processes(token)).toEqual([]);
-    expect(await c.exec({ command: 'echo no', signal: AbortSignal.abort() })).toMatchObject({ canceled: true, stdout: '' });
+    expect(await c.exec({ command: 'echo no', signal: AbortSignal.abort() })).toMatchObject({
+      canceled: true,
+      stdout: '',
+    });
   });
 
   test('sudo: true and sudo: USER (run as root here), killed through sudo on timeout', async () => {

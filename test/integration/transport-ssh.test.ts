@@ -67,7 +67,14 @@ describe('exec', () => {
   test('exit codes, stdout and stderr', async () => {
     const c = await transport.connect(hostOf(sshd));
     const r = await c.exec({ command: 'echo out; echo err >&2; exit 3' });
-    expect(r).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false, canceled: false, signal: null });
+    expect(r).toMatchObject({
+      exitCode: 3,
+      stdout: 'out\n',
+      stderr: 'err\n',
+      timedOut: false,
+      canceled: false,
+      signal: null,
+    });
     expect((await c.exec({ command: 'true' })).exitCode).toBe(0);
   });
 
@@ -83,7 +90,9 @@ describe('exec', () => {
 
   test('the command runs in bash, not a login shell, with stdin at EOF', async () => {
     const c = await transport.connect(hostOf(sshd));
-    const r = await c.exec({ command: 'shopt -q login_shell && echo login || echo nologin; cat; echo "${BASH_VERSION:+bash}"' });
+    const r = await c.exec({
+      command: 'shopt -q login_shell && echo login || echo nologin; cat; echo "${BASH_VERSION:+bash}"',
+    });
     expect(r).toMatchObject({ exitCode: 0, stdout: 'nologin\nbash\n' });
   });
 
@@ -94,7 +103,10 @@ describe('exec', () => {
     // the command says when it runs and waits to be let go: the process table is read while it runs
     const running = join(scratch, `running-${unique()}`);
     const go = join(scratch, `go-${unique()}`);
-    const p = c.exec({ command: `printf "%s|%s|%s" "$PASS" "$EMPTY" "$UNI"; touch ${running}; while [ ! -e ${go} ]; do sleep 0.02; done`, env });
+    const p = c.exec({
+      command: `printf "%s|%s|%s" "$PASS" "$EMPTY" "$UNI"; touch ${running}; while [ ! -e ${go} ]; do sleep 0.02; done`,
+      env,
+    });
     const deadline = Date.now() + 20_000;
     while (!existsSync(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(existsSync(running)).toBe(true);
@@ -129,7 +141,10 @@ describe('exec', () => {
   test('big output is kept up to the last 1 MiB', async () => {
     const c = await transport.connect(hostOf(sshd));
     let streamed = 0;
-    const r = await c.exec({ command: 'head -c 3000000 /dev/zero | tr "\\0" a; echo END', onStdout: (t) => (streamed += t.length) });
+    const r = await c.exec({
+      command: 'head -c 3000000 /dev/zero | tr "\\0" a; echo END',
+      onStdout: (t) => (streamed += t.length),
+    });
     expect(streamed).toBe(3_000_004);
     expect(r.stdout.length).toBe(1024 * 1024);
     expect(r.stdout.endsWith('aaaEND\n')).toBe(true);
@@ -177,7 +192,9 @@ describe('timeout and cancel', () => {
     const c = await transport.connect(hostOf(sshd));
     const marker = join(scratch, `gate-${unique()}`);
     let open!: () => void;
-    const gate = new Promise<void>((r) => { open = r; });
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
     const p = c.exec({ command: `touch ${marker}; echo ran`, gate });
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(marker)).toBe(false);
@@ -188,7 +205,10 @@ describe('timeout and cancel', () => {
     const never = join(scratch, `gate-${unique()}`);
     const closed = Promise.reject(new Error('the journal could not be written'));
     closed.catch(() => undefined); // (the runner awaits its intent itself too)
-    const e = await c.exec({ command: `touch ${never}`, gate: closed }).then(() => undefined, (x: unknown) => x);
+    const e = await c.exec({ command: `touch ${never}`, gate: closed }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect((e as Error).message).toBe('the journal could not be written');
     await new Promise((r) => setTimeout(r, 200));
     expect(existsSync(never)).toBe(false);
@@ -247,7 +267,8 @@ describe('connections', () => {
       hosts.map(async (h) => {
         const c = await t.connect(h);
         const outs: string[] = [];
-        for (let step = 0; step < 3; step++) outs.push((await c.exec({ command: `echo ${h.name}-${step} $SSH_CONNECTION` })).stdout);
+        for (let step = 0; step < 3; step++)
+          outs.push((await c.exec({ command: `echo ${h.name}-${step} $SSH_CONNECTION` })).stdout);
         return outs;
       }),
     );
@@ -321,10 +342,14 @@ describe('host keys', () => {
   test('pinned fingerprint: right one connects, wrong one is refused as changed', async () => {
     const empty = join(scratch, `kh-${unique()}`);
     const t = new SshTransport({ agentSocket: null });
-    const good = await t.connect(hostOf(sshd, { name: 'pinned', knownHosts: [empty], hostKey: sshd.hostKeyFingerprint }));
+    const good = await t.connect(
+      hostOf(sshd, { name: 'pinned', knownHosts: [empty], hostKey: sshd.hostKeyFingerprint }),
+    );
     expect((await good.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
     const wrong = 'SHA256:' + 'A'.repeat(43);
-    const err = await rejection(t.connect(hostOf(sshd, { name: 'pinned-wrong', knownHosts: [sshd.knownHostsPath], hostKey: wrong })));
+    const err = await rejection(
+      t.connect(hostOf(sshd, { name: 'pinned-wrong', knownHosts: [sshd.knownHostsPath], hostKey: wrong })),
+    );
     expect(err.kind).toBe('host-key-changed');
     expect(err.message).toContain(wrong);
     expect(err.message).toContain(sshd.hostKeyFingerprint);
@@ -344,15 +369,22 @@ describe('host keys', () => {
       expect(text).not.toContain('127.0.0.1');
       expect(statSync(kh).mode & 0o777).toBe(0o600);
       // OpenSSH reads it too
-      expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${s.port}`, '-f', kh], { encoding: 'utf8' })).toContain('ssh-ed25519');
+      expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${s.port}`, '-f', kh], { encoding: 'utf8' })).toContain(
+        'ssh-ed25519',
+      );
 
       const strict = new SshTransport({ agentSocket: null });
-      expect((await (await strict.connect(hostOf(s, { knownHosts: [kh] }))).exec({ command: 'echo again' })).stdout).toBe('again\n');
+      expect(
+        (await (await strict.connect(hostOf(s, { knownHosts: [kh] }))).exec({ command: 'echo again' })).stdout,
+      ).toBe('again\n');
       await strict.closeAll();
 
       const oldFp = s.hostKeyFingerprint;
       const newFp = await s.rekey();
-      for (const t of [new SshTransport({ agentSocket: null }), new SshTransport({ agentSocket: null, acceptNewHostKeys: true })]) {
+      for (const t of [
+        new SshTransport({ agentSocket: null }),
+        new SshTransport({ agentSocket: null, acceptNewHostKeys: true }),
+      ]) {
         const err = await rejection(t.connect(hostOf(s, { knownHosts: [kh] })));
         expect(err.kind).toBe('host-key-changed');
         expect(err.fingerprint).toBe(newFp);
@@ -413,7 +445,10 @@ describe('auth', () => {
     const agent = execFileSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
     const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(agent)![1]);
     try {
-      execFileSync('ssh-add', ['-q', sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      execFileSync('ssh-add', ['-q', sshd.clientKeyPath], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        stdio: 'ignore',
+      });
       const t = new SshTransport({ agentSocket: sock });
       const c = await t.connect(hostOf(sshd, { name: 'via-agent', identityFiles: ['/nonexistent'] }));
       expect((await c.exec({ command: 'echo agent' })).stdout).toBe('agent\n');
@@ -428,16 +463,33 @@ describe('auth', () => {
     const c = await t.connect(hostOf(sshd, { name: 'stale-agent' }));
     expect((await c.exec({ command: 'echo key' })).stdout).toBe('key\n');
     await t.closeAll();
-    const err = await rejection(new SshTransport({ agentSocket: join(scratch, 'no-such-agent.sock') }).connect(hostOf(sshd, { name: 'stale-agent', identityFiles: ['/nonexistent'] })));
+    const err = await rejection(
+      new SshTransport({ agentSocket: join(scratch, 'no-such-agent.sock') }).connect(
+        hostOf(sshd, { name: 'stale-agent', identityFiles: ['/nonexistent'] }),
+      ),
+    );
     expect(err.kind).toBe('auth');
     expect(err.message).toContain('ssh-agent failed');
   });
 
   test('a host without an address is resolved through ssh_config', async () => {
     const cfg = join(scratch, `ssh_config-${unique()}`);
-    writeFileSync(cfg, `Host db-alias\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyPath}\n  UserKnownHostsFile ${sshd.knownHostsPath}\n`);
+    writeFileSync(
+      cfg,
+      `Host db-alias\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKeyPath}\n  UserKnownHostsFile ${sshd.knownHostsPath}\n`,
+    );
     const t = new SshTransport({ agentSocket: null, sshConfigPath: cfg });
-    const c = await t.connect({ transport: 'ssh', name: 'db-alias', address: '', port: 22, user: 'nobody', identityFiles: [], knownHosts: [], connectTimeoutMs: 5000, mayBeDown: false });
+    const c = await t.connect({
+      transport: 'ssh',
+      name: 'db-alias',
+      address: '',
+      port: 22,
+      user: 'nobody',
+      identityFiles: [],
+      knownHosts: [],
+      connectTimeoutMs: 5000,
+      mayBeDown: false,
+    });
     expect(c.host).toMatchObject({ address: '127.0.0.1', port: sshd.port, user: sshd.user });
     expect((await c.exec({ command: 'echo via-config' })).stdout).toBe('via-config\n');
     await t.closeAll();
@@ -446,7 +498,9 @@ describe('auth', () => {
   test('no accepted key: auth error', async () => {
     const other = join(scratch, `other-${unique()}`);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
-    const err = await rejection(new SshTransport({ agentSocket: null }).connect(hostOf(sshd, { identityFiles: ['/nonexistent', other] })));
+    const err = await rejection(
+      new SshTransport({ agentSocket: null }).connect(hostOf(sshd, { identityFiles: ['/nonexistent', other] })),
+    );
     expect(err.kind).toBe('auth');
     expect(err.message).toContain(other);
   });
@@ -463,7 +517,11 @@ describe('auth', () => {
           return 'correct horse';
         },
       });
-      const conns = await Promise.all([1, 2, 3].map((i) => t.connect(hostOf(s, { name: `e${i}`, address: s.allLoopback ? `127.0.0.${i}` : '127.0.0.1' }))));
+      const conns = await Promise.all(
+        [1, 2, 3].map((i) =>
+          t.connect(hostOf(s, { name: `e${i}`, address: s.allLoopback ? `127.0.0.${i}` : '127.0.0.1' })),
+        ),
+      );
       for (const c of conns) expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
       expect(asked).toEqual([s.clientKeyPath]);
       await t.closeAll();
@@ -558,7 +616,9 @@ describe('failures to reach or keep a host', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as net.AddressInfo).port;
     try {
-      const err = await rejection(new SshTransport({ agentSocket: null }).connect(hostOf(sshd, { name: 'db2', port, connectTimeoutMs: 400 })));
+      const err = await rejection(
+        new SshTransport({ agentSocket: null }).connect(hostOf(sshd, { name: 'db2', port, connectTimeoutMs: 400 })),
+      );
       expect(err.kind).toBe('unreachable');
       expect(err.message).toBe(`host db2 (127.0.0.1:${port}) unreachable: connection timed out after 0.4s`);
     } finally {
@@ -574,10 +634,13 @@ describe('failures to reach or keep a host', () => {
       const h = hostOf(s, { name: 'victim' });
       const c = await t.connect(h);
       const token = `6${unique()}`;
-      const p = c.exec({ command: `echo running; sleep 1${token}`, onStdout: () => {
-        // kill every per-connection sshd from outside, like a crash or a kill by an admin
-        for (const pid of s.sessionPids()) process.kill(pid, 'SIGKILL');
-      } });
+      const p = c.exec({
+        command: `echo running; sleep 1${token}`,
+        onStdout: () => {
+          // kill every per-connection sshd from outside, like a crash or a kill by an admin
+          for (const pid of s.sessionPids()) process.kill(pid, 'SIGKILL');
+        },
+      });
       const err = await rejection(p);
       expect(err.kind).toBe('connection-lost');
       expect(err.host).toBe('victim');
@@ -607,7 +670,9 @@ describe('failures to reach or keep a host', () => {
     const s = await startSshd({ setEnv: { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin` } });
     try {
       const t = new SshTransport({ agentSocket: null });
-      const c = (await t.connect(hostOf(s))) as unknown as { client: { _protocol: { exec: (...a: unknown[]) => void } } };
+      const c = (await t.connect(hostOf(s))) as unknown as {
+        client: { _protocol: { exec: (...a: unknown[]) => void } };
+      };
       const protocol = c.client._protocol;
       const sendExec = protocol.exec.bind(protocol);
       let held = false;
@@ -620,7 +685,9 @@ describe('failures to reach or keep a host', () => {
         // and until sshd has seen it end and sent what follows (status, EOF, close)
         execFileSync('sleep', ['0.3']);
       };
-      const err = await rejection((c as unknown as import('../../src/ports.js').Connection).exec({ command: 'id', sudo: 'postgres' }));
+      const err = await rejection(
+        (c as unknown as import('../../src/ports.js').Connection).exec({ command: 'id', sudo: 'postgres' }),
+      );
       expect(held).toBe(true);
       expect(err.kind, err.message).toBe('sudo-password');
       await t.closeAll();
@@ -641,7 +708,9 @@ describe('failures to reach or keep a host', () => {
       const c = await t.connect(hostOf(s));
       const err = await rejection(c.exec({ command: 'id', sudo: 'postgres' }));
       // if the kind differs, the message and the server's log say which side ended it
-      expect(err.kind, `${err.message}\n--- sshd log:\n${readFileSync(s.logPath, 'utf8').slice(-3000)}`).toBe('sudo-password');
+      expect(err.kind, `${err.message}\n--- sshd log:\n${readFileSync(s.logPath, 'utf8').slice(-3000)}`).toBe(
+        'sudo-password',
+      );
       expect(err.message).toContain('NOPASSWD');
       // a command of its own that fails the same way is just a failed command
       const r = await c.exec({ command: 'sudo -n true' });

@@ -11,7 +11,11 @@ import { useSshdProjects, runbookYaml, remoteProcesses, type Project } from '../
 const lab = useSshdProjects();
 const sessions: Tty[] = [];
 const project = lab.project;
-const open = (p: Project, args: string[]) => { const t = tty(p, args); sessions.push(t); return t; };
+const open = (p: Project, args: string[]) => {
+  const t = tty(p, args);
+  sessions.push(t);
+  return t;
+};
 
 beforeAll(async () => {
   execFileSync('tmux', ['-V']); // fails the file at once when tmux is missing
@@ -26,7 +30,9 @@ afterAll(async () => {
 /** the live view's final frame */
 const lastFrame = (screen: string) => screen.slice(screen.lastIndexOf('RTO clock'));
 
-const gated = runbookYaml({ name: 'gated', steps: `
+const gated = runbookYaml({
+  name: 'gated',
+  steps: `
   - id: before
     on: t
     run: touch {{ vars.dir }}/before
@@ -35,7 +41,8 @@ const gated = runbookYaml({ name: 'gated', steps: `
   - id: after
     on: t
     run: touch {{ vars.dir }}/after
-` });
+`,
+});
 
 describe('confirm gates in a terminal', () => {
   it('Enter alone takes the default (No) and aborts; nothing after the gate runs', async () => {
@@ -51,7 +58,11 @@ describe('confirm gates in a terminal', () => {
     const screen = t.screen();
     expect(screen).toMatch(/confirm "Fail over to h1 now\?" → no/);
     expect(p.has('after')).toBe(false);
-    expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({ step: 'go-ahead', answer: false, auto: false });
+    expect(p.journals()[0].find((l) => l.type === 'confirmed')).toMatchObject({
+      step: 'go-ahead',
+      answer: false,
+      auto: false,
+    });
   });
 
   it('y + Enter answers yes and the run goes on', async () => {
@@ -71,10 +82,17 @@ describe('confirm gates in a terminal', () => {
 describe('the RTO clock while a question is open', () => {
   it('keeps counting (the outage does not stop for the operator), and past the RTO says so in words', async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'slow-answer', rto: '3s', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'slow-answer',
+        rto: '3s',
+        steps: `
   - id: go-ahead
     confirm: Cut over now?
-` }));
+`,
+      }),
+    );
     const t = open(p, ['run', 'slow-answer', '-i', 'lab']);
     await t.waitFor(/Cut over now\? \(y\/N\)/);
     const clock = (s: string) => /RTO clock (\S+) of 3\.0s/.exec(s.slice(s.lastIndexOf('RTO clock')))?.[1];
@@ -97,7 +115,12 @@ describe('a failing step with on_failure: ask', () => {
     on: t
     run: echo do-${n} >> {{ vars.dir }}/log
     rollback: echo undo-${n} >> {{ vars.dir }}/log`;
-    p.write('rb.yaml', runbookYaml({ name: 'undoable', rto: '15m', steps: `${undo(1)}${undo(2)}${undo(3)}
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'undoable',
+        rto: '15m',
+        steps: `${undo(1)}${undo(2)}${undo(3)}
   - id: go-ahead
     confirm: Cut over now?
   - id: breaks
@@ -107,7 +130,9 @@ describe('a failing step with on_failure: ask', () => {
   - id: never
     on: t
     run: echo never >> {{ vars.dir }}/log
-` }));
+`,
+      }),
+    );
     const t = open(p, ['run', 'undoable', '-i', 'lab']);
     await t.waitFor(/Cut over now\? \(y\/N\)/);
     // the live view, with its RTO clock against the runbook's 15m
@@ -132,21 +157,31 @@ describe('a failing step with on_failure: ask', () => {
     // the last frame shows the failed step as failed, not with a spinner, and the one after it as not run
     expect(lastFrame(screen)).toMatch(/^ {2}✖ 5\. breaks \[h1\]$/m);
     expect(lastFrame(screen)).toMatch(/^ {2}\S 6\. never \[h1\]\n +↓ not run$/m);
-    expect(p.journals()[0].find((l) => l.type === 'failure-decision')).toMatchObject({ step: 'breaks', choice: 'rollback', auto: false });
+    expect(p.journals()[0].find((l) => l.type === 'failure-decision')).toMatchObject({
+      step: 'breaks',
+      choice: 'rollback',
+      auto: false,
+    });
   });
 });
 
 describe('a failure in the live view', () => {
-  it('regression: shows the last lines of stderr and stdout under the failure, not only the last line (the cause is on stderr\'s first line)', async () => {
+  it("regression: shows the last lines of stderr and stdout under the failure, not only the last line (the cause is on stderr's first line)", async () => {
     const p = project();
-    p.write('rb.yaml', runbookYaml({ name: 'tail', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'tail',
+        steps: `
   - id: start-service
     on: t
     on_failure: continue
     run: "echo starting; echo 'FATAL: port 5432 already in use' >&2; echo 'see the log for more' >&2; exit 1"
   - id: go-ahead
     confirm: Go on anyway?
-` }));
+`,
+      }),
+    );
     const t = open(p, ['run', 'tail', '-i', 'lab']);
     await t.waitFor(/Go on anyway\? \(y\/N\)/);
     // while the next question is open, the failure's cause is on the screen
@@ -162,7 +197,11 @@ describe('Ctrl-C', () => {
   it('during a long step shows the interrupt menu; "stop the running commands now" ends the run interrupted; resume finishes it', async () => {
     const p = project();
     const SLEEP = 'sleep 287';
-    p.write('rb.yaml', runbookYaml({ name: 'long', steps: `
+    p.write(
+      'rb.yaml',
+      runbookYaml({
+        name: 'long',
+        steps: `
   - id: first
     on: t
     run: echo first >> {{ vars.dir }}/log
@@ -173,10 +212,16 @@ describe('Ctrl-C', () => {
   - id: last
     on: t
     run: echo last >> {{ vars.dir }}/log
-` }));
+`,
+      }),
+    );
     expect(remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     const t = open(p, ['run', 'long', '-i', 'lab']);
-    await waitFor(() => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0, 'the remote sleep to start', 30_000);
+    await waitFor(
+      () => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0,
+      'the remote sleep to start',
+      30_000,
+    );
     t.keys('C-c');
     await t.waitFor(/Interrupted\..*Running: slow on h1/s);
     await t.waitFor(/Stop now\?/);
@@ -191,8 +236,13 @@ describe('Ctrl-C', () => {
     expect(screen).toMatch(/lifeboat resume \S+/);
     expect(lastFrame(screen)).not.toMatch(/^ *[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 2\. slow/m);
     // the echoed ^C does not garble the redrawn frame
-    for (const l of screen.split('\n').filter((x) => x.includes('RTO clock'))) expect(l).toMatch(/^\S RTO clock \S+ of 10m00s/);
-    await waitFor(() => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
+    for (const l of screen.split('\n').filter((x) => x.includes('RTO clock')))
+      expect(l).toMatch(/^\S RTO clock \S+ of 10m00s/);
+    await waitFor(
+      () => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0,
+      'the remote sleep to be killed',
+      5000,
+    ).catch(() => undefined);
     expect(remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
     expect(p.read('log')).toBe('first\n');
 
@@ -214,10 +264,13 @@ describe('Ctrl-C', () => {
 describe('the live view of a runbook taller than the terminal', () => {
   it('stays within the screen (one frame, a window around the current step), not a copy per redraw in the scrollback', async () => {
     const p = project();
-    const steps = Array.from({ length: 70 }, (_, i) => `
+    const steps = Array.from(
+      { length: 70 },
+      (_, i) => `
   - id: s${i}
     on: t
-    run: sleep 0.05; echo s${i} >> {{ vars.dir }}/log`).join('');
+    run: sleep 0.05; echo s${i} >> {{ vars.dir }}/log`,
+    ).join('');
     p.write('rb.yaml', runbookYaml({ name: 'tall', steps }));
     const t = open(p, ['run', 'tall', '-i', 'lab']);
     // while it runs: the window around the current step, with what is above and below it counted
@@ -228,7 +281,12 @@ describe('the live view of a runbook taller than the terminal', () => {
     // one frame is left when the run ends; the terminal is 50 rows
     expect(screen.split('\n').filter((l) => l.includes('RTO clock'))).toHaveLength(1);
     const frame = lastFrame(screen).split('\n');
-    expect(frame.slice(0, frame.findIndex((l) => /^step\s+host/.test(l)))).not.toHaveLength(0);
+    expect(
+      frame.slice(
+        0,
+        frame.findIndex((l) => /^step\s+host/.test(l)),
+      ),
+    ).not.toHaveLength(0);
     // the last frame, printed once when the run ends, has every step
     expect(lastFrame(screen)).toMatch(/^ {2}✔ 1\. s0 \[h1\]$/m);
     expect(lastFrame(screen)).toMatch(/^ {2}✔ 70\. s69 \[h1\]$/m);

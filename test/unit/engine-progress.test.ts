@@ -15,7 +15,8 @@ vi.mock('../../src/engine/decide.js', async (orig) => {
     ...real,
     decide: (input: Parameters<typeof real.decide>[0]) => {
       if (broken.on === true && input.state.hosts.db2) return [{ kind: 'connect', hosts: ['db2'] }];
-      if (broken.on === 'records' && input.state.hosts.db2) return [{ kind: 'skip-unit', step: 'a', host: 'db2', reason: 'host-down', note: 'again' }];
+      if (broken.on === 'records' && input.state.hosts.db2)
+        return [{ kind: 'skip-unit', step: 'a', host: 'db2', reason: 'host-down', note: 'again' }];
       return real.decide(input);
     },
   };
@@ -61,11 +62,14 @@ describe('no hang', () => {
   });
 
   it('regression: `when: { reachable: local }` is answered (local is always reachable) instead of being asked for forever', async () => {
-    const r = await runIt(RB(`
+    const r = await runIt(
+      RB(`
   - id: a
     manual: do it
     when: { reachable: local }
-`), () => ({}));
+`),
+      () => ({}),
+    );
     expect(r.state.status).toBe('succeeded');
     expect(r.operator.asked).toEqual(['manual:a']);
   });
@@ -76,16 +80,21 @@ describe('no hang', () => {
     const fence = plan.steps.find((s) => s.id === 'fence')!;
     fence.when = [{ kind: 'unreachable', host: 'ghost' }];
     const r = await runIt('', () => ({}), { plan });
-    expect(r.records.find((x) => x.type === 'host-state' && x.host === 'ghost')).toMatchObject({ reachable: false, kind: 'internal' });
+    expect(r.records.find((x) => x.type === 'host-state' && x.host === 'ghost')).toMatchObject({
+      reachable: false,
+      kind: 'internal',
+    });
     expect(r.state.status).toBe('succeeded');
   });
 
   it('the progress invariant: an action that changes nothing, with nothing in flight, ends the run as a journaled internal error', async () => {
-    const plan = planOf(RB(`
+    const plan = planOf(
+      RB(`
   - id: a
     on: standby
     run: "true"
-`));
+`),
+    );
     // a decide that keeps asking to connect a host that is known already (the shape of the old hang)
     broken.on = true;
     try {
@@ -94,21 +103,27 @@ describe('no hang', () => {
       const fin = r.records[r.records.length - 1];
       expect(fin).toMatchObject({ type: 'run-finished', result: 'failed' });
       expect(fin.type === 'run-finished' && fin.message).toMatch(/^internal error: the run made no progress at step a/);
-    } finally { broken.on = false; }
+    } finally {
+      broken.on = false;
+    }
   });
 
   it('the progress invariant: the same records asked for over and over end the run too', async () => {
-    const plan = planOf(RB(`
+    const plan = planOf(
+      RB(`
   - id: a
     on: standby
     run: "true"
-`));
+`),
+    );
     broken.on = 'records';
     try {
       const r = await runIt('', () => ({}), { plan });
       expect(r.state.status).toBe('failed');
       expect(r.records.length).toBeLessThan(1100);
-    } finally { broken.on = false; }
+    } finally {
+      broken.on = false;
+    }
   });
 });
 
@@ -129,13 +144,20 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: new
     run: "true"
 `;
     const ran: string[] = [];
-    const transport = new FakeTransport((h, cmd) => { ran.push(`${h}:${cmd}`); return {}; });
+    const transport = new FakeTransport((h, cmd) => {
+      ran.push(`${h}:${cmd}`);
+      return {};
+    });
     transport.hanging.set('db1', () => {});
     transport.down.add('db1');
     // the dead host's connect_timeout ends only when the fifth preflight step has finished
     const journal = new MemoryJournal();
     const append = journal.append.bind(journal);
-    journal.append = async (e) => { const rec = await append(e); if (e.type === 'step-finished' && e.step === 'pre5') transport.hanging.get('db1')!(); return rec; };
+    journal.append = async (e) => {
+      const rec = await append(e);
+      if (e.type === 'step-finished' && e.step === 'pre5') transport.hanging.get('db1')!();
+      return rec;
+    };
     const r = await runIt(rb, () => ({}), { transport, journal });
     expect(ran.slice(0, 5)).toEqual([1, 2, 3, 4, 5].map((i) => `db2:check ${i}`));
     const seqOf = (pred: (x: (typeof r.records)[number]) => boolean) => r.records.findIndex(pred);
@@ -149,7 +171,27 @@ ${[1, 2, 3, 4, 5].map((i) => `  - id: pre${i}\n    phase: preflight\n    on: new
 
   it('decide does not ask again for a host being connected; the step waits for it alone', () => {
     const plan = planOf(OLD_ONLY_IN_CONDITION);
-    const state = initState(plan, { type: 'run-started', seq: 1, at: new Date(0).toISOString(), runId: 'r', runbook: 't', version: '1', title: 't', digest: '', files: [], inventory: 'lab', inventoryDigest: '', operator: 'o', lifeboatVersion: '0', vars: {}, mode: 'run' }, { defaultOnFailure: 'abort' });
+    const state = initState(
+      plan,
+      {
+        type: 'run-started',
+        seq: 1,
+        at: new Date(0).toISOString(),
+        runId: 'r',
+        runbook: 't',
+        version: '1',
+        title: 't',
+        digest: '',
+        files: [],
+        inventory: 'lab',
+        inventoryDigest: '',
+        operator: 'o',
+        lifeboatVersion: '0',
+        vars: {},
+        mode: 'run',
+      },
+      { defaultOnFailure: 'abort' },
+    );
     state.steps.check.status = StepStatus.Ok;
     state.units['check@db2'].status = UnitStatus.Ok;
     expect(decide({ plan, state, now: 0 })).toEqual([{ kind: 'connect', hosts: ['db1'] }]);

@@ -11,26 +11,44 @@ import { FileJournal, newRunId, readJournal, nodeJournalFs, type JournalFs } fro
 import { TransportError } from '../../src/ports.js';
 import { oneTransportForAll } from '../../src/transport/registry.js';
 import { mustSync, type JournalRecord, type RunStartedEvent } from '../../src/engine/events.js';
-import { project, runIt, RB, FakeTransport, FakeOperator, silent, fakeClock, type Script } from '../helpers/engine-harness.js';
+import {
+  project,
+  runIt,
+  RB,
+  FakeTransport,
+  FakeOperator,
+  silent,
+  fakeClock,
+  type Script,
+} from '../helpers/engine-harness.js';
 
 describe('engine', () => {
   it('runs steps in order, preflight first, and captures output for later steps', async () => {
-    const { state, transport } = await runIt(RB(`
+    const { state, transport } = await runIt(
+      RB(`
   - { id: lsn, on: standby, run: get-lsn, capture: lsn }
   - { id: use, on: standby, run: "use {{ captured.lsn }}" }
-  - { id: pre, phase: preflight, on: standby, run: check }`), (_h, cmd) => (cmd === 'get-lsn' ? { stdout: '0/3000060\n' } : {}));
+  - { id: pre, phase: preflight, on: standby, run: check }`),
+      (_h, cmd) => (cmd === 'get-lsn' ? { stdout: '0/3000060\n' } : {}),
+    );
     expect(state.status).toBe('succeeded');
     expect(transport.calls.map((c) => c.command)).toEqual(['check', 'get-lsn', 'use 0/3000060']);
     expect(state.captured.lsn).toBe('0/3000060');
   });
 
   it('polls until the expectation holds, and gives up at the timeout', async () => {
-    const ok = await runIt(RB(`
-  - { id: w, on: standby, run: poll, until: { stdout: f }, interval: 2s, timeout: 1m }`), (_h, _c, n) => ({ stdout: n < 4 ? 't' : 'f' }));
+    const ok = await runIt(
+      RB(`
+  - { id: w, on: standby, run: poll, until: { stdout: f }, interval: 2s, timeout: 1m }`),
+      (_h, _c, n) => ({ stdout: n < 4 ? 't' : 'f' }),
+    );
     expect(ok.state.status).toBe('succeeded');
     expect(ok.transport.calls.length).toBe(4);
-    const bad = await runIt(RB(`
-  - { id: w, on: standby, run: poll, until: { stdout: f }, interval: 10s, timeout: 30s }`), () => ({ stdout: 't' }));
+    const bad = await runIt(
+      RB(`
+  - { id: w, on: standby, run: poll, until: { stdout: f }, interval: 10s, timeout: 30s }`),
+      () => ({ stdout: 't' }),
+    );
     expect(bad.state.status).toBe('failed');
     expect(bad.transport.calls.length).toBeGreaterThanOrEqual(3);
     expect(bad.transport.calls.length).toBeLessThanOrEqual(4);
@@ -38,35 +56,51 @@ describe('engine', () => {
   });
 
   it('retries a failed command up to `retries` times', async () => {
-    const { state, transport } = await runIt(RB(`
-  - { id: r, on: standby, run: flaky, retries: 2, retry_delay: 1s }`), (_h, _c, n) => ({ exitCode: n < 3 ? 1 : 0 }));
+    const { state, transport } = await runIt(
+      RB(`
+  - { id: r, on: standby, run: flaky, retries: 2, retry_delay: 1s }`),
+      (_h, _c, n) => ({ exitCode: n < 3 ? 1 : 0 }),
+    );
     expect(state.status).toBe('succeeded');
     expect(transport.calls.length).toBe(3);
   });
 
   it('checks exit codes and stdout as the step expects', async () => {
-    const { state } = await runIt(RB(`
-  - { id: e, on: standby, run: x, expect: { exit: [0, 3], stdout: { match: "^ready$" } } }`), () => ({ exitCode: 3, stdout: 'not\nready\n' }));
+    const { state } = await runIt(
+      RB(`
+  - { id: e, on: standby, run: x, expect: { exit: [0, 3], stdout: { match: "^ready$" } } }`),
+      () => ({ exitCode: 3, stdout: 'not\nready\n' }),
+    );
     expect(state.status).toBe('succeeded');
-    const bad = await runIt(RB(`
-  - { id: e, on: standby, run: x, expect: { stdout: ok } }`), () => ({ stdout: 'nope' }));
+    const bad = await runIt(
+      RB(`
+  - { id: e, on: standby, run: x, expect: { stdout: ok } }`),
+      () => ({ stdout: 'nope' }),
+    );
     expect(bad.state.status).toBe('failed');
     expect(bad.state.units['e@db2'].reason).toMatch(/stdout was 'nope', expected 'ok'/);
   });
 
   it('skip_if that holds skips the step; one that fails runs it', async () => {
-    const { state, transport } = await runIt(RB(`
-  - { id: vip, on: [standby, db3], run: add-vip, skip_if: has-vip }`), (h, cmd) => (cmd === 'has-vip' ? { exitCode: h === 'db2' ? 0 : 1 } : {}));
+    const { state, transport } = await runIt(
+      RB(`
+  - { id: vip, on: [standby, db3], run: add-vip, skip_if: has-vip }`),
+      (h, cmd) => (cmd === 'has-vip' ? { exitCode: h === 'db2' ? 0 : 1 } : {}),
+    );
     expect(state.units['vip@db2'].status).toBe(UnitStatus.Skipped);
     expect(state.units['vip@db3'].status).toBe(UnitStatus.Ok);
     expect(transport.calls.filter((c) => c.command === 'add-vip').map((c) => c.host)).toEqual(['db3']);
   });
 
   it('skips the steps of a may_be_down host that is unreachable, and `when: unreachable` runs the other path', async () => {
-    const { state, transport } = await runIt(RB(`
+    const { state, transport } = await runIt(
+      RB(`
   - { id: fence, on: primary, run: stop-pg }
   - { id: pdu, on: standby, run: pdu-off, when: { unreachable: primary } }
-  - { id: nope, on: standby, run: never, when: { reachable: primary } }`), () => ({}), { down: ['db1'] });
+  - { id: nope, on: standby, run: never, when: { reachable: primary } }`),
+      () => ({}),
+      { down: ['db1'] },
+    );
     expect(state.status).toBe('succeeded');
     expect(state.units['fence@db1'].status).toBe(UnitStatus.Skipped);
     expect(state.units['fence@db1'].note).toMatch(/as expected/);
@@ -75,8 +109,12 @@ describe('engine', () => {
   });
 
   it('an unreachable host that is not expected down fails the step as unreachable, not as a command failure', async () => {
-    const { state, journal } = await runIt(RB(`
-  - { id: s, on: standby, run: x }`), () => ({}), { down: ['db2'] });
+    const { state, journal } = await runIt(
+      RB(`
+  - { id: s, on: standby, run: x }`),
+      () => ({}),
+      { down: ['db2'] },
+    );
     expect(state.status).toBe('failed');
     const err = journal.records.find((r) => r.type === 'exec-error');
     expect(err && 'kind' in err && err.kind).toBe('unreachable');
@@ -84,49 +122,81 @@ describe('engine', () => {
 
   it('connection lost mid-command fails the step as connection-lost and is not retried unless idempotent', async () => {
     const lost = () => new TransportError('connection-lost', 'db2', 'connection lost while a command ran');
-    const a = await runIt(RB(`
-  - { id: s, on: standby, run: x, retries: 3 }`), lost);
+    const a = await runIt(
+      RB(`
+  - { id: s, on: standby, run: x, retries: 3 }`),
+      lost,
+    );
     expect(a.transport.calls.length).toBe(1);
     expect(a.state.units['s@db2'].reason).toMatch(/connection lost/);
-    const b = await runIt(RB(`
-  - { id: s, on: standby, run: x, retries: 3, idempotent: true }`), (_h, _c, n) => (n < 2 ? lost() : {}));
+    const b = await runIt(
+      RB(`
+  - { id: s, on: standby, run: x, retries: 3, idempotent: true }`),
+      (_h, _c, n) => (n < 2 ? lost() : {}),
+    );
     expect(b.state.status).toBe('succeeded');
   });
 
   it('on_failure: continue goes on; the default without a person aborts', async () => {
-    const c = await runIt(RB(`
+    const c = await runIt(
+      RB(`
   - { id: a, on: standby, run: fail, on_failure: continue }
-  - { id: b, on: standby, run: ok }`), (_h, cmd) => ({ exitCode: cmd === 'fail' ? 1 : 0 }));
+  - { id: b, on: standby, run: ok }`),
+      (_h, cmd) => ({ exitCode: cmd === 'fail' ? 1 : 0 }),
+    );
     expect(c.state.status).toBe('succeeded');
     expect(c.state.steps.a.status).toBe('failed');
-    const d = await runIt(RB(`
+    const d = await runIt(
+      RB(`
   - { id: a, on: standby, run: fail }
-  - { id: b, on: standby, run: ok }`), (_h, cmd) => ({ exitCode: cmd === 'fail' ? 1 : 0 }));
+  - { id: b, on: standby, run: ok }`),
+      (_h, cmd) => ({ exitCode: cmd === 'fail' ? 1 : 0 }),
+    );
     expect(d.state.status).toBe('failed');
     expect(d.transport.calls.map((x) => x.command)).toEqual(['fail']);
   });
 
   it('ask: retry, then rollback of the completed steps in reverse order', async () => {
     const op = new FakeOperator({ failure: ['retry', 'rollback'] });
-    const { state, transport } = await runIt(RB(`
+    const { state, transport } = await runIt(
+      RB(`
   - { id: one, on: standby, run: do-1, rollback: undo-1 }
   - { id: two, on: db3, run: do-2, rollback: undo-2 }
   - { id: nor, on: standby, run: do-nr }
-  - { id: bad, on: standby, run: boom }`), (_h, cmd) => ({ exitCode: cmd === 'boom' ? 1 : 0 }), { operator: op, interactive: true });
+  - { id: bad, on: standby, run: boom }`),
+      (_h, cmd) => ({ exitCode: cmd === 'boom' ? 1 : 0 }),
+      { operator: op, interactive: true },
+    );
     expect(op.asked).toEqual(['failure:bad', 'failure:bad']);
-    expect(transport.calls.map((c) => c.command)).toEqual(['do-1', 'do-2', 'do-nr', 'boom', 'boom', 'undo-2', 'undo-1']);
+    expect(transport.calls.map((c) => c.command)).toEqual([
+      'do-1',
+      'do-2',
+      'do-nr',
+      'boom',
+      'boom',
+      'undo-2',
+      'undo-1',
+    ]);
     expect(state.status).toBe('rolled-back');
   });
 
   it('a gate answered no stops the run before the step; manual steps record typed values', async () => {
-    const no = await runIt(RB(`
-  - { id: p, on: standby, run: promote, confirm: "Promote {{ roles.standby }}?" }`), () => ({}), { operator: new FakeOperator({ confirm: false }) });
+    const no = await runIt(
+      RB(`
+  - { id: p, on: standby, run: promote, confirm: "Promote {{ roles.standby }}?" }`),
+      () => ({}),
+      { operator: new FakeOperator({ confirm: false }) },
+    );
     expect(no.state.status).toBe('aborted');
     expect(no.transport.calls).toEqual([]);
     expect(no.operator.asked).toEqual(['confirm:Promote db2?']);
-    const m = await runIt(RB(`
+    const m = await runIt(
+      RB(`
   - { id: m, manual: "Read the serial", record: serial }
-  - { id: u, on: standby, run: "echo {{ captured.serial }}" }`), () => ({}), { operator: new FakeOperator({ manual: 'AB 12' }) });
+  - { id: u, on: standby, run: "echo {{ captured.serial }}" }`),
+      () => ({}),
+      { operator: new FakeOperator({ manual: 'AB 12' }) },
+    );
     expect(m.state.status).toBe('succeeded');
     expect(m.transport.calls[0].command).toBe("echo 'AB 12'");
   });
@@ -134,12 +204,24 @@ describe('engine', () => {
   it('parallel steps respect max_parallel; serial runs one host at a time and stops at the first failure', async () => {
     let running = 0;
     let peak = 0;
-    const slow: Script = async () => { running++; peak = Math.max(peak, running); await new Promise((r) => setTimeout(r, 5)); running--; return {}; };
-    await runIt(RB(`
-  - { id: p, on: [db1, db2, db3], run: x, max_parallel: 2 }`), slow);
+    const slow: Script = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return {};
+    };
+    await runIt(
+      RB(`
+  - { id: p, on: [db1, db2, db3], run: x, max_parallel: 2 }`),
+      slow,
+    );
     expect(peak).toBe(2);
-    const s = await runIt(RB(`
-  - { id: s, on: [db2, db3, db1], run: x, strategy: serial }`), (h) => ({ exitCode: h === 'db2' ? 1 : 0 }));
+    const s = await runIt(
+      RB(`
+  - { id: s, on: [db2, db3, db1], run: x, strategy: serial }`),
+      (h) => ({ exitCode: h === 'db2' ? 1 : 0 }),
+    );
     expect(s.transport.calls.map((c) => c.host)).toEqual(['db2']);
   });
 
@@ -155,15 +237,26 @@ roles: { target: db3 }
 vars: { dev: eth0 }
 steps:
   - { id: add, on: target, run: "ip addr add {{ vars.vip }} dev {{ vars.dev }}" }`;
-    const { state, transport } = await runIt(RB(`
-  - { id: move, include: vip-move, with: { dev: eth1 } }`), () => ({}), { extra: [child] });
+    const { state, transport } = await runIt(
+      RB(`
+  - { id: move, include: vip-move, with: { dev: eth1 } }`),
+      () => ({}),
+      { extra: [child] },
+    );
     expect(state.status).toBe('succeeded');
     expect(transport.calls).toEqual([{ host: 'db3', command: 'ip addr add 198.18.0.100/24 dev eth1', env: {} }]);
   });
 
   it('secrets reach the command but never the journal', async () => {
-    const { journal, transport } = await runIt(RB(`
-  - { id: s, on: standby, run: "login {{ secrets.pw }}", env: { PGPASSWORD: "{{ secrets.pw }}" } }`, 'secrets: { pw: { env: PW } }'), () => ({ stdout: 'the password is hunter2-xyz', stderr: 'aHVudGVyMi14eXo=' }), { secrets: { pw: 'hunter2-xyz' } });
+    const { journal, transport } = await runIt(
+      RB(
+        `
+  - { id: s, on: standby, run: "login {{ secrets.pw }}", env: { PGPASSWORD: "{{ secrets.pw }}" } }`,
+        'secrets: { pw: { env: PW } }',
+      ),
+      () => ({ stdout: 'the password is hunter2-xyz', stderr: 'aHVudGVyMi14eXo=' }),
+      { secrets: { pw: 'hunter2-xyz' } },
+    );
     expect(transport.calls[0].command).toBe('login hunter2-xyz');
     expect(transport.calls[0].env).toEqual({ PGPASSWORD: 'hunter2-xyz' });
     const text = JSON.stringify(journal.records);
@@ -188,7 +281,9 @@ steps:
     for (const r of kept.slice(1)) apply(state, plan, r);
     expect(state.units['b@db2'].status).toBe(UnitStatus.Running);
     expect(state.captured.v).toBe('val');
-    await journal.append({ type: 'resumed', operator: 'x', inDoubt: [{ step: 'b', host: 'db2' }] }).then((r) => apply(state, plan, r));
+    await journal
+      .append({ type: 'resumed', operator: 'x', inDoubt: [{ step: 'b', host: 'db2' }] })
+      .then((r) => apply(state, plan, r));
     const op = new FakeOperator({ inDoubt: 'done' });
     const second = await runIt(rb, () => ({}), { state, journal, operator: op, plan, interactive: true });
     expect(op.asked).toEqual(['in-doubt:b']);
@@ -201,7 +296,10 @@ describe('engine: a dropped connection', () => {
   it('leaves a non-idempotent step in doubt on resume instead of re-running it', async () => {
     const rb = RB(`
   - { id: a, on: standby, run: do-a }`);
-    const first = await runIt(rb, () => new TransportError('connection-lost', 'db2', 'connection lost while a command ran'));
+    const first = await runIt(
+      rb,
+      () => new TransportError('connection-lost', 'db2', 'connection lost while a command ran'),
+    );
     expect(first.state.status).toBe('failed');
     const plan = first.plan;
     const journal = new MemoryJournal();
@@ -231,7 +329,9 @@ describe('engine: in doubt on a capturing step', () => {
     const plan = first.plan;
     const state = initState(plan, kept[0] as JournalRecord & RunStartedEvent, { defaultOnFailure: 'ask' });
     for (const r of kept.slice(1)) apply(state, plan, r);
-    await journal.append({ type: 'resumed', operator: 'x', inDoubt: [{ step: 'tok', host: 'db2' }] }).then((r) => apply(state, plan, r));
+    await journal
+      .append({ type: 'resumed', operator: 'x', inDoubt: [{ step: 'tok', host: 'db2' }] })
+      .then((r) => apply(state, plan, r));
     const op = new FakeOperator({ inDoubt: 'done', manual: 'T-typed' });
     const second = await runIt(rb, () => ({}), { state, journal, operator: op, plan, interactive: true });
     expect(op.asked).toEqual(['in-doubt:tok', 'manual:tok']);
@@ -267,7 +367,12 @@ ${steps.map((s) => `  - { id: ${s}, on: [${hosts.join(', ')}], run: do-${s}, str
     const fs: JournalFs = {
       ...nodeJournalFs,
       write: async (fd, data, off, len) => {
-        const lines = data.subarray(off, off + len).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; host?: string });
+        const lines = data
+          .subarray(off, off + len)
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { type: string; step?: string; host?: string });
         const intents = lines.filter((r) => r.type === 'intent').map((r) => `${r.step}@${r.host}`);
         log.push(`write ${intents.join(' ')}`.trim());
         return nodeJournalFs.write(fd, data, off, len);
@@ -283,10 +388,32 @@ ${steps.map((s) => `  - { id: ${s}, on: [${hosts.join(', ')}], run: do-${s}, str
     try {
       const journal = await FileJournal.create(path.join(tmp, '.lifeboat'), newRunId('fleet'), { fs, sync: mustSync });
       const clock = fakeClock();
-      const transport = new FakeTransport((host, cmd) => { log.push(`send ${cmd.replace('do-', '')}@${host}`); return {}; });
-      const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: 'fleet', version: '1.0.0', title: 'Fleet', digest: plan.digest, files: [], inventory: 'fleet', inventoryDigest: '', operator: 'tester@box', lifeboatVersion: '0', vars: {}, mode: 'run' })) as JournalRecord & RunStartedEvent;
+      const transport = new FakeTransport((host, cmd) => {
+        log.push(`send ${cmd.replace('do-', '')}@${host}`);
+        return {};
+      });
+      const started = (await journal.append({
+        type: 'run-started',
+        runId: 'r1',
+        runbook: 'fleet',
+        version: '1.0.0',
+        title: 'Fleet',
+        digest: plan.digest,
+        files: [],
+        inventory: 'fleet',
+        inventoryDigest: '',
+        operator: 'tester@box',
+        lifeboatVersion: '0',
+        vars: {},
+        mode: 'run',
+      })) as JournalRecord & RunStartedEvent;
       const state = initState(plan, started, { defaultOnFailure: 'abort' });
-      await new Runner(plan, state, { transports: oneTransportForAll(transport), journal, operator: new FakeOperator(), reporter: silent, clock }, { secrets: {} }).run();
+      await new Runner(
+        plan,
+        state,
+        { transports: oneTransportForAll(transport), journal, operator: new FakeOperator(), reporter: silent, clock },
+        { secrets: {} },
+      ).run();
       await journal.close();
       expect(state.status).toBe('succeeded');
       expect(transport.calls).toHaveLength(100);
@@ -314,25 +441,46 @@ ${steps.map((s) => `  - { id: ${s}, on: [${hosts.join(', ')}], run: do-${s}, str
 });
 
 describe('engine: the data-loss window (measures: rpo)', () => {
-  const steps = (value: string) => [RB(`
+  const steps = (value: string) =>
+    [
+      RB(
+        `
   - { id: lag, phase: preflight, on: standby, run: measure-lag, capture: lag, measures: rpo }
   - { id: note, on: standby, run: "echo {{ captured.lag }}" }
   - { id: promote, on: standby, run: promote, confirm: "Promote {{ roles.standby }}?" }
-  - { id: vip, on: standby, run: vip, confirm: "Move the VIP?" }`, 'objectives: { rto: 15m, rpo: 1m }'), (_h: string, cmd: string) => (cmd === 'measure-lag' ? { stdout: `${value}\n` } : {})] as const;
+  - { id: vip, on: standby, run: vip, confirm: "Move the VIP?" }`,
+        'objectives: { rto: 15m, rpo: 1m }',
+      ),
+      (_h: string, cmd: string) => (cmd === 'measure-lag' ? { stdout: `${value}\n` } : {}),
+    ] as const;
 
   it('puts the window before the first point of no return only, journals it once, and says plainly when it is past the RPO', async () => {
     const within = await runIt(...steps('0.4'));
     expect(within.state.status).toBe('succeeded');
-    expect(within.operator.asked).toEqual(['confirm:data-loss window ≈ 0.4 s (RPO 1m): within. Promote db2?', 'confirm:Move the VIP?']);
+    expect(within.operator.asked).toEqual([
+      'confirm:data-loss window ≈ 0.4 s (RPO 1m): within. Promote db2?',
+      'confirm:Move the VIP?',
+    ]);
     const recs = within.journal.records.filter((r) => r.type === 'rpo-measured');
     expect(recs).toHaveLength(1);
-    expect(recs[0]).toMatchObject({ step: 'lag', capture: 'lag', value: '0.4', windowMs: 400, rpoMs: 60_000, verdict: 'within' });
+    expect(recs[0]).toMatchObject({
+      step: 'lag',
+      capture: 'lag',
+      value: '0.4',
+      windowMs: 400,
+      rpoMs: 60_000,
+      verdict: 'within',
+    });
     // the measurement is journaled after the result that captured it
     const seqOf = (pred: (r: JournalRecord) => boolean) => within.journal.records.findIndex(pred);
-    expect(seqOf((r) => r.type === 'rpo-measured')).toBeGreaterThan(seqOf((r) => r.type === 'exec-finished' && r.step === 'lag'));
+    expect(seqOf((r) => r.type === 'rpo-measured')).toBeGreaterThan(
+      seqOf((r) => r.type === 'exec-finished' && r.step === 'lag'),
+    );
 
     const past = await runIt(...steps('2m'));
-    expect(past.operator.asked[0]).toBe('confirm:data-loss window ≈ 2m00s (RPO 1m): PAST THE RPO — up to 2m00s of writes may be lost. Go on anyway? Promote db2?');
+    expect(past.operator.asked[0]).toBe(
+      'confirm:data-loss window ≈ 2m00s (RPO 1m): PAST THE RPO — up to 2m00s of writes may be lost. Go on anyway? Promote db2?',
+    );
     const no = await runIt(...steps('NULL'));
     expect(no.operator.asked[0]).toMatch(/^confirm:data-loss window not measured: lag printed "NULL"/);
   });

@@ -23,37 +23,75 @@ steps:
 `;
 
 describe('estimates: resolve', () => {
-  it('carries each step\'s estimate in ms, included steps with their own, and none where none is written', () => {
-    const plan = planOf(RB(`
+  it("carries each step's estimate in ms, included steps with their own, and none where none is written", () => {
+    const plan = planOf(
+      RB(
+        `
   - { id: pre, phase: preflight, on: standby, run: check, estimate: 30s }
   - { id: ask, confirm: Go?, estimate: 1h30m }
   - { id: copy, on: standby, run: copy }
-  - { id: vip, include: vip-move }`, 'objectives: { rto: 2h }'), [CHILD]);
-    expect(Object.fromEntries(plan.steps.map((s) => [s.id, s.estimateMs]))).toEqual({ pre: 30_000, ask: 5_400_000, copy: undefined, 'vip/add': 180_000 });
+  - { id: vip, include: vip-move }`,
+        'objectives: { rto: 2h }',
+      ),
+      [CHILD],
+    );
+    expect(Object.fromEntries(plan.steps.map((s) => [s.id, s.estimateMs]))).toEqual({
+      pre: 30_000,
+      ask: 5_400_000,
+      copy: undefined,
+      'vip/add': 180_000,
+    });
     expect('estimateMs' in plan.steps.find((s) => s.id === 'copy')!).toBe(false);
   });
 });
 
 describe('estimates: the sum against the RTO', () => {
   it('adds up the main phase only, counts the steps without an estimate, and is over only past the RTO', () => {
-    const steps = [{ phase: 'preflight', estimateMs: 3_600_000 }, { phase: 'main', estimateMs: 600_000 }, { phase: 'main' }, { estimateMs: 1_200_000 }];
+    const steps = [
+      { phase: 'preflight', estimateMs: 3_600_000 },
+      { phase: 'main', estimateMs: 600_000 },
+      { phase: 'main' },
+      { estimateMs: 1_200_000 },
+    ];
     const t = estimateTotal(steps, 1_800_000);
     expect(t).toEqual({ totalMs: 1_800_000, estimated: 2, steps: 3, rtoMs: 1_800_000, over: false });
     expect(describeEstimateTotal(t)).toBe('estimates add up to 30m (2 of 3 main-phase steps) — within the RTO of 30m');
-    expect(describeEstimateTotal(estimateTotal(steps, 1_500_000))).toBe('estimates add up to 30m (2 of 3 main-phase steps) — OVER the RTO of 25m');
-    expect(describeEstimateTotal(estimateTotal(steps.slice(1, 2)))).toBe('estimates add up to 10m (1 of 1 main-phase step) — no RTO set');
+    expect(describeEstimateTotal(estimateTotal(steps, 1_500_000))).toBe(
+      'estimates add up to 30m (2 of 3 main-phase steps) — OVER the RTO of 25m',
+    );
+    expect(describeEstimateTotal(estimateTotal(steps.slice(1, 2)))).toBe(
+      'estimates add up to 10m (1 of 1 main-phase step) — no RTO set',
+    );
     expect(describeEstimateTotal(estimateTotal([{ phase: 'main' }], 60_000))).toBe('');
   });
 
   it('steps that run only when a host is up, or only when it is down, are alternatives: the longest case counts', () => {
     const up = { host: 'db1', reachable: true, name: 'primary' };
     const down = { host: 'db1', reachable: false, name: 'primary' };
-    const steps = [{ estimateMs: 600_000, hosts: [up] }, { estimateMs: 240_000, hosts: [down] }, { estimateMs: 120_000, hosts: [down] }, { estimateMs: 300_000 }];
+    const steps = [
+      { estimateMs: 600_000, hosts: [up] },
+      { estimateMs: 240_000, hosts: [down] },
+      { estimateMs: 120_000, hosts: [down] },
+      { estimateMs: 300_000 },
+    ];
     const t = estimateTotal(steps, 900_000);
-    expect(t).toEqual({ totalMs: 900_000, estimated: 2, steps: 2, when: 'primary reachable', rtoMs: 900_000, over: false });
-    expect(describeEstimateTotal(t)).toBe('estimates add up to 15m (2 of 2 main-phase steps, with primary reachable) — within the RTO of 15m');
+    expect(t).toEqual({
+      totalMs: 900_000,
+      estimated: 2,
+      steps: 2,
+      when: 'primary reachable',
+      rtoMs: 900_000,
+      over: false,
+    });
+    expect(describeEstimateTotal(t)).toBe(
+      'estimates add up to 15m (2 of 2 main-phase steps, with primary reachable) — within the RTO of 15m',
+    );
     // a value condition may hold: such a step always counts
-    expect(estimateTotal([...steps, { estimateMs: 360_000, hosts: [down] }], 900_000)).toMatchObject({ totalMs: 1_020_000, when: 'primary unreachable', over: true });
+    expect(estimateTotal([...steps, { estimateMs: 360_000, hosts: [down] }], 900_000)).toMatchObject({
+      totalMs: 1_020_000,
+      when: 'primary unreachable',
+      over: true,
+    });
   });
 
   it('words a step that ran longer than its estimate, and nothing otherwise', () => {
@@ -65,11 +103,25 @@ describe('estimates: the sum against the RTO', () => {
 
 describe('estimates: the run report', () => {
   const t0 = Date.parse('2026-11-21T03:00:00Z');
-  const rec = (e: RunEvent, atMs: number, seq: number) => ({ ...e, seq, at: new Date(t0 + atMs).toISOString() }) as JournalRecord;
+  const rec = (e: RunEvent, atMs: number, seq: number) =>
+    ({ ...e, seq, at: new Date(t0 + atMs).toISOString() }) as JournalRecord;
   const started: RunEvent = {
-    type: 'run-started', runId: 'r-1', runbook: 'fs', version: '1.0.0', title: 'Fail over the file server', digest: 'ab'.repeat(32), files: [], inventory: 'lab', inventoryDigest: '',
-    operator: 'jo@laptop', lifeboatVersion: '0.1.0', vars: {}, rtoMs: 3_600_000, mode: 'rehearsal',
-    stepNumbers: { copy: '1', vip: '2', check: '3' }, estimatesMs: { copy: 600_000, vip: 120_000, check: 300_000 },
+    type: 'run-started',
+    runId: 'r-1',
+    runbook: 'fs',
+    version: '1.0.0',
+    title: 'Fail over the file server',
+    digest: 'ab'.repeat(32),
+    files: [],
+    inventory: 'lab',
+    inventoryDigest: '',
+    operator: 'jo@laptop',
+    lifeboatVersion: '0.1.0',
+    vars: {},
+    rtoMs: 3_600_000,
+    mode: 'rehearsal',
+    stepNumbers: { copy: '1', vip: '2', check: '3' },
+    estimatesMs: { copy: 600_000, vip: 120_000, check: 300_000 },
   };
   const records = [
     rec(started, 0, 1),
@@ -92,34 +144,54 @@ describe('estimates: the run report', () => {
   });
 
   it('says nothing of estimates for a journal without them (runs from before estimates, or none written)', async () => {
-    const m = reportModel([rec({ ...started, estimatesMs: undefined } as RunEvent, 0, 1), ...records.slice(1)], { version: '0.1.0' });
+    const m = reportModel([rec({ ...started, estimatesMs: undefined } as RunEvent, 0, 1), ...records.slice(1)], {
+      version: '0.1.0',
+    });
     expect(m.overruns).toEqual([]);
     expect((await createEngine(loadTemplateSet(), 'md')).render('report', m)).not.toContain('estimate');
   });
 
-  it('a run records the plan\'s estimates in its run-started record', () => {
-    const plan = planOf(RB(`
+  it("a run records the plan's estimates in its run-started record", () => {
+    const plan = planOf(
+      RB(`
   - { id: copy, on: standby, run: copy, estimate: 10m }
-  - { id: vip, on: standby, run: vip }`));
+  - { id: vip, on: standby, run: vip }`),
+    );
     expect(estimatesOf(plan)).toEqual({ copy: 600_000 });
-    expect(estimatesOf(planOf(RB(`
-  - { id: vip, on: standby, run: vip }`)))).toBeUndefined();
+    expect(
+      estimatesOf(
+        planOf(
+          RB(`
+  - { id: vip, on: standby, run: vip }`),
+        ),
+      ),
+    ).toBeUndefined();
   });
 });
 
 describe('estimates: the dry run', () => {
   const io = () => {
     let out = '';
-    const stdout = { write: (s: string) => { out += s; return true; } } as unknown as CliIO['stdout'];
+    const stdout = {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as CliIO['stdout'];
     return { io: { stdout, stderr: stdout, stdin: process.stdin, env: {}, cwd: '/x' } as CliIO, out: () => out };
   };
-  const plan = planOf(RB(`
+  const plan = planOf(
+    RB(
+      `
   - { id: pre, phase: preflight, on: standby, run: check, estimate: 30s }
   - { id: ask, confirm: Fail over now?, estimate: 5m }
   - { id: copy, on: standby, run: copy, estimate: 20m }
-  - { id: vip, on: standby, run: vip }`, 'objectives: { rto: 20m }'));
+  - { id: vip, on: standby, run: vip }`,
+      'objectives: { rto: 20m }',
+    ),
+  );
 
-  it('shows each step\'s estimate and the main phase\'s total against the RTO', async () => {
+  it("shows each step's estimate and the main phase's total against the RTO", async () => {
     const t = io();
     await dryRun({ plan } as Prepared, { inventory: 'lab' }, t.io, 'run');
     expect(t.out()).toMatch(/ P1\. pre \[preflight\]\n {6}estimate: 30s\n/);
@@ -128,10 +200,13 @@ describe('estimates: the dry run', () => {
     expect(t.out()).toContain('\nEstimates add up to 25m (2 of 3 main-phase steps) — OVER the RTO of 20m.\n');
   });
 
-  it('--format json has each step\'s estimate and the total', async () => {
+  it("--format json has each step's estimate and the total", async () => {
     const t = io();
     await dryRun({ plan } as Prepared, { inventory: 'lab', format: 'json' }, t.io, 'run');
-    const doc = JSON.parse(t.out()) as { steps: { id: string; estimate?: string }[]; estimates: { totalMs: number; rtoMs: number; over: boolean; text: string } };
+    const doc = JSON.parse(t.out()) as {
+      steps: { id: string; estimate?: string }[];
+      estimates: { totalMs: number; rtoMs: number; over: boolean; text: string };
+    };
     expect(doc.steps.map((s) => s.estimate)).toEqual(['30s', '5m', '20m', undefined]);
     expect(doc.estimates).toMatchObject({ totalMs: 1_500_000, rtoMs: 1_200_000, over: true });
   });

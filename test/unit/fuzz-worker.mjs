@@ -15,7 +15,9 @@ parentPort.on('message', (msg) => {
     writeFileSync(file, msg.bytes);
     const { diagnostics } = validatePaths([dir], { git: false });
     // a diagnostic must be printable: it names a file and a position
-    for (const d of diagnostics) if (typeof d.message !== 'string' || !Number.isFinite(d.line) || !Number.isFinite(d.col)) throw new Error(`malformed diagnostic ${JSON.stringify(d)}`);
+    for (const d of diagnostics)
+      if (typeof d.message !== 'string' || !Number.isFinite(d.line) || !Number.isFinite(d.col))
+        throw new Error(`malformed diagnostic ${JSON.stringify(d)}`);
     parentPort.postMessage({ id: msg.id, ok: true, diagnostics: diagnostics.length });
   } catch (e) {
     parentPort.postMessage({ id: msg.id, ok: false, error: e?.stack ?? String(e) });

@@ -1,20 +1,54 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, appendFileSync, statSync, symlinkSync, chmodSync, mkdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  rmSync,
+  readFileSync,
+  writeFileSync,
+  appendFileSync,
+  statSync,
+  symlinkSync,
+  chmodSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileJournal, newRunId, isRunId, readJournal, parseJournal, journalPath, nodeJournalFs, JournalError, type JournalFs } from '../../src/journal/file-journal.js';
+import {
+  FileJournal,
+  newRunId,
+  isRunId,
+  readJournal,
+  parseJournal,
+  journalPath,
+  nodeJournalFs,
+  JournalError,
+  type JournalFs,
+} from '../../src/journal/file-journal.js';
 import { StateDirError } from '../../src/journal/safe-fs.js';
 import { mustSync } from '../../src/engine/events.js';
 import type { RunEvent } from '../../src/engine/events.js';
 
 let tmp: string;
 let state: string;
-beforeEach(() => { tmp = mkdtempSync(path.join(tmpdir(), 'lb-journal-')); state = path.join(tmp, '.lifeboat'); });
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lb-journal-'));
+  state = path.join(tmp, '.lifeboat');
+});
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 const started = (runId: string): RunEvent => ({
-  type: 'run-started', runId, runbook: 'pg', version: '1.0.0', title: 'PG', digest: 'd', files: [], inventory: 'lab', inventoryDigest: 'i',
-  operator: 'root@laptop', lifeboatVersion: '0.1.0', vars: {}, mode: 'run',
+  type: 'run-started',
+  runId,
+  runbook: 'pg',
+  version: '1.0.0',
+  title: 'PG',
+  digest: 'd',
+  files: [],
+  inventory: 'lab',
+  inventoryDigest: 'i',
+  operator: 'root@laptop',
+  lifeboatVersion: '0.1.0',
+  vars: {},
+  mode: 'run',
 });
 const stepStarted = (step: string): RunEvent => ({ type: 'step-started', step });
 
@@ -23,7 +57,9 @@ describe('newRunId', () => {
     const id = newRunId('postgres-promote-standby', new Date('2026-11-21T23:05:09Z'));
     expect(id).toMatch(/^20261121-230509-postgres-promote-standby-[0-9a-f]{4}$/);
     expect(isRunId(id)).toBe(true);
-    expect(newRunId('a', new Date('2026-01-01T00:00:00Z')) < newRunId('a', new Date('2026-01-01T00:00:01Z'))).toBe(true);
+    expect(newRunId('a', new Date('2026-01-01T00:00:00Z')) < newRunId('a', new Date('2026-01-01T00:00:01Z'))).toBe(
+      true,
+    );
     expect(isRunId('../../etc')).toBe(false);
   });
 });
@@ -42,7 +78,11 @@ describe('FileJournal', () => {
     expect((await j2.append(stepStarted('b'))).seq).toBe(3);
     await j2.close();
     const { records, torn, problems } = readJournal(journalPath(state, id));
-    expect(records.map((r) => [r.seq, r.type])).toEqual([[1, 'run-started'], [2, 'step-started'], [3, 'step-started']]);
+    expect(records.map((r) => [r.seq, r.type])).toEqual([
+      [1, 'run-started'],
+      [2, 'step-started'],
+      [3, 'step-started'],
+    ]);
     expect(torn).toBe(false);
     expect(problems).toEqual([]);
   });
@@ -122,7 +162,9 @@ describe('FileJournal', () => {
       expect(statSync(path.join(state, 'runs')).mode & 0o777).toBe(0o700);
       expect(statSync(path.join(state, 'runs', id)).mode & 0o777).toBe(0o700);
       expect(statSync(journalPath(state, id)).mode & 0o777).toBe(0o600);
-    } finally { process.umask(old); }
+    } finally {
+      process.umask(old);
+    }
   });
 
   it('refuses a state folder that is a symlink', async () => {
@@ -164,9 +206,18 @@ describe('FileJournal', () => {
     const calls: string[] = [];
     const spy: JournalFs = {
       ...nodeJournalFs,
-      write: async (...a) => { calls.push('write'); return nodeJournalFs.write(...a); },
-      fdatasync: async (fd) => { calls.push('fdatasync'); return nodeJournalFs.fdatasync(fd); },
-      fsyncDir: async (d) => { calls.push(`fsyncDir ${path.basename(d)}`); return nodeJournalFs.fsyncDir(d); },
+      write: async (...a) => {
+        calls.push('write');
+        return nodeJournalFs.write(...a);
+      },
+      fdatasync: async (fd) => {
+        calls.push('fdatasync');
+        return nodeJournalFs.fdatasync(fd);
+      },
+      fsyncDir: async (d) => {
+        calls.push(`fsyncDir ${path.basename(d)}`);
+        return nodeJournalFs.fsyncDir(d);
+      },
     };
     const id = newRunId('pg');
     const j = await FileJournal.create(state, id, { fs: spy });
@@ -183,8 +234,14 @@ describe('FileJournal', () => {
     const calls: string[] = [];
     const spy: JournalFs = {
       ...nodeJournalFs,
-      write: async (...a) => { calls.push('write'); return nodeJournalFs.write(...a); },
-      fdatasync: async (fd) => { calls.push('fdatasync'); return nodeJournalFs.fdatasync(fd); },
+      write: async (...a) => {
+        calls.push('write');
+        return nodeJournalFs.write(...a);
+      },
+      fdatasync: async (fd) => {
+        calls.push('fdatasync');
+        return nodeJournalFs.fdatasync(fd);
+      },
       fsyncDir: async (d) => nodeJournalFs.fsyncDir(d),
     };
     const j = await FileJournal.create(state, newRunId('pg'), { fs: spy, sync: mustSync });
@@ -205,14 +262,18 @@ describe('FileJournal', () => {
       ...nodeJournalFs,
       fdatasync: async (fd) => {
         if (fail) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
-        await new Promise<void>((r) => { release = r; });
+        await new Promise<void>((r) => {
+          release = r;
+        });
         return nodeJournalFs.fdatasync(fd);
       },
     };
     const id = newRunId('pg');
     const j = await FileJournal.create(state, id, { fs: spy });
     let done = false;
-    const p = j.append(stepStarted('a')).then(() => { done = true; });
+    const p = j.append(stepStarted('a')).then(() => {
+      done = true;
+    });
     await new Promise((r) => setTimeout(r, 20));
     expect(done).toBe(false);
     release();
@@ -228,14 +289,33 @@ describe('FileJournal', () => {
   it('applies the redact hook to every string field, never to the type', async () => {
     const id = newRunId('pg');
     const j = await FileJournal.create(state, id, { redact: (s) => s.replaceAll('hunter2', '***') });
-    await j.append({ type: 'exec-finished', step: 'login', host: 'db2', attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 5,
-      stdoutTail: 'password is hunter2', stderrTail: '', ok: true, captured: { name: 'pw', value: 'hunter2' } });
+    await j.append({
+      type: 'exec-finished',
+      step: 'login',
+      host: 'db2',
+      attempt: 1,
+      purpose: 'run',
+      exitCode: 0,
+      timedOut: false,
+      canceled: false,
+      signal: null,
+      durationMs: 5,
+      stdoutTail: 'password is hunter2',
+      stderrTail: '',
+      ok: true,
+      captured: { name: 'pw', value: 'hunter2' },
+    });
     await j.append({ type: 'intent', step: 'x', host: 'db2', attempt: 1, command: "echo 'hunter2'", purpose: 'run' });
     await j.close();
     const text = readFileSync(journalPath(state, id), 'utf8');
     expect(text).not.toContain('hunter2');
     const { records } = readJournal(journalPath(state, id));
-    expect(records[0]).toMatchObject({ type: 'exec-finished', stdoutTail: 'password is ***', captured: { value: '***' }, exitCode: 0 });
+    expect(records[0]).toMatchObject({
+      type: 'exec-finished',
+      stdoutTail: 'password is ***',
+      captured: { value: '***' },
+      exitCode: 0,
+    });
     expect(records[1]).toMatchObject({ type: 'intent', command: "echo '***'" });
   });
 

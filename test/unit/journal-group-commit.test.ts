@@ -4,17 +4,40 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FileJournal, newRunId, readJournal, nodeJournalFs, JournalError, type JournalFs } from '../../src/journal/file-journal.js';
+import {
+  FileJournal,
+  newRunId,
+  readJournal,
+  nodeJournalFs,
+  JournalError,
+  type JournalFs,
+} from '../../src/journal/file-journal.js';
 import { mustSync, type RunEvent } from '../../src/engine/events.js';
 
 let tmp: string;
 let state: string;
-beforeEach(() => { tmp = mkdtempSync(path.join(tmpdir(), 'lb-group-')); state = path.join(tmp, '.lifeboat'); });
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lb-group-'));
+  state = path.join(tmp, '.lifeboat');
+});
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 const stepStarted = (step: string): RunEvent => ({ type: 'step-started', step });
-const intent = (host: string): RunEvent => ({ type: 'intent', step: 'p', host, attempt: 1, command: 'restart', purpose: 'run' });
-const gate = () => { let open!: () => void; const p = new Promise<void>((r) => { open = r; }); return { p, open }; };
+const intent = (host: string): RunEvent => ({
+  type: 'intent',
+  step: 'p',
+  host,
+  attempt: 1,
+  command: 'restart',
+  purpose: 'run',
+});
+const gate = () => {
+  let open!: () => void;
+  const p = new Promise<void>((r) => {
+    open = r;
+  });
+  return { p, open };
+};
 
 /** the real fs, with every write (its lines) and fdatasync logged */
 function spyFs(over: Partial<JournalFs> = {}) {
@@ -22,10 +45,21 @@ function spyFs(over: Partial<JournalFs> = {}) {
   const fs: JournalFs = {
     ...nodeJournalFs,
     write: async (fd, data, off, len) => {
-      log.push(`write ${data.subarray(off, off + len).toString('utf8').split('\n').filter(Boolean).length}`);
+      log.push(
+        `write ${
+          data
+            .subarray(off, off + len)
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean).length
+        }`,
+      );
       return (over.write ?? nodeJournalFs.write)(fd, data, off, len);
     },
-    fdatasync: async (fd) => { log.push('fdatasync'); return (over.fdatasync ?? nodeJournalFs.fdatasync)(fd); },
+    fdatasync: async (fd) => {
+      log.push('fdatasync');
+      return (over.fdatasync ?? nodeJournalFs.fdatasync)(fd);
+    },
   };
   return { fs, log };
 }
@@ -66,10 +100,21 @@ describe('FileJournal group commit', () => {
 
   it('resolves no append of a batch before its fdatasync returned', async () => {
     const g = gate();
-    const { fs, log } = spyFs({ fdatasync: async (fd) => { await g.p; return nodeJournalFs.fdatasync(fd); } });
+    const { fs, log } = spyFs({
+      fdatasync: async (fd) => {
+        await g.p;
+        return nodeJournalFs.fdatasync(fd);
+      },
+    });
     const j = await FileJournal.create(state, newRunId('pg'), { fs, sync: mustSync });
     const done: number[] = [];
-    const all = Promise.all([j.append(stepStarted('a')), j.append(intent('h1')), j.append(intent('h2'))].map((p) => p.then((r) => { done.push(r.seq); })));
+    const all = Promise.all(
+      [j.append(stepStarted('a')), j.append(intent('h1')), j.append(intent('h2'))].map((p) =>
+        p.then((r) => {
+          done.push(r.seq);
+        }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 20));
     expect(log).toEqual(['write 3', 'fdatasync']);
     expect(done).toEqual([]);
@@ -82,7 +127,15 @@ describe('FileJournal group commit', () => {
   it('lines appended while a batch is being written form the next batch, in order', async () => {
     const g = gate();
     let first = true;
-    const { fs, log } = spyFs({ write: async (fd, d, o, l) => { if (first) { first = false; await g.p; } return nodeJournalFs.write(fd, d, o, l); } });
+    const { fs, log } = spyFs({
+      write: async (fd, d, o, l) => {
+        if (first) {
+          first = false;
+          await g.p;
+        }
+        return nodeJournalFs.write(fd, d, o, l);
+      },
+    });
     const j = await FileJournal.create(state, newRunId('pg'), { fs, sync: mustSync });
     const a = j.append(intent('h1'));
     await new Promise((r) => setTimeout(r, 10)); // the flusher is now inside the first write
@@ -93,7 +146,12 @@ describe('FileJournal group commit', () => {
     await Promise.all([a, ...rest]);
     expect(log).toEqual(['write 1', 'fdatasync', 'write 3', 'fdatasync']);
     await j.close();
-    expect(readJournal(j.path).records.map((r) => [r.seq, (r as { host: string }).host])).toEqual([[1, 'h1'], [2, 'h2'], [3, 'h3'], [4, 'h4']]);
+    expect(readJournal(j.path).records.map((r) => [r.seq, (r as { host: string }).host])).toEqual([
+      [1, 'h1'],
+      [2, 'h2'],
+      [3, 'h3'],
+      [4, 'h4'],
+    ]);
   });
 
   it('continues short writes until the whole batch is in the file', async () => {
@@ -145,7 +203,11 @@ describe('FileJournal group commit', () => {
   });
 
   it('a failed fdatasync rejects its batch and stops the journal', async () => {
-    const { fs } = spyFs({ fdatasync: async () => { throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }); } });
+    const { fs } = spyFs({
+      fdatasync: async () => {
+        throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+      },
+    });
     const j = await FileJournal.create(state, newRunId('pg'), { fs, sync: mustSync });
     const r = await Promise.allSettled([j.append(stepStarted('a')), j.append(intent('h1'))]);
     expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
@@ -165,8 +227,14 @@ describe('FileJournal group commit', () => {
   });
 
   it('redacts every record of a batch', async () => {
-    const j = await FileJournal.create(state, newRunId('pg'), { redact: (s) => s.replaceAll('hunter2', '***'), sync: mustSync });
-    await Promise.all([j.append({ type: 'intent', step: 'x', host: 'db2', attempt: 1, command: 'login hunter2', purpose: 'run' }), j.append(stepStarted('hunter2'))]);
+    const j = await FileJournal.create(state, newRunId('pg'), {
+      redact: (s) => s.replaceAll('hunter2', '***'),
+      sync: mustSync,
+    });
+    await Promise.all([
+      j.append({ type: 'intent', step: 'x', host: 'db2', attempt: 1, command: 'login hunter2', purpose: 'run' }),
+      j.append(stepStarted('hunter2')),
+    ]);
     await j.close();
     expect(readFileSync(j.path, 'utf8')).not.toContain('hunter2');
   });

@@ -5,7 +5,15 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FileJournal, journalPath } from '../../src/journal/file-journal.js';
 import { acquireLocalLock } from '../../src/journal/lock.js';
-import { listRuns, newestUnfinishedRun, timeline, formatElapsed, describeRto, resolveStateDir, readRun } from '../../src/journal/runs.js';
+import {
+  listRuns,
+  newestUnfinishedRun,
+  timeline,
+  formatElapsed,
+  describeRto,
+  resolveStateDir,
+  readRun,
+} from '../../src/journal/runs.js';
 import { runsCommand } from '../../src/commands/runs.js';
 import { logCommand } from '../../src/commands/log.js';
 import { findRunId } from '../../src/session/find-run.js';
@@ -15,34 +23,102 @@ import type { CliIO } from '../../src/cli/io.js';
 
 let tmp: string;
 let state: string;
-beforeEach(() => { tmp = mkdtempSync(path.join(tmpdir(), 'lb-runs-')); state = path.join(tmp, '.lifeboat'); });
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lb-runs-'));
+  state = path.join(tmp, '.lifeboat');
+});
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 function fakeIO(): CliIO & { out: () => string } {
   const stdout = new PassThrough();
   let text = '';
-  stdout.on('data', (d) => { text += d; });
-  return { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env: { NO_COLOR: '1' }, cwd: tmp, out: () => text };
+  stdout.on('data', (d) => {
+    text += d;
+  });
+  return {
+    stdout,
+    stderr: new PassThrough(),
+    stdin: new PassThrough(),
+    env: { NO_COLOR: '1' },
+    cwd: tmp,
+    out: () => text,
+  };
 }
 
 const start = (runId: string, runbook = 'pg'): RunEvent => ({
-  type: 'run-started', runId, runbook, version: '2.1.0', title: 'Promote', digest: 'd', files: [], inventory: 'production', inventoryDigest: 'i',
-  operator: 'root@laptop', lifeboatVersion: '0.1.0', vars: {}, mode: 'run', rtoMs: 30 * 60_000,
+  type: 'run-started',
+  runId,
+  runbook,
+  version: '2.1.0',
+  title: 'Promote',
+  digest: 'd',
+  files: [],
+  inventory: 'production',
+  inventoryDigest: 'i',
+  operator: 'root@laptop',
+  lifeboatVersion: '0.1.0',
+  vars: {},
+  mode: 'run',
+  rtoMs: 30 * 60_000,
 });
 
 /** writes events with a clock that advances by the given ms per event */
-async function writeRun(runId: string, events: [number, RunEvent][], t0 = Date.parse('2026-11-21T10:00:00Z')): Promise<void> {
+async function writeRun(
+  runId: string,
+  events: [number, RunEvent][],
+  t0 = Date.parse('2026-11-21T10:00:00Z'),
+): Promise<void> {
   let t = t0;
   const j = await FileJournal.create(state, runId, { now: () => new Date(t) });
-  for (const [dt, e] of events) { t += dt; await j.append(e); }
+  for (const [dt, e] of events) {
+    t += dt;
+    await j.append(e);
+  }
   await j.close();
 }
 
 const promoteOk: [number, RunEvent][] = [
   [1000, { type: 'step-started', step: 'promote' }],
-  [0, { type: 'confirmed', step: 'promote', question: 'Promote db2 to primary? This cannot be undone.', answer: true, by: 'root@laptop', auto: false }],
-  [2000, { type: 'intent', step: 'promote', host: 'db2', attempt: 1, command: 'pg_ctl promote -D /var/lib/postgresql/15/main -w', purpose: 'run' }],
-  [300, { type: 'exec-finished', step: 'promote', host: 'db2', attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 300, stdoutTail: '', stderrTail: '', ok: true }],
+  [
+    0,
+    {
+      type: 'confirmed',
+      step: 'promote',
+      question: 'Promote db2 to primary? This cannot be undone.',
+      answer: true,
+      by: 'root@laptop',
+      auto: false,
+    },
+  ],
+  [
+    2000,
+    {
+      type: 'intent',
+      step: 'promote',
+      host: 'db2',
+      attempt: 1,
+      command: 'pg_ctl promote -D /var/lib/postgresql/15/main -w',
+      purpose: 'run',
+    },
+  ],
+  [
+    300,
+    {
+      type: 'exec-finished',
+      step: 'promote',
+      host: 'db2',
+      attempt: 1,
+      purpose: 'run',
+      exitCode: 0,
+      timedOut: false,
+      canceled: false,
+      signal: null,
+      durationMs: 300,
+      stdoutTail: '',
+      stderrTail: '',
+      ok: true,
+    },
+  ],
   [0, { type: 'step-finished', step: 'promote', result: 'ok', durationMs: 2300 }],
 ];
 
@@ -52,22 +128,58 @@ describe('run log', () => {
     const b = '20261121-110000-pg-bbbb';
     const c = '20261121-120000-files-cccc';
     const d = '20261121-130000-pg-dddd';
-    await writeRun(a, [[0, start(a)], ...promoteOk, [100, { type: 'run-finished', result: 'succeeded', durationMs: 3400 }]]);
+    await writeRun(a, [
+      [0, start(a)],
+      ...promoteOk,
+      [100, { type: 'run-finished', result: 'succeeded', durationMs: 3400 }],
+    ]);
     await writeRun(b, [[0, start(b)], ...promoteOk.slice(0, 3)], Date.parse('2026-11-21T11:00:00Z'));
-    await writeRun(c, [[0, start(c, 'files')], [10, { type: 'step-started', step: 'sync' }]], Date.parse('2026-11-21T12:00:00Z'));
-    await writeRun(d, [[0, start(d)], [10, { type: 'interrupted', by: 'root@laptop', how: 'after-step' }], [10, { type: 'run-finished', result: 'interrupted', durationMs: 20 }],
-      [60_000, { type: 'resumed', operator: 'root@laptop', inDoubt: [] }], [10, { type: 'run-finished', result: 'failed', durationMs: 5, message: 'promote failed' }]], Date.parse('2026-11-21T13:00:00Z'));
+    await writeRun(
+      c,
+      [
+        [0, start(c, 'files')],
+        [10, { type: 'step-started', step: 'sync' }],
+      ],
+      Date.parse('2026-11-21T12:00:00Z'),
+    );
+    await writeRun(
+      d,
+      [
+        [0, start(d)],
+        [10, { type: 'interrupted', by: 'root@laptop', how: 'after-step' }],
+        [10, { type: 'run-finished', result: 'interrupted', durationMs: 20 }],
+        [60_000, { type: 'resumed', operator: 'root@laptop', inDoubt: [] }],
+        [10, { type: 'run-finished', result: 'failed', durationMs: 5, message: 'promote failed' }],
+      ],
+      Date.parse('2026-11-21T13:00:00Z'),
+    );
     // c is running: its lock is held by this live process
     const lock = acquireLocalLock(state, 'files', { runId: c, operator: 'root@laptop' });
     try {
       const runs = listRuns(state);
-      expect(runs.map((r) => [r.id, r.state])).toEqual([[d, 'failed'], [c, 'running'], [b, 'crashed'], [a, 'succeeded']]);
+      expect(runs.map((r) => [r.id, r.state])).toEqual([
+        [d, 'failed'],
+        [c, 'running'],
+        [b, 'crashed'],
+        [a, 'succeeded'],
+      ]);
       const ra = runs[3];
-      expect(ra).toMatchObject({ runbook: 'pg', version: '2.1.0', inventory: 'production', operator: 'root@laptop', mode: 'run', durationMs: 3400, withinRto: true, steps: { ok: 1, failed: 0, skipped: 0 } });
+      expect(ra).toMatchObject({
+        runbook: 'pg',
+        version: '2.1.0',
+        inventory: 'production',
+        operator: 'root@laptop',
+        mode: 'run',
+        durationMs: 3400,
+        withinRto: true,
+        steps: { ok: 1, failed: 0, skipped: 0 },
+      });
       expect(runs[2].inDoubt).toEqual([{ step: 'promote', host: 'db2', purpose: 'run', attempt: 1 }]);
       expect(runs[0]).toMatchObject({ resumes: 1, durationMs: 60_030, message: 'promote failed' });
       expect(newestUnfinishedRun(state)?.id).toBe(b);
-    } finally { lock.release(); }
+    } finally {
+      lock.release();
+    }
     // once the lock is gone, c is a crash, and the newest unfinished run
     expect(readRun(state, c).summary.state).toBe('crashed');
     expect(newestUnfinishedRun(state)?.id).toBe(c);
@@ -75,7 +187,10 @@ describe('run log', () => {
 
   it('an interrupted run that was resumed and is not finished is crashed, not interrupted', async () => {
     const id = '20261121-100000-pg-eeee';
-    await writeRun(id, [[0, start(id)], [10, { type: 'run-finished', result: 'interrupted', durationMs: 10 }]]);
+    await writeRun(id, [
+      [0, start(id)],
+      [10, { type: 'run-finished', result: 'interrupted', durationMs: 10 }],
+    ]);
     expect(readRun(state, id).summary.state).toBe('interrupted');
     const j = await FileJournal.open(state, id);
     await j.append({ type: 'resumed', operator: 'root@laptop', inDoubt: [] });
@@ -85,12 +200,33 @@ describe('run log', () => {
 
   it('tells the timeline in words', async () => {
     const id = '20261121-100000-pg-ffff';
-    await writeRun(id, [[0, start(id)], [200, { type: 'host-state', host: 'db1', reachable: false, kind: 'unreachable', message: 'connect ECONNREFUSED' }], ...promoteOk,
-      [10, { type: 'intent', step: 'move-vip', host: 'db2', attempt: 1, command: 'ip addr add 198.18.0.100/24 dev eth0', purpose: 'run' }]]);
+    await writeRun(id, [
+      [0, start(id)],
+      [
+        200,
+        { type: 'host-state', host: 'db1', reachable: false, kind: 'unreachable', message: 'connect ECONNREFUSED' },
+      ],
+      ...promoteOk,
+      [
+        10,
+        {
+          type: 'intent',
+          step: 'move-vip',
+          host: 'db2',
+          attempt: 1,
+          command: 'ip addr add 198.18.0.100/24 dev eth0',
+          purpose: 'run',
+        },
+      ],
+    ]);
     const { records } = readRun(state, id);
-    const text = timeline(records).map((l) => `${formatElapsed(l.elapsedMs)}  ${l.host ?? ''}  ${l.step ?? ''}  ${l.text}`);
+    const text = timeline(records).map(
+      (l) => `${formatElapsed(l.elapsedMs)}  ${l.host ?? ''}  ${l.step ?? ''}  ${l.text}`,
+    );
     expect(text).toContain('+00:03.5  db2  promote  ok (exit 0, 300ms)');
-    expect(text).toContain('+00:01.2    promote  confirm "Promote db2 to primary? This cannot be undone."  yes by root@laptop');
+    expect(text).toContain(
+      '+00:01.2    promote  confirm "Promote db2 to primary? This cannot be undone."  yes by root@laptop',
+    );
     expect(text).toContain('+00:00.2  db1    unreachable (unreachable: connect ECONNREFUSED)');
     expect(text.at(-1)).toMatch(/db2 {2}move-vip {2}sent, no result recorded: IN DOUBT/);
     // the answered intent is only shown when verbose
@@ -100,8 +236,21 @@ describe('run log', () => {
 
   it('an in-doubt command stays in doubt after "abort (decide later)", not after done or rerun', async () => {
     const { pendingIntents } = await import('../../src/journal/runs.js');
-    const intent = { seq: 2, at: 'x', type: 'intent', step: 's', host: 'h', attempt: 1, command: 'c', purpose: 'run' } as const;
-    const decided = (choice: 'abort' | 'done' | 'rerun') => pendingIntents([intent, { seq: 3, at: 'x', type: 'in-doubt', step: 's', host: 'h', choice, by: 'o', auto: false }]);
+    const intent = {
+      seq: 2,
+      at: 'x',
+      type: 'intent',
+      step: 's',
+      host: 'h',
+      attempt: 1,
+      command: 'c',
+      purpose: 'run',
+    } as const;
+    const decided = (choice: 'abort' | 'done' | 'rerun') =>
+      pendingIntents([
+        intent,
+        { seq: 3, at: 'x', type: 'in-doubt', step: 's', host: 'h', choice, by: 'o', auto: false },
+      ]);
     expect(decided('abort')).toHaveLength(1);
     expect(decided('done')).toHaveLength(0);
     expect(decided('rerun')).toHaveLength(0);
@@ -123,7 +272,11 @@ describe('run log', () => {
 
   it('runs and log commands print tables and timelines; log finds a run by a part of its id', async () => {
     const id = '20261121-100000-pg-abcd';
-    await writeRun(id, [[0, start(id)], ...promoteOk, [100, { type: 'run-finished', result: 'succeeded', durationMs: 3400 }]]);
+    await writeRun(id, [
+      [0, start(id)],
+      ...promoteOk,
+      [100, { type: 'run-finished', result: 'succeeded', durationMs: 3400 }],
+    ]);
     const io = fakeIO();
     expect(await runsCommand({}, io)).toBe(0);
     expect(io.out()).toMatch(/^RUN\s+RUNBOOK\s+INVENTORY/);
@@ -156,7 +309,12 @@ describe('run log', () => {
     const lock = acquireLocalLock(state, 'pg', { runId: '20261121-100000-pg-abcd', operator: 'jo@laptop' });
     const io = fakeIO();
     const questions: string[] = [];
-    expect(await unlockCommand('pg', {}, io, async (q) => { questions.push(q); return false; })).toBe(1);
+    expect(
+      await unlockCommand('pg', {}, io, async (q) => {
+        questions.push(q);
+        return false;
+      }),
+    ).toBe(1);
     expect(io.out()).toContain('held by run 20261121-100000-pg-abcd by jo@laptop');
     expect(io.out()).toContain('still running');
     expect(questions[0]).toMatch(/still running/);

@@ -4,13 +4,22 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expandHostPattern, sniffAnsible, lifeboatName, parseAnsibleIni, effectiveVars, hostGroups } from '../../src/load/ansible-inventory.js';
+import {
+  expandHostPattern,
+  sniffAnsible,
+  lifeboatName,
+  parseAnsibleIni,
+  effectiveVars,
+  hostGroups,
+} from '../../src/load/ansible-inventory.js';
 import { addInventoryFile, loadForRun, loadProject, type Project } from '../../src/load/project.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 import type { Inventory } from '../../src/model/types.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** a folder with these files; returns the path of the first */
 function files(map: Record<string, string>): string {
@@ -25,17 +34,31 @@ function files(map: Record<string, string>): string {
 
 function load(map: Record<string, string>): { project: Project; inv?: Inventory; file: string } {
   const file = files(map);
-  const project: Project = { root: path.dirname(file), runbooks: new Map(), inventories: new Map(), files: new Map(), diagnostics: [] };
+  const project: Project = {
+    root: path.dirname(file),
+    runbooks: new Map(),
+    inventories: new Map(),
+    files: new Map(),
+    diagnostics: [],
+  };
   const loaded = addInventoryFile(project, file);
   return { project, inv: loaded?.data as Inventory | undefined, file };
 }
 
 const errors = (p: Project) => p.diagnostics.filter((d) => d.severity === 'error');
-const at = (p: Project, code?: string) => [...p.diagnostics].sort((a, b) => a.line - b.line || a.col - b.col).filter((d) => !code || d.code === code).map((d) => `${path.basename(d.file)}:${d.line}:${d.col} ${d.severity}`);
+const at = (p: Project, code?: string) =>
+  [...p.diagnostics]
+    .sort((a, b) => a.line - b.line || a.col - b.col)
+    .filter((d) => !code || d.code === code)
+    .map((d) => `${path.basename(d.file)}:${d.line}:${d.col} ${d.severity}`);
 
 describe('host ranges', () => {
   it('numeric with leading zeros keeps the width; without, it does not; a step skips', () => {
-    expect(expandHostPattern('web[01:03].example.com')).toEqual(['web01.example.com', 'web02.example.com', 'web03.example.com']);
+    expect(expandHostPattern('web[01:03].example.com')).toEqual([
+      'web01.example.com',
+      'web02.example.com',
+      'web03.example.com',
+    ]);
     expect(expandHostPattern('db[8:10]')).toEqual(['db8', 'db9', 'db10']);
     expect(expandHostPattern('n[0:6:3]')).toEqual(['n0', 'n3', 'n6']);
   });
@@ -108,7 +131,7 @@ describe('groups and the order vars win in', () => {
     expect(effectiveVars(p, 'h2').get('ansible_user')).toMatchObject({ value: 'childu', scope: 'group child' });
   });
 
-  it('group_vars/ beat the inventory\'s group vars (even group_vars/all beats [child:vars], as in Ansible); host_vars/ beat the host line', () => {
+  it("group_vars/ beat the inventory's group vars (even group_vars/all beats [child:vars], as in Ansible); host_vars/ beat the host line", () => {
     const { project, inv } = load({
       'hosts.ini': INI,
       'group_vars/parent.yaml': 'ansible_port: 2301\n',
@@ -123,23 +146,24 @@ describe('groups and the order vars win in', () => {
 
   it('the YAML form says the same as the INI form', () => {
     const { project, inv } = load({
-      'hosts.yaml': [
-        'all:',
-        '  vars: { ansible_user: allu, ansible_port: 2200 }',
-        '  children:',
-        '    parent:',
-        '      vars: { ansible_user: parentu, ansible_port: 2201 }',
-        '      children:',
-        '        child:',
-        '          hosts:',
-        '            h1: { ansible_user: hostu }',
-        '            h2:',
-        '          vars: { ansible_user: childu }',
-        '    other:',
-        '      hosts:',
-        '        h2:',
-        '        h3:2222:',
-      ].join('\n') + '\n',
+      'hosts.yaml':
+        [
+          'all:',
+          '  vars: { ansible_user: allu, ansible_port: 2200 }',
+          '  children:',
+          '    parent:',
+          '      vars: { ansible_user: parentu, ansible_port: 2201 }',
+          '      children:',
+          '        child:',
+          '          hosts:',
+          '            h1: { ansible_user: hostu }',
+          '            h2:',
+          '          vars: { ansible_user: childu }',
+          '    other:',
+          '      hosts:',
+          '        h2:',
+          '        h3:2222:',
+        ].join('\n') + '\n',
     });
     expect(errors(project)).toEqual([]);
     const ini = load({ 'hosts.ini': INI }).inv!;
@@ -147,7 +171,13 @@ describe('groups and the order vars win in', () => {
   });
 
   it('where each value came from, by file:line:col and var', () => {
-    const file = files({ 'site.yaml': 'lifeboat: 1\nkind: site\norganisation: T\n', 'rb.yaml': 'lifeboat: 1\nkind: runbook\nname: rb\nversion: 1.0.0\ntitle: t\nservice: s\ntier: routine\nowner: o@example.com\nroles: { a: h1, b: h3 }\nsteps:\n  - id: x\n    on: [a, b]\n    run: "true"\n', 'hosts.ini': INI, 'host_vars/h1.yaml': 'ansible_host: 10.0.0.1\n' });
+    const file = files({
+      'site.yaml': 'lifeboat: 1\nkind: site\norganisation: T\n',
+      'rb.yaml':
+        'lifeboat: 1\nkind: runbook\nname: rb\nversion: 1.0.0\ntitle: t\nservice: s\ntier: routine\nowner: o@example.com\nroles: { a: h1, b: h3 }\nsteps:\n  - id: x\n    on: [a, b]\n    run: "true"\n',
+      'hosts.ini': INI,
+      'host_vars/h1.yaml': 'ansible_host: 10.0.0.1\n',
+    });
     const dir = path.dirname(file);
     const project = loadForRun(dir, { name: 'rb' })!;
     addInventoryFile(project, path.join(dir, 'hosts.ini'));
@@ -177,12 +207,14 @@ describe('names', () => {
   });
   it('the inventory is named after the file, or by lifeboat_name', () => {
     expect(load({ 'Prod Hosts.ini': 'h1\n' }).inv!.name).toBe('prod-hosts');
-    expect(load({ 'hosts.ini': '[all:vars]\nlifeboat_name=dc2\nlifeboat_environment=production\n[g]\nh1\n' }).inv).toMatchObject({ name: 'dc2', environment: 'production' });
+    expect(
+      load({ 'hosts.ini': '[all:vars]\nlifeboat_name=dc2\nlifeboat_environment=production\n[g]\nh1\n' }).inv,
+    ).toMatchObject({ name: 'dc2', environment: 'production' });
   });
 });
 
 describe('what lifeboat refuses or does not use', () => {
-  it('another connection plugin is an error where it is set; local is the operator\'s machine', () => {
+  it("another connection plugin is an error where it is set; local is the operator's machine", () => {
     const { project } = load({ 'hosts.ini': '[win]\nw1\n[win:vars]\nansible_connection=winrm\n' });
     expect(at(project, 'ansible-connection')).toEqual(['hosts.ini:4:1 error']);
     const ok = load({ 'hosts.ini': '[c]\nlocalhost ansible_connection=local\n' });
@@ -190,17 +222,24 @@ describe('what lifeboat refuses or does not use', () => {
     expect(ok.project.inventories.get('hosts')!.ansible!.local.has('localhost')).toBe(true);
   });
   it('ssh args that change the route or the user are errors; other ssh args, become methods and passwords are warnings', () => {
-    const { project } = load({ 'hosts.yml': 'all:\n  hosts:\n    h1:\n      ansible_ssh_common_args: "-o ProxyJump=bastion"\n    h2:\n      ansible_ssh_extra_args: "-o ServerAliveInterval=5"\n      ansible_become_method: su\n      ansible_password: hunter2\n' });
+    const { project } = load({
+      'hosts.yml':
+        'all:\n  hosts:\n    h1:\n      ansible_ssh_common_args: "-o ProxyJump=bastion"\n    h2:\n      ansible_ssh_extra_args: "-o ServerAliveInterval=5"\n      ansible_become_method: su\n      ansible_password: hunter2\n',
+    });
     expect(at(project, 'ansible-ssh-args')).toEqual(['hosts.yml:4:7 error', 'hosts.yml:6:7 warning']);
     expect(at(project, 'ansible-become')).toEqual(['hosts.yml:7:7 warning']);
     expect(at(project, 'ansible-password')).toEqual(['hosts.yml:8:7 warning']);
   });
   it('a template, a bad port or a bad address is an error at its var', () => {
-    const { project } = load({ 'hosts.ini': '[g]\nh1 ansible_host="{{ ip }}"\nh2 ansible_port=99999\nh3 ansible_host=no_such!\n' });
+    const { project } = load({
+      'hosts.ini': '[g]\nh1 ansible_host="{{ ip }}"\nh2 ansible_port=99999\nh3 ansible_host=no_such!\n',
+    });
     expect(at(project, 'ansible-var')).toEqual(['hosts.ini:2:4 error', 'hosts.ini:3:4 error', 'hosts.ini:4:4 error']);
   });
   it('vars of groups and hosts other than connection vars are not used, and say so once per group', () => {
-    const { project, inv } = load({ 'hosts.ini': '[all:vars]\ndb_vip=10.0.0.9\n[g]\nh1 role=primary\n[g:vars]\na=1\nb=2\n' });
+    const { project, inv } = load({
+      'hosts.ini': '[all:vars]\ndb_vip=10.0.0.9\n[g]\nh1 role=primary\n[g:vars]\na=1\nb=2\n',
+    });
     expect(inv!.vars).toEqual({ db_vip: '10.0.0.9' });
     expect(at(project, 'ansible-unused-vars')).toEqual(['hosts.ini:4:4 warning', 'hosts.ini:6:1 warning']);
   });
@@ -208,19 +247,36 @@ describe('what lifeboat refuses or does not use', () => {
 
 describe('bad input', () => {
   it('each INI mistake at its line and column, with what to do', () => {
-    const { project, inv } = load({ 'hosts.ini': '[g\nh1\n[g:vars]\nnot a pair\n[g:nonsense]\n[x:vars]\ny=1\n[h]\nh2 "unclosed\nh3 novalue\nh4\n' });
+    const { project, inv } = load({
+      'hosts.ini': '[g\nh1\n[g:vars]\nnot a pair\n[g:nonsense]\n[x:vars]\ny=1\n[h]\nh2 "unclosed\nh3 novalue\nh4\n',
+    });
     expect(inv).toBeUndefined();
     // [g is broken, so [g:vars] and [x:vars] are for groups never declared
-    expect(at(project)).toEqual(['hosts.ini:1:1 error', 'hosts.ini:3:2 error', 'hosts.ini:4:1 error', 'hosts.ini:5:4 error', 'hosts.ini:6:2 error', 'hosts.ini:7:1 warning', 'hosts.ini:9:1 error', 'hosts.ini:10:4 error']);
+    expect(at(project)).toEqual([
+      'hosts.ini:1:1 error',
+      'hosts.ini:3:2 error',
+      'hosts.ini:4:1 error',
+      'hosts.ini:5:4 error',
+      'hosts.ini:6:2 error',
+      'hosts.ini:7:1 warning',
+      'hosts.ini:9:1 error',
+      'hosts.ini:10:4 error',
+    ]);
     expect(project.diagnostics.every((d) => d.hint)).toBe(true);
   });
   it('a YAML group whose hosts are a list is an error at the list', () => {
-    const { project } = load({ 'hosts.yaml': 'all:\n  children:\n    web:\n      hosts:\n        - h1\n    db:\n      hosts: { d1: }\n' });
+    const { project } = load({
+      'hosts.yaml': 'all:\n  children:\n    web:\n      hosts:\n        - h1\n    db:\n      hosts: { d1: }\n',
+    });
     expect(at(project, 'ansible-inventory')).toEqual(['hosts.yaml:5:9 error']);
   });
   it('a vars file that is not a mapping, and a loop of children', () => {
-    expect(at(load({ 'hosts.ini': '[g]\nh1\n', 'group_vars/g.yaml': '- a\n- b\n' }).project)).toEqual(['g.yaml:1:1 error']);
-    expect(at(load({ 'hosts.ini': '[a:children]\nb\n[b:children]\na\n[a]\nh\n' }).project)).toEqual(['hosts.ini:4:1 error']);
+    expect(at(load({ 'hosts.ini': '[g]\nh1\n', 'group_vars/g.yaml': '- a\n- b\n' }).project)).toEqual([
+      'g.yaml:1:1 error',
+    ]);
+    expect(at(load({ 'hosts.ini': '[a:children]\nb\n[b:children]\na\n[a]\nh\n' }).project)).toEqual([
+      'hosts.ini:4:1 error',
+    ]);
   });
   it('an Ansible YAML inventory found in a folder walk is skipped with a note, not read as a broken lifeboat file', () => {
     const file = files({ 'hosts.yaml': 'all:\n  hosts:\n    h1:\n' });

@@ -15,7 +15,9 @@ import { resolvePlan } from '../../src/plan/resolve.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const runbook = (name: string, extra = '') => `lifeboat: 1
 kind: runbook
@@ -35,7 +37,10 @@ function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'lb-for-run-'));
   dirs.push(dir);
   writeFileSync(path.join(dir, 'site.yaml'), 'lifeboat: 1\nkind: site\norganisation: Test\nrecovery_order: [a]\n');
-  writeFileSync(path.join(dir, 'inv.yaml'), 'lifeboat: 1\nkind: inventory\nname: inv\nenvironment: rehearsal\nhosts: { box: { address: 198.18.0.1 } }\n');
+  writeFileSync(
+    path.join(dir, 'inv.yaml'),
+    'lifeboat: 1\nkind: inventory\nname: inv\nenvironment: rehearsal\nhosts: { box: { address: 198.18.0.1 } }\n',
+  );
   for (const [f, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     writeFileSync(path.join(dir, f), text);
@@ -47,7 +52,9 @@ const read = (p: Project) => [...p.files.keys()].map((f) => path.basename(f)).so
 
 /** diagnostics of the given files, as prepare() selects them */
 function diagsOf(p: Project, files: Set<string>) {
-  return sortDiagnostics([...p.diagnostics, ...checkSemantics(p), ...lintProject(p, { git: false })]).filter((d) => files.has(path.resolve(d.file)));
+  return sortDiagnostics([...p.diagnostics, ...checkSemantics(p), ...lintProject(p, { git: false })]).filter((d) =>
+    files.has(path.resolve(d.file)),
+  );
 }
 
 describe('loadForRun', () => {
@@ -64,11 +71,21 @@ describe('loadForRun', () => {
     expect(read(p)).toEqual(['a.yaml', 'b.yaml', 'c.yaml', 'inv.yaml', 'site.yaml']);
     expect(p.diagnostics).toEqual([]);
     // given as a file, the same
-    expect(read(loadForRun(dir, { file: path.join(dir, 'runbooks/a.yaml') })!)).toEqual(['a.yaml', 'b.yaml', 'c.yaml', 'inv.yaml', 'site.yaml']);
+    expect(read(loadForRun(dir, { file: path.join(dir, 'runbooks/a.yaml') })!)).toEqual([
+      'a.yaml',
+      'b.yaml',
+      'c.yaml',
+      'inv.yaml',
+      'site.yaml',
+    ]);
   });
 
   it('leaves the choice to a whole-project load when a name is not found or found twice', () => {
-    const dir = project({ 'runbooks/a.yaml': runbook('a'), 'runbooks/a2.yaml': runbook('a'), 'runbooks/b.yaml': runbook('b', '  - id: sub\n    include: nowhere\n') });
+    const dir = project({
+      'runbooks/a.yaml': runbook('a'),
+      'runbooks/a2.yaml': runbook('a'),
+      'runbooks/b.yaml': runbook('b', '  - id: sub\n    include: nowhere\n'),
+    });
     expect(loadForRun(dir, { name: 'a' })).toBeUndefined();
     expect(loadForRun(dir, { name: 'missing' })).toBeUndefined();
     expect(loadForRun(dir, { name: 'b' })).toBeUndefined();

@@ -16,7 +16,9 @@ for (const dir of ['test/golden/good', 'runbooks']) {
   describe.runIf(existsSync(abs))(`${dir}: valid means resolvable`, () => {
     const { project, diagnostics } = validatePaths([abs], { git: false });
     it('validates without errors', () => {
-      expect(diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line} ${d.message}`)).toEqual([]);
+      expect(diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line} ${d.message}`)).toEqual(
+        [],
+      );
     });
     for (const rb of project.runbooks.keys()) {
       for (const inv of project.inventories.keys()) {
@@ -26,9 +28,18 @@ for (const dir of ['test/golden/good', 'runbooks']) {
           for (const step of plan.steps) {
             for (const host of step.hosts.length ? step.hosts : [undefined]) {
               const ctx = { ...stepContext(plan, step, host, {}, secrets), pendingCaptured: (n: string) => `<${n}>` };
-              const fields: (Template | undefined)[] = [step.run, step.skipIf, step.rollback, step.confirm, step.manual, ...Object.values(step.env)];
+              const fields: (Template | undefined)[] = [
+                step.run,
+                step.skipIf,
+                step.rollback,
+                step.confirm,
+                step.manual,
+                ...Object.values(step.env),
+              ];
               for (const c of step.when) if ('value' in c) fields.push(c.value);
-              for (const t of fields) if (t) expect(() => render(t, ctx, 'shell-display'), `${step.id}: ${t.source.slice(0, 80)}`).not.toThrow();
+              for (const t of fields)
+                if (t)
+                  expect(() => render(t, ctx, 'shell-display'), `${step.id}: ${t.source.slice(0, 80)}`).not.toThrow();
             }
           }
         });

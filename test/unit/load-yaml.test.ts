@@ -16,17 +16,19 @@ const parse = (text: string): YamlFile => {
 };
 
 describe('spanOf', () => {
-  const f = parse([
-    'lifeboat: 1',                                  // 1
-    'roles: { primary: { host: db1 }, standby: db2 }', // 2
-    'steps:',                                       // 3
-    '  - id: a',                                    // 4
-    '    on: [standby, primary]',                   // 5
-    '    run: |',                                   // 6
-    '      echo one',                               // 7
-    '      echo {{ vars.x }}',                      // 8
-    '  - { id: b, run: "echo {{ vars.y }}" }',      // 9
-  ].join('\n') + '\n');
+  const f = parse(
+    [
+      'lifeboat: 1', // 1
+      'roles: { primary: { host: db1 }, standby: db2 }', // 2
+      'steps:', // 3
+      '  - id: a', // 4
+      '    on: [standby, primary]', // 5
+      '    run: |', // 6
+      '      echo one', // 7
+      '      echo {{ vars.x }}', // 8
+      '  - { id: b, run: "echo {{ vars.y }}" }', // 9
+    ].join('\n') + '\n',
+  );
 
   it('finds values and keys in block style', () => {
     expect(f.spanOf(['steps', 0, 'id'])).toMatchObject({ line: 4, col: 9 });
@@ -71,19 +73,37 @@ describe('broken YAML is a diagnostic', () => {
   };
 
   it('tab indentation', () => {
-    expect(one('a:\n\tb: 1\n')).toMatchObject({ code: 'yaml-tab-as-indent', line: 2, message: expect.stringContaining('Tabs') });
+    expect(one('a:\n\tb: 1\n')).toMatchObject({
+      code: 'yaml-tab-as-indent',
+      line: 2,
+      message: expect.stringContaining('Tabs'),
+    });
   });
   it('duplicate key names the key and its first line', () => {
-    expect(one('a: 1\nb:\n  c: 1\n  d: 2\n  c: 3\n')).toMatchObject({ code: 'yaml-duplicate-key', line: 5, col: 3, message: "YAML: duplicate key 'c' (first at line 3)" });
+    expect(one('a: 1\nb:\n  c: 1\n  d: 2\n  c: 3\n')).toMatchObject({
+      code: 'yaml-duplicate-key',
+      line: 5,
+      col: 3,
+      message: "YAML: duplicate key 'c' (first at line 3)",
+    });
   });
   it('bad indentation', () => {
     expect(one('a:\n  b: 1\n   c: 2\n').hint).toMatch(/indentation/);
   });
   it('an alias to nowhere points at the alias', () => {
-    expect(one('a: 1\nb: *nowhere\n')).toMatchObject({ code: 'yaml-alias', line: 2, col: 4, message: expect.stringContaining('*nowhere') });
+    expect(one('a: 1\nb: *nowhere\n')).toMatchObject({
+      code: 'yaml-alias',
+      line: 2,
+      col: 4,
+      message: expect.stringContaining('*nowhere'),
+    });
   });
   it('several documents', () => {
-    expect(one('a: 1\n---\nb: 2\n')).toMatchObject({ code: 'yaml-multiple-docs', line: 2, message: expect.stringContaining('several documents') });
+    expect(one('a: 1\n---\nb: 2\n')).toMatchObject({
+      code: 'yaml-multiple-docs',
+      line: 2,
+      message: expect.stringContaining('several documents'),
+    });
   });
   it('an empty file, or only comments', () => {
     expect(one('')).toMatchObject({ code: 'empty-file' });
@@ -91,7 +111,12 @@ describe('broken YAML is a diagnostic', () => {
   });
   it('an alias bomb', () => {
     const lines = ['a: &a [x,x,x,x,x,x,x,x,x,x]'];
-    for (let i = 1; i < 8; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+    for (let i = 1; i < 8; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(96 + i))
+          .join(',')}]`,
+      );
     expect(one(lines.join('\n') + '\n')).toMatchObject({ code: 'yaml-alias-bomb' });
   });
   it('deep nesting', () => {
@@ -104,27 +129,43 @@ describe('broken YAML is a diagnostic', () => {
 
 describe('files that are not YAML text', () => {
   let dir: string;
-  beforeAll(() => { dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-yaml-')); });
-  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-yaml-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('a missing file', () => {
-    expect(readYamlFile(path.join(dir, 'nope.yaml')).diagnostics[0]).toMatchObject({ code: 'file-unreadable', message: 'file not found' });
+    expect(readYamlFile(path.join(dir, 'nope.yaml')).diagnostics[0]).toMatchObject({
+      code: 'file-unreadable',
+      message: 'file not found',
+    });
   });
   it('a directory', () => {
     mkdirSync(path.join(dir, 'd.yaml'));
-    expect(readYamlFile(path.join(dir, 'd.yaml')).diagnostics[0]).toMatchObject({ code: 'file-unreadable', message: expect.stringContaining('directory') });
+    expect(readYamlFile(path.join(dir, 'd.yaml')).diagnostics[0]).toMatchObject({
+      code: 'file-unreadable',
+      message: expect.stringContaining('directory'),
+    });
   });
   it('a FIFO (read without blocking)', () => {
     const p = path.join(dir, 'fifo.yaml');
     execFileSync('mkfifo', [p]);
-    expect(readYamlFile(p).diagnostics[0]).toMatchObject({ code: 'file-unreadable', message: expect.stringContaining('FIFO') });
+    expect(readYamlFile(p).diagnostics[0]).toMatchObject({
+      code: 'file-unreadable',
+      message: expect.stringContaining('FIFO'),
+    });
   });
   it('a 50 MB file (sparse: not read)', () => {
     const p = path.join(dir, 'big.yaml');
     const fd = openSync(p, 'w');
     ftruncateSync(fd, 50 * 1024 * 1024);
     closeSync(fd);
-    expect(readYamlFile(p).diagnostics[0]).toMatchObject({ code: 'file-too-large', message: expect.stringContaining('50.0 MiB') });
+    expect(readYamlFile(p).diagnostics[0]).toMatchObject({
+      code: 'file-too-large',
+      message: expect.stringContaining('50.0 MiB'),
+    });
   });
   it('non-UTF-8 bytes, with the position of the first bad byte', () => {
     const p = path.join(dir, 'latin1.yaml');

@@ -9,7 +9,9 @@ import { remoteLockCommands, remoteUnlockCommand, parseRemoteOwner, REMOTE_LOCK_
 const sh = (cmd: string) => spawnSync('bash', ['-c', `set -e -o pipefail; ${cmd}`], { encoding: 'utf8' });
 
 let base: string;
-beforeEach(() => { base = mkdtempSync(path.join(tmpdir(), 'lb-rlock-')); });
+beforeEach(() => {
+  base = mkdtempSync(path.join(tmpdir(), 'lb-rlock-'));
+});
 afterEach(() => rmSync(base, { recursive: true, force: true }));
 
 describe('remote lock commands', () => {
@@ -60,10 +62,18 @@ describe('remote lock commands', () => {
 
   it('many concurrent acquires: exactly one wins', async () => {
     const { spawn } = await import('node:child_process');
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => new Promise<number>((resolve) => {
-      const c = spawn('bash', ['-c', remoteLockCommands('pg', `run-${i}`, 'o', base).acquire], { stdio: 'ignore' });
-      c.on('close', (code) => resolve(code ?? -1));
-    })));
+    const results = await Promise.all(
+      Array.from(
+        { length: 12 },
+        (_, i) =>
+          new Promise<number>((resolve) => {
+            const c = spawn('bash', ['-c', remoteLockCommands('pg', `run-${i}`, 'o', base).acquire], {
+              stdio: 'ignore',
+            });
+            c.on('close', (code) => resolve(code ?? -1));
+          }),
+      ),
+    );
     expect(results.filter((c) => c === 0)).toHaveLength(1);
     expect(results.filter((c) => c === REMOTE_LOCK_HELD)).toHaveLength(11);
   });

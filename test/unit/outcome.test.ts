@@ -1,7 +1,14 @@
 // The one result function: what a run and each step were worth, from the journal alone.
 import { describe, it, expect } from 'vitest';
 import { RB, runIt, FakeOperator, planOf } from '../helpers/engine-harness.js';
-import { journalState, runOutcome, stepOutcome, unitOutcome, outcomeOf, outcomeLines } from '../../src/engine/outcome.js';
+import {
+  journalState,
+  runOutcome,
+  stepOutcome,
+  unitOutcome,
+  outcomeOf,
+  outcomeLines,
+} from '../../src/engine/outcome.js';
 import { historyFromJournal } from '../../src/rehearsal/history.js';
 import { summaryTable } from '../../src/ui/summary.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
@@ -19,11 +26,17 @@ const TWO = RB(`
 
 describe('runOutcome', () => {
   it('regression: a failed step the operator skipped makes the run completed-with-errors (it said SUCCEEDED, history "passed")', async () => {
-    const r = await runIt(TWO, (_h, cmd) => (cmd.includes('systemctl') ? { exitCode: 1, stderr: 'Job failed\nsee journalctl' } : {}), { interactive: true, operator: new FakeOperator({ failure: ['skip'] }) });
+    const r = await runIt(
+      TWO,
+      (_h, cmd) => (cmd.includes('systemctl') ? { exitCode: 1, stderr: 'Job failed\nsee journalctl' } : {}),
+      { interactive: true, operator: new FakeOperator({ failure: ['skip'] }) },
+    );
     expect(r.state.status).toBe('succeeded');
     const o = outcomeOf(r.records);
     expect(o).toMatchObject({ result: 'completed-with-errors', passed: false, exitCode: 1 });
-    expect(outcomeLines(o)).toEqual(['start-service on db2 failed (exit code 1: see journalctl) and was skipped by tester@box']);
+    expect(outcomeLines(o)).toEqual([
+      'start-service on db2 failed (exit code 1: see journalctl) and was skipped by tester@box',
+    ]);
     expect(historyFromJournal(r.records)?.result).toBe('completed-with-errors');
     expect(summaryTable(r.plan, r.state, r.records)).toMatch(/^COMPLETED WITH ERRORS: t@1\.0\.0/m);
     const js = journalState(r.records);
@@ -44,17 +57,44 @@ describe('runOutcome', () => {
   it('regression: an in-doubt step marked done without evidence makes the run completed-with-errors', async () => {
     const plan = planOf(TWO);
     const journal = new MemoryJournal(() => Date.parse('2026-11-21T10:00:00Z'));
-    const started = (await journal.append({ type: 'run-started', runId: 'r1', runbook: 't', version: '1.0.0', title: 't', digest: plan.digest, files: [], inventory: 'lab', inventoryDigest: '', operator: 'o', lifeboatVersion: '0', vars: {}, mode: 'rehearsal' })) as JournalRecord & RunStartedEvent;
+    const started = (await journal.append({
+      type: 'run-started',
+      runId: 'r1',
+      runbook: 't',
+      version: '1.0.0',
+      title: 't',
+      digest: plan.digest,
+      files: [],
+      inventory: 'lab',
+      inventoryDigest: '',
+      operator: 'o',
+      lifeboatVersion: '0',
+      vars: {},
+      mode: 'rehearsal',
+    })) as JournalRecord & RunStartedEvent;
     await journal.append({ type: 'host-state', host: 'db2', reachable: true });
     await journal.append({ type: 'step-started', step: 'start-service' });
-    await journal.append({ type: 'intent', step: 'start-service', host: 'db2', attempt: 1, command: 'systemctl start app', purpose: 'run' });
+    await journal.append({
+      type: 'intent',
+      step: 'start-service',
+      host: 'db2',
+      attempt: 1,
+      command: 'systemctl start app',
+      purpose: 'run',
+    });
     // the process died here; resume
     const state = initState(plan, started, { defaultOnFailure: 'ask' });
     for (const rec of journal.records.slice(1)) apply(state, plan, rec);
     await journal.append({ type: 'resumed', operator: 'o', inDoubt: [{ step: 'start-service', host: 'db2' }] });
     apply(state, plan, journal.records[journal.records.length - 1]);
     expect(state.units['start-service@db2'].status).toBe(UnitStatus.InDoubt);
-    const r = await runIt('', () => ({}), { plan, state, journal, interactive: true, operator: new FakeOperator({ inDoubt: ['done'] }) });
+    const r = await runIt('', () => ({}), {
+      plan,
+      state,
+      journal,
+      interactive: true,
+      operator: new FakeOperator({ inDoubt: ['done'] }),
+    });
     expect(r.state.status).toBe('succeeded');
     const o = outcomeOf(journal.records);
     expect(o.result).toBe('completed-with-errors');

@@ -5,8 +5,21 @@ const NOW = new Date('2026-11-20T10:00:00Z');
 const DAY = 86_400_000;
 const daysAgo = (d: number) => new Date(NOW.getTime() - d * DAY).toISOString();
 const e = (over: Partial<HistoryRecord>): HistoryRecord => ({
-  runbook: 'db', version: '1.0.0', digest: 'aaa', inventory: 'lab', inventory_digest: 'i', mode: 'rehearsal', host_keys: {}, operator: 'ops',
-  started_at: daysAgo(10), result: 'passed', finished_at: daysAgo(10), duration_ms: 1000, steps: [], run_id: 'r', ...over,
+  runbook: 'db',
+  version: '1.0.0',
+  digest: 'aaa',
+  inventory: 'lab',
+  inventory_digest: 'i',
+  mode: 'rehearsal',
+  host_keys: {},
+  operator: 'ops',
+  started_at: daysAgo(10),
+  result: 'passed',
+  finished_at: daysAgo(10),
+  duration_ms: 1000,
+  steps: [],
+  run_id: 'r',
+  ...over,
 });
 
 describe('rehearsalStatus', () => {
@@ -47,8 +60,12 @@ describe('rehearsalStatus', () => {
   });
 
   it('a failure newer than the last pass makes it stale (the plan must not vouch for it), and ignores other runbooks and production runs', () => {
-    const h = [e({ finished_at: daysAgo(10) }), e({ result: 'failed', finished_at: daysAgo(2) }), e({ runbook: 'other', finished_at: daysAgo(1), digest: 'zzz' }),
-      e({ mode: 'production', digest: 'zzz', finished_at: daysAgo(1) })];
+    const h = [
+      e({ finished_at: daysAgo(10) }),
+      e({ result: 'failed', finished_at: daysAgo(2) }),
+      e({ runbook: 'other', finished_at: daysAgo(1), digest: 'zzz' }),
+      e({ mode: 'production', digest: 'zzz', finished_at: daysAgo(1) }),
+    ];
     const s = rehearsalStatus(h, 'db', 'aaa', 90 * DAY, NOW);
     expect(s).toMatchObject({ state: 'stale', reason: 'failed' });
     expect(s.failedAfter?.finished_at).toBe(daysAgo(2));
@@ -67,7 +84,14 @@ describe('rehearsalStatus', () => {
 
 describe('parseHistory', () => {
   it('keeps rehearsal records and counts the other lines', () => {
-    const text = [JSON.stringify(e({})), '', 'not json', JSON.stringify({ runbook: 'x' }), JSON.stringify(e({ finished_at: 'yesterday' })), JSON.stringify(e({ result: 'failed' }))].join('\n');
+    const text = [
+      JSON.stringify(e({})),
+      '',
+      'not json',
+      JSON.stringify({ runbook: 'x' }),
+      JSON.stringify(e({ finished_at: 'yesterday' })),
+      JSON.stringify(e({ result: 'failed' })),
+    ].join('\n');
     const r = parseHistory(text);
     expect(r.entries).toHaveLength(2);
     expect(r.skipped).toBe(3);

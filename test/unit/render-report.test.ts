@@ -10,19 +10,83 @@ function journal(events: RunEvent[]): JournalRecord[] {
 }
 
 const RECORDS = journal([
-  { type: 'run-started', runId: 'r-1', runbook: 'pg', version: '2.1.0', title: 'Promote <b>standby</b>', digest: 'ab'.repeat(32), files: [], inventory: 'production', inventoryDigest: '', environment: 'production', operator: 'jo@laptop', lifeboatVersion: '0.1.0', vars: {}, rtoMs: 60_000, mode: 'run' },
+  {
+    type: 'run-started',
+    runId: 'r-1',
+    runbook: 'pg',
+    version: '2.1.0',
+    title: 'Promote <b>standby</b>',
+    digest: 'ab'.repeat(32),
+    files: [],
+    inventory: 'production',
+    inventoryDigest: '',
+    environment: 'production',
+    operator: 'jo@laptop',
+    lifeboatVersion: '0.1.0',
+    vars: {},
+    rtoMs: 60_000,
+    mode: 'run',
+  },
   { type: 'host-state', host: 'db1', reachable: false, kind: 'unreachable', message: 'timed out' },
   { type: 'step-skipped', step: 'fence', host: 'db1', reason: 'host-down', note: 'db1 unreachable, as expected' },
   { type: 'confirmed', step: 'promote', question: 'Promote db2 <now>?', answer: true, by: 'jo@laptop', auto: false },
   { type: 'intent', step: 'promote', host: 'db2', attempt: 1, command: 'pg_ctl promote', purpose: 'run' },
-  { type: 'exec-finished', step: 'promote', host: 'db2', attempt: 1, purpose: 'run', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 300, stdoutTail: '', stderrTail: '', ok: true },
+  {
+    type: 'exec-finished',
+    step: 'promote',
+    host: 'db2',
+    attempt: 1,
+    purpose: 'run',
+    exitCode: 0,
+    timedOut: false,
+    canceled: false,
+    signal: null,
+    durationMs: 300,
+    stdoutTail: '',
+    stderrTail: '',
+    ok: true,
+  },
   { type: 'intent', step: 'vip', host: 'db2', attempt: 1, command: 'ip addr add', purpose: 'run' },
-  { type: 'exec-finished', step: 'vip', host: 'db2', attempt: 1, purpose: 'run', exitCode: 2, timedOut: false, canceled: false, signal: null, durationMs: 30, stdoutTail: '', stderrTail: 'RTNETLINK answers: File exists', ok: false, reason: 'exit code 2: RTNETLINK answers: File exists' },
+  {
+    type: 'exec-finished',
+    step: 'vip',
+    host: 'db2',
+    attempt: 1,
+    purpose: 'run',
+    exitCode: 2,
+    timedOut: false,
+    canceled: false,
+    signal: null,
+    durationMs: 30,
+    stdoutTail: '',
+    stderrTail: 'RTNETLINK answers: File exists',
+    ok: false,
+    reason: 'exit code 2: RTNETLINK answers: File exists',
+  },
   { type: 'failure-decision', step: 'vip', host: 'db2', choice: 'rollback', by: 'sam@desk', auto: false },
   { type: 'rollback-started', units: [{ step: 'promote', host: 'db2' }] },
   { type: 'intent', step: 'promote', host: 'db2', attempt: 1, command: 'undo', purpose: 'rollback' },
-  { type: 'exec-finished', step: 'promote', host: 'db2', attempt: 1, purpose: 'rollback', exitCode: 0, timedOut: false, canceled: false, signal: null, durationMs: 10, stdoutTail: '', stderrTail: '', ok: true },
-  { type: 'run-finished', result: 'rolled-back', durationMs: 110_000, message: "step 'vip' failed; rolled back by sam@desk" },
+  {
+    type: 'exec-finished',
+    step: 'promote',
+    host: 'db2',
+    attempt: 1,
+    purpose: 'rollback',
+    exitCode: 0,
+    timedOut: false,
+    canceled: false,
+    signal: null,
+    durationMs: 10,
+    stdoutTail: '',
+    stderrTail: '',
+    ok: true,
+  },
+  {
+    type: 'run-finished',
+    result: 'rolled-back',
+    durationMs: 110_000,
+    message: "step 'vip' failed; rolled back by sam@desk",
+  },
 ]);
 
 describe('run report', () => {
@@ -33,8 +97,15 @@ describe('run report', () => {
     expect(m.total).toBe('2m00s');
     expect(m.withinRto).toBe(false);
     expect(m.rtoVerdict).toMatch(/OVER/);
-    expect(m.steps.map((s) => [s.step, s.host, s.result])).toEqual([['fence', 'db1', 'skipped'], ['promote', 'db2', 'ok'], ['vip', 'db2', 'failed']]);
-    expect(m.decisions.map((d) => [d.step, d.answer, d.by])).toEqual([['promote', 'yes', 'jo@laptop'], ['vip', 'rollback', 'sam@desk']]);
+    expect(m.steps.map((s) => [s.step, s.host, s.result])).toEqual([
+      ['fence', 'db1', 'skipped'],
+      ['promote', 'db2', 'ok'],
+      ['vip', 'db2', 'failed'],
+    ]);
+    expect(m.decisions.map((d) => [d.step, d.answer, d.by])).toEqual([
+      ['promote', 'yes', 'jo@laptop'],
+      ['vip', 'rollback', 'sam@desk'],
+    ]);
     expect(m.rollbacks).toEqual([{ step: 'promote', host: 'db2', result: 'rolled back' }]);
   });
 

@@ -9,10 +9,16 @@ import { Marked } from 'marked';
 
 const NOW = new Date('2026-11-20T10:00:00Z');
 let tmp: string;
-beforeAll(() => { tmp = mkdtempSync(path.join(tmpdir(), 'lb-tpl-')); });
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lb-tpl-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const site = (name: string) => { const root = path.resolve('test/fixtures/plan', name); const p = loadProject([root], { root }); return p; };
+const site = (name: string) => {
+  const root = path.resolve('test/fixtures/plan', name);
+  const p = loadProject([root], { root });
+  return p;
+};
 
 describe('template set and overrides', () => {
   it("has lifeboat's templates for HTML and Markdown", () => {
@@ -28,7 +34,10 @@ describe('template set and overrides', () => {
     const dir = path.join(tmp, 'brand');
     mkdirSync(path.join(dir, 'partials'), { recursive: true });
     writeFileSync(path.join(dir, 'style.css'), 'body { font-family: "Brand Sans"; } </style><script>x</script>');
-    writeFileSync(path.join(dir, 'partials', 'cover.html.hbs'), '<section class="cover"><h1>BRANDED {{organisation}}</h1><p>{{digest}}</p></section>');
+    writeFileSync(
+      path.join(dir, 'partials', 'cover.html.hbs'),
+      '<section class="cover"><h1>BRANDED {{organisation}}</h1><p>{{digest}}</p></section>',
+    );
     const p = site('acme');
     const doc = await renderPlanDocument(p, p.site!, 'production', { format: 'html', templatesDir: dir, now: NOW });
     const html = String(doc.output);
@@ -73,7 +82,9 @@ describe('template set and overrides', () => {
     writeFileSync(path.join(tmp, 'leak.html.hbs'), 'LEAKED');
     writeFileSync(path.join(dir, 'partials', 'cover.html.hbs'), '{{> ../leak}}{{> ../../leak}}');
     const p = site('acme');
-    await expect(renderPlanDocument(p, p.site!, 'production', { format: 'html', templatesDir: dir, now: NOW })).rejects.toThrow(/could not be found/);
+    await expect(
+      renderPlanDocument(p, p.site!, 'production', { format: 'html', templatesDir: dir, now: NOW }),
+    ).rejects.toThrow(/could not be found/);
   });
 
   it('refuses a missing override folder, and reports a template that does not compile', async () => {
@@ -109,7 +120,12 @@ describe('escaping (string level; the browser test checks the DOM)', () => {
     const p = site('hostile');
     const md = String((await renderPlanDocument(p, p.site!, 'prod', { format: 'md', now: NOW })).output);
     // the only tag in the page is lifeboat's own anchor
-    expect(md.replace(/<a id="[a-z0-9-]+"><\/a>/g, '').replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '')).not.toMatch(/<[a-z/!]/i);
+    expect(
+      md
+        .replace(/<a id="[a-z0-9-]+"><\/a>/g, '')
+        .replace(/```[\s\S]*?```/g, '')
+        .replace(/`[^`\n]*`/g, ''),
+    ).not.toMatch(/<[a-z/!]/i);
     expect(md).not.toMatch(/\]\(javascript:/i);
     expect(md).toContain("echo '<script>alert(1)</script>'");
     // rendered the way a wiki does (raw HTML allowed): still no active element

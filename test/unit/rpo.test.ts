@@ -17,25 +17,33 @@ describe('parseWindow', () => {
   });
 
   it('seconds with up to three decimals round-trip to the millisecond', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 10_000_000 }), (ms) => {
-      expect(parseWindow((ms / 1000).toFixed(3))).toBe(ms);
-      expect(parseWindow(`${(ms / 1000).toFixed(3)}s`)).toBe(ms);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (ms) => {
+        expect(parseWindow((ms / 1000).toFixed(3))).toBe(ms);
+        expect(parseWindow(`${(ms / 1000).toFixed(3)}s`)).toBe(ms);
+      }),
+    );
   });
 });
 
 describe('assessRpo', () => {
   it('within exactly when the window is at most the RPO; the words say the same', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.option(fc.integer({ min: 1000, max: 86_400_000 }), { nil: undefined }), (ms, rpo) => {
-      const e = assessRpo('s', 'c', (ms / 1000).toFixed(3), rpo);
-      expect(e.windowMs).toBe(ms);
-      if (rpo === undefined) expect(e.verdict).toBe('no-objective');
-      else expect(e.verdict).toBe(ms <= rpo ? 'within' : 'past');
-      const text = describeRpo(e);
-      expect(text.startsWith('data-loss window ≈ ')).toBe(true);
-      expect(text.includes('PAST THE RPO')).toBe(e.verdict === 'past');
-      expect(text.endsWith(': within')).toBe(e.verdict === 'within');
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.option(fc.integer({ min: 1000, max: 86_400_000 }), { nil: undefined }),
+        (ms, rpo) => {
+          const e = assessRpo('s', 'c', (ms / 1000).toFixed(3), rpo);
+          expect(e.windowMs).toBe(ms);
+          if (rpo === undefined) expect(e.verdict).toBe('no-objective');
+          else expect(e.verdict).toBe(ms <= rpo ? 'within' : 'past');
+          const text = describeRpo(e);
+          expect(text.startsWith('data-loss window ≈ ')).toBe(true);
+          expect(text.includes('PAST THE RPO')).toBe(e.verdict === 'past');
+          expect(text.endsWith(': within')).toBe(e.verdict === 'within');
+        },
+      ),
+    );
   });
 
   it('a value that is not a window is "not measured", never within', () => {
@@ -46,11 +54,19 @@ describe('assessRpo', () => {
     // the boundary: a window equal to the RPO is within it, a millisecond more is not
     expect(assessRpo('lag', 'lag', '60', 60_000).verdict).toBe('within');
     expect(assessRpo('lag', 'lag', '60.001', 60_000).verdict).toBe('past');
-    expect(describeRpo(assessRpo('lag', 'lag', '90', 60_000))).toBe(`data-loss window ≈ ${formatDuration(90_000)} (RPO 1m): PAST THE RPO — up to ${formatDuration(90_000)} of writes may be lost`);
+    expect(describeRpo(assessRpo('lag', 'lag', '90', 60_000))).toBe(
+      `data-loss window ≈ ${formatDuration(90_000)} (RPO 1m): PAST THE RPO — up to ${formatDuration(90_000)} of writes may be lost`,
+    );
   });
 
   it('the journal gives back the last measurement', () => {
-    const rec = (seq: number, value: string) => ({ seq, at: '2026-01-01T00:00:00Z', type: 'rpo-measured', ...assessRpo('lag', 'lag', value, 60_000) }) as JournalRecord;
+    const rec = (seq: number, value: string) =>
+      ({
+        seq,
+        at: '2026-01-01T00:00:00Z',
+        type: 'rpo-measured',
+        ...assessRpo('lag', 'lag', value, 60_000),
+      }) as JournalRecord;
     expect(rpoFromRecords([])).toBeUndefined();
     expect(rpoFromRecords([rec(1, '3'), rec(2, '0.5')])).toMatchObject({ windowMs: 500, verdict: 'within' });
   });

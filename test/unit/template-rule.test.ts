@@ -8,7 +8,9 @@ const diags = (rb: string) => checkSemantics(project(rb)).filter((d) => d.severi
 
 describe('the template rule', () => {
   it('regression: a {{ }} in a field that does not take templates is an error at its line and column, not silent literal text', () => {
-    const d = diags(RB(`
+    const d = diags(
+      RB(
+        `
   - id: cap
     on: standby
     run: sha256sum /srv/file
@@ -18,7 +20,10 @@ describe('the template rule', () => {
     run: sha256sum /srv/copy
     expect: { stdout: { match: "{{ captured.sum }}" } }
     when: { value: "{{ vars.mode }}", equals: "{{ vars.other }}" }
-`, 'vars: { mode: a, other: b }'));
+`,
+        'vars: { mode: a, other: b }',
+      ),
+    );
     const bad = d.filter((x) => x.code === 'template-not-allowed');
     expect(bad.map((x) => x.message)).toEqual([
       "step 'cmp' expect.stdout.match: this field does not take templates; the {{ … }} would stay literal text",
@@ -28,7 +33,8 @@ describe('the template rule', () => {
   });
 
   it('a title takes vars, roles and hosts, rendered once for every view; captured values are refused there', () => {
-    const rb = RB(`
+    const rb = RB(
+      `
   - id: promote
     title: Promote {{ roles.standby }} ({{ hosts.standby.address }}) for {{ vars.site }}
     on: standby
@@ -38,7 +44,9 @@ describe('the template rule', () => {
     title: Use {{ captured.x }}
     on: standby
     run: "true"
-`, 'vars: { site: HQ }');
+`,
+      'vars: { site: HQ }',
+    );
     expect(planOf(rb).steps[0].title).toBe('Promote db2 (198.18.0.12) for HQ');
     expect(diags(rb).map((x) => `${x.code} ${x.line}:${x.col} ${x.message}`)).toEqual([
       "template-not-allowed 18:16 step 'later' title: {{ captured.x }} is not known when the plan is printed",
@@ -66,14 +74,17 @@ describe('the template rule', () => {
   });
 
   it('until.stdout.contains takes a template too', async () => {
-    const rb = RB(`
+    const rb = RB(
+      `
   - id: wait
     on: standby
     run: cat /srv/status
     until: { stdout: { contains: "{{ vars.want }}" } }
     interval: 1s
     timeout: 10s
-`, 'vars: { want: ready }');
+`,
+      'vars: { want: ready }',
+    );
     const r = await runIt(rb, (_h, _c, n) => ({ stdout: n < 3 ? 'starting' : 'all ready now' }));
     expect(r.state.status).toBe('succeeded');
     expect(r.transport.calls).toHaveLength(3);
@@ -87,13 +98,21 @@ describe('the template rule outside steps', () => {
     const { join } = await import('node:path');
     const { loadProject } = await import('../../src/load/project.js');
     const dir = mkdtempSync(join(tmpdir(), 'lb-tpl-'));
-    writeFileSync(join(dir, 'rb.yaml'), RB(`
+    writeFileSync(
+      join(dir, 'rb.yaml'),
+      RB(
+        `
   - id: one
     on: standby
     run: echo {{ vars.dir }}
-`, `vars: { base: /srv, dir: "{{ vars.base }}/data" }
-description: uses {{ roles.standby }}; runs \`{{ vars.dir }}/bin\` as written`));
-    writeFileSync(join(dir, 'inv.yaml'), `lifeboat: 1
+`,
+        `vars: { base: /srv, dir: "{{ vars.base }}/data" }
+description: uses {{ roles.standby }}; runs \`{{ vars.dir }}/bin\` as written`,
+      ),
+    );
+    writeFileSync(
+      join(dir, 'inv.yaml'),
+      `lifeboat: 1
 kind: inventory
 name: lab
 environment: rehearsal
@@ -103,24 +122,31 @@ hosts:
 vars:
   standby_ip: 198.18.0.12
   data_dir: "{{ vars.base }}/data"
-`);
-    writeFileSync(join(dir, 'site.yaml'), `lifeboat: 1
+`,
+    );
+    writeFileSync(
+      join(dir, 'site.yaml'),
+      `lifeboat: 1
 kind: site
 organisation: "{{ vars.org }}"
 recovery_order: [t]
 network:
   - { name: db VIP, kind: vip, address: "{{ vars.standby_ip }}", normally: db1 }
   - { name: files VIP, kind: vip, address: "10.0.0.{{ vars.n }}", normally: db1 }
-`);
+`,
+    );
     const p = loadProject([dir], { root: dir });
     expect(p.diagnostics).toEqual([]);
-    const bad = checkSemantics(p).filter((d) => d.code === 'template-not-allowed').map((d) => `${d.file.replace(/.*\//, '')}:${d.line}:${d.col} ${d.message}`).sort();
+    const bad = checkSemantics(p)
+      .filter((d) => d.code === 'template-not-allowed')
+      .map((d) => `${d.file.replace(/.*\//, '')}:${d.line}:${d.col} ${d.message}`)
+      .sort();
     expect(bad).toEqual([
       "inv.yaml:10:13 inventory 'lab' vars.data_dir: this field does not take templates; the {{ … }} would stay literal text",
       "rb.yaml:10:14 runbook 't' description: this field does not take templates; the {{ … }} would stay literal text",
       "rb.yaml:9:26 runbook 't' vars.dir: this field does not take templates; the {{ … }} would stay literal text",
       'site.yaml:3:15 site organisation: this field does not take templates; the {{ … }} would stay literal text',
-      'site.yaml:7:44 site network.1.address: only a whole value `{{ vars.NAME }}` is read here (the inventory\'s var); other {{ … }} would stay literal text',
+      "site.yaml:7:44 site network.1.address: only a whole value `{{ vars.NAME }}` is read here (the inventory's var); other {{ … }} would stay literal text",
     ]);
   });
 

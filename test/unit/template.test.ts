@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseTemplate, render, TemplateError, type RenderContext } from '../../src/plan/template.js';
 
-const ctx = (vars: Record<string, unknown>, extra: Partial<RenderContext> = {}): RenderContext => ({ vars, roles: { standby: 'db2' }, hosts: {}, captured: {}, secrets: { pw: 's3cret' }, ...extra });
+const ctx = (vars: Record<string, unknown>, extra: Partial<RenderContext> = {}): RenderContext => ({
+  vars,
+  roles: { standby: 'db2' },
+  hosts: {},
+  captured: {},
+  secrets: { pw: 's3cret' },
+  ...extra,
+});
 
 describe('parseTemplate', () => {
   it('lists refs with parts, line and column', () => {
@@ -38,7 +45,10 @@ describe('parseTemplate', () => {
   });
 
   it('reports malformed templates as template-syntax', () => {
-    expect(parseTemplate('echo {{ vars.x }').problems[0]).toMatchObject({ code: 'template-syntax', message: expect.stringContaining('not closed') });
+    expect(parseTemplate('echo {{ vars.x }').problems[0]).toMatchObject({
+      code: 'template-syntax',
+      message: expect.stringContaining('not closed'),
+    });
     expect(parseTemplate('{{ vars. }}').problems[0]).toMatchObject({ code: 'template-syntax' });
     expect(parseTemplate('a\nb {{ }}').problems[0]).toMatchObject({ code: 'template-syntax', line: 2 });
   });
@@ -57,7 +67,9 @@ describe('parseTemplate', () => {
 
 describe('render', () => {
   it('prints safe values as they are and quotes the rest', () => {
-    expect(render('ip addr add {{ vars.vip }} dev eth0', ctx({ vip: '198.18.0.100/24' }), 'shell')).toBe('ip addr add 198.18.0.100/24 dev eth0');
+    expect(render('ip addr add {{ vars.vip }} dev eth0', ctx({ vip: '198.18.0.100/24' }), 'shell')).toBe(
+      'ip addr add 198.18.0.100/24 dev eth0',
+    );
     expect(render('echo {{ vars.x }}', ctx({ x: 'a b' }), 'shell')).toBe("echo 'a b'");
     expect(render('echo {{ vars.x }}', ctx({ x: '' }), 'shell')).toBe("echo ''");
     expect(render('Promote {{ roles.standby }}? {{ vars.x }}', ctx({ x: 'a b' }), 'text')).toBe('Promote db2? a b');
@@ -106,6 +118,8 @@ describe('render', () => {
         expect(out).toBe(value + '\n');
       });
     }
-    it('cleans up', () => { rmSync(dir, { recursive: true, force: true }); });
+    it('cleans up', () => {
+      rmSync(dir, { recursive: true, force: true });
+    });
   });
 });

@@ -26,11 +26,22 @@ const keys: Record<string, { line: string; blob: Buffer; fp: string }> = {};
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-kh-'));
-  for (const [name, args] of Object.entries({ ed1: ['-t', 'ed25519'], ed2: ['-t', 'ed25519'], ec: ['-t', 'ecdsa'], rsa: ['-t', 'rsa', '-b', '2048'] })) {
+  for (const [name, args] of Object.entries({
+    ed1: ['-t', 'ed25519'],
+    ed2: ['-t', 'ed25519'],
+    ec: ['-t', 'ecdsa'],
+    rsa: ['-t', 'rsa', '-b', '2048'],
+  })) {
     const path = join(dir, name);
     execFileSync('ssh-keygen', ['-q', ...args, '-N', '', '-f', path]);
-    const line = readFileSync(path + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' ');
-    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path + '.pub'], { encoding: 'utf8' }).split(' ')[1];
+    const line = readFileSync(path + '.pub', 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
+    const fp = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path + '.pub'], { encoding: 'utf8' }).split(
+      ' ',
+    )[1];
     keys[name] = { line, blob: Buffer.from(line.split(' ')[1], 'base64'), fp };
   }
 });
@@ -95,8 +106,13 @@ describe('host matching', () => {
   });
   test('hashed entries we write are found by ssh-keygen -F, and ssh-keygen -H entries are found by us', () => {
     const file = join(dir, 'hashed');
-    writeFileSync(file, hashedEntryLine('127.0.0.5', 2200, keys.ed1.blob) + '\n' + hashedEntryLine('db1', 22, keys.ec.blob) + '\n');
-    expect(execFileSync('ssh-keygen', ['-F', '[127.0.0.5]:2200', '-f', file], { encoding: 'utf8' })).toContain(keys.ed1.line);
+    writeFileSync(
+      file,
+      hashedEntryLine('127.0.0.5', 2200, keys.ed1.blob) + '\n' + hashedEntryLine('db1', 22, keys.ec.blob) + '\n',
+    );
+    expect(execFileSync('ssh-keygen', ['-F', '[127.0.0.5]:2200', '-f', file], { encoding: 'utf8' })).toContain(
+      keys.ed1.line,
+    );
     expect(execFileSync('ssh-keygen', ['-F', 'db1', '-f', file], { encoding: 'utf8' })).toContain(keys.ec.line);
 
     const plain = join(dir, 'to-hash');
@@ -136,9 +152,21 @@ describe('checkHostKey', () => {
     expect(checkHostKey(kh(), 'anything', 22, keys.ed2.blob).status).toBe('revoked');
   });
   test('unknown: no entry, other port, or only other types', () => {
-    expect(checkHostKey(kh(), '127.0.0.2', 2222, keys.ed1.blob)).toEqual({ status: 'unknown', otherTypes: [], ca: ['kh:5'] });
-    expect(checkHostKey(kh(), '127.0.0.1', 22, keys.ed1.blob)).toEqual({ status: 'unknown', otherTypes: [], ca: ['kh:5'] });
-    expect(checkHostKey(kh(), 'db1', 22, keys.ec.blob)).toEqual({ status: 'unknown', otherTypes: ['ssh-ed25519'], ca: ['kh:5'] });
+    expect(checkHostKey(kh(), '127.0.0.2', 2222, keys.ed1.blob)).toEqual({
+      status: 'unknown',
+      otherTypes: [],
+      ca: ['kh:5'],
+    });
+    expect(checkHostKey(kh(), '127.0.0.1', 22, keys.ed1.blob)).toEqual({
+      status: 'unknown',
+      otherTypes: [],
+      ca: ['kh:5'],
+    });
+    expect(checkHostKey(kh(), 'db1', 22, keys.ec.blob)).toEqual({
+      status: 'unknown',
+      otherTypes: ['ssh-ed25519'],
+      ca: ['kh:5'],
+    });
   });
   test('@cert-authority lines are not trusted as host keys, and are named for the refusal', () => {
     expect(checkHostKey(kh(), 'x', 22, keys.rsa.blob)).toEqual({ status: 'unknown', otherTypes: [], ca: ['kh:5'] });
@@ -147,9 +175,14 @@ describe('checkHostKey', () => {
     const e = (lines: string[]) => parseKnownHosts(lines.join('\n'), 'kh');
     expect(checkHostKey(e([`db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('known');
     expect(checkHostKey(e([`db1 ${keys.ed2.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('unknown');
-    expect(checkHostKey(e([`[db1]:2222 ${keys.ed2.line}`, `db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('changed');
+    expect(
+      checkHostKey(e([`[db1]:2222 ${keys.ed2.line}`, `db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status,
+    ).toBe('changed');
     expect(checkHostKey(e([`@revoked db1 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('revoked');
-    expect(checkHostKey(e([`@revoked db1 ${keys.ed1.line}`, `[db1]:2222 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob).status).toBe('known');
+    expect(
+      checkHostKey(e([`@revoked db1 ${keys.ed1.line}`, `[db1]:2222 ${keys.ed1.line}`]), 'db1', 2222, keys.ed1.blob)
+        .status,
+    ).toBe('known');
   });
   test('HostKeyAlias: the alias as written, no port, no fallback', () => {
     const e = parseKnownHosts(`alias ${keys.ed1.line}\n[db1]:2222 ${keys.ed1.line}\ndb2 ${keys.ed2.line}`, 'kh');
@@ -214,17 +247,26 @@ describe('KnownHostsCache', () => {
 describe('the index by name (lists of 32 lines and more)', () => {
   test('finds exactly the lines a full scan matches, in file order, for any mix of patterns', () => {
     const label = fc.constantFrom('db1', 'DB1', 'db2', 'web', '10.0.0.5', '[10.0.0.5]:2222', '[db1]:22', 'x');
-    const pattern = fc.oneof(label, label.map((l) => `!${l}`), fc.constantFrom('db*', '*', '10.0.0.?', '[10.0.0.*]:2222', '!db2'));
+    const pattern = fc.oneof(
+      label,
+      label.map((l) => `!${l}`),
+      fc.constantFrom('db*', '*', '10.0.0.?', '[10.0.0.*]:2222', '!db2'),
+    );
     const line = fc.oneof(
       { weight: 4, arbitrary: fc.array(pattern, { minLength: 1, maxLength: 3 }).map((p) => p.join(',')) },
       { weight: 1, arbitrary: label.map((l) => hashedEntryLine(l, 22, keys.ed1.blob).split(' ')[0]) },
     );
-    fc.assert(fc.property(fc.array(line, { minLength: 32, maxLength: 60 }), label, (hosts, name) => {
-      const entries = parseKnownHosts(hosts.map((h) => `${h} ${keys.ed1.line}`).join('\n'));
-      const scan = entries.filter((e) => matchesHost(e.hosts, name.toLowerCase()));
-      expect(candidates(entries, name.toLowerCase()).filter((e) => matchesHost(e.hosts, name.toLowerCase()))).toEqual(scan);
-      const viaAlias = entries.filter((e) => matchesHost(e.hosts, name));
-      expect(candidates(entries, name).filter((e) => matchesHost(e.hosts, name))).toEqual(viaAlias);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 32, maxLength: 60 }), label, (hosts, name) => {
+        const entries = parseKnownHosts(hosts.map((h) => `${h} ${keys.ed1.line}`).join('\n'));
+        const scan = entries.filter((e) => matchesHost(e.hosts, name.toLowerCase()));
+        expect(candidates(entries, name.toLowerCase()).filter((e) => matchesHost(e.hosts, name.toLowerCase()))).toEqual(
+          scan,
+        );
+        const viaAlias = entries.filter((e) => matchesHost(e.hosts, name));
+        expect(candidates(entries, name).filter((e) => matchesHost(e.hosts, name))).toEqual(viaAlias);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -70,10 +70,13 @@ describe('shellQuote', () => {
 
     test('any string without NUL comes back unchanged (property)', () => {
       fc.assert(
-        fc.property(fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')), (s) => {
-          // bash would mangle invalid UTF-16 surrogates on the way back; compare bytes
-          expect(Buffer.from(roundTrip(s))).toEqual(Buffer.from(s));
-        }),
+        fc.property(
+          fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')),
+          (s) => {
+            // bash would mangle invalid UTF-16 surrogates on the way back; compare bytes
+            expect(Buffer.from(roundTrip(s))).toEqual(Buffer.from(s));
+          },
+        ),
         { numRuns: 40 },
       );
       expect(readdirSync(dir)).toEqual([]);
@@ -101,7 +104,11 @@ describe('bootstrap + script through real shells', () => {
 
   // What a remote login shell does: `sh -c BOOTSTRAP` with the script on stdin.
   const run = (command: string, env?: Record<string, string>, shell = 'sh') => {
-    const r = spawnSync(shell, ['-c', bootstrapCommand()], { cwd: dir, input: buildScript(command, env), encoding: 'utf8' });
+    const r = spawnSync(shell, ['-c', bootstrapCommand()], {
+      cwd: dir,
+      input: buildScript(command, env),
+      encoding: 'utf8',
+    });
     const f = new MarkerFilter();
     const stderr = f.push(r.stderr) + f.flush();
     return { code: r.status, stdout: r.stdout, stderr, pgid: f.pgid };
@@ -166,7 +173,10 @@ describe('bootstrap + script through real shells', () => {
   });
 
   test('works when the login shell is bash too', () => {
-    expect(run('echo "$BASH_VERSION" | grep -q . && echo bash', undefined, 'bash')).toMatchObject({ code: 0, stdout: 'bash\n' });
+    expect(run('echo "$BASH_VERSION" | grep -q . && echo bash', undefined, 'bash')).toMatchObject({
+      code: 0,
+      stdout: 'bash\n',
+    });
   });
 });
 

@@ -4,7 +4,15 @@ import { test, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { builtinSettings, matchPattern, matchPatternList, parseJumpSpec, settingsToHost, splitArgs, SshConfigError } from '../../src/transport/ssh-config.js';
+import {
+  builtinSettings,
+  matchPattern,
+  matchPatternList,
+  parseJumpSpec,
+  settingsToHost,
+  splitArgs,
+  SshConfigError,
+} from '../../src/transport/ssh-config.js';
 import { parseSshG, SshResolver } from '../../src/transport/ssh-resolve.js';
 
 let dir: string;
@@ -12,25 +20,28 @@ let config: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lifeboat-sshcfg-'));
   config = join(dir, 'config');
-  writeFileSync(config, [
-    'Host bastion',
-    '  HostName 198.18.0.5',
-    '  User jump',
-    '  Port 2022',
-    'Host outer',
-    '  ProxyJump far',
-    'Host db*',
-    '  HostName %h.internal',
-    '  User admin',
-    '  IdentityFile ~/.ssh/db_%r',
-    '  ProxyJump bastion',
-    '  ConnectTimeout 4',
-    'Host chain',
-    '  ProxyJump ops@outer:2200,bastion',
-    'Host proxied',
-    '  ProxyCommand nc %h %p',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'Host bastion',
+      '  HostName 198.18.0.5',
+      '  User jump',
+      '  Port 2022',
+      'Host outer',
+      '  ProxyJump far',
+      'Host db*',
+      '  HostName %h.internal',
+      '  User admin',
+      '  IdentityFile ~/.ssh/db_%r',
+      '  ProxyJump bastion',
+      '  ConnectTimeout 4',
+      'Host chain',
+      '  ProxyJump ops@outer:2200,bastion',
+      'Host proxied',
+      '  ProxyCommand nc %h %p',
+      '',
+    ].join('\n'),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -54,15 +65,42 @@ test('jump specs', () => {
 });
 
 test('ssh -G output is read field by field', () => {
-  const s = parseSshG('db1', ['host db1', 'hostname 10.0.0.1', 'port 2222', 'user u', 'identityfile ~/.ssh/a', 'identityfile /b',
-    'proxycommand nc %h %p', 'userknownhostsfile /k1 /k2', 'connecttimeout none', 'hostkeyalias al'].join('\n'));
-  expect(s).toMatchObject({ hostname: '10.0.0.1', port: 2222, user: 'u', identityFiles: ['~/.ssh/a', '/b'], proxyCommand: 'nc %h %p', userKnownHostsFiles: ['/k1', '/k2'], hostKeyAlias: 'al' });
+  const s = parseSshG(
+    'db1',
+    [
+      'host db1',
+      'hostname 10.0.0.1',
+      'port 2222',
+      'user u',
+      'identityfile ~/.ssh/a',
+      'identityfile /b',
+      'proxycommand nc %h %p',
+      'userknownhostsfile /k1 /k2',
+      'connecttimeout none',
+      'hostkeyalias al',
+    ].join('\n'),
+  );
+  expect(s).toMatchObject({
+    hostname: '10.0.0.1',
+    port: 2222,
+    user: 'u',
+    identityFiles: ['~/.ssh/a', '/b'],
+    proxyCommand: 'nc %h %p',
+    userKnownHostsFiles: ['/k1', '/k2'],
+    hostKeyAlias: 'al',
+  });
   expect(s.connectTimeout).toBeUndefined();
 });
 
 test('tokens and ~ are expanded from the final values (home from the password database)', () => {
   const h = settingsToHost(builtinSettings('db2', { configPath: config }));
-  expect(h).toMatchObject({ address: 'db2.internal', user: 'admin', port: 22, connectTimeoutMs: 4000, identityFiles: [join(userInfo().homedir, '.ssh/db_admin')] });
+  expect(h).toMatchObject({
+    address: 'db2.internal',
+    user: 'admin',
+    port: 22,
+    connectTimeoutMs: 4000,
+    identityFiles: [join(userInfo().homedir, '.ssh/db_admin')],
+  });
   expect(settingsToHost(builtinSettings('proxied', { configPath: config })).proxyCommand).toBe('nc proxied 22');
 });
 

@@ -12,9 +12,17 @@ import { roleHost, stepName } from './common.js';
 export function checkEstimates(rb: Loaded<Runbook>, out: Diagnostic[]): void {
   rb.data.steps.forEach((s, i) => {
     if (s.estimate === undefined || s.include === undefined) return;
-    out.push(diagAt(rb.file, ['steps', i, 'estimate'], true, 'error', 'estimate-on-include',
-      `${stepName(s, i)}: 'estimate:' on an include step would count the included runbook's time a second time`,
-      `put the estimates on the steps of runbook '${s.include}': they count here as they run here`));
+    out.push(
+      diagAt(
+        rb.file,
+        ['steps', i, 'estimate'],
+        true,
+        'error',
+        'estimate-on-include',
+        `${stepName(s, i)}: 'estimate:' on an include step would count the included runbook's time a second time`,
+        `put the estimates on the steps of runbook '${s.include}': they count here as they run here`,
+      ),
+    );
   });
 }
 
@@ -24,10 +32,13 @@ type Flat = EstimatedStep & { hosts: NonNullable<EstimatedStep['hosts']> };
 function flatSteps(project: Project, rb: Runbook, inherited: Flat['hosts'] = [], chain: string[] = []): Flat[] {
   if (chain.includes(rb.name)) return [];
   // conditions name roles or hosts: compare hosts, so that two runbooks' roles for one host agree
-  const hostConditions = (s: Step): Flat['hosts'] => (s.when === undefined ? [] : Array.isArray(s.when) ? s.when : [s.when]).flatMap((c) => {
-    const target = c.unreachable ?? c.reachable;
-    return target === undefined ? [] : [{ host: roleHost(rb.roles?.[target]) ?? target, reachable: c.reachable !== undefined, name: target }];
-  });
+  const hostConditions = (s: Step): Flat['hosts'] =>
+    (s.when === undefined ? [] : Array.isArray(s.when) ? s.when : [s.when]).flatMap((c) => {
+      const target = c.unreachable ?? c.reachable;
+      return target === undefined
+        ? []
+        : [{ host: roleHost(rb.roles?.[target]) ?? target, reachable: c.reachable !== undefined, name: target }];
+    });
   return rb.steps.flatMap((s) => {
     const hosts = [...inherited, ...hostConditions(s)];
     if (s.include !== undefined) {
@@ -44,7 +55,15 @@ export function lintEstimates(project: Project, rb: Loaded<Runbook>, out: Diagno
   if (rto === undefined) return;
   const t = estimateTotal(flatSteps(project, rb.data), parseDuration(rto));
   if (!t.over) return;
-  out.push(diagAt(rb.file, ['objectives', 'rto'], false, 'warning', 'dr-estimate-over-rto',
-    `runbook '${rb.data.name}': the estimates of its main-phase steps add up to ${durationShort(t.totalMs)} (${t.estimated} of ${t.steps} steps estimated${t.when ? `, with ${t.when}` : ''}), more than its RTO of ${rto}`,
-    'make the slow steps faster (automate a manual step, drop a wait), correct the estimates a rehearsal proved wrong (the run report shows each step\'s time), or agree a longer RTO with the business'));
+  out.push(
+    diagAt(
+      rb.file,
+      ['objectives', 'rto'],
+      false,
+      'warning',
+      'dr-estimate-over-rto',
+      `runbook '${rb.data.name}': the estimates of its main-phase steps add up to ${durationShort(t.totalMs)} (${t.estimated} of ${t.steps} steps estimated${t.when ? `, with ${t.when}` : ''}), more than its RTO of ${rto}`,
+      "make the slow steps faster (automate a manual step, drop a wait), correct the estimates a rehearsal proved wrong (the run report shows each step's time), or agree a longer RTO with the business",
+    ),
+  );
 }

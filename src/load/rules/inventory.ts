@@ -11,18 +11,49 @@ export function checkInventory(inv: Loaded<Inventory>, out: Diagnostic[]): void 
   const hosts = inv.data.hosts;
   const names = Object.keys(hosts);
   if (inv.data.environment === undefined) {
-    out.push(diagAt(f, ['kind'], true, 'warning', 'no-environment', `inventory '${inv.data.name}' does not say whether it is production or rehearsal`, inv.ansible
-      ? 'set lifeboat_environment=production or lifeboat_environment=rehearsal in the vars of all: a rehearsal refuses production inventories'
-      : 'add `environment: production` or `environment: rehearsal`: a rehearsal refuses production inventories'));
+    out.push(
+      diagAt(
+        f,
+        ['kind'],
+        true,
+        'warning',
+        'no-environment',
+        `inventory '${inv.data.name}' does not say whether it is production or rehearsal`,
+        inv.ansible
+          ? 'set lifeboat_environment=production or lifeboat_environment=rehearsal in the vars of all: a rehearsal refuses production inventories'
+          : 'add `environment: production` or `environment: rehearsal`: a rehearsal refuses production inventories',
+      ),
+    );
   }
-  const jumpOf = (h: string): string | undefined => hosts[h]?.jump ?? (h !== inv.data.defaults?.jump ? inv.data.defaults?.jump : undefined);
+  const jumpOf = (h: string): string | undefined =>
+    hosts[h]?.jump ?? (h !== inv.data.defaults?.jump ? inv.data.defaults?.jump : undefined);
   if (inv.data.defaults?.jump !== undefined && !(inv.data.defaults.jump in hosts)) {
-    out.push(diagAt(f, ['defaults', 'jump'], false, 'error', 'unknown-host', `defaults.jump: '${inv.data.defaults.jump}' is not a host of this inventory${didYouMean(inv.data.defaults.jump, names)}`, 'jump hosts are inventory hosts: add it under `hosts:`'));
+    out.push(
+      diagAt(
+        f,
+        ['defaults', 'jump'],
+        false,
+        'error',
+        'unknown-host',
+        `defaults.jump: '${inv.data.defaults.jump}' is not a host of this inventory${didYouMean(inv.data.defaults.jump, names)}`,
+        'jump hosts are inventory hosts: add it under `hosts:`',
+      ),
+    );
   }
   const reported = new Set<string>();
   for (const [name, h] of Object.entries(hosts)) {
     if (h.jump !== undefined && !(h.jump in hosts)) {
-      out.push(diagAt(f, ['hosts', name, 'jump'], false, 'error', 'unknown-host', `host '${name}' jumps through '${h.jump}', which is not a host of this inventory${didYouMean(h.jump, names)}`, 'jump hosts are inventory hosts: add it under `hosts:`'));
+      out.push(
+        diagAt(
+          f,
+          ['hosts', name, 'jump'],
+          false,
+          'error',
+          'unknown-host',
+          `host '${name}' jumps through '${h.jump}', which is not a host of this inventory${didYouMean(h.jump, names)}`,
+          'jump hosts are inventory hosts: add it under `hosts:`',
+        ),
+      );
       continue;
     }
     // follow the jump chain; a repeat is a loop
@@ -34,7 +65,17 @@ export function checkInventory(inv: Loaded<Inventory>, out: Diagnostic[]): void 
         if (!reported.has(key) && loop.includes(name)) {
           reported.add(key);
           const path: YamlPath = hosts[name].jump !== undefined ? ['hosts', name, 'jump'] : ['defaults', 'jump'];
-          out.push(diagAt(f, path, false, 'error', 'jump-loop', `jump hosts form a loop: ${[...loop, j].join(' → ')}`, 'one host of the chain must be reachable directly (no jump:)'));
+          out.push(
+            diagAt(
+              f,
+              path,
+              false,
+              'error',
+              'jump-loop',
+              `jump hosts form a loop: ${[...loop, j].join(' → ')}`,
+              'one host of the chain must be reachable directly (no jump:)',
+            ),
+          );
         }
         break;
       }

@@ -12,7 +12,17 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
   const known = (name: string, path: YamlPath, what: string, key = false) => {
     // a runbook whose file has a YAML error is reported there once, not again here
     if (project.runbooks.has(name) || project.unreadable?.has(name)) return true;
-    out.push(diagAt(f, path, key, 'error', 'unknown-runbook', `${what} names '${name}', which is not a runbook of this project${didYouMean(name, project.runbooks.keys())}`, 'use the runbook\'s `name:`, and validate the folder that holds it'));
+    out.push(
+      diagAt(
+        f,
+        path,
+        key,
+        'error',
+        'unknown-runbook',
+        `${what} names '${name}', which is not a runbook of this project${didYouMean(name, project.runbooks.keys())}`,
+        "use the runbook's `name:`, and validate the folder that holds it",
+      ),
+    );
     return false;
   };
   const phases = recoveryPhases(site.data);
@@ -22,7 +32,17 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
       for (const c of e.choices) {
         const first = seen.get(c.runbook);
         if (first) {
-          out.push(diagAt(f, c.path, false, 'error', 'duplicate-runbook', `recovery_order lists '${c.runbook}' twice (first at line ${f.spanOf(first).line})`, 'list each runbook once; alternatives go in one `one_of`'));
+          out.push(
+            diagAt(
+              f,
+              c.path,
+              false,
+              'error',
+              'duplicate-runbook',
+              `recovery_order lists '${c.runbook}' twice (first at line ${f.spanOf(first).line})`,
+              'list each runbook once; alternatives go in one `one_of`',
+            ),
+          );
           continue;
         }
         seen.set(c.runbook, c.path);
@@ -32,13 +52,27 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
   }
   for (const [name, rb] of project.runbooks) {
     // runbooks only ever included by others need no place of their own
-    const included = [...project.runbooks.values()].some((o) => o.valid && o.data.steps.some((s) => s.include === name));
+    const included = [...project.runbooks.values()].some(
+      (o) => o.valid && o.data.steps.some((s) => s.include === name),
+    );
     if (!seen.has(name) && !included) {
-      out.push(diagAt(f, ['recovery_order'], true, 'warning', 'not-in-recovery-order', `runbook '${name}' (${rb.file.file}) is not in recovery_order`, 'add it, so the DR plan says when to run it'));
+      out.push(
+        diagAt(
+          f,
+          ['recovery_order'],
+          true,
+          'warning',
+          'not-in-recovery-order',
+          `runbook '${name}' (${rb.file.file}) is not in recovery_order`,
+          'add it, so the DR plan says when to run it',
+        ),
+      );
     }
   }
   (site.data.situations ?? []).forEach((sit, i) => known(sit.runbook, ['situations', i, 'runbook'], 'situations'));
-  (site.data.network ?? []).forEach((n, i) => { for (const rb of Object.keys(n.after ?? {})) known(rb, ['network', i, 'after', rb], `network '${n.name}'`, true); });
+  (site.data.network ?? []).forEach((n, i) => {
+    for (const rb of Object.keys(n.after ?? {})) known(rb, ['network', i, 'after', rb], `network '${n.name}'`, true);
+  });
   const services = site.data.services ?? {};
   const phaseIndex = phaseOf(phases);
   // a service is back when the first of its runbooks in the order has run
@@ -48,13 +82,33 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
     (svc.depends_on ?? []).forEach((dep, i) => {
       const path: YamlPath = ['services', id, 'depends_on', i];
       if (!services[dep]) {
-        out.push(diagAt(f, path, false, 'error', 'unknown-service', `service '${id}' depends on '${dep}', which is not a service of this site${didYouMean(dep, Object.keys(services))}`, 'name a key of `services:`'));
+        out.push(
+          diagAt(
+            f,
+            path,
+            false,
+            'error',
+            'unknown-service',
+            `service '${id}' depends on '${dep}', which is not a service of this site${didYouMean(dep, Object.keys(services))}`,
+            'name a key of `services:`',
+          ),
+        );
         return;
       }
       const mine = serviceAt(id);
       const theirs = serviceAt(dep);
       if (Number.isFinite(mine) && theirs > mine) {
-        out.push(diagAt(f, path, false, 'error', 'dependency-after-dependent', `service '${id}' depends on '${dep}', but recovery_order recovers '${dep}' ${Number.isFinite(theirs) ? `in phase ${theirs + 1}, after '${id}' (phase ${mine + 1})` : 'nowhere (none of its runbooks is in it)'}`, `move a runbook of '${dep}' to an earlier phase than '${id}''s, or drop the dependency`));
+        out.push(
+          diagAt(
+            f,
+            path,
+            false,
+            'error',
+            'dependency-after-dependent',
+            `service '${id}' depends on '${dep}', but recovery_order recovers '${dep}' ${Number.isFinite(theirs) ? `in phase ${theirs + 1}, after '${id}' (phase ${mine + 1})` : 'nowhere (none of its runbooks is in it)'}`,
+            `move a runbook of '${dep}' to an earlier phase than '${id}''s, or drop the dependency`,
+          ),
+        );
       }
     });
   }
@@ -68,7 +122,17 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
       if (!services[dep]) return;
       if (state.get(dep) === 'active') {
         const cycle = [...stack.slice(stack.indexOf(dep)), dep];
-        out.push(diagAt(f, ['services', id, 'depends_on', i], false, 'error', 'dependency-cycle', `services depend on each other in a loop: ${cycle.join(' → ')}`, 'one of them must come back without the other; drop that dependency'));
+        out.push(
+          diagAt(
+            f,
+            ['services', id, 'depends_on', i],
+            false,
+            'error',
+            'dependency-cycle',
+            `services depend on each other in a loop: ${cycle.join(' → ')}`,
+            'one of them must come back without the other; drop that dependency',
+          ),
+        );
       } else if (!state.has(dep)) visit(dep);
     });
     stack.pop();
