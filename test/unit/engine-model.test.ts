@@ -268,9 +268,7 @@ const STATS = {
   results: {} as Record<string, number>,
 };
 
-async function runCase(
-  c: Case,
-): Promise<{
+async function runCase(c: Case): Promise<{
   plan: ResolvedPlan;
   state: RunState;
   records: JournalRecord[];
