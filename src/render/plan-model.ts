@@ -378,11 +378,7 @@ export function planModel(
   const services = serviceViews(project, s, rows, refs, problems);
   const servicesOf = (n: string) => services.filter((v) => v.runbooks.some((r) => r.runbook === n));
   const phases = phaseViews(phasesRead, rows, refs, servicesOf);
-  const situations: SituationView[] = (s.situations ?? []).map((x) => {
-    if (!project.runbooks.has(x.runbook))
-      problems.push(`situations name '${x.runbook}', which is not a runbook of this site`);
-    return { symptom: x.symptom, check: x.check, notWhen: x.not_when, runbook: refs.ref(x.runbook) };
-  });
+  const situations = situationViews(project, s, refs, problems);
   const views = runbookViews(project, resolved, refs, { servicesOf, phases, situations, problems });
   if (problems.length) throw new PlanModelError(`cannot print the plan for inventory '${inventoryName}'`, problems);
 
@@ -622,6 +618,14 @@ function phaseViews(
       }))
       .filter((e) => e.choices.length),
   }));
+}
+
+function situationViews(project: Project, s: Site, refs: RunbookRefs, problems: string[]): SituationView[] {
+  return (s.situations ?? []).map((x) => {
+    if (!project.runbooks.has(x.runbook))
+      problems.push(`situations name '${x.runbook}', which is not a runbook of this site`);
+    return { symptom: x.symptom, check: x.check, notWhen: x.not_when, runbook: refs.ref(x.runbook) };
+  });
 }
 
 /** each runbook's section, with when to use it (situations, alternatives) and its services' facts */
