@@ -75,6 +75,7 @@ export interface RunnerOptions {
 }
 
 type ExecAction = Extract<Action, { kind: 'exec' }>;
+type ActionOf<K extends Action['kind']> = Extract<Action, { kind: K }>;
 
 const TAIL = 4096;
 /** what the failure prompt can page through, per stream */
@@ -301,7 +302,6 @@ export class Runner {
   }
 
   private async perform(a: Action): Promise<void> {
-    const op = this.ports.operator;
     switch (a.kind) {
       case 'connect':
         // not awaited: the loop wakes when each host reports
@@ -326,154 +326,18 @@ export class Runner {
         });
         return;
       }
-      case 'confirm': {
-        const st = this.step(a.step);
-        const asked = render(st.confirm!, this.ctx(st), 'text');
-        // the first point of no return after a measurement says how much data it loses
-        const question = this.redactor.redact(rpoGateQuestion(this.plan, this.state, st.id, asked) ?? asked);
-        this.ports.reporter.pause();
-        const r = await op
-          .confirm({ step: st.id, title: st.title, question })
-          .finally(() => this.ports.reporter.resume());
-        await this.dispatch({ type: 'confirmed', step: st.id, question, answer: r.answer, by: op.name, auto: r.auto });
+      case 'confirm':
+        await this.askConfirm(a);
         return;
-      }
-      case 'manual': {
-        const st = this.step(a.step);
-        const instructions = this.redactor.redact(render(st.manual!, this.ctx(st), 'text'));
-        this.ports.reporter.pause();
-        const r = await op
-          .manual({ step: st.id, title: st.title, instructions, record: st.record })
-          .finally(() => this.ports.reporter.resume());
-        await this.dispatch({
-          type: 'manual-done',
-          step: st.id,
-          done: r.done,
-          by: op.name,
-          value: r.value,
-          record: st.record,
-          auto: r.auto,
-        });
+      case 'manual':
+        await this.askManual(a);
         return;
-      }
-      case 'failure': {
-        const st = this.step(a.step);
-        if (a.policy !== 'ask') {
-          await this.dispatch({
-            type: 'failure-decision',
-            step: a.step,
-            host: a.host,
-            choice: a.policy,
-            by: op.name,
-            auto: true,
-          });
-          return;
-        }
-        this.ports.reporter.pause();
-        const canRollback = this.state.completed.some((c) => this.step(c.step).rollback);
-        const failed = st.hosts.filter((h) => {
-          const u = this.state.units[unitKey(st.id, h)];
-          return u?.status === 'failed' && !u.decided;
-        });
-        const shown = failed.map((h) => ({ h, o: this.outputs.get(unitKey(st.id, h)) })).filter((x) => x.o);
-        const label = (h: string, text: string) =>
-          failed.length > 1
-            ? `${h}:\n${text
-                .split('\n')
-                .map((l) => `  ${l}`)
-                .join('\n')}`
-            : text;
-        const output =
-          shown
-            .map(({ h, o }) => label(h, failureTail(o!)))
-            .filter(Boolean)
-            .join('\n') || undefined;
-        const fullOutput =
-          shown
-            .map(({ h, o }) =>
-              label(
-                h,
-                [o!.stderr && `stderr:\n${printable(o!.stderr)}`, o!.stdout && `stdout:\n${printable(o!.stdout)}`]
-                  .filter(Boolean)
-                  .join('\n'),
-              ),
-            )
-            .join('\n') || undefined;
-        const choice = await op
-          .onFailure({
-            step: st.id,
-            title: st.title,
-            host: a.host,
-            message: a.message,
-            canRollback,
-            preflight: st.phase === 'preflight',
-            output,
-            fullOutput,
-          })
-          .finally(() => this.ports.reporter.resume());
-        await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice, by: op.name, auto: false });
+      case 'failure':
+        await this.decideFailure(a);
         return;
-      }
-      case 'in-doubt': {
-        if (a.policy !== 'ask') {
-          await this.dispatch({
-            type: 'in-doubt',
-            step: a.step,
-            host: a.host,
-            choice: a.policy,
-            by: op.name,
-            auto: true,
-          });
-          return;
-        }
-        const st = this.step(a.step);
-        const u = this.state.units[unitKey(a.step, a.host)];
-        this.ports.reporter.pause();
-        let choice: 'rerun' | 'done' | 'abort';
-        let captured: { name: string; value: string } | undefined;
-        try {
-          choice = await op.inDoubt({
-            step: st.id,
-            title: st.title,
-            host: a.host,
-            command: u.lastCommand ?? '',
-            lastOutput: u.lastOutput ?? '',
-          });
-          if (choice === 'done' && st.capture) {
-            // later steps need what it printed: "done" takes the value from the operator
-            const r = await op.manual({
-              step: st.id,
-              title: `value of ${st.capture}`,
-              instructions: `Step ${st.id} captures its output as ${st.capture}. Run it by hand on ${a.host} (${u.lastCommand ?? ''}) and type what it prints.`,
-              record: st.capture,
-            });
-            if (!r.done || r.value === undefined) choice = 'abort';
-            else captured = { name: st.capture, value: r.value };
-          }
-        } catch (e) {
-          if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
-          this.ports.reporter.note(
-            st.capture
-              ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
-              : `in-doubt step ${st.id} on ${a.host}: ${e.message}`,
-            'warn',
-          );
-          choice = 'abort';
-        } finally {
-          this.ports.reporter.resume();
-        }
-        await this.dispatch({
-          type: 'in-doubt',
-          step: a.step,
-          host: a.host,
-          choice,
-          by: op.name,
-          auto: false,
-          captured,
-        });
-        if (captured && st.measures === 'rpo') await this.recordRpo();
+      case 'in-doubt':
+        await this.settleInDoubt(a);
         return;
-      }
       case 'start-rollback':
         await this.dispatch({ type: 'rollback-started', units: a.units });
         return;
@@ -495,6 +359,156 @@ export class Runner {
       case 'idle':
         return;
     }
+  }
+
+  private async askConfirm(a: ActionOf<'confirm'>): Promise<void> {
+    const op = this.ports.operator;
+    const st = this.step(a.step);
+    const asked = render(st.confirm!, this.ctx(st), 'text');
+    // the first point of no return after a measurement says how much data it loses
+    const question = this.redactor.redact(rpoGateQuestion(this.plan, this.state, st.id, asked) ?? asked);
+    this.ports.reporter.pause();
+    const r = await op.confirm({ step: st.id, title: st.title, question }).finally(() => this.ports.reporter.resume());
+    await this.dispatch({ type: 'confirmed', step: st.id, question, answer: r.answer, by: op.name, auto: r.auto });
+  }
+
+  private async askManual(a: ActionOf<'manual'>): Promise<void> {
+    const op = this.ports.operator;
+    const st = this.step(a.step);
+    const instructions = this.redactor.redact(render(st.manual!, this.ctx(st), 'text'));
+    this.ports.reporter.pause();
+    const r = await op
+      .manual({ step: st.id, title: st.title, instructions, record: st.record })
+      .finally(() => this.ports.reporter.resume());
+    await this.dispatch({
+      type: 'manual-done',
+      step: st.id,
+      done: r.done,
+      by: op.name,
+      value: r.value,
+      record: st.record,
+      auto: r.auto,
+    });
+  }
+
+  /** A failed step: the policy decides, or the operator does, shown what the failed hosts printed. */
+  private async decideFailure(a: ActionOf<'failure'>): Promise<void> {
+    const op = this.ports.operator;
+    const st = this.step(a.step);
+    if (a.policy !== 'ask') {
+      await this.dispatch({
+        type: 'failure-decision',
+        step: a.step,
+        host: a.host,
+        choice: a.policy,
+        by: op.name,
+        auto: true,
+      });
+      return;
+    }
+    this.ports.reporter.pause();
+    const canRollback = this.state.completed.some((c) => this.step(c.step).rollback);
+    const { output, fullOutput } = this.failedOutput(st);
+    const choice = await op
+      .onFailure({
+        step: st.id,
+        title: st.title,
+        host: a.host,
+        message: a.message,
+        canRollback,
+        preflight: st.phase === 'preflight',
+        output,
+        fullOutput,
+      })
+      .finally(() => this.ports.reporter.resume());
+    await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice, by: op.name, auto: false });
+  }
+
+  /** What the step's undecided failed hosts printed: the tail, and all of it; each labelled by host when there are several. */
+  private failedOutput(st: ResolvedStep): { output?: string; fullOutput?: string } {
+    const failed = st.hosts.filter((h) => {
+      const u = this.state.units[unitKey(st.id, h)];
+      return u?.status === 'failed' && !u.decided;
+    });
+    const shown = failed.map((h) => ({ h, o: this.outputs.get(unitKey(st.id, h)) })).filter((x) => x.o);
+    const label = (h: string, text: string) =>
+      failed.length > 1
+        ? `${h}:\n${text
+            .split('\n')
+            .map((l) => `  ${l}`)
+            .join('\n')}`
+        : text;
+    const output =
+      shown
+        .map(({ h, o }) => label(h, failureTail(o!)))
+        .filter(Boolean)
+        .join('\n') || undefined;
+    const fullOutput =
+      shown
+        .map(({ h, o }) =>
+          label(
+            h,
+            [o!.stderr && `stderr:\n${printable(o!.stderr)}`, o!.stdout && `stdout:\n${printable(o!.stdout)}`]
+              .filter(Boolean)
+              .join('\n'),
+          ),
+        )
+        .join('\n') || undefined;
+    return { output, fullOutput };
+  }
+
+  /** A command that may or may not have run before a stop: the policy decides, or the operator does. */
+  private async settleInDoubt(a: ActionOf<'in-doubt'>): Promise<void> {
+    const op = this.ports.operator;
+    if (a.policy !== 'ask') {
+      await this.dispatch({
+        type: 'in-doubt',
+        step: a.step,
+        host: a.host,
+        choice: a.policy,
+        by: op.name,
+        auto: true,
+      });
+      return;
+    }
+    const st = this.step(a.step);
+    const u = this.state.units[unitKey(a.step, a.host)];
+    this.ports.reporter.pause();
+    let choice: 'rerun' | 'done' | 'abort';
+    let captured: { name: string; value: string } | undefined;
+    try {
+      choice = await op.inDoubt({
+        step: st.id,
+        title: st.title,
+        host: a.host,
+        command: u.lastCommand ?? '',
+        lastOutput: u.lastOutput ?? '',
+      });
+      if (choice === 'done' && st.capture) {
+        // later steps need what it printed: "done" takes the value from the operator
+        const r = await op.manual({
+          step: st.id,
+          title: `value of ${st.capture}`,
+          instructions: `Step ${st.id} captures its output as ${st.capture}. Run it by hand on ${a.host} (${u.lastCommand ?? ''}) and type what it prints.`,
+          record: st.capture,
+        });
+        if (!r.done || r.value === undefined) choice = 'abort';
+        else captured = { name: st.capture, value: r.value };
+      }
+    } catch (e) {
+      if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
+      this.ports.reporter.note(
+        st.capture
+          ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
+          : `in-doubt step ${st.id} on ${a.host}: ${e.message}`,
+        'warn',
+      );
+      choice = 'abort';
+    } finally {
+      this.ports.reporter.resume();
+    }
+    await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false, captured });
+    if (captured && st.measures === 'rpo') await this.recordRpo();
   }
 
   /** Start commands together; every one has its intent durable before it is sent. Settles when all are sent (or failed to be). */

@@ -827,6 +827,9 @@ export interface AnsibleAsLifeboat {
 
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
+type Once = (v: AVar, severity: Severity, code: string, message: string, hint?: string) => void;
+type ConnectionField = (typeof CONNECTION)[string];
+
 export function toLifeboat(inv: ParsedAnsible, fallbackName: string): AnsibleAsLifeboat {
   const out: AnsibleAsLifeboat = {
     data: { lifeboat: 1, kind: 'inventory', name: fallbackName, hosts: {} },
@@ -838,7 +841,7 @@ export function toLifeboat(inv: ParsedAnsible, fallbackName: string): AnsibleAsL
   };
   const d = out.diagnostics;
   const reported = new Set<string>();
-  const once = (v: AVar, severity: Severity, code: string, message: string, hint?: string) => {
+  const once: Once = (v, severity, code, message, hint) => {
     const key = `${where(v.at)}|${code}`;
     if (reported.has(key)) return;
     reported.add(key);
@@ -849,7 +852,63 @@ export function toLifeboat(inv: ParsedAnsible, fallbackName: string): AnsibleAsL
   for (const v of inv.groupFileVars.get('all')?.values() ?? [])
     allVars.set(v.name, { ...v, scope: 'group_vars of all' });
 
-  // inventory-wide settings and vars: from all only (lifeboat's vars are one set per inventory)
+  const settings = inventorySettings(out, allVars, once);
+  inventoryVars(out, allVars, once);
+  checkScopedVars(inv, once);
+
+  const byName = new Map<string, string>();
+  for (const h of [...inv.hosts.values()]) {
+    const name = lifeboatName(h.name);
+    const prev = byName.get(name);
+    if (prev !== undefined) {
+      d.push(
+        diag(
+          h.at,
+          'error',
+          'ansible-host-name',
+          `host '${h.name}' and host '${prev}' would both be '${name}' in lifeboat (host names are lower-case letters, digits and dashes)`,
+          `rename one in the inventory, e.g. ${name}-2 with ansible_host=${h.name}`,
+        ),
+      );
+      continue;
+    }
+    byName.set(name, h.name);
+    hostToLifeboat(inv, h, name, out, once, settings);
+  }
+  for (const [name, h] of Object.entries(out.data.hosts)) {
+    if (h.jump !== undefined && !(h.jump in out.data.hosts)) {
+      d.push(
+        diag(
+          out.positions.get(`hosts.${name}.jump`) ?? out.hosts[name].at,
+          'error',
+          'unknown-host',
+          `host '${out.hosts[name].ansibleName}' jumps through '${h.jump}', which is not a host of this inventory`,
+          'jump hosts are inventory hosts: add it',
+        ),
+      );
+    }
+  }
+  if (inv.hosts.size === 0)
+    d.push(
+      diag(
+        { file: inv.file, line: 1, col: 1 },
+        'error',
+        'ansible-inventory',
+        'the inventory has no hosts',
+        "list hosts under a [group] (INI) or a group's hosts: (YAML)",
+      ),
+    );
+  return out;
+}
+
+/** the inventory-wide settings that hosts' origins point at */
+interface InventorySettings {
+  khVar?: Winning;
+  ctVar?: Winning;
+}
+
+/** inventory-wide settings: from all only (lifeboat's vars are one set per inventory) */
+function inventorySettings(out: AnsibleAsLifeboat, allVars: Map<string, Winning>, once: Once): InventorySettings {
   const str = (name: string): Winning | undefined => {
     const v = allVars.get(name);
     if (v && typeof v.value !== 'string') {
@@ -907,6 +966,11 @@ export function toLifeboat(inv: ParsedAnsible, fallbackName: string): AnsibleAsL
         'write e.g. 5s or 1m',
       );
   }
+  return { khVar, ctVar };
+}
+
+/** the vars of all that are not Ansible's or lifeboat's own become the inventory's vars */
+function inventoryVars(out: AnsibleAsLifeboat, allVars: Map<string, Winning>, once: Once): void {
   const vars: Record<string, string | number | boolean> = {};
   for (const v of allVars.values()) {
     if (v.name.startsWith('ansible_') || INVENTORY_WIDE.has(v.name) || v.name in CONNECTION) continue;
@@ -936,7 +1000,10 @@ export function toLifeboat(inv: ParsedAnsible, fallbackName: string): AnsibleAsL
       );
   }
   if (Object.keys(vars).length) out.data.vars = vars;
+}
 
+/** group and host vars: lifeboat has no per-host vars, and its own settings belong to all */
+function checkScopedVars(inv: ParsedAnsible, once: Once): void {
   // group and host vars other than connection vars: lifeboat has no per-host vars
   const scoped = (vs: Iterable<AVar>, scope: string) => {
     const unused = [...vs].filter((v) => !v.name.startsWith('ansible_') && !v.name.startsWith('lifeboat_'));
@@ -969,233 +1036,237 @@ export function toLifeboat(inv: ParsedAnsible, fallbackName: string): AnsibleAsL
   for (const [g, vs] of inv.groupFileVars) if (g !== 'all') wide(vs.values(), `group_vars of ${g}`);
   for (const h of inv.hosts.values()) wide(h.vars.values(), `host ${h.name}`);
   for (const [h, vs] of inv.hostFileVars) wide(vs.values(), `host_vars of ${h}`);
+}
 
-  const byName = new Map<string, string>();
-  for (const h of [...inv.hosts.values()]) {
-    const name = lifeboatName(h.name);
-    const prev = byName.get(name);
-    if (prev !== undefined) {
-      d.push(
-        diag(
-          h.at,
-          'error',
-          'ansible-host-name',
-          `host '${h.name}' and host '${prev}' would both be '${name}' in lifeboat (host names are lower-case letters, digits and dashes)`,
-          `rename one in the inventory, e.g. ${name}-2 with ansible_host=${h.name}`,
-        ),
-      );
-      continue;
-    }
-    byName.set(name, h.name);
-    const ev = effectiveVars(inv, h.name);
-    const groups = hostGroups(inv, h.name);
-    out.hosts[name] = { ansibleName: h.name, groups, at: h.at };
-    const origins: Record<string, string> = {};
-    const host: Inventory['hosts'][string] = {};
-    const why = (v: Winning) => `${where(v.at)} (${v.label ?? v.name}, ${v.scope})`;
-    // the connection: ssh (or its aliases), or the operator's own machine
-    const conn = ev.get('ansible_connection');
-    if (conn && conn.value !== 'ssh' && conn.value !== 'smart' && conn.value !== 'paramiko' && conn.value !== 'local') {
+const why = (v: Winning) => `${where(v.at)} (${v.label ?? v.name}, ${v.scope})`;
+const isTemplate = (v: Winning) => typeof v.value === 'string' && /\{\{|\{%/.test(v.value);
+
+/** one Ansible host as a lifeboat host (named `name`), unless it cannot be one */
+function hostToLifeboat(
+  inv: ParsedAnsible,
+  h: AHost,
+  name: string,
+  out: AnsibleAsLifeboat,
+  once: Once,
+  { khVar, ctVar }: InventorySettings,
+): void {
+  const ev = effectiveVars(inv, h.name);
+  const groups = hostGroups(inv, h.name);
+  out.hosts[name] = { ansibleName: h.name, groups, at: h.at };
+  const origins: Record<string, string> = {};
+  const host: Inventory['hosts'][string] = {};
+  // the connection: ssh (or its aliases), or the operator's own machine
+  const conn = ev.get('ansible_connection');
+  if (conn && conn.value !== 'ssh' && conn.value !== 'smart' && conn.value !== 'paramiko' && conn.value !== 'local') {
+    once(
+      conn,
+      'error',
+      'ansible-connection',
+      `host '${h.name}': ansible_connection=${text(conn.value)} (${conn.scope}); lifeboat connects only over SSH or runs locally`,
+      'use a lifeboat inventory for this host, or leave it out of the one given with -i',
+    );
+    return;
+  }
+  if (conn?.value === 'local') {
+    out.local.add(name);
+    origins.local = why(conn);
+    host.description = `the operator's machine (ansible_connection=local)`;
+    out.data.hosts[name] = host;
+    out.origins[name] = origins;
+    return;
+  }
+  for (const v of ev.values()) checkOtherHostVar(h.name, v, once);
+  // the connection vars
+  const f: HostFields = {
+    name,
+    h,
+    host,
+    origins,
+    positions: out.positions,
+    ok: true,
+    // of two names for one field (ansible_host, ansible_ssh_host) the current one wins
+    take: (field) => {
+      for (const [n, c] of Object.entries(CONNECTION)) if (c === field && ev.has(n)) return ev.get(n);
+      return undefined;
+    },
+    bad: (v, msg, hint) => {
+      once(v, 'error', 'ansible-var', `host '${h.name}': ${v.name} ${msg}`, hint);
+      f.ok = false;
+    },
+  };
+  readAddress(f);
+  readPort(f);
+  readUser(f);
+  readIdentityFile(f);
+  readJump(f);
+  readHostKey(f);
+  if (!f.ok) return;
+  if (khVar) origins.knownHosts = `${where(khVar.at)} (lifeboat_known_hosts, ${khVar.scope})`;
+  if (ctVar && out.data.connect_timeout)
+    origins.connectTimeoutMs = `${where(ctVar.at)} (lifeboat_connect_timeout, ${ctVar.scope})`;
+  if (name !== h.name) host.description = `${h.name} in the Ansible inventory`;
+  out.data.hosts[name] = host;
+  out.origins[name] = origins;
+}
+
+/** an ansible_ var of a host that is not a connection var lifeboat reads: say what becomes of it */
+function checkOtherHostVar(hostName: string, v: Winning, once: Once): void {
+  if (v.name in CONNECTION || QUIET.has(v.name) || !v.name.startsWith('ansible_')) return;
+  if (v.name === 'ansible_connection') return;
+  if (/^ansible_(?:ssh_common_args|ssh_extra_args|ssh_args|sftp_extra_args|scp_extra_args)$/.test(v.name)) {
+    if (ROUTE_ARGS.test(text(v.value)))
       once(
-        conn,
+        v,
         'error',
-        'ansible-connection',
-        `host '${h.name}': ansible_connection=${text(conn.value)} (${conn.scope}); lifeboat connects only over SSH or runs locally`,
-        'use a lifeboat inventory for this host, or leave it out of the one given with -i',
+        'ansible-ssh-args',
+        `host '${hostName}': ${v.name} (${v.scope}) changes where or as whom ssh connects ('${text(v.value)}'), which lifeboat cannot follow: it would reach the host another way`,
+        'write the jump host as an inventory host and set lifeboat_jump=NAME, the port and user as ansible_port/ansible_user; or use a lifeboat inventory',
       );
-      continue;
-    }
-    if (conn?.value === 'local') {
-      out.local.add(name);
-      origins.local = why(conn);
-      host.description = `the operator's machine (ansible_connection=local)`;
-      out.data.hosts[name] = host;
-      out.origins[name] = origins;
-      continue;
-    }
-    for (const v of ev.values()) {
-      if (v.name in CONNECTION || QUIET.has(v.name) || !v.name.startsWith('ansible_')) continue;
-      if (v.name === 'ansible_connection') continue;
-      if (/^ansible_(?:ssh_common_args|ssh_extra_args|ssh_args|sftp_extra_args|scp_extra_args)$/.test(v.name)) {
-        if (ROUTE_ARGS.test(text(v.value)))
-          once(
-            v,
-            'error',
-            'ansible-ssh-args',
-            `host '${h.name}': ${v.name} (${v.scope}) changes where or as whom ssh connects ('${text(v.value)}'), which lifeboat cannot follow: it would reach the host another way`,
-            'write the jump host as an inventory host and set lifeboat_jump=NAME, the port and user as ansible_port/ansible_user; or use a lifeboat inventory',
-          );
-        else
-          once(
-            v,
-            'warning',
-            'ansible-ssh-args',
-            `host '${h.name}': ${v.name} (${v.scope}) is not used: lifeboat does not pass extra ssh options`,
-            'lifeboat always checks host keys; set algorithms in a lifeboat inventory if a host needs legacy ones',
-          );
-        continue;
-      }
-      if (v.name === 'ansible_become_method' && v.value !== 'sudo') {
-        once(
-          v,
-          'warning',
-          'ansible-become',
-          `host '${h.name}': ansible_become_method=${text(v.value)} (${v.scope}) is not used: lifeboat's steps use sudo when the runbook says sudo:`,
-          'make sure sudo works on this host for the steps that need it',
-        );
-        continue;
-      }
-      if (
-        /^ansible_(?:become|become_user|become_method|become_pass|become_password|become_flags|become_exe)$/.test(
-          v.name,
-        )
-      )
-        continue;
-      if (/^ansible_(?:ssh_pass|password|ssh_password)$/.test(v.name)) {
-        once(
-          v,
-          'warning',
-          'ansible-password',
-          `host '${h.name}': ${v.name} (${v.scope}) is not used: lifeboat logs in with keys (or the agent)`,
-          'take the password out of the inventory; lifeboat never reads one from it',
-        );
-        continue;
-      }
+    else
       once(
         v,
         'warning',
-        'ansible-var',
-        `host '${h.name}': ${v.name} (${v.scope}) is not used by lifeboat`,
-        'remove it if it changes how the host is reached; lifeboat connects over SSH with the address, port, user and key only',
+        'ansible-ssh-args',
+        `host '${hostName}': ${v.name} (${v.scope}) is not used: lifeboat does not pass extra ssh options`,
+        'lifeboat always checks host keys; set algorithms in a lifeboat inventory if a host needs legacy ones',
       );
-    }
-    // the connection vars
-    // of two names for one field (ansible_host, ansible_ssh_host) the current one wins
-    const take = (field: 'address' | 'port' | 'user' | 'identity_file' | 'jump' | 'host_key'): Winning | undefined => {
-      for (const [n, f] of Object.entries(CONNECTION)) if (f === field && ev.has(n)) return ev.get(n);
-      return undefined;
-    };
-    const addr = take('address');
-    let ok = true;
-    const bad = (v: Winning, msg: string, hint: string) => {
-      once(v, 'error', 'ansible-var', `host '${h.name}': ${v.name} ${msg}`, hint);
-      ok = false;
-    };
-    const templ = (v: Winning) => typeof v.value === 'string' && /\{\{|\{%/.test(v.value);
-    if (addr) {
-      if (templ(addr))
-        bad(
-          addr,
-          `is a Jinja template (${text(addr.value)}), which lifeboat does not evaluate`,
-          'write the address out',
-        );
-      else if (typeof addr.value !== 'string' || !ADDRESS.test(addr.value))
-        bad(addr, `'${text(addr.value)}' is not a host name or address`, 'write an IPv4/IPv6 address or a DNS name');
-      else {
-        host.address = addr.value;
-        origins.address = why(addr);
-        out.positions.set(`hosts.${name}.address`, addr.at);
-      }
-    } else if (name !== h.name) {
-      // Ansible connects to the inventory name; lifeboat's name for it is shorter
-      if (ADDRESS.test(h.name)) {
-        host.address = h.name;
-        origins.address = `${where(h.at)} (the host's name in the inventory)`;
-        out.positions.set(`hosts.${name}.address`, h.at);
-      }
-    }
-    const port = take('port');
-    if (port) {
-      const n =
-        typeof port.value === 'number'
-          ? port.value
-          : typeof port.value === 'string' && /^\d+$/.test(port.value)
-            ? Number(port.value)
-            : NaN;
-      if (templ(port))
-        bad(port, `is a Jinja template (${text(port.value)}), which lifeboat does not evaluate`, 'write the port out');
-      else if (!Number.isInteger(n) || n < 1 || n > 65535)
-        bad(port, `'${text(port.value)}' is not a port (1-65535)`, 'write a port number');
-      else {
-        host.port = n;
-        origins.port = why(port);
-        out.positions.set(`hosts.${name}.port`, port.at);
-      }
-    }
-    const user = take('user');
-    if (user) {
-      if (templ(user))
-        bad(user, `is a Jinja template (${text(user.value)}), which lifeboat does not evaluate`, 'write the user out');
-      else if (typeof user.value !== 'string' || !USER.test(user.value) || user.value.length > 32)
-        bad(user, `'${text(user.value)}' is not a user name`, 'lower-case letters, digits, _ . and -');
-      else {
-        host.user = user.value;
-        origins.user = why(user);
-        out.positions.set(`hosts.${name}.user`, user.at);
-      }
-    }
-    const key = take('identity_file');
-    if (key) {
-      if (templ(key))
-        bad(key, `is a Jinja template (${text(key.value)}), which lifeboat does not evaluate`, 'write the path out');
-      else if (typeof key.value !== 'string' || !key.value)
-        bad(key, 'is not a file path', "write the private key file's path");
-      else {
-        host.identity_file = key.value;
-        origins.identityFiles = why(key);
-        out.positions.set(`hosts.${name}.identity_file`, key.at);
-      }
-    }
-    const jump = take('jump');
-    if (jump) {
-      if (typeof jump.value !== 'string') bad(jump, 'must name an inventory host', 'lifeboat_jump=bastion');
-      else {
-        host.jump = lifeboatName(jump.value);
-        origins.jump = why(jump);
-        out.positions.set(`hosts.${name}.jump`, jump.at);
-      }
-    }
-    const pin = take('host_key');
-    if (pin) {
-      if (typeof pin.value !== 'string' || !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(pin.value))
-        bad(pin, `'${text(pin.value)}' is not a key fingerprint`, 'write it as ssh-keygen -lf prints it: SHA256:…');
-      else {
-        host.host_key = pin.value;
-        origins.hostKey = why(pin);
-      }
-    }
-    if (!ok) continue;
-    if (khVar) origins.knownHosts = `${where(khVar.at)} (lifeboat_known_hosts, ${khVar.scope})`;
-    if (ctVar && out.data.connect_timeout)
-      origins.connectTimeoutMs = `${where(ctVar.at)} (lifeboat_connect_timeout, ${ctVar.scope})`;
-    if (name !== h.name) host.description = `${h.name} in the Ansible inventory`;
-    out.data.hosts[name] = host;
-    out.origins[name] = origins;
+    return;
   }
-  for (const [name, h] of Object.entries(out.data.hosts)) {
-    if (h.jump !== undefined && !(h.jump in out.data.hosts)) {
-      d.push(
-        diag(
-          out.positions.get(`hosts.${name}.jump`) ?? out.hosts[name].at,
-          'error',
-          'unknown-host',
-          `host '${out.hosts[name].ansibleName}' jumps through '${h.jump}', which is not a host of this inventory`,
-          'jump hosts are inventory hosts: add it',
-        ),
-      );
-    }
-  }
-  if (inv.hosts.size === 0)
-    d.push(
-      diag(
-        { file: inv.file, line: 1, col: 1 },
-        'error',
-        'ansible-inventory',
-        'the inventory has no hosts',
-        "list hosts under a [group] (INI) or a group's hosts: (YAML)",
-      ),
+  if (v.name === 'ansible_become_method' && v.value !== 'sudo') {
+    once(
+      v,
+      'warning',
+      'ansible-become',
+      `host '${hostName}': ansible_become_method=${text(v.value)} (${v.scope}) is not used: lifeboat's steps use sudo when the runbook says sudo:`,
+      'make sure sudo works on this host for the steps that need it',
     );
-  return out;
+    return;
+  }
+  if (/^ansible_(?:become|become_user|become_method|become_pass|become_password|become_flags|become_exe)$/.test(v.name))
+    return;
+  if (/^ansible_(?:ssh_pass|password|ssh_password)$/.test(v.name)) {
+    once(
+      v,
+      'warning',
+      'ansible-password',
+      `host '${hostName}': ${v.name} (${v.scope}) is not used: lifeboat logs in with keys (or the agent)`,
+      'take the password out of the inventory; lifeboat never reads one from it',
+    );
+    return;
+  }
+  once(
+    v,
+    'warning',
+    'ansible-var',
+    `host '${hostName}': ${v.name} (${v.scope}) is not used by lifeboat`,
+    'remove it if it changes how the host is reached; lifeboat connects over SSH with the address, port, user and key only',
+  );
+}
+
+/** one host's connection vars being read: what is taken so far, and whether all were usable */
+interface HostFields {
+  /** the lifeboat name */
+  name: string;
+  h: AHost;
+  host: Inventory['hosts'][string];
+  origins: Record<string, string>;
+  positions: Map<string, Pos>;
+  ok: boolean;
+  take: (field: ConnectionField) => Winning | undefined;
+  /** an error on the var; the host is then left out */
+  bad: (v: Winning, msg: string, hint: string) => void;
+}
+
+function readAddress({ name, h, host, origins, positions, take, bad }: HostFields): void {
+  const addr = take('address');
+  if (addr) {
+    if (isTemplate(addr))
+      bad(addr, `is a Jinja template (${text(addr.value)}), which lifeboat does not evaluate`, 'write the address out');
+    else if (typeof addr.value !== 'string' || !ADDRESS.test(addr.value))
+      bad(addr, `'${text(addr.value)}' is not a host name or address`, 'write an IPv4/IPv6 address or a DNS name');
+    else {
+      host.address = addr.value;
+      origins.address = why(addr);
+      positions.set(`hosts.${name}.address`, addr.at);
+    }
+  } else if (name !== h.name) {
+    // Ansible connects to the inventory name; lifeboat's name for it is shorter
+    if (ADDRESS.test(h.name)) {
+      host.address = h.name;
+      origins.address = `${where(h.at)} (the host's name in the inventory)`;
+      positions.set(`hosts.${name}.address`, h.at);
+    }
+  }
+}
+
+function readPort({ name, host, origins, positions, take, bad }: HostFields): void {
+  const port = take('port');
+  if (!port) return;
+  const n =
+    typeof port.value === 'number'
+      ? port.value
+      : typeof port.value === 'string' && /^\d+$/.test(port.value)
+        ? Number(port.value)
+        : NaN;
+  if (isTemplate(port))
+    bad(port, `is a Jinja template (${text(port.value)}), which lifeboat does not evaluate`, 'write the port out');
+  else if (!Number.isInteger(n) || n < 1 || n > 65535)
+    bad(port, `'${text(port.value)}' is not a port (1-65535)`, 'write a port number');
+  else {
+    host.port = n;
+    origins.port = why(port);
+    positions.set(`hosts.${name}.port`, port.at);
+  }
+}
+
+function readUser({ name, host, origins, positions, take, bad }: HostFields): void {
+  const user = take('user');
+  if (!user) return;
+  if (isTemplate(user))
+    bad(user, `is a Jinja template (${text(user.value)}), which lifeboat does not evaluate`, 'write the user out');
+  else if (typeof user.value !== 'string' || !USER.test(user.value) || user.value.length > 32)
+    bad(user, `'${text(user.value)}' is not a user name`, 'lower-case letters, digits, _ . and -');
+  else {
+    host.user = user.value;
+    origins.user = why(user);
+    positions.set(`hosts.${name}.user`, user.at);
+  }
+}
+
+function readIdentityFile({ name, host, origins, positions, take, bad }: HostFields): void {
+  const key = take('identity_file');
+  if (!key) return;
+  if (isTemplate(key))
+    bad(key, `is a Jinja template (${text(key.value)}), which lifeboat does not evaluate`, 'write the path out');
+  else if (typeof key.value !== 'string' || !key.value)
+    bad(key, 'is not a file path', "write the private key file's path");
+  else {
+    host.identity_file = key.value;
+    origins.identityFiles = why(key);
+    positions.set(`hosts.${name}.identity_file`, key.at);
+  }
+}
+
+function readJump({ name, host, origins, positions, take, bad }: HostFields): void {
+  const jump = take('jump');
+  if (!jump) return;
+  if (typeof jump.value !== 'string') bad(jump, 'must name an inventory host', 'lifeboat_jump=bastion');
+  else {
+    host.jump = lifeboatName(jump.value);
+    origins.jump = why(jump);
+    positions.set(`hosts.${name}.jump`, jump.at);
+  }
+}
+
+function readHostKey({ host, origins, take, bad }: HostFields): void {
+  const pin = take('host_key');
+  if (!pin) return;
+  if (typeof pin.value !== 'string' || !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(pin.value))
+    bad(pin, `'${text(pin.value)}' is not a key fingerprint`, 'write it as ssh-keygen -lf prints it: SHA256:…');
+  else {
+    host.host_key = pin.value;
+    origins.hostKey = why(pin);
+  }
 }
 
 export interface LoadedAnsible {

@@ -363,7 +363,6 @@ export function planModel(
       `inventories found: ${[...project.inventories.keys()].join(', ') || 'none'}`,
     ]);
   const s = site.data;
-  const rehearseEveryMs = s.rehearse_every ? parseDuration(s.rehearse_every) : undefined;
   const problems: string[] = [];
   const notes: string[] = [];
   const rel = (f: string) => path.relative(project.root, path.resolve(f)).split(path.sep).join('/');
@@ -371,51 +370,147 @@ export function planModel(
   const inputs = new Map<string, string>();
   inputs.set(rel(site.file.file), sha256(site.file.text));
   inputs.set(rel(inv.file.file), sha256(inv.file.text));
+  const resolved = resolveRunbooks(project, s, inventoryName, history, now, { inputs, rel, problems });
+  const { rows } = resolved;
 
-  const usedBy = new Map<string, Set<string>>();
-  const mayBeDown = new Set<string>();
-  const rows = new Map<string, ServiceRow>();
-  const plans = new Map<string, ResolvedPlan>();
-  const lastPassed = new Map<string, HistoryRecord | undefined>();
+  const phasesRead = recoveryPhases(s);
+  const refs = runbookRefs(project, phasesRead, rows, problems, notes);
+  const services = serviceViews(project, s, rows, refs, problems);
+  const servicesOf = (n: string) => services.filter((v) => v.runbooks.some((r) => r.runbook === n));
+  const phases = phaseViews(phasesRead, rows, refs, servicesOf);
+  const situations = situationViews(project, s, refs, problems);
+  const views = runbookViews(project, resolved, refs, { servicesOf, phases, situations, problems });
+  if (problems.length) throw new PlanModelError(`cannot print the plan for inventory '${inventoryName}'`, problems);
 
+  for (const f of opts.extraInputs ?? []) inputs.set(f.path, f.sha256);
+  const inputList = [...inputs].map(([p, h]) => ({ path: p, sha256: h })).sort((a, b) => compareText(a.path, b.path));
+  const digest = sha256(inputList.map((f) => `${f.path}\0${f.sha256}`).join('\n'));
+
+  const invData = inv.data;
+  const knownHosts = Array.isArray(invData.known_hosts)
+    ? [...invData.known_hosts]
+    : [invData.known_hosts ?? '~/.ssh/known_hosts'];
+  const network = networkViews(invData, s, refs);
+  const hosts = hostViews(invData, knownHosts, resolved);
+  const changes = changeViews(project, views, refs, opts.changes);
+  const contents = contentsOf(views);
+  return {
+    organisation: s.organisation,
+    generatedAt: now.toISOString(),
+    generated: `${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    lifeboatVersion: opts.version ?? packageVersion(),
+    digest,
+    digestShort: digest.slice(0, 12),
+    inventory: { name: invData.name, environment: invData.environment, description: invData.description },
+    copies: s.plan_copies ?? [],
+    contacts: s.contacts ?? [],
+    escalation: s.escalation,
+    rehearseEvery: s.rehearse_every,
+    contents,
+    situations,
+    services,
+    tiers: TIERS.map((tier) => ({
+      tier,
+      meaning: TIER_WORDS[tier],
+      services: services.filter((v) => v.tier === tier),
+    })).filter((t) => t.services.length),
+    phases,
+    runbooks: views,
+    network,
+    credentials: s.credentials ?? [],
+    changes,
+    hosts,
+    knownHosts,
+    inputs: inputList,
+    notes,
+  };
+}
+
+/** every runbook of the project resolved against the inventory, and what the document keeps of it */
+interface ResolvedRunbooks {
+  plans: Map<string, ResolvedPlan>;
+  rows: Map<string, ServiceRow>;
+  lastPassed: Map<string, HistoryRecord | undefined>;
+  /** inventory host → the runbooks whose steps reach it */
+  usedBy: Map<string, Set<string>>;
+  mayBeDown: Set<string>;
+}
+
+function resolveRunbooks(
+  project: Project,
+  s: Site,
+  inventoryName: string,
+  history: HistoryRecord[],
+  now: Date,
+  out: { inputs: Map<string, string>; rel: (f: string) => string; problems: string[] },
+): ResolvedRunbooks {
+  const rehearseEveryMs = s.rehearse_every ? parseDuration(s.rehearse_every) : undefined;
+  const res: ResolvedRunbooks = {
+    plans: new Map(),
+    rows: new Map(),
+    lastPassed: new Map(),
+    usedBy: new Map(),
+    mayBeDown: new Set(),
+  };
   for (const name of [...project.runbooks.keys()].sort()) {
     let plan: ResolvedPlan;
     try {
       plan = resolvePlan(project, name, inventoryName, { env: {} });
     } catch (e) {
-      problems.push(`runbook '${name}' does not resolve against inventory '${inventoryName}': ${(e as Error).message}`);
+      out.problems.push(
+        `runbook '${name}' does not resolve against inventory '${inventoryName}': ${(e as Error).message}`,
+      );
       continue;
     }
-    plans.set(name, plan);
-    for (const f of plan.files) inputs.set(rel(f.path), f.sha256);
+    res.plans.set(name, plan);
+    for (const f of plan.files) out.inputs.set(out.rel(f.path), f.sha256);
     for (const [h, host] of Object.entries(plan.hosts)) {
-      if (!usedBy.has(h)) usedBy.set(h, new Set());
-      usedBy.get(h)!.add(name);
-      if (host.mayBeDown) mayBeDown.add(h);
+      if (!res.usedBy.has(h)) res.usedBy.set(h, new Set());
+      res.usedBy.get(h)!.add(name);
+      if (host.mayBeDown) res.mayBeDown.add(h);
     }
     const st = rehearsalStatus(history, name, plan.digest, rehearseEveryMs, now);
-    lastPassed.set(name, st.lastPassed);
+    res.lastPassed.set(name, st.lastPassed);
     const status: StatusView = { state: st.state, text: describeRehearsal(st), current: st.state === 'current' };
-    const r = plan.runbook;
-    // objectives as the runbook writes them ("24h" stays "24h")
-    const obj = project.runbooks.get(name)?.data.objectives;
-    rows.set(name, {
-      service: r.service ?? r.title,
-      runbook: name,
-      title: r.title,
-      anchor: anchorOf(name),
-      version: r.version,
-      tier: r.tier,
-      rto: obj?.rto ?? durationShort(r.rtoMs),
-      rpo: obj?.rpo ?? durationShort(r.rpoMs),
-      owner: r.owner ?? '',
-      status,
-    });
+    res.rows.set(name, serviceRow(project, name, plan, status));
   }
+  return res;
+}
 
+function serviceRow(project: Project, name: string, plan: ResolvedPlan, status: StatusView): ServiceRow {
+  const r = plan.runbook;
+  // objectives as the runbook writes them ("24h" stays "24h")
+  const obj = project.runbooks.get(name)?.data.objectives;
+  return {
+    service: r.service ?? r.title,
+    runbook: name,
+    title: r.title,
+    anchor: anchorOf(name),
+    version: r.version,
+    tier: r.tier,
+    rto: obj?.rto ?? durationShort(r.rtoMs),
+    rpo: obj?.rpo ?? durationShort(r.rpoMs),
+    owner: r.owner ?? '',
+    status,
+  };
+}
+
+/** the runbooks in the document's order, and how other sections point at them */
+interface RunbookRefs {
+  ordered: string[];
+  has: (n: string) => boolean;
+  ref: (n: string) => RunbookRef;
+}
+
+function runbookRefs(
+  project: Project,
+  phasesRead: ReturnType<typeof recoveryPhases>,
+  rows: Map<string, ServiceRow>,
+  problems: string[],
+  notes: string[],
+): RunbookRefs {
   // the document's runbook order is the site's recovery order as written; runbooks it does
   // not name (included-only ones, or forgotten ones) come after, by name
-  const phasesRead = recoveryPhases(s);
   const ordered = [...phaseOf(phasesRead).keys()].filter((n) => rows.has(n));
   for (const n of phaseOf(phasesRead).keys())
     if (!project.runbooks.has(n)) problems.push(`recovery_order names '${n}', which is not a runbook of this site`);
@@ -443,8 +538,18 @@ export function planModel(
       section: '',
       status: { state: 'never', text: 'unknown runbook', current: false },
     };
+  return { ordered, has: (n) => refs.has(n), ref };
+}
 
-  // services: the site's, or (when it describes none) one per runbook from its own fields
+/** services: the site's, or (when it describes none) one per runbook from its own fields */
+function serviceViews(
+  project: Project,
+  s: Site,
+  rows: Map<string, ServiceRow>,
+  refs: RunbookRefs,
+  problems: string[],
+): ServiceView[] {
+  const { ordered, ref } = refs;
   const services: ServiceView[] = s.services
     ? Object.entries(s.services).map(([id, v]) => ({
         id,
@@ -483,9 +588,16 @@ export function planModel(
       for (const n of v.runbooks)
         if (!project.runbooks.has(n))
           problems.push(`service '${id}' names '${n}', which is not a runbook of this site`);
-  const servicesOf = (n: string) => services.filter((v) => v.runbooks.some((r) => r.runbook === n));
+  return services;
+}
 
-  const phases: PhaseView[] = phasesRead.map((p, i) => ({
+function phaseViews(
+  phasesRead: ReturnType<typeof recoveryPhases>,
+  rows: Map<string, ServiceRow>,
+  refs: RunbookRefs,
+  servicesOf: (n: string) => ServiceView[],
+): PhaseView[] {
+  return phasesRead.map((p, i) => ({
     number: i + 1,
     name: p.name ?? rows.get(p.entries[0].choices[0].runbook)?.service ?? p.entries[0].choices[0].runbook,
     notes: p.notes,
@@ -497,7 +609,7 @@ export function planModel(
           .map((c) => {
             const svc = servicesOf(c.runbook)[0];
             return {
-              ...ref(c.runbook),
+              ...refs.ref(c.runbook),
               when: c.when,
               tier: svc?.tier ?? rows.get(c.runbook)!.tier,
               service: svc?.name ?? rows.get(c.runbook)!.service,
@@ -506,35 +618,40 @@ export function planModel(
       }))
       .filter((e) => e.choices.length),
   }));
+}
 
-  const situations: SituationView[] = (s.situations ?? []).map((x) => {
+function situationViews(project: Project, s: Site, refs: RunbookRefs, problems: string[]): SituationView[] {
+  return (s.situations ?? []).map((x) => {
     if (!project.runbooks.has(x.runbook))
       problems.push(`situations name '${x.runbook}', which is not a runbook of this site`);
-    return { symptom: x.symptom, check: x.check, notWhen: x.not_when, runbook: ref(x.runbook) };
+    return { symptom: x.symptom, check: x.check, notWhen: x.not_when, runbook: refs.ref(x.runbook) };
   });
+}
 
+/** each runbook's section, with when to use it (situations, alternatives) and its services' facts */
+function runbookViews(
+  project: Project,
+  resolved: ResolvedRunbooks,
+  refs: RunbookRefs,
+  site: {
+    servicesOf: (n: string) => ServiceView[];
+    phases: PhaseView[];
+    situations: SituationView[];
+    problems: string[];
+  },
+): RunbookView[] {
+  const { problems } = site;
   const views: RunbookView[] = [];
-  for (const n of ordered) {
-    const row = rows.get(n)!;
-    const svcs = servicesOf(n);
+  for (const n of refs.ordered) {
+    const row = resolved.rows.get(n)!;
+    const svcs = site.servicesOf(n);
     // the service's facts are the one source; a runbook serving none keeps its own
     const svc = svcs[0];
-    const useWhen = situations.filter((x) => x.runbook.runbook === n).map((x) => x.symptom);
-    const notWhen = situations.filter((x) => x.runbook.runbook === n && x.notWhen).map((x) => x.notWhen!);
-    for (const p of phases) {
-      for (const e of p.entries) {
-        if (!e.alternatives) continue;
-        const mine = e.choices.find((c) => c.runbook === n);
-        if (!mine) continue;
-        if (mine.when) useWhen.push(mine.when);
-        for (const o of e.choices)
-          if (o !== mine) notWhen.push(`${o.when ?? 'otherwise'}: use ${o.section} ${o.title} instead`);
-      }
-    }
+    const { useWhen, notWhen } = whenToUse(n, site.situations, site.phases);
     try {
       views.push({
-        ...runbookView(project, plans.get(n)!, row, problems, lastPassed.get(n)),
-        section: ref(n).section,
+        ...runbookView(project, resolved.plans.get(n)!, row, problems, resolved.lastPassed.get(n)),
+        section: refs.ref(n).section,
         useWhen,
         notWhen,
         services: svcs.map((v) => v.name),
@@ -552,15 +669,29 @@ export function planModel(
       problems.push(`runbook '${n}': ${(e as Error).message}`);
     }
   }
-  if (problems.length) throw new PlanModelError(`cannot print the plan for inventory '${inventoryName}'`, problems);
+  return views;
+}
 
-  for (const f of opts.extraInputs ?? []) inputs.set(f.path, f.sha256);
-  const inputList = [...inputs].map(([p, h]) => ({ path: p, sha256: h })).sort((a, b) => compareText(a.path, b.path));
-  const digest = sha256(inputList.map((f) => `${f.path}\0${f.sha256}`).join('\n'));
+/** the situations that call for runbook `n`, and (as a set of alternatives) when another is right */
+function whenToUse(n: string, situations: SituationView[], phases: PhaseView[]) {
+  const useWhen = situations.filter((x) => x.runbook.runbook === n).map((x) => x.symptom);
+  const notWhen = situations.filter((x) => x.runbook.runbook === n && x.notWhen).map((x) => x.notWhen!);
+  for (const p of phases) {
+    for (const e of p.entries) {
+      if (!e.alternatives) continue;
+      const mine = e.choices.find((c) => c.runbook === n);
+      if (!mine) continue;
+      if (mine.when) useWhen.push(mine.when);
+      for (const o of e.choices)
+        if (o !== mine) notWhen.push(`${o.when ?? 'otherwise'}: use ${o.section} ${o.title} instead`);
+    }
+  }
+  return { useWhen, notWhen };
+}
 
-  const invData = inv.data;
+function networkViews(invData: Inventory, s: Site, refs: RunbookRefs): NetworkView[] {
   const hostWords = (h: string) => (invData.hosts[h] ? `${h} (${resolveHost(invData, h, { env: {} }).address})` : h);
-  const network: NetworkView[] = (s.network ?? []).map((x) => ({
+  return (s.network ?? []).map((x) => ({
     name: x.name,
     kind: x.kind,
     address: x.address === undefined ? undefined : inventoryValue(invData, x.address),
@@ -568,33 +699,26 @@ export function planModel(
     notes: x.notes,
     after: Object.entries(x.after ?? {})
       .filter(([n]) => refs.has(n))
-      .map(([n, holder]) => ({ runbook: ref(n), holder: hostWords(holder) })),
+      .map(([n, holder]) => ({ runbook: refs.ref(n), holder: hostWords(holder) })),
   }));
+}
 
-  const knownHosts = Array.isArray(invData.known_hosts)
-    ? [...invData.known_hosts]
-    : [invData.known_hosts ?? '~/.ssh/known_hosts'];
+function hostViews(
+  invData: Inventory,
+  knownHosts: string[],
+  used: Pick<ResolvedRunbooks, 'usedBy' | 'mayBeDown'>,
+): HostView[] {
   const jumpFor = new Map<string, string[]>();
   for (const name of Object.keys(invData.hosts).sort()) {
     for (let j = resolveHost(invData, name, { env: {} }).jump; j; j = j.jump)
       jumpFor.set(j.name, [...(jumpFor.get(j.name) ?? []), name]);
   }
-  const hosts: HostView[] = Object.keys(invData.hosts)
+  return Object.keys(invData.hosts)
     .sort()
     .map((name) => {
       const h = resolveHost(invData, name, { env: {} });
       const chain = jumpChain(invData, name);
       const keyFile = invData.hosts[name].identity_file ?? invData.defaults?.identity_file;
-      const kh =
-        knownHosts.length === 1 && knownHosts[0] === '~/.ssh/known_hosts'
-          ? ''
-          : `-o UserKnownHostsFile=${knownHosts.map((k) => (knownHosts.length > 1 ? `"${k}"` : k)).join(' ')} `;
-      // inventory values are quoted like runbook values: the printed command is safe to paste
-      // (a leading ~ stays unquoted so the shell expands it)
-      const key = keyFile
-        ? `-i ${keyFile.startsWith('~/') ? `~/${shellQuote(keyFile.slice(2))}` : shellQuote(keyFile)} -o IdentitiesOnly=yes `
-        : '';
-      const ssh = `ssh ${key}${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
       return {
         name,
         address: h.address,
@@ -605,19 +729,45 @@ export function planModel(
         hostKey: h.hostKey,
         knownHosts,
         description: invData.hosts[name].description,
-        mayBeDown: mayBeDown.has(name),
-        usedBy: [...(usedBy.get(name) ?? [])].sort(),
+        mayBeDown: used.mayBeDown.has(name),
+        usedBy: [...(used.usedBy.get(name) ?? [])].sort(),
         jumpFor: jumpFor.get(name) ?? [],
-        ssh,
+        ssh: breakGlassSsh(h, chain, keyFile, knownHosts),
         keyFile,
         credentials: invData.hosts[name].credentials ?? invData.defaults?.credentials,
       };
     });
+}
 
-  const changes: ChangeView[] = views.map((v) => {
-    const entries = opts.changes?.(path.resolve(project.root, v.file)) ?? [];
+/** the plain OpenSSH command that reaches a host without lifeboat */
+function breakGlassSsh(
+  h: { user: string; address: string; port: number },
+  chain: string[],
+  keyFile: string | undefined,
+  knownHosts: string[],
+): string {
+  const kh =
+    knownHosts.length === 1 && knownHosts[0] === '~/.ssh/known_hosts'
+      ? ''
+      : `-o UserKnownHostsFile=${knownHosts.map((k) => (knownHosts.length > 1 ? `"${k}"` : k)).join(' ')} `;
+  // inventory values are quoted like runbook values: the printed command is safe to paste
+  // (a leading ~ stays unquoted so the shell expands it)
+  const key = keyFile
+    ? `-i ${keyFile.startsWith('~/') ? `~/${shellQuote(keyFile.slice(2))}` : shellQuote(keyFile)} -o IdentitiesOnly=yes `
+    : '';
+  return `ssh ${key}${kh}${chain.length ? `-J ${shellQuote(chain.join(','))} ` : ''}${shellQuote(`${h.user}@${h.address}`)} -p ${h.port}`;
+}
+
+function changeViews(
+  project: Project,
+  views: RunbookView[],
+  refs: RunbookRefs,
+  changes: ChangeSource | undefined,
+): ChangeView[] {
+  return views.map((v) => {
+    const entries = changes?.(path.resolve(project.root, v.file)) ?? [];
     return {
-      runbook: ref(v.name),
+      runbook: refs.ref(v.name),
       file: v.file,
       version: v.version,
       entries: entries.length
@@ -625,8 +775,10 @@ export function planModel(
         : [{ date: '', version: v.version, note: 'present version (no history found)' }],
     };
   });
+}
 
-  const contents: ContentsEntry[] = [
+function contentsOf(views: RunbookView[]): ContentsEntry[] {
+  return [
     { section: String(SECTIONS.contacts), title: 'Contacts and escalation', anchor: 'contacts', level: 1 },
     {
       section: String(SECTIONS.situations),
@@ -654,37 +806,16 @@ export function planModel(
     { section: String(SECTIONS.changes), title: 'Change log', anchor: 'changes', level: 1 },
     { section: String(SECTIONS.appendix), title: 'Appendix: hosts and input files', anchor: 'appendix', level: 1 },
   ];
+}
 
-  return {
-    organisation: s.organisation,
-    generatedAt: now.toISOString(),
-    generated: `${now.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-    lifeboatVersion: opts.version ?? packageVersion(),
-    digest,
-    digestShort: digest.slice(0, 12),
-    inventory: { name: invData.name, environment: invData.environment, description: invData.description },
-    copies: s.plan_copies ?? [],
-    contacts: s.contacts ?? [],
-    escalation: s.escalation,
-    rehearseEvery: s.rehearse_every,
-    contents,
-    situations,
-    services,
-    tiers: TIERS.map((tier) => ({
-      tier,
-      meaning: TIER_WORDS[tier],
-      services: services.filter((v) => v.tier === tier),
-    })).filter((t) => t.services.length),
-    phases,
-    runbooks: views,
-    network,
-    credentials: s.credentials ?? [],
-    changes,
-    hosts,
-    knownHosts,
-    inputs: inputList,
-    notes,
-  };
+/** what the views of one runbook's steps share */
+interface StepViewContext {
+  plan: ResolvedPlan;
+  problems: string[];
+  facts: ReturnType<typeof hostFacts>;
+  secretsOf: (runbook: string) => Record<string, SecretSource>;
+  numbers: Map<string, string>;
+  pnr: Set<string>;
 }
 
 function runbookView(
@@ -694,161 +825,23 @@ function runbookView(
   problems: string[],
   lastRehearsal?: HistoryRecord,
 ): Omit<RunbookView, 'section' | 'useWhen' | 'notWhen' | 'services'> {
-  const facts = hostFacts(plan);
-  const hostLabel = (h: string) => (h === 'local' ? 'this machine (local)' : `${h} (${plan.hosts[h]?.address ?? h})`);
   // included runbooks bring their own secrets; every one is shown by where it comes from
   const secretSources: Record<string, Record<string, SecretSource>> = {};
   const secretsOf = (runbook: string) =>
     (secretSources[runbook] ??= (project.runbooks.get(runbook)?.data.secrets ?? {}) as Record<string, SecretSource>);
-
-  const ctxFor = (step: ResolvedStep, host: string | undefined): RenderContext => {
-    const sources = secretsOf(step.runbook);
-    const ctx = stepContext(plan, step, host, {}, Object.fromEntries(Object.keys(sources).map((k) => [k, ''])), facts);
-    ctx.secretLabel = (n) => secretLabel(sources[n], n);
-    ctx.pendingCaptured = (n) => `<captured ${n}>`;
-    return ctx;
+  const vc: StepViewContext = {
+    plan,
+    problems,
+    facts: hostFacts(plan),
+    secretsOf,
+    numbers: stepNumbers(plan),
+    pnr: pointsOfNoReturn(plan),
   };
-  const show = (
-    step: ResolvedStep,
-    t: Template,
-    host: string | undefined,
-    mode: 'shell-display' | 'text-display',
-  ): string => {
-    try {
-      return render(t, ctxFor(step, host), mode);
-    } catch (e) {
-      problems.push(
-        `${step.source.file}:${step.source.line}:${step.source.col}: step '${step.id}': ${(e as Error).message}`,
-      );
-      return '';
-    }
-  };
-  const perHost = (step: ResolvedStep, t: Template): CommandView[] => {
-    const targets = step.hosts.length ? step.hosts : [undefined];
-    const out: CommandView[] = [];
-    for (const h of targets) {
-      const command = show(step, t, h, 'shell-display');
-      const same = out.find((c) => c.command === command);
-      if (same) {
-        if (h) same.hosts.push(h);
-      } else out.push({ hosts: h ? [h] : [], command });
-    }
-    return out;
-  };
-  let skippedHere = false;
-  const whenWords = (step: ResolvedStep, c: ResolvedCondition): string => {
-    if (isHostCondition(c)) {
-      const addr = c.host === 'local' ? 'this machine' : `${c.host}, ${plan.hosts[c.host]?.address ?? c.host}`;
-      const who = c.role ? `${c.role} (${addr})` : hostLabel(c.host);
-      return `only when ${who} ${c.kind === 'unreachable' ? 'cannot be reached' : 'can be reached'}`;
-    }
-    const v = show(step, c.value, step.hosts[0], 'text-display');
-    // an empty value prints as its template, so the reader sees what is compared
-    const subject = v === '' ? `${code(c.value.source)} (empty here)` : code(v);
-    const words =
-      c.kind === 'matches'
-        ? `only when ${subject} matches ${code(`/${c.operand}/`)}`
-        : `only when ${subject} ${c.kind === 'equals' ? 'is' : 'is not'} ${c.operand === '' ? 'empty' : code(c.operand)}`;
-    // without captured values the answer is already known for this inventory: say it
-    if (c.value.refs.some((r) => r.parts[0] === 'captured')) return words;
-    let holds: boolean;
-    try {
-      holds =
-        c.kind === 'equals'
-          ? v === c.operand
-          : c.kind === 'not_equals'
-            ? v !== c.operand
-            : new RegExp(c.operand).test(v);
-    } catch {
-      return words;
-    }
-    if (!holds) skippedHere = true;
-    return `${words}: with this inventory it ${holds ? 'runs' : 'is skipped'}`;
-  };
-
-  const numbers = stepNumbers(plan);
-  const pnr = pointsOfNoReturn(plan);
-  const stepView = (step: ResolvedStep): StepView => {
-    const number = numbers.get(step.id)!;
-    skippedHere = false;
-    const when = step.when.map((c) => whenWords(step, c));
-    const limits: string[] = [];
-    if (step.timeoutMs !== undefined && !step.until) limits.push(`gives up after ${durationWords(step.timeoutMs)}`);
-    if (step.retries > 0)
-      limits.push(
-        `retried up to ${step.retries} time${step.retries === 1 ? '' : 's'}, ${durationWords(step.retryDelayMs)} apart`,
-      );
-    if (step.onFailure === 'continue') limits.push('if it fails, carry on with the next step');
-    if (step.onFailure === 'abort') limits.push('if it fails, stop and roll back');
-    if (step.idempotent) limits.push('safe to run twice');
-    const notes: string[] = [];
-    const writeDown: string[] = [];
-    if (step.capture) writeDown.push(`Its output (later steps use it as ${code(`<captured ${step.capture}>`)})`);
-    if (step.record) writeDown.push(`The value (later steps use it as ${code(`<captured ${step.record}>`)})`);
-    const mayBeDownHosts = step.hosts.filter((h) => plan.hosts[h]?.mayBeDown);
-    if (mayBeDownHosts.length)
-      notes.push(`${mayBeDownHosts.join(', ')} may be down: if it cannot be reached, skip this step and note it.`);
-    const success =
-      step.action !== 'run'
-        ? undefined
-        : step.until
-          ? untilWords(step.until, step.intervalMs, step.timeoutMs)
-          : expectationWords(step.expect);
-    const sudo =
-      step.sudo === true
-        ? 'as root (sudo)'
-        : typeof step.sudo === 'string' && step.sudo
-          ? `as user ${step.sudo} (sudo -u ${step.sudo})`
-          : undefined;
-    return {
-      number,
-      runbook: plan.runbook.name,
-      id: step.id,
-      title: step.title,
-      kind: step.action,
-      from: step.runbook !== plan.runbook.name ? step.runbook : undefined,
-      hosts: step.hosts.map(hostLabel),
-      strategy:
-        step.hosts.length > 1
-          ? step.strategy === 'serial'
-            ? 'one host after the other'
-            : 'on all hosts at once'
-          : undefined,
-      sudo,
-      env: Object.entries(step.env).map(([name, t]) => ({
-        name,
-        value: show(step, t, step.hosts[0], 'shell-display'),
-      })),
-      commands: step.run ? perHost(step, step.run) : [],
-      confirm: step.confirm ? show(step, step.confirm, step.hosts[0], 'text-display') : undefined,
-      pointOfNoReturn: pnr.has(step.id),
-      manual: step.manual ? show(step, step.manual, undefined, 'text-display') : undefined,
-      success,
-      limits,
-      when,
-      skippedHere,
-      skipIf: step.skipIf ? perHost(step, step.skipIf) : undefined,
-      rollback: step.rollback ? perHost(step, step.rollback) : undefined,
-      writeDown,
-      notes,
-      ...(step.estimateMs !== undefined ? { estimate: durationShort(step.estimateMs) } : {}),
-    };
-  };
-
   const pre = plan.steps.filter((st) => st.phase === 'preflight');
   const main = plan.steps.filter((st) => st.phase !== 'preflight');
   const roleHosts = new Set(Object.values(plan.roles));
   const r = plan.runbook;
-  const secrets: { name: string; source: string }[] = [];
-  for (const rb of [
-    r.name,
-    ...plan.files
-      .filter((f) => f.role === 'include')
-      .map((f) => [...project.runbooks.values()].find((l) => l.file.file === f.path)?.data.name ?? ''),
-  ]) {
-    for (const [n, src] of Object.entries(secretsOf(rb)))
-      secrets.push({ name: rb === r.name ? n : `${rb}: ${n}`, source: secretSourceWords(src) });
-  }
+  const secrets = secretViews(project, plan, secretsOf);
   const estimates = estimateTotal(estimatedSteps(plan.steps), r.rtoMs);
   return {
     ...(estimates.estimated ? { estimate: describeEstimateTotal(estimates), estimateOverRto: estimates.over } : {}),
@@ -875,11 +868,184 @@ function runbookView(
     otherHosts: Object.keys(plan.hosts)
       .filter((h) => !roleHosts.has(h))
       .sort()
-      .map(hostLabel),
+      .map((h) => hostLabel(plan, h)),
     secrets,
     includes: [...new Set(plan.steps.filter((st) => st.runbook !== r.name).map((st) => st.runbook))],
-    lock: plan.lock ? hostLabel(plan.lock.host) : undefined,
-    preconditions: pre.map(stepView),
-    steps: main.map(stepView),
+    lock: plan.lock ? hostLabel(plan, plan.lock.host) : undefined,
+    preconditions: pre.map((step) => stepView(vc, step)),
+    steps: main.map((step) => stepView(vc, step)),
   };
+}
+
+/** the runbook's secrets and its includes', each by where it comes from */
+function secretViews(
+  project: Project,
+  plan: ResolvedPlan,
+  secretsOf: (runbook: string) => Record<string, SecretSource>,
+): { name: string; source: string }[] {
+  const r = plan.runbook;
+  const secrets: { name: string; source: string }[] = [];
+  for (const rb of [
+    r.name,
+    ...plan.files
+      .filter((f) => f.role === 'include')
+      .map((f) => [...project.runbooks.values()].find((l) => l.file.file === f.path)?.data.name ?? ''),
+  ]) {
+    for (const [n, src] of Object.entries(secretsOf(rb)))
+      secrets.push({ name: rb === r.name ? n : `${rb}: ${n}`, source: secretSourceWords(src) });
+  }
+  return secrets;
+}
+
+const hostLabel = (plan: ResolvedPlan, h: string) =>
+  h === 'local' ? 'this machine (local)' : `${h} (${plan.hosts[h]?.address ?? h})`;
+
+function ctxFor(vc: StepViewContext, step: ResolvedStep, host: string | undefined): RenderContext {
+  const sources = vc.secretsOf(step.runbook);
+  const ctx = stepContext(
+    vc.plan,
+    step,
+    host,
+    {},
+    Object.fromEntries(Object.keys(sources).map((k) => [k, ''])),
+    vc.facts,
+  );
+  ctx.secretLabel = (n) => secretLabel(sources[n], n);
+  ctx.pendingCaptured = (n) => `<captured ${n}>`;
+  return ctx;
+}
+
+/** a template as printed; a template that cannot be shown is a problem (and prints empty) */
+function show(
+  vc: StepViewContext,
+  step: ResolvedStep,
+  t: Template,
+  host: string | undefined,
+  mode: 'shell-display' | 'text-display',
+): string {
+  try {
+    return render(t, ctxFor(vc, step, host), mode);
+  } catch (e) {
+    vc.problems.push(
+      `${step.source.file}:${step.source.line}:${step.source.col}: step '${step.id}': ${(e as Error).message}`,
+    );
+    return '';
+  }
+}
+
+/** the command on each of the step's hosts; hosts with the same command share one entry */
+function perHost(vc: StepViewContext, step: ResolvedStep, t: Template): CommandView[] {
+  const targets = step.hosts.length ? step.hosts : [undefined];
+  const out: CommandView[] = [];
+  for (const h of targets) {
+    const command = show(vc, step, t, h, 'shell-display');
+    const same = out.find((c) => c.command === command);
+    if (same) {
+      if (h) same.hosts.push(h);
+    } else out.push({ hosts: h ? [h] : [], command });
+  }
+  return out;
+}
+
+/** a `when:` condition in words; `skipped`: it is already false with this inventory */
+function whenWords(vc: StepViewContext, step: ResolvedStep, c: ResolvedCondition): { words: string; skipped: boolean } {
+  if (isHostCondition(c)) {
+    const addr = c.host === 'local' ? 'this machine' : `${c.host}, ${vc.plan.hosts[c.host]?.address ?? c.host}`;
+    const who = c.role ? `${c.role} (${addr})` : hostLabel(vc.plan, c.host);
+    return {
+      words: `only when ${who} ${c.kind === 'unreachable' ? 'cannot be reached' : 'can be reached'}`,
+      skipped: false,
+    };
+  }
+  const v = show(vc, step, c.value, step.hosts[0], 'text-display');
+  // an empty value prints as its template, so the reader sees what is compared
+  const subject = v === '' ? `${code(c.value.source)} (empty here)` : code(v);
+  const words =
+    c.kind === 'matches'
+      ? `only when ${subject} matches ${code(`/${c.operand}/`)}`
+      : `only when ${subject} ${c.kind === 'equals' ? 'is' : 'is not'} ${c.operand === '' ? 'empty' : code(c.operand)}`;
+  // without captured values the answer is already known for this inventory: say it
+  if (c.value.refs.some((r) => r.parts[0] === 'captured')) return { words, skipped: false };
+  let holds: boolean;
+  try {
+    holds =
+      c.kind === 'equals' ? v === c.operand : c.kind === 'not_equals' ? v !== c.operand : new RegExp(c.operand).test(v);
+  } catch {
+    return { words, skipped: false };
+  }
+  return { words: `${words}: with this inventory it ${holds ? 'runs' : 'is skipped'}`, skipped: !holds };
+}
+
+function stepView(vc: StepViewContext, step: ResolvedStep): StepView {
+  const { plan } = vc;
+  const number = vc.numbers.get(step.id)!;
+  const conditions = step.when.map((c) => whenWords(vc, step, c));
+  const notes: string[] = [];
+  const mayBeDownHosts = step.hosts.filter((h) => plan.hosts[h]?.mayBeDown);
+  if (mayBeDownHosts.length)
+    notes.push(`${mayBeDownHosts.join(', ')} may be down: if it cannot be reached, skip this step and note it.`);
+  return {
+    number,
+    runbook: plan.runbook.name,
+    id: step.id,
+    title: step.title,
+    kind: step.action,
+    from: step.runbook !== plan.runbook.name ? step.runbook : undefined,
+    hosts: step.hosts.map((h) => hostLabel(plan, h)),
+    strategy:
+      step.hosts.length > 1
+        ? step.strategy === 'serial'
+          ? 'one host after the other'
+          : 'on all hosts at once'
+        : undefined,
+    sudo: sudoWords(step),
+    env: Object.entries(step.env).map(([name, t]) => ({
+      name,
+      value: show(vc, step, t, step.hosts[0], 'shell-display'),
+    })),
+    commands: step.run ? perHost(vc, step, step.run) : [],
+    confirm: step.confirm ? show(vc, step, step.confirm, step.hosts[0], 'text-display') : undefined,
+    pointOfNoReturn: vc.pnr.has(step.id),
+    manual: step.manual ? show(vc, step, step.manual, undefined, 'text-display') : undefined,
+    success: successWords(step),
+    limits: limitWords(step),
+    when: conditions.map((c) => c.words),
+    skippedHere: conditions.some((c) => c.skipped),
+    skipIf: step.skipIf ? perHost(vc, step, step.skipIf) : undefined,
+    rollback: step.rollback ? perHost(vc, step, step.rollback) : undefined,
+    writeDown: writeDownWords(step),
+    notes,
+    ...(step.estimateMs !== undefined ? { estimate: durationShort(step.estimateMs) } : {}),
+  };
+}
+
+/** timeouts, retries and what a failure does, in words */
+function limitWords(step: ResolvedStep): string[] {
+  const limits: string[] = [];
+  if (step.timeoutMs !== undefined && !step.until) limits.push(`gives up after ${durationWords(step.timeoutMs)}`);
+  if (step.retries > 0)
+    limits.push(
+      `retried up to ${step.retries} time${step.retries === 1 ? '' : 's'}, ${durationWords(step.retryDelayMs)} apart`,
+    );
+  if (step.onFailure === 'continue') limits.push('if it fails, carry on with the next step');
+  if (step.onFailure === 'abort') limits.push('if it fails, stop and roll back');
+  if (step.idempotent) limits.push('safe to run twice');
+  return limits;
+}
+
+function writeDownWords(step: ResolvedStep): string[] {
+  const writeDown: string[] = [];
+  if (step.capture) writeDown.push(`Its output (later steps use it as ${code(`<captured ${step.capture}>`)})`);
+  if (step.record) writeDown.push(`The value (later steps use it as ${code(`<captured ${step.record}>`)})`);
+  return writeDown;
+}
+
+function successWords(step: ResolvedStep): string | undefined {
+  if (step.action !== 'run') return undefined;
+  return step.until ? untilWords(step.until, step.intervalMs, step.timeoutMs) : expectationWords(step.expect);
+}
+
+function sudoWords(step: ResolvedStep): string | undefined {
+  if (step.sudo === true) return 'as root (sudo)';
+  return typeof step.sudo === 'string' && step.sudo ? `as user ${step.sudo} (sudo -u ${step.sudo})` : undefined;
 }

@@ -96,135 +96,252 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
   const finished = fin && records.indexOf(fin) > lastResume ? fin : undefined;
   const endMs = finished ? Date.parse(finished.at) : Date.parse(records[records.length - 1].at);
   const total = endMs - t0;
-  const operators = new Set<string>([start.operator]);
-  const decisions: ReportDecision[] = [];
-  const skipped: ReportModel['skipped'] = [];
-  const rollbacks: ReportModel['rollbacks'] = [];
   const js = journalState(records);
   const outcome = runOutcome(js);
-  const failures = new Map<string, { step: string; host: string; output: string }>();
-  const units = new Map<
-    string,
-    { step: string; host: string; result: string; attempts: number; first?: number; last?: number; note: string }
-  >();
-  const unit = (step: string, host: string) => {
-    const k = `${step}\0${host}`;
-    if (!units.has(k)) units.set(k, { step, host, result: 'not reached', attempts: 0, note: '' });
-    return units.get(k)!;
+  const t = tallyRecords(records, start, t0);
+  const steps = stepRows(t, js, start.stepNumbers ?? {});
+  const rto = start.rtoMs;
+  const withinRto = rto && finished ? total <= rto : undefined;
+  return {
+    runId: start.runId,
+    runbook: start.runbook,
+    version: start.version,
+    title: start.title,
+    digest: start.digest,
+    digestShort: start.digest.slice(0, 12),
+    inventory: start.inventory,
+    environment: start.environment ?? '',
+    mode: start.mode,
+    operators: [...t.operators],
+    started: start.at,
+    finished: finished?.at ?? '',
+    result: outcome.result === 'unfinished' ? 'unfinished (crashed or running)' : resultWords(outcome.result),
+    resultOk: outcome.passed,
+    outcome: outcomeLines(outcome),
+    failures: [...t.failures.values()],
+    total: formatDuration(total),
+    rto: rto ? formatDuration(rto) : 'none set',
+    rtoVerdict: rto
+      ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}`
+      : 'no RTO set',
+    dataLoss: (() => {
+      const e = rpoFromRecords(records);
+      return e ? `${describeRpo(e)} (measured by ${e.step})` : '';
+    })(),
+    withinRto,
+    message: finished?.message ?? '',
+    resumes: records.filter((r) => r.type === 'resumed').length,
+    notes: start.notes ?? [],
+    steps,
+    decisions: t.decisions,
+    skipped: t.skipped,
+    rollbacks: t.rollbacks,
+    overruns: overrunsOf(records, start),
+    timeline: timeline(records, { full: true }).map((e) => ({
+      at: e.at.slice(11, 19),
+      elapsed: el(e.elapsedMs),
+      where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '),
+      text: e.text,
+      level: e.level,
+    })),
+    lifeboatVersion: opts.version,
+    generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+  };
+}
+
+/** a step on one host (or '(manual)') as the records tell it */
+interface UnitRow {
+  step: string;
+  host: string;
+  result: string;
+  attempts: number;
+  first?: number;
+  last?: number;
+  note: string;
+}
+
+/** what the report gathers from the records, in journal order */
+interface Tally {
+  operators: Set<string>;
+  decisions: ReportDecision[];
+  skipped: ReportModel['skipped'];
+  rollbacks: ReportModel['rollbacks'];
+  failures: Map<string, { step: string; host: string; output: string }>;
+  units: Map<string, UnitRow>;
+}
+
+type RecordOf<T extends JournalRecord['type']> = Extract<JournalRecord, { type: T }>;
+
+function tallyRecords(records: JournalRecord[], start: RunStartedEvent, t0: number): Tally {
+  const t: Tally = {
+    operators: new Set<string>([start.operator]),
+    decisions: [],
+    skipped: [],
+    rollbacks: [],
+    failures: new Map(),
+    units: new Map(),
   };
   for (const r of records) {
     const at = Date.parse(r.at);
     switch (r.type) {
       case 'confirmed':
-        operators.add(r.by);
-        decisions.push({
-          at: r.at,
-          elapsed: el(at - t0),
-          step: r.step,
-          what: `confirm: ${r.question}`,
-          answer: r.answer ? 'yes' : 'no',
-          by: r.auto ? `${r.by} (--yes)` : r.by,
-        });
-        break;
       case 'manual-done':
-        operators.add(r.by);
-        decisions.push({
-          at: r.at,
-          elapsed: el(at - t0),
-          step: r.step,
-          what: `manual step${r.record ? `, recorded ${r.record}` : ''}`,
-          answer: r.done ? `done${r.value !== undefined ? `: ${r.value}` : ''}` : 'not done',
-          by: r.auto ? `${r.by} (--yes-manual)` : r.by,
-        });
-        unit(r.step, '(manual)').result = r.done ? 'ok' : 'not done';
-        break;
       case 'failure-decision':
-        decisions.push({
-          at: r.at,
-          elapsed: el(at - t0),
-          step: r.step,
-          what: `after a failure${r.host ? ` on ${r.host}` : ''}`,
-          answer: r.choice,
-          by: r.auto ? 'policy' : r.by,
-        });
-        if (!r.auto) operators.add(r.by);
-        break;
       case 'in-doubt':
-        // the operator said a command in doubt had run: settled as done, not "running"
-        if (r.choice === 'done') {
-          const u = unit(r.step, r.host);
-          u.result = 'ok';
-          u.note = 'in doubt, settled as done by the operator';
-          u.last ??= at;
-        }
-        decisions.push({
-          at: r.at,
-          elapsed: el(at - t0),
-          step: r.step,
-          what: `in doubt after a stop, on ${r.host}`,
-          answer: r.choice,
-          by: r.auto ? 'policy' : r.by,
-        });
+        tallyDecision(t, r, at, el(at - t0));
         break;
       case 'resumed':
-        operators.add(r.operator);
+        t.operators.add(r.operator);
         break;
       case 'step-skipped':
-        skipped.push({ step: r.step, host: r.host ?? '', note: r.note });
-        if (r.host) {
-          const u = unit(r.step, r.host);
-          u.result = 'skipped';
-          u.note = r.note;
-        }
+      case 'intent':
+      case 'exec-finished':
+      case 'exec-error':
+        tallyExec(t, r, at);
         break;
-      case 'intent': {
-        if (r.purpose !== 'run') break;
-        const u = unit(r.step, r.host);
-        u.attempts = Math.max(u.attempts, r.attempt);
-        u.first ??= at;
-        u.result = 'running';
-        break;
-      }
-      case 'exec-finished': {
-        if (r.purpose === 'rollback') {
-          rollbacks.push({
-            step: r.step,
-            host: r.host,
-            result: r.ok ? 'rolled back' : `rollback failed: ${r.reason ?? ''}`,
-          });
-          break;
-        }
-        if (r.purpose !== 'run') break;
-        const u = unit(r.step, r.host);
-        u.last = at;
-        if (r.ok) {
-          u.result = 'ok';
-          u.note = r.captured ? `captured ${r.captured.name}` : '';
-          failures.delete(`${r.step}\0${r.host}`);
-        } else if (!r.pollAgain) {
-          u.result = 'failed';
-          u.note = r.reason ?? '';
-          const output = failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail });
-          if (output) failures.set(`${r.step}\0${r.host}`, { step: r.step, host: r.host, output });
-        }
-        break;
-      }
-      case 'exec-error': {
-        if (r.purpose === 'rollback') {
-          rollbacks.push({ step: r.step, host: r.host, result: `rollback failed: ${r.message}` });
-          break;
-        }
-        const u = unit(r.step, r.host);
-        u.last = at;
-        u.result =
-          r.kind === 'unreachable' ? 'unreachable' : r.kind === 'connection-lost' ? 'connection lost' : 'error';
-        u.note = r.message;
-        break;
-      }
     }
   }
-  const numbers = start.stepNumbers ?? {};
-  const steps: ReportStepRow[] = [...units.values()].map((u) => {
+  return t;
+}
+
+function unitOf(t: Tally, step: string, host: string): UnitRow {
+  const k = `${step}\0${host}`;
+  if (!t.units.has(k)) t.units.set(k, { step, host, result: 'not reached', attempts: 0, note: '' });
+  return t.units.get(k)!;
+}
+
+/** an operator's (or the policy's) answer: a row of the decisions table */
+function tallyDecision(
+  t: Tally,
+  r: RecordOf<'confirmed' | 'manual-done' | 'failure-decision' | 'in-doubt'>,
+  at: number,
+  elapsed: string,
+): void {
+  switch (r.type) {
+    case 'confirmed':
+      t.operators.add(r.by);
+      t.decisions.push({
+        at: r.at,
+        elapsed,
+        step: r.step,
+        what: `confirm: ${r.question}`,
+        answer: r.answer ? 'yes' : 'no',
+        by: r.auto ? `${r.by} (--yes)` : r.by,
+      });
+      break;
+    case 'manual-done':
+      t.operators.add(r.by);
+      t.decisions.push({
+        at: r.at,
+        elapsed,
+        step: r.step,
+        what: `manual step${r.record ? `, recorded ${r.record}` : ''}`,
+        answer: r.done ? `done${r.value !== undefined ? `: ${r.value}` : ''}` : 'not done',
+        by: r.auto ? `${r.by} (--yes-manual)` : r.by,
+      });
+      unitOf(t, r.step, '(manual)').result = r.done ? 'ok' : 'not done';
+      break;
+    case 'failure-decision':
+      t.decisions.push({
+        at: r.at,
+        elapsed,
+        step: r.step,
+        what: `after a failure${r.host ? ` on ${r.host}` : ''}`,
+        answer: r.choice,
+        by: r.auto ? 'policy' : r.by,
+      });
+      if (!r.auto) t.operators.add(r.by);
+      break;
+    case 'in-doubt':
+      // the operator said a command in doubt had run: settled as done, not "running"
+      if (r.choice === 'done') {
+        const u = unitOf(t, r.step, r.host);
+        u.result = 'ok';
+        u.note = 'in doubt, settled as done by the operator';
+        u.last ??= at;
+      }
+      t.decisions.push({
+        at: r.at,
+        elapsed,
+        step: r.step,
+        what: `in doubt after a stop, on ${r.host}`,
+        answer: r.choice,
+        by: r.auto ? 'policy' : r.by,
+      });
+      break;
+  }
+}
+
+/** a command's start and end, or a step skipped: the step rows, failures and rollbacks */
+function tallyExec(
+  t: Tally,
+  r: RecordOf<'step-skipped' | 'intent' | 'exec-finished' | 'exec-error'>,
+  at: number,
+): void {
+  switch (r.type) {
+    case 'step-skipped':
+      t.skipped.push({ step: r.step, host: r.host ?? '', note: r.note });
+      if (r.host) {
+        const u = unitOf(t, r.step, r.host);
+        u.result = 'skipped';
+        u.note = r.note;
+      }
+      break;
+    case 'intent': {
+      if (r.purpose !== 'run') break;
+      const u = unitOf(t, r.step, r.host);
+      u.attempts = Math.max(u.attempts, r.attempt);
+      u.first ??= at;
+      u.result = 'running';
+      break;
+    }
+    case 'exec-finished':
+      tallyExecFinished(t, r, at);
+      break;
+    case 'exec-error': {
+      if (r.purpose === 'rollback') {
+        t.rollbacks.push({ step: r.step, host: r.host, result: `rollback failed: ${r.message}` });
+        break;
+      }
+      const u = unitOf(t, r.step, r.host);
+      u.last = at;
+      u.result = r.kind === 'unreachable' ? 'unreachable' : r.kind === 'connection-lost' ? 'connection lost' : 'error';
+      u.note = r.message;
+      break;
+    }
+  }
+}
+
+function tallyExecFinished(t: Tally, r: RecordOf<'exec-finished'>, at: number): void {
+  if (r.purpose === 'rollback') {
+    t.rollbacks.push({
+      step: r.step,
+      host: r.host,
+      result: r.ok ? 'rolled back' : `rollback failed: ${r.reason ?? ''}`,
+    });
+    return;
+  }
+  if (r.purpose !== 'run') return;
+  const u = unitOf(t, r.step, r.host);
+  u.last = at;
+  if (r.ok) {
+    u.result = 'ok';
+    u.note = r.captured ? `captured ${r.captured.name}` : '';
+    t.failures.delete(`${r.step}\0${r.host}`);
+  } else if (!r.pollAgain) {
+    u.result = 'failed';
+    u.note = r.reason ?? '';
+    const output = failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail });
+    if (output) t.failures.set(`${r.step}\0${r.host}`, { step: r.step, host: r.host, output });
+  }
+}
+
+function stepRows(
+  t: Tally,
+  js: ReturnType<typeof journalState>,
+  numbers: NonNullable<RunStartedEvent['stepNumbers']>,
+): ReportStepRow[] {
+  return [...t.units.values()].map((u) => {
     // the result is the one outcome function's; how a command failed stays in the note
     const o = u.host === '(manual)' ? stepOutcome(js, u.step) : unitOutcome(js, u.step, u.host);
     const how =
@@ -242,53 +359,6 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
       failed: isFailureOutcome(o) || o === 'running',
     };
   });
-  const rto = start.rtoMs;
-  const withinRto = rto && finished ? total <= rto : undefined;
-  return {
-    runId: start.runId,
-    runbook: start.runbook,
-    version: start.version,
-    title: start.title,
-    digest: start.digest,
-    digestShort: start.digest.slice(0, 12),
-    inventory: start.inventory,
-    environment: start.environment ?? '',
-    mode: start.mode,
-    operators: [...operators],
-    started: start.at,
-    finished: finished?.at ?? '',
-    result: outcome.result === 'unfinished' ? 'unfinished (crashed or running)' : resultWords(outcome.result),
-    resultOk: outcome.passed,
-    outcome: outcomeLines(outcome),
-    failures: [...failures.values()],
-    total: formatDuration(total),
-    rto: rto ? formatDuration(rto) : 'none set',
-    rtoVerdict: rto
-      ? `${Math.round((total / rto) * 100)}% of the RTO${finished ? (total <= rto ? ' — within it' : ' — OVER it') : ' so far'}`
-      : 'no RTO set',
-    dataLoss: (() => {
-      const e = rpoFromRecords(records);
-      return e ? `${describeRpo(e)} (measured by ${e.step})` : '';
-    })(),
-    withinRto,
-    message: finished?.message ?? '',
-    resumes: records.filter((r) => r.type === 'resumed').length,
-    notes: start.notes ?? [],
-    steps,
-    decisions,
-    skipped,
-    rollbacks,
-    overruns: overrunsOf(records, start),
-    timeline: timeline(records, { full: true }).map((e) => ({
-      at: e.at.slice(11, 19),
-      elapsed: el(e.elapsedMs),
-      where: [e.number ? `${e.number}. ${e.step}` : e.step, e.host].filter(Boolean).join(' @ '),
-      text: e.text,
-      level: e.level,
-    })),
-    lifeboatVersion: opts.version,
-    generated: (opts.now ?? new Date()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
-  };
 }
 
 /** Steps whose journaled duration (step-finished) passed their estimate (run-started): the last finish of each step counts. */
