@@ -137,7 +137,8 @@ function listSteps(prepared: Prepared, io: CliIO): number {
   for (const s of steps) {
     const what = s.confirm ? 'gate' : s.manual ? 'manual' : s.phase === 'preflight' ? 'preflight' : '';
     io.stdout.write(
-      `${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`,
+      `${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}` +
+        `${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`,
     );
   }
   return EXIT.OK;
