@@ -235,7 +235,10 @@ export function finishedRunIds(stateDir: string): string[] {
     .map((r) => r.id);
 }
 
-/** The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not running now: what `resume` with no id continues. */
+/**
+ * The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not
+ * running now: what `resume` with no id continues.
+ */
 export function newestUnfinishedRun(
   stateDir: string,
   opts: Omit<SummarizeOptions, 'stateDir'> = {},
@@ -314,7 +317,9 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean; fu
     switch (r.type) {
       case 'run-started':
         add(r, {
-          text: `${r.mode} of ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`,
+          text:
+            `${r.mode} of ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''}` +
+            ` by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`,
           level: 'info',
         });
         for (const n of r.notes ?? []) add(r, { text: `note: ${n}`, level: 'warn' });
@@ -349,7 +354,9 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean; fu
       case 'manual-done':
         add(r, {
           step: r.step,
-          text: `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`,
+          text:
+            `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}` +
+            `${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`,
           level: r.done ? 'ok' : 'warn',
         });
         break;
@@ -434,7 +441,10 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean; fu
         break;
       case 'resumed':
         add(r, {
-          text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
+          text:
+            `resumed by ${r.operator}` +
+            `${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}` +
+            `${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
           level: 'warn',
         });
         break;

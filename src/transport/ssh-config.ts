@@ -565,7 +565,8 @@ export function builtinSettings(name: string, lopts: LookupOptions = {}): SshSet
   readAll(name, o, ctx, lopts);
   if (o.canonicalize && o.canonicalize !== 'no') {
     throw new SshConfigError(
-      `CanonicalizeHostname ${o.canonicalize} needs DNS lookups the built-in resolver does not do: install the OpenSSH client (ssh) or give the host an address`,
+      `CanonicalizeHostname ${o.canonicalize} needs DNS lookups the built-in resolver does not do: ` +
+        'install the OpenSSH client (ssh) or give the host an address',
     );
   }
   let host = name;

@@ -88,7 +88,8 @@ function setupFailure({ host, label, authNotes }: Setup, err: Ssh2Error): Transp
     return setupError(
       host,
       'auth',
-      `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); add the key to the server's authorized_keys or set identity files`,
+      `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); ` +
+        "add the key to the server's authorized_keys or set identity files",
       err,
     );
   }
