@@ -330,7 +330,9 @@ function explainFlowCommaIn(f: YamlFile) {
     const value = f.doc.getIn(m.path);
     if (!parent?.flow || (value !== null && value !== undefined)) return;
     m.code = 'unknown-field';
-    m.message = `${m.message.replace(/ \u2014 did you mean .*$/, '')}: a comma inside { … } ends a value, so '${String(m.path[m.path.length - 1])}' became a field of its own`;
+    m.message =
+      `${m.message.replace(/ \u2014 did you mean .*$/, '')}: a comma inside { … } ends a value, ` +
+      `so '${String(m.path[m.path.length - 1])}' became a field of its own`;
     m.hint = 'put the value that holds the comma in quotes, e.g. role: "IT generalist (files, VMs, network)"';
   };
 }

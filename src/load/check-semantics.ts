@@ -139,7 +139,8 @@ function checkRoleHosts(c: RunbookCheck): void {
         c.push(
           typeof spec === 'string' ? ['roles', role] : ['roles', role, 'host'],
           'unknown-host',
-          `role '${role}' is bound to host '${host}', which inventory '${inv.data.name}' (${inv.file.file}) does not have${didYouMean(host, Object.keys(inv.data.hosts))}`,
+          `role '${role}' is bound to host '${host}', which inventory '${inv.data.name}' (${inv.file.file}) ` +
+            `does not have${didYouMean(host, Object.keys(inv.data.hosts))}`,
           `add host '${host}' to every inventory (a runbook must run on lab and production alike), or bind the role to an existing host`,
         );
       }
@@ -441,14 +442,17 @@ function checkStepTemplates(c: RunbookCheck, s: Step, i: number, name: string, c
         d(
           'template-in-quotes',
           `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`,
-          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice and breaks as soon as it holds a quote`,
+          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, ` +
+            `in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice ` +
+            'and breaks as soon as it holds a quote',
         );
       }
       if (tf.shell && ref.inHeredoc && !ref.raw) {
         d(
           'template-in-heredoc',
           `${name} ${tf.field}: {{ ${ref.path} }} sits inside a here-document, where shell quoting does not apply`,
-          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: a value inserted there could end it or run $( ) in an unquoted <<EOF`,
+          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: ` +
+            'a value inserted there could end it or run $( ) in an unquoted <<EOF',
         );
       }
     }
@@ -540,7 +544,9 @@ function refProblem(ref: TemplateRef, sc: RefScope): { message: string; hint?: s
     }
     default:
       return {
-        message: `${shown}: unknown value; templates see vars, roles, hosts, host, captured and secrets${didYouMean(head, ['vars', 'roles', 'hosts', 'host', 'captured', 'secrets'])}`,
+        message:
+          `${shown}: unknown value; templates see vars, roles, hosts, host, captured and secrets` +
+          `${didYouMean(head, ['vars', 'roles', 'hosts', 'host', 'captured', 'secrets'])}`,
       };
   }
 }

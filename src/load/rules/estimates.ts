@@ -49,7 +49,10 @@ function flatSteps(project: Project, rb: Runbook, inherited: Flat['hosts'] = [],
   });
 }
 
-/** dr-estimate-over-rto: the main phase's estimates (includes counted; of steps that depend on hosts being up or down, the longest case) add up to more than objectives.rto. */
+/**
+ * dr-estimate-over-rto: the main phase's estimates (includes counted; of steps that depend on hosts being up or
+ * down, the longest case) add up to more than objectives.rto.
+ */
 export function lintEstimates(project: Project, rb: Loaded<Runbook>, out: Diagnostic[]): void {
   const rto = rb.data.objectives?.rto;
   if (rto === undefined) return;
@@ -62,8 +65,11 @@ export function lintEstimates(project: Project, rb: Loaded<Runbook>, out: Diagno
       false,
       'warning',
       'dr-estimate-over-rto',
-      `runbook '${rb.data.name}': the estimates of its main-phase steps add up to ${durationShort(t.totalMs)} (${t.estimated} of ${t.steps} steps estimated${t.when ? `, with ${t.when}` : ''}), more than its RTO of ${rto}`,
-      "make the slow steps faster (automate a manual step, drop a wait), correct the estimates a rehearsal proved wrong (the run report shows each step's time), or agree a longer RTO with the business",
+      `runbook '${rb.data.name}': the estimates of its main-phase steps add up to ${durationShort(t.totalMs)} ` +
+        `(${t.estimated} of ${t.steps} steps estimated${t.when ? `, with ${t.when}` : ''}), more than its RTO of ${rto}`,
+      'make the slow steps faster (automate a manual step, drop a wait), ' +
+        "correct the estimates a rehearsal proved wrong (the run report shows each step's time), " +
+        'or agree a longer RTO with the business',
     ),
   );
 }

@@ -98,7 +98,9 @@ export function literalBraces(data: unknown, skip: readonly string[] = []): Yaml
 const CODE_SPAN = /(`+)[^`]*?\1/g;
 
 const LITERAL_HINT =
-  "templates work only in a step's run, skip_if, rollback, confirm, manual, title, env values, when.value and the expect/until stdout/stderr values; vars, inventories and the site are used as written — write the value itself (docs/LANGUAGE.md)";
+  "templates work only in a step's run, skip_if, rollback, confirm, manual, title, env values, when.value " +
+  'and the expect/until stdout/stderr values; vars, inventories and the site are used as written — ' +
+  'write the value itself (docs/LANGUAGE.md)';
 
 export const siteTakesVar = (path: YamlPath) => path.length === 3 && path[0] === 'network' && path[2] === 'address';
 
