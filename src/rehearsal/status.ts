@@ -151,7 +151,10 @@ export function describeRehearsal(s: RehearsalStatus): string {
   else if (s.state === 'current') text = `current (passed ${day(s.lastPassed!.finished_at)})`;
   else if (s.reason === 'changed') text = `stale since ${day(s.since!)} (runbook changed after that rehearsal)`;
   else if (s.reason === 'failed')
-    return `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} (${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`;
+    return (
+      `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} ` +
+      `(${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`
+    );
   else text = `stale since ${day(s.since!)}`;
   if (s.failedAfter) text += `; ${historyResultWords(s.failedAfter.result)} ${day(s.failedAfter.finished_at)}`;
   return text;
