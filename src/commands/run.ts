@@ -125,7 +125,10 @@ export async function runCommand(
   return result.code;
 }
 
-/** `--list-steps`: the steps as a run takes them, numbered as the dry run and the live view number them; nothing connects */
+/**
+ * `--list-steps`: the steps as a run takes them, numbered as the dry run and the live view number them; nothing
+ * connects
+ */
 function listSteps(prepared: Prepared, io: CliIO): number {
   const plan = prepared.plan;
   const steps = executionOrder(plan, 'run');

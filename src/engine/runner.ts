@@ -170,7 +170,8 @@ export class Runner {
           waitUntil = a.until;
           continue;
         }
-        if (a.kind === 'finish' && this.connecting.size) continue; // its hosts report first: nothing follows run-finished
+        // its hosts report first: nothing follows run-finished
+        if (a.kind === 'finish' && this.connecting.size) continue;
         if (a.kind === 'exec') {
           // consecutive commands start together: their intents share one journal write and sync
           const group = [a];
@@ -500,7 +501,10 @@ export class Runner {
     }
   }
 
-  /** Start commands together; every one has its intent durable before it is sent. Settles when all are sent (or failed to be). */
+  /**
+   * Start commands together; every one has its intent durable before it is sent. Settles when all are sent (or failed
+   * to be).
+   */
   private async startExecs(group: ExecAction[]) {
     const results = await Promise.allSettled(group.map((a) => this.startExec(a)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

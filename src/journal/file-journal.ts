@@ -62,7 +62,9 @@ export const nodeJournalFs: JournalFs = {
 };
 
 export interface FileJournalOptions {
-  /** applied to every string field of every record before it is written (defence in depth: the runner redacts already) */
+  /**
+   * applied to every string field of every record before it is written (defence in depth: the runner redacts already)
+   */
   redact?: (text: string) => string;
   /** open(): append even though lines in the middle of the journal are unreadable */
   force?: boolean;

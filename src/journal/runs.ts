@@ -31,7 +31,10 @@ export interface RunSummary {
   /** ISO time of the run-finished that ended it */
   finished?: string;
   state: ListedRunState;
-  /** wall clock from start to finish (or to now when running, to the last record when crashed), pauses included: the outage the RTO measures */
+  /**
+   * wall clock from start to finish (or to now when running, to the last record when crashed), pauses included: the
+   * outage the RTO measures
+   */
   durationMs?: number;
   rtoMs?: number;
   /** finished within the RTO (undefined: no RTO, or not finished) */
@@ -226,7 +229,10 @@ export function listRuns(stateDir: string, opts: Omit<SummarizeOptions, 'stateDi
   );
 }
 
-/** Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards nothing. */
+/**
+ * Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards
+ * nothing.
+ */
 export function finishedRunIds(stateDir: string): string[] {
   return listRuns(stateDir)
     .filter((r) =>

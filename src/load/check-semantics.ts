@@ -1,6 +1,7 @@
 // Checks that need more than the schema: references between steps, roles, inventories,
-// templates and runbooks, one file of load/rules/ per concern. Each check has its own code (docs/DIAGNOSTICS.md) and points at
-// the offending node; template problems point inside the YAML string at the `{{`.
+// templates and runbooks, one file of load/rules/ per concern. Each check has its own code
+// (docs/DIAGNOSTICS.md) and points at the offending node; template problems point inside the
+// YAML string at the `{{`.
 import { checkInventoryPaths } from './inventory-paths.js';
 import type { Diagnostic, Severity } from '../model/diagnostic.js';
 import type { Runbook, Condition, Expect, Inventory, Step } from '../model/types.js';
@@ -438,7 +439,8 @@ function checkStepTemplates(c: RunbookCheck, s: Step, i: number, name: string, c
       }
       const v = envName(ref.parts);
       if (tf.shell && ref.inQuotes && !ref.raw) {
-        // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a variable
+        // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a
+        // variable
         d(
           'template-in-quotes',
           `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`,

@@ -314,7 +314,9 @@ function lookalike(text: string): { char: string; what: string; ascii: string; m
   return first && { ...first, more: count - 1 };
 }
 
-/** Where a character of a field's value first appears in the file (the field's start when it is written as an escape). */
+/**
+ * Where a character of a field's value first appears in the file (the field's start when it is written as an escape).
+ */
 function charPosition(f: Loaded<Runbook>['file'], p: (string | number)[], ch: string): { line: number; col: number } {
   const span = f.spanOf(p);
   const lines = f.text.split('\n');

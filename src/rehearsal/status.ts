@@ -48,7 +48,9 @@ export interface HistoryRecord {
   run_id: string;
 }
 
-/** `completed-with-errors`: the run reached its end, but an operator skipped a failed step or vouched for one in doubt */
+/**
+ * `completed-with-errors`: the run reached its end, but an operator skipped a failed step or vouched for one in doubt
+ */
 export type HistoryResult = 'passed' | 'failed' | 'completed-with-errors';
 const RESULTS: readonly string[] = ['passed', 'failed', 'completed-with-errors'];
 

@@ -271,7 +271,8 @@ function printStep(w: (s?: string) => void, s: DryStep, plannedCommand: (id: str
     if (s.record) w(`         (records a typed value as captured.${s.record})`);
   }
   for (const h of s.hosts) {
-    // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template
+    // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw
+    // template
     const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plannedCommand(s.id, h.name);
     w(
       `      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})` +

@@ -97,7 +97,9 @@ export interface TokenValues {
   proxyJump?: string;
 }
 
-/** `%x` tokens as OpenSSH expands them; `allowed` is the set the keyword accepts (unknown ones are an error, as in ssh). */
+/**
+ * `%x` tokens as OpenSSH expands them; `allowed` is the set the keyword accepts (unknown ones are an error, as in ssh).
+ */
 export function expandTokens(value: string, t: TokenValues, allowed: string, what: string): string {
   return value.replace(/%(.?)/g, (whole, c: string) => {
     if (c === '%') return '%';

@@ -8,7 +8,9 @@ import { durationShort, parseDuration } from '../../util/duration.js';
 import { estimateTotal, type EstimatedStep } from '../../plan/estimates.js';
 import { roleHost, stepName } from './common.js';
 
-/** An include step takes no estimate: the included runbook's steps carry their own, and the sum would count them twice. */
+/**
+ * An include step takes no estimate: the included runbook's steps carry their own, and the sum would count them twice.
+ */
 export function checkEstimates(rb: Loaded<Runbook>, out: Diagnostic[]): void {
   rb.data.steps.forEach((s, i) => {
     if (s.estimate === undefined || s.include === undefined) return;
@@ -28,7 +30,10 @@ export function checkEstimates(rb: Loaded<Runbook>, out: Diagnostic[]): void {
 
 type Flat = EstimatedStep & { hosts: NonNullable<EstimatedStep['hosts']> };
 
-/** Every step a run of this runbook may go through, includes flattened, with its phase, estimate and host conditions as written. */
+/**
+ * Every step a run of this runbook may go through, includes flattened, with its phase, estimate and host conditions as
+ * written.
+ */
 function flatSteps(project: Project, rb: Runbook, inherited: Flat['hosts'] = [], chain: string[] = []): Flat[] {
   if (chain.includes(rb.name)) return [];
   // conditions name roles or hosts: compare hosts, so that two runbooks' roles for one host agree

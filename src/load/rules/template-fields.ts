@@ -31,7 +31,8 @@ export function templateFields(
   });
   if (typeof s.title === 'string')
     out.push({ path: [...base, 'title'], source: s.title, field: 'title', shell: false });
-  // what a command's output is compared with: a value captured earlier (a checksum taken on the source) is the common case
+  // what a command's output is compared with: a value captured earlier (a checksum taken on the source) is the common
+  // case
   for (const k of ['expect', 'until'] as const) {
     for (const stream of ['stdout', 'stderr'] as const) {
       const m = s[k]?.[stream];
@@ -80,7 +81,8 @@ export function literalBraces(data: unknown, skip: readonly string[] = []): Yaml
   const out: YamlPath[] = [];
   const walk = (v: unknown, path: YamlPath) => {
     if (typeof v === 'string') {
-      // prose may show a template as written inside a Markdown code span (`{{ vars.pg_bin }}/pg_ctl`); a var's value may not
+      // prose may show a template as written inside a Markdown code span (`{{ vars.pg_bin }}/pg_ctl`); a var's value
+      // may not
       const text = path[0] === 'vars' ? v : v.replace(CODE_SPAN, '');
       if (text.includes('{{')) out.push(path);
       return;
