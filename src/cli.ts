@@ -44,7 +44,8 @@ function reportError(e: unknown): number {
     return EXIT.USAGE;
   }
   process.stderr.write(
-    `lifeboat: internal error: ${err.message ?? String(e)}\n  this is a bug; the run's journal (if any) is intact. Re-run with LIFEBOAT_DEBUG=1 for a stack trace.\n`,
+    `lifeboat: internal error: ${err.message ?? String(e)}\n` +
+      "  this is a bug; the run's journal (if any) is intact. Re-run with LIFEBOAT_DEBUG=1 for a stack trace.\n",
   );
   if (process.env.LIFEBOAT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
   return EXIT.INTERNAL;

@@ -154,7 +154,10 @@ export interface Operator {
     instructions: string;
     record?: string;
   }): Promise<{ done: boolean; value?: string; auto: boolean }>;
-  /** `output`: the last lines of stderr and stdout (outputTail); `fullOutput`: all of it (redacted), for "show the whole output" */
+  /**
+   * `output`: the last lines of stderr and stdout (outputTail); `fullOutput`: all of it (redacted), for "show the whole
+   * output"
+   */
   onFailure(q: {
     step: string;
     title: string;

@@ -241,7 +241,8 @@ function addReadinessCommands(program: Command, io: CliIO, setExit: SetExit): vo
   program
     .command('readiness')
     .description(
-      "would recovery work today? every runbook's read-only preflight against the inventory at once, the data-loss window vs the RPO, the last drill; exit 1 when a critical service is not ready",
+      "would recovery work today? every runbook's read-only preflight against the inventory at once, " +
+        'the data-loss window vs the RPO, the last drill; exit 1 when a critical service is not ready',
     )
     .argument('[dir]', 'the folder with site.yaml (default: .)')
     .requiredOption('-i, --inventory <inventory>', 'inventory name (under the site) or file')

@@ -92,7 +92,9 @@ export async function listCommand(opts: ListCmdOptions, io: CliIO): Promise<numb
       r.rto ?? '-',
       r.rpo ?? '-',
       l
-        ? `${printable(String(l.at).slice(0, 10))} ${paint(color, l.result === 'passed' ? '32' : '31', printable(String(l.result)))} (${ago(l.at, now)})${r.rehearsal && r.rehearsal !== 'current' ? `, ${r.rehearsal}` : ''}`
+        ? `${printable(String(l.at).slice(0, 10))} ` +
+          `${paint(color, l.result === 'passed' ? '32' : '31', printable(String(l.result)))} (${ago(l.at, now)})` +
+          `${r.rehearsal && r.rehearsal !== 'current' ? `, ${r.rehearsal}` : ''}`
         : 'never',
     ]);
   }
@@ -305,9 +307,19 @@ ${cases}
 }
 `;
   if (shell === 'bash')
-    return `# lifeboat completion for bash: source <(lifeboat completion bash), or save it in /etc/bash_completion.d/lifeboat\n${bash}complete -F _lifeboat lifeboat\n`;
+    return (
+      '# lifeboat completion for bash: source <(lifeboat completion bash), ' +
+      'or save it in /etc/bash_completion.d/lifeboat\n' +
+      `${bash}complete -F _lifeboat lifeboat\n`
+    );
   // zsh runs the bash function through its bashcompinit layer: one script, the same answers
-  return `#compdef lifeboat\n# lifeboat completion for zsh: lifeboat completion zsh > "\${fpath[1]}/_lifeboat" (or: source <(lifeboat completion zsh))\nautoload -U +X bashcompinit && bashcompinit\n${bash}complete -F _lifeboat lifeboat\n`;
+  return (
+    '#compdef lifeboat\n' +
+    `# lifeboat completion for zsh: lifeboat completion zsh > "\${fpath[1]}/_lifeboat" ` +
+    '(or: source <(lifeboat completion zsh))\n' +
+    'autoload -U +X bashcompinit && bashcompinit\n' +
+    `${bash}complete -F _lifeboat lifeboat\n`
+  );
 }
 
 /** `lifeboat __complete runbooks|inventories|runs`: names for the completion scripts, one a line */

@@ -73,7 +73,9 @@ export async function drillsCommand(dir: string | undefined, opts: DrillsCmdOpti
     );
   if (failing.length)
     io.stdout.write(
-      `\n${failing.length} critical runbook(s) without a current rehearsal: ${failing.map((r) => r.runbook).join(', ')}\nrehearse with: lifeboat rehearse RUNBOOK -i lab\n`,
+      `\n${failing.length} critical runbook(s) without a current rehearsal: ` +
+        `${failing.map((r) => r.runbook).join(', ')}\n` +
+        'rehearse with: lifeboat rehearse RUNBOOK -i lab\n',
     );
   else
     io.stdout.write(

@@ -55,7 +55,8 @@ export async function kitCommand(dir: string | undefined, opts: KitCmdOptions, i
   });
   const rel = (p: string) => path.relative(io.cwd, p) || '.';
   io.stdout.write(
-    `kit: ${rel(r.dir)} (${r.files} files, ${mib(r.bytes)}; the executable ${mib(r.executableBytes)}, for ${KIT_PLATFORMS.join(', ')}) in ${(r.ms / 1000).toFixed(1)} s\n`,
+    `kit: ${rel(r.dir)} (${r.files} files, ${mib(r.bytes)}; ` +
+      `the executable ${mib(r.executableBytes)}, for ${KIT_PLATFORMS.join(', ')}) in ${(r.ms / 1000).toFixed(1)} s\n`,
   );
   io.stdout.write(`  kit digest   ${r.digest}\n`);
   for (const p of r.plans) io.stdout.write(`  plan digest  ${p.digest} (${p.inventory})\n`);

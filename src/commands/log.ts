@@ -60,7 +60,8 @@ export async function logCommand(id: string | undefined, opts: LogCmdOptions, io
   for (const line of s.outcome) io.stdout.write(`  ${printable(line)}\n`);
   if (s.inDoubt.length)
     io.stdout.write(
-      `in doubt: ${s.inDoubt.map((u) => `${u.step} on ${u.host}`).join(', ')}: sent, but no result was recorded; resume asks what to do (idempotent steps re-run, skip_if guards decide)\n`,
+      `in doubt: ${s.inDoubt.map((u) => `${u.step} on ${u.host}`).join(', ')}: sent, but no result was recorded; ` +
+        'resume asks what to do (idempotent steps re-run, skip_if guards decide)\n',
     );
   if (s.torn)
     io.stdout.write('note: the last journal line was cut off by a crash and is ignored (it was never acted on)\n');

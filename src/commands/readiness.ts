@@ -106,7 +106,9 @@ export function readinessPage(
   ms: number,
   color: boolean,
 ): string {
-  let out = `Readiness${organisation ? ` of ${printable(organisation)}` : ''} against inventory ${printable(report.inventory)}, ${report.at.slice(0, 16).replace('T', ' ')} UTC (checked in ${formatDuration(ms)})\n\n`;
+  let out =
+    `Readiness${organisation ? ` of ${printable(organisation)}` : ''} against inventory ${printable(report.inventory)}, ` +
+    `${report.at.slice(0, 16).replace('T', ' ')} UTC (checked in ${formatDuration(ms)})\n\n`;
   const rows = [['SERVICE', 'RUNBOOK', 'TIER', 'STATUS', 'DATA-LOSS WINDOW', 'LAST DRILL']];
   for (const s of report.services) {
     rows.push([
@@ -142,11 +144,17 @@ export async function readinessJunit(report: ReadinessReport, ms: number): Promi
     const out = [s.rpo ? s.rpo.words : '', `last drill: ${s.drill.ago ?? 'never'} (${s.drill.state})`, ...s.notes]
       .filter(Boolean)
       .join('\n');
-    return `    <testcase classname="readiness.${xml(report.inventory)}" name="${xml(name)}" time="${(s.durationMs / 1000).toFixed(3)}">${body}<system-out>${xml(out)}</system-out></testcase>`;
+    return (
+      `    <testcase classname="readiness.${xml(report.inventory)}" name="${xml(name)}" ` +
+      `time="${(s.durationMs / 1000).toFixed(3)}">${body}<system-out>${xml(out)}</system-out></testcase>`
+    );
   });
+  const totalTime = (ms / 1000).toFixed(3);
+  const suiteName = xml(`readiness on ${report.inventory}`);
+  const timestamp = report.at.slice(0, 19);
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="lifeboat readiness" tests="${cases.length}" failures="${failures}" time="${(ms / 1000).toFixed(3)}">
-  <testsuite name="${xml(`readiness on ${report.inventory}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="${(ms / 1000).toFixed(3)}" timestamp="${report.at.slice(0, 19)}">
+<testsuites name="lifeboat readiness" tests="${cases.length}" failures="${failures}" time="${totalTime}">
+  <testsuite name="${suiteName}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0" time="${totalTime}" timestamp="${timestamp}">
 ${cases.join('\n')}
   </testsuite>
 </testsuites>

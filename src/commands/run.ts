@@ -125,7 +125,10 @@ export async function runCommand(
   return result.code;
 }
 
-/** `--list-steps`: the steps as a run takes them, numbered as the dry run and the live view number them; nothing connects */
+/**
+ * `--list-steps`: the steps as a run takes them, numbered as the dry run and the live view number them; nothing
+ * connects
+ */
 function listSteps(prepared: Prepared, io: CliIO): number {
   const plan = prepared.plan;
   const steps = executionOrder(plan, 'run');
@@ -137,7 +140,8 @@ function listSteps(prepared: Prepared, io: CliIO): number {
   for (const s of steps) {
     const what = s.confirm ? 'gate' : s.manual ? 'manual' : s.phase === 'preflight' ? 'preflight' : '';
     io.stdout.write(
-      `${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`,
+      `${numbers.get(s.id)!.padStart(3)}. ${s.id.padEnd(w)}  ${s.hosts.join(',') || '-'}` +
+        `${what ? `  [${what}]` : ''}${s.title !== s.id ? `  ${s.title}` : ''}\n`,
     );
   }
   return EXIT.OK;

@@ -25,7 +25,10 @@ export async function unlockCommand(
   if (!/^[a-z0-9][a-z0-9-]*$/.test(runbook)) throw new ExitError(EXIT.USAGE, `not a runbook name: ${runbook}`);
   const stateDir = resolveStateDir({ stateDir: opts.stateDir, cwd: io.cwd });
   const held = readLocalLock(stateDir, runbook);
-  const remoteHint = `a lock on the target side (runbook \`lock: { on: ROLE }\`) is cleared on that host, as root:\n  ${remoteUnlockCommand(runbook)}\n(check first who holds it: cat ${remoteLockDir(runbook)}/owner)\n`;
+  const remoteHint =
+    'a lock on the target side (runbook `lock: { on: ROLE }`) is cleared on that host, as root:\n' +
+    `  ${remoteUnlockCommand(runbook)}\n` +
+    `(check first who holds it: cat ${remoteLockDir(runbook)}/owner)\n`;
   if (!held) {
     io.stdout.write(`no local lock for ${runbook} in ${stateDir}\n${remoteHint}`);
     return EXIT.OK;

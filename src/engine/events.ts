@@ -28,7 +28,9 @@ export interface RunStartedEvent {
   toStep?: string;
   /** step id → its number (src/plan/numbering.ts), so log and report number steps as the plan does */
   stepNumbers?: Record<string, string>;
-  /** step id → its `estimate:` in ms (steps with one only), so the report can set each step-finished duration against it */
+  /**
+   * step id → its `estimate:` in ms (steps with one only), so the report can set each step-finished duration against it
+   */
   estimatesMs?: Record<string, number>;
   /** the operator's decision to start a production run whose rehearsal is not current, etc. */
   notes?: string[];

@@ -40,7 +40,10 @@ const short = (s: string) => {
   return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 };
 
-/** The expectation with its template values (expect.stdout: "{{ captured.sum }}") rendered; the same object when there are none. */
+/**
+ * The expectation with its template values (expect.stdout: "{{ captured.sum }}") rendered; the same object when there
+ * are none.
+ */
 export function renderExpectation(e: Expectation, renderValue: (t: Template) => string): Expectation {
   const one = (t: OutputTest | undefined): OutputTest | undefined =>
     t && t.kind !== 'match' && t.template ? { kind: t.kind, value: renderValue(t.template) } : t;

@@ -26,7 +26,10 @@ export type UnitOutcome =
   /** never reached */
   | 'not-run';
 
-/** The run's result. `completed-with-errors`: it reached its end, but an operator skipped a failed step or vouched for one in doubt. */
+/**
+ * The run's result. `completed-with-errors`: it reached its end, but an operator skipped a failed step or vouched for
+ * one in doubt.
+ */
 export type RunResult =
   'succeeded' | 'completed-with-errors' | 'failed' | 'aborted' | 'rolled-back' | 'interrupted' | 'unfinished';
 

@@ -171,7 +171,8 @@ export class Runner {
           waitUntil = a.until;
           continue;
         }
-        if (a.kind === 'finish' && this.connecting.size) continue; // its hosts report first: nothing follows run-finished
+        // its hosts report first: nothing follows run-finished
+        if (a.kind === 'finish' && this.connecting.size) continue;
         if (a.kind === 'exec') {
           // consecutive commands start together: their intents share one journal write and sync
           const group = [a];
@@ -227,7 +228,9 @@ export class Runner {
       type: 'run-finished',
       result: 'failed',
       durationMs: this.clock.now() - this.state.startedAt,
-      message: `internal error: the run made no progress${current ? ` at step ${current}` : ''} (asked for: ${asked}); nothing was left running. This is a bug in lifeboat; the journal is intact`,
+      message:
+        `internal error: the run made no progress${current ? ` at step ${current}` : ''} (asked for: ${asked}); ` +
+        'nothing was left running. This is a bug in lifeboat; the journal is intact',
     });
   }
 
@@ -499,7 +502,8 @@ export class Runner {
       if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
       this.ports.reporter.note(
         st.capture
-          ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
+          ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: ` +
+              `marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
           : `in-doubt step ${st.id} on ${a.host}: ${e.message}`,
         'warn',
       );
@@ -571,7 +575,9 @@ export class Runner {
         attempt: a.attempt,
         purpose: a.purpose,
         kind: hs.kind,
-        message: `${a.host}'s host key was refused (${hs.kind === 'host-key-changed' ? 'it changed' : 'unknown key'}; why and what to do: see host ${a.host}): nothing was sent`,
+        message:
+          `${a.host}'s host key was refused (${hs.kind === 'host-key-changed' ? 'it changed' : 'unknown key'}; ` +
+          `why and what to do: see host ${a.host}): nothing was sent`,
       });
       return;
     }

@@ -62,7 +62,9 @@ export const nodeJournalFs: JournalFs = {
 };
 
 export interface FileJournalOptions {
-  /** applied to every string field of every record before it is written (defence in depth: the runner redacts already) */
+  /**
+   * applied to every string field of every record before it is written (defence in depth: the runner redacts already)
+   */
   redact?: (text: string) => string;
   /** open(): append even though lines in the middle of the journal are unreadable */
   force?: boolean;
@@ -95,7 +97,9 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 /** `YYYYMMDD-HHMMSS-RUNBOOK-xxxx` (UTC): sorts by start time, readable, unique enough with 4 random hex. */
 export function newRunId(runbook: string, date: Date = new Date()): string {
   const d = date;
-  const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+  const stamp =
+    `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-` +
+    `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
   const name =
     runbook
       .toLowerCase()

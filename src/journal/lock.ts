@@ -43,7 +43,9 @@ export class LockError extends Error {
     message: string,
     readonly path: string,
     readonly owner: LockOwner | undefined,
-    /** the owner is gone (same machine, pid dead) or the lock file is unreadable: taking it over is safe after a look */
+    /**
+     * the owner is gone (same machine, pid dead) or the lock file is unreadable: taking it over is safe after a look
+     */
     readonly stale: boolean,
   ) {
     super(message);
@@ -122,7 +124,9 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-/** The current owner of a runbook's local lock, or undefined when it is free. `unreadable` when the file holds garbage. */
+/**
+ * The current owner of a runbook's local lock, or undefined when it is free. `unreadable` when the file holds garbage.
+ */
 export function readLocalLock(
   stateDir: string,
   runbook: string,

@@ -31,7 +31,10 @@ export interface RunSummary {
   /** ISO time of the run-finished that ended it */
   finished?: string;
   state: ListedRunState;
-  /** wall clock from start to finish (or to now when running, to the last record when crashed), pauses included: the outage the RTO measures */
+  /**
+   * wall clock from start to finish (or to now when running, to the last record when crashed), pauses included: the
+   * outage the RTO measures
+   */
   durationMs?: number;
   rtoMs?: number;
   /** finished within the RTO (undefined: no RTO, or not finished) */
@@ -226,7 +229,10 @@ export function listRuns(stateDir: string, opts: Omit<SummarizeOptions, 'stateDi
   );
 }
 
-/** Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards nothing. */
+/**
+ * Ids of runs whose last record is a run-finished: a lock one of them left behind (crash after that record) guards
+ * nothing.
+ */
 export function finishedRunIds(stateDir: string): string[] {
   return listRuns(stateDir)
     .filter((r) =>
@@ -235,7 +241,10 @@ export function finishedRunIds(stateDir: string): string[] {
     .map((r) => r.id);
 }
 
-/** The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not running now: what `resume` with no id continues. */
+/**
+ * The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not
+ * running now: what `resume` with no id continues.
+ */
 export function newestUnfinishedRun(
   stateDir: string,
   opts: Omit<SummarizeOptions, 'stateDir'> = {},
@@ -314,7 +323,9 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean; fu
     switch (r.type) {
       case 'run-started':
         add(r, {
-          text: `${r.mode} of ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`,
+          text:
+            `${r.mode} of ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''}` +
+            ` by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`,
           level: 'info',
         });
         for (const n of r.notes ?? []) add(r, { text: `note: ${n}`, level: 'warn' });
@@ -349,7 +360,9 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean; fu
       case 'manual-done':
         add(r, {
           step: r.step,
-          text: `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`,
+          text:
+            `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}` +
+            `${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`,
           level: r.done ? 'ok' : 'warn',
         });
         break;
@@ -434,7 +447,10 @@ export function timeline(records: JournalRecord[], opts: { verbose?: boolean; fu
         break;
       case 'resumed':
         add(r, {
-          text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
+          text:
+            `resumed by ${r.operator}` +
+            `${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}` +
+            `${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
           level: 'warn',
         });
         break;

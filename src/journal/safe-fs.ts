@@ -57,7 +57,8 @@ export function checkPrivate(p: string, st: Stats, kind: 'dir' | 'file'): void {
   if (st.mode & 0o022) {
     const want = kind === 'dir' ? '700' : '600';
     throw new StateDirError(
-      `${p} is writable by ${st.mode & 0o020 ? 'group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${(st.mode & 0o777).toString(8)})`,
+      `${p} is writable by ${st.mode & 0o020 ? 'group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}` +
+        `${st.mode & 0o002 ? 'others' : ''} (mode ${(st.mode & 0o777).toString(8)})`,
       p,
       `chmod ${want} ${p}`,
     );

@@ -209,7 +209,10 @@ async function buildExecutable(work: string, exe: string, version: string, log: 
     );
 }
 
-/** Copy each chosen inventory's known_hosts files: into the project copy when they are in the site folder, else known_hosts/INVENTORY/. */
+/**
+ * Copy each chosen inventory's known_hosts files: into the project copy when they are in the site folder, else
+ * known_hosts/INVENTORY/.
+ */
 function copyKnownHosts(
   project: Project,
   inventories: string[],

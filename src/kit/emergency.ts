@@ -107,7 +107,10 @@ export function emergencyText(input: EmergencyInput): string {
     if (inv.defaults?.identity_file) ids.add(inv.defaults.identity_file);
     for (const h of Object.values(inv.hosts)) if (h.identity_file) ids.add(h.identity_file);
     t += line(
-      `  SSH for inventory ${name}: ${ids.size ? `private key ${[...ids].map(printable).join(', ')}` : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'}`,
+      `  SSH for inventory ${name}: ` +
+        (ids.size
+          ? `private key ${[...ids].map(printable).join(', ')}`
+          : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'),
     );
     for (const k of input.knownHosts.filter((c) => c.inventory === name)) {
       if (!k.kitPath)
@@ -117,7 +120,8 @@ export function emergencyText(input: EmergencyInput): string {
       else if (k.inside) t += line(`    host keys: ${printable(k.written)} (in the kit: ${k.kitPath})`);
       else
         t += line(
-          `    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n      on a new machine: put it where the inventory looks (${printable(k.resolved)})`,
+          `    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n` +
+            `      on a new machine: put it where the inventory looks (${printable(k.resolved)})`,
         );
     }
   }

@@ -47,5 +47,8 @@ export function describeFreshness(f: KitFreshness): string | undefined {
     f.changed.length > 4
       ? `${f.changed.slice(0, 4).join(', ')} and ${f.changed.length - 4} more`
       : f.changed.join(', ');
-  return `the go-bag is stale: the newest kit (${f.kit.kit_digest.slice(0, 12)}, built ${when}) is older than the runbooks (changed since: ${list}); rebuild it with: lifeboat kit -o DIR`;
+  return (
+    `the go-bag is stale: the newest kit (${f.kit.kit_digest.slice(0, 12)}, built ${when}) is older than the runbooks ` +
+    `(changed since: ${list}); rebuild it with: lifeboat kit -o DIR`
+  );
 }

@@ -15,7 +15,10 @@ export interface FileHash {
   sha256: string;
 }
 
-/** Every file under `dir` (relative, `/`-separated, sorted by bytes), but the unlisted ones. Links and other non-files are returned in `odd`. */
+/**
+ * Every file under `dir` (relative, `/`-separated, sorted by bytes), but the unlisted ones. Links and other non-files
+ * are returned in `odd`.
+ */
 export function listFiles(dir: string): { files: string[]; odd: string[] } {
   const files: string[] = [];
   const odd: string[] = [];

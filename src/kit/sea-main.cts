@@ -53,7 +53,8 @@ function builtinOnly(id: string): unknown {
   if (load) return load();
   const why =
     id === 'playwright-core'
-      ? "the kit prints HTML only (a PDF needs lifeboat installed with Node.js and Chromium): write -o dr-plan.html and print it from a browser; the kit's plan/ folder holds the PDF made when it was built"
+      ? 'the kit prints HTML only (a PDF needs lifeboat installed with Node.js and Chromium): ' +
+        "write -o dr-plan.html and print it from a browser; the kit's plan/ folder holds the PDF made when it was built"
       : 'the kit carries no node_modules';
   throw Object.assign(new Error(`Cannot find module '${id}': ${why}`), { code: 'MODULE_NOT_FOUND' });
 }

@@ -1119,7 +1119,8 @@ function checkOtherHostVar(hostName: string, v: Winning, once: Once): void {
         v,
         'error',
         'ansible-ssh-args',
-        `host '${hostName}': ${v.name} (${v.scope}) changes where or as whom ssh connects ('${text(v.value)}'), which lifeboat cannot follow: it would reach the host another way`,
+        `host '${hostName}': ${v.name} (${v.scope}) changes where or as whom ssh connects ('${text(v.value)}'), ` +
+          'which lifeboat cannot follow: it would reach the host another way',
         'write the jump host as an inventory host and set lifeboat_jump=NAME, the port and user as ansible_port/ansible_user; or use a lifeboat inventory',
       );
     else

@@ -95,7 +95,8 @@ export function describePath(data: unknown, p: YamlPath): string {
   return parts.join(' › ');
 }
 
-// a value quoted back in a message: control characters written as escapes, so a hostile value cannot move the cursor, clear the screen or fake lines
+// a value quoted back in a message: control characters written as escapes, so a hostile value cannot move the cursor,
+// clear the screen or fake lines
 const shown = (v: unknown): string =>
   String(v).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
     c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
@@ -168,7 +169,8 @@ function mapError(e: ErrorObject, data: unknown): Mapped {
   const p = toPath(e.instancePath);
   const where = describePath(data, p) || 'file';
   const val = getAt(data, p);
-  // a bad key (`hosts: { "db;1": … }`): ajv reports the key's own pattern error at the parent, then propertyNames; point both at the key
+  // a bad key (`hosts: { "db;1": … }`): ajv reports the key's own pattern error at the parent, then propertyNames;
+  // point both at the key
   const badKey =
     (e as ErrorObject & { propertyName?: string }).propertyName ??
     (e.keyword === 'propertyNames' ? String((e.params as any).propertyName) : undefined);
@@ -330,7 +332,9 @@ function explainFlowCommaIn(f: YamlFile) {
     const value = f.doc.getIn(m.path);
     if (!parent?.flow || (value !== null && value !== undefined)) return;
     m.code = 'unknown-field';
-    m.message = `${m.message.replace(/ \u2014 did you mean .*$/, '')}: a comma inside { … } ends a value, so '${String(m.path[m.path.length - 1])}' became a field of its own`;
+    m.message =
+      `${m.message.replace(/ \u2014 did you mean .*$/, '')}: a comma inside { … } ends a value, ` +
+      `so '${String(m.path[m.path.length - 1])}' became a field of its own`;
     m.hint = 'put the value that holds the comma in quotes, e.g. role: "IT generalist (files, VMs, network)"';
   };
 }

@@ -1,6 +1,7 @@
 // Checks that need more than the schema: references between steps, roles, inventories,
-// templates and runbooks, one file of load/rules/ per concern. Each check has its own code (docs/DIAGNOSTICS.md) and points at
-// the offending node; template problems point inside the YAML string at the `{{`.
+// templates and runbooks, one file of load/rules/ per concern. Each check has its own code
+// (docs/DIAGNOSTICS.md) and points at the offending node; template problems point inside the
+// YAML string at the `{{`.
 import { checkInventoryPaths } from './inventory-paths.js';
 import type { Diagnostic, Severity } from '../model/diagnostic.js';
 import type { Runbook, Condition, Expect, Inventory, Step } from '../model/types.js';
@@ -139,7 +140,8 @@ function checkRoleHosts(c: RunbookCheck): void {
         c.push(
           typeof spec === 'string' ? ['roles', role] : ['roles', role, 'host'],
           'unknown-host',
-          `role '${role}' is bound to host '${host}', which inventory '${inv.data.name}' (${inv.file.file}) does not have${didYouMean(host, Object.keys(inv.data.hosts))}`,
+          `role '${role}' is bound to host '${host}', which inventory '${inv.data.name}' (${inv.file.file}) ` +
+            `does not have${didYouMean(host, Object.keys(inv.data.hosts))}`,
           `add host '${host}' to every inventory (a runbook must run on lab and production alike), or bind the role to an existing host`,
         );
       }
@@ -437,18 +439,22 @@ function checkStepTemplates(c: RunbookCheck, s: Step, i: number, name: string, c
       }
       const v = envName(ref.parts);
       if (tf.shell && ref.inQuotes && !ref.raw) {
-        // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a variable
+        // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a
+        // variable
         d(
           'template-in-quotes',
           `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`,
-          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice and breaks as soon as it holds a quote`,
+          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, ` +
+            `in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice ` +
+            'and breaks as soon as it holds a quote',
         );
       }
       if (tf.shell && ref.inHeredoc && !ref.raw) {
         d(
           'template-in-heredoc',
           `${name} ${tf.field}: {{ ${ref.path} }} sits inside a here-document, where shell quoting does not apply`,
-          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: a value inserted there could end it or run $( ) in an unquoted <<EOF`,
+          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: ` +
+            'a value inserted there could end it or run $( ) in an unquoted <<EOF',
         );
       }
     }
@@ -540,7 +546,9 @@ function refProblem(ref: TemplateRef, sc: RefScope): { message: string; hint?: s
     }
     default:
       return {
-        message: `${shown}: unknown value; templates see vars, roles, hosts, host, captured and secrets${didYouMean(head, ['vars', 'roles', 'hosts', 'host', 'captured', 'secrets'])}`,
+        message:
+          `${shown}: unknown value; templates see vars, roles, hosts, host, captured and secrets` +
+          `${didYouMean(head, ['vars', 'roles', 'hosts', 'host', 'captured', 'secrets'])}`,
       };
   }
 }

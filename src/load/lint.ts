@@ -139,7 +139,8 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
             false,
             'dr-unguarded-rsync',
             `${name} runs rsync with nothing checking source and target first${missing.length ? ` (no preflight step on ${missing.join(', ')})` : ''}`,
-            'add a `phase: preflight` step on the source and target hosts (e.g. that the source folder is not empty), a `skip_if`, or a step just before it with an `expect`',
+            'add a `phase: preflight` step on the source and target hosts (e.g. that the source folder is not empty), ' +
+              'a `skip_if`, or a step just before it with an `expect`',
           );
         }
       }
@@ -183,7 +184,9 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
           endCol: pos.endCol,
           severity: 'warning',
           code: 'dr-reparsed',
-          message: `${name} ${tf.field}: {{ ${ref.path} }} is handed to ${who}, which parses it as shell again: the quoting is undone and the value can run commands`,
+          message:
+            `${name} ${tf.field}: {{ ${ref.path} }} is handed to ${who}, ` +
+            'which parses it as shell again: the quoting is undone and the value can run commands',
           hint:
             who === 'ssh'
               ? 'run the step on that host with `on:` instead of ssh from another one'
@@ -206,7 +209,10 @@ function lintRunbook(rb: Loaded<Runbook>, out: Diagnostic[]): void {
         endCol: pos.col + 1,
         severity: 'warning',
         code: 'dr-lookalike',
-        message: `${name} ${tf.field}: ${found.what} where the shell expects ${found.ascii}${found.more ? ` (and ${found.more} more such character${found.more === 1 ? '' : 's'})` : ''}: copied from a wiki or a document?`,
+        message:
+          `${name} ${tf.field}: ${found.what} where the shell expects ${found.ascii}` +
+          `${found.more ? ` (and ${found.more} more such character${found.more === 1 ? '' : 's'})` : ''}` +
+          ': copied from a wiki or a document?',
         hint:
           found.ascii === 'nothing'
             ? 'delete it: it is invisible, and the shell reads it as part of a word'
@@ -308,7 +314,9 @@ function lookalike(text: string): { char: string; what: string; ascii: string; m
   return first && { ...first, more: count - 1 };
 }
 
-/** Where a character of a field's value first appears in the file (the field's start when it is written as an escape). */
+/**
+ * Where a character of a field's value first appears in the file (the field's start when it is written as an escape).
+ */
 function charPosition(f: Loaded<Runbook>['file'], p: (string | number)[], ch: string): { line: number; col: number } {
   const span = f.spanOf(p);
   const lines = f.text.split('\n');

@@ -62,7 +62,8 @@ export function expandPaths(paths: string[]): { files: string[]; missing: string
         continue;
       }
       if (!/\.ya?ml$/i.test(e.name)) continue;
-      // a link found in a folder is read only if it stays inside it: a committed `x.yaml -> /etc/shadow` must not be printed in diagnostics
+      // a link found in a folder is read only if it stays inside it: a committed `x.yaml -> /etc/shadow` must not be
+      // printed in diagnostics
       if (e.isSymbolicLink()) {
         let real: string | undefined;
         try {

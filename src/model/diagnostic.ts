@@ -63,7 +63,10 @@ export function formatDiagnostic(d: Diagnostic, opts: FormatOptions = {}): strin
       const gutter = String(d.line).padStart(4);
       const width = d.endLine === d.line && d.endCol && d.endCol > d.col ? d.endCol - d.col : 1;
       const caretWidth = Math.max(1, Math.min(width, shown.length - d.col + 1));
-      out += `\n${paint(c, '2', `${gutter} |`)} ${shown}\n${paint(c, '2', `${' '.repeat(gutter.length)} |`)} ${' '.repeat(Math.max(0, d.col - 1))}${paint(c, d.severity === 'error' ? '31' : '33', '^'.repeat(caretWidth))}`;
+      out +=
+        `\n${paint(c, '2', `${gutter} |`)} ${shown}\n` +
+        `${paint(c, '2', `${' '.repeat(gutter.length)} |`)} ${' '.repeat(Math.max(0, d.col - 1))}` +
+        `${paint(c, d.severity === 'error' ? '31' : '33', '^'.repeat(caretWidth))}`;
     }
   }
   if (d.hint) out += `\n     = ${d.hint}`;

@@ -1,8 +1,9 @@
 // Which questions are points of no return. A gate is a POINT OF NO RETURN only when what it
 // lets through cannot be undone: a command with no rollback that is not idempotent (a pure
 // confirm step guards the step just after it, as the DR lint reads it, when that step runs
-// something destructive), or any step marked `irreversible: true`. Every other `confirm:` is an ordinary "ask first" question. The
-// plan and the dry run both ask here, so a reader is never taught to ignore the warning.
+// something destructive), or any step marked `irreversible: true`. Every other `confirm:` is
+// an ordinary "ask first" question. The plan and the dry run both ask here, so a reader is
+// never taught to ignore the warning.
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
 import { destructiveIn } from '../load/lint.js';
 

@@ -42,7 +42,9 @@ export interface ResolveOptions {
   inventoryDir?: string;
   /** max include depth */
   maxDepth?: number;
-  /** per host, per field: where an Ansible inventory set it (file:line:col, var, group) — shown instead of `inventory` */
+  /**
+   * per host, per field: where an Ansible inventory set it (file:line:col, var, group) — shown instead of `inventory`
+   */
   fieldOrigins?: Record<string, Record<string, string>>;
 }
 
@@ -415,7 +417,10 @@ function useNamedHosts(w: Walk, top: Scope): void {
   }
 }
 
-/** A title takes vars, roles and hosts: rendered here, so the run, the dry run, the plan and the report show the same words. */
+/**
+ * A title takes vars, roles and hosts: rendered here, so the run, the dry run, the plan and the report show the same
+ * words.
+ */
 function renderTitles(hosts: Record<string, ResolvedHost>, steps: ResolvedStep[]): void {
   const facts: Record<string, HostFacts> = {};
   for (const [name, h] of Object.entries(hosts)) facts[name] = factsOf(h, name);

@@ -33,7 +33,10 @@ export interface ServiceReadiness {
   /** things worth knowing that do not make it not ready */
   notes: string[];
   checks: CheckResult[];
-  /** the measured data-loss window against the RPO (src/engine/rpo.ts, as a run judges it) and its words; undefined when the runbook declares no evidence */
+  /**
+   * the measured data-loss window against the RPO (src/engine/rpo.ts, as a run judges it) and its words; undefined when
+   * the runbook declares no evidence
+   */
   rpo?: ReadinessRpo;
   rpoObjective?: string;
   drill: { state: RehearsalState; reason?: string; last?: string; lastResult?: string; ago?: string };
@@ -42,7 +45,10 @@ export interface ServiceReadiness {
 
 export type ReadinessRpo = RpoEvidence & { words: string };
 
-/** The data-loss window a readiness check measured: the run's own verdict and wording, or undefined when the step captured nothing. */
+/**
+ * The data-loss window a readiness check measured: the run's own verdict and wording, or undefined when the step
+ * captured nothing.
+ */
 export function readinessRpo(
   step: string,
   capture: string,

@@ -103,7 +103,9 @@ export function drillRows(project: Project, history: HistoryRecord[], now: Date)
       row.reason = `cannot tell: ${error}`;
     } else if (st.state === 'stale' && st.reason === 'changed') {
       row.state = 'stale';
-      row.reason = `runbook changed since the rehearsal ${ago(lp!.finished_at, now)} at version ${lp!.version}${lp!.version === rb.data.version ? ' (same version number: bump it)' : ` (now ${rb.data.version})`}`;
+      row.reason =
+        `runbook changed since the rehearsal ${ago(lp!.finished_at, now)} at version ${lp!.version}` +
+        `${lp!.version === rb.data.version ? ' (same version number: bump it)' : ` (now ${rb.data.version})`}`;
     } else if (st.state === 'stale' && st.reason === 'failed') {
       // the last passed one still matches, but a newer rehearsal of it did not pass: not something to rely on
       row.state = 'stale';

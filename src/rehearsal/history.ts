@@ -150,7 +150,9 @@ export interface KitRecord {
   inventories: string[];
   /** the printed plan's digest per inventory */
   plans: { inventory: string; digest: string }[];
-  /** the site's runbooks and site.yaml in the kit (relative to the site folder) → sha256 (kit/freshness siteFileDigests) */
+  /**
+   * the site's runbooks and site.yaml in the kit (relative to the site folder) → sha256 (kit/freshness siteFileDigests)
+   */
   files: Record<string, string>;
 }
 

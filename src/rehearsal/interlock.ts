@@ -97,7 +97,8 @@ export async function rehearsalInterlock(p: Prepared): Promise<string[]> {
   if (hits.length) {
     throw new ExitError(
       EXIT.PROBLEMS,
-      `the rehearsal inventory ${p.plan.inventory.name} shares addresses with production — refusing to rehearse:\n${hits.map((h) => `  ${h.value}: ${h.what} is also ${h.production}`).join('\n')}`,
+      `the rehearsal inventory ${p.plan.inventory.name} shares addresses with production — refusing to rehearse:\n` +
+        `${hits.map((h) => `  ${h.value}: ${h.what} is also ${h.production}`).join('\n')}`,
       'give the lab its own addresses (e.g. 198.18.0.0/24), so a drill can never touch a production server',
     );
   }

@@ -80,15 +80,22 @@ export function junitXml(p: Prepared, state: RunState, records: JournalRecord[])
     }
   }
   const total = ((state.finishedAt ?? Date.now()) - state.startedAt) / 1000;
+  const totalTime = total.toFixed(3);
+  const suiteName = xml(`${p.plan.runbook.name}@${p.plan.runbook.version} on ${p.plan.inventory.name}`);
+  const startedAt = new Date(state.startedAt).toISOString().slice(0, 19);
+  const allowedList = outcome.allowedFailures.map((f) => `${f.step}${f.host ? ` on ${f.host}` : ''}`).join(', ');
+  const allowedProperty = outcome.allowedFailures.length
+    ? `\n      <property name="allowed_failures" value="${xml(allowedList)}"/>`
+    : '';
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="lifeboat rehearsal" tests="${cases.length}" failures="${failures}" skipped="${skipped}" time="${total.toFixed(3)}">
-  <testsuite name="${xml(`${p.plan.runbook.name}@${p.plan.runbook.version} on ${p.plan.inventory.name}`)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${total.toFixed(3)}" timestamp="${new Date(state.startedAt).toISOString().slice(0, 19)}">
+<testsuites name="lifeboat rehearsal" tests="${cases.length}" failures="${failures}" skipped="${skipped}" time="${totalTime}">
+  <testsuite name="${suiteName}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${totalTime}" timestamp="${startedAt}">
     <properties>
       <property name="runbook" value="${xml(p.plan.runbook.name)}"/>
       <property name="version" value="${xml(p.plan.runbook.version)}"/>
       <property name="digest" value="${p.plan.digest}"/>
       <property name="inventory" value="${xml(p.plan.inventory.name)}"/>
-      <property name="result" value="${outcome.result}"/>${outcome.allowedFailures.length ? `\n      <property name="allowed_failures" value="${xml(outcome.allowedFailures.map((f) => `${f.step}${f.host ? ` on ${f.host}` : ''}`).join(', '))}"/>` : ''}
+      <property name="result" value="${outcome.result}"/>${allowedProperty}
       <property name="rto_ms" value="${p.plan.runbook.rtoMs ?? ''}"/>
     </properties>
 ${cases.join('\n')}

@@ -48,7 +48,9 @@ export interface HistoryRecord {
   run_id: string;
 }
 
-/** `completed-with-errors`: the run reached its end, but an operator skipped a failed step or vouched for one in doubt */
+/**
+ * `completed-with-errors`: the run reached its end, but an operator skipped a failed step or vouched for one in doubt
+ */
 export type HistoryResult = 'passed' | 'failed' | 'completed-with-errors';
 const RESULTS: readonly string[] = ['passed', 'failed', 'completed-with-errors'];
 
@@ -151,7 +153,10 @@ export function describeRehearsal(s: RehearsalStatus): string {
   else if (s.state === 'current') text = `current (passed ${day(s.lastPassed!.finished_at)})`;
   else if (s.reason === 'changed') text = `stale since ${day(s.since!)} (runbook changed after that rehearsal)`;
   else if (s.reason === 'failed')
-    return `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} (${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`;
+    return (
+      `stale: the last rehearsal ${historyResultWords(s.failedAfter!.result)} ` +
+      `(${day(s.failedAfter!.finished_at)}; passed ${day(s.lastPassed!.finished_at)})`
+    );
   else text = `stale since ${day(s.since!)}`;
   if (s.failedAfter) text += `; ${historyResultWords(s.failedAfter.result)} ${day(s.failedAfter.finished_at)}`;
   return text;

@@ -361,7 +361,10 @@ function stepRows(
   });
 }
 
-/** Steps whose journaled duration (step-finished) passed their estimate (run-started): the last finish of each step counts. */
+/**
+ * Steps whose journaled duration (step-finished) passed their estimate (run-started): the last finish of each step
+ * counts.
+ */
 function overrunsOf(records: JournalRecord[], start: RunStartedEvent): ReportModel['overruns'] {
   const estimates = start.estimatesMs ?? {};
   const took = new Map<string, number>();

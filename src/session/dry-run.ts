@@ -184,7 +184,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
             .map((c) =>
               isHostCondition(c)
                 ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}`
-                : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`,
+                : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ` +
+                  `${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`,
             )
             .join(' and ')
         : undefined,
@@ -228,7 +229,8 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   const w = (s = '') => io.stdout.write(s + '\n');
   w(`DRY RUN — nothing is connected to, nothing changes.`);
   w(
-    `${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`,
+    `${plan.runbook.title} (${plan.runbook.name}@${plan.runbook.version}) against ${plan.inventory.name}` +
+      `${plan.inventory.environment ? ` [${plan.inventory.environment}]` : ''}`,
   );
   if (plan.runbook.rtoMs)
     w(
@@ -269,17 +271,20 @@ function printStep(w: (s?: string) => void, s: DryStep, plannedCommand: (id: str
     if (s.record) w(`         (records a typed value as captured.${s.record})`);
   }
   for (const h of s.hosts) {
-    // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw template
+    // a step the dry run skipped (e.g. `when: { unreachable: … }`) sent nothing: show its command rendered, not the raw
+    // template
     const cmd = s.commands.find((c) => c.host === h.name)?.command ?? plannedCommand(s.id, h.name);
     w(
-      `      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`,
+      `      on ${h.name} (${h.user}@${h.address}${h.port !== 22 && h.port ? `:${h.port}` : ''})` +
+        `${s.sudo ? ` with sudo${typeof s.sudo === 'string' ? ` -u ${s.sudo}` : ''}` : ''}:`,
     );
     w(`        $ ${cmd}`);
   }
   if (s.guard) w(`      skipped when this succeeds: ${s.guard}`);
   if (s.action === 'run')
     w(
-      `      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`,
+      `      success: ${s.success}${s.timeout ? `; timeout ${s.timeout}` : ''}${s.retries ? `; retries ${s.retries}` : ''}` +
+        `${s.onFailure ? `; on failure: ${s.onFailure}` : ''}${s.idempotent ? '; idempotent' : ''}`,
     );
   if (s.rollback) w(`      rollback: ${s.rollback}`);
   w();

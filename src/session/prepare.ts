@@ -160,7 +160,9 @@ async function resolveWithSsh(
     await resolver.prefetch(wanted);
   } catch (e) {
     throw new ResolveError(
-      `hosts without an address are resolved by ${resolver.kind === 'openssh' ? '`ssh -G`' : 'the built-in ssh_config resolver'}, which failed: ${(e as Error).message}`,
+      'hosts without an address are resolved by ' +
+        `${resolver.kind === 'openssh' ? '`ssh -G`' : 'the built-in ssh_config resolver'}` +
+        `, which failed: ${(e as Error).message}`,
       inv.file.file,
     );
   }

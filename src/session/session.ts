@@ -214,7 +214,11 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   const outcome = outcomeOf(records);
   if (!outcome.passed)
     io.stdout.write(
-      `run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline${state.status === 'interrupted' || state.status === 'aborted' ? `, \`lifeboat resume ${a.runId}\` to continue` : ''}\n`,
+      `run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline` +
+        (state.status === 'interrupted' || state.status === 'aborted'
+          ? `, \`lifeboat resume ${a.runId}\` to continue`
+          : '') +
+        '\n',
     );
   // the one result: a run that reached its end with a skipped failure or an unproven "done" is not a success
   return { code: outcome.passed ? EXIT.OK : EXIT.PROBLEMS, state, records };

@@ -106,7 +106,9 @@ export type HostKeyStatus =
   | { status: 'revoked'; where: string }
   /** the host is known with keys of this type, but not this key */
   | { status: 'changed'; known: string[]; where: string }
-  /** no entry for this key type; `otherTypes` lists types the host is known with; `ca` the @cert-authority lines for it */
+  /**
+   * no entry for this key type; `otherTypes` lists types the host is known with; `ca` the @cert-authority lines for it
+   */
   | { status: 'unknown'; otherTypes: string[]; ca: string[] };
 
 /** The name known_hosts is searched for: the HostKeyAlias as written, else addr or [addr]:port. */

@@ -42,7 +42,8 @@ const MARKER_RE = /\x1elifeboat-pgid:(\d+)(:direct)?\x1e\n/;
 // count no script reaches takes the whole input, byte for byte, in a few reads (`read -d ''`,
 // kept for older bash, reads a pipe one byte per system call: ~0.3 ms per step); sh: `$(cat)`.
 const BASH_READER =
-  'if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 1))); then IFS= read -r -N 2147483647 __lb_s; else IFS= read -r -d "" __lb_s; fi; eval "$__lb_s"';
+  'if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 1))); ' +
+  'then IFS= read -r -N 2147483647 __lb_s; else IFS= read -r -d "" __lb_s; fi; eval "$__lb_s"';
 const SH_READER = '__lb_s=$(cat); eval "$__lb_s"';
 
 /**
@@ -62,7 +63,9 @@ export function bootstrapCommand(sudo?: boolean | string, opts: { direct?: boole
   const leader = s
     ? ''
     : // a bash login shell runs the reader itself: no exec of a second bash (~1-2 ms per step)
-      `if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then if [ -n "\${BASH_VERSION-}" ]; then unset __lb_g; __lb_d=1; eval "$__lb_r"; exit; fi; exec "$__lb_i" -c "$__lb_r"; fi; `;
+      'if read -r _ _ _ _ __lb_g _ </proc/$$/stat 2>/dev/null && [ "$__lb_g" = "$$" ]; then ' +
+      `if [ -n "\${BASH_VERSION-}" ]; then unset __lb_g; __lb_d=1; eval "$__lb_r"; exit; fi; ` +
+      'exec "$__lb_i" -c "$__lb_r"; fi; ';
   return (
     // `__lb_d` says "ran directly" only when set below, never from the environment
     'unset __lb_d; ' +

@@ -97,7 +97,9 @@ export interface TokenValues {
   proxyJump?: string;
 }
 
-/** `%x` tokens as OpenSSH expands them; `allowed` is the set the keyword accepts (unknown ones are an error, as in ssh). */
+/**
+ * `%x` tokens as OpenSSH expands them; `allowed` is the set the keyword accepts (unknown ones are an error, as in ssh).
+ */
 export function expandTokens(value: string, t: TokenValues, allowed: string, what: string): string {
   return value.replace(/%(.?)/g, (whole, c: string) => {
     if (c === '%') return '%';
@@ -565,7 +567,8 @@ export function builtinSettings(name: string, lopts: LookupOptions = {}): SshSet
   readAll(name, o, ctx, lopts);
   if (o.canonicalize && o.canonicalize !== 'no') {
     throw new SshConfigError(
-      `CanonicalizeHostname ${o.canonicalize} needs DNS lookups the built-in resolver does not do: install the OpenSSH client (ssh) or give the host an address`,
+      `CanonicalizeHostname ${o.canonicalize} needs DNS lookups the built-in resolver does not do: ` +
+        'install the OpenSSH client (ssh) or give the host an address',
     );
   }
   let host = name;

@@ -88,7 +88,8 @@ function setupFailure({ host, label, authNotes }: Setup, err: Ssh2Error): Transp
     return setupError(
       host,
       'auth',
-      `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); add the key to the server's authorized_keys or set identity files`,
+      `${label}: no key was accepted for user ${host.user} (tried: ${authNotes.join(', ') || 'no keys found'}); ` +
+        "add the key to the server's authorized_keys or set identity files",
       err,
     );
   }
@@ -106,7 +107,9 @@ function setupFailure({ host, label, authNotes }: Setup, err: Ssh2Error): Transp
   return setupError(host, 'unreachable', `${label} unreachable: ${err.message}`, err);
 }
 
-/** the host key algorithms known_hosts has for the host first; legacy algorithms only when the inventory asks for them */
+/**
+ * the host key algorithms known_hosts has for the host first; legacy algorithms only when the inventory asks for them
+ */
 export function algorithmsFor(host: SshHost, entries: readonly KnownHostsEntry[]): ConnectConfig['algorithms'] {
   const algorithms: ConnectConfig['algorithms'] = {
     serverHostKey: hostKeyAlgorithmsFor(entries, host.address, host.port, host.hostKeyAlias) as never,

@@ -420,8 +420,10 @@ export class SshTransport implements Transport<SshHost> {
         return new TransportError(
           'host-key-changed',
           host.name,
-          `HOST KEY DISAGREEMENT for ${label}: the inventory pins ${pinned}, which the server presents, but known_hosts (${st.where}) has ${st.known.join(', ')} for it. ` +
-            `A pin and known_hosts must agree. Refusing to connect. Verify the key out of band, then remove the stale known_hosts line (${removeHint(st.where)}) or correct \`host_key\`.`,
+          `HOST KEY DISAGREEMENT for ${label}: the inventory pins ${pinned}, which the server presents, ` +
+            `but known_hosts (${st.where}) has ${st.known.join(', ')} for it. ` +
+            'A pin and known_hosts must agree. Refusing to connect. Verify the key out of band, ' +
+            `then remove the stale known_hosts line (${removeHint(st.where)}) or correct \`host_key\`.`,
           fp,
         );
       }

@@ -14,7 +14,9 @@ export function describeEvent(
   switch (r.type) {
     case 'run-started':
       return {
-        text: `run ${r.runId}: ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''} by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}${r.toStep ? `, to step ${r.toStep}` : ''}`,
+        text:
+          `run ${r.runId}: ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''}` +
+          ` by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}${r.toStep ? `, to step ${r.toStep}` : ''}`,
         level: 'info',
       };
     case 'host-state':
@@ -36,7 +38,9 @@ export function describeEvent(
     case 'manual-done':
       return {
         step: r.step,
-        text: `manual step ${r.done ? 'done' : 'NOT done'} by ${r.by}${r.record ? `, recorded ${r.record}=${r.value ?? ''}` : ''}${r.auto ? ' (--yes-manual)' : ''}`,
+        text:
+          `manual step ${r.done ? 'done' : 'NOT done'} by ${r.by}` +
+          `${r.record ? `, recorded ${r.record}=${r.value ?? ''}` : ''}${r.auto ? ' (--yes-manual)' : ''}`,
         level: r.done ? 'info' : 'warn',
       };
     case 'intent':
@@ -69,7 +73,9 @@ export function describeEvent(
       return {
         step: r.step,
         host: r.host,
-        text: `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`,
+        text:
+          `${what} (${r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`}, ${formatDuration(r.durationMs)})` +
+          `${r.captured ? ` captured ${r.captured.name}=${r.captured.value}` : ''}`,
         level: lvl,
         detail: tail ? tail.split('\n') : undefined,
       };
@@ -78,7 +84,14 @@ export function describeEvent(
       return {
         step: r.step,
         host: r.host,
-        text: `${r.kind === 'connection-lost' ? 'CONNECTION LOST' : r.kind === 'unreachable' ? 'UNREACHABLE' : r.kind === 'host-key-unknown' || r.kind === 'host-key-changed' ? 'REFUSED' : 'ERROR'}: ${r.message}`,
+        text:
+          (r.kind === 'connection-lost'
+            ? 'CONNECTION LOST'
+            : r.kind === 'unreachable'
+              ? 'UNREACHABLE'
+              : r.kind === 'host-key-unknown' || r.kind === 'host-key-changed'
+                ? 'REFUSED'
+                : 'ERROR') + `: ${r.message}`,
         level: 'error',
       };
     case 'step-finished':
@@ -98,17 +111,31 @@ export function describeEvent(
       return {
         step: r.step,
         host: r.host,
-        text: `in doubt after a stop: ${r.choice === 'guard' ? 'its skip_if guard decides' : r.choice === 'rerun' ? 'run again (idempotent)' : r.choice === 'done' ? 'marked done' : 'abort'} (${r.auto ? 'policy' : `by ${r.by}`})`,
+        text:
+          'in doubt after a stop: ' +
+          (r.choice === 'guard'
+            ? 'its skip_if guard decides'
+            : r.choice === 'rerun'
+              ? 'run again (idempotent)'
+              : r.choice === 'done'
+                ? 'marked done'
+                : 'abort') +
+          ` (${r.auto ? 'policy' : `by ${r.by}`})`,
         level: 'warn',
       };
     case 'rollback-started':
       return {
-        text: `rolling back ${r.units.length} step${r.units.length === 1 ? '' : 's'}: ${r.units.map((u) => `${u.step}@${u.host}`).join(', ') || 'nothing to undo'}`,
+        text:
+          `rolling back ${r.units.length} step${r.units.length === 1 ? '' : 's'}: ` +
+          `${r.units.map((u) => `${u.step}@${u.host}`).join(', ') || 'nothing to undo'}`,
         level: 'warn',
       };
     case 'resumed':
       return {
-        text: `resumed by ${r.operator}${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((d) => `${d.step}@${d.host}`).join(', ')}` : ''}${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
+        text:
+          `resumed by ${r.operator}` +
+          `${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((d) => `${d.step}@${d.host}`).join(', ')}` : ''}` +
+          `${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
         level: 'warn',
       };
     case 'interrupted':

@@ -207,15 +207,18 @@ export class PromptOperator implements Operator {
 
   async inDoubt(q: { step: string; host: string; command: string; lastOutput: string }) {
     const { select } = await this.prompts();
-    const context = `? step ${q.step} on ${q.host} was running when the run stopped; nobody knows whether it completed.\n  It may even still be running there: look (ps, logs) before you choose.\n  command: ${q.command}\n${
-      q.lastOutput
-        ? `  last output:\n${q.lastOutput
-            .split('\n')
-            .slice(-10)
-            .map((l) => `    ${l}`)
-            .join('\n')}\n`
-        : ''
-    }`;
+    const context =
+      `? step ${q.step} on ${q.host} was running when the run stopped; nobody knows whether it completed.\n` +
+      '  It may even still be running there: look (ps, logs) before you choose.\n' +
+      `  command: ${q.command}\n${
+        q.lastOutput
+          ? `  last output:\n${q.lastOutput
+              .split('\n')
+              .slice(-10)
+              .map((l) => `    ${l}`)
+              .join('\n')}\n`
+          : ''
+      }`;
     return this.asker.ask(q.step, context, select<'abort' | 'rerun' | 'done'>, {
       message: 'Check the host by hand, then:',
       choices: [

@@ -87,7 +87,8 @@ export function summaryTable(
     ...(hostLines.length ? ['', 'hosts:', ...hostLines] : []),
     ...(rpo ? ['', `${describeRpo(rpo)} (measured by ${rpo.step})`] : []),
     '',
-    `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}${state.message ? ` — ${printable(state.message)}` : ''}`,
+    `${result.toUpperCase()}: ${plan.runbook.name}@${plan.runbook.version} in ${formatDuration(total)}${rtoText}` +
+      `${state.message ? ` — ${printable(state.message)}` : ''}`,
     ...why,
   ].join('\n');
 }

@@ -1,7 +1,10 @@
 // Terminal text: ANSI colour (SGR codes) when the output is a colour terminal, and plain tables
 // whose columns line up whatever colour codes their cells hold. The one home of both.
 
-/** `code` as SGR parameters: '31' red, '32' green, '33' yellow, '35' magenta, '36' cyan, '1' bold, '2' dim; '31;1' combines */
+/**
+ * `code` as SGR parameters: '31' red, '32' green, '33' yellow, '35' magenta, '36' cyan, '1' bold, '2' dim; '31;1'
+ * combines
+ */
 export function paint(on: boolean, code: string | undefined, text: string): string {
   return on && code ? `\x1b[${code}m${text}\x1b[0m` : text;
 }

@@ -8,7 +8,9 @@ import { durationShort, parseDuration } from '../../util/duration.js';
 import { estimateTotal, type EstimatedStep } from '../../plan/estimates.js';
 import { roleHost, stepName } from './common.js';
 
-/** An include step takes no estimate: the included runbook's steps carry their own, and the sum would count them twice. */
+/**
+ * An include step takes no estimate: the included runbook's steps carry their own, and the sum would count them twice.
+ */
 export function checkEstimates(rb: Loaded<Runbook>, out: Diagnostic[]): void {
   rb.data.steps.forEach((s, i) => {
     if (s.estimate === undefined || s.include === undefined) return;
@@ -28,7 +30,10 @@ export function checkEstimates(rb: Loaded<Runbook>, out: Diagnostic[]): void {
 
 type Flat = EstimatedStep & { hosts: NonNullable<EstimatedStep['hosts']> };
 
-/** Every step a run of this runbook may go through, includes flattened, with its phase, estimate and host conditions as written. */
+/**
+ * Every step a run of this runbook may go through, includes flattened, with its phase, estimate and host conditions as
+ * written.
+ */
 function flatSteps(project: Project, rb: Runbook, inherited: Flat['hosts'] = [], chain: string[] = []): Flat[] {
   if (chain.includes(rb.name)) return [];
   // conditions name roles or hosts: compare hosts, so that two runbooks' roles for one host agree
@@ -49,7 +54,10 @@ function flatSteps(project: Project, rb: Runbook, inherited: Flat['hosts'] = [],
   });
 }
 
-/** dr-estimate-over-rto: the main phase's estimates (includes counted; of steps that depend on hosts being up or down, the longest case) add up to more than objectives.rto. */
+/**
+ * dr-estimate-over-rto: the main phase's estimates (includes counted; of steps that depend on hosts being up or
+ * down, the longest case) add up to more than objectives.rto.
+ */
 export function lintEstimates(project: Project, rb: Loaded<Runbook>, out: Diagnostic[]): void {
   const rto = rb.data.objectives?.rto;
   if (rto === undefined) return;
@@ -62,8 +70,11 @@ export function lintEstimates(project: Project, rb: Loaded<Runbook>, out: Diagno
       false,
       'warning',
       'dr-estimate-over-rto',
-      `runbook '${rb.data.name}': the estimates of its main-phase steps add up to ${durationShort(t.totalMs)} (${t.estimated} of ${t.steps} steps estimated${t.when ? `, with ${t.when}` : ''}), more than its RTO of ${rto}`,
-      "make the slow steps faster (automate a manual step, drop a wait), correct the estimates a rehearsal proved wrong (the run report shows each step's time), or agree a longer RTO with the business",
+      `runbook '${rb.data.name}': the estimates of its main-phase steps add up to ${durationShort(t.totalMs)} ` +
+        `(${t.estimated} of ${t.steps} steps estimated${t.when ? `, with ${t.when}` : ''}), more than its RTO of ${rto}`,
+      'make the slow steps faster (automate a manual step, drop a wait), ' +
+        "correct the estimates a rehearsal proved wrong (the run report shows each step's time), " +
+        'or agree a longer RTO with the business',
     ),
   );
 }

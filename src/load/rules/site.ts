@@ -105,7 +105,10 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
             false,
             'error',
             'dependency-after-dependent',
-            `service '${id}' depends on '${dep}', but recovery_order recovers '${dep}' ${Number.isFinite(theirs) ? `in phase ${theirs + 1}, after '${id}' (phase ${mine + 1})` : 'nowhere (none of its runbooks is in it)'}`,
+            `service '${id}' depends on '${dep}', but recovery_order recovers '${dep}' ` +
+              (Number.isFinite(theirs)
+                ? `in phase ${theirs + 1}, after '${id}' (phase ${mine + 1})`
+                : 'nowhere (none of its runbooks is in it)'),
             `move a runbook of '${dep}' to an earlier phase than '${id}''s, or drop the dependency`,
           ),
         );

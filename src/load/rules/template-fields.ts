@@ -31,7 +31,8 @@ export function templateFields(
   });
   if (typeof s.title === 'string')
     out.push({ path: [...base, 'title'], source: s.title, field: 'title', shell: false });
-  // what a command's output is compared with: a value captured earlier (a checksum taken on the source) is the common case
+  // what a command's output is compared with: a value captured earlier (a checksum taken on the source) is the common
+  // case
   for (const k of ['expect', 'until'] as const) {
     for (const stream of ['stdout', 'stderr'] as const) {
       const m = s[k]?.[stream];
@@ -80,7 +81,8 @@ export function literalBraces(data: unknown, skip: readonly string[] = []): Yaml
   const out: YamlPath[] = [];
   const walk = (v: unknown, path: YamlPath) => {
     if (typeof v === 'string') {
-      // prose may show a template as written inside a Markdown code span (`{{ vars.pg_bin }}/pg_ctl`); a var's value may not
+      // prose may show a template as written inside a Markdown code span (`{{ vars.pg_bin }}/pg_ctl`); a var's value
+      // may not
       const text = path[0] === 'vars' ? v : v.replace(CODE_SPAN, '');
       if (text.includes('{{')) out.push(path);
       return;
@@ -98,7 +100,9 @@ export function literalBraces(data: unknown, skip: readonly string[] = []): Yaml
 const CODE_SPAN = /(`+)[^`]*?\1/g;
 
 const LITERAL_HINT =
-  "templates work only in a step's run, skip_if, rollback, confirm, manual, title, env values, when.value and the expect/until stdout/stderr values; vars, inventories and the site are used as written — write the value itself (docs/LANGUAGE.md)";
+  "templates work only in a step's run, skip_if, rollback, confirm, manual, title, env values, when.value " +
+  'and the expect/until stdout/stderr values; vars, inventories and the site are used as written — ' +
+  'write the value itself (docs/LANGUAGE.md)';
 
 export const siteTakesVar = (path: YamlPath) => path.length === 3 && path[0] === 'network' && path[2] === 'address';
 
