@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LAB_DIR, LAB_PASSWORDS, labDown, labExec, labExecOk, labUp, linkDown, linkUp, rekey } from '../lab/index.js';
 import { CLI, LAB_INVENTORY, note, stepResult, type CliResult } from './cli.js';
 import { lifeboat } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const LOG = '/srv/fault-drill.log';
 
@@ -66,15 +67,6 @@ const journal = (state: string) => {
     .join('');
 };
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const lines = async (host: 'fs1' | 'fs2') =>
   (await labExec(host, `cat ${LOG} 2>/dev/null`)).stdout.split('\n').filter(Boolean);
 
@@ -91,7 +83,7 @@ describe('faults mid-run, then resume', () => {
     await labExec('fs2', `rm -f ${LOG}`);
     const p = project();
     const run = cli(p.dir, ['run', 'fault-drill', '-i', 'lab', '--yes', '--plain']);
-    await waitFor('the slow step to be sent', () => journal(p.state).includes('"type":"intent","step":"slow"'));
+    await waitFor(() => journal(p.state).includes('"type":"intent","step":"slow"'), 'the slow step to be sent', 30_000);
     await linkDown('fs2');
     const r = await run.done;
     note(`link down mid-step: the run noticed and stopped after ${r.ms} ms`);
@@ -101,7 +93,7 @@ describe('faults mid-run, then resume', () => {
     expect(stepResult(r.stdout, 'two')).toBe('not-run');
     await linkUp('fs2');
     // the cut-off host went on by itself: the operator looks before deciding
-    await waitFor('the slow command to finish on fs2', async () => (await lines('fs2')).includes('slow'));
+    await waitFor(async () => (await lines('fs2')).includes('slow'), 'the slow command to finish on fs2', 30_000);
     const resumed = await cli(p.dir, ['resume', '--yes', '--plain', '--in-doubt', 'done']).done;
     // "done" on the operator's word, with no evidence: the run reaches its end, completed with errors (exit 1)
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(1);
@@ -116,8 +108,13 @@ describe('faults mid-run, then resume', () => {
     await labExec('fs2', `rm -f ${LOG}`);
     const p = project();
     const run = cli(p.dir, ['run', 'fault-drill', '-i', 'lab', '--yes', '--plain']);
-    await waitFor('the slow step to be sent', () => journal(p.state).includes('"type":"intent","step":"slow"'));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => journal(p.state).includes('"type":"intent","step":"slow"'), 'the slow step to be sent', 30_000);
+    // the command itself is running on fs2 (not only sent): then its session dies
+    await waitFor(
+      async () => (await labExec('fs2', "pgrep -f '^sleep 6$'")).stdout.trim() !== '',
+      'sleep 6 to run on fs2',
+      30_000,
+    );
     // the session's own sshd processes (not the listener): what a crash of sshd's session looks like
     await labExec('fs2', "pkill -KILL -f '^sshd: root@' ; pkill -KILL -f 'sleep 6' ; true");
     const r = await run.done;

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExecOk, labPsql, labUp, LAB_ADDRESSES, LAB_VIPS } from '../lab/index.js';
 import { note, runRunbook, stateDir, stepResult, summaryLine } from './cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const FINGERPRINT = `select count(*) || ' ' || md5(coalesce(string_agg(id || ':' || payload, ',' order by id), '')) from drill`;
 
@@ -24,7 +25,12 @@ describe('postgres-switchover', () => {
       'db1',
       `cd / && setsid -f bash -c 'for i in $(seq 1 100000); do runuser -u postgres -- psql -XqAt -d lab -c "insert into drill (payload) values (\\$\\$load $i\\$\\$)" >/dev/null 2>&1 || break; echo $i >> /tmp/writer.ok; done' >/dev/null 2>&1 < /dev/null; echo started`,
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    // the switchover starts while the writer is committing: wait for its first commits, not for a time
+    await waitFor(
+      async () => Number(await labExecOk('db1', 'cat /tmp/writer.ok 2>/dev/null | wc -l')) >= 20,
+      'the writer on db1 to commit',
+      30_000,
+    );
 
     const run = await runRunbook('postgres-switchover', state);
     note(`switchover: ${summaryLine(run.stdout)}`);
