@@ -43,14 +43,12 @@ export function seqRunbook(name, k, cmd) {
   return `${header(name, `${k} steps on one host`)}roles:\n  target: h1\nsteps:\n${steps}`;
 }
 
-/** `steps` steps, each on all `hosts` hosts at once */
+/** `steps` steps, each on all `hosts` hosts at once (one host: no strategy, which lint refuses there) */
 export function fanRunbook(name, hosts, steps, cmd) {
   const on = `[${range(hosts).map(hostName).join(', ')}]`;
+  const parallel = hosts > 1 ? `    strategy: parallel\n    max_parallel: ${hosts}\n` : '';
   const body = range(steps)
-    .map(
-      (i) =>
-        `  - id: s${i}\n    on: ${on}\n    strategy: parallel\n    max_parallel: ${hosts}\n    run: ${JSON.stringify(cmd)}\n`,
-    )
+    .map((i) => `  - id: s${i}\n    on: ${on}\n${parallel}    run: ${JSON.stringify(cmd)}\n`)
     .join('');
   return `${header(name, `${steps} steps on ${hosts} hosts`)}steps:\n${body}`;
 }
