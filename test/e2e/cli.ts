@@ -1,5 +1,6 @@
 // Runs the real CLI (dist/src/bin.cjs, built by `npm test`) against the lab inventory.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,16 @@ export const LAB_INVENTORY = path.join(ROOT, 'runbooks/inventories/lab.yaml');
 
 export type { CliResult } from '../helpers/cli.js';
 
-/** A fresh state folder per test file, so journals and locks never land in the repo. */
-export function stateDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'lifeboat-e2e-'));
+/**
+ * A fresh state folder per test file, so journals and locks never land in the repo; removed after
+ * the file's tests (call it where the tests are collected). LIFEBOAT_KEEP_TEST_STATE=1 keeps it.
+ */
+export function stateDir(prefix = 'lifeboat-e2e-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  afterAll(() => {
+    if (!process.env.LIFEBOAT_KEEP_TEST_STATE) rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
 }
 
 /** The shared runner (test/helpers/cli.ts) on dist/ as `npm test` built it, in the repo, with the lab's variables. */

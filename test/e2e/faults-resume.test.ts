@@ -3,7 +3,16 @@
 // changes (refused; accepted only through the explicit path). Nothing runs twice by accident.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LAB_DIR, LAB_PASSWORDS, labDown, labExec, labExecOk, labUp, linkDown, linkUp, rekey } from '../lab/index.js';
@@ -28,8 +37,12 @@ steps:
   - { id: two, on: a, run: "echo two >> ${LOG}" }
 `;
 
+/** the test projects made so far, removed after the file's tests */
+const made: string[] = [];
+
 function project(): { dir: string; state: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-faults-'));
+  made.push(dir);
   mkdirSync(path.join(dir, 'inventories'));
   copyFileSync(LAB_INVENTORY, path.join(dir, 'inventories', 'lab.yaml'));
   writeFileSync(
@@ -75,6 +88,7 @@ describe('faults mid-run, then resume', () => {
     await labUp(['fs']);
   }, 120_000);
   afterAll(async () => {
+    if (!process.env.LIFEBOAT_KEEP_TEST_STATE) for (const dir of made) rmSync(dir, { recursive: true, force: true });
     await labDown();
   }, 60_000);
 
