@@ -211,6 +211,8 @@ steps:
   );
   const env = { ...process.env, CI: '1', NO_COLOR: '1', LIFEBOAT_CODE_CACHE_OUT: cache };
   delete env.LIFEBOAT_NO_BUNDLE;
+  // the cache is made under the launcher's own V8 flags (src/bin.cts), which it records
+  delete env.LIFEBOAT_V8_FLAGS;
   const train = (cwd, ...args) => {
     const r = spawnSync(process.execPath, [bin, ...args], { cwd, env, encoding: 'utf8' });
     // validate may end with warnings' exit code; everything else must succeed
