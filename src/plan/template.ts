@@ -86,7 +86,7 @@ function syntaxProblem(e: Error): TemplateProblem {
   };
 }
 
-/** The statements of a parsed template: each plain value insertion a ref (with its shell context), the rest problems. */
+/** A parsed template's statements: each plain value insertion a ref (with its shell context), the rest problems. */
 function readStatements(t: Template, body: HbsNode[]): void {
   const source = t.source;
   const quoteState = quoteMap(source);

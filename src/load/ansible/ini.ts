@@ -1,6 +1,16 @@
 // The INI form of an Ansible inventory: [group], [group:vars] and [group:children] sections,
 // host lines with inline vars, each problem at its line and column.
-import { addChild, addHosts, diag, finish, group, newInventory, type AVar, type ParsedAnsible, type Pos } from './model.js';
+import {
+  addChild,
+  addHosts,
+  diag,
+  finish,
+  group,
+  newInventory,
+  type AVar,
+  type ParsedAnsible,
+  type Pos,
+} from './model.js';
 
 /** split a host line into tokens as Python's shlex does (quotes, `#` comments), with columns */
 function tokens(line: string): { text: string; col: number }[] | string {
@@ -73,9 +83,12 @@ export function parseAnsibleIni(file: string, text: string): ParsedAnsible {
       at: (col, len) => ({ file, line, col, ...(len ? { endCol: col + len } : {}) }),
     };
     const next = trimmed.startsWith('[') ? sectionHeader(inv, l, pendingVars) : undefined;
-    if (next) section = next;
-    else if (!section.group) return; // under a broken header: reported once, above
-    else if (section.type === 'vars') readVarLine(inv, section.group, l);
+    if (next) {
+      section = next;
+      return;
+    }
+    if (!section.group) return; // under a broken header: reported once, above
+    if (section.type === 'vars') readVarLine(inv, section.group, l);
     else if (section.type === 'children') readChildLine(inv, section.group, l);
     else readHostLine(inv, section.group, l);
   });

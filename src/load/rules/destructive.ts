@@ -34,7 +34,6 @@ export function destructiveIn(command: string): string | undefined {
   return DESTRUCTIVE.find((d) => d.re.test(command))?.what;
 }
 
-
 export function lintDestructive(rb: Loaded<Runbook>, s: Step, i: number, out: Diagnostic[]): void {
   if (typeof s.run !== 'string') return;
   const what = destructiveIn(s.run);

@@ -86,4 +86,3 @@ function charPosition(f: Loaded<Runbook>['file'], p: (string | number)[], ch: st
   const line = before.split('\n').length;
   return { line, col: at - before.lastIndexOf('\n') };
 }
-

@@ -5,7 +5,13 @@ import type { Loaded } from '../project.js';
 import { diagAt } from '../positions.js';
 import { stepName, targetsOf } from './common.js';
 
-export function lintMayBeDown(rb: Loaded<Runbook>, mayBeDown: Set<string>, s: Step, i: number, out: Diagnostic[]): void {
+export function lintMayBeDown(
+  rb: Loaded<Runbook>,
+  mayBeDown: Set<string>,
+  s: Step,
+  i: number,
+  out: Diagnostic[],
+): void {
   const down = targetsOf(s).filter((t) => mayBeDown.has(t));
   if (s.run === undefined || !down.length || s.on_failure === 'continue' || s.when !== undefined) return;
   out.push(
