@@ -182,117 +182,131 @@ function mapError(e: ErrorObject, data: unknown): Mapped {
       message: `${where}: invalid name '${shown(badKey)}'`,
       hint: PATTERN_WORDS[patternName(e) ?? '']?.[1],
     };
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const field = (e.params as any).additionalProperty as string;
-      const allowed = allowedProps(e);
-      return {
-        path: [...p, field],
-        key: true,
-        code: 'unknown-field',
-        message: `${where}: unknown field '${field}'${didYouMean(field, allowed)}`,
-        hint: allowed.length ? `allowed here: ${allowed.join(', ')}` : undefined,
-      };
-    }
-    case 'required': {
-      const field = (e.params as any).missingProperty as string;
-      return {
-        path: p,
-        key: p.length > 0,
-        code: 'missing-field',
-        message: `${where}: missing required field '${field}'`,
-      };
-    }
-    case 'type': {
-      const want = String((e.params as any).type)
-        .split(',')
-        .map((t) => typeWords[t] ?? t)
-        .join(' or ');
-      return { path: p, key: false, code: 'wrong-type', message: `${where}: expected ${want}, got ${jsType(val)}` };
-    }
-    case 'enum': {
-      const allowed = ((e.params as any).allowedValues as unknown[]).map(String);
-      return {
-        path: p,
-        key: false,
-        code: 'bad-value',
-        message: `${where}: '${shown(val)}' is not one of ${allowed.join(', ')}${didYouMean(String(val), allowed)}`,
-      };
-    }
-    case 'const': {
-      const want = (e.params as any).allowedValue;
-      return {
-        path: p,
-        key: false,
-        code: 'bad-value',
-        message: `${where}: must be ${JSON.stringify(want)}, got ${JSON.stringify(val)}`,
-      };
-    }
-    case 'pattern': {
-      const pn = patternName(e);
-      const words = pn ? PATTERN_WORDS[pn] : undefined;
-      if (p[p.length - 2] === 'hosts' || p[p.length - 1] === 'address') {
-        return {
-          path: p,
-          key: false,
-          code: 'bad-value',
-          message: `${where}: '${shown(val)}' is not a valid host name or address`,
-          hint: 'use an IPv4/IPv6 address or a DNS name (letters, digits, dashes, dots)',
-        };
-      }
-      if (p[p.length - 1] === 'host_key') {
-        return {
-          path: p,
-          key: false,
-          code: 'bad-value',
-          message: `${where}: '${shown(val)}' is not a host key fingerprint`,
-          hint: 'copy it as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server: SHA256: and 43 characters',
-        };
-      }
-      return {
-        path: p,
-        key: false,
-        code: 'bad-value',
-        message: `${where}: '${shown(val)}' ${words?.[0] ?? `does not match ${(e.params as any).pattern}`}`,
-        hint: words?.[1],
-      };
-    }
-    case 'propertyNames': {
-      return {
-        path: p,
-        key: false,
-        code: 'bad-name',
-        message: `${where}: invalid name '${(e.params as any).propertyName}'`,
-      };
-    }
-    case 'minItems':
-      return {
-        path: p,
-        key: false,
-        code: 'bad-value',
-        message: `${where}: needs at least ${(e.params as any).limit} item${(e.params as any).limit === 1 ? '' : 's'}`,
-      };
-    case 'minLength':
-      return { path: p, key: false, code: 'bad-value', message: `${where}: must not be empty` };
-    case 'minProperties':
-    case 'maxProperties':
-      return {
-        path: p,
-        key: false,
-        code: 'bad-value',
-        message: `${where}: ${e.keyword === 'minProperties' ? 'must not be empty' : `takes exactly one of ${allowedProps(e).join(', ')}`}`,
-      };
-    case 'minimum':
-    case 'maximum':
-      return {
-        path: p,
-        key: false,
-        code: 'bad-value',
-        message: `${where}: ${String(val)} must be ${e.keyword === 'minimum' ? '≥' : '≤'} ${(e.params as any).limit}`,
-      };
-    default:
-      return { path: p, key: false, code: 'schema', message: `${where}: ${e.message ?? 'invalid'}` };
+  if (Object.hasOwn(BY_KEYWORD, e.keyword)) return BY_KEYWORD[e.keyword](e, { p, where, val });
+  return { path: p, key: false, code: 'schema', message: `${where}: ${e.message ?? 'invalid'}` };
+}
+
+/** the node an error is at: its path, how a message names it, its value */
+interface At {
+  p: YamlPath;
+  where: string;
+  val: unknown;
+}
+
+/** what each schema keyword's error says, in words */
+const BY_KEYWORD: Record<string, (e: ErrorObject, at: At) => Mapped> = {
+  additionalProperties: (e, { p, where }) => {
+    const field = (e.params as any).additionalProperty as string;
+    const allowed = allowedProps(e);
+    return {
+      path: [...p, field],
+      key: true,
+      code: 'unknown-field',
+      message: `${where}: unknown field '${field}'${didYouMean(field, allowed)}`,
+      hint: allowed.length ? `allowed here: ${allowed.join(', ')}` : undefined,
+    };
+  },
+  required: (e, { p, where }) => {
+    const field = (e.params as any).missingProperty as string;
+    return {
+      path: p,
+      key: p.length > 0,
+      code: 'missing-field',
+      message: `${where}: missing required field '${field}'`,
+    };
+  },
+  type: (e, { p, where, val }) => {
+    const want = String((e.params as any).type)
+      .split(',')
+      .map((t) => typeWords[t] ?? t)
+      .join(' or ');
+    return { path: p, key: false, code: 'wrong-type', message: `${where}: expected ${want}, got ${jsType(val)}` };
+  },
+  enum: (e, { p, where, val }) => {
+    const allowed = ((e.params as any).allowedValues as unknown[]).map(String);
+    return {
+      path: p,
+      key: false,
+      code: 'bad-value',
+      message: `${where}: '${shown(val)}' is not one of ${allowed.join(', ')}${didYouMean(String(val), allowed)}`,
+    };
+  },
+  const: (e, { p, where, val }) => {
+    const want = (e.params as any).allowedValue;
+    return {
+      path: p,
+      key: false,
+      code: 'bad-value',
+      message: `${where}: must be ${JSON.stringify(want)}, got ${JSON.stringify(val)}`,
+    };
+  },
+  pattern: patternError,
+  propertyNames: (e, { p, where }) => ({
+    path: p,
+    key: false,
+    code: 'bad-name',
+    message: `${where}: invalid name '${(e.params as any).propertyName}'`,
+  }),
+  minItems: (e, { p, where }) => ({
+    path: p,
+    key: false,
+    code: 'bad-value',
+    message: `${where}: needs at least ${(e.params as any).limit} item${(e.params as any).limit === 1 ? '' : 's'}`,
+  }),
+  minLength: (_e, { p, where }) => ({ path: p, key: false, code: 'bad-value', message: `${where}: must not be empty` }),
+  minProperties: propertyCount,
+  maxProperties: propertyCount,
+  minimum: bound,
+  maximum: bound,
+};
+
+/** a value that does not match its pattern: a host address and a host key in their own words */
+function patternError(e: ErrorObject, { p, where, val }: At): Mapped {
+  const pn = patternName(e);
+  const words = pn ? PATTERN_WORDS[pn] : undefined;
+  if (p[p.length - 2] === 'hosts' || p[p.length - 1] === 'address') {
+    return {
+      path: p,
+      key: false,
+      code: 'bad-value',
+      message: `${where}: '${shown(val)}' is not a valid host name or address`,
+      hint: 'use an IPv4/IPv6 address or a DNS name (letters, digits, dashes, dots)',
+    };
   }
+  if (p[p.length - 1] === 'host_key') {
+    return {
+      path: p,
+      key: false,
+      code: 'bad-value',
+      message: `${where}: '${shown(val)}' is not a host key fingerprint`,
+      hint: 'copy it as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the server: SHA256: and 43 characters',
+    };
+  }
+  return {
+    path: p,
+    key: false,
+    code: 'bad-value',
+    message: `${where}: '${shown(val)}' ${words?.[0] ?? `does not match ${(e.params as any).pattern}`}`,
+    hint: words?.[1],
+  };
+}
+
+function propertyCount(e: ErrorObject, { p, where }: At): Mapped {
+  return {
+    path: p,
+    key: false,
+    code: 'bad-value',
+    message: `${where}: ${e.keyword === 'minProperties' ? 'must not be empty' : `takes exactly one of ${allowedProps(e).join(', ')}`}`,
+  };
+}
+
+function bound(e: ErrorObject, { p, where, val }: At): Mapped {
+  return {
+    path: p,
+    key: false,
+    code: 'bad-value',
+    message: `${where}: ${String(val)} must be ${e.keyword === 'minimum' ? '≥' : '≤'} ${(e.params as any).limit}`,
+  };
 }
 
 /** Collapse oneOf noise: keep the errors of the branch that fits the value's shape best. */

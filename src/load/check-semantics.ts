@@ -398,9 +398,8 @@ function checkStepTemplates(c: RunbookCheck, s: Step, i: number, name: string, c
   };
   for (const tf of templateFields(s, i)) {
     const t = parseTemplate(tf.source);
-    const at = (line: number, column: number) => templatePosition(f, tf.path, tf.source, line, column);
     for (const p of t.problems) {
-      const pos = at(p.line, p.column);
+      const pos = templatePosition(f, tf.path, tf.source, p.line, p.column);
       out.push({
         file: f.file,
         line: pos.line,
@@ -414,50 +413,59 @@ function checkStepTemplates(c: RunbookCheck, s: Step, i: number, name: string, c
             : 'runbook templates insert values only: move the logic into `when:` or into the command',
       });
     }
-    for (const ref of t.refs) {
-      const pos = at(ref.line, ref.column);
-      const d = (code: string, message: string, hint?: string, severity: Severity = 'error') =>
-        out.push({
-          file: f.file,
-          line: pos.line,
-          col: pos.col,
-          endLine: pos.endCol ? pos.line : undefined,
-          endCol: pos.endCol,
-          severity,
-          code,
-          message,
-          hint,
-        });
-      const problem = refProblem(ref, scope);
-      if (problem) d('undefined-var', `${name} ${tf.field}: ${problem.message}`, problem.hint);
-      else if (tf.field === 'title' && ['captured', 'secrets', 'host'].includes(ref.parts[0])) {
-        d(
-          'template-not-allowed',
-          `${name} title: {{ ${ref.path} }} is not known when the plan is printed`,
-          'a title takes {{ vars.* }}, {{ roles.* }} and {{ hosts.* }}; show run-time values in the command or the manual text',
-        );
-      }
-      const v = envName(ref.parts);
-      if (tf.shell && ref.inQuotes && !ref.raw) {
-        // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a
-        // variable
-        d(
-          'template-in-quotes',
-          `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`,
-          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, ` +
-            `in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice ` +
-            'and breaks as soon as it holds a quote',
-        );
-      }
-      if (tf.shell && ref.inHeredoc && !ref.raw) {
-        d(
-          'template-in-heredoc',
-          `${name} ${tf.field}: {{ ${ref.path} }} sits inside a here-document, where shell quoting does not apply`,
-          `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: ` +
-            'a value inserted there could end it or run $( ) in an unquoted <<EOF',
-        );
-      }
-    }
+    for (const ref of t.refs) checkTemplateRef(c, tf, ref, name, scope);
+  }
+}
+
+type TemplateField = ReturnType<typeof templateFields>[number];
+
+/**
+ * One `{{ }}` of a template field: a value that exists, known when the field is used, and not
+ * inside the command's own quotes or a here-document.
+ */
+function checkTemplateRef(c: RunbookCheck, tf: TemplateField, ref: TemplateRef, name: string, scope: RefScope): void {
+  const { f, out } = c;
+  const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
+  const d = (code: string, message: string, hint?: string, severity: Severity = 'error') =>
+    out.push({
+      file: f.file,
+      line: pos.line,
+      col: pos.col,
+      endLine: pos.endCol ? pos.line : undefined,
+      endCol: pos.endCol,
+      severity,
+      code,
+      message,
+      hint,
+    });
+  const problem = refProblem(ref, scope);
+  if (problem) d('undefined-var', `${name} ${tf.field}: ${problem.message}`, problem.hint);
+  else if (tf.field === 'title' && ['captured', 'secrets', 'host'].includes(ref.parts[0])) {
+    d(
+      'template-not-allowed',
+      `${name} title: {{ ${ref.path} }} is not known when the plan is printed`,
+      'a title takes {{ vars.* }}, {{ roles.* }} and {{ hosts.* }}; show run-time values in the command or the manual text',
+    );
+  }
+  const v = envName(ref.parts);
+  if (tf.shell && ref.inQuotes && !ref.raw) {
+    // the quotes may be needed for the text around the value (spaces, $, *): keep them, and bring the value in as a
+    // variable
+    d(
+      'template-in-quotes',
+      `${name} ${tf.field}: {{ ${ref.path} }} sits inside quotes of the command's own`,
+      `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} where it stood, ` +
+        `in double quotes ("…$${v}…"): a value inserted inside quotes is quoted twice ` +
+        'and breaks as soon as it holds a quote',
+    );
+  }
+  if (tf.shell && ref.inHeredoc && !ref.raw) {
+    d(
+      'template-in-heredoc',
+      `${name} ${tf.field}: {{ ${ref.path} }} sits inside a here-document, where shell quoting does not apply`,
+      `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write $${v} in the here-document: ` +
+        'a value inserted there could end it or run $( ) in an unquoted <<EOF',
+    );
   }
 }
 

@@ -7,7 +7,7 @@ import type { Runbook, Inventory, Site } from '../model/types.js';
 import { readYamlFile, MAX_FILE_BYTES, type YamlFile } from './read-yaml.js';
 import { checkSchema, detectKind, type Kind } from './check-schema.js';
 import { compareText } from '../util/compare.js';
-import { sniffAnsible, isAnsibleYamlShape, loadAnsible } from './ansible-inventory.js';
+import { sniffAnsible, isAnsibleYamlShape, loadAnsible } from './ansible/load.js';
 import { parseDocument } from 'yaml';
 
 export interface Loaded<T> {

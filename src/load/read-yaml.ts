@@ -1,7 +1,17 @@
 // Reads one YAML file into plain data while keeping every node's source position,
 // so any later check can point at file:line:col. Problems become Diagnostics, never throws.
 import { readFileSync, statSync } from 'node:fs';
-import { parseDocument, isMap, isSeq, isScalar, isPair, LineCounter, type Document, type Node } from 'yaml';
+import {
+  parseDocument,
+  isMap,
+  isSeq,
+  isScalar,
+  isPair,
+  LineCounter,
+  type Document,
+  type Node,
+  type YAMLError,
+} from 'yaml';
 import type { Diagnostic } from '../model/diagnostic.js';
 
 export type PathSeg = string | number;
@@ -174,7 +184,6 @@ function duplicateKeys(doc: Document.Parsed, lc: LineCounter): { key: string; li
 }
 
 export function parseYamlText(file: string, text: string): ReadResult {
-  const diagnostics: Diagnostic[] = [];
   if (text.trim() === '' || /^(\s*(#.*)?\n?)*$/.test(text)) {
     return {
       diagnostics: [fileDiag(file, 'empty-file', 'file is empty', 'start it with `lifeboat: 1` and a `kind:`')],
@@ -188,6 +197,21 @@ export function parseYamlText(file: string, text: string): ReadResult {
     strict: true,
     keepSourceTokens: false,
   });
+  const diagnostics = syntaxDiagnostics(file, text, doc, lc);
+  if (diagnostics.length) return { diagnostics };
+  let data: unknown;
+  try {
+    // maxAliasCount bounds "billion laughs" alias bombs
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    return { diagnostics: [aliasDiagnostic(file, text, lc, e as Error)] };
+  }
+  return { file: { file, text, doc, data, spanOf: spanFinder(doc, lc) }, diagnostics };
+}
+
+/** the parser's errors: every duplicate key, and the first syntax error (the parser is lost after it) */
+function syntaxDiagnostics(file: string, text: string, doc: Document.Parsed, lc: LineCounter): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
   const dupKeys = err0(doc, 'DUPLICATE_KEY') ? duplicateKeys(doc, lc) : [];
   const lines = new Set<number>();
   // after the first syntax error the parser is lost: what it reports further down follows from it
@@ -198,74 +222,81 @@ export function parseYamlText(file: string, text: string): ReadResult {
     // one message per line: yaml often reports a bad indentation twice in different words
     if (lines.has(p.line) && err.code !== 'DUPLICATE_KEY') continue;
     lines.add(p.line);
-    let msg = `YAML: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '')}`;
-    if (err.code === 'DUPLICATE_KEY') {
-      const dk = dupKeys.find((k) => k.line === p.line) ?? dupKeys.find((k) => Math.abs(k.line - p.line) <= 1);
-      if (dk) msg = `YAML: duplicate key '${dk.key}' (first at line ${dk.firstLine})`;
-    } else if (err.code === 'MULTIPLE_DOCS') {
-      msg =
-        'YAML: the file holds several documents (a second `---`); lifeboat reads one runbook, inventory or site per file';
-    } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && colonInValue(text, p.line, p.col)) {
-      // the common case: a command like `awk -F': '` written as a plain value
-      const key = colonInValue(text, p.line, p.col)!;
-      msg = `YAML: the value of '${key}' contains ': ' (a colon and a space), which YAML reads as the start of another key`;
-      diagnostics.push({
-        file,
-        line: p.line,
-        col: p.col,
-        severity: 'error',
-        code: 'yaml-colon-in-value',
-        message: msg,
-        hint: `quote the whole value, or write it as a block: \`${key}: |\` with the text on the next lines, indented`,
-      });
-      continue;
-    } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && deeperNextLine(text, p.line)) {
-      msg = `YAML: line ${p.line + 1} is indented deeper than the key above it, so YAML reads it as part of this value`;
-    } else if (/call stack/i.test(msg)) {
-      msg = 'YAML: nested too deeply to read';
-    }
-    diagnostics.push({
-      file,
-      line: p.line,
-      col: p.col,
-      severity: 'error',
-      code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
-      message: msg,
-      hint: YAML_HINTS[err.code],
-    });
+    diagnostics.push(syntaxDiagnostic(file, text, err, p, dupKeys));
   }
   if (later) {
     const d = diagnostics.find((x) => x.code !== 'yaml-duplicate-key');
     if (d) d.hint = `${d.hint ? `${d.hint}; ` : ''}the rest of the file is checked once this is fixed`;
   }
-  if (diagnostics.length) return { diagnostics };
-  let data: unknown;
-  try {
-    // maxAliasCount bounds "billion laughs" alias bombs
-    data = doc.toJS({ maxAliasCount: 50 });
-  } catch (e) {
-    const msg = (e as Error).message;
-    const bomb = /alias count|resource exhaustion/i.test(msg);
-    // point at the alias itself: the yaml library reports no position for it
-    const name = /: (\S+)$/.exec(msg)?.[1];
-    const at =
-      !bomb && name ? text.search(new RegExp(`\\*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`)) : -1;
-    const pos = at >= 0 ? lc.linePos(at) : { line: 1, col: 1 };
+  return diagnostics;
+}
+
+/** one parser error at `p`, in the words of the mistake that usually causes it */
+function syntaxDiagnostic(
+  file: string,
+  text: string,
+  err: YAMLError,
+  p: { line: number; col: number },
+  dupKeys: { key: string; line: number; firstLine: number }[],
+): Diagnostic {
+  let msg = `YAML: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+.*$/, '')}`;
+  if (err.code === 'DUPLICATE_KEY') {
+    const dk = dupKeys.find((k) => k.line === p.line) ?? dupKeys.find((k) => Math.abs(k.line - p.line) <= 1);
+    if (dk) msg = `YAML: duplicate key '${dk.key}' (first at line ${dk.firstLine})`;
+  } else if (err.code === 'MULTIPLE_DOCS') {
+    msg =
+      'YAML: the file holds several documents (a second `---`); lifeboat reads one runbook, inventory or site per file';
+  } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && colonInValue(text, p.line, p.col)) {
+    // the common case: a command like `awk -F': '` written as a plain value
+    const key = colonInValue(text, p.line, p.col)!;
     return {
-      diagnostics: [
-        fileDiag(
-          file,
-          bomb ? 'yaml-alias-bomb' : 'yaml-alias',
-          bomb
-            ? 'YAML: too many aliases (an alias bomb?)'
-            : `YAML: alias *${name ?? '?'} refers to no anchor (&${name ?? '?'}) defined before it`,
-          bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : YAML_HINTS.BAD_ALIAS,
-          pos.line,
-          pos.col,
-        ),
-      ],
+      file,
+      line: p.line,
+      col: p.col,
+      severity: 'error',
+      code: 'yaml-colon-in-value',
+      message: `YAML: the value of '${key}' contains ': ' (a colon and a space), which YAML reads as the start of another key`,
+      hint: `quote the whole value, or write it as a block: \`${key}: |\` with the text on the next lines, indented`,
     };
+  } else if (err.code === 'BLOCK_AS_IMPLICIT_KEY' && deeperNextLine(text, p.line)) {
+    msg = `YAML: line ${p.line + 1} is indented deeper than the key above it, so YAML reads it as part of this value`;
+  } else if (/call stack/i.test(msg)) {
+    msg = 'YAML: nested too deeply to read';
   }
+  return {
+    file,
+    line: p.line,
+    col: p.col,
+    severity: 'error',
+    code: `yaml-${err.code.toLowerCase().replace(/_/g, '-')}`,
+    message: msg,
+    hint: YAML_HINTS[err.code],
+  };
+}
+
+/** an alias bomb, or an alias to no anchor: turning the document into data failed */
+function aliasDiagnostic(file: string, text: string, lc: LineCounter, e: Error): Diagnostic {
+  const msg = e.message;
+  const bomb = /alias count|resource exhaustion/i.test(msg);
+  // point at the alias itself: the yaml library reports no position for it
+  const name = /: (\S+)$/.exec(msg)?.[1];
+  const at =
+    !bomb && name ? text.search(new RegExp(`\\*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`)) : -1;
+  const pos = at >= 0 ? lc.linePos(at) : { line: 1, col: 1 };
+  return fileDiag(
+    file,
+    bomb ? 'yaml-alias-bomb' : 'yaml-alias',
+    bomb
+      ? 'YAML: too many aliases (an alias bomb?)'
+      : `YAML: alias *${name ?? '?'} refers to no anchor (&${name ?? '?'}) defined before it`,
+    bomb ? 'expand the aliases by hand; lifeboat resolves at most 50' : YAML_HINTS.BAD_ALIAS,
+    pos.line,
+    pos.col,
+  );
+}
+
+/** the position of the node at a path of the document (of its key, with `key`); the nearest parent found else */
+function spanFinder(doc: Document.Parsed, lc: LineCounter): YamlFile['spanOf'] {
   const span = (node: Node | null | undefined): Span => {
     const r = node?.range;
     if (!r) return { line: 1, col: 1, endLine: 1, endCol: 1 };
@@ -273,7 +304,7 @@ export function parseYamlText(file: string, text: string): ReadResult {
     const b = lc.linePos(r[1]);
     return { line: a.line, col: a.col, endLine: b.line, endCol: b.col };
   };
-  const spanOf = (path: YamlPath, key = false): Span => {
+  return (path: YamlPath, key = false): Span => {
     let node: unknown = doc.contents;
     let last: Span = span(doc.contents as Node | null);
     for (let i = 0; i < path.length; i++) {
@@ -298,5 +329,4 @@ export function parseYamlText(file: string, text: string): ReadResult {
     }
     return last;
   };
-  return { file: { file, text, doc, data, spanOf }, diagnostics };
 }

@@ -5,7 +5,7 @@
 // an ordinary "ask first" question. The plan and the dry run both ask here, so a reader is
 // never taught to ignore the warning.
 import type { ResolvedPlan, ResolvedStep } from '../model/plan.js';
-import { destructiveIn } from '../load/lint.js';
+import { destructiveIn } from '../load/rules/destructive.js';
 
 const cannotBeUndone = (s: ResolvedStep | undefined): boolean =>
   s !== undefined && (s.irreversible === true || (s.action === 'run' && !s.rollback && !s.idempotent));

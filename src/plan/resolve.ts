@@ -99,39 +99,12 @@ export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions =
   if (seen.includes(name)) throw new ResolveError(`jump hosts form a loop: ${[...seen, name].join(' → ')}`);
   const d = inv.defaults ?? {};
   const dir = opts.inventoryDir;
-  let fromConfig: Partial<SshHost> = {};
-  if (!h.address && opts.sshConfigLookup) {
-    try {
-      fromConfig = opts.sshConfigLookup(sshQuery(inv, name));
-    } catch (e) {
-      throw new ResolveError(
-        `host '${name}' has no address and ssh_config does not resolve it: ${(e as Error).message}`,
-      );
-    }
-    checkFromConfig(name, fromConfig);
-  }
+  const fromConfig: Partial<SshHost> =
+    !h.address && opts.sshConfigLookup ? lookUpSshConfig(inv, name, opts.sshConfigLookup) : {};
   const via = fromConfig.origin;
   const origins: Record<string, string> = {};
-  const written = opts.fieldOrigins?.[name] ?? {};
-  const pick = <T>(field: string, ...c: Array<[T | undefined, string | undefined]>): T | undefined => {
-    for (const [v, o] of c)
-      if (v !== undefined && o !== undefined) {
-        origins[field] = o === 'inventory' ? (written[field] ?? o) : o;
-        return v;
-      }
-    return undefined;
-  };
-  const knownHosts =
-    inv.known_hosts !== undefined
-      ? pick('knownHosts', [
-          (Array.isArray(inv.known_hosts) ? inv.known_hosts : [inv.known_hosts]).map((p) => inventoryPath(p, env, dir)),
-          'inventory',
-        ])!
-      : pick(
-          'knownHosts',
-          [fromConfig.knownHosts, via],
-          [['~/.ssh/known_hosts'].map((p) => expandPath(p, env)), 'default'],
-        )!;
+  const pick = originPicker(origins, opts.fieldOrigins?.[name] ?? {});
+  const knownHosts = knownHostsFiles(inv, fromConfig, pick, env, dir);
   const idFile = h.identity_file ?? d.identity_file;
   const jumpName = h.jump ?? (name !== d.jump ? d.jump : undefined);
   const jump = jumpName ? resolveHost(inv, jumpName, opts, [...seen, name]) : fromConfig.jump;
@@ -169,19 +142,80 @@ export function resolveHost(inv: Inventory, name: string, opts: ResolveOptions =
     mayBeDown: false,
     algorithms: h.algorithms as Record<string, string[]> | undefined,
   };
+  takeConfigOnly(host, fromConfig, !!jumpName, origins);
+  return host;
+}
+
+/** A host without an address, as ssh_config resolves it (checked as the inventory would be). */
+function lookUpSshConfig(
+  inv: Inventory,
+  name: string,
+  lookup: NonNullable<ResolveOptions['sshConfigLookup']>,
+): Partial<SshHost> {
+  let fromConfig: Partial<SshHost>;
+  try {
+    fromConfig = lookup(sshQuery(inv, name));
+  } catch (e) {
+    throw new ResolveError(`host '${name}' has no address and ssh_config does not resolve it: ${(e as Error).message}`);
+  }
+  checkFromConfig(name, fromConfig);
+  return fromConfig;
+}
+
+/** the first value given with an origin; notes the origin (for `inventory`, an Ansible inventory's file:line) */
+type OriginPick = <T>(field: string, ...c: Array<[T | undefined, string | undefined]>) => T | undefined;
+
+function originPicker(origins: Record<string, string>, written: Record<string, string>): OriginPick {
+  return (field, ...c) => {
+    for (const [v, o] of c)
+      if (v !== undefined && o !== undefined) {
+        origins[field] = o === 'inventory' ? (written[field] ?? o) : o;
+        return v;
+      }
+    return undefined;
+  };
+}
+
+/** known_hosts files: the inventory's, else ssh_config's, else ~/.ssh/known_hosts */
+function knownHostsFiles(
+  inv: Inventory,
+  fromConfig: Partial<SshHost>,
+  pick: OriginPick,
+  env: NodeJS.ProcessEnv,
+  dir: string | undefined,
+): string[] {
+  if (inv.known_hosts !== undefined)
+    return pick('knownHosts', [
+      (Array.isArray(inv.known_hosts) ? inv.known_hosts : [inv.known_hosts]).map((p) => inventoryPath(p, env, dir)),
+      'inventory',
+    ])!;
+  return pick(
+    'knownHosts',
+    [fromConfig.knownHosts, fromConfig.origin],
+    [['~/.ssh/known_hosts'].map((p) => expandPath(p, env)), 'default'],
+  )!;
+}
+
+/** what only ssh_config says: a global known_hosts, a HostKeyAlias, a ProxyCommand (an inventory jump replaces it) */
+function takeConfigOnly(
+  host: SshHost,
+  fromConfig: Partial<SshHost>,
+  inventoryJump: boolean,
+  origins: Record<string, string>,
+): void {
+  const via = fromConfig.origin;
   if (fromConfig.globalKnownHosts) host.globalKnownHosts = fromConfig.globalKnownHosts;
   if (fromConfig.hostKeyAlias) {
     host.hostKeyAlias = fromConfig.hostKeyAlias;
     origins.hostKeyAlias = via!;
   }
   // an inventory jump is ssh's -J: it takes the place of the config's ProxyCommand
-  if (fromConfig.proxyCommand && !jumpName) {
+  if (fromConfig.proxyCommand && !inventoryJump) {
     host.proxyCommand = fromConfig.proxyCommand;
     origins.proxyCommand = via!;
   }
   if (via) host.origin = via;
   host.origins = origins;
-  return host;
 }
 
 const withTemplate = (value: string) => (value.includes('{{') ? { value, template: parseTemplate(value) } : { value });

@@ -54,33 +54,46 @@ export function parseTemplate(source: string): Template {
   try {
     ast = parseHandlebars(source);
   } catch (e) {
-    const msg = String((e as Error).message);
-    const m = /line (\d+)/.exec(msg);
-    const got = /got '(\w+)'/.exec(msg)?.[1];
-    // Handlebars speaks of its parser's tokens; say what is wrong in the runbook's terms
-    const words =
-      got === 'INVALID' || got === 'EOF'
-        ? 'a {{ is not closed by }}'
-        : got === 'CLOSE' || got === 'CLOSE_UNESCAPED'
-          ? 'a {{ }} is empty or not closed properly'
-          : msg
-              .split('\n')
-              .slice(-1)[0]
-              .replace(/^Expecting .*got/, 'unexpected');
-    t.problems.push({
-      code: 'template-syntax',
-      message: `malformed template: ${words}`,
-      line: m ? Number(m[1]) : 1,
-      column: 0,
-    });
+    t.problems.push(syntaxProblem(e as Error));
     cache.set(source, t);
     return t;
   }
+  readStatements(t, ast.body);
+  t.body = ast.body;
+  cache.set(source, t);
+  return t;
+}
+
+/** Handlebars' parse error: it speaks of its parser's tokens; say what is wrong in the runbook's terms */
+function syntaxProblem(e: Error): TemplateProblem {
+  const msg = String(e.message);
+  const m = /line (\d+)/.exec(msg);
+  const got = /got '(\w+)'/.exec(msg)?.[1];
+  const words =
+    got === 'INVALID' || got === 'EOF'
+      ? 'a {{ is not closed by }}'
+      : got === 'CLOSE' || got === 'CLOSE_UNESCAPED'
+        ? 'a {{ }} is empty or not closed properly'
+        : msg
+            .split('\n')
+            .slice(-1)[0]
+            .replace(/^Expecting .*got/, 'unexpected');
+  return {
+    code: 'template-syntax',
+    message: `malformed template: ${words}`,
+    line: m ? Number(m[1]) : 1,
+    column: 0,
+  };
+}
+
+/** A parsed template's statements: each plain value insertion a ref (with its shell context), the rest problems. */
+function readStatements(t: Template, body: HbsNode[]): void {
+  const source = t.source;
   const quoteState = quoteMap(source);
   const heredocState = heredocMap(source, quoteState);
   const lineStarts = [0];
   for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
-  for (const s of ast.body) {
+  for (const s of body) {
     if (s.type === 'ContentStatement') continue;
     if (s.type === 'CommentStatement') continue;
     const loc = s.loc.start;
@@ -101,31 +114,31 @@ export function parseTemplate(source: string): Template {
         continue;
       }
     }
-    const m = s as hbs.AST.MustacheStatement;
-    if (
-      m.type === 'MustacheStatement' &&
-      m.params?.some((x) => x.type === 'PathExpression' && (x as hbs.AST.PathExpression).original === '.')
-    ) {
-      // `{{ vars. }}` parses as a helper call with `.` as its argument: it is a typo, not logic
-      t.problems.push({
-        code: 'template-syntax',
-        message: 'malformed template: a value name ends with a dot',
-        line: loc.line,
-        column: loc.column,
-      });
-      continue;
-    }
-    t.problems.push({
-      code: 'template-logic',
-      message:
-        'only plain values like {{ vars.name }} are allowed in runbook templates (no helpers or blocks); use `when:` for conditions',
+    t.problems.push(statementProblem(s as hbs.AST.MustacheStatement, loc));
+  }
+}
+
+/** a statement that is not a plain value: a typo (`{{ vars. }}`), or a helper or block */
+function statementProblem(m: hbs.AST.MustacheStatement, loc: hbs.AST.Position): TemplateProblem {
+  if (
+    m.type === 'MustacheStatement' &&
+    m.params?.some((x) => x.type === 'PathExpression' && (x as hbs.AST.PathExpression).original === '.')
+  ) {
+    // `{{ vars. }}` parses as a helper call with `.` as its argument: it is a typo, not logic
+    return {
+      code: 'template-syntax',
+      message: 'malformed template: a value name ends with a dot',
       line: loc.line,
       column: loc.column,
-    });
+    };
   }
-  t.body = ast.body;
-  cache.set(source, t);
-  return t;
+  return {
+    code: 'template-logic',
+    message:
+      'only plain values like {{ vars.name }} are allowed in runbook templates (no helpers or blocks); use `when:` for conditions',
+    line: loc.line,
+    column: loc.column,
+  };
 }
 
 /**

@@ -4,14 +4,11 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  expandHostPattern,
-  sniffAnsible,
-  lifeboatName,
-  parseAnsibleIni,
-  effectiveVars,
-  hostGroups,
-} from '../../src/load/ansible-inventory.js';
+import { sniffAnsible } from '../../src/load/ansible/load.js';
+import { expandHostPattern } from '../../src/load/ansible/patterns.js';
+import { lifeboatName } from '../../src/load/ansible/mapping.js';
+import { parseAnsibleIni } from '../../src/load/ansible/ini.js';
+import { effectiveVars, hostGroups } from '../../src/load/ansible/precedence.js';
 import { addInventoryFile, loadForRun, loadProject, type Project } from '../../src/load/project.js';
 import { resolvePlan } from '../../src/plan/resolve.js';
 import type { Inventory } from '../../src/model/types.js';

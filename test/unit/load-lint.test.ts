@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { destructiveIn } from '../../src/load/lint.js';
+import { destructiveIn } from '../../src/load/rules/destructive.js';
 import { validatePaths } from '../../src/load/validate.js';
 
 describe('destructive commands', () => {

@@ -1,20 +1,37 @@
-// The site's rules: runbooks it names exist, services and their dependencies, the recovery order.
+// The site's rules: runbooks it names exist, the recovery order lists each once and every
+// runbook that needs a place; services and their dependencies are in site-services.ts.
 import type { Diagnostic } from '../../model/diagnostic.js';
 import type { Project } from '../project.js';
 import type { YamlPath } from '../read-yaml.js';
 import { didYouMean } from '../../util/suggest.js';
-import { recoveryPhases, phaseOf, type OrderPath } from '../../plan/recovery-order.js';
+import { recoveryPhases, type OrderPath, type OrderPhase } from '../../plan/recovery-order.js';
 import { diagAt } from '../positions.js';
+import { checkServices } from './site-services.js';
+
+/** whether a runbook the site names exists; reports it when not */
+export type KnownRunbook = (name: string, path: YamlPath, what: string, key?: boolean) => boolean;
 
 export function checkSite(project: Project, out: Diagnostic[]): void {
   const site = project.site!;
-  const f = site.file;
-  const known = (name: string, path: YamlPath, what: string, key = false) => {
+  const known = knownRunbook(project, out);
+  const phases = recoveryPhases(site.data);
+  const seen = checkRecoveryOrder(project, phases, known, out);
+  checkNotInOrder(project, seen, out);
+  (site.data.situations ?? []).forEach((sit, i) => known(sit.runbook, ['situations', i, 'runbook'], 'situations'));
+  (site.data.network ?? []).forEach((n, i) => {
+    for (const rb of Object.keys(n.after ?? {})) known(rb, ['network', i, 'after', rb], `network '${n.name}'`, true);
+  });
+  checkServices(project, phases, known, out);
+}
+
+/** unknown-runbook: the check of every runbook name the site writes */
+function knownRunbook(project: Project, out: Diagnostic[]): KnownRunbook {
+  return (name, path, what, key = false) => {
     // a runbook whose file has a YAML error is reported there once, not again here
     if (project.runbooks.has(name) || project.unreadable?.has(name)) return true;
     out.push(
       diagAt(
-        f,
+        project.site!.file,
         path,
         key,
         'error',
@@ -25,7 +42,16 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
     );
     return false;
   };
-  const phases = recoveryPhases(site.data);
+}
+
+/** duplicate-runbook and unknown runbooks in recovery_order; what it lists, with where */
+function checkRecoveryOrder(
+  project: Project,
+  phases: OrderPhase[],
+  known: KnownRunbook,
+  out: Diagnostic[],
+): Map<string, OrderPath> {
+  const f = project.site!.file;
   const seen = new Map<string, OrderPath>();
   for (const p of phases) {
     for (const e of p.entries) {
@@ -50,6 +76,11 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
       }
     }
   }
+  return seen;
+}
+
+/** not-in-recovery-order: a runbook the order does not list (one only ever included by others needs no place) */
+function checkNotInOrder(project: Project, seen: Map<string, OrderPath>, out: Diagnostic[]): void {
   for (const [name, rb] of project.runbooks) {
     // runbooks only ever included by others need no place of their own
     const included = [...project.runbooks.values()].some(
@@ -58,7 +89,7 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
     if (!seen.has(name) && !included) {
       out.push(
         diagAt(
-          f,
+          project.site!.file,
           ['recovery_order'],
           true,
           'warning',
@@ -69,77 +100,4 @@ export function checkSite(project: Project, out: Diagnostic[]): void {
       );
     }
   }
-  (site.data.situations ?? []).forEach((sit, i) => known(sit.runbook, ['situations', i, 'runbook'], 'situations'));
-  (site.data.network ?? []).forEach((n, i) => {
-    for (const rb of Object.keys(n.after ?? {})) known(rb, ['network', i, 'after', rb], `network '${n.name}'`, true);
-  });
-  const services = site.data.services ?? {};
-  const phaseIndex = phaseOf(phases);
-  // a service is back when the first of its runbooks in the order has run
-  const serviceAt = (id: string) => Math.min(...services[id].runbooks.map((r) => phaseIndex.get(r) ?? Infinity));
-  for (const [id, svc] of Object.entries(services)) {
-    svc.runbooks.forEach((rb, i) => known(rb, ['services', id, 'runbooks', i], `service '${id}'`));
-    (svc.depends_on ?? []).forEach((dep, i) => {
-      const path: YamlPath = ['services', id, 'depends_on', i];
-      if (!services[dep]) {
-        out.push(
-          diagAt(
-            f,
-            path,
-            false,
-            'error',
-            'unknown-service',
-            `service '${id}' depends on '${dep}', which is not a service of this site${didYouMean(dep, Object.keys(services))}`,
-            'name a key of `services:`',
-          ),
-        );
-        return;
-      }
-      const mine = serviceAt(id);
-      const theirs = serviceAt(dep);
-      if (Number.isFinite(mine) && theirs > mine) {
-        out.push(
-          diagAt(
-            f,
-            path,
-            false,
-            'error',
-            'dependency-after-dependent',
-            `service '${id}' depends on '${dep}', but recovery_order recovers '${dep}' ` +
-              (Number.isFinite(theirs)
-                ? `in phase ${theirs + 1}, after '${id}' (phase ${mine + 1})`
-                : 'nowhere (none of its runbooks is in it)'),
-            `move a runbook of '${dep}' to an earlier phase than '${id}''s, or drop the dependency`,
-          ),
-        );
-      }
-    });
-  }
-  // dependency cycles, reported once each where they close
-  const state = new Map<string, 'active' | 'done'>();
-  const stack: string[] = [];
-  const visit = (id: string) => {
-    state.set(id, 'active');
-    stack.push(id);
-    (services[id].depends_on ?? []).forEach((dep, i) => {
-      if (!services[dep]) return;
-      if (state.get(dep) === 'active') {
-        const cycle = [...stack.slice(stack.indexOf(dep)), dep];
-        out.push(
-          diagAt(
-            f,
-            ['services', id, 'depends_on', i],
-            false,
-            'error',
-            'dependency-cycle',
-            `services depend on each other in a loop: ${cycle.join(' → ')}`,
-            'one of them must come back without the other; drop that dependency',
-          ),
-        );
-      } else if (!state.has(dep)) visit(dep);
-    });
-    stack.pop();
-    state.set(id, 'done');
-  };
-  for (const id of Object.keys(services)) if (!state.has(id)) visit(id);
 }
