@@ -8,9 +8,9 @@ import { formatDuration } from '../util/duration.js';
 import { isRunId, journalPath, readJournal } from './file-journal.js';
 import { ownerAlive, readLocalLock } from './lock.js';
 import { compareText } from '../util/compare.js';
-import { journalState, runOutcome, outcomeLines, resultWords } from '../engine/outcome.js';
-import { failureTail } from '../engine/output-tail.js';
-import { describeRpo, rpoFromRecords, rpoLevel, type RpoEvidence } from '../engine/rpo.js';
+import { journalState, runOutcome, outcomeLines, type RunResult } from '../engine/outcome.js';
+import { rpoFromRecords, type RpoEvidence } from '../engine/rpo.js';
+import { eventWords, startNoteWords, unansweredIntentWords, type EventWords } from '../engine/event-words.js';
 
 /** how `runs` lists a run (the engine's own state of a run in progress is engine/state.ts RunState) */
 export type ListedRunState =
@@ -280,204 +280,52 @@ export function describeRto(durationMs: number | undefined, rtoMs: number | unde
   return `${d} of ${formatDuration(rtoMs)} RTO: ${verdict}`;
 }
 
-const oneLine = (s: string, max = 80) => {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-};
-const byWhom = (by: string, auto: boolean) => (auto ? `auto (${by})` : `by ${by}`);
-
-export interface TimelineEntry {
+export interface TimelineEntry extends EventWords {
   seq: number;
   at: string;
   elapsedMs: number;
-  host?: string;
-  step?: string;
   /** the step's number as the plan prints it (from the run's start record; src/plan/numbering.ts) */
   number?: string;
-  text: string;
-  level: 'info' | 'ok' | 'warn' | 'error';
-  /** a failure's last lines of stderr and stdout (verbose only), one line each */
-  detail?: string[];
 }
 
-/** Each record in words. Intents are left out when a result follows them (unless `verbose`): one line per command. */
-/** `full`: no line is shortened (the printed report has room; a terminal does not) */
-export function timeline(records: JournalRecord[], opts: { verbose?: boolean; full?: boolean } = {}): TimelineEntry[] {
-  const line = (s: string, max: number) => (opts.full ? s.replace(/\s+/g, ' ').trim() : oneLine(s, max));
-  const t0 = records.length ? Date.parse(records[0].at) : 0;
+/** Where the run ended (its last run-finished) and the run's one result, which that line says. */
+function runEnding(records: JournalRecord[]): { index: number; result?: RunResult } {
+  const index = records.reduce((n, r, i) => (r.type === 'run-finished' ? i : n), -1);
   const o = runOutcome(journalState(records));
-  const last = records.reduce((n, r, i) => (r.type === 'run-finished' ? i : n), -1);
+  return { index, result: o.result === 'unfinished' ? undefined : o.result };
+}
+
+/**
+ * Each record in words (src/engine/event-words.ts), with its time and step number. Intents are left out when a
+ * result follows them (unless `verbose`): one line per command; one without a result says it is in doubt. A
+ * failure's output tail (`detail`) only when `verbose`. `full`: no line is shortened (the printed report has room;
+ * a terminal does not).
+ */
+export function timeline(records: JournalRecord[], opts: { verbose?: boolean; full?: boolean } = {}): TimelineEntry[] {
+  const t0 = records.length ? Date.parse(records[0].at) : 0;
+  const ending = runEnding(records);
   const pending = new Set(pendingIntents(records).map((p) => unitKey(p.step, p.host, p.attempt, p.purpose as Purpose)));
-  const out: TimelineEntry[] = [];
   const numbers = (records.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined)
     ?.stepNumbers;
-  const add = (r: JournalRecord, e: Omit<TimelineEntry, 'seq' | 'at' | 'elapsedMs'>) =>
+  const out: TimelineEntry[] = [];
+  const add = (r: JournalRecord, { detail, ...w }: EventWords) =>
     out.push({
       seq: r.seq,
       at: r.at,
       elapsedMs: Date.parse(r.at) - t0,
-      ...e,
-      ...(e.step && numbers?.[e.step] ? { number: numbers[e.step] } : {}),
+      ...w,
+      ...(opts.verbose && detail ? { detail } : {}),
+      ...(w.step && numbers?.[w.step] ? { number: numbers[w.step] } : {}),
     });
-  for (const r of records) {
-    switch (r.type) {
-      case 'run-started':
-        add(r, {
-          text:
-            `${r.mode} of ${r.runbook}@${r.version} on ${r.inventory}${r.environment ? ` (${r.environment})` : ''}` +
-            ` by ${r.operator}${r.fromStep ? `, from step ${r.fromStep}` : ''}`,
-          level: 'info',
-        });
-        for (const n of r.notes ?? []) add(r, { text: `note: ${n}`, level: 'warn' });
-        break;
-      case 'host-state':
-        add(r, {
-          host: r.host,
-          text: r.reachable
-            ? 'reachable'
-            : `unreachable${r.kind ? ` (${r.kind}${r.message ? `: ${line(r.message, 60)}` : ''})` : ''}`,
-          level: r.reachable ? 'info' : 'warn',
-        });
-        break;
-      case 'step-started':
-        add(r, { step: r.step, text: 'started', level: 'info' });
-        break;
-      case 'step-skipped':
-        add(r, {
-          host: r.host,
-          step: r.step,
-          text: `skipped (${r.reason}${r.note ? `: ${line(r.note, 60)}` : ''})`,
-          level: 'info',
-        });
-        break;
-      case 'confirmed':
-        add(r, {
-          step: r.step,
-          text: `confirm "${line(r.question, 60)}"  ${r.answer ? 'yes' : 'no'} ${byWhom(r.by, r.auto)}`,
-          level: r.answer ? 'info' : 'warn',
-        });
-        break;
-      case 'manual-done':
-        add(r, {
-          step: r.step,
-          text:
-            `manual step ${r.done ? 'done' : 'not done'} ${byWhom(r.by, r.auto)}` +
-            `${r.record && r.value !== undefined ? `, ${r.record} = ${line(r.value, 40)}` : ''}`,
-          level: r.done ? 'ok' : 'warn',
-        });
-        break;
-      case 'intent': {
-        const open = pending.has(unitKey(r.step, r.host, r.attempt, r.purpose));
-        if (open)
-          add(r, {
-            host: r.host,
-            step: r.step,
-            text: `${r.purpose === 'run' ? '' : `${r.purpose}: `}sent, no result recorded: IN DOUBT (${line(r.command, 50)})`,
-            level: 'error',
-          });
-        else if (opts.verbose)
-          add(r, {
-            host: r.host,
-            step: r.step,
-            text: `${r.purpose === 'run' ? 'run' : r.purpose}${r.attempt > 1 ? ` (attempt ${r.attempt})` : ''}: ${line(r.command, 70)}`,
-            level: 'info',
-          });
-        break;
-      }
-      case 'exec-finished': {
-        const how = r.timedOut
-          ? 'timed out'
-          : r.canceled
-            ? 'canceled'
-            : r.signal
-              ? `killed by ${r.signal}`
-              : `exit ${r.exitCode}`;
-        const facts = `(${how}, ${formatDuration(r.durationMs)}${r.attempt > 1 ? `, attempt ${r.attempt}` : ''})`;
-        let text: string;
-        if (r.purpose === 'skip_if')
-          text = `skip_if: ${r.ok ? 'guard holds, skip' : 'guard does not hold, run'} ${facts}`;
-        else if (r.purpose === 'rollback') text = `rollback ${r.ok ? 'ok' : 'failed'} ${facts}`;
-        else if (r.pollAgain) text = `not yet ${facts}${r.reason ? `: ${line(r.reason, 50)}` : ''}`;
-        else text = `${r.ok ? 'ok' : 'failed'} ${facts}${!r.ok && r.reason ? `: ${line(r.reason, 60)}` : ''}`;
-        if (r.captured) text += `; captured ${r.captured.name} = ${line(r.captured.value, 40)}`;
-        const tail =
-          opts.verbose && !r.ok && r.purpose !== 'skip_if' && !r.pollAgain
-            ? failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail })
-            : '';
-        add(r, {
-          host: r.host,
-          step: r.step,
-          text,
-          level: r.purpose === 'skip_if' || r.pollAgain ? 'info' : r.ok ? 'ok' : 'error',
-          detail: tail ? tail.split('\n') : undefined,
-        });
-        break;
-      }
-      case 'exec-error':
-        add(r, {
-          host: r.host,
-          step: r.step,
-          text: `${r.purpose === 'run' ? '' : `${r.purpose} `}error: ${r.kind}: ${line(r.message, 60)}`,
-          level: 'error',
-        });
-        break;
-      case 'step-finished':
-        add(r, {
-          step: r.step,
-          text: `finished ${r.result} (${formatDuration(r.durationMs)})`,
-          level: r.result === 'failed' ? 'error' : r.result === 'ok' ? 'ok' : 'info',
-        });
-        break;
-      case 'failure-decision':
-        add(r, { host: r.host, step: r.step, text: `on failure: ${r.choice} ${byWhom(r.by, r.auto)}`, level: 'warn' });
-        break;
-      case 'in-doubt':
-        add(r, {
-          host: r.host,
-          step: r.step,
-          text: `in doubt after a crash: ${r.choice === 'guard' ? 'skip_if guard decides' : r.choice} ${byWhom(r.by, r.auto)}`,
-          level: 'warn',
-        });
-        break;
-      case 'rollback-started':
-        add(r, {
-          text: `rollback of ${r.units.length} unit(s): ${r.units.map((u) => `${u.step}@${u.host}`).join(', ')}`,
-          level: 'warn',
-        });
-        break;
-      case 'resumed':
-        add(r, {
-          text:
-            `resumed by ${r.operator}` +
-            `${r.inDoubt.length ? `; in doubt: ${r.inDoubt.map((u) => `${u.step}@${u.host}`).join(', ')}` : ''}` +
-            `${r.acceptedChanges?.length ? `; accepted changes: ${r.acceptedChanges.join(', ')}` : ''}`,
-          level: 'warn',
-        });
-        break;
-      case 'interrupted':
-        add(r, {
-          text: `interrupted by ${r.by} (${r.how === 'stop-step' ? 'running commands stopped' : 'after the running step'})`,
-          level: 'warn',
-        });
-        break;
-      case 'rpo-measured':
-        add(r, { step: r.step, text: describeRpo(r), level: rpoLevel(r) });
-        break;
-      case 'run-finished': {
-        // the run's last record carries the run's one result (completed with errors is decided from the whole journal)
-        const res = records.indexOf(r) === last && o.result !== 'unfinished' ? o.result : r.result;
-        add(r, {
-          text: `run ${resultWords(res)} (${formatDuration(r.durationMs)})${r.message ? `: ${line(r.message, 70)}` : ''}`,
-          level: res === 'succeeded' ? 'ok' : 'error',
-        });
-        break;
-      }
-      default: {
-        // a record type from a newer lifeboat: show it rather than hide it
-        const unknown = r as JournalRecord;
-        add(unknown, { text: `(${(unknown as { type: string }).type})`, level: 'info' });
-      }
+  records.forEach((r, i) => {
+    const words = { short: !opts.full, runResult: i === ending.index ? ending.result : undefined };
+    if (r.type === 'intent') {
+      if (pending.has(unitKey(r.step, r.host, r.attempt, r.purpose))) add(r, unansweredIntentWords(r, words));
+      else if (opts.verbose) add(r, eventWords(r, words));
+      return;
     }
-  }
+    add(r, eventWords(r, words));
+    if (r.type === 'run-started') for (const n of r.notes ?? []) add(r, startNoteWords(n));
+  });
   return out;
 }

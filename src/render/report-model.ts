@@ -12,6 +12,15 @@ import {
   isFailureOutcome,
 } from '../engine/outcome.js';
 import { failureTail } from '../engine/output-tail.js';
+import {
+  answeredBy,
+  capturedWords,
+  commandErrorWords,
+  commandResultWords,
+  eventWords,
+  inDoubtChoiceWords,
+  transportErrorWords,
+} from '../engine/event-words.js';
 import type { JournalRecord, RunStartedEvent, RunFinishedEvent } from '../engine/events.js';
 import { timeline } from '../journal/runs.js';
 import { formatDuration } from '../util/duration.js';
@@ -153,7 +162,8 @@ export function reportModel(records: JournalRecord[], opts: { now?: Date; versio
 interface UnitRow {
   step: string;
   host: string;
-  result: string;
+  /** how its last command failed short of an exit code ("connection lost"): the row's result says so */
+  lost?: string;
   attempts: number;
   first?: number;
   last?: number;
@@ -206,7 +216,7 @@ function tallyRecords(records: JournalRecord[], start: RunStartedEvent, t0: numb
 
 function unitOf(t: Tally, step: string, host: string): UnitRow {
   const k = `${step}\0${host}`;
-  if (!t.units.has(k)) t.units.set(k, { step, host, result: 'not reached', attempts: 0, note: '' });
+  if (!t.units.has(k)) t.units.set(k, { step, host, attempts: 0, note: '' });
   return t.units.get(k)!;
 }
 
@@ -226,7 +236,7 @@ function tallyDecision(
         step: r.step,
         what: `confirm: ${r.question}`,
         answer: r.answer ? 'yes' : 'no',
-        by: r.auto ? `${r.by} (--yes)` : r.by,
+        by: answeredBy(r),
       });
       break;
     case 'manual-done':
@@ -237,9 +247,10 @@ function tallyDecision(
         step: r.step,
         what: `manual step${r.record ? `, recorded ${r.record}` : ''}`,
         answer: r.done ? `done${r.value !== undefined ? `: ${r.value}` : ''}` : 'not done',
-        by: r.auto ? `${r.by} (--yes-manual)` : r.by,
+        by: answeredBy(r),
       });
-      unitOf(t, r.step, '(manual)').result = r.done ? 'ok' : 'not done';
+      // a manual step is a row of its own
+      unitOf(t, r.step, '(manual)');
       break;
     case 'failure-decision':
       t.decisions.push({
@@ -248,7 +259,7 @@ function tallyDecision(
         step: r.step,
         what: `after a failure${r.host ? ` on ${r.host}` : ''}`,
         answer: r.choice,
-        by: r.auto ? 'policy' : r.by,
+        by: answeredBy(r),
       });
       if (!r.auto) t.operators.add(r.by);
       break;
@@ -256,8 +267,8 @@ function tallyDecision(
       // the operator said a command in doubt had run: settled as done, not "running"
       if (r.choice === 'done') {
         const u = unitOf(t, r.step, r.host);
-        u.result = 'ok';
-        u.note = 'in doubt, settled as done by the operator';
+        u.lost = undefined;
+        u.note = eventWords(r).text;
         u.last ??= at;
       }
       t.decisions.push({
@@ -265,8 +276,8 @@ function tallyDecision(
         elapsed,
         step: r.step,
         what: `in doubt after a stop, on ${r.host}`,
-        answer: r.choice,
-        by: r.auto ? 'policy' : r.by,
+        answer: inDoubtChoiceWords(r),
+        by: answeredBy(r),
       });
       break;
   }
@@ -283,7 +294,7 @@ function tallyExec(
       t.skipped.push({ step: r.step, host: r.host ?? '', note: r.note });
       if (r.host) {
         const u = unitOf(t, r.step, r.host);
-        u.result = 'skipped';
+        u.lost = undefined;
         u.note = r.note;
       }
       break;
@@ -292,7 +303,7 @@ function tallyExec(
       const u = unitOf(t, r.step, r.host);
       u.attempts = Math.max(u.attempts, r.attempt);
       u.first ??= at;
-      u.result = 'running';
+      u.lost = undefined;
       break;
     }
     case 'exec-finished':
@@ -300,12 +311,12 @@ function tallyExec(
       break;
     case 'exec-error': {
       if (r.purpose === 'rollback') {
-        t.rollbacks.push({ step: r.step, host: r.host, result: `rollback failed: ${r.message}` });
+        t.rollbacks.push({ step: r.step, host: r.host, result: commandErrorWords(r) });
         break;
       }
       const u = unitOf(t, r.step, r.host);
       u.last = at;
-      u.result = r.kind === 'unreachable' ? 'unreachable' : r.kind === 'connection-lost' ? 'connection lost' : 'error';
+      u.lost = transportErrorWords(r.kind);
       u.note = r.message;
       break;
     }
@@ -314,22 +325,18 @@ function tallyExec(
 
 function tallyExecFinished(t: Tally, r: RecordOf<'exec-finished'>, at: number): void {
   if (r.purpose === 'rollback') {
-    t.rollbacks.push({
-      step: r.step,
-      host: r.host,
-      result: r.ok ? 'rolled back' : `rollback failed: ${r.reason ?? ''}`,
-    });
+    t.rollbacks.push({ step: r.step, host: r.host, result: commandResultWords(r) });
     return;
   }
   if (r.purpose !== 'run') return;
   const u = unitOf(t, r.step, r.host);
   u.last = at;
   if (r.ok) {
-    u.result = 'ok';
-    u.note = r.captured ? `captured ${r.captured.name}` : '';
+    u.lost = undefined;
+    u.note = r.captured ? capturedWords(r.captured) : '';
     t.failures.delete(`${r.step}\0${r.host}`);
   } else if (!r.pollAgain) {
-    u.result = 'failed';
+    u.lost = undefined;
     u.note = r.reason ?? '';
     const output = failureTail({ stdout: r.stdoutTail, stderr: r.stderrTail });
     if (output) t.failures.set(`${r.step}\0${r.host}`, { step: r.step, host: r.host, output });
@@ -344,10 +351,7 @@ function stepRows(
   return [...t.units.values()].map((u) => {
     // the result is the one outcome function's; how a command failed stays in the note
     const o = u.host === '(manual)' ? stepOutcome(js, u.step) : unitOutcome(js, u.step, u.host);
-    const how =
-      ['unreachable', 'connection lost', 'error'].includes(u.result) && o === 'failed'
-        ? `${outcomeWords(o)} (${u.result})`
-        : outcomeWords(o);
+    const how = u.lost && o === 'failed' ? `${outcomeWords(o)} (${u.lost})` : outcomeWords(o);
     return {
       number: numbers[u.step] ?? '',
       step: u.step,

@@ -213,7 +213,7 @@ describe('after a run', () => {
     expect(runs.stdout).toMatch(/failed/);
     const log = await p.cli(['log', id!]);
     expect(log.code, log.out).toBe(0);
-    expect(log.stdout).toMatch(/h1\s+P?\d+\.\s+two\s+failed \(exit 4, \S+\): exit code 4/);
-    expect(log.stdout).toMatch(/run failed \(\S+\): step 'two' failed/);
+    expect(log.stdout).toMatch(/h1\s+P?\d+\.\s+two\s+FAILED: exit code 4 \(exit 4, \S+\)/);
+    expect(log.stdout).toMatch(/run failed in \S+: step 'two' failed/);
   });
 });

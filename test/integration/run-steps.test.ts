@@ -146,7 +146,7 @@ describe('polling, timeouts and retries', () => {
     expect(polls.length).toBeGreaterThanOrEqual(3);
     expect(polls.slice(0, -1).every((l) => l.pollAgain === true && l.ok === false)).toBe(true);
     expect(polls[polls.length - 1]).toMatchObject({ ok: true });
-    expect(r.stdout).toMatch(/\[wait-ready @ h1\] not yet \(stdout was 'missing', expected 'ready'\)/);
+    expect(r.stdout).toMatch(/\[wait-ready @ h1\] not yet: stdout was 'missing', expected 'ready' \(/);
   });
 
   it('until gives up at its timeout', async () => {

@@ -251,7 +251,7 @@ describe('Ctrl-C', () => {
     const r = await p.cli(['resume', '--plain']);
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toMatch(/resuming run \S+-long-/);
-    expect(r.stdout).toMatch(/in doubt after a stop: run again \(idempotent\)/);
+    expect(r.stdout).toMatch(/in doubt after a stop: run again \(idempotent\) by policy/);
     expect(p.read('log')).toBe('first\nslow\nlast\n');
     expect(r.stdout).toMatch(/^SUCCEEDED: long@1\.0\.0/m);
     // one run, continued: the journal holds both parts

@@ -225,9 +225,9 @@ describe('run log', () => {
     );
     expect(text).toContain('+00:03.5  db2  promote  ok (exit 0, 300ms)');
     expect(text).toContain(
-      '+00:01.2    promote  confirm "Promote db2 to primary? This cannot be undone."  yes by root@laptop',
+      '+00:01.2    promote  confirm "Promote db2 to primary? This cannot be undone." → yes by root@laptop',
     );
-    expect(text).toContain('+00:00.2  db1    unreachable (unreachable: connect ECONNREFUSED)');
+    expect(text).toContain('+00:00.2  db1    unreachable: connect ECONNREFUSED');
     expect(text.at(-1)).toMatch(/db2 {2}move-vip {2}sent, no result recorded: IN DOUBT/);
     // the answered intent is only shown when verbose
     expect(text.some((l) => l.includes('pg_ctl promote'))).toBe(false);
