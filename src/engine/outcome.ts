@@ -191,7 +191,7 @@ export function journalState(records: readonly JournalRecord[]): JournalState {
         if (r.choice === 'done') {
           u.outcome = 'marked-done';
           u.by = r.by;
-          u.reason = `marked done by ${r.by} after a crash, without evidence`;
+          u.reason = `marked done by ${r.by} after a stop, without evidence`;
         } else if (r.choice === 'abort') u.outcome = 'in-doubt';
         else u.outcome = 'running';
         break;

@@ -524,7 +524,7 @@ function applyInDoubt(state: RunState, rec: Rec<'in-doubt'>, unit: UnitOf): void
     u.firstAt = undefined;
   } else if (rec.choice === 'done') {
     u.status = UnitStatus.Ok;
-    u.note = `marked done by ${rec.by} after a crash`;
+    u.note = `marked done by ${rec.by} after a stop`;
     state.completed.push({ step: u.step, host: u.host });
     if (rec.captured) state.captured[rec.captured.name] = rec.captured.value;
   } else {

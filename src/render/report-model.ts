@@ -91,9 +91,8 @@ const el = (ms: number) => {
   return `+${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 
-// STATE RENDERING, in one place: a step unit's state in words and whether it counts against
-// the run. When the one run/step result function (src/engine/outcome.ts) lands, these two
-// read from it instead of following the records here.
+// A unit's result comes from the one outcome function (src/engine/outcome.ts), its facts in
+// words from the one event wording (src/engine/event-words.ts); this file only arranges them.
 
 export function reportModel(records: JournalRecord[], opts: { now?: Date; version: string }): ReportModel {
   const start = records.find((r): r is JournalRecord & RunStartedEvent => r.type === 'run-started');
