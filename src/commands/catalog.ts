@@ -233,50 +233,11 @@ export function completionSpec(program: Command): Spec {
   };
 }
 
-export function completionScript(shell: 'bash' | 'zsh' | 'fish', spec: Spec): string {
-  const names = spec.commands.map((c) => c.name).join(' ');
-  if (shell === 'fish') {
-    const lines = [
-      '# lifeboat completion for fish: lifeboat completion fish > ~/.config/fish/completions/lifeboat.fish',
-      'complete -c lifeboat -f',
-      `complete -c lifeboat -n "not __fish_seen_subcommand_from ${names}" -a "${names}"`,
-    ];
-    for (const c of spec.commands) {
-      for (const o of c.options.filter((x) => x.startsWith('--')))
-        lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -l ${o.slice(2)}`);
-      if (c.args[0] === 'runbook')
-        lines.push(
-          `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runbooks 2>/dev/null)"`,
-        );
-      if (c.args[0] === 'run')
-        lines.push(
-          `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runs 2>/dev/null)"`,
-        );
-      if (c.options.includes('--inventory'))
-        lines.push(
-          `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -s i -l inventory -r -a "(lifeboat __complete inventories 2>/dev/null)"`,
-        );
-    }
-    lines.push('complete -c lifeboat -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"');
-    lines.push('complete -c lifeboat -n "__fish_seen_subcommand_from schema" -a "runbook inventory site common"');
-    return lines.join('\n') + '\n';
-  }
-  const cases = spec.commands
-    .map((c) => {
-      const words =
-        c.args[0] === 'runbook'
-          ? '$(lifeboat __complete runbooks 2>/dev/null)'
-          : c.args[0] === 'run'
-            ? '$(lifeboat __complete runs 2>/dev/null)'
-            : c.name === 'completion'
-              ? 'bash zsh fish'
-              : c.name === 'schema'
-                ? 'runbook inventory site common'
-                : '';
-      return `    ${c.name}) opts="${c.options.join(' ')}"; words="${words}"${c.args[0] === 'file' ? '; files=1' : ''} ;;`;
-    })
-    .join('\n');
-  const bash = `_lifeboat() {
+/**
+ * The bash completion function: COMMAND_WORDS complete the command's name (commands and global options), CASES (one
+ * `name) opts=…; words=… ;;` line a command) its options and arguments.
+ */
+const bashFunction = (commandWords: string, cases: string): string => `_lifeboat() {
   local cur prev cmd opts words files i
   COMPREPLY=()
   cur="\${COMP_WORDS[COMP_CWORD]}"
@@ -286,7 +247,7 @@ export function completionScript(shell: 'bash' | 'zsh' | 'fish', spec: Spec): st
     case "\${COMP_WORDS[i]}" in -*) ;; *) cmd="\${COMP_WORDS[i]}"; break ;; esac
   done
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=( $(compgen -W "${names} ${spec.global.join(' ')}" -- "$cur") )
+    COMPREPLY=( $(compgen -W "${commandWords}" -- "$cur") )
     return 0
   fi
   if [[ "$prev" == "-i" || "$prev" == "--inventory" ]]; then
@@ -306,6 +267,53 @@ ${cases}
   return 0
 }
 `;
+
+/** One command's line of the bash function's `case`: its options, the words of its argument, files or not. */
+function bashCase(c: Spec['commands'][number]): string {
+  const words =
+    c.args[0] === 'runbook'
+      ? '$(lifeboat __complete runbooks 2>/dev/null)'
+      : c.args[0] === 'run'
+        ? '$(lifeboat __complete runs 2>/dev/null)'
+        : c.name === 'completion'
+          ? 'bash zsh fish'
+          : c.name === 'schema'
+            ? 'runbook inventory site common'
+            : '';
+  return `    ${c.name}) opts="${c.options.join(' ')}"; words="${words}"${c.args[0] === 'file' ? '; files=1' : ''} ;;`;
+}
+
+function fishScript(spec: Spec, names: string): string {
+  const lines = [
+    '# lifeboat completion for fish: lifeboat completion fish > ~/.config/fish/completions/lifeboat.fish',
+    'complete -c lifeboat -f',
+    `complete -c lifeboat -n "not __fish_seen_subcommand_from ${names}" -a "${names}"`,
+  ];
+  for (const c of spec.commands) {
+    for (const o of c.options.filter((x) => x.startsWith('--')))
+      lines.push(`complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -l ${o.slice(2)}`);
+    if (c.args[0] === 'runbook')
+      lines.push(
+        `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runbooks 2>/dev/null)"`,
+      );
+    if (c.args[0] === 'run')
+      lines.push(
+        `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -a "(lifeboat __complete runs 2>/dev/null)"`,
+      );
+    if (c.options.includes('--inventory'))
+      lines.push(
+        `complete -c lifeboat -n "__fish_seen_subcommand_from ${c.name}" -s i -l inventory -r -a "(lifeboat __complete inventories 2>/dev/null)"`,
+      );
+  }
+  lines.push('complete -c lifeboat -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"');
+  lines.push('complete -c lifeboat -n "__fish_seen_subcommand_from schema" -a "runbook inventory site common"');
+  return lines.join('\n') + '\n';
+}
+
+export function completionScript(shell: 'bash' | 'zsh' | 'fish', spec: Spec): string {
+  const names = spec.commands.map((c) => c.name).join(' ');
+  if (shell === 'fish') return fishScript(spec, names);
+  const bash = bashFunction(`${names} ${spec.global.join(' ')}`, spec.commands.map(bashCase).join('\n'));
   if (shell === 'bash')
     return (
       '# lifeboat completion for bash: source <(lifeboat completion bash), ' +

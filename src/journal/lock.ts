@@ -156,6 +156,95 @@ export interface AcquireOptions {
   now?: () => Date;
 }
 
+/** The owner written whole to a private temp file in DIR, flushed to disk; its path. */
+function writeOwnerFile(dir: string, runbook: string, owner: LockOwner): string {
+  const tmp = path.join(dir, `.${runbook}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, JSON.stringify(owner) + '\n', { mode: 0o600, flag: 'wx' });
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return tmp;
+}
+
+/** Why the held lock refuses us: the LockError to throw. */
+function lockedError(
+  runbook: string,
+  p: string,
+  held: { owner?: LockOwner; unreadable?: boolean },
+  alive: boolean | undefined,
+  stale: boolean,
+): LockError {
+  if (held.unreadable)
+    return new LockError(`runbook ${runbook} is locked by an unreadable lock file ${p}`, p, undefined, true);
+  const o = held.owner!;
+  const why =
+    alive === false ? 'its process is gone (stale lock)' : alive === undefined ? 'on another machine' : 'still running';
+  return new LockError(`runbook ${runbook} is locked by ${describeOwner(o)}: ${why}`, p, o, stale);
+}
+
+/**
+ * Link TMP into place as the lock P: link() fails atomically when the lock exists. A stale lock is taken over
+ * when asked to, or without asking when its run had finished; any other holder is a LockError.
+ */
+function linkLock(
+  tmp: string,
+  p: string,
+  stateDir: string,
+  runbook: string,
+  host: string,
+  takeoverStale: boolean,
+): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      linkSync(tmp, p);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const held = readLocalLock(stateDir, runbook);
+    // released between our link and our read: try again (a few times: others race too)
+    if (!held) {
+      if (attempt < 3) continue;
+      throw new LockError(`the lock ${p} keeps changing hands`, p, undefined, false);
+    }
+    const alive = held.owner ? ownerAlive(held.owner, host) : undefined;
+    const stale = held.unreadable === true || alive === false;
+    // a crash after the run's last record leaves a lock nobody needs: take it without asking
+    const finished = alive === false && runHasFinished(stateDir, held.owner!.runId);
+    if (stale && (takeoverStale || finished) && attempt < 3) {
+      takeOver(p, held.owner);
+      continue;
+    }
+    throw lockedError(runbook, p, held, alive, stale);
+  }
+}
+
+/** The lock's release, also run at exit: removes the lock only while it is still ours; safe to call twice. */
+function releaser(p: string, owner: LockOwner): () => void {
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    registered.delete(p);
+    try {
+      // only our own lock: after a takeover by someone else the file is theirs
+      const cur = parseOwner(readFileSync(p, 'utf8'));
+      if (cur && cur.runId === owner.runId && cur.pid === owner.pid && cur.host === owner.host) unlinkSync(p);
+    } catch {
+      /* already gone */
+    }
+  };
+  registered.set(p, release);
+  if (!exitHookInstalled) {
+    process.on('exit', onExit);
+    exitHookInstalled = true;
+  }
+  return release;
+}
+
 /**
  * Take the runbook's local lock for a run. Throws LockError when someone holds it
  * (`stale: true` when the owner is provably gone: the CLI offers a takeover).
@@ -179,47 +268,9 @@ export function acquireLocalLock(
   };
   // write the whole content to a private temp file, then link it into place: link() fails
   // atomically when the lock exists, and a lock file is never seen half written
-  const tmp = path.join(dir, `.${runbook}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  writeFileSync(tmp, JSON.stringify(owner) + '\n', { mode: 0o600, flag: 'wx' });
-  const fd = openSync(tmp, 'r');
+  const tmp = writeOwnerFile(dir, runbook, owner);
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, p);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      const held = readLocalLock(stateDir, runbook);
-      // released between our link and our read: try again (a few times: others race too)
-      if (!held) {
-        if (attempt < 3) continue;
-        throw new LockError(`the lock ${p} keeps changing hands`, p, undefined, false);
-      }
-      const alive = held.owner ? ownerAlive(held.owner, owner.host) : undefined;
-      const stale = held.unreadable === true || alive === false;
-      // a crash after the run's last record leaves a lock nobody needs: take it without asking
-      const finished = alive === false && runHasFinished(stateDir, held.owner!.runId);
-      if (stale && (opts.takeoverStale || finished) && attempt < 3) {
-        takeOver(p, held.owner);
-        continue;
-      }
-      if (held.unreadable)
-        throw new LockError(`runbook ${runbook} is locked by an unreadable lock file ${p}`, p, undefined, true);
-      const o = held.owner!;
-      const why =
-        alive === false
-          ? 'its process is gone (stale lock)'
-          : alive === undefined
-            ? 'on another machine'
-            : 'still running';
-      throw new LockError(`runbook ${runbook} is locked by ${describeOwner(o)}: ${why}`, p, o, stale);
-    }
+    linkLock(tmp, p, stateDir, runbook, owner.host, opts.takeoverStale ?? false);
   } finally {
     try {
       unlinkSync(tmp);
@@ -228,26 +279,7 @@ export function acquireLocalLock(
     }
   }
   fsyncDir(dir);
-
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    registered.delete(p);
-    try {
-      // only our own lock: after a takeover by someone else the file is theirs
-      const cur = parseOwner(readFileSync(p, 'utf8'));
-      if (cur && cur.runId === owner.runId && cur.pid === owner.pid && cur.host === owner.host) unlinkSync(p);
-    } catch {
-      /* already gone */
-    }
-  };
-  registered.set(p, release);
-  if (!exitHookInstalled) {
-    process.on('exit', onExit);
-    exitHookInstalled = true;
-  }
-  return { path: p, owner, release };
+  return { path: p, owner, release: releaser(p, owner) };
 }
 
 // Move the stale lock aside, then check it was the stale one we looked at (another process

@@ -241,21 +241,11 @@ function copyKnownHosts(
   return out;
 }
 
-export async function buildKit(opts: KitOptions): Promise<KitResult> {
-  const started = Date.now();
-  const why = cannotBuild();
-  if (why) throw new ExitError(EXIT.PROBLEMS, why);
-  const out = path.resolve(opts.out);
-  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length)) {
-    throw new ExitError(
-      EXIT.USAGE,
-      `${opts.out} already exists and is not an empty folder`,
-      'choose a new folder for the kit, or remove the old one',
-    );
-  }
-  const project = loadWithRoot([opts.root]);
+/** The site, loaded and validated: a kit is made only from runbooks without errors. */
+function loadSite(root: string): Project {
+  const project = loadWithRoot([root]);
   if (!project.site)
-    throw new ExitError(EXIT.USAGE, `no site.yaml found in or above ${opts.root}: a kit is made for a site`);
+    throw new ExitError(EXIT.USAGE, `no site.yaml found in or above ${root}: a kit is made for a site`);
   const diagnostics = validateProject(project);
   if (hasErrors(diagnostics)) {
     const first = diagnostics
@@ -269,6 +259,128 @@ export async function buildKit(opts: KitOptions): Promise<KitResult> {
       'lifeboat validate shows them all',
     );
   }
+  return project;
+}
+
+/** The project into DIR/project: its YAML (chosen inventories only) and the rehearsal history. */
+function copyProject(project: Project, inventories: string[], projectDir: string): void {
+  for (const f of projectFiles(project, new Set(inventories))) {
+    const rel = path.relative(project.root, f);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    mkdirSync(path.dirname(path.join(projectDir, rel)), { recursive: true });
+    copyFileSync(f, path.join(projectDir, rel));
+  }
+  const history = path.join(project.root, '.lifeboat', 'history.jsonl');
+  if (existsSync(history)) {
+    mkdirSync(path.join(projectDir, '.lifeboat'), { recursive: true, mode: 0o700 });
+    copyFileSync(history, path.join(projectDir, '.lifeboat', 'history.jsonl'));
+  }
+}
+
+/** lifeboat's own files, which the executable reads beside itself. */
+function copyLifeboatFiles(dir: string, version: string): void {
+  const pkg = packageRoot();
+  // dereferenced: an installed package may hold them as links (npm link, a test build)
+  cpSync(path.join(pkg, 'schemas'), path.join(dir, 'schemas'), { recursive: true, dereference: true });
+  cpSync(path.join(pkg, 'templates'), path.join(dir, 'templates'), { recursive: true, dereference: true });
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'lifeboat',
+        version,
+        private: true,
+        description: "lifeboat kit: the files the kit's executable reads beside itself",
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+/** The executable must run, and should start from its code cache: whether it did. */
+async function smokeTest(exe: string, env: NodeJS.ProcessEnv): Promise<KitResult['codeCache']> {
+  const smoke = await run(exe, ['schema', 'common'], { env: { ...env, LIFEBOAT_KIT_CACHE_REPORT: '1' } });
+  if (smoke.code !== 0)
+    throw new ExitError(
+      EXIT.INTERNAL,
+      `the kit's executable does not run (exit ${smoke.code}): ${smoke.out.slice(-1000)}`,
+    );
+  return smoke.out.includes('code cache accepted') ? 'accepted' : 'rejected';
+}
+
+/** The plan for each inventory (HTML and PDF, which must agree), from the kit's own copy of the files. */
+async function printPlans(
+  dir: string,
+  kitProject: Project,
+  inventories: string[],
+  opts: KitOptions,
+): Promise<{ inventory: string; digest: string; model: PlanModel }[]> {
+  const plans: { inventory: string; digest: string; model: PlanModel }[] = [];
+  mkdirSync(path.join(dir, PLAN_DIR));
+  for (const inventory of inventories) {
+    const html = await renderKitPlan(dir, kitProject, inventory, 'html', { now: opts.now, env: opts.env });
+    const pdf = await renderKitPlan(dir, kitProject, inventory, 'pdf', { now: opts.now, env: opts.env });
+    if (html.digest !== pdf.digest) throw new Error('the HTML and PDF plans have different digests');
+    writeFileSync(path.join(dir, PLAN_DIR, `dr-plan-${inventory}.html`), html.output);
+    writeFileSync(path.join(dir, PLAN_DIR, `dr-plan-${inventory}.pdf`), pdf.output);
+    plans.push({ inventory, digest: html.digest, model: html.model });
+  }
+  writeFileSync(path.join(dir, planDigestsFile), plans.map((p) => `${p.digest}  ${p.inventory}\n`).join(''));
+  return plans;
+}
+
+/** The manifest over everything in DIR, and the kit's digest. */
+async function writeManifest(dir: string): Promise<{ digest: string; files: string[]; bytes: number }> {
+  const { files } = listFiles(dir);
+  const hashes = await hashTree(dir, files);
+  const manifest = formatManifest(hashes);
+  writeFileSync(path.join(dir, MANIFEST), manifest);
+  const digest = kitDigest(manifest);
+  writeFileSync(path.join(dir, KIT_DIGEST), `${digest}\n`);
+  const bytes = files.reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+  return { digest, files, bytes };
+}
+
+/** The finished kit folder OUT as a tar (gzipped for .tgz/.tar.gz), written beside its name and renamed. */
+async function writeTar(out: string, given: string, log: (line: string) => void): Promise<string> {
+  const tar = path.resolve(given);
+  log(`writing ${given}…`);
+  const tmp = `${tar}.tmp`;
+  const gz = /\.(tgz|tar\.gz)$/.test(tar) ? ['-z'] : [];
+  const t = await run('tar', [
+    '--sort=name',
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    ...gz,
+    '-C',
+    path.dirname(out),
+    '-cf',
+    tmp,
+    path.basename(out),
+  ]);
+  if (t.code !== 0) {
+    rmSync(tmp, { force: true });
+    throw new ExitError(EXIT.PROBLEMS, `tar failed (exit ${t.code}): ${t.out.trim()}`);
+  }
+  renameSync(tmp, tar);
+  return tar;
+}
+
+export async function buildKit(opts: KitOptions): Promise<KitResult> {
+  const started = Date.now();
+  const why = cannotBuild();
+  if (why) throw new ExitError(EXIT.PROBLEMS, why);
+  const out = path.resolve(opts.out);
+  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length)) {
+    throw new ExitError(
+      EXIT.USAGE,
+      `${opts.out} already exists and is not an empty folder`,
+      'choose a new folder for the kit, or remove the old one',
+    );
+  }
+  const project = loadSite(opts.root);
   const inventories = chooseInventories(project, opts.inventories);
   const version = packageVersion();
 
@@ -279,104 +391,29 @@ export async function buildKit(opts: KitOptions): Promise<KitResult> {
   try {
     // the project: its YAML (chosen inventories only), the rehearsal history, the known_hosts files
     const projectDir = path.join(dir, 'project');
-    for (const f of projectFiles(project, new Set(inventories))) {
-      const rel = path.relative(project.root, f);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
-      mkdirSync(path.dirname(path.join(projectDir, rel)), { recursive: true });
-      copyFileSync(f, path.join(projectDir, rel));
-    }
-    const history = path.join(project.root, '.lifeboat', 'history.jsonl');
-    if (existsSync(history)) {
-      mkdirSync(path.join(projectDir, '.lifeboat'), { recursive: true, mode: 0o700 });
-      copyFileSync(history, path.join(projectDir, '.lifeboat', 'history.jsonl'));
-    }
+    copyProject(project, inventories, projectDir);
     const knownHosts = copyKnownHosts(project, inventories, dir, opts.env);
-    // lifeboat's own files, which the executable reads beside itself
-    const pkg = packageRoot();
-    // dereferenced: an installed package may hold them as links (npm link, a test build)
-    cpSync(path.join(pkg, 'schemas'), path.join(dir, 'schemas'), { recursive: true, dereference: true });
-    cpSync(path.join(pkg, 'templates'), path.join(dir, 'templates'), { recursive: true, dereference: true });
-    writeFileSync(
-      path.join(dir, 'package.json'),
-      JSON.stringify(
-        {
-          name: 'lifeboat',
-          version,
-          private: true,
-          description: "lifeboat kit: the files the kit's executable reads beside itself",
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    copyLifeboatFiles(dir, version);
 
     opts.log(`building the executable for ${KIT_PLATFORMS.join(', ')}…`);
     const exe = path.join(dir, 'lifeboat');
     await buildExecutable(work, exe, version, opts.log);
-    // the executable must run, and should start from its code cache
-    const smoke = await run(exe, ['schema', 'common'], { env: { ...opts.env, LIFEBOAT_KIT_CACHE_REPORT: '1' } });
-    if (smoke.code !== 0)
-      throw new ExitError(
-        EXIT.INTERNAL,
-        `the kit's executable does not run (exit ${smoke.code}): ${smoke.out.slice(-1000)}`,
-      );
-    const codeCache = smoke.out.includes('code cache accepted') ? 'accepted' : 'rejected';
+    const codeCache = await smokeTest(exe, opts.env);
 
-    // the plan, from the kit's own copy of the files
     opts.log(`printing the plan for ${inventories.join(', ')} (HTML and PDF)…`);
     const kitProject = loadWithRoot([projectDir]);
-    const plans: { inventory: string; digest: string; model: PlanModel }[] = [];
-    mkdirSync(path.join(dir, PLAN_DIR));
-    for (const inventory of inventories) {
-      const html = await renderKitPlan(dir, kitProject, inventory, 'html', { now: opts.now, env: opts.env });
-      const pdf = await renderKitPlan(dir, kitProject, inventory, 'pdf', { now: opts.now, env: opts.env });
-      if (html.digest !== pdf.digest) throw new Error('the HTML and PDF plans have different digests');
-      writeFileSync(path.join(dir, PLAN_DIR, `dr-plan-${inventory}.html`), html.output);
-      writeFileSync(path.join(dir, PLAN_DIR, `dr-plan-${inventory}.pdf`), pdf.output);
-      plans.push({ inventory, digest: html.digest, model: html.model });
-    }
-    writeFileSync(path.join(dir, planDigestsFile), plans.map((p) => `${p.digest}  ${p.inventory}\n`).join(''));
+    const plans = await printPlans(dir, kitProject, inventories, opts);
     writeFileSync(
       path.join(dir, 'EMERGENCY.txt'),
       emergencyText({ project: kitProject, inventories, knownHosts, version, plans, now: opts.now ?? new Date() }),
     );
 
-    // the manifest over everything, and the kit's digest
-    const { files } = listFiles(dir);
-    const hashes = await hashTree(dir, files);
-    const manifest = formatManifest(hashes);
-    writeFileSync(path.join(dir, MANIFEST), manifest);
-    const digest = kitDigest(manifest);
-    writeFileSync(path.join(dir, KIT_DIGEST), `${digest}\n`);
-    const bytes = files.reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    const { digest, files, bytes } = await writeManifest(dir);
     const executableBytes = statSync(exe).size;
 
     if (existsSync(out)) rmSync(out, { recursive: true });
     renameSync(dir, out);
-    let tar: string | undefined;
-    if (opts.tar) {
-      tar = path.resolve(opts.tar);
-      opts.log(`writing ${opts.tar}…`);
-      const tmp = `${tar}.tmp`;
-      const gz = /\.(tgz|tar\.gz)$/.test(tar) ? ['-z'] : [];
-      const t = await run('tar', [
-        '--sort=name',
-        '--owner=0',
-        '--group=0',
-        '--numeric-owner',
-        ...gz,
-        '-C',
-        path.dirname(out),
-        '-cf',
-        tmp,
-        path.basename(out),
-      ]);
-      if (t.code !== 0) {
-        rmSync(tmp, { force: true });
-        throw new ExitError(EXIT.PROBLEMS, `tar failed (exit ${t.code}): ${t.out.trim()}`);
-      }
-      renameSync(tmp, tar);
-    }
+    const tar = opts.tar ? await writeTar(out, opts.tar, opts.log) : undefined;
     return {
       dir: out,
       digest,

@@ -3,7 +3,8 @@
 // screen or printer. Made from the plan's view model, so its order, names and secret sources
 // are the plan's own (pure: no I/O).
 import type { Project } from '../load/project.js';
-import type { PlanModel } from '../render/plan-model.js';
+import type { Site } from '../model/types.js';
+import type { PhaseChoice, PlanModel } from '../render/plan-model.js';
 import { printable } from '../util/printable.js';
 
 export interface KnownHostsCopy {
@@ -35,6 +36,101 @@ const wrapIndent = (text: string, indent: string) =>
     .map((l) => `${indent}${printable(l)}`)
     .join('\n');
 
+/** Step 4: the site's recovery order as the plan prints it: phases, and alternatives marked as such (run one). */
+function recoveryOrder(model: PlanModel | undefined, main: string): string {
+  let t = '';
+  const facts = (rb: string) => model?.services.find((v) => v.runbooks.some((r) => r.runbook === rb));
+  const commands = (rb: string, indent: string) => {
+    t += line(`${indent}../lifeboat preflight ${rb} -i ${main}`);
+    t += line(`${indent}../lifeboat run ${rb} -i ${main} --dry-run`);
+    t += line(`${indent}../lifeboat run ${rb} -i ${main}`);
+  };
+  const about = (c: PhaseChoice) => {
+    const f = facts(c.runbook);
+    return `${printable(c.service)} (${c.tier}${f ? `, RTO ${f.rto || '-'}, RPO ${f.rpo || '-'}` : ''}; plan section ${c.section}): runbook ${c.runbook}`;
+  };
+  let n = 0;
+  for (const p of model?.phases ?? []) {
+    for (const e of p.entries) {
+      n++;
+      if (!e.alternatives) {
+        t += line(`   ${String(n).padStart(2)}. ${about(e.choices[0])}`);
+        commands(e.choices[0].runbook, '         ');
+        continue;
+      }
+      t += line(`   ${String(n).padStart(2)}. ONE of these ${e.choices.length} alternatives, not all of them:`);
+      for (const c of e.choices) {
+        t += line(`       - ${c.when ? `when ${printable(c.when)}: ` : ''}${about(c)}`);
+        commands(c.runbook, '           ');
+      }
+    }
+  }
+  if (!n) t += line('   (the plan lists no service)');
+  return t;
+}
+
+/** The secrets the runbooks ask for, each with where it comes from and which runbooks ask. */
+function secretSources(model: PlanModel | undefined): string {
+  const secrets = new Map<string, string[]>();
+  for (const rb of model?.runbooks ?? [])
+    for (const s of rb.secrets)
+      secrets.set(`${s.name}: ${s.source}`, [...(secrets.get(`${s.name}: ${s.source}`) ?? []), rb.name]);
+  if (!secrets.size) return line('  The runbooks ask for no secret.');
+  let t = line('  Secrets the runbooks ask for:');
+  for (const [what, books] of [...secrets].sort()) t += line(`    - ${printable(what)} (${books.join(', ')})`);
+  return t;
+}
+
+/** How one inventory's hosts are reached: its private keys, and where the kit holds their host keys. */
+function sshAccess(project: Project, name: string, knownHosts: KnownHostsCopy[]): string {
+  const inv = project.inventories.get(name)!.data;
+  const ids = new Set<string>();
+  if (inv.defaults?.identity_file) ids.add(inv.defaults.identity_file);
+  for (const h of Object.values(inv.hosts)) if (h.identity_file) ids.add(h.identity_file);
+  let t = line(
+    `  SSH for inventory ${name}: ` +
+      (ids.size
+        ? `private key ${[...ids].map(printable).join(', ')}`
+        : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'),
+  );
+  for (const k of knownHosts.filter((c) => c.inventory === name)) {
+    if (!k.kitPath)
+      t += line(
+        `    host keys: ${printable(k.written)} (did not exist when the kit was built: the hosts' keys must be checked by hand)`,
+      );
+    else if (k.inside) t += line(`    host keys: ${printable(k.written)} (in the kit: ${k.kitPath})`);
+    else
+      t += line(
+        `    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n` +
+          `      on a new machine: put it where the inventory looks (${printable(k.resolved)})`,
+      );
+  }
+  return t;
+}
+
+/** The site's people: who to call, the escalation, where the printed copies of the plan are. */
+function people(site: Site | undefined): string {
+  let t = '';
+  const contacts = site?.contacts ?? [];
+  if (contacts.length) {
+    t += line('  Who to call:');
+    for (const c of contacts)
+      t += line(
+        `    - ${[c.name, c.role, c.phone, c.email]
+          .filter(Boolean)
+          .map((x) => printable(String(x)))
+          .join(' · ')}`,
+      );
+  }
+  if (site?.escalation) {
+    t += line('  Escalation:');
+    t += line(wrapIndent(site.escalation, '    '));
+  }
+  if (site?.plan_copies?.length)
+    t += line(`  Printed copies of the plan: ${site.plan_copies.map((c) => printable(c)).join('; ')}`);
+  return t;
+}
+
 export function emergencyText(input: EmergencyInput): string {
   const { project, inventories } = input;
   const site = project.site?.data;
@@ -57,34 +153,7 @@ export function emergencyText(input: EmergencyInput): string {
   t += line('     ../lifeboat validate .');
   t += line('     ../lifeboat drills            # which procedures were rehearsed, and when');
   t += line(`4. For each service, in this order: check, look, then run (inventory ${main}):`);
-  // the site's recovery order as the plan prints it: phases, and alternatives marked as such (run one)
-  const facts = (rb: string) => model?.services.find((v) => v.runbooks.some((r) => r.runbook === rb));
-  const commands = (rb: string, indent: string) => {
-    t += line(`${indent}../lifeboat preflight ${rb} -i ${main}`);
-    t += line(`${indent}../lifeboat run ${rb} -i ${main} --dry-run`);
-    t += line(`${indent}../lifeboat run ${rb} -i ${main}`);
-  };
-  let n = 0;
-  for (const p of model?.phases ?? []) {
-    for (const e of p.entries) {
-      n++;
-      const about = (c: (typeof e.choices)[number]) => {
-        const f = facts(c.runbook);
-        return `${printable(c.service)} (${c.tier}${f ? `, RTO ${f.rto || '-'}, RPO ${f.rpo || '-'}` : ''}; plan section ${c.section}): runbook ${c.runbook}`;
-      };
-      if (!e.alternatives) {
-        t += line(`   ${String(n).padStart(2)}. ${about(e.choices[0])}`);
-        commands(e.choices[0].runbook, '         ');
-        continue;
-      }
-      t += line(`   ${String(n).padStart(2)}. ONE of these ${e.choices.length} alternatives, not all of them:`);
-      for (const c of e.choices) {
-        t += line(`       - ${c.when ? `when ${printable(c.when)}: ` : ''}${about(c)}`);
-        commands(c.runbook, '           ');
-      }
-    }
-  }
-  if (!n) t += line('   (the plan lists no service)');
+  t += recoveryOrder(model, main);
   t += line('   After a crash, a dropped connection or Ctrl-C:  ../lifeboat resume');
   if (!inventories.some((n) => project.inventories.get(n)?.data.environment === 'production')) {
     t += line();
@@ -93,55 +162,9 @@ export function emergencyText(input: EmergencyInput): string {
   }
   t += line();
   t += line('WHERE THE CREDENTIALS LIVE (this kit holds no secret)');
-  const secrets = new Map<string, string[]>();
-  for (const rb of model?.runbooks ?? [])
-    for (const s of rb.secrets)
-      secrets.set(`${s.name}: ${s.source}`, [...(secrets.get(`${s.name}: ${s.source}`) ?? []), rb.name]);
-  if (secrets.size) {
-    t += line('  Secrets the runbooks ask for:');
-    for (const [what, books] of [...secrets].sort()) t += line(`    - ${printable(what)} (${books.join(', ')})`);
-  } else t += line('  The runbooks ask for no secret.');
-  for (const name of inventories) {
-    const inv = project.inventories.get(name)!.data;
-    const ids = new Set<string>();
-    if (inv.defaults?.identity_file) ids.add(inv.defaults.identity_file);
-    for (const h of Object.values(inv.hosts)) if (h.identity_file) ids.add(h.identity_file);
-    t += line(
-      `  SSH for inventory ${name}: ` +
-        (ids.size
-          ? `private key ${[...ids].map(printable).join(', ')}`
-          : 'the keys in ssh-agent or ~/.ssh (no identity_file set)'),
-    );
-    for (const k of input.knownHosts.filter((c) => c.inventory === name)) {
-      if (!k.kitPath)
-        t += line(
-          `    host keys: ${printable(k.written)} (did not exist when the kit was built: the hosts' keys must be checked by hand)`,
-        );
-      else if (k.inside) t += line(`    host keys: ${printable(k.written)} (in the kit: ${k.kitPath})`);
-      else
-        t += line(
-          `    host keys: ${printable(k.written)}; a copy is in the kit: ${k.kitPath}\n` +
-            `      on a new machine: put it where the inventory looks (${printable(k.resolved)})`,
-        );
-    }
-  }
-  const contacts = site?.contacts ?? [];
-  if (contacts.length) {
-    t += line('  Who to call:');
-    for (const c of contacts)
-      t += line(
-        `    - ${[c.name, c.role, c.phone, c.email]
-          .filter(Boolean)
-          .map((x) => printable(String(x)))
-          .join(' · ')}`,
-      );
-  }
-  if (site?.escalation) {
-    t += line('  Escalation:');
-    t += line(wrapIndent(site.escalation, '    '));
-  }
-  if (site?.plan_copies?.length)
-    t += line(`  Printed copies of the plan: ${site.plan_copies.map((c) => printable(c)).join('; ')}`);
+  t += secretSources(model);
+  for (const name of inventories) t += sshAccess(project, name, input.knownHosts);
+  t += people(site);
   t += line();
   t += line('THIS KIT');
   for (const p of input.plans) t += line(`  plan digest (${p.inventory}): ${p.digest}`);

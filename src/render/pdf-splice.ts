@@ -196,6 +196,112 @@ function destsOf(pdf: ParsedPdf, catalog: PdfObject): Map<string, { page: number
   return out;
 }
 
+/** an object of one of the two prints */
+interface ObjectRef {
+  src: ParsedPdf;
+  num: number;
+}
+
+// the result's own objects: the page tree root, the destinations, the catalog; the objects kept follow them
+const PAGES = 1;
+const DESTS = 2;
+const CATALOG = 3;
+
+/**
+ * The result's object numbers: every object kept gets the next number when it is first met. A page of either
+ * print stands for the page at the same place in the result, so a reference to it goes to the page kept.
+ */
+class Renumbering {
+  /** the result's pages: `front`'s first `count`, then `whole`'s after them */
+  readonly pages: ObjectRef[];
+  /** the objects kept, in the order they were numbered */
+  readonly order: ObjectRef[] = [];
+  next = CATALOG + 1;
+  private readonly numbers = new Map<string, number>();
+  /** each page of either print → its place in the result */
+  private readonly keptPage = new Map<string, number>();
+
+  constructor(
+    private readonly whole: ParsedPdf,
+    pagesA: number[],
+    front: ParsedPdf,
+    pagesB: number[],
+    count: number,
+  ) {
+    this.pages = [
+      ...pagesB.slice(0, count).map((num) => ({ src: front, num })),
+      ...pagesA.slice(count).map((num) => ({ src: whole, num })),
+    ];
+    pagesA.forEach((n, i) => this.keptPage.set(this.key(whole, n), i));
+    pagesB.forEach((n, i) => {
+      if (i < pagesA.length) this.keptPage.set(this.key(front, n), i);
+    });
+  }
+
+  private key(src: ParsedPdf, n: number): string {
+    return `${src === this.whole ? 'A' : 'B'}${n}`;
+  }
+
+  /** the number given to an object kept (one of `order`) */
+  numbered(ref: ObjectRef): number {
+    return this.numbers.get(this.key(ref.src, ref.num))!;
+  }
+
+  /** the new number of object N of SRC (numbered now if it was not yet) */
+  numberOf(src: ParsedPdf, n: number): number {
+    const page = this.keptPage.get(this.key(src, n));
+    if (page !== undefined) {
+      const p = this.pages[page];
+      src = p.src;
+      n = p.num;
+    }
+    const k = this.key(src, n);
+    let nn = this.numbers.get(k);
+    if (nn === undefined) {
+      nn = this.next++;
+      this.numbers.set(k, nn);
+      this.order.push({ src, num: n });
+    }
+    return nn;
+  }
+}
+
+/**
+ * Every object kept, renumbered, by its new number: a page's parent is the new page tree; every other reference
+ * is renumbered, and the objects it reaches are queued as they are met.
+ */
+function copyObjects(ids: Renumbering): Map<number, string> {
+  const written = new Map<number, string>();
+  for (let i = 0; i < ids.order.length; i++) {
+    const ref = ids.order[i];
+    const { src, num } = ref;
+    const o = object(src, num);
+    const isPage = /\/Type\s*\/Page\b/.test(o.dict);
+    let dict = isPage ? o.dict.replace(/\/Parent\s+\d+\s+\d+\s+R/, '') : o.dict;
+    dict = mapOutsideStrings(dict, (code) =>
+      code.replace(REF, (_, n: string) => `${ids.numberOf(src, Number(n))} 0 R`),
+    );
+    if (isPage) dict = dict.replace(/>>\s*$/, `\n/Parent ${PAGES} 0 R>>`);
+    written.set(ids.numbered(ref), o.stream === undefined ? dict : `${dict}\nstream\n${o.stream}\nendstream`);
+  }
+  return written;
+}
+
+/** The PDF file: objects 1 to NEXT-1 from WRITTEN, the xref table and the trailer. */
+function serialize(written: Map<number, string>, next: number, infoNum: number | undefined): Buffer {
+  let out = '%PDF-1.4\n%\xd3\xeb\xe9\xe1\n';
+  const at: number[] = [];
+  for (let n = 1; n < next; n++) {
+    at[n] = out.length;
+    out += `${n} 0 obj\n${written.get(n)}\nendobj\n`;
+  }
+  const xref = out.length;
+  out += `xref\n0 ${next}\n0000000000 65535 f \n`;
+  for (let n = 1; n < next; n++) out += `${String(at[n]).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<</Size ${next}\n/Root ${CATALOG} 0 R${infoNum === undefined ? '' : `\n/Info ${infoNum} 0 R`}>>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
 /**
  * `front`'s first `count` pages, then `whole`'s pages after them: one PDF. Named
  * destinations on the replaced pages come from `front`, the others from `whole`; a reference
@@ -210,59 +316,11 @@ export function replaceFirstPages(whole: Buffer, front: Buffer, count: number): 
   const pagesB = pageList(B, catB);
   if (count < 1 || count > pagesB.length || count > pagesA.length)
     throw new SpliceError(`cannot take ${count} page(s) from a print of ${pagesB.length} into one of ${pagesA.length}`);
-  // each kept page, by the print it comes from
-  const keptPage = new Map<string, number>();
-  const finalPages: { src: ParsedPdf; num: number }[] = [];
-  pagesA.forEach((n, i) => {
-    if (i >= count) finalPages.push({ src: A, num: n });
-  });
-  finalPages.unshift(...pagesB.slice(0, count).map((n) => ({ src: B, num: n })));
-  const key = (src: ParsedPdf, n: number) => `${src === A ? 'A' : 'B'}${n}`;
-  // a page of either print stands for the page at the same place in the result
-  pagesA.forEach((n, i) => keptPage.set(key(A, n), i));
-  pagesB.forEach((n, i) => {
-    if (i < pagesA.length) keptPage.set(key(B, n), i);
-  });
-
-  // new numbers: the page tree root, the destinations, the catalog, then every object kept
-  const PAGES = 1;
-  const DESTS = 2;
-  const CATALOG = 3;
-  const numbers = new Map<string, number>();
-  const order: { src: ParsedPdf; num: number }[] = [];
-  let next = 4;
-  const numberOf = (src: ParsedPdf, n: number): number => {
-    const page = keptPage.get(key(src, n));
-    if (page !== undefined) {
-      const p = finalPages[page];
-      src = p.src;
-      n = p.num;
-    }
-    const k = key(src, n);
-    let nn = numbers.get(k);
-    if (nn === undefined) {
-      nn = next++;
-      numbers.set(k, nn);
-      order.push({ src, num: n });
-    }
-    return nn;
-  };
-  for (const p of finalPages) numberOf(p.src, p.num);
+  const ids = new Renumbering(A, pagesA, B, pagesB, count);
+  for (const p of ids.pages) ids.numberOf(p.src, p.num);
   const info = refIn(A.trailer, 'Info');
-  const infoNum = info === undefined ? undefined : numberOf(A, info);
-
-  const written = new Map<number, string>();
-  for (let i = 0; i < order.length; i++) {
-    const { src, num } = order[i];
-    const o = object(src, num);
-    const isPage = /\/Type\s*\/Page\b/.test(o.dict);
-    // a page's parent is the new page tree; every other reference is renumbered, and the
-    // objects it reaches are queued as they are met
-    let dict = isPage ? o.dict.replace(/\/Parent\s+\d+\s+\d+\s+R/, '') : o.dict;
-    dict = mapOutsideStrings(dict, (code) => code.replace(REF, (_, n: string) => `${numberOf(src, Number(n))} 0 R`));
-    if (isPage) dict = dict.replace(/>>\s*$/, `\n/Parent ${PAGES} 0 R>>`);
-    written.set(numbers.get(key(src, num))!, o.stream === undefined ? dict : `${dict}\nstream\n${o.stream}\nendstream`);
-  }
+  const infoNum = info === undefined ? undefined : ids.numberOf(A, info);
+  const written = copyObjects(ids);
 
   const dests = new Map<string, string>();
   const addDests = (src: ParsedPdf, cat: PdfObject, keep: (pageIndex: number) => boolean) => {
@@ -270,7 +328,7 @@ export function replaceFirstPages(whole: Buffer, front: Buffer, count: number): 
     for (const [name, d] of destsOf(src, cat)) {
       const idx = pages.indexOf(d.page);
       if (idx < 0 || !keep(idx)) continue;
-      dests.set(name, `[${numberOf(src, d.page)} 0 R${d.rest}]`);
+      dests.set(name, `[${ids.numberOf(src, d.page)} 0 R${d.rest}]`);
     }
   };
   addDests(B, catB, (i) => i < count);
@@ -279,22 +337,11 @@ export function replaceFirstPages(whole: Buffer, front: Buffer, count: number): 
   if (refsOf(catalogRest).length) throw new SpliceError('the catalog refers to other objects');
   written.set(
     PAGES,
-    `<</Type /Pages\n/Count ${finalPages.length}\n/Kids [${finalPages.map((p) => `${numberOf(p.src, p.num)} 0 R`).join(' ')}]>>`,
+    `<</Type /Pages\n/Count ${ids.pages.length}\n/Kids [${ids.pages.map((p) => `${ids.numberOf(p.src, p.num)} 0 R`).join(' ')}]>>`,
   );
   written.set(DESTS, `<<${[...dests].map(([n, d]) => `/${n} ${d}`).join('\n')}>>`);
   written.set(CATALOG, `<<${catalogRest.trim()}\n/Pages ${PAGES} 0 R\n/Dests ${DESTS} 0 R>>`.replace(/^<<\s*/, '<<'));
-
-  let out = '%PDF-1.4\n%\xd3\xeb\xe9\xe1\n';
-  const at: number[] = [];
-  for (let n = 1; n < next; n++) {
-    at[n] = out.length;
-    out += `${n} 0 obj\n${written.get(n)}\nendobj\n`;
-  }
-  const xref = out.length;
-  out += `xref\n0 ${next}\n0000000000 65535 f \n`;
-  for (let n = 1; n < next; n++) out += `${String(at[n]).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<</Size ${next}\n/Root ${CATALOG} 0 R${infoNum === undefined ? '' : `\n/Info ${infoNum} 0 R`}>>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
+  return serialize(written, ids.next, infoNum);
 }
 
 /** the number of pages of a PDF this module can read */

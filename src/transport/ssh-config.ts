@@ -400,6 +400,116 @@ function matchLine(
   return result && !neverMatch;
 }
 
+/** The file's text, or undefined when it cannot be read (a file with bad permissions is an error, as in ssh). */
+function openConfig(file: string, checkPermissions: boolean): string | undefined {
+  try {
+    if (checkPermissions) checkPerm(file);
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof SshConfigError) throw e;
+    return undefined;
+  }
+}
+
+/** A Host line: whether HOST matches one of its patterns and none of its negated ones. */
+function hostMatches(host: string, patterns: string[]): boolean {
+  let matched = false;
+  for (const raw of patterns) {
+    const negated = raw.startsWith('!');
+    const p = negated ? raw.slice(1) : raw;
+    if (matchPattern(host, p)) {
+      if (negated) return false;
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** Where an Include argument points: absolute, ~, or relative to ~/.ssh (user file) or /etc/ssh (system file). */
+function includePath(arg: string, user: boolean, where: string): string {
+  if (arg.startsWith('~') && !user) throw new SshConfigError(`${where}: tilde expansion not allowed in system config`);
+  return arg.startsWith('/') || arg.startsWith('~')
+    ? expandHome(arg)
+    : user
+      ? path.join(sshHome(), '.ssh', arg)
+      : path.join('/etc/ssh', arg);
+}
+
+/** ProxyCommand takes the rest of the line as written; SET: the line is in an active block. */
+function setProxyCommand(o: Options, rest: string, where: string, set: boolean): void {
+  if (!rest) throw new SshConfigError(`${where}: missing argument.`);
+  // `ProxyJump none` does not stand in a later ProxyCommand's way (ssh 9.2 behaves so)
+  if (set && o.proxyCommand === undefined && (o.proxyJump === undefined || o.proxyJump.toLowerCase() === 'none'))
+    o.proxyCommand = rest;
+}
+
+/**
+ * One keyword that sets an option: checked on every line, and the first value wins when SET (the line is in an
+ * active block). IdentityFile accumulates.
+ */
+function setOption(o: Options, keyword: string, args: string[], rest: string, where: string, set: boolean): void {
+  const one = (): string => {
+    if (args.length === 0 || args[0] === '') throw new SshConfigError(`${where}: missing argument.`);
+    if (args.length > 1) throw new SshConfigError(`${where}: keyword ${keyword} extra arguments at end of line`);
+    return args[0];
+  };
+  switch (keyword) {
+    case 'hostname': {
+      const v = one();
+      if (set && o.hostname === undefined) o.hostname = v;
+      break;
+    }
+    case 'user': {
+      const v = one();
+      if (set && o.user === undefined) o.user = v;
+      break;
+    }
+    case 'port': {
+      const v = one();
+      const p = /^\d+$/.test(v) ? Number(v) : servicePort(v);
+      if (!(p > 0 && p <= 65535)) throw new SshConfigError(`${where}: Badly formatted port number.`);
+      if (set && o.port === undefined) o.port = p;
+      break;
+    }
+    case 'identityfile': {
+      const v = one();
+      if (set && !o.identityFiles.includes(v)) o.identityFiles.push(v);
+      break;
+    }
+    case 'proxyjump': {
+      const v = rest.replace(/^[\s=]+/, '');
+      if (!v) throw new SshConfigError(`${where}: missing argument.`);
+      if (set && o.proxyJump === undefined && o.proxyCommand === undefined) o.proxyJump = v.split(/\s+/)[0];
+      break;
+    }
+    case 'userknownhostsfile':
+    case 'globalknownhostsfile': {
+      if (args.length === 0) throw new SshConfigError(`${where}: missing argument.`);
+      const key = keyword === 'userknownhostsfile' ? 'userKnownHostsFiles' : 'globalKnownHostsFiles';
+      if (set && o[key] === undefined) o[key] = args;
+      break;
+    }
+    case 'connecttimeout': {
+      const v = parseTime(one(), where);
+      if (set && o.connectTimeout === undefined) o.connectTimeout = v ?? -1;
+      break;
+    }
+    case 'hostkeyalias': {
+      const v = one();
+      if (set && o.hostKeyAlias === undefined) o.hostKeyAlias = v;
+      break;
+    }
+    case 'canonicalizehostname': {
+      const v = one();
+      if (set && o.canonicalize === undefined) o.canonicalize = v.toLowerCase();
+      break;
+    }
+    default:
+      // every other keyword is valid for ssh and changes nothing lifeboat uses
+      break;
+  }
+}
+
 function readFile(
   file: string,
   o: Options,
@@ -412,14 +522,8 @@ function readFile(
   depth: number,
 ): boolean {
   if (depth > READCONF_MAX_DEPTH) throw new SshConfigError(`Too many recursive configuration includes (${file})`);
-  let text: string;
-  try {
-    if (checkPermissions) checkPerm(file);
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (e instanceof SshConfigError) throw e;
-    return false;
-  }
+  const text = openConfig(file, checkPermissions);
+  if (text === undefined) return false;
   ctx.files.push(file);
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
@@ -431,113 +535,27 @@ function readFile(
     const set = active.v;
     // ProxyCommand (and ProxyJump's raw form) take the rest of the line as written
     if (keyword === 'proxycommand') {
-      if (!rest) throw new SshConfigError(`${where}: missing argument.`);
-      // `ProxyJump none` does not stand in a later ProxyCommand's way (ssh 9.2 behaves so)
-      if (set && o.proxyCommand === undefined && (o.proxyJump === undefined || o.proxyJump.toLowerCase() === 'none'))
-        o.proxyCommand = rest;
+      setProxyCommand(o, rest, where, set);
       continue;
     }
     const args = splitArgs(rest, where);
-    const one = (): string => {
-      if (args.length === 0 || args[0] === '') throw new SshConfigError(`${where}: missing argument.`);
-      if (args.length > 1) throw new SshConfigError(`${where}: keyword ${keyword} extra arguments at end of line`);
-      return args[0];
-    };
-    switch (keyword) {
-      case 'host': {
-        let matched = false;
-        let negatedHit = false;
-        for (const raw of args) {
-          if (neverMatch) continue;
-          const negated = raw.startsWith('!');
-          const p = negated ? raw.slice(1) : raw;
-          if (matchPattern(ctx.host, p)) {
-            if (negated) {
-              negatedHit = true;
-              break;
-            }
-            matched = true;
-          }
+    if (keyword === 'host') {
+      active.v = !neverMatch && hostMatches(ctx.host, args);
+    } else if (keyword === 'match') {
+      active.v = matchLine(o, args, ctx, lopts, where, neverMatch);
+    } else if (keyword === 'include') {
+      if (args.length === 0) throw new SshConfigError(`${where}: missing argument.`);
+      for (const arg of args) {
+        const full = includePath(arg, user, where);
+        const outer = active.v;
+        for (const f of globFiles(full)) {
+          const ok = readFile(f, o, ctx, lopts, user, true, active, neverMatch || !outer, depth + 1);
+          if (!ok && existsSync(f)) throw new SshConfigError(`Can't open user config file ${f}`);
+          active.v = outer;
         }
-        active.v = matched && !negatedHit;
-        break;
       }
-      case 'match':
-        active.v = matchLine(o, args, ctx, lopts, where, neverMatch);
-        break;
-      case 'include': {
-        if (args.length === 0) throw new SshConfigError(`${where}: missing argument.`);
-        for (const arg of args) {
-          if (arg.startsWith('~') && !user)
-            throw new SshConfigError(`${where}: tilde expansion not allowed in system config`);
-          const full =
-            arg.startsWith('/') || arg.startsWith('~')
-              ? expandHome(arg)
-              : user
-                ? path.join(sshHome(), '.ssh', arg)
-                : path.join('/etc/ssh', arg);
-          const outer = active.v;
-          for (const f of globFiles(full)) {
-            const ok = readFile(f, o, ctx, lopts, user, true, active, neverMatch || !outer, depth + 1);
-            if (!ok && existsSync(f)) throw new SshConfigError(`Can't open user config file ${f}`);
-            active.v = outer;
-          }
-        }
-        break;
-      }
-      case 'hostname': {
-        const v = one();
-        if (set && o.hostname === undefined) o.hostname = v;
-        break;
-      }
-      case 'user': {
-        const v = one();
-        if (set && o.user === undefined) o.user = v;
-        break;
-      }
-      case 'port': {
-        const v = one();
-        const p = /^\d+$/.test(v) ? Number(v) : servicePort(v);
-        if (!(p > 0 && p <= 65535)) throw new SshConfigError(`${where}: Badly formatted port number.`);
-        if (set && o.port === undefined) o.port = p;
-        break;
-      }
-      case 'identityfile': {
-        const v = one();
-        if (set && !o.identityFiles.includes(v)) o.identityFiles.push(v);
-        break;
-      }
-      case 'proxyjump': {
-        const v = rest.replace(/^[\s=]+/, '');
-        if (!v) throw new SshConfigError(`${where}: missing argument.`);
-        if (set && o.proxyJump === undefined && o.proxyCommand === undefined) o.proxyJump = v.split(/\s+/)[0];
-        break;
-      }
-      case 'userknownhostsfile':
-      case 'globalknownhostsfile': {
-        if (args.length === 0) throw new SshConfigError(`${where}: missing argument.`);
-        const key = keyword === 'userknownhostsfile' ? 'userKnownHostsFiles' : 'globalKnownHostsFiles';
-        if (set && o[key] === undefined) o[key] = args;
-        break;
-      }
-      case 'connecttimeout': {
-        const v = parseTime(one(), where);
-        if (set && o.connectTimeout === undefined) o.connectTimeout = v ?? -1;
-        break;
-      }
-      case 'hostkeyalias': {
-        const v = one();
-        if (set && o.hostKeyAlias === undefined) o.hostKeyAlias = v;
-        break;
-      }
-      case 'canonicalizehostname': {
-        const v = one();
-        if (set && o.canonicalize === undefined) o.canonicalize = v.toLowerCase();
-        break;
-      }
-      default:
-        // every other keyword is valid for ssh and changes nothing lifeboat uses
-        break;
+    } else {
+      setOption(o, keyword, args, rest, where, set);
     }
   }
   return true;

@@ -14,6 +14,7 @@ import {
   keyTypeOf,
   knownHostsName,
   KnownHostsCache,
+  type HostKeyStatus,
   type KnownHostsEntry,
   normalizeFingerprint,
   recordHostKey,
@@ -386,92 +387,19 @@ export class SshTransport implements Transport<SshHost> {
   /**
    * null when the key is acceptable, else the refusal. A revoked key is refused, pinned or not;
    * a pin must match the key, and where known_hosts has keys of that type for the host it must
-   * agree with them too (docs/SECURITY.md).
+   * agree with them too (docs/SECURITY.md). An unknown key is recorded with --accept-new-host-keys.
    */
   private verifyHostKey(host: SshHost, entries: readonly KnownHostsEntry[], key: Buffer): TransportError | null {
-    const label = describeHost(host);
-    const fp = fingerprint(key);
-    const type = keyTypeOf(key);
     const st = checkHostKey(entries, host.address, host.port, key, host.hostKeyAlias);
-    const lookup = knownHostsName(host.address, host.port, host.hostKeyAlias);
-    const removeHint = (where: string) => `ssh-keygen -R '${lookup}' -f ${where.split(':')[0]}`;
-    if (st.status === 'revoked') {
-      return new TransportError(
-        'host-key-changed',
-        host.name,
-        `REVOKED HOST KEY for ${label}: the server presents ${type} ${fp}, which is marked @revoked (${st.where}). Refusing to connect` +
-          `${host.hostKey ? ', although the inventory pins it: a revocation wins over a pin' : ''}.`,
-        fp,
-      );
-    }
-    if (host.hostKey) {
-      const pinned = normalizeFingerprint(host.hostKey);
-      if (pinned !== fp) {
-        return new TransportError(
-          'host-key-changed',
-          host.name,
-          `HOST KEY MISMATCH for ${label}: the inventory pins ${pinned} but the server presents ${type} ${fp}. ` +
-            `Someone may be intercepting the connection, or the server was rebuilt. Refusing to connect. ` +
-            `If the change is expected, verify the new key out of band and update \`host_key\` in the inventory.`,
-          fp,
-        );
-      }
-      if (st.status === 'changed') {
-        return new TransportError(
-          'host-key-changed',
-          host.name,
-          `HOST KEY DISAGREEMENT for ${label}: the inventory pins ${pinned}, which the server presents, ` +
-            `but known_hosts (${st.where}) has ${st.known.join(', ')} for it. ` +
-            'A pin and known_hosts must agree. Refusing to connect. Verify the key out of band, ' +
-            `then remove the stale known_hosts line (${removeHint(st.where)}) or correct \`host_key\`.`,
-          fp,
-        );
-      }
+    if (st.status === 'revoked') return revokedKey(host, key, st.where);
+    if (host.hostKey) return pinRefusal(host, key, st);
+    if (st.status === 'known') return null;
+    if (st.status === 'changed') return changedKey(host, key, st);
+    if (!st.ca.length && this.opts.acceptNewHostKeys) {
+      recordHostKey(host.knownHosts[0], host.address, host.port, key, host.hostKeyAlias);
       return null;
     }
-    switch (st.status) {
-      case 'known':
-        return null;
-      case 'changed': {
-        return new TransportError(
-          'host-key-changed',
-          host.name,
-          `@@@ HOST KEY CHANGED for ${label} @@@ known_hosts (${st.where}) has ${st.known.join(', ')}, ` +
-            `but the server now presents ${type} ${fp}. Someone may be intercepting the connection (man in the middle), ` +
-            `or the server was reinstalled. Refusing to connect; new keys are never accepted for a known host. ` +
-            `If the change is expected, verify the new key out of band, then remove the old entry ` +
-            `(${removeHint(st.where)}) and connect again with --accept-new-host-keys, or pin \`host_key: ${fp}\` once the old line is gone.`,
-          fp,
-        );
-      }
-      case 'unknown': {
-        if (st.ca.length) {
-          return new TransportError(
-            'host-key-unknown',
-            host.name,
-            `unknown host key for ${label}: ${type} ${fp}. known_hosts trusts a certificate authority for this host (@cert-authority, ${st.ca.join(', ')}), ` +
-              `but lifeboat's SSH library (ssh2) cannot verify host certificates, so the CA cannot vouch for this server. Refusing to connect. ` +
-              `Verify the key out of band, then pin \`host_key: ${fp}\` in the inventory or add a plain known_hosts line for it.`,
-            fp,
-          );
-        }
-        if (this.opts.acceptNewHostKeys) {
-          recordHostKey(host.knownHosts[0], host.address, host.port, key, host.hostKeyAlias);
-          return null;
-        }
-        const others = st.otherTypes.length
-          ? ` (known_hosts has other key types for it: ${st.otherTypes.join(', ')})`
-          : '';
-        return new TransportError(
-          'host-key-unknown',
-          host.name,
-          `unknown host key for ${label}: ${type} ${fp}${others}, not in ${host.knownHosts.join(', ')}. ` +
-            `Verify it out of band (on the server: ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-|-sha2-.*$/g, '')}_key.pub), ` +
-            `then run with --accept-new-host-keys or add \`host_key: ${fp}\` to the inventory.`,
-          fp,
-        );
-      }
-    }
+    return unknownKey(host, key, st);
   }
 
   // While a passphrase prompt is open every connect in progress, and every one that
@@ -553,4 +481,92 @@ function cacheKey(h: SshHost): string {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// ---- host key refusals ------------------------------------------------------------------------
+
+/** The command that removes the host's stale line from the known_hosts file of WHERE (`file:line`). */
+function removeHint(host: SshHost, where: string): string {
+  return `ssh-keygen -R '${knownHostsName(host.address, host.port, host.hostKeyAlias)}' -f ${where.split(':')[0]}`;
+}
+
+function revokedKey(host: SshHost, key: Buffer, where: string): TransportError {
+  const fp = fingerprint(key);
+  return new TransportError(
+    'host-key-changed',
+    host.name,
+    `REVOKED HOST KEY for ${describeHost(host)}: the server presents ${keyTypeOf(key)} ${fp}, which is marked @revoked (${where}). Refusing to connect` +
+      `${host.hostKey ? ', although the inventory pins it: a revocation wins over a pin' : ''}.`,
+    fp,
+  );
+}
+
+/** A pinned host: the pin must match the key, and agree with known_hosts where it has keys of that type. */
+function pinRefusal(host: SshHost, key: Buffer, st: HostKeyStatus): TransportError | null {
+  const label = describeHost(host);
+  const fp = fingerprint(key);
+  const pinned = normalizeFingerprint(host.hostKey!);
+  if (pinned !== fp) {
+    return new TransportError(
+      'host-key-changed',
+      host.name,
+      `HOST KEY MISMATCH for ${label}: the inventory pins ${pinned} but the server presents ${keyTypeOf(key)} ${fp}. ` +
+        `Someone may be intercepting the connection, or the server was rebuilt. Refusing to connect. ` +
+        `If the change is expected, verify the new key out of band and update \`host_key\` in the inventory.`,
+      fp,
+    );
+  }
+  if (st.status === 'changed') {
+    return new TransportError(
+      'host-key-changed',
+      host.name,
+      `HOST KEY DISAGREEMENT for ${label}: the inventory pins ${pinned}, which the server presents, ` +
+        `but known_hosts (${st.where}) has ${st.known.join(', ')} for it. ` +
+        'A pin and known_hosts must agree. Refusing to connect. Verify the key out of band, ' +
+        `then remove the stale known_hosts line (${removeHint(host, st.where)}) or correct \`host_key\`.`,
+      fp,
+    );
+  }
+  return null;
+}
+
+/** known_hosts has other keys of this type for the host: never accepted. */
+function changedKey(host: SshHost, key: Buffer, st: Extract<HostKeyStatus, { status: 'changed' }>): TransportError {
+  const fp = fingerprint(key);
+  return new TransportError(
+    'host-key-changed',
+    host.name,
+    `@@@ HOST KEY CHANGED for ${describeHost(host)} @@@ known_hosts (${st.where}) has ${st.known.join(', ')}, ` +
+      `but the server now presents ${keyTypeOf(key)} ${fp}. Someone may be intercepting the connection (man in the middle), ` +
+      `or the server was reinstalled. Refusing to connect; new keys are never accepted for a known host. ` +
+      `If the change is expected, verify the new key out of band, then remove the old entry ` +
+      `(${removeHint(host, st.where)}) and connect again with --accept-new-host-keys, or pin \`host_key: ${fp}\` once the old line is gone.`,
+    fp,
+  );
+}
+
+/** No key of this type for the host, and none may be recorded (or a CA is trusted for it, which ssh2 cannot check). */
+function unknownKey(host: SshHost, key: Buffer, st: Extract<HostKeyStatus, { status: 'unknown' }>): TransportError {
+  const label = describeHost(host);
+  const fp = fingerprint(key);
+  const type = keyTypeOf(key);
+  if (st.ca.length) {
+    return new TransportError(
+      'host-key-unknown',
+      host.name,
+      `unknown host key for ${label}: ${type} ${fp}. known_hosts trusts a certificate authority for this host (@cert-authority, ${st.ca.join(', ')}), ` +
+        `but lifeboat's SSH library (ssh2) cannot verify host certificates, so the CA cannot vouch for this server. Refusing to connect. ` +
+        `Verify the key out of band, then pin \`host_key: ${fp}\` in the inventory or add a plain known_hosts line for it.`,
+      fp,
+    );
+  }
+  const others = st.otherTypes.length ? ` (known_hosts has other key types for it: ${st.otherTypes.join(', ')})` : '';
+  return new TransportError(
+    'host-key-unknown',
+    host.name,
+    `unknown host key for ${label}: ${type} ${fp}${others}, not in ${host.knownHosts.join(', ')}. ` +
+      `Verify it out of band (on the server: ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-|-sha2-.*$/g, '')}_key.pub), ` +
+      `then run with --accept-new-host-keys or add \`host_key: ${fp}\` to the inventory.`,
+    fp,
+  );
 }

@@ -5,7 +5,7 @@
 //
 // This module is imported only when a terminal view is drawn (commands/run.ts makeReporter):
 // --version, validate and plain runs never load listr2.
-import { Listr, DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import { Listr, DefaultRenderer, type ListrTask, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
 import { ListrInquirerPromptAdapter } from '@listr2/prompt-adapter-inquirer';
 import type { Reporter } from '../ports.js';
 import type { ResolvedPlan } from '../model/plan.js';
@@ -98,42 +98,10 @@ export class ListrView implements Reporter, Asker {
         hostEnded: new Map(s.hosts.map((h) => [h, new Deferred<Ending>()])),
       });
     }
-    const stepTasks = [...this.steps.values()].map((l) => ({
-      title: this.stepTitle(l),
-      rendererOptions: { outputBar: opts.verbose ? Infinity : 3, persistentOutput: Boolean(opts.verbose) },
-      task: async (_: unknown, task: Wrapper) => {
-        l.task = task;
-        l.started.resolve(task);
-        if (l.hosts.length > 1) {
-          return task.newListr(
-            l.hosts.map((h) => ({
-              title: h,
-              task: async (_c: unknown, sub: Wrapper) => {
-                l.hostTask.set(h, sub);
-                const end = await Promise.race([l.hostEnded.get(h)!.promise, l.ended.promise]);
-                this.finishTask(sub, end);
-              },
-            })),
-            { concurrent: true, exitOnError: false },
-          );
-        }
-        this.finishTask(task, await l.ended.promise);
-      },
-    }));
+    const stepTasks = [...this.steps.values()].map((l) => this.stepTask(l));
     this.listr = new Listr<unknown, 'default', 'simple'>(
       [
-        {
-          title: this.clockText(),
-          // the newest lasting lines (decisions, failures, the start and the end); all of them are in `lifeboat log`
-          rendererOptions: { outputBar: NOTES, persistentOutput: true },
-          task: async (_c: unknown, task: Wrapper) => {
-            this.clockTask = task;
-            this.clockStarted.resolve(task);
-            for (const n of this.pendingNotes.splice(0)) task.output = n;
-            await this.finished.promise;
-            task.title = this.clockText();
-          },
-        },
+        this.clockTaskSpec(),
         {
           title: this.header,
           task: (_c: unknown, task: Wrapper) => task.newListr(stepTasks, { concurrent: false, exitOnError: false }),
@@ -162,6 +130,48 @@ export class ListrView implements Reporter, Asker {
       if (this.clockTask) this.clockTask.title = this.clockText();
     }, 250);
     this.timer.unref();
+  }
+
+  /** The RTO clock's task: its title counts; its output holds the notes, until the run has finished. */
+  private clockTaskSpec(): ListrTask<unknown, typeof DefaultRenderer, typeof SimpleRenderer> {
+    return {
+      title: this.clockText(),
+      // the newest lasting lines (decisions, failures, the start and the end); all of them are in `lifeboat log`
+      rendererOptions: { outputBar: NOTES, persistentOutput: true },
+      task: async (_c: unknown, task: Wrapper) => {
+        this.clockTask = task;
+        this.clockStarted.resolve(task);
+        for (const n of this.pendingNotes.splice(0)) task.output = n;
+        await this.finished.promise;
+        task.title = this.clockText();
+      },
+    };
+  }
+
+  /** A step's task: it ends when the step does; a step on several hosts has a subtask per host. */
+  private stepTask(l: StepLine): ListrTask<unknown, typeof DefaultRenderer, typeof SimpleRenderer> {
+    return {
+      title: this.stepTitle(l),
+      rendererOptions: { outputBar: this.opts.verbose ? Infinity : 3, persistentOutput: Boolean(this.opts.verbose) },
+      task: async (_: unknown, task: Wrapper) => {
+        l.task = task;
+        l.started.resolve(task);
+        if (l.hosts.length > 1) {
+          return task.newListr(
+            l.hosts.map((h) => ({
+              title: h,
+              task: async (_c: unknown, sub: Wrapper) => {
+                l.hostTask.set(h, sub);
+                const end = await Promise.race([l.hostEnded.get(h)!.promise, l.ended.promise]);
+                this.finishTask(sub, end);
+              },
+            })),
+            { concurrent: true, exitOnError: false },
+          );
+        }
+        this.finishTask(task, await l.ended.promise);
+      },
+    };
   }
 
   /**

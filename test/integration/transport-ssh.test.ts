@@ -6,8 +6,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { waitFor } from '../helpers/wait.js';
 import { SshTransport } from '../../src/transport/ssh.js';
-import { TransportError, type SshHost } from '../../src/ports.js';
+import { TransportError, type ExecResult, type SshHost } from '../../src/ports.js';
 
 let sshd: Sshd;
 let transport: SshTransport;
@@ -47,6 +48,38 @@ function remoteProcesses(token: string): string[] {
       .filter((l) => l && !l.includes('pgrep'));
   } catch {
     return []; // exit 1: nothing matched
+  }
+}
+
+/**
+ * The remote bootstrap shells of this sshd's sessions (this machine is the remote): its descendants whose command
+ * line holds the script reader (`__lb_s`).
+ */
+function bootstrapShells(s: Sshd): number[] {
+  const children = new Map<number, { pid: number; args: string }[]>();
+  for (const line of execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const ppid = Number(m[2]);
+    children.set(ppid, [...(children.get(ppid) ?? []), { pid: Number(m[1]), args: m[3] }]);
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const ch of children.get(pid) ?? []) {
+      if (ch.args.includes('__lb_s')) out.push(ch.pid);
+      walk(ch.pid);
+    }
+  };
+  walk(s.pid);
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -195,11 +228,32 @@ describe('timeout and cancel', () => {
     const gate = new Promise<void>((r) => {
       open = r;
     });
+    const before = new Set(bootstrapShells(sshd));
     const p = c.exec({ command: `touch ${marker}; echo ran`, gate });
-    await new Promise((r) => setTimeout(r, 300));
+    // the server has the exec request: its bootstrap shell runs, waiting for the script on stdin
+    // (or, were the script sent at once, has already run it)
+    const waiting = () => bootstrapShells(sshd).filter((pid) => !before.has(pid));
+    await waitFor(
+      () => waiting().length > 0 || existsSync(marker),
+      "the gated command's bootstrap shell on the server",
+    );
+    const shells = waiting();
+    // a command after it on the same connection: sshd has handled everything sent before it, so a
+    // script sent without waiting for the gate would be in the bootstrap's stdin by now
+    expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
     expect(existsSync(marker)).toBe(false);
+    expect(shells.length).toBeGreaterThan(0);
+    expect(shells.filter(alive)).toEqual(shells);
     open();
-    expect((await p).stdout).toBe('ran\n');
+    let result: ExecResult | undefined;
+    let failure: unknown;
+    void p.then(
+      (r) => (result = r),
+      (e: unknown) => (failure = e),
+    );
+    await waitFor(() => result ?? failure, 'the gated command to end');
+    expect(failure).toBeUndefined();
+    expect(result!.stdout).toBe('ran\n');
     expect(existsSync(marker)).toBe(true);
 
     const never = join(scratch, `gate-${unique()}`);
@@ -210,7 +264,8 @@ describe('timeout and cancel', () => {
       (x: unknown) => x,
     );
     expect((e as Error).message).toBe('the journal could not be written');
-    await new Promise((r) => setTimeout(r, 200));
+    // the failure comes once the channel has closed, so the remote shell has ended: had it been sent
+    // a script, the script would have run by now
     expect(existsSync(never)).toBe(false);
     // the connection is still good
     expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
