@@ -3,11 +3,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { validateProject } from '../load/validate.js';
-import { addInventoryFile, findRoot, loadProject } from '../load/project.js';
-import { formatDiagnostic, hasErrors } from '../model/diagnostic.js';
+import { addInventoryFile, findRoot, loadProject, type Project } from '../load/project.js';
+import { formatDiagnostic, hasErrors, type Diagnostic } from '../model/diagnostic.js';
 import { EXIT } from '../cli/exit.js';
 import { useColor, type CliIO } from '../cli/io.js';
-import type { PlanFormat } from '../render/plan-document.js';
+import type { PlanDoc, PlanFormat } from '../render/plan-document.js';
 import type { Paper, Printer } from '../render/pdf.js';
 import { formatFor } from '../render/formats.js';
 import { writeAtomic } from '../util/atomic-write.js';
@@ -73,26 +73,12 @@ async function makePlan(
     existsSync(abs(inventory)) &&
     statSync(abs(inventory)).isFile()
   ) {
-    const file = abs(inventory);
-    const known = [...project.inventories.values()].find((l) => path.resolve(l.file.file) === file);
-    // a lifeboat inventory, or an Ansible one (decision 0027)
-    const loaded = known ?? addInventoryFile(project, file);
-    const data = loaded?.data as { name?: unknown } | undefined;
-    const sources = new Set([
-      file,
-      ...[...(project.ansibleSources ?? [])]
-        .filter(([k]) => path.resolve(k) === file)
-        .flatMap(([, v]) => v)
-        .map((f) => path.resolve(f)),
-    ]);
-    if (!loaded || loaded.kind !== 'inventory' || typeof data?.name !== 'string') {
-      for (const d of project.diagnostics.filter((x) => sources.has(path.resolve(x.file))))
-        io.stderr.write(formatDiagnostic(d) + '\n');
+    const name = readInventoryFile(project, abs(inventory), diagnostics, io);
+    if (name === undefined) {
       err(`${inventory} is not an inventory file`);
       return EXIT.PROBLEMS;
     }
-    inventory = data.name;
-    if (!known) diagnostics.push(...project.diagnostics.filter((d) => sources.has(path.resolve(d.file))));
+    inventory = name;
   }
   if (hasErrors(diagnostics)) {
     const sources = new Map([...project.files].map(([k, v]) => [k, v.text]));
@@ -118,20 +104,60 @@ async function makePlan(
     err(`no inventory named '${inventory}' (found: ${names.join(', ') || 'none'})`);
     return EXIT.USAGE;
   }
+  const doc = await renderPlan(project, project.site, inventory, opts, io, format, printer);
+  if (typeof doc === 'number') return doc;
+  await warnAbout(project, doc, diagnostics, err);
+  return writePlan(doc, output, inventory, io, err);
+}
 
+/**
+ * `-i FILE`: the inventory file read into the project (a lifeboat inventory, or an Ansible one: decision 0027), its
+ * diagnostics counted when the site did not hold it already; its name, or undefined (its diagnostics printed) when it
+ * is not an inventory.
+ */
+function readInventoryFile(project: Project, file: string, diagnostics: Diagnostic[], io: CliIO): string | undefined {
+  const known = [...project.inventories.values()].find((l) => path.resolve(l.file.file) === file);
+  const loaded = known ?? addInventoryFile(project, file);
+  const data = loaded?.data as { name?: unknown } | undefined;
+  const sources = new Set([
+    file,
+    ...[...(project.ansibleSources ?? [])]
+      .filter(([k]) => path.resolve(k) === file)
+      .flatMap(([, v]) => v)
+      .map((f) => path.resolve(f)),
+  ]);
+  if (!loaded || loaded.kind !== 'inventory' || typeof data?.name !== 'string') {
+    for (const d of project.diagnostics.filter((x) => sources.has(path.resolve(x.file))))
+      io.stderr.write(formatDiagnostic(d) + '\n');
+    return undefined;
+  }
+  if (!known) diagnostics.push(...project.diagnostics.filter((d) => sources.has(path.resolve(d.file))));
+  return data.name;
+}
+
+/** The plan rendered; a problem with the runbooks, the templates or Chromium is said, and is the exit code. */
+async function renderPlan(
+  project: Project,
+  site: NonNullable<Project['site']>,
+  inventory: string,
+  opts: PlanCmdOptions,
+  io: CliIO,
+  format: PlanFormat,
+  printer: Promise<Printer> | undefined,
+): Promise<PlanDoc | number> {
+  const err = (msg: string) => io.stderr.write(`lifeboat plan: ${msg}\n`);
   const { renderPlanDocument } = await import('../render/plan-document.js');
   const { PlanModelError } = await import('../render/plan-model.js');
   const { TemplateSetError, defaultCacheDir } = await import('../render/engine.js');
   const { ChromiumMissingError } = await import('../render/pdf.js');
-  let doc;
   try {
-    doc = await renderPlanDocument(project, project.site, inventory, {
+    return await renderPlanDocument(project, site, inventory, {
       format,
       paper: opts.paper,
       env: io.env,
       cacheDir: defaultCacheDir(io.env),
       printer,
-      templatesDir: opts.templates ? abs(opts.templates) : undefined,
+      templatesDir: opts.templates ? path.resolve(io.cwd, opts.templates) : undefined,
       now:
         io.env.SOURCE_DATE_EPOCH && /^\d+$/.test(io.env.SOURCE_DATE_EPOCH)
           ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000)
@@ -158,6 +184,10 @@ async function makePlan(
     }
     throw e;
   }
+}
+
+/** What the plan leaves out or may be behind on: history lines skipped, warnings in the runbooks, a stale go-bag. */
+async function warnAbout(project: Project, doc: PlanDoc, diagnostics: Diagnostic[], err: (msg: string) => void) {
   if (doc.historySkipped)
     err(`warning: ${doc.historySkipped} line(s) of .lifeboat/history.jsonl are not rehearsal records and were ignored`);
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
@@ -166,12 +196,16 @@ async function makePlan(
   const { kitFreshness, describeFreshness } = await import('../kit/freshness.js');
   const fresh = kitFreshness(project, (await import('../rehearsal/history.js')).readKitRecords(project.root));
   if (fresh.stale) err(`warning: ${describeFreshness(fresh)}`);
+}
+
+/** The plan to stdout (`-o -`) or to its file, written whole or not at all. */
+function writePlan(doc: PlanDoc, output: string, inventory: string, io: CliIO, err: (msg: string) => void): number {
   if (output === '-') {
     io.stdout.write(doc.output);
     return EXIT.OK;
   }
   try {
-    writeAtomic(abs(output), doc.output, 0o644);
+    writeAtomic(path.resolve(io.cwd, output), doc.output, 0o644);
   } catch (e) {
     err(`cannot write ${output}: ${(e as Error).message}`);
     return EXIT.PROBLEMS;

@@ -8,8 +8,9 @@ import type { RunCmdOptions, RunMode } from '../session/options.js';
 import { makeOperator, makeReporter, makeTransports, warmHosts } from '../session/wiring.js';
 import { addSudoChecks } from '../session/sudo-check.js';
 import { closeAll, dials } from '../transport/registry.js';
-import { execute, afterRun, lockAndJournal } from '../session/session.js';
+import { executeHolding, lockAndJournal } from '../session/session.js';
 import { executionOrder } from '../engine/state.js';
+import type { Operator } from '../ports.js';
 
 export async function runCommand(
   runbookArg: string,
@@ -20,6 +21,29 @@ export async function runCommand(
   const prepared = await prepare(runbookArg, opts.inventory, io, { dryRun: opts.dryRun });
   for (const w of prepared.warnings)
     io.stderr.write(`${w.file}:${w.line}:${w.col}: warning: ${w.message} [${w.code}]\n`);
+  checkStepRange(prepared, opts);
+  if (opts.listSteps) return listSteps(prepared, io);
+  if (opts.dryRun) {
+    const { dryRun } = await import('../session/dry-run.js');
+    return dryRun(prepared, opts, io, mode);
+  }
+  const notes: string[] = [];
+  const { operator, interactive } = makeOperator(io, opts, (s) => notes.push(s));
+  notes.push(...(await interlockNotes(prepared, mode, opts, io, operator, interactive)));
+  if (mode === 'preflight') await preparePreflight(prepared, io);
+  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) =>
+    io.stderr.write(s + '\n'),
+  );
+  const { transports, journal, lock, stateDir, runId } = await openRun(prepared, opts, io, operator, secrets);
+  const reporter = await makeReporter(io, prepared, opts, operator, mode);
+  return executeHolding(
+    { prepared, mode, operator, interactive, journal, reporter, transports, secrets, opts, notes, runId, io, stateDir },
+    lock,
+  );
+}
+
+/** `--from` and `--to` name steps of the runbook, in that order. */
+function checkStepRange(prepared: Prepared, opts: RunCmdOptions): void {
   for (const [flag, id] of [
     ['--from', opts.from],
     ['--to', opts.to],
@@ -42,40 +66,53 @@ export async function runCommand(
     if (last < first)
       throw new ExitError(EXIT.USAGE, `--to ${opts.to} comes before --from ${opts.from}: nothing would run`);
   }
-  if (opts.listSteps) return listSteps(prepared, io);
-  if (opts.dryRun) {
-    const { dryRun } = await import('../session/dry-run.js');
-    return dryRun(prepared, opts, io, mode);
-  }
-  const notes: string[] = [];
-  const { operator, interactive } = makeOperator(io, opts, (s) => notes.push(s));
-  const rh = await import('../rehearsal/interlock.js');
-  if (mode === 'rehearsal') notes.push(...(await rh.rehearsalInterlock(prepared)));
-  if (mode === 'run')
-    notes.push(
-      ...(await rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) =>
-        io.stderr.write(s + '\n'),
-      )),
-    );
-  if (mode === 'preflight') {
-    addSudoChecks(prepared);
-    const { describeHostSources } = await import('../ui/describe.js');
-    const remote = Object.values(prepared.plan.hosts).filter(dials);
-    if (remote.length)
-      io.stdout.write(
-        `Hosts (and where each value comes from):\n${remote
-          .flatMap((h) => describeHostSources(h))
-          .map((l) => `  ${l}\n`)
-          .join('')}\n`,
-      );
-  }
-  const secrets = await resolveSecrets(prepared.plan, io, interactive ? operator : undefined, (s) =>
-    io.stderr.write(s + '\n'),
-  );
+}
 
+/** The rehearsal interlocks (src/rehearsal/interlock.ts): what they found goes into the run's notes. */
+async function interlockNotes(
+  prepared: Prepared,
+  mode: RunMode,
+  opts: RunCmdOptions,
+  io: CliIO,
+  operator: Operator,
+  interactive: boolean,
+): Promise<string[]> {
+  const rh = await import('../rehearsal/interlock.js');
+  if (mode === 'rehearsal') return rh.rehearsalInterlock(prepared);
+  if (mode === 'run')
+    return rh.productionRehearsalCheck(prepared, operator, interactive, Boolean(opts.yes), (s) =>
+      io.stderr.write(s + '\n'),
+    );
+  return [];
+}
+
+/** preflight: the sudo checks added to the plan, and the hosts shown with where each value comes from. */
+async function preparePreflight(prepared: Prepared, io: CliIO): Promise<void> {
+  addSudoChecks(prepared);
+  const { describeHostSources } = await import('../ui/describe.js');
+  const remote = Object.values(prepared.plan.hosts).filter(dials);
+  if (remote.length)
+    io.stdout.write(
+      `Hosts (and where each value comes from):\n${remote
+        .flatMap((h) => describeHostSources(h))
+        .map((l) => `  ${l}\n`)
+        .join('')}\n`,
+    );
+}
+
+/**
+ * A new run's connections, local lock and journal. The SSH handshakes start first and overlap the lock and the
+ * journal's creation (every question before the run has been asked: a passphrase prompt cannot cut into another).
+ * On failure nothing is left open.
+ */
+async function openRun(
+  prepared: Prepared,
+  opts: RunCmdOptions,
+  io: CliIO,
+  operator: Operator,
+  secrets: Record<string, string>,
+) {
   const plan = prepared.plan;
-  // the SSH handshakes start now and overlap the lock and the journal's creation (every question
-  // before the run has been asked: a passphrase prompt cannot cut into another)
   const transports = await makeTransports(io, opts, operator);
   if (!opts.from) {
     warmHosts(plan, transports);
@@ -85,9 +122,8 @@ export async function runCommand(
   const { newRunId } = await import('../journal/file-journal.js');
   const stateDir = path.resolve(opts.stateDir ?? path.join(prepared.root, '.lifeboat'));
   const runId = newRunId(plan.runbook.name);
-  let opened;
   try {
-    opened = await lockAndJournal({
+    const { journal, lock } = await lockAndJournal({
       stateDir,
       runId,
       runbook: plan.runbook.name,
@@ -95,34 +131,11 @@ export async function runCommand(
       secrets,
       takeoverStale: Boolean(opts.takeover),
     });
+    return { transports, journal, lock, stateDir, runId };
   } catch (e) {
     await closeAll(transports);
     throw e;
   }
-  const { journal, lock } = opened;
-  const reporter = await makeReporter(io, prepared, opts, operator, mode);
-  let result;
-  try {
-    result = await execute({
-      prepared,
-      mode,
-      operator,
-      interactive,
-      journal,
-      reporter,
-      transports,
-      secrets,
-      opts,
-      notes,
-      runId,
-      io,
-      stateDir,
-    });
-  } finally {
-    lock.release();
-  }
-  await afterRun(prepared, result.state, result.records, transports, opts, io, mode);
-  return result.code;
 }
 
 /**

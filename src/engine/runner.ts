@@ -594,6 +594,7 @@ export class Runner {
     await intent;
   }
 
+  /** Send a command once its intent is durable (the gate), and journal how it ended. */
   private async exec(
     host: ResolvedHost,
     st: ResolvedStep,
@@ -605,10 +606,7 @@ export class Runner {
     gate: Promise<unknown>,
   ) {
     const transport = transportFor(this.ports.transports, host);
-    const out = new StreamRedactor(this.redactor);
-    const err = new StreamRedactor(this.redactor);
-    const rep = this.ports.reporter;
-    const live = a.purpose === 'run' || a.purpose === 'rollback';
+    const live = a.purpose === 'run' || a.purpose === 'rollback' ? this.liveOutput(st.id, host.name) : undefined;
     let res: ExecResult;
     try {
       const conn = await transport.connect(host);
@@ -619,25 +617,10 @@ export class Runner {
         timeoutMs,
         signal: ac.signal,
         gate,
-        onStdout: live
-          ? (c) => {
-              const t = out.push(c);
-              if (t) rep.output(st.id, host.name, 'stdout', t);
-            }
-          : undefined,
-        onStderr: live
-          ? (c) => {
-              const t = err.push(c);
-              if (t) rep.output(st.id, host.name, 'stderr', t);
-            }
-          : undefined,
+        onStdout: live?.stdout,
+        onStderr: live?.stderr,
       });
-      if (live) {
-        const o = out.flush();
-        if (o) rep.output(st.id, host.name, 'stdout', o);
-        const e = err.flush();
-        if (e) rep.output(st.id, host.name, 'stderr', e);
-      }
+      live?.flush();
     } catch (e) {
       const kind = e instanceof TransportError ? e.kind : 'internal';
       await this.dispatch({
@@ -659,10 +642,43 @@ export class Runner {
         stdout: tail(this.redactor.redact(res.stdout), FULL),
         stderr: tail(this.redactor.redact(res.stderr), FULL),
       });
+    const ev = this.finishedEvent(st, host.name, a, res);
+    await this.dispatch(ev).catch((x) => {
+      this.fatal = x;
+      this.wake();
+    });
+    if (st.measures === 'rpo' && ev.captured && !res.simulated) await this.recordRpo();
+  }
+
+  /** A command's output shown as it comes (redacted, also across chunks), and what is left of it at the end. */
+  private liveOutput(step: string, host: string) {
+    const out = new StreamRedactor(this.redactor);
+    const err = new StreamRedactor(this.redactor);
+    const rep = this.ports.reporter;
+    return {
+      stdout: (c: string) => {
+        const t = out.push(c);
+        if (t) rep.output(step, host, 'stdout', t);
+      },
+      stderr: (c: string) => {
+        const t = err.push(c);
+        if (t) rep.output(step, host, 'stderr', t);
+      },
+      flush: () => {
+        const o = out.flush();
+        if (o) rep.output(step, host, 'stdout', o);
+        const e = err.flush();
+        if (e) rep.output(step, host, 'stderr', e);
+      },
+    };
+  }
+
+  /** How a command ended, judged: its expectation for the step's command, its exit code for a guard or a rollback. */
+  private finishedEvent(st: ResolvedStep, host: string, a: ExecAction, res: ExecResult): ExecFinishedEvent {
     const ev: ExecFinishedEvent = {
       type: 'exec-finished',
       step: st.id,
-      host: host.name,
+      host,
       attempt: a.attempt,
       purpose: a.purpose,
       exitCode: res.exitCode,
@@ -679,38 +695,39 @@ export class Runner {
       ev.ok = a.purpose !== 'skip_if';
       if (a.purpose === 'run' && st.capture) ev.captured = { name: st.capture, value: `<captured ${st.capture}>` };
     } else if (a.purpose === 'run') {
-      let check: { ok: boolean; reason?: string };
-      try {
-        check = checkExpectation(
-          renderExpectation(st.until ?? st.expect, (t) => render(t, this.ctx(st, host.name), 'text')),
-          res,
-        );
-      } catch (e) {
-        // what to compare with cannot be known (a captured value that never came): not a pass
-        check = { ok: false, reason: `cannot check the output: ${(e as Error).message}` };
-      }
-      ev.ok = check.ok;
-      ev.reason = check.reason;
-      if (st.until && !check.ok && !res.timedOut && !res.canceled) {
-        // another poll only when it fits before the deadline: the log then says "gave up", not "not yet"
-        const u = this.state.units[unitKey(st.id, host.name)];
-        const first = u.firstAt ?? this.clock.now();
-        if (pollFits(st, first, this.clock.now())) ev.pollAgain = true;
-        else
-          ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
-      }
-      if (st.until && res.timedOut)
-        ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
-      if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
+      this.judgeRun(ev, st, host, res);
     } else {
       ev.ok = res.exitCode === 0 && !res.timedOut && !res.canceled;
       if (!ev.ok) ev.reason = res.timedOut ? 'timed out' : `exit code ${res.exitCode}`;
     }
-    await this.dispatch(ev).catch((x) => {
-      this.fatal = x;
-      this.wake();
-    });
-    if (st.measures === 'rpo' && ev.captured && !res.simulated) await this.recordRpo();
+    return ev;
+  }
+
+  /** The step's command against its `expect` (or its `until`, polled to its deadline), and what it captures. */
+  private judgeRun(ev: ExecFinishedEvent, st: ResolvedStep, host: string, res: ExecResult): void {
+    let check: { ok: boolean; reason?: string };
+    try {
+      check = checkExpectation(
+        renderExpectation(st.until ?? st.expect, (t) => render(t, this.ctx(st, host), 'text')),
+        res,
+      );
+    } catch (e) {
+      // what to compare with cannot be known (a captured value that never came): not a pass
+      check = { ok: false, reason: `cannot check the output: ${(e as Error).message}` };
+    }
+    ev.ok = check.ok;
+    ev.reason = check.reason;
+    if (st.until && !check.ok && !res.timedOut && !res.canceled) {
+      // another poll only when it fits before the deadline: the log then says "gave up", not "not yet"
+      const u = this.state.units[unitKey(st.id, host)];
+      const first = u.firstAt ?? this.clock.now();
+      if (pollFits(st, first, this.clock.now())) ev.pollAgain = true;
+      else
+        ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
+    }
+    if (st.until && res.timedOut)
+      ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
+    if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
   }
 
   /** Journal the data-loss window the run now holds (after the capture that measured it). */

@@ -10,7 +10,7 @@ import { closeAll, type Transports } from '../transport/registry.js';
 import type { Project } from '../load/project.js';
 import type { HistoryRecord } from '../rehearsal/history.js';
 import type { ResolvedPlan } from '../model/plan.js';
-import { UnitStatus, initState, stepOf } from '../engine/state.js';
+import { UnitStatus, initState, stepOf, type RunState } from '../engine/state.js';
 import { drillRows, ago } from '../rehearsal/drills.js';
 import type { RehearsalState } from '../rehearsal/status.js';
 import { formatDuration } from '../util/duration.js';
@@ -111,6 +111,13 @@ export function readinessSteps(plan: ResolvedPlan): { plan: ResolvedPlan; rpoSte
   return { plan: { ...plan, steps }, rpoStep };
 }
 
+/** What one service's readiness is made of, gathered as its checks report. */
+interface Findings {
+  checks: CheckResult[];
+  reasons: string[];
+  notes: string[];
+}
+
 async function checkOne(
   project: Project,
   name: string,
@@ -148,6 +155,31 @@ async function checkOne(
   } catch (e) {
     return { ...base, ready: false, reasons: [(e as Error).message], durationMs: Date.now() - started };
   }
+  const { state, notes } = await runChecks(plan, name, secrets, io, deps, base);
+  const mayBeDown = new Set(
+    Object.entries(plan.hosts)
+      .filter(([, h]) => h.mayBeDown)
+      .map(([n]) => n),
+  );
+  judgeHosts(state, mayBeDown, base);
+  judgeChecks(plan, state, mayBeDown, base);
+  const rpo = rpoStep ? judgeRpo(plan, state, rpoStep, base) : undefined;
+  base.notes.push(...notes.filter((n) => !base.notes.includes(n)));
+  return { ...base, ready: base.reasons.length === 0, rpo, durationMs: Date.now() - started };
+}
+
+/**
+ * The checks run through the same runner as a run, with a journal in memory; a runner that throws stops the checks
+ * (a reason). The state they leave, and the notes the runner gave.
+ */
+async function runChecks(
+  plan: ResolvedPlan,
+  name: string,
+  secrets: Record<string, string>,
+  io: CliIO,
+  deps: ReadinessDeps,
+  found: Findings,
+): Promise<{ state: RunState; notes: string[] }> {
   const [{ MemoryJournal }, { Runner }] = await Promise.all([
     import('../journal/memory-journal.js'),
     import('../engine/runner.js'),
@@ -181,23 +213,27 @@ async function checkOne(
       { secrets, connectAll: true },
     ).run();
   } catch (e) {
-    base.reasons.push(`the checks stopped: ${(e as Error).message}`);
+    found.reasons.push(`the checks stopped: ${(e as Error).message}`);
   } finally {
     await closeAll(transports);
   }
-  const mayBeDown = new Set(
-    Object.entries(plan.hosts)
-      .filter(([, h]) => h.mayBeDown)
-      .map(([n]) => n),
-  );
+  return { state, notes: reporter.notes };
+}
+
+/** A host that cannot be reached is a reason, or only a note when the runbook expects it may be down. */
+function judgeHosts(state: RunState, mayBeDown: Set<string>, found: Findings): void {
   for (const [host, h] of Object.entries(state.hosts)) {
     if (h.reachable) continue;
     if (mayBeDown.has(host))
-      base.notes.push(
+      found.notes.push(
         `${host} cannot be reached (the runbook expects that it may be down): ${h.message ?? h.kind ?? ''}`.trim(),
       );
-    else base.reasons.push(`${host} cannot be reached: ${h.message ?? h.kind ?? 'no connection'}`);
+    else found.reasons.push(`${host} cannot be reached: ${h.message ?? h.kind ?? 'no connection'}`);
   }
+}
+
+/** Every check on every host, with its result; a failed one is a reason (unless its host may be down and is). */
+function judgeChecks(plan: ResolvedPlan, state: RunState, mayBeDown: Set<string>, found: Findings): void {
   for (const id of state.order) {
     const step = stepOf(plan, id)!;
     for (const host of step.hosts.length ? step.hosts : ['local']) {
@@ -212,20 +248,25 @@ async function checkOne(
               ? 'skipped'
               : 'not run';
       const detail = result === 'failed' ? (u.reason ?? firstLine(u.lastOutput)) : u.note;
-      base.checks.push({ step: id, host, result, detail });
+      found.checks.push({ step: id, host, result, detail });
       if (result === 'failed' && !(mayBeDown.has(host) && state.hosts[host]?.reachable === false))
-        base.reasons.push(`${id} on ${host}: ${detail ?? 'failed'}`);
+        found.reasons.push(`${id} on ${host}: ${detail ?? 'failed'}`);
     }
   }
-  let rpo: ReadinessRpo | undefined;
-  if (rpoStep) {
-    rpo = readinessRpo(rpoStep.id, rpoStep.capture, state.captured[rpoStep.capture], plan.runbook.rpoMs);
-    if (!rpo) base.reasons.push(`no RPO evidence: step ${rpoStep.id} did not measure the data-loss window`);
-    else if (rpo.verdict === 'past') base.reasons.push(rpo.words);
-    else if (rpo.verdict === 'not-measured') base.reasons.push(`no RPO evidence: ${rpo.words}`);
-  }
-  base.notes.push(...reporter.notes.filter((n) => !base.notes.includes(n)));
-  return { ...base, ready: base.reasons.length === 0, rpo, durationMs: Date.now() - started };
+}
+
+/** The data-loss window the RPO step measured, against the objective: no evidence, or past it, is a reason. */
+function judgeRpo(
+  plan: ResolvedPlan,
+  state: RunState,
+  rpoStep: { id: string; capture: string },
+  found: Findings,
+): ReadinessRpo | undefined {
+  const rpo = readinessRpo(rpoStep.id, rpoStep.capture, state.captured[rpoStep.capture], plan.runbook.rpoMs);
+  if (!rpo) found.reasons.push(`no RPO evidence: step ${rpoStep.id} did not measure the data-loss window`);
+  else if (rpo.verdict === 'past') found.reasons.push(rpo.words);
+  else if (rpo.verdict === 'not-measured') found.reasons.push(`no RPO evidence: ${rpo.words}`);
+  return rpo;
 }
 
 export async function readiness(

@@ -8,17 +8,17 @@ import type { RunCmdOptions, RunMode } from './options.js';
 import { DryRunTransport } from '../transport/dry-run.js';
 import { MemoryJournal } from '../journal/memory-journal.js';
 import { Runner } from '../engine/runner.js';
-import { initState, executionOrder, stepOf } from '../engine/state.js';
+import { initState, executionOrder, stepOf, type RunState } from '../engine/state.js';
 import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
 import type { Operator, Reporter, ResolvedHost } from '../ports.js';
 import { dials, oneTransportForAll } from '../transport/registry.js';
 import { render } from '../plan/template.js';
 import { stepContext, secretLabel, factsOf } from '../plan/context.js';
 import { durationShort, formatDuration } from '../util/duration.js';
-import { describeEstimateTotal, estimatedSteps, estimateTotal } from '../plan/estimates.js';
+import { describeEstimateTotal, estimatedSteps, estimateTotal, type EstimateTotal } from '../plan/estimates.js';
 import { describeTest } from '../engine/expect.js';
 import { VERSION } from '../version.js';
-import { isHostCondition, type Expectation, type ResolvedStep } from '../model/plan.js';
+import { isHostCondition, type Expectation, type ResolvedPlan, type ResolvedStep } from '../model/plan.js';
 import { operatorName } from '../ui/operator.js';
 import { stepNumbers } from '../plan/numbering.js';
 import { pointsOfNoReturn } from '../plan/gates.js';
@@ -83,10 +83,19 @@ function hostJson(h: ResolvedHost): Record<string, unknown> {
 
 export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO, mode: RunMode): Promise<number> {
   const plan = prepared.plan;
-  const transport = new DryRunTransport();
-  const journal = new MemoryJournal();
   const placeholders = Object.fromEntries(Object.keys(plan.secrets).map((n) => [n, `\u0000secret:${n}\u0000`]));
-  const operator: Operator = {
+  const { state, records } = await recordRun(plan, opts, mode, placeholders);
+  const steps = executionOrder(plan, mode).map(stepDescriber(plan, records, placeholders));
+  // the main phase's estimates against the RTO (a preflight-only run has none to add up)
+  const estimates = estimateTotal(estimatedSteps(executionOrder(plan, mode)), plan.runbook.rtoMs);
+  if (opts.format === 'json') printJson(io, plan, state.status, steps, estimates);
+  else printText(io, plan, steps, estimates);
+  return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
+}
+
+/** The dry run's operator: every gate answered yes, every manual step done, any failure or doubt ends the run. */
+function dryOperator(): Operator {
+  return {
     name: operatorName(),
     confirm: async () => ({ answer: true, auto: true }),
     manual: async (q) => ({ done: true, value: q.record ? `<typed ${q.record}>` : undefined, auto: true }),
@@ -95,6 +104,18 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     interrupt: async () => 'stop-step',
     secret: async () => '',
   };
+}
+
+/** The real engine against the recording transport and a journal in memory: what the run would send, step by step. */
+async function recordRun(
+  plan: ResolvedPlan,
+  opts: RunCmdOptions,
+  mode: RunMode,
+  placeholders: Record<string, string>,
+): Promise<{ state: RunState; records: JournalRecord[] }> {
+  const transport = new DryRunTransport();
+  const journal = new MemoryJournal();
+  const operator = dryOperator();
   const silent: Reporter = { event() {}, output() {}, note() {}, pause() {}, resume() {}, close() {} };
   const started = (await journal.append({
     type: 'run-started',
@@ -122,24 +143,31 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     { secrets: placeholders },
   );
   await runner.run();
+  return { state, records: journal.records };
+}
 
-  // put the recorded commands back with their steps
+/** How each step is shown: the recorded commands put back with their steps, and everything else the plan says. */
+function stepDescriber(
+  plan: ResolvedPlan,
+  records: JournalRecord[],
+  placeholders: Record<string, string>,
+): (s: ResolvedStep) => DryStep {
   // the commands each step sent, grouped once (not searched per step)
   const commandsOf = new Map<string, { host: string; command: string }[]>();
-  for (const r of journal.records) {
+  for (const r of records) {
     if (r.type !== 'intent' || r.purpose !== 'run') continue;
     const list = commandsOf.get(r.step) ?? [];
     list.push({ host: r.host, command: r.command });
     commandsOf.set(r.step, list);
   }
   const skipped = new Map(
-    journal.records
+    records
       .filter((r): r is Extract<JournalRecord, { type: 'step-skipped' }> => r.type === 'step-skipped')
       .map((r) => [r.step, r.note]),
   );
   const numbers = stepNumbers(plan);
   const pnr = pointsOfNoReturn(plan);
-  const steps: DryStep[] = executionOrder(plan, mode).map((s) => {
+  return (s) => {
     // the secret names (not values) must be known, or a gate or manual text naming a secret cannot be shown
     const ctx = {
       ...stepContext(plan, s, s.hosts[0], {}, placeholders),
@@ -164,12 +192,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
       confirm: text(s.confirm),
       manual: text(s.manual),
       record: s.record,
-      success:
-        s.action === 'run'
-          ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s)
-          : s.action === 'manual'
-            ? 'the operator confirms it is done'
-            : 'the operator answers yes',
+      success: successOf(s),
       timeout: s.timeoutMs && !s.until ? formatDuration(s.timeoutMs) : undefined,
       retries: s.retries || undefined,
       rollback: shell(s.rollback),
@@ -179,53 +202,76 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
       ...(s.estimateMs !== undefined ? { estimate: durationShort(s.estimateMs) } : {}),
       // reachability and captured values are known only when connected: say when it runs instead
       skipped: s.when.length ? undefined : skipped.get(s.id),
-      when: s.when.length
-        ? s.when
-            .map((c) =>
-              isHostCondition(c)
-                ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}`
-                : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ` +
-                  `${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`,
-            )
-            .join(' and ')
-        : undefined,
+      when: s.when.length ? describeWhen(s.when) : undefined,
     };
-  });
-  // the main phase's estimates against the RTO (a preflight-only run has none to add up)
-  const estimates = estimateTotal(estimatedSteps(executionOrder(plan, mode)), plan.runbook.rtoMs);
-  if (opts.format === 'json') {
-    const hosts = Object.values(plan.hosts).filter(dials).map(hostJson);
-    io.stdout.write(
-      JSON.stringify(
-        {
-          runbook: plan.runbook,
-          inventory: plan.inventory,
-          digest: plan.digest,
-          result: state.status,
-          connectionsOpened: 0,
-          hosts,
-          steps,
-          ...(estimates.estimated ? { estimates: { ...estimates, text: describeEstimateTotal(estimates) } } : {}),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
-    return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
-  }
-  const plannedCommand = (id: string, host: string) => {
-    const st = stepOf(plan, id);
-    if (!st?.run) return '';
-    return render(
-      st.run,
-      {
-        ...stepContext(plan, st, host, {}, {}),
-        secretLabel: secretLabel(plan),
-        pendingCaptured: (n: string) => `<captured ${n}>`,
-      },
-      'shell-display',
-    );
   };
+}
+
+/** What makes the step a success, in words. */
+function successOf(s: ResolvedStep): string {
+  return s.action === 'run'
+    ? describeExpectation(s.until ?? s.expect, Boolean(s.until), s)
+    : s.action === 'manual'
+      ? 'the operator confirms it is done'
+      : 'the operator answers yes';
+}
+
+/** A step's `when:` conditions, in words. */
+function describeWhen(when: ResolvedStep['when']): string {
+  return when
+    .map((c) =>
+      isHostCondition(c)
+        ? `${c.role ? `${c.role} (${c.host})` : c.host} is ${c.kind}`
+        : `${c.value.source} ${c.kind === 'equals' ? 'is' : c.kind === 'not_equals' ? 'is not' : 'matches'} ` +
+          `${c.kind === 'matches' ? `/${c.operand}/` : `'${c.operand}'`}`,
+    )
+    .join(' and ');
+}
+
+/** `--format json`: the plan, the hosts and where their values come from, the steps, the estimates. */
+function printJson(
+  io: CliIO,
+  plan: ResolvedPlan,
+  result: RunState['status'],
+  steps: DryStep[],
+  estimates: EstimateTotal,
+) {
+  const hosts = Object.values(plan.hosts).filter(dials).map(hostJson);
+  io.stdout.write(
+    JSON.stringify(
+      {
+        runbook: plan.runbook,
+        inventory: plan.inventory,
+        digest: plan.digest,
+        result,
+        connectionsOpened: 0,
+        hosts,
+        steps,
+        ...(estimates.estimated ? { estimates: { ...estimates, text: describeEstimateTotal(estimates) } } : {}),
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+/** A step's command as the plan renders it for a host (for a step the dry run skipped, which sent nothing). */
+function plannedCommand(plan: ResolvedPlan, id: string, host: string): string {
+  const st = stepOf(plan, id);
+  if (!st?.run) return '';
+  return render(
+    st.run,
+    {
+      ...stepContext(plan, st, host, {}, {}),
+      secretLabel: secretLabel(plan),
+      pendingCaptured: (n: string) => `<captured ${n}>`,
+    },
+    'shell-display',
+  );
+}
+
+/** The dry run's text: the runbook, its hosts and where each value comes from, every step, the totals. */
+function printText(io: CliIO, plan: ResolvedPlan, steps: DryStep[], estimates: EstimateTotal) {
   const w = (s = '') => io.stdout.write(s + '\n');
   w(`DRY RUN — nothing is connected to, nothing changes.`);
   w(
@@ -244,7 +290,7 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
     for (const h of remote) for (const l of describeHostSources(h)) w(`  ${l}`);
     w();
   }
-  for (const s of steps) printStep(w, s, plannedCommand);
+  for (const s of steps) printStep(w, s, (id, host) => plannedCommand(plan, id, host));
   if (estimates.estimated) {
     const e = describeEstimateTotal(estimates);
     w(`${e[0].toUpperCase()}${e.slice(1)}.`);
@@ -252,7 +298,6 @@ export async function dryRun(prepared: Prepared, opts: RunCmdOptions, io: CliIO,
   w(
     `${steps.length} steps; ${new Set(steps.flatMap((s) => s.hosts.map((h) => h.name))).size} hosts; no connection was opened.`,
   );
-  return state.status === 'succeeded' ? EXIT.OK : EXIT.PROBLEMS;
 }
 
 /** One step of the dry run's text: what it asks, where each command runs, how it succeeds, how it is undone. */

@@ -38,46 +38,8 @@ export async function prepare(
   io: CliIO,
   o: { dryRun?: boolean } = {},
 ): Promise<Prepared> {
-  let project: Project;
-  let runbookName = runbookArg;
-  if (isPath(runbookArg)) {
-    if (!existsSync(runbookArg) || !statSync(runbookArg).isFile())
-      throw new ExitError(EXIT.USAGE, `runbook file not found: ${runbookArg}`);
-    // a run reads what it uses (the whole project only when that is unclear): see loadForRun
-    project = loadForRun(findRoot(runbookArg), { file: runbookArg }) ?? loadWithRoot([runbookArg]);
-    const rel = path.relative(io.cwd, path.resolve(runbookArg)) || runbookArg;
-    const loaded = [...project.runbooks.values()].find((r) => path.resolve(r.file.file) === path.resolve(rel));
-    if (!loaded) {
-      printDiagnostics(
-        project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)),
-        project,
-        io,
-      );
-      throw new ExitError(EXIT.PROBLEMS, `${runbookArg} is not a valid runbook: nothing was run`);
-    }
-    runbookName = loaded.data.name;
-  } else {
-    const root = findRoot(io.cwd);
-    project = loadForRun(root, { name: runbookArg }) ?? loadWithRoot([root]);
-  }
-  let inventoryName = inventoryArg;
-  if (isPath(inventoryArg)) {
-    if (!existsSync(inventoryArg)) throw new ExitError(EXIT.USAGE, `inventory file not found: ${inventoryArg}`);
-    const rel = path.relative(io.cwd, path.resolve(inventoryArg)) || inventoryArg;
-    // a lifeboat inventory, or an Ansible one in INI or YAML form (decision 0027)
-    addInventoryFile(project, rel);
-    const inv = [...project.inventories.values()].find((i) => path.resolve(i.file.file) === path.resolve(rel));
-    if (!inv) {
-      const sources = new Set([rel, ...(project.ansibleSources?.get(rel) ?? [])].map((f) => path.resolve(f)));
-      printDiagnostics(
-        sortDiagnostics(project.diagnostics.filter((d) => sources.has(path.resolve(d.file)))),
-        project,
-        io,
-      );
-      throw new ExitError(EXIT.PROBLEMS, `${inventoryArg} is not a valid inventory: nothing was run`);
-    }
-    inventoryName = inv.data.name;
-  }
+  const { project, runbookName } = loadRunbook(runbookArg, io);
+  const inventoryName = isPath(inventoryArg) ? addInventory(project, inventoryArg, io) : inventoryArg;
   if (!project.runbooks.has(runbookName))
     throw new ExitError(
       EXIT.USAGE,
@@ -90,8 +52,75 @@ export async function prepare(
       `no inventory named '${inventoryName}' under ${project.root}`,
       `known: ${[...project.inventories.keys()].join(', ') || 'none'}; or give a path with -i`,
     );
+  const relevant = refuseErrors(project, runbookName, inventoryName, io);
+  // inventory paths that depend on the operator's environment are checked now (validation cannot);
+  // a dry run reads no key and connects nowhere
+  const missing = o.dryRun ? [] : checkInventoryPaths(project.inventories.get(inventoryName)!, io.env);
+  if (missing.length) {
+    printDiagnostics(missing, project, io);
+    throw new ExitError(EXIT.PROBLEMS, `the inventory names files that do not exist: nothing was run`);
+  }
+  let plan: ResolvedPlan;
+  try {
+    plan = await resolveWithSsh(project, runbookName, inventoryName, io.env);
+  } catch (e) {
+    if (e instanceof ResolveError)
+      throw new ExitError(
+        EXIT.PROBLEMS,
+        `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.col}` : ''}: ` : ''}${e.message}: nothing was run`,
+      );
+    throw e;
+  }
+  return { project, plan, root: project.root, warnings: relevant.filter((d) => d.severity === 'warning') };
+}
 
-  // only the files this run uses can block it
+/**
+ * The project a run reads, and the runbook's name: a runbook file (with what it uses; the whole project only when
+ * that is unclear), or a name looked up in the project around the current folder.
+ */
+function loadRunbook(runbookArg: string, io: CliIO): { project: Project; runbookName: string } {
+  if (!isPath(runbookArg)) {
+    const root = findRoot(io.cwd);
+    return { project: loadForRun(root, { name: runbookArg }) ?? loadWithRoot([root]), runbookName: runbookArg };
+  }
+  if (!existsSync(runbookArg) || !statSync(runbookArg).isFile())
+    throw new ExitError(EXIT.USAGE, `runbook file not found: ${runbookArg}`);
+  // a run reads what it uses (the whole project only when that is unclear): see loadForRun
+  const project = loadForRun(findRoot(runbookArg), { file: runbookArg }) ?? loadWithRoot([runbookArg]);
+  const rel = path.relative(io.cwd, path.resolve(runbookArg)) || runbookArg;
+  const loaded = [...project.runbooks.values()].find((r) => path.resolve(r.file.file) === path.resolve(rel));
+  if (!loaded) {
+    printDiagnostics(
+      project.diagnostics.filter((d) => path.resolve(d.file) === path.resolve(rel)),
+      project,
+      io,
+    );
+    throw new ExitError(EXIT.PROBLEMS, `${runbookArg} is not a valid runbook: nothing was run`);
+  }
+  return { project, runbookName: loaded.data.name };
+}
+
+/** An inventory file given by path, added to the project: its name. */
+function addInventory(project: Project, inventoryArg: string, io: CliIO): string {
+  if (!existsSync(inventoryArg)) throw new ExitError(EXIT.USAGE, `inventory file not found: ${inventoryArg}`);
+  const rel = path.relative(io.cwd, path.resolve(inventoryArg)) || inventoryArg;
+  // a lifeboat inventory, or an Ansible one in INI or YAML form (decision 0027)
+  addInventoryFile(project, rel);
+  const inv = [...project.inventories.values()].find((i) => path.resolve(i.file.file) === path.resolve(rel));
+  if (!inv) {
+    const sources = new Set([rel, ...(project.ansibleSources?.get(rel) ?? [])].map((f) => path.resolve(f)));
+    printDiagnostics(
+      sortDiagnostics(project.diagnostics.filter((d) => sources.has(path.resolve(d.file)))),
+      project,
+      io,
+    );
+    throw new ExitError(EXIT.PROBLEMS, `${inventoryArg} is not a valid inventory: nothing was run`);
+  }
+  return inv.data.name;
+}
+
+/** Refuse a run whose files have errors (only the files this run uses can block it); the diagnostics of those files. */
+function refuseErrors(project: Project, runbookName: string, inventoryName: string, io: CliIO): Diagnostic[] {
   const usedInventory = project.inventories.get(inventoryName)!;
   const used = new Set<string>(usedInventory.ansible?.sources ?? [usedInventory.file.file]);
   for (const n of includesOf(project, runbookName)) {
@@ -112,25 +141,7 @@ export async function prepare(
       'fix them, check with `lifeboat validate`, and run again',
     );
   }
-  // inventory paths that depend on the operator's environment are checked now (validation cannot);
-  // a dry run reads no key and connects nowhere
-  const missing = o.dryRun ? [] : checkInventoryPaths(project.inventories.get(inventoryName)!, io.env);
-  if (missing.length) {
-    printDiagnostics(missing, project, io);
-    throw new ExitError(EXIT.PROBLEMS, `the inventory names files that do not exist: nothing was run`);
-  }
-  let plan: ResolvedPlan;
-  try {
-    plan = await resolveWithSsh(project, runbookName, inventoryName, io.env);
-  } catch (e) {
-    if (e instanceof ResolveError)
-      throw new ExitError(
-        EXIT.PROBLEMS,
-        `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.col}` : ''}: ` : ''}${e.message}: nothing was run`,
-      );
-    throw e;
-  }
-  return { project, plan, root: project.root, warnings: relevant.filter((d) => d.severity === 'warning') };
+  return relevant;
 }
 
 /**

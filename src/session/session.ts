@@ -22,6 +22,7 @@ import { estimatesOf } from '../plan/estimates.js';
 import { mustSync } from '../engine/events.js';
 import { ExitError } from '../cli/exit.js';
 import type { FileJournal } from '../journal/file-journal.js';
+import type { ResolvedPlan } from '../model/plan.js';
 
 /** History (rehearsals and production runs) and the JUnit report, once a run has ended. */
 export async function afterRun(
@@ -78,7 +79,63 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
   const { prepared, operator, interactive, journal, reporter, transports, io } = a;
   const plan = prepared.plan;
   const records: JournalRecord[] = [...(a.replay ?? [])];
-  const recording: Journal = {
+  const recording = recordingJournal(journal, records);
+  const started = await runStarted(a, records, recording);
+  if (!a.replay) reporter.event(started);
+  const state = initState(plan, started, { defaultOnFailure: interactive ? 'ask' : 'abort' });
+  const remote = remoteLockSlot(plan, reporter);
+  const runner = new Runner(
+    plan,
+    state,
+    { transports, journal: recording, operator, reporter },
+    { secrets: a.secrets, connectAll: a.mode === 'preflight', beforeFinish: remote.release },
+  );
+  if (a.replay) await replayInto(runner, state, a.replay, a);
+
+  const onSigint = sigintHandler(runner, reporter, io);
+  process.on('SIGINT', onSigint);
+  try {
+    if (plan.lock) await takeRemoteLockOrAbort(a, runner, state, remote);
+    await runner.run();
+  } catch (e) {
+    const stop = stopOf(e);
+    if (stop) {
+      await finishEarly(runner, state, stop.result, stop.message);
+    } else {
+      await remote.release();
+      await reporter.close();
+      await closeAll(transports);
+      await journal.close().catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  await remote.release();
+  await reporter.close();
+  await closeAll(transports);
+  await journal.close();
+  return { code: printSummary(io, plan, state, records, a.runId), state, records };
+}
+
+/**
+ * A run or a resume once it holds its local lock and its journal: execute, release the lock as soon as the run
+ * ends (however it ends), then the history and the JUnit report. The exit code.
+ */
+export async function executeHolding(a: ExecuteArgs, lock: { release(): void }): Promise<number> {
+  let result;
+  try {
+    result = await execute(a);
+  } finally {
+    lock.release();
+  }
+  await afterRun(a.prepared, result.state, result.records, a.transports, a.opts, a.io, a.mode);
+  return result.code;
+}
+
+/** The journal as the runner sees it: every record appended is also kept, in order, for the summary and the history. */
+function recordingJournal(journal: Journal, records: JournalRecord[]): Journal {
+  return {
     append: async (e) => {
       const r = await journal.append(e);
       records.push(r);
@@ -86,64 +143,93 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
     },
     close: () => journal.close(),
   };
-  let found = records.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined;
-  if (!found) {
-    found = (await recording.append({
-      type: 'run-started',
-      runId: a.runId,
-      runbook: plan.runbook.name,
-      version: plan.runbook.version,
-      title: plan.runbook.title,
-      digest: plan.digest,
-      files: plan.files,
-      inventory: plan.inventory.name,
-      inventoryDigest: plan.inventoryDigest,
-      environment: plan.inventory.environment,
-      operator: operator.name,
-      lifeboatVersion: VERSION,
-      vars: topVars(prepared),
-      rtoMs: plan.runbook.rtoMs,
-      mode: a.mode,
-      fromStep: a.opts.from,
-      toStep: a.opts.to,
-      stepNumbers: Object.fromEntries(stepNumbers(plan)),
-      estimatesMs: estimatesOf(plan),
-      notes: a.notes.length ? a.notes : undefined,
-    })) as JournalRecord & RunStartedEvent;
-  }
-  const started = found!;
-  if (!a.replay) reporter.event(started);
-  const state = initState(plan, started, { defaultOnFailure: interactive ? 'ask' : 'abort' });
-  let remoteRelease: (() => Promise<void>) | undefined;
-  const releaseRemote = async () => {
-    const r = remoteRelease;
-    remoteRelease = undefined;
-    if (r)
-      await r().catch((e) =>
-        reporter.note(`could not release the lock on ${plan.lock!.host}: ${(e as Error).message}`, 'warn'),
-      );
-  };
-  const runner = new Runner(
-    plan,
-    state,
-    { transports, journal: recording, operator, reporter },
-    { secrets: a.secrets, connectAll: a.mode === 'preflight', beforeFinish: releaseRemote },
-  );
-  if (a.replay) {
-    const { apply, UnitStatus } = await import('../engine/state.js');
-    for (const r of a.replay) if (r.type !== 'run-started') apply(state, plan, r);
-    (reporter as { restore?: (steps: RunState['steps']) => void }).restore?.(state.steps);
-    const inDoubt = Object.values(state.units)
-      .filter((u) => u.status === UnitStatus.Running)
-      .map((u) => ({ step: u.step, host: u.host }));
-    await runner.dispatch({
-      type: 'resumed',
-      operator: operator.name,
-      acceptedChanges: a.resumed?.acceptedChanges,
-      inDoubt,
-    });
-  }
+}
 
+/** The run's start record: the one replayed (resume), or a new one, journaled before anything else. */
+async function runStarted(
+  a: ExecuteArgs,
+  records: JournalRecord[],
+  recording: Journal,
+): Promise<JournalRecord & RunStartedEvent> {
+  const found = records.find((r) => r.type === 'run-started') as (JournalRecord & RunStartedEvent) | undefined;
+  if (found) return found;
+  const plan = a.prepared.plan;
+  return (await recording.append({
+    type: 'run-started',
+    runId: a.runId,
+    runbook: plan.runbook.name,
+    version: plan.runbook.version,
+    title: plan.runbook.title,
+    digest: plan.digest,
+    files: plan.files,
+    inventory: plan.inventory.name,
+    inventoryDigest: plan.inventoryDigest,
+    environment: plan.inventory.environment,
+    operator: a.operator.name,
+    lifeboatVersion: VERSION,
+    vars: topVars(a.prepared),
+    rtoMs: plan.runbook.rtoMs,
+    mode: a.mode,
+    fromStep: a.opts.from,
+    toStep: a.opts.to,
+    stepNumbers: Object.fromEntries(stepNumbers(plan)),
+    estimatesMs: estimatesOf(plan),
+    notes: a.notes.length ? a.notes : undefined,
+  })) as JournalRecord & RunStartedEvent;
+}
+
+interface RemoteLockSlot {
+  hold(release: () => Promise<void>): void;
+  /** releases the lock once (before the run's last record, or when the session closes); a failure is a warning */
+  release(): Promise<void>;
+}
+
+function remoteLockSlot(plan: ResolvedPlan, reporter: Reporter): RemoteLockSlot {
+  let held: (() => Promise<void>) | undefined;
+  return {
+    hold: (release) => {
+      held = release;
+    },
+    release: async () => {
+      const r = held;
+      held = undefined;
+      if (r)
+        await r().catch((e) =>
+          reporter.note(`could not release the lock on ${plan.lock!.host}: ${(e as Error).message}`, 'warn'),
+        );
+    },
+  };
+}
+
+/** The remote lock; refused before any step, the journal says so and the run is not left looking crashed. */
+async function takeRemoteLockOrAbort(a: ExecuteArgs, runner: Runner, state: RunState, remote: RemoteLockSlot) {
+  try {
+    remote.hold(await takeRemoteLock(a.prepared.plan, a.runId, a.operator.name, a.transports, a.stateDir));
+  } catch (e) {
+    await finishEarly(runner, state, 'aborted', (e as Error).message);
+    throw e;
+  }
+}
+
+/** resume: the journal replayed into the state and the view, then the commands that were running are in doubt. */
+async function replayInto(runner: Runner, state: RunState, replay: JournalRecord[], a: ExecuteArgs) {
+  const plan = a.prepared.plan;
+  const { apply, UnitStatus } = await import('../engine/state.js');
+  for (const r of replay) if (r.type !== 'run-started') apply(state, plan, r);
+  (a.reporter as { restore?: (steps: RunState['steps']) => void }).restore?.(state.steps);
+  const inDoubt = Object.values(state.units)
+    .filter((u) => u.status === UnitStatus.Running)
+    .map((u) => ({ step: u.step, host: u.host }));
+  await runner.dispatch({
+    type: 'resumed',
+    operator: a.operator.name,
+    acceptedChanges: a.resumed?.acceptedChanges,
+    inDoubt,
+  });
+}
+
+/** Ctrl-C: the first goes to the runner (which asks, or stops the running commands); the second exits at once. */
+function sigintHandler(runner: Runner, reporter: Reporter, io: CliIO): () => void {
   let sigints = 0;
   const onSigint = () => {
     sigints++;
@@ -157,71 +243,42 @@ export async function execute(a: ExecuteArgs): Promise<{ code: number; state: Ru
       if (promptClosed(e)) onSigint();
     });
   };
-  process.on('SIGINT', onSigint);
-  try {
-    if (plan.lock) {
-      try {
-        remoteRelease = await takeRemoteLock(plan, a.runId, operator.name, transports, a.stateDir);
-      } catch (e) {
-        // refused before any step: the journal says so, the run is not left looking crashed
-        await runner
-          .dispatch({
-            type: 'run-finished',
-            result: 'aborted',
-            durationMs: Date.now() - state.startedAt,
-            message: (e as Error).message,
-          })
-          .catch(() => undefined);
-        throw e;
-      }
-    }
-    await runner.run();
-  } catch (e) {
-    if (e instanceof NonInteractiveError) {
-      await runner
-        .dispatch({
-          type: 'run-finished',
-          result: 'aborted',
-          durationMs: Date.now() - state.startedAt,
-          message: e.message,
-        })
-        .catch(() => undefined);
-    } else if (promptClosed(e)) {
-      // Ctrl-C at a question: the run stops where it stands and can be resumed there
-      await runner
-        .dispatch({
-          type: 'run-finished',
-          result: 'interrupted',
-          durationMs: Date.now() - state.startedAt,
-          message: 'stopped by the operator at a question (Ctrl-C); continue with `lifeboat resume`',
-        })
-        .catch(() => undefined);
-    } else {
-      await releaseRemote();
-      await reporter.close();
-      await closeAll(transports);
-      await journal.close().catch(() => undefined);
-      throw e;
-    }
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-  await releaseRemote();
-  await reporter.close();
-  await closeAll(transports);
-  await journal.close();
+  return onSigint;
+}
+
+/** How a run that threw stops in the journal, when it can stop there; undefined for anything else. */
+function stopOf(e: unknown): { result: 'aborted' | 'interrupted'; message: string } | undefined {
+  if (e instanceof NonInteractiveError) return { result: 'aborted', message: e.message };
+  // Ctrl-C at a question: the run stops where it stands and can be resumed there
+  if (promptClosed(e))
+    return {
+      result: 'interrupted',
+      message: 'stopped by the operator at a question (Ctrl-C); continue with `lifeboat resume`',
+    };
+  return undefined;
+}
+
+/** The run's last record for a run that ended before its steps did (best effort: the journal may be what failed). */
+async function finishEarly(runner: Runner, state: RunState, result: 'aborted' | 'interrupted', message: string) {
+  await runner
+    .dispatch({ type: 'run-finished', result, durationMs: Date.now() - state.startedAt, message })
+    .catch(() => undefined);
+}
+
+/** The summary table, and where to look next when the run did not pass; the exit code. */
+function printSummary(io: CliIO, plan: ResolvedPlan, state: RunState, records: JournalRecord[], runId: string): number {
   io.stdout.write('\n' + summaryTable(plan, state, records, useColor(io)) + '\n');
   const outcome = outcomeOf(records);
   if (!outcome.passed)
     io.stdout.write(
-      `run id ${a.runId}: \`lifeboat log ${a.runId}\` for the timeline` +
+      `run id ${runId}: \`lifeboat log ${runId}\` for the timeline` +
         (state.status === 'interrupted' || state.status === 'aborted'
-          ? `, \`lifeboat resume ${a.runId}\` to continue`
+          ? `, \`lifeboat resume ${runId}\` to continue`
           : '') +
         '\n',
     );
   // the one result: a run that reached its end with a skipped failure or an unproven "done" is not a success
-  return { code: outcome.passed ? EXIT.OK : EXIT.PROBLEMS, state, records };
+  return outcome.passed ? EXIT.OK : EXIT.PROBLEMS;
 }
 
 /** @inquirer/prompts rejects with ExitPromptError when Ctrl-C is pressed at a prompt */
