@@ -2,7 +2,7 @@
 // decided from the journal's records alone (no plan needed, so `log`, `runs`, `report`,
 // history, drills and the plan read old journals the same way the terminal summary does).
 // Nothing else derives a result: every view asks these functions.
-import type { JournalRecord } from './events.js';
+import type { JournalRecord, RunEvent } from './events.js';
 
 /** How one step ended on one host (or, for a step without hosts, how the step ended). */
 export type UnitOutcome =
@@ -74,142 +74,119 @@ export interface JournalState {
 
 const STEPLESS = '';
 
-export function journalState(records: readonly JournalRecord[]): JournalState {
-  const js: JournalState = { steps: [], units: new Map() };
-  let order = 0;
-  const stepUnits = (step: string) => {
-    let m = js.units.get(step);
+type Of<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
+/** The units met so far, made on first mention, in the order they were mentioned. */
+class Units {
+  readonly js: JournalState = { steps: [], units: new Map() };
+  private order = 0;
+
+  private ofStep(step: string): Map<string, UnitFold> {
+    let m = this.js.units.get(step);
     if (!m) {
       m = new Map();
-      js.units.set(step, m);
-      js.steps.push(step);
+      this.js.units.set(step, m);
+      this.js.steps.push(step);
     }
     return m;
-  };
-  const unit = (step: string, host: string) => {
-    const m = stepUnits(step);
+  }
+
+  /** one host's unit of a step; STEPLESS for the step as a whole */
+  get(step: string, host: string): UnitFold {
+    const m = this.ofStep(step);
     let u = m.get(host);
     if (!u) {
-      u = { step, host: host === STEPLESS ? undefined : host, outcome: 'not-run', order: order++ };
+      u = { step, host: host === STEPLESS ? undefined : host, outcome: 'not-run', order: this.order++ };
       m.set(host, u);
     }
     return u;
-  };
-  const hostUnits = (step: string) => [...stepUnits(step).entries()].filter(([h]) => h !== STEPLESS).map(([, u]) => u);
-  for (const r of records) {
-    switch (r.type) {
-      case 'step-started': {
-        const u = unit(r.step, STEPLESS);
-        if (u.outcome === 'not-run') u.outcome = 'running';
-        break;
-      }
-      case 'step-skipped':
-        if (r.host) {
-          const u = unit(r.step, r.host);
-          u.outcome = 'skipped';
-          u.reason = r.note;
-        } else {
-          const u = unit(r.step, STEPLESS);
-          u.outcome = 'skipped';
-          u.reason = r.note;
-          for (const h of hostUnits(r.step))
-            if (h.outcome === 'not-run' || h.outcome === 'running') {
-              h.outcome = 'skipped';
-              h.reason = r.note;
-            }
-        }
-        break;
-      case 'confirmed':
-        if (!r.answer) {
-          const u = unit(r.step, STEPLESS);
-          u.outcome = 'declined';
-          u.reason = `answered no to "${r.question}"`;
-          u.by = r.by;
-        }
-        break;
-      case 'manual-done':
-        if (!r.done) {
-          const u = unit(r.step, STEPLESS);
-          u.outcome = 'declined';
-          u.reason = 'not done';
-          u.by = r.by;
-        }
-        break;
-      case 'intent':
-        if (r.purpose !== 'rollback') {
-          const u = unit(r.step, r.host);
-          u.outcome = 'running';
-        }
-        break;
-      case 'exec-finished': {
-        if (r.purpose === 'rollback') break;
-        const u = unit(r.step, r.host);
-        if (r.purpose === 'skip_if') {
-          if (r.ok) {
-            u.outcome = 'skipped';
-            u.reason = 'its skip_if guard held';
-          }
-          break;
-        }
-        if (r.ok) {
-          u.outcome = 'ok';
-          u.reason = undefined;
-        } else if (r.canceled) {
-          u.outcome = 'in-doubt';
-          u.reason = 'stopped while running';
-        } else if (!r.pollAgain) {
-          u.outcome = 'failed';
-          u.reason = r.reason ?? `exit code ${r.exitCode}`;
-        }
-        break;
-      }
-      case 'exec-error':
-        if (r.purpose === 'run' || r.purpose === 'skip_if') {
-          const u = unit(r.step, r.host);
-          u.outcome = 'failed';
-          u.reason = r.message;
-        }
-        break;
-      case 'step-finished': {
-        const u = unit(r.step, STEPLESS);
-        u.outcome = r.result === 'ok' ? 'ok' : r.result === 'skipped' ? 'skipped' : 'failed';
-        break;
-      }
-      case 'failure-decision': {
-        const failed = hostUnits(r.step).filter((u) => u.outcome === 'failed' && (!r.host || u.host === r.host));
-        for (const u of failed) {
-          if (r.choice === 'retry') u.outcome = 'running';
-          else if (r.choice === 'skip') {
-            u.outcome = 'failed-skipped';
-            u.by = r.by;
-          } else if (r.choice === 'continue') u.outcome = 'allowed-failure';
-        }
-        break;
-      }
-      case 'in-doubt': {
-        const u = unit(r.step, r.host);
-        if (r.choice === 'done') {
-          u.outcome = 'marked-done';
-          u.by = r.by;
-          u.reason = `marked done by ${r.by} after a stop, without evidence`;
-        } else if (r.choice === 'abort') u.outcome = 'in-doubt';
-        else u.outcome = 'running';
-        break;
-      }
-      case 'resumed':
-        js.finished = undefined;
-        for (const d of r.inDoubt) {
-          const u = unit(d.step, d.host);
-          u.outcome = 'in-doubt';
-        }
-        break;
-      case 'run-finished':
-        js.finished = { result: r.result, message: r.message };
-        break;
-      default:
-        break;
-    }
   }
+
+  hosts(step: string): UnitFold[] {
+    return [...this.ofStep(step).entries()].filter(([h]) => h !== STEPLESS).map(([, u]) => u);
+  }
+}
+
+const set = (u: UnitFold, outcome: UnitOutcome, reason?: string, by?: string) => {
+  u.outcome = outcome;
+  u.reason = reason;
+  if (by !== undefined) u.by = by;
+};
+
+function foldSkipped(us: Units, r: Of<'step-skipped'>): void {
+  if (r.host) return set(us.get(r.step, r.host), 'skipped', r.note);
+  set(us.get(r.step, STEPLESS), 'skipped', r.note);
+  for (const h of us.hosts(r.step)) if (h.outcome === 'not-run' || h.outcome === 'running') set(h, 'skipped', r.note);
+}
+
+function foldExecFinished(us: Units, r: Of<'exec-finished'>): void {
+  if (r.purpose === 'rollback') return;
+  const u = us.get(r.step, r.host);
+  if (r.purpose === 'skip_if') {
+    if (r.ok) set(u, 'skipped', 'its skip_if guard held');
+  } else if (r.ok) set(u, 'ok');
+  else if (r.canceled) set(u, 'in-doubt', 'stopped while running');
+  else if (!r.pollAgain) set(u, 'failed', r.reason ?? `exit code ${r.exitCode}`);
+}
+
+function foldFailureDecision(us: Units, r: Of<'failure-decision'>): void {
+  for (const u of us.hosts(r.step)) {
+    if (u.outcome !== 'failed' || (r.host && u.host !== r.host)) continue;
+    if (r.choice === 'retry') u.outcome = 'running';
+    else if (r.choice === 'skip') {
+      u.outcome = 'failed-skipped';
+      u.by = r.by;
+    } else if (r.choice === 'continue') u.outcome = 'allowed-failure';
+  }
+}
+
+function foldInDoubt(us: Units, r: Of<'in-doubt'>): void {
+  const u = us.get(r.step, r.host);
+  if (r.choice === 'done') {
+    u.outcome = 'marked-done';
+    u.by = r.by;
+    u.reason = `marked done by ${r.by} after a stop, without evidence`;
+  } else u.outcome = r.choice === 'abort' ? 'in-doubt' : 'running';
+}
+
+/** What each record does to the units (records not listed change no outcome). */
+const FOLD: { [T in RunEvent['type']]?: (us: Units, r: Of<T>) => void } = {
+  'step-started': (us, r) => {
+    const u = us.get(r.step, STEPLESS);
+    if (u.outcome === 'not-run') u.outcome = 'running';
+  },
+  'step-skipped': foldSkipped,
+  confirmed: (us, r) => {
+    if (!r.answer) set(us.get(r.step, STEPLESS), 'declined', `answered no to "${r.question}"`, r.by);
+  },
+  'manual-done': (us, r) => {
+    if (!r.done) set(us.get(r.step, STEPLESS), 'declined', 'not done', r.by);
+  },
+  intent: (us, r) => {
+    if (r.purpose !== 'rollback') us.get(r.step, r.host).outcome = 'running';
+  },
+  'exec-finished': foldExecFinished,
+  'exec-error': (us, r) => {
+    if (r.purpose === 'run' || r.purpose === 'skip_if') set(us.get(r.step, r.host), 'failed', r.message);
+  },
+  'step-finished': (us, r) => {
+    us.get(r.step, STEPLESS).outcome = r.result === 'ok' ? 'ok' : r.result === 'skipped' ? 'skipped' : 'failed';
+  },
+  'failure-decision': foldFailureDecision,
+  'in-doubt': foldInDoubt,
+  resumed: (us, r) => {
+    us.js.finished = undefined;
+    for (const d of r.inDoubt) us.get(d.step, d.host).outcome = 'in-doubt';
+  },
+  'run-finished': (us, r) => {
+    us.js.finished = { result: r.result, message: r.message };
+  },
+};
+
+export function journalState(records: readonly JournalRecord[]): JournalState {
+  const us = new Units();
+  for (const r of records) (FOLD[r.type] as ((us: Units, r: RunEvent) => void) | undefined)?.(us, r);
+  const js = us.js;
   // commands sent and never answered: in doubt
   for (const m of js.units.values())
     for (const u of m.values())

@@ -121,3 +121,91 @@ describe('runOutcome', () => {
     expect(runOutcome(journalState(r.records.slice(0, -1))).result).toBe('unfinished');
   });
 });
+
+describe('journalState: how one command ends decides its unit', () => {
+  const rec = (seq: number, r: Record<string, unknown>) => ({ seq, at: '2026-12-07T06:00:00Z', ...r }) as JournalRecord;
+  const sent = (purpose: 'run' | 'skip_if' | 'rollback') => ({
+    type: 'intent',
+    step: 's',
+    host: 'h',
+    attempt: 1,
+    command: 'x',
+    purpose,
+  });
+  const ended = (purpose: 'run' | 'skip_if' | 'rollback', e: Record<string, unknown>) => ({
+    type: 'exec-finished',
+    step: 's',
+    host: 'h',
+    attempt: 1,
+    purpose,
+    exitCode: 0,
+    timedOut: false,
+    canceled: false,
+    signal: null,
+    durationMs: 5,
+    stdoutTail: '',
+    stderrTail: '',
+    ok: true,
+    ...e,
+  });
+  const cases: [string, Record<string, unknown>[], string, string | undefined][] = [
+    ['ok', [sent('run'), ended('run', {})], 'ok', undefined],
+    ['failed', [sent('run'), ended('run', { ok: false, exitCode: 3 })], 'failed', 'exit code 3'],
+    [
+      'failed, with its reason',
+      [sent('run'), ended('run', { ok: false, reason: 'stdout was "no"' })],
+      'failed',
+      'stdout was "no"',
+    ],
+    [
+      'stopped by Ctrl-C: in doubt, not failed',
+      [sent('run'), ended('run', { ok: false, canceled: true, exitCode: null })],
+      'in-doubt',
+      'stopped while running',
+    ],
+    [
+      'polling, not yet: still running',
+      [sent('run'), ended('run', { ok: false, pollAgain: true })],
+      'running',
+      undefined,
+    ],
+    ['its skip_if guard held', [sent('skip_if'), ended('skip_if', {})], 'skipped', 'its skip_if guard held'],
+    [
+      'its skip_if guard did not hold, then it ran',
+      [sent('skip_if'), ended('skip_if', { ok: false, exitCode: 1 }), sent('run'), ended('run', {})],
+      'ok',
+      undefined,
+    ],
+    [
+      'a rollback changes nothing',
+      [sent('run'), ended('run', {}), sent('rollback'), ended('rollback', { ok: false })],
+      'ok',
+      undefined,
+    ],
+    [
+      'connection lost',
+      [
+        sent('run'),
+        {
+          type: 'exec-error',
+          step: 's',
+          host: 'h',
+          attempt: 1,
+          purpose: 'run',
+          kind: 'connection-lost',
+          message: 'gone',
+        },
+      ],
+      'failed',
+      'gone',
+    ],
+  ];
+  for (const [name, records, outcome, reason] of cases) {
+    it(name, () => {
+      const js = journalState(records.map((r, i) => rec(i + 1, r)));
+      const u = js.units.get('s')?.get('h');
+      expect(u?.outcome).toBe(outcome);
+      expect(u?.reason).toBe(reason);
+    });
+  }
+});
