@@ -241,19 +241,6 @@ export function finishedRunIds(stateDir: string): string[] {
     .map((r) => r.id);
 }
 
-/**
- * The newest run that did not finish (crashed, interrupted, or aborted by a person or a refused gate) and is not
- * running now: what `resume` with no id continues.
- */
-export function newestUnfinishedRun(
-  stateDir: string,
-  opts: Omit<SummarizeOptions, 'stateDir'> = {},
-): RunSummary | undefined {
-  return listRuns(stateDir, opts).find(
-    (r) => r.state === 'crashed' || r.state === 'interrupted' || r.state === 'aborted',
-  );
-}
-
 // ---- words -----------------------------------------------------------------------
 
 /** `+00:03.2`, `+12:05.0`, `+1:02:03.4` */

@@ -430,6 +430,26 @@ describe('gates and manual steps without a person', () => {
     expect(summaryLine(again.stdout)).toMatch(/^SUCCEEDED: gated@1\.0\.0 in [1-9]/);
   });
 
+  it('resume with no run id takes the newest run, never an older one by surprise', async () => {
+    const p = project();
+    p.write('rb.yaml', gated);
+    const aborted = await p.run('gated');
+    expect(aborted.code, aborted.out).toBe(1);
+    const id = /`lifeboat resume (\S+)` to continue/.exec(aborted.stdout)?.[1];
+    // a later run that succeeded is the newest: there is nothing to resume, and the older aborted run is not taken
+    p.write('rb.yaml', gated.replace('confirm: Promote the standby now?', 'run: "true"\n    on: t'));
+    expect((await p.run('gated')).code).toBe(0);
+    const none = await p.cli(['resume', '--plain', '--yes']);
+    expect(none.code, none.out).toBe(1);
+    expect(none.stderr).toMatch(/the newest run, \S+, has succeeded: nothing to resume/);
+    expect(p.has('after')).toBe(true);
+    // named, the older run is resumed
+    p.write('rb.yaml', gated);
+    const named = await p.cli(['resume', id!, '--plain', '--yes']);
+    expect(named.code, named.out).toBe(0);
+    expect(summaryLine(named.stdout)).toMatch(/^SUCCEEDED: gated@1\.0\.0/);
+  });
+
   const manual = runbookYaml({
     name: 'manual',
     steps: `
