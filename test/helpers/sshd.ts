@@ -65,6 +65,16 @@ export function loopbackAddress(i: number): string {
   return `127.0.${Math.floor((i - 1) / 254)}.${((i - 1) % 254) + 1}`;
 }
 
+/**
+ * `address` when the sshd answers on every 127.0.0.x; otherwise the test fails here, naming why,
+ * rather than quietly using 127.0.0.1 for a second host (which would make it the first).
+ */
+export function loopbackOnly(s: Pick<Sshd, 'allLoopback'>, address: string): string {
+  if (!s.allLoopback)
+    throw new Error(`the test sshd answers on 127.0.0.1 only (\`rdomain lo\` failed): ${address} is needed`);
+  return address;
+}
+
 const running = new Set<ChildProcess>();
 // A crashed test run must not leave sshd processes behind.
 process.once('exit', () => {

@@ -18,7 +18,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { tmpdir, hostname } from 'node:os';
 import path from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { loopbackOnly, startSshd, type Sshd } from '../helpers/sshd.js';
 import { cliPath } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { readJournal } from '../../src/journal/file-journal.js';
@@ -131,7 +131,7 @@ environment: rehearsal
 defaults: { user: ${sshd.user}, port: ${sshd.port}, identity_file: ${sshd.clientKeyPath} }
 hosts:
   h1: { address: 127.0.0.1 }
-  h2: { address: ${sshd.allLoopback ? '127.0.0.2' : '127.0.0.1'} }
+  h2: { address: ${loopbackOnly(sshd, '127.0.0.2')} }
 known_hosts: ${sshd.knownHostsPath}
 connect_timeout: 5s
 vars:

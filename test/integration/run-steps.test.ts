@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor, sleep } from '../helpers/wait.js';
-import { useSshdProjects, runbookYaml, resultOf, summaryLine, remoteProcesses, pgrep } from '../helpers/project.js';
+import { useSshdProjects, runbookYaml, resultOf, summaryLine, pgrep } from '../helpers/project.js';
 
 const lab = useSshdProjects();
 const project = lab.project;
@@ -202,7 +202,8 @@ describe('polling, timeouts and retries', () => {
     expect(r.stdout).not.toMatch(/unreachable/i);
     expect(p.has('after')).toBe(false);
     // the signal travels through sshd: allow it a moment, far less than the 300 s the sleep would last
-    const left = () => remoteProcesses(lab.sshd.pid, /\bsleep 300\b/);
+    // the whole process table: a process that lost its parent (re-parented to init) counts too
+    const left = () => pgrep('^sleep 300$');
     await waitFor(() => left().length === 0, 'sleep 300 to be gone', 5000).catch(() => undefined);
     expect(left()).toEqual([]);
   });
@@ -226,7 +227,7 @@ describe('polling, timeouts and retries', () => {
     expect(r.code, r.out).toBe(1);
     expect(r.stdout).toMatch(/^stubborn\s+h1\s+FAILED\s+\S+\s+timed out/m);
     // the background sleep is orphaned (its parent shell exits): not below the sshd any more, so by name
-    const left = () => [...remoteProcesses(lab.sshd.pid, /\bsleep 304\b/).map((r) => r.pid), ...pgrep('^sleep 303$')];
+    const left = () => [...pgrep('^sleep 304$'), ...pgrep('^sleep 303$')];
     await waitFor(() => left().length === 0, 'the sleeps to be gone', 5000).catch(() => undefined);
     expect(left()).toEqual([]);
   });

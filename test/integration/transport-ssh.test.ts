@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { loopbackOnly, startSshd, type Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 import { TransportError, type ExecResult, type SshHost } from '../../src/ports.js';
@@ -315,8 +315,7 @@ describe('connections', () => {
   test('many hosts in parallel through 127.0.0.x', async () => {
     const t = new SshTransport({ agentSocket: null });
     const n = 20;
-    // without `rdomain lo` only 127.0.0.1 answers: same test, one address
-    const addr = (i: number) => (sshd.allLoopback ? `127.0.0.${i}` : '127.0.0.1');
+    const addr = (i: number) => loopbackOnly(sshd, `127.0.0.${i}`);
     const hosts = Array.from({ length: n }, (_, i) => hostOf(sshd, { name: `h${i + 1}`, address: addr(i + 1) }));
     const results = await Promise.all(
       hosts.map(async (h) => {
@@ -338,7 +337,7 @@ describe('connections', () => {
   test('jump host: the target is reached through the jump connection', async () => {
     const t = new SshTransport({ agentSocket: null });
     const jump = hostOf(sshd, { name: 'bastion', address: '127.0.0.1' });
-    const target = hostOf(sshd, { name: 'inner', address: sshd.allLoopback ? '127.0.0.3' : '127.0.0.1', jump });
+    const target = hostOf(sshd, { name: 'inner', address: loopbackOnly(sshd, '127.0.0.3'), jump });
     const c = await t.connect(target);
     const r = await c.exec({ command: 'echo $SSH_CONNECTION' });
     // the connection to the target comes from the jump host's sshd (forwarded), not from us
@@ -573,9 +572,7 @@ describe('auth', () => {
         },
       });
       const conns = await Promise.all(
-        [1, 2, 3].map((i) =>
-          t.connect(hostOf(s, { name: `e${i}`, address: s.allLoopback ? `127.0.0.${i}` : '127.0.0.1' })),
-        ),
+        [1, 2, 3].map((i) => t.connect(hostOf(s, { name: `e${i}`, address: loopbackOnly(s, `127.0.0.${i}`) }))),
       );
       for (const c of conns) expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
       expect(asked).toEqual([s.clientKeyPath]);

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../helpers/wait.js';
 import { tty, stopTmux, type Tty } from '../helpers/tty.js';
-import { useSshdProjects, runbookYaml, remoteProcesses, type Project } from '../helpers/project.js';
+import { useSshdProjects, runbookYaml, remoteProcesses, pgrep, type Project } from '../helpers/project.js';
 
 const lab = useSshdProjects();
 const sessions: Tty[] = [];
@@ -215,7 +215,8 @@ describe('Ctrl-C', () => {
 `,
       }),
     );
-    expect(remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
+    // the whole process table: a process that lost its parent (re-parented to init) counts too
+    expect(pgrep(`^${SLEEP}$`)).toEqual([]);
     const t = open(p, ['run', 'long', '-i', 'lab']);
     await waitFor(
       () => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length > 0,
@@ -238,12 +239,9 @@ describe('Ctrl-C', () => {
     // the echoed ^C does not garble the redrawn frame
     for (const l of screen.split('\n').filter((x) => x.includes('RTO clock')))
       expect(l).toMatch(/^\S RTO clock \S+ of 10m00s/);
-    await waitFor(
-      () => remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`)).length === 0,
-      'the remote sleep to be killed',
-      5000,
-    ).catch(() => undefined);
-    expect(remoteProcesses(lab.sshd.pid, new RegExp(`\\b${SLEEP}\\b`))).toEqual([]);
+    await waitFor(() => pgrep(`^${SLEEP}$`).length === 0, 'the remote sleep to be killed', 5000).catch(() => undefined);
+    // the whole process table: a process that lost its parent (re-parented to init) counts too
+    expect(pgrep(`^${SLEEP}$`)).toEqual([]);
     expect(p.read('log')).toBe('first\n');
 
     // later: resume (no terminal) re-runs the idempotent step that was stopped, then the rest
