@@ -107,7 +107,7 @@ function dryOperator(): Operator {
 }
 
 /** The real engine against the recording transport and a journal in memory: what the run would send, step by step. */
-async function recordRun(
+export async function recordRun(
   plan: ResolvedPlan,
   opts: RunCmdOptions,
   mode: RunMode,

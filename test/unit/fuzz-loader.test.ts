@@ -37,7 +37,7 @@ let worker: Worker;
 let dir: string;
 let nextId = 0;
 let workerError: Error | undefined;
-const stats = { cases: 0, withDiagnostics: 0, crashes: [] as string[] };
+const stats = { cases: 0, withDiagnostics: 0, dryRuns: 0, crashes: [] as string[] };
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'lifeboat-fuzz-'));
@@ -56,7 +56,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.terminate();
   rmSync(dir, { recursive: true, force: true });
-  console.log(`fuzz: ${stats.cases} cases, ${stats.withDiagnostics} with diagnostics, ${stats.crashes.length} crashes`);
+  console.log(
+    `fuzz: ${stats.cases} cases, ${stats.withDiagnostics} with diagnostics, ${stats.dryRuns} dry runs of accepted cases, ${stats.crashes.length} crashes`,
+  );
 });
 
 /** validate one input in the worker; a throw is recorded, a hang fails the test */
@@ -77,13 +79,14 @@ function check(bytes: Uint8Array, label: string): Promise<void> {
       worker.off('message', onMsg);
       reject(new Error(`hang: ${label} did not finish (${Math.round(cpu)} ms of CPU, ${wall} ms of wall time)`));
     }, 250);
-    const onMsg = (m: { id: number; ok: boolean; diagnostics?: number; error?: string }) => {
+    const onMsg = (m: { id: number; ok: boolean; diagnostics?: number; dryRuns?: number; error?: string }) => {
       if (m.id !== id) return;
       clearInterval(timer);
       worker.off('message', onMsg);
       stats.cases++;
       if (m.ok) {
         if (m.diagnostics) stats.withDiagnostics++;
+        stats.dryRuns += m.dryRuns ?? 0;
         resolve();
       } else {
         stats.crashes.push(`${label}: ${m.error}`);
@@ -309,4 +312,9 @@ describe('loader fuzzing', () => {
     noCrashes();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   }, 300_000);
+
+  // the oracle "an accepted case resolves and dry-runs" must have met accepted cases (runs last)
+  it('some cases were accepted, resolved on every inventory and dry-run to their end', () => {
+    expect(stats.dryRuns).toBeGreaterThan(10);
+  });
 });

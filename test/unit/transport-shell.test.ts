@@ -84,6 +84,41 @@ describe('shellQuote', () => {
   });
 });
 
+describe('shellQuote through sh and bash, 1,200 generated values at once', () => {
+  // one shell per interpreter prints every quoted value back, NUL-separated: each must come back
+  // byte for byte, and nothing may run (a value that escaped its quotes would create a file)
+  const values = fc
+    .sample(
+      fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.string({ unit: fc.constantFrom(...'\'"\\$`!*?~#&;|<>(){}[] \t\n\r=%^,:@-'), maxLength: 30 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+      ),
+      { numRuns: 1_200, seed: 20261207 },
+    )
+    .map((v) => v.replaceAll('\0', ''));
+
+  for (const shell of ['sh', 'bash']) {
+    test(`${shell}: every value comes back unchanged and nothing runs`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lifeboat-quote-'));
+      try {
+        const script = `printf '%s\\0' ${values.map((v) => shellQuote(v)).join(' ')}`;
+        const r = spawnSync(shell, ['-c', script], { cwd: dir, encoding: 'buffer', maxBuffer: 1 << 24 });
+        expect(r.status, r.stderr.toString()).toBe(0);
+        const back = r.stdout.toString('binary').split('\0').slice(0, -1);
+        expect(back).toHaveLength(values.length);
+        // compare bytes: a shell passes bytes, and lone surrogates have no UTF-8 of their own
+        back.forEach((b, i) =>
+          expect(Buffer.from(b, 'binary'), JSON.stringify(values[i])).toEqual(Buffer.from(values[i])),
+        );
+        expect(readdirSync(dir)).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 describe('sudoPrefix', () => {
   test('true, a user, none', () => {
     expect(sudoPrefix(undefined)).toBe('');
