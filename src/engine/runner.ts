@@ -10,26 +10,15 @@ import {
   type ResolvedHost,
 } from '../ports.js';
 import { dials, transportFor, type Transports } from '../transport/registry.js';
-import type { JournalRecord, RunEvent, ExecFinishedEvent } from './events.js';
-import {
-  apply,
-  isInFlight,
-  unitKey,
-  stepOf,
-  liveUnits,
-  pollDeadline,
-  pollFits,
-  DEFAULT_POLL_TIMEOUT_MS,
-  type RunState,
-} from './state.js';
+import type { JournalRecord, RunEvent } from './events.js';
+import { apply, isInFlight, unitKey, stepOf, liveUnits, pollDeadline, type RunState } from './state.js';
 import { decide, type Action } from './decide.js';
-import { checkExpectation, renderExpectation } from './expect.js';
-import { Redactor, StreamRedactor } from './redact.js';
-import { failureTail } from './output-tail.js';
-import { printable } from '../util/printable.js';
+import { Redactor } from './redact.js';
 import { render } from '../plan/template.js';
 import { stepContext, hostFacts, type HostFacts } from '../plan/context.js';
 import { rpoFromState, rpoGateQuestion } from './rpo.js';
+import { finishedEvent, keptOutput, liveOutput, type ExecAction } from './runner-exec.js';
+import { askInDoubt, failedOutput } from './runner-ask.js';
 
 export interface Clock {
   now(): number;
@@ -74,15 +63,10 @@ export interface RunnerOptions {
   beforeFinish?: () => Promise<void>;
 }
 
-type ExecAction = Extract<Action, { kind: 'exec' }>;
 type ActionOf<K extends Action['kind']> = Extract<Action, { kind: K }>;
 
-const TAIL = 4096;
-/** what the failure prompt can page through, per stream */
-const FULL = 1 << 20;
 /** the same actions asked for this many times in a row without anything new is a loop */
 const MAX_REPEATS = 1000;
-const tail = (s: string, n: number) => (s.length > n ? s.slice(s.length - n) : s);
 
 export class Runner {
   private readonly clock: Clock;
@@ -133,6 +117,17 @@ export class Runner {
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Dispatch from work the loop does not await (a command's end, and what it measured): a
+   * journal that fails becomes the run's fatal error, and the loop wakes to throw it.
+   */
+  private dispatchOrFail(event: RunEvent): Promise<unknown> {
+    return this.dispatch(event).catch((x) => {
+      this.fatal = x;
+      this.wake();
+    });
   }
 
   private wake() {
@@ -411,7 +406,7 @@ export class Runner {
     }
     this.ports.reporter.pause();
     const canRollback = this.state.completed.some((c) => this.step(c.step).rollback);
-    const { output, fullOutput } = this.failedOutput(st);
+    const { output, fullOutput } = failedOutput(this.state, this.outputs, st);
     const choice = await op
       .onFailure({
         step: st.id,
@@ -425,39 +420,6 @@ export class Runner {
       })
       .finally(() => this.ports.reporter.resume());
     await this.dispatch({ type: 'failure-decision', step: a.step, host: a.host, choice, by: op.name, auto: false });
-  }
-
-  /** What the step's undecided failed hosts printed: the tail, and all of it; each labelled by host when there are several. */
-  private failedOutput(st: ResolvedStep): { output?: string; fullOutput?: string } {
-    const failed = st.hosts.filter((h) => {
-      const u = this.state.units[unitKey(st.id, h)];
-      return u?.status === 'failed' && !u.decided;
-    });
-    const shown = failed.map((h) => ({ h, o: this.outputs.get(unitKey(st.id, h)) })).filter((x) => x.o);
-    const label = (h: string, text: string) =>
-      failed.length > 1
-        ? `${h}:\n${text
-            .split('\n')
-            .map((l) => `  ${l}`)
-            .join('\n')}`
-        : text;
-    const output =
-      shown
-        .map(({ h, o }) => label(h, failureTail(o!)))
-        .filter(Boolean)
-        .join('\n') || undefined;
-    const fullOutput =
-      shown
-        .map(({ h, o }) =>
-          label(
-            h,
-            [o!.stderr && `stderr:\n${printable(o!.stderr)}`, o!.stdout && `stdout:\n${printable(o!.stdout)}`]
-              .filter(Boolean)
-              .join('\n'),
-          ),
-        )
-        .join('\n') || undefined;
-    return { output, fullOutput };
   }
 
   /** A command that may or may not have run before a stop: the policy decides, or the operator does. */
@@ -476,41 +438,7 @@ export class Runner {
     }
     const st = this.step(a.step);
     const u = this.state.units[unitKey(a.step, a.host)];
-    this.ports.reporter.pause();
-    let choice: 'rerun' | 'done' | 'abort';
-    let captured: { name: string; value: string } | undefined;
-    try {
-      choice = await op.inDoubt({
-        step: st.id,
-        title: st.title,
-        host: a.host,
-        command: u.lastCommand ?? '',
-        lastOutput: u.lastOutput ?? '',
-      });
-      if (choice === 'done' && st.capture) {
-        // later steps need what it printed: "done" takes the value from the operator
-        const r = await op.manual({
-          step: st.id,
-          title: `value of ${st.capture}`,
-          instructions: `Step ${st.id} captures its output as ${st.capture}. Run it by hand on ${a.host} (${u.lastCommand ?? ''}) and type what it prints.`,
-          record: st.capture,
-        });
-        if (!r.done || r.value === undefined) choice = 'abort';
-        else captured = { name: st.capture, value: r.value };
-      }
-    } catch (e) {
-      if (!(e instanceof Error && e.constructor.name === 'NonInteractiveError')) throw e;
-      this.ports.reporter.note(
-        st.capture
-          ? `in-doubt step ${st.id} on ${a.host} captures its output as ${st.capture}: ` +
-              `marking it done needs that value (--yes-manual --answer ${st.id}=VALUE, or a terminal); stopping here`
-          : `in-doubt step ${st.id} on ${a.host}: ${e.message}`,
-        'warn',
-      );
-      choice = 'abort';
-    } finally {
-      this.ports.reporter.resume();
-    }
+    const { choice, captured } = await askInDoubt(op, this.ports.reporter, st, a.host, u);
     await this.dispatch({ type: 'in-doubt', step: a.step, host: a.host, choice, by: op.name, auto: false, captured });
     if (captured && st.measures === 'rpo') await this.recordRpo();
   }
@@ -606,7 +534,10 @@ export class Runner {
     gate: Promise<unknown>,
   ) {
     const transport = transportFor(this.ports.transports, host);
-    const live = a.purpose === 'run' || a.purpose === 'rollback' ? this.liveOutput(st.id, host.name) : undefined;
+    const live =
+      a.purpose === 'run' || a.purpose === 'rollback'
+        ? liveOutput(this.redactor, this.ports.reporter, st.id, host.name)
+        : undefined;
     let res: ExecResult;
     try {
       const conn = await transport.connect(host);
@@ -623,7 +554,7 @@ export class Runner {
       live?.flush();
     } catch (e) {
       const kind = e instanceof TransportError ? e.kind : 'internal';
-      await this.dispatch({
+      await this.dispatchOrFail({
         type: 'exec-error',
         step: st.id,
         host: host.name,
@@ -631,113 +562,31 @@ export class Runner {
         purpose: a.purpose,
         kind,
         message: this.redactor.redact((e as Error).message),
-      }).catch((x) => {
-        this.fatal = x;
-        this.wake();
       });
       return;
     }
-    if (a.purpose === 'run')
-      this.outputs.set(unitKey(st.id, host.name), {
-        stdout: tail(this.redactor.redact(res.stdout), FULL),
-        stderr: tail(this.redactor.redact(res.stderr), FULL),
-      });
-    const ev = this.finishedEvent(st, host.name, a, res);
-    await this.dispatch(ev).catch((x) => {
-      this.fatal = x;
-      this.wake();
-    });
+    if (a.purpose === 'run') this.outputs.set(unitKey(st.id, host.name), keptOutput(this.redactor, res));
+    const ev = finishedEvent(
+      {
+        state: this.state,
+        now: () => this.clock.now(),
+        tailBytes: this.opts.tailBytes,
+        text: (t) => render(t, this.ctx(st, host.name), 'text'),
+      },
+      st,
+      host.name,
+      a,
+      res,
+    );
+    await this.dispatchOrFail(ev);
     if (st.measures === 'rpo' && ev.captured && !res.simulated) await this.recordRpo();
-  }
-
-  /** A command's output shown as it comes (redacted, also across chunks), and what is left of it at the end. */
-  private liveOutput(step: string, host: string) {
-    const out = new StreamRedactor(this.redactor);
-    const err = new StreamRedactor(this.redactor);
-    const rep = this.ports.reporter;
-    return {
-      stdout: (c: string) => {
-        const t = out.push(c);
-        if (t) rep.output(step, host, 'stdout', t);
-      },
-      stderr: (c: string) => {
-        const t = err.push(c);
-        if (t) rep.output(step, host, 'stderr', t);
-      },
-      flush: () => {
-        const o = out.flush();
-        if (o) rep.output(step, host, 'stdout', o);
-        const e = err.flush();
-        if (e) rep.output(step, host, 'stderr', e);
-      },
-    };
-  }
-
-  /** How a command ended, judged: its expectation for the step's command, its exit code for a guard or a rollback. */
-  private finishedEvent(st: ResolvedStep, host: string, a: ExecAction, res: ExecResult): ExecFinishedEvent {
-    const ev: ExecFinishedEvent = {
-      type: 'exec-finished',
-      step: st.id,
-      host,
-      attempt: a.attempt,
-      purpose: a.purpose,
-      exitCode: res.exitCode,
-      timedOut: res.timedOut,
-      canceled: res.canceled,
-      signal: res.signal,
-      durationMs: res.durationMs,
-      stdoutTail: tail(res.stdout, this.opts.tailBytes ?? TAIL),
-      stderrTail: tail(res.stderr, this.opts.tailBytes ?? TAIL),
-      ok: false,
-    };
-    if (res.simulated) {
-      // dry run: the command "did what it should"; a guard is shown as not holding, so the step shows
-      ev.ok = a.purpose !== 'skip_if';
-      if (a.purpose === 'run' && st.capture) ev.captured = { name: st.capture, value: `<captured ${st.capture}>` };
-    } else if (a.purpose === 'run') {
-      this.judgeRun(ev, st, host, res);
-    } else {
-      ev.ok = res.exitCode === 0 && !res.timedOut && !res.canceled;
-      if (!ev.ok) ev.reason = res.timedOut ? 'timed out' : `exit code ${res.exitCode}`;
-    }
-    return ev;
-  }
-
-  /** The step's command against its `expect` (or its `until`, polled to its deadline), and what it captures. */
-  private judgeRun(ev: ExecFinishedEvent, st: ResolvedStep, host: string, res: ExecResult): void {
-    let check: { ok: boolean; reason?: string };
-    try {
-      check = checkExpectation(
-        renderExpectation(st.until ?? st.expect, (t) => render(t, this.ctx(st, host), 'text')),
-        res,
-      );
-    } catch (e) {
-      // what to compare with cannot be known (a captured value that never came): not a pass
-      check = { ok: false, reason: `cannot check the output: ${(e as Error).message}` };
-    }
-    ev.ok = check.ok;
-    ev.reason = check.reason;
-    if (st.until && !check.ok && !res.timedOut && !res.canceled) {
-      // another poll only when it fits before the deadline: the log then says "gave up", not "not yet"
-      const u = this.state.units[unitKey(st.id, host)];
-      const first = u.firstAt ?? this.clock.now();
-      if (pollFits(st, first, this.clock.now())) ev.pollAgain = true;
-      else
-        ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((this.clock.now() - first) / 1000)}s`;
-    }
-    if (st.until && res.timedOut)
-      ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
-    if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
   }
 
   /** Journal the data-loss window the run now holds (after the capture that measured it). */
   private async recordRpo() {
     const e = rpoFromState(this.plan, this.state);
     if (!e) return;
-    await this.dispatch({ type: 'rpo-measured', ...e }).catch((x) => {
-      this.fatal = x;
-      this.wake();
-    });
+    await this.dispatchOrFail({ type: 'rpo-measured', ...e });
   }
 
   /** Ctrl-C. The first asks (or, without a person, stops the running commands); callers exit on the second. */

@@ -4,7 +4,8 @@
 // are the plan's own (pure: no I/O).
 import type { Project } from '../load/project.js';
 import type { Site } from '../model/types.js';
-import type { PhaseChoice, PlanModel } from '../render/plan-model.js';
+import type { PlanModel } from '../render/plan-model.js';
+import type { PhaseChoice } from '../render/plan-model/site.js';
 import { printable } from '../util/printable.js';
 
 export interface KnownHostsCopy {

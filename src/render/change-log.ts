@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ChangeEntry, ChangeSource } from './plan-model.js';
+import type { ChangeEntry, ChangeSource } from './plan-model/changes.js';
 
 const VERSION_RE = /^version:\s*["']?([0-9][^"'\s#]*)/m;
 const MAX_ENTRIES = 12;
