@@ -5,14 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { FileJournal, journalPath } from '../../src/journal/file-journal.js';
 import { acquireLocalLock } from '../../src/journal/lock.js';
-import {
-  listRuns,
-  timeline,
-  formatElapsed,
-  describeRto,
-  resolveStateDir,
-  readRun,
-} from '../../src/journal/runs.js';
+import { listRuns, timeline, formatElapsed, describeRto, resolveStateDir, readRun } from '../../src/journal/runs.js';
 import { runsCommand } from '../../src/commands/runs.js';
 import { logCommand } from '../../src/commands/log.js';
 import { findRunId } from '../../src/session/find-run.js';
