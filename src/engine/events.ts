@@ -2,6 +2,8 @@
 // (fsynced) before acting on it; replaying them through `apply` rebuilds the run's state,
 // which is how `resume` works. One definition, used by journal, UI and report alike.
 
+import type { ResolvedPlan } from '../model/plan.js';
+
 export type UnitKey = `${string}@${string}`;
 
 export interface RunStartedEvent {
@@ -219,3 +221,23 @@ export const mustSync = (e: RunEvent): boolean =>
   e.type === 'run-finished' ||
   e.type === 'resumed' ||
   e.type === 'interrupted';
+
+/** What a run-started record says of its plan: the runbook, the files it came from, the inventory (one definition for runs, dry runs and readiness). */
+export function planFacts(
+  plan: ResolvedPlan,
+): Pick<
+  RunStartedEvent,
+  'runbook' | 'version' | 'title' | 'digest' | 'files' | 'inventory' | 'inventoryDigest' | 'environment' | 'rtoMs'
+> {
+  return {
+    runbook: plan.runbook.name,
+    version: plan.runbook.version,
+    title: plan.runbook.title,
+    digest: plan.digest,
+    files: plan.files,
+    inventory: plan.inventory.name,
+    inventoryDigest: plan.inventoryDigest,
+    environment: plan.inventory.environment,
+    rtoMs: plan.runbook.rtoMs,
+  };
+}

@@ -4,7 +4,7 @@
 // the RPO where a runbook declares one) against one inventory, all runbooks at once, through the
 // same runner as a run: nothing but read-only checks, no journal on disk, no lock, no history.
 import type { CliIO } from '../cli/io.js';
-import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+import { planFacts, type JournalRecord, type RunStartedEvent } from '../engine/events.js';
 import type { Operator, Reporter } from '../ports.js';
 import { closeAll, type Transports } from '../transport/registry.js';
 import type { Project } from '../load/project.js';
@@ -188,18 +188,10 @@ async function runChecks(
   const runStarted = (await journal.append({
     type: 'run-started',
     runId: `readiness-${name}`,
-    runbook: name,
-    version: plan.runbook.version,
-    title: plan.runbook.title,
-    digest: plan.digest,
-    files: plan.files,
-    inventory: plan.inventory.name,
-    inventoryDigest: plan.inventoryDigest,
-    environment: plan.inventory.environment,
+    ...planFacts(plan),
     operator: deps.operator.name,
     lifeboatVersion: deps.version,
     vars: {},
-    rtoMs: plan.runbook.rtoMs,
     mode: 'preflight',
   })) as JournalRecord & RunStartedEvent;
   const state = initState(plan, runStarted, { defaultOnFailure: 'abort' });

@@ -9,7 +9,7 @@ import { DryRunTransport } from '../transport/dry-run.js';
 import { MemoryJournal } from '../journal/memory-journal.js';
 import { Runner } from '../engine/runner.js';
 import { initState, executionOrder, stepOf, type RunState } from '../engine/state.js';
-import type { JournalRecord, RunStartedEvent } from '../engine/events.js';
+import { planFacts, type JournalRecord, type RunStartedEvent } from '../engine/events.js';
 import type { Operator, Reporter, ResolvedHost } from '../ports.js';
 import { dials, oneTransportForAll } from '../transport/registry.js';
 import { render } from '../plan/template.js';
@@ -120,17 +120,10 @@ export async function recordRun(
   const started = (await journal.append({
     type: 'run-started',
     runId: 'dry-run',
-    runbook: plan.runbook.name,
-    version: plan.runbook.version,
-    title: plan.runbook.title,
-    digest: plan.digest,
-    files: plan.files,
-    inventory: plan.inventory.name,
-    inventoryDigest: plan.inventoryDigest,
+    ...planFacts(plan),
     operator: operator.name,
     lifeboatVersion: VERSION,
     vars: {},
-    rtoMs: plan.runbook.rtoMs,
     mode,
     fromStep: opts.from,
     toStep: opts.to,

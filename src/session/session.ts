@@ -19,7 +19,7 @@ import { closeAll, type Transports } from '../transport/registry.js';
 import { VERSION } from '../version.js';
 import { stepNumbers } from '../plan/numbering.js';
 import { estimatesOf } from '../plan/estimates.js';
-import { mustSync } from '../engine/events.js';
+import { mustSync, planFacts } from '../engine/events.js';
 import { ExitError } from '../cli/exit.js';
 import type { FileJournal } from '../journal/file-journal.js';
 import type { ResolvedPlan } from '../model/plan.js';
@@ -157,18 +157,10 @@ async function runStarted(
   return (await recording.append({
     type: 'run-started',
     runId: a.runId,
-    runbook: plan.runbook.name,
-    version: plan.runbook.version,
-    title: plan.runbook.title,
-    digest: plan.digest,
-    files: plan.files,
-    inventory: plan.inventory.name,
-    inventoryDigest: plan.inventoryDigest,
-    environment: plan.inventory.environment,
+    ...planFacts(plan),
     operator: a.operator.name,
     lifeboatVersion: VERSION,
     vars: topVars(a.prepared),
-    rtoMs: plan.runbook.rtoMs,
     mode: a.mode,
     fromStep: a.opts.from,
     toStep: a.opts.to,
