@@ -9,7 +9,7 @@ import type { Project, Loaded } from './project.js';
 import type { YamlFile, YamlPath } from './read-yaml.js';
 import { parseTemplate, type TemplateRef } from '../plan/template.js';
 import { closest, didYouMean } from '../util/suggest.js';
-import { diagAt, templatePosition } from './positions.js';
+import { diagAt, diagAtTemplate, templatePosition } from './positions.js';
 import { templateFields, nonTemplateStrings, checkLiteralBraces, siteTakesVar } from './rules/template-fields.js';
 import { checkInventory } from './rules/inventory.js';
 import { checkSite } from './rules/site.js';
@@ -425,19 +425,8 @@ type TemplateField = ReturnType<typeof templateFields>[number];
  */
 function checkTemplateRef(c: RunbookCheck, tf: TemplateField, ref: TemplateRef, name: string, scope: RefScope): void {
   const { f, out } = c;
-  const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
   const d = (code: string, message: string, hint?: string, severity: Severity = 'error') =>
-    out.push({
-      file: f.file,
-      line: pos.line,
-      col: pos.col,
-      endLine: pos.endCol ? pos.line : undefined,
-      endCol: pos.endCol,
-      severity,
-      code,
-      message,
-      hint,
-    });
+    out.push(diagAtTemplate(f, tf, ref, severity, code, message, hint));
   const problem = refProblem(ref, scope);
   if (problem) d('undefined-var', `${name} ${tf.field}: ${problem.message}`, problem.hint);
   else if (tf.field === 'title' && ['captured', 'secrets', 'host'].includes(ref.parts[0])) {

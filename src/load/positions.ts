@@ -122,3 +122,27 @@ export function diagAt(
     hint,
   };
 }
+
+/** A diagnostic at one `{{ }}` of a template field (from its place in the value, as the template parser gives it). */
+export function diagAtTemplate(
+  f: YamlFile,
+  field: { path: YamlPath; source: string },
+  at: { line: number; column: number },
+  severity: Severity,
+  code: string,
+  message: string,
+  hint?: string,
+): Diagnostic {
+  const pos = templatePosition(f, field.path, field.source, at.line, at.column);
+  return {
+    file: f.file,
+    line: pos.line,
+    col: pos.col,
+    endLine: pos.endCol ? pos.line : undefined,
+    endCol: pos.endCol,
+    severity,
+    code,
+    message,
+    hint,
+  };
+}

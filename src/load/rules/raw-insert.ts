@@ -3,7 +3,7 @@ import type { Diagnostic } from '../../model/diagnostic.js';
 import type { Runbook, Step } from '../../model/types.js';
 import type { Loaded } from '../project.js';
 import { parseTemplate } from '../../plan/template.js';
-import { templatePosition } from '../positions.js';
+import { diagAtTemplate } from '../positions.js';
 import { stepName } from './common.js';
 import { templateFields } from './template-fields.js';
 
@@ -12,18 +12,17 @@ export function lintRawInserts(rb: Loaded<Runbook>, s: Step, i: number, out: Dia
   for (const tf of templateFields(s, i)) {
     for (const ref of parseTemplate(tf.source).refs) {
       if (!ref.raw) continue;
-      const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
-      out.push({
-        file: f.file,
-        line: pos.line,
-        col: pos.col,
-        endLine: pos.endCol ? pos.line : undefined,
-        endCol: pos.endCol,
-        severity: 'warning',
-        code: 'dr-raw-insert',
-        message: `${stepName(s, i)} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`,
-        hint: 'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted',
-      });
+      out.push(
+        diagAtTemplate(
+          f,
+          tf,
+          ref,
+          'warning',
+          'dr-raw-insert',
+          `${stepName(s, i)} ${tf.field}: {{{ ${ref.path} }}} inserts raw text${tf.shell ? ', unquoted, into a shell command' : ''}`,
+          'use {{ … }} (two braces) so the value is quoted; keep {{{ … }}} only for trusted text that must stay unquoted',
+        ),
+      );
     }
   }
 }

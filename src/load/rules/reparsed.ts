@@ -4,7 +4,7 @@ import type { Diagnostic } from '../../model/diagnostic.js';
 import type { Runbook, Step } from '../../model/types.js';
 import type { Loaded } from '../project.js';
 import { parseTemplate } from '../../plan/template.js';
-import { templatePosition } from '../positions.js';
+import { diagAtTemplate } from '../positions.js';
 import { stepName } from './common.js';
 import { templateFields } from './template-fields.js';
 
@@ -18,24 +18,21 @@ export function lintReparsed(rb: Loaded<Runbook>, s: Step, i: number, out: Diagn
       if (ref.raw || ref.inQuotes || ref.inHeredoc) continue;
       const who = reparsedBy(tf.source.slice(0, (starts[ref.line - 1] ?? 0) + ref.column));
       if (!who) continue;
-      const pos = templatePosition(f, tf.path, tf.source, ref.line, ref.column);
       const v = ref.parts[ref.parts.length - 1].toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-      out.push({
-        file: f.file,
-        line: pos.line,
-        col: pos.col,
-        endLine: pos.endCol ? pos.line : undefined,
-        endCol: pos.endCol,
-        severity: 'warning',
-        code: 'dr-reparsed',
-        message:
+      out.push(
+        diagAtTemplate(
+          f,
+          tf,
+          ref,
+          'warning',
+          'dr-reparsed',
           `${stepName(s, i)} ${tf.field}: {{ ${ref.path} }} is handed to ${who}, ` +
-          'which parses it as shell again: the quoting is undone and the value can run commands',
-        hint:
+            'which parses it as shell again: the quoting is undone and the value can run commands',
           who === 'ssh'
             ? 'run the step on that host with `on:` instead of ssh from another one'
             : `pass it through env: (env: { ${v}: "{{ ${ref.path} }}" }) and write "$${v}" in the command instead`,
-      });
+        ),
+      );
     }
   }
 }
