@@ -40,7 +40,8 @@ const MAX_HOSTS = Math.max(...FAN);
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim();
 const log = (s) => process.stderr.write(`${s}\n`);
-const ms = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
+const ms = (v) =>
+  !Number.isFinite(v) ? 'not measured' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 const ratio = (a, b) => (b > 0 ? a / b : NaN);
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(r < 10 ? 2 : 0)}×` : '–');
 
@@ -261,13 +262,22 @@ async function main() {
       for (const [tool, t] of Object.entries(tools)) {
         const reps = t.ansible ? (QUICK || hosts > 20 ? 1 : 2) : QUICK ? 1 : hosts > 100 ? 2 : 3;
         const runs = [];
-        for (let i = 0; i < reps; i++) {
+        let failed;
+        for (let i = 0; i < reps && !failed; i++) {
           if (t.ansible) spawnSync(ans.cleanup);
           const r = await measure(t.argv, { cwd: t.cwd ?? proj.root, env: t.env, timeoutMs: 600_000 });
-          if (r.exitCode !== 0) throw new Error(`${tool} fan-out ${hosts} failed (${r.exitCode}): ${r.stderrTail}`);
-          runs.push(r);
+          // a failed run is kept as a failure (its targets are MISS), and the bench goes on
+          if (r.exitCode !== 0) failed = `exit ${r.exitCode}: ${r.stderrTail.trim().split('\n').slice(-3).join(' / ')}`;
+          else runs.push(r);
         }
         if (t.ansible) spawnSync(ans.cleanup);
+        if (failed) {
+          log(`bench: ${tool} fan-out ${hosts} FAILED (${failed})`);
+          // NaN figures: every target that needs them is a MISS, every table cell says so
+          const nan = { wallMs: NaN, minWallMs: NaN, cpuMs: NaN, peakRssMiB: NaN, peakPssMiB: NaN, maxProcs: 0 };
+          out[tool] = { failed, runs: runs.length, ...nan };
+          continue;
+        }
         out[tool] = {
           runs: runs.length,
           wallMs: median(runs.map((r) => r.wallMs)),
@@ -285,8 +295,13 @@ async function main() {
     // growth in hosts: exponent b of y ≈ a·hosts^b for wall, CPU and RSS above the one-host run
     result.hostGrowth = {};
     for (const tool of ['lifeboat', 'ssh2']) {
-      const pts = FAN.filter((h) => h > 1).map((h) => [h, result.fanout[h][tool]]);
+      const pts = FAN.filter((h) => h > 1 && !result.fanout[h][tool].failed).map((h) => [h, result.fanout[h][tool]]);
       const one = result.fanout[1][tool];
+      if (one.failed || pts.length < 2) {
+        const nan = { wallExponent: NaN, cpuExponent: NaN, rssAboveOneHostExponent: NaN, rssPerHostKiB: NaN };
+        result.hostGrowth[tool] = { failed: 'too few sizes completed to fit', ...nan };
+        continue;
+      }
       result.hostGrowth[tool] = {
         wallExponent: powerFit(pts.map(([h, v]) => [h, v.minWallMs])),
         cpuExponent: powerFit(pts.map(([h, v]) => [h, v.cpuMs])),
@@ -515,6 +530,10 @@ function markdown(r) {
   };
   for (const [hosts, tools] of Object.entries(r.fanout)) {
     for (const [tool, v] of Object.entries(tools)) {
+      if (v.failed) {
+        L.push(`| ${hosts} | ${fnames[tool]} | **FAILED** (${v.failed.replace(/\|/g, '/')}) | | | | | |`);
+        continue;
+      }
       L.push(
         `| ${hosts} | ${fnames[tool]}${v.note ? ` (${v.note})` : ''} | ${ms(v.wallMs)} (${ms(v.minWallMs)}) | ${x(ratio(v.minWallMs, tools.ssh2.minWallMs))} | ${ms(v.cpuMs)} | ${v.peakRssMiB.toFixed(0)} MiB | ${v.peakPssMiB.toFixed(0)} MiB | ${v.maxProcs} |`,
       );

@@ -16,8 +16,9 @@ function connect(host) {
     const c = new ssh2.Client();
     c.once('ready', () => resolve(c)).once('error', reject);
     sock.once('error', reject);
-    // the same handshake limit as lifeboat's inventory (connect_timeout: 60s)
-    sock.once('connect', () => c.connect({ sock, username: cfg.user, privateKey, readyTimeout: 60_000 }));
+    // the same handshake limit as lifeboat's inventory (connect_timeout: 300s: one sshd on the same two
+    // cores serves all 500 hosts of the largest fan-out, and a handshake can wait its turn for a minute)
+    sock.once('connect', () => c.connect({ sock, username: cfg.user, privateKey, readyTimeout: 300_000 }));
   });
 }
 

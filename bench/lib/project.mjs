@@ -18,7 +18,7 @@ name: bench
 environment: rehearsal
 defaults: { user: ${sshd.user}, port: ${sshd.port}, identity_file: ${sshd.clientKeyPath} }
 known_hosts: ${sshd.knownHostsPath}
-connect_timeout: 60s
+connect_timeout: 300s
 hosts:
 ${range(hosts)
   .map((i) => `  ${hostName(i)}: { address: ${hostAddr(i)} }`)

@@ -3,7 +3,8 @@
 // 127.0.0.x) and writes its projects (bench/lib/project.mjs), prints where they are as JSON,
 // and keeps the sshd until Ctrl-C. Usage: node bench/tools/keep.mjs [FOLDER]
 // (FOLDER: where the projects go, default the system's temp folder; use a folder on a disk,
-// not a tmpfs, when the journal's fsyncs should cost what they cost).
+// not a tmpfs, when the journal's fsyncs should cost what they cost; HOSTS: the largest fan-out,
+// default 100).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,8 +12,14 @@ import { startBenchSshd } from '../lib/sshd.mjs';
 import { writeProject } from '../lib/project.mjs';
 
 const work = mkdtempSync(path.join(process.argv[2] ?? os.tmpdir(), 'lifeboat-keep-'));
-const sshd = await startBenchSshd(100);
-const proj = writeProject(work, sshd, 100, [20, 100]);
+const hosts = Number(process.argv[3] ?? 100);
+const sshd = await startBenchSshd(hosts);
+const proj = writeProject(
+  work,
+  sshd,
+  hosts,
+  [1, 20, 100, hosts].filter((h, i, a) => h <= hosts && a.indexOf(h) === i),
+);
 console.log(
   JSON.stringify(
     { work, ...proj, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath },
