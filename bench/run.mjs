@@ -267,8 +267,13 @@ async function main() {
           if (t.ansible) spawnSync(ans.cleanup);
           const r = await measure(t.argv, { cwd: t.cwd ?? proj.root, env: t.env, timeoutMs: 600_000 });
           // a failed run is kept as a failure (its targets are MISS), and the bench goes on
-          if (r.exitCode !== 0) failed = `exit ${r.exitCode}: ${r.stderrTail.trim().split('\n').slice(-3).join(' / ')}`;
-          else runs.push(r);
+          if (r.exitCode !== 0) {
+            // the error line itself, not the end of a stack trace
+            const lines = r.stderrTail.trim().split('\n');
+            const why = lines.find((l) => /error|fail|timed out|refused|reset/i.test(l)) ?? lines.slice(-2).join(' / ');
+            failed = `exit ${r.exitCode}: ${why.trim().slice(0, 200)}`;
+            log(r.stderrTail);
+          } else runs.push(r);
         }
         if (t.ansible) spawnSync(ans.cleanup);
         if (failed) {

@@ -43,7 +43,15 @@ function exec(c, cmd) {
 await Promise.all(
   cfg.hosts.map(async (h) => {
     const c = await connect(h);
-    for (let i = 0; i < cfg.steps; i++) await exec(c, cfg.cmd);
+    // an error after the handshake (a reset connection) fails the run with the host's name,
+    // instead of an uncaught 'error' event
+    let lost;
+    const gone = new Promise((_, reject) => c.on('error', (e) => reject((lost = new Error(`${h}: ${e.message}`)))));
+    gone.catch(() => {});
+    for (let i = 0; i < cfg.steps && !lost; i++) await Promise.race([exec(c, cfg.cmd), gone]);
     c.end();
   }),
-);
+).catch((e) => {
+  process.stderr.write(`bare-ssh2: ${e.message}\n`);
+  process.exit(1);
+});
