@@ -161,6 +161,7 @@ async function main() {
         JSON.stringify({
           hosts: Array.from({ length: hosts }, (_, i) => hostAddr(i + 1)),
           port: sshd.port,
+          ports: Array.from({ length: hosts }, (_, i) => sshd.portOf(i + 1)),
           user: sshd.user,
           key: sshd.clientKeyPath,
           steps,

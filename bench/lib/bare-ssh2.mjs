@@ -1,6 +1,6 @@
 // The baseline lifeboat is measured against: a bare ssh2 client, one connection per host,
 // setNoDelay(true) on the socket, commands run one after another per host (hosts in parallel).
-// usage: node bench/lib/bare-ssh2.mjs CONFIG.json  ({hosts, port, user, key, steps, cmd})
+// usage: node bench/lib/bare-ssh2.mjs CONFIG.json  ({hosts, port, ports?, user, key, steps, cmd}; ports[i]: host i's)
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import ssh2 from 'ssh2';
@@ -9,9 +9,9 @@ const arg = process.argv[2];
 const cfg = JSON.parse(arg.startsWith('{') ? arg : readFileSync(arg, 'utf8'));
 const privateKey = readFileSync(cfg.key);
 
-function connect(host) {
+function connect(host, port) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port: cfg.port });
+    const sock = net.connect({ host, port });
     sock.setNoDelay(true);
     const c = new ssh2.Client();
     c.once('ready', () => resolve(c)).once('error', reject);
@@ -41,8 +41,8 @@ function exec(c, cmd) {
 }
 
 await Promise.all(
-  cfg.hosts.map(async (h) => {
-    const c = await connect(h);
+  cfg.hosts.map(async (h, i) => {
+    const c = await connect(h, cfg.ports?.[i] ?? cfg.port);
     // an error after the handshake (a reset connection) fails the run with the host's name,
     // instead of an uncaught 'error' event
     let lost;

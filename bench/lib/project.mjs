@@ -21,7 +21,10 @@ known_hosts: ${sshd.knownHostsPath}
 connect_timeout: 300s
 hosts:
 ${range(hosts)
-  .map((i) => `  ${hostName(i)}: { address: ${hostAddr(i)} }`)
+  .map(
+    (i) =>
+      `  ${hostName(i)}: { address: ${hostAddr(i)}${sshd.portOf(i) === sshd.port ? '' : `, port: ${sshd.portOf(i)}`} }`,
+  )
   .join('\n')}
 `;
 }

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // For profiling and A/B tests between two builds: starts the bench's throwaway sshd (every
-// 127.0.0.x) and writes its projects (bench/lib/project.mjs), prints where they are as JSON,
-// and keeps the sshd until Ctrl-C. Usage: node bench/tools/keep.mjs [FOLDER]
+// 127.0.0.x) and writes its projects (bench/lib/project.mjs) and bare ssh2's configuration for
+// the largest fan-out, prints where they are as JSON, and keeps the sshd until Ctrl-C.
+// Usage: node bench/tools/keep.mjs [FOLDER] [HOSTS]
 // (FOLDER: where the projects go, default the system's temp folder; use a folder on a disk,
 // not a tmpfs, when the journal's fsyncs should cost what they cost; HOSTS: the largest fan-out,
 // default 100).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBenchSshd } from '../lib/sshd.mjs';
-import { writeProject } from '../lib/project.mjs';
+import { writeProject, hostAddr } from '../lib/project.mjs';
 
 const work = mkdtempSync(path.join(process.argv[2] ?? os.tmpdir(), 'lifeboat-keep-'));
 const hosts = Number(process.argv[3] ?? 100);
@@ -20,9 +21,24 @@ const proj = writeProject(
   hosts,
   [1, 20, 100, hosts].filter((h, i, a) => h <= hosts && a.indexOf(h) === i),
 );
+// bare ssh2's configuration for the same fan-out (node bench/lib/bare-ssh2.mjs FILE)
+const bare = path.join(work, `bare-${hosts}.json`);
+const range = Array.from({ length: hosts }, (_, i) => i + 1);
+writeFileSync(
+  bare,
+  JSON.stringify({
+    hosts: range.map(hostAddr),
+    port: sshd.port,
+    ports: range.map((i) => sshd.portOf(i)),
+    user: sshd.user,
+    key: sshd.clientKeyPath,
+    steps: 5,
+    cmd: 'echo x',
+  }),
+);
 console.log(
   JSON.stringify(
-    { work, ...proj, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath },
+    { work, ...proj, bare, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath },
     null,
     2,
   ),

@@ -27,6 +27,12 @@ export interface SshdOptions {
   setEnv?: Record<string, string>;
   /** how many loopback addresses get known_hosts entries (default 30): `loopbackAddress(1…N)` */
   knownHostsCount?: number;
+  /**
+   * Hosts per listening port (default: all on one). sshd listens with a backlog of 128: more
+   * hosts than that dialling at once overflow its queue and some are reset, so the bench's
+   * 500 hosts are spread over several ports, host i on `portOf(i)` (hosts 1…N on the first).
+   */
+  hostsPerPort?: number;
 }
 
 export interface Sshd {
@@ -36,6 +42,8 @@ export interface Sshd {
   knownHostsPath: string;
   /** private key accepted for `user` */
   clientKeyPath: string;
+  /** the port host i (from 1) is reached on: `port` unless `hostsPerPort` spread them */
+  portOf(i: number): number;
   /** current host key fingerprint, `SHA256:…` as ssh-keygen prints it (updated by rekey) */
   hostKeyFingerprint: string;
   /** current host public key line (`ssh-ed25519 AAAA…`), updated by rekey */
@@ -136,16 +144,16 @@ async function waitReady(child: ChildProcess, port: number, logPath: string, tim
 
 function writeConfig(
   dir: string,
-  port: number,
+  ports: number[],
   listen: 'rdomain' | 'plain',
   extra: string[],
   env: Record<string, string>,
 ): string {
-  const listenLine =
+  const listenLine = (port: number) =>
     listen === 'rdomain' ? `ListenAddress 0.0.0.0:${port} rdomain lo` : `ListenAddress 127.0.0.1:${port}`;
   const lines = [
-    `Port ${port}`,
-    listenLine,
+    `Port ${ports[0]}`,
+    ...ports.map(listenLine),
     `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
@@ -186,21 +194,27 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const logPath = join(dir, 'sshd.log');
   const user = userInfo().username;
   const count = opts.knownHostsCount ?? 30;
+  const perPort = opts.hostsPerPort ?? Math.max(count, 1);
+  const portCount = Math.ceil(count / perPort) || 1;
 
-  const launch = async (listen: 'rdomain' | 'plain'): Promise<{ child: ChildProcess; port: number }> => {
+  const launch = async (listen: 'rdomain' | 'plain'): Promise<{ child: ChildProcess; ports: number[] }> => {
     let lastErr: unknown;
     // a free port can be taken between probing and binding: retry a few times
     for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await freePort();
-      const config = writeConfig(dir, port, listen, opts.extraConfig ?? [], opts.setEnv ?? {});
+      const ports: number[] = [];
+      while (ports.length < portCount) {
+        const p = await freePort();
+        if (!ports.includes(p)) ports.push(p);
+      }
+      const config = writeConfig(dir, ports, listen, opts.extraConfig ?? [], opts.setEnv ?? {});
       const logFd = openSync(logPath, 'a');
       const child = spawn(sshdBin, ['-D', '-e', '-f', config], { stdio: ['ignore', logFd, logFd] });
       closeSync(logFd);
       running.add(child);
       child.once('exit', () => running.delete(child));
       try {
-        await waitReady(child, port, logPath);
-        return { child, port };
+        for (const p of ports) await waitReady(child, p, logPath);
+        return { child, ports };
       } catch (err) {
         lastErr = err;
         child.kill('SIGKILL');
@@ -209,18 +223,20 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     throw lastErr;
   };
 
-  let launched: { child: ChildProcess; port: number } | undefined;
+  let launched: { child: ChildProcess; ports: number[] } | undefined;
   let allLoopback = true;
   try {
     launched = await launch('rdomain');
     // rdomain binding can "work" yet not answer on other loopback addresses: check one
-    if (!(await probeBanner('127.0.0.2', launched.port))) throw new Error('127.0.0.2 does not answer');
+    if (!(await probeBanner('127.0.0.2', launched.ports[0]))) throw new Error('127.0.0.2 does not answer');
   } catch {
     launched?.child.kill('SIGKILL');
     allLoopback = false;
     launched = await launch('plain');
   }
-  const { child, port } = launched;
+  const { child, ports } = launched;
+  const port = ports[0];
+  const portOf = (i: number) => ports[Math.min(Math.floor((i - 1) / perPort), ports.length - 1)];
 
   const knownHostsPath = join(dir, 'known_hosts');
   const pubLine = () =>
@@ -231,11 +247,13 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       .join(' ');
   const hostPublicKey = pubLine();
   const entries: string[] = [];
-  for (let i = 1; i <= (allLoopback ? count : 1); i++) entries.push(`[${loopbackAddress(i)}]:${port} ${hostPublicKey}`);
+  for (let i = 1; i <= (allLoopback ? count : 1); i++)
+    entries.push(`[${loopbackAddress(i)}]:${portOf(i)} ${hostPublicKey}`);
   writeFileSync(knownHostsPath, entries.join('\n') + '\n', { mode: 0o600 });
 
   const sshd: Sshd = {
     port,
+    portOf,
     address: '127.0.0.1',
     knownHostsPath,
     clientKeyPath,
