@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBenchSshd } from './lib/sshd.mjs';
-import { writeProject, writeAnsible, writeOpenSsh, hostAddr, seqRunbook } from './lib/project.mjs';
+import { writeProject, writeAnsible, writeOpenSsh, writeBareConfig, seqRunbook } from './lib/project.mjs';
 import { measure } from './lib/measure.mjs';
 import { interleaved, median } from './lib/interleaved.mjs';
 import { measureJournal } from './journal.mjs';
@@ -154,22 +154,7 @@ async function main() {
     ansibleCleanup = ans.cleanup;
     const ossh = writeOpenSsh(work, sshd);
     const state = path.join(work, 'state');
-    const bareCfg = (hosts, steps, cmd) => {
-      const f = path.join(work, `bare-${hosts}-${steps}.json`);
-      writeFileSync(
-        f,
-        JSON.stringify({
-          hosts: Array.from({ length: hosts }, (_, i) => hostAddr(i + 1)),
-          port: sshd.port,
-          ports: Array.from({ length: hosts }, (_, i) => sshd.portOf(i + 1)),
-          user: sshd.user,
-          key: sshd.clientKeyPath,
-          steps,
-          cmd,
-        }),
-      );
-      return f;
-    };
+    const bareCfg = (hosts, steps, cmd) => writeBareConfig(work, sshd, hosts, steps, cmd);
     const lbRun = (rb) =>
       `${process.execPath} ${CLI} run runbooks/${rb}.yaml -i bench --yes --plain --state-dir ${state}`;
     const ansEnv = (pipelining) => ({

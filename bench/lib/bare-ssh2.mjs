@@ -14,8 +14,9 @@ function connect(host, port) {
     const sock = net.connect({ host, port });
     sock.setNoDelay(true);
     const c = new ssh2.Client();
-    c.once('ready', () => resolve(c)).once('error', reject);
-    sock.once('error', reject);
+    const fail = (e) => reject(new Error(`${host}:${port}: ${e.message}`));
+    c.once('ready', () => resolve(c)).once('error', fail);
+    sock.once('error', fail);
     // the same handshake limit as lifeboat's inventory (connect_timeout: 300s: one sshd on the same two
     // cores serves all 500 hosts of the largest fan-out, and a handshake can wait its turn for a minute)
     sock.once('connect', () => c.connect({ sock, username: cfg.user, privateKey, readyTimeout: 300_000 }));

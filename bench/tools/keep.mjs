@@ -6,11 +6,11 @@
 // (FOLDER: where the projects go, default the system's temp folder; use a folder on a disk,
 // not a tmpfs, when the journal's fsyncs should cost what they cost; HOSTS: the largest fan-out,
 // default 100).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBenchSshd } from '../lib/sshd.mjs';
-import { writeProject, hostAddr } from '../lib/project.mjs';
+import { writeProject, writeBareConfig } from '../lib/project.mjs';
 
 const work = mkdtempSync(path.join(process.argv[2] ?? os.tmpdir(), 'lifeboat-keep-'));
 const hosts = Number(process.argv[3] ?? 100);
@@ -22,20 +22,7 @@ const proj = writeProject(
   [1, 20, 100, hosts].filter((h, i, a) => h <= hosts && a.indexOf(h) === i),
 );
 // bare ssh2's configuration for the same fan-out (node bench/lib/bare-ssh2.mjs FILE)
-const bare = path.join(work, `bare-${hosts}.json`);
-const range = Array.from({ length: hosts }, (_, i) => i + 1);
-writeFileSync(
-  bare,
-  JSON.stringify({
-    hosts: range.map(hostAddr),
-    port: sshd.port,
-    ports: range.map((i) => sshd.portOf(i)),
-    user: sshd.user,
-    key: sshd.clientKeyPath,
-    steps: 5,
-    cmd: 'echo x',
-  }),
-);
+const bare = writeBareConfig(work, sshd, hosts, 5, 'echo x');
 console.log(
   JSON.stringify(
     { work, ...proj, bare, port: sshd.port, user: sshd.user, key: sshd.clientKeyPath, knownHosts: sshd.knownHostsPath },
