@@ -46,10 +46,9 @@ await Promise.all(
     const c = await connect(h, cfg.ports?.[i] ?? cfg.port);
     // an error after the handshake (a reset connection) fails the run with the host's name,
     // instead of an uncaught 'error' event
-    let lost;
-    const gone = new Promise((_, reject) => c.on('error', (e) => reject((lost = new Error(`${h}: ${e.message}`)))));
+    const gone = new Promise((_, reject) => c.on('error', (e) => reject(new Error(`${h}: ${e.message}`))));
     gone.catch(() => {});
-    for (let i = 0; i < cfg.steps && !lost; i++) await Promise.race([exec(c, cfg.cmd), gone]);
+    for (let n = 0; n < cfg.steps; n++) await Promise.race([exec(c, cfg.cmd), gone]);
     c.end();
   }),
 ).catch((e) => {

@@ -30,7 +30,7 @@ export interface SshdOptions {
   /**
    * Hosts per listening port (default: all on one). sshd listens with a backlog of 128: more
    * hosts than that dialling at once overflow its queue and some are reset, so the bench's
-   * 500 hosts are spread over several ports, host i on `portOf(i)` (hosts 1…N on the first).
+   * 500 hosts are spread over several ports, host i on `portOf(i)` (the first hostsPerPort on `port`).
    */
   hostsPerPort?: number;
 }
