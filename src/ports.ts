@@ -90,6 +90,8 @@ export interface ExecResult {
   durationMs: number;
   /** nothing ran: a dry run's stand-in result, taken as the command doing what it should */
   simulated?: boolean;
+  /** timed out or canceled after it started, and lifeboat could not confirm that it stopped */
+  mayStillRun?: boolean;
 }
 
 export type TransportErrorKind =

@@ -9,6 +9,16 @@ export interface Outcome {
   timedOut: boolean;
   canceled: boolean;
   signal: string | null;
+  /** stopped by lifeboat, and its stop was not confirmed */
+  mayStillRun?: boolean;
+}
+
+/**
+ * How a command that lifeboat stopped ended, in words: the one wording of "timed out" and
+ * "stopped by the operator", which says so when the stop itself was not confirmed.
+ */
+export function stoppedWords(r: Outcome, what = r.timedOut ? 'timed out' : 'stopped by the operator'): string {
+  return r.mayStillRun ? `${what}; may still be running (stop not confirmed)` : what;
 }
 
 function testOutput(t: OutputTest, text: string): boolean {
@@ -56,8 +66,7 @@ export function renderExpectation(e: Expectation, renderValue: (t: Template) => 
 }
 
 export function checkExpectation(e: Expectation, r: Outcome): { ok: boolean; reason?: string } {
-  if (r.timedOut) return { ok: false, reason: 'timed out' };
-  if (r.canceled) return { ok: false, reason: 'stopped by the operator' };
+  if (r.timedOut || r.canceled) return { ok: false, reason: stoppedWords(r) };
   if (r.exitCode === null) return { ok: false, reason: `killed by ${r.signal ?? 'a signal'}` };
   if (!e.exit.includes(r.exitCode)) {
     const err = short(r.stderr) || short(r.stdout);

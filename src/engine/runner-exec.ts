@@ -7,7 +7,7 @@ import type { Template } from '../plan/template.js';
 import type { ExecFinishedEvent } from './events.js';
 import type { Action } from './decide.js';
 import { unitKey, pollFits, DEFAULT_POLL_TIMEOUT_MS, type RunState } from './state.js';
-import { checkExpectation, renderExpectation } from './expect.js';
+import { checkExpectation, renderExpectation, stoppedWords } from './expect.js';
 import { StreamRedactor, type Redactor } from './redact.js';
 
 export type ExecAction = Extract<Action, { kind: 'exec' }>;
@@ -88,7 +88,7 @@ export function finishedEvent(
     judgeRun(j, ev, st, host, res);
   } else {
     ev.ok = res.exitCode === 0 && !res.timedOut && !res.canceled;
-    if (!ev.ok) ev.reason = res.timedOut ? 'timed out' : `exit code ${res.exitCode}`;
+    if (!ev.ok) ev.reason = res.timedOut || res.canceled ? stoppedWords(res) : `exit code ${res.exitCode}`;
   }
   return ev;
 }
@@ -112,6 +112,9 @@ function judgeRun(j: Judging, ev: ExecFinishedEvent, st: ResolvedStep, host: str
     else ev.reason = `${check.reason ?? 'condition not met'}; gave up after ${Math.round((j.now() - first) / 1000)}s`;
   }
   if (st.until && res.timedOut)
-    ev.reason = `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`;
+    ev.reason = stoppedWords(
+      res,
+      `did not hold within ${Math.round((st.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000)}s`,
+    );
   if (check.ok && st.capture) ev.captured = { name: st.capture, value: res.stdout.trim() };
 }

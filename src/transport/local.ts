@@ -9,6 +9,8 @@ import {
   isSudoPasswordFailure,
   killCommand,
   sudoPasswordMessage,
+  MARKER_WAIT_MS,
+  KILL_WAIT_MS,
 } from './shell.js';
 
 // execa is only needed once a local step runs: keep it off the CLI's start-up path
@@ -26,10 +28,30 @@ export async function execLocal(host: LocalHost, req: ExecRequest): Promise<Exec
   const script = buildScript(req.command, req.env);
   let killReason: 'timeout' | 'cancel' | null = null;
   let pendingKill = false;
+  /** the group's kill, once started: true when it ran to its end (the group is gone) */
+  let killing: Promise<boolean> | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  let markerTimer: NodeJS.Timeout | undefined;
 
+  // the script never reported its group (or its kill left the wrapper behind): kill the wrapper itself
+  const killWrapper = () => {
+    child.kill('SIGKILL');
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
   const runKill = (pgid: number) => {
+    clearTimeout(markerTimer);
     // the kill runs through the same sudo as the command (a root-owned group needs it)
-    void execa('sh', ['-c', killCommand(pgid, req.sudo)], { reject: false, stdin: 'ignore' });
+    killing = execa('sh', ['-c', killCommand(pgid, req.sudo)], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: KILL_WAIT_MS,
+    }).then(
+      (r) => r.exitCode === 0,
+      () => false,
+    );
+    // orphans outside the group may hold the pipes open: don't wait for them
+    void killing.then(() => (drainTimer ??= setTimeout(killWrapper, DRAIN_AFTER_KILL_MS)));
   };
   const collector = new OutputCollector(req.onStdout, req.onStderr, (pgid) => {
     if (pendingKill) runKill(pgid);
@@ -44,19 +66,14 @@ export async function execLocal(host: LocalHost, req: ExecRequest): Promise<Exec
   child.stdout?.on('data', (d: Buffer) => collector.out(d));
   child.stderr?.on('data', (d: Buffer) => collector.err(d));
 
-  let drainTimer: NodeJS.Timeout | undefined;
   const kill = (reason: 'timeout' | 'cancel') => {
     if (killReason) return;
     killReason = reason;
     const pgid = collector.marker.pgid;
-    if (pgid !== null) runKill(pgid);
-    else pendingKill = true;
-    // the marker may never come (the script never started): kill the wrapper itself
-    drainTimer = setTimeout(() => {
-      child.kill('SIGKILL');
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-    }, DRAIN_AFTER_KILL_MS);
+    if (pgid !== null) return runKill(pgid);
+    // the script has not reported its group yet (its first line): wait for it, then the wrapper
+    pendingKill = true;
+    markerTimer = setTimeout(killWrapper, MARKER_WAIT_MS);
   };
   const timer = req.timeoutMs !== undefined ? setTimeout(() => kill('timeout'), req.timeoutMs) : undefined;
   const onAbort = () => kill('cancel');
@@ -69,10 +86,15 @@ export async function execLocal(host: LocalHost, req: ExecRequest): Promise<Exec
     if (!killReason && isSudoPasswordFailure(req.sudo, collector.marker.seen, stderr)) {
       throw new TransportError('sudo-password', host.name, sudoPasswordMessage(host.name, req.sudo), undefined);
     }
-    return execResult(collector, stderr, res.exitCode ?? null, res.signal ?? null, killReason, started);
+    // a stop's result comes once the group's kill has ended, never while it may still run
+    const stopConfirmed = killing ? await killing : false;
+    const result = execResult(collector, stderr, res.exitCode ?? null, res.signal ?? null, killReason, started);
+    if (killReason && !stopConfirmed) result.mayStillRun = true;
+    return result;
   } finally {
     clearTimeout(timer);
     clearTimeout(drainTimer);
+    clearTimeout(markerTimer);
     req.signal?.removeEventListener('abort', onAbort);
   }
 }

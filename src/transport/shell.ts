@@ -103,6 +103,13 @@ export function buildScript(command: string, env: Record<string, string> = {}): 
   return lines.join('\n') + '\n';
 }
 
+// How long a command stopped after its script went may take to report its process group (the
+// script's first line): a loaded machine starts the shell late, and without the group only the
+// wrapper could be signalled, leaving the command running. Both transports wait this long.
+export const MARKER_WAIT_MS = 10_000;
+// How long the kill of a process group may take before the result says it was not confirmed.
+export const KILL_WAIT_MS = 10_000;
+
 /**
  * Kills a process group: TERM, up to ~0.5 s for it to go, then KILL. Runs with the same
  * sudo as the command it kills. Always exits 0.

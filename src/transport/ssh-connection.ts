@@ -14,6 +14,8 @@ import {
   isSudoPasswordFailure,
   killCommand,
   sudoPasswordMessage,
+  MARKER_WAIT_MS,
+  KILL_WAIT_MS,
 } from './shell.js';
 
 interface PendingExec {
@@ -83,16 +85,30 @@ export class SshConnection implements Connection {
     });
   }
 
-  private killGroup(pgid: number, sudo: ExecRequest['sudo']): Promise<void> {
-    return this.openExec(killCommand(pgid, sudo)).then(
+  /** True once the kill command ran to its end (the group is gone); false when that is not known. */
+  private killGroup(pgid: number, sudo: ExecRequest['sudo']): Promise<boolean> {
+    let exitCode: number | null = null;
+    const opened = this.openExec(killCommand(pgid, sudo), (ch) =>
+      ch.on('exit', (code: number | null) => {
+        exitCode = code;
+      }),
+    );
+    return opened.then(
       (ch) =>
-        new Promise<void>((resolve) => {
-          ch.on('close', () => resolve());
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            ch.close();
+            resolve(false);
+          }, KILL_WAIT_MS);
+          ch.on('close', () => {
+            clearTimeout(timer);
+            resolve(exitCode === 0);
+          });
           ch.resume();
           ch.stderr.resume();
           ch.end();
         }),
-      () => undefined,
+      () => false,
     );
   }
 
@@ -147,8 +163,8 @@ interface ExecOwner {
   readonly host: SshHost;
   /** the commands a lost connection fails */
   readonly pending: Set<PendingExec>;
-  /** kill the command's process group, from a session of its own */
-  killGroup(pgid: number, sudo: ExecRequest['sudo']): Promise<void>;
+  /** kill the command's process group, from a session of its own: true once it is known gone */
+  killGroup(pgid: number, sudo: ExecRequest['sudo']): Promise<boolean>;
   /** the command's marker showed that the login shell leads its session */
   learnedDirect(): void;
 }
@@ -162,6 +178,13 @@ class ChannelExec implements PendingExec {
   private settled = false;
   private gateFailed: { reason: unknown } | undefined;
   private killReason: 'timeout' | 'cancel' | null = null;
+  /** the script went to the remote shell: from then on something may run */
+  private scriptSent = false;
+  /** the kill of the process group, once started; the result waits for it */
+  private killing: Promise<boolean> | undefined;
+  private waitedForKill = false;
+  /** the command is known to have stopped: its group's kill ran to its end */
+  private stopConfirmed = false;
   private timer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private markerTimer: NodeJS.Timeout | undefined;
@@ -219,6 +242,7 @@ class ChannelExec implements PendingExec {
       this.killReason ??= 'cancel';
       this.channel.end();
     } else {
+      this.scriptSent = true;
       this.channel.end(this.command.script);
     }
   }
@@ -228,15 +252,20 @@ class ChannelExec implements PendingExec {
     this.killReason = reason;
     const pgid = this.collector.marker.pgid;
     if (pgid !== null) this.startKill(pgid);
-    // no process group yet (the script has not started): close the channel after a grace period
+    // the script went but its process group is not known yet: wait for it (the script's first
+    // line), then kill the group; close the channel only when it never comes
+    else if (this.scriptSent) this.markerTimer = setTimeout(() => this.forceClose(), MARKER_WAIT_MS);
+    // not sent yet (the gate is closed): it never will be; close the channel after a grace period
     else this.markerTimer = setTimeout(() => this.forceClose(), DRAIN_AFTER_KILL_MS);
   }
 
   private startKill(pgid: number): void {
     clearTimeout(this.markerTimer);
-    void this.owner.killGroup(pgid, this.req.sudo).then(() => {
+    this.killing = this.owner.killGroup(pgid, this.req.sudo).then((gone) => {
+      this.stopConfirmed = gone;
       // orphans outside the group may hold the channel open: don't wait for them
-      this.drainTimer ??= setTimeout(() => this.forceClose(), DRAIN_AFTER_KILL_MS);
+      if (!this.settled) this.drainTimer ??= setTimeout(() => this.forceClose(), DRAIN_AFTER_KILL_MS);
+      return gone;
     });
   }
 
@@ -273,6 +302,12 @@ class ChannelExec implements PendingExec {
   /** the channel closed (or never will): the result, or why there is none */
   private settle(): void {
     if (this.settled) return;
+    if (this.killing && !this.waitedForKill) {
+      // a group being killed: the result comes once the kill has ended, never while it may still run
+      this.waitedForKill = true;
+      void this.killing.then(() => this.settle());
+      return;
+    }
     const { collector, req, owner, killReason } = this;
     collector.end();
     if (this.gateFailed) {
@@ -300,8 +335,16 @@ class ChannelExec implements PendingExec {
       this.reject(new TransportError('sudo-password', owner.host.name, sudoPasswordMessage(owner.host.name, req.sudo)));
       return;
     }
-    this.resolve(
-      execResult(collector, stderr, exit?.code ?? null, exit?.signal ?? null, killReason, this.command.started),
+    const result = execResult(
+      collector,
+      stderr,
+      exit?.code ?? null,
+      exit?.signal ?? null,
+      killReason,
+      this.command.started,
     );
+    // stopped after its script went, and the group's kill never confirmed: say so, never "stopped"
+    if (killReason && this.scriptSent && !this.stopConfirmed) result.mayStillRun = true;
+    this.resolve(result);
   }
 }

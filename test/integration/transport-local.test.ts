@@ -110,6 +110,18 @@ describe('LocalTransport', () => {
     expect(processes(token)).toEqual([]);
   });
 
+  test('the result of a stop waits for the group kill to end: a member that ignores TERM and holds no output is gone', async () => {
+    const c = await transport.connect();
+    const token = `3${unique()}`;
+    const r = await c.exec({
+      command: `(trap '' TERM; exec sleep 1${token}) >/dev/null 2>&1 </dev/null & sleep 2${token}`,
+      timeoutMs: 400,
+    });
+    expect(r).toMatchObject({ exitCode: null, timedOut: true });
+    expect(r.mayStillRun).toBeUndefined();
+    expect(processes(token)).toEqual([]);
+  });
+
   test('abort kills it too; an already aborted signal runs nothing', async () => {
     const c = await transport.connect();
     const token = `4${unique()}`;

@@ -197,6 +197,7 @@ describe('timeout and cancel', () => {
     const token = `9${unique()}`;
     const r = await c.exec({ command: `sleep 1${token} & sleep 2${token}; echo never`, timeoutMs: 500 });
     expect(r).toMatchObject({ exitCode: null, timedOut: true, canceled: false, stdout: '' });
+    expect(r.mayStillRun).toBeUndefined();
     expect(remoteProcesses(token)).toEqual([]);
     // the connection is still good
     expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
@@ -269,6 +270,61 @@ describe('timeout and cancel', () => {
     expect(existsSync(never)).toBe(false);
     // the connection is still good
     expect((await c.exec({ command: 'echo ok' })).stdout).toBe('ok\n');
+  });
+
+  test('a timeout before the process group is known still kills the group: the result waits for the late marker and the kill', async () => {
+    // the server's stderr reaches the client 3 s late (a slow pipe in front of it), so the script runs
+    // `sleep` well before its process-group marker arrives, and the timeout (0.3 s) comes first
+    const s = await startSshd({
+      extraConfig: ['ForceCommand exec 2> >(sleep 3; exec cat >&2); eval "$SSH_ORIGINAL_COMMAND"'],
+    });
+    const t = new SshTransport({ agentSocket: null });
+    try {
+      const c = await t.connect(hostOf(s));
+      const token = `6${unique()}`;
+      const r = await c.exec({ command: `sleep 1${token}`, timeoutMs: 300 });
+      expect(r).toMatchObject({ exitCode: null, timedOut: true, canceled: false });
+      expect(r.mayStillRun).toBeUndefined();
+      // the whole process table: the sleep must not outlive the result, re-parented or not
+      expect(remoteProcesses(token)).toEqual([]);
+    } finally {
+      await t.closeAll();
+      await s.stop();
+    }
+  });
+
+  test('a timeout whose process group never reports says the command may still be running, and it is', async () => {
+    // stderr 30 s late: the marker never comes within the transport's wait (10 s), so only the
+    // wrapper can be signalled and the result must not claim the command stopped
+    const s = await startSshd({
+      extraConfig: ['ForceCommand exec 2> >(sleep 30; exec cat >&2); eval "$SSH_ORIGINAL_COMMAND"'],
+    });
+    const t = new SshTransport({ agentSocket: null });
+    const token = `5${unique()}`;
+    try {
+      const c = await t.connect(hostOf(s));
+      const r = await c.exec({ command: `sleep 1${token}`, timeoutMs: 300 });
+      expect(r).toMatchObject({ exitCode: null, timedOut: true, mayStillRun: true });
+      expect(remoteProcesses(token).length).toBe(1);
+    } finally {
+      for (const line of remoteProcesses(token)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+      await t.closeAll();
+      await s.stop();
+    }
+  });
+
+  test('the result of a stop waits for the group kill to end: a member that ignores TERM and holds no output is gone', async () => {
+    const c = await transport.connect(hostOf(sshd));
+    const token = `4${unique()}`;
+    // the shell dies of TERM and the channel closes at once; the background sleep ignores TERM and
+    // holds none of the channel's pipes, so only the kill's KILL (~0.5 s later) ends it
+    const r = await c.exec({
+      command: `(trap '' TERM; exec sleep 1${token}) >/dev/null 2>&1 </dev/null & sleep 2${token}`,
+      timeoutMs: 500,
+    });
+    expect(r).toMatchObject({ exitCode: null, timedOut: true });
+    expect(r.mayStillRun).toBeUndefined();
+    expect(remoteProcesses(token)).toEqual([]);
   });
 
   test('a timeout also kills a command run through sudo', async () => {

@@ -39,6 +39,37 @@ describe('engine', () => {
     expect(bad.state.units['w@db2'].reason).toMatch(/gave up after/);
   });
 
+  it('a command stopped without confirmation says it may still be running, in every wording of a stop', async () => {
+    const stopped = { exitCode: null, timedOut: true, mayStillRun: true };
+    const run = await runIt(
+      RB(`
+  - { id: slow, on: standby, run: sleep 300, timeout: 2s }`),
+      () => stopped,
+    );
+    expect(run.state.status).toBe('failed');
+    expect(run.state.units['slow@db2'].reason).toBe('timed out; may still be running (stop not confirmed)');
+    const poll = await runIt(
+      RB(`
+  - { id: w, on: standby, run: poll, until: { stdout: f }, timeout: 30s }`),
+      () => stopped,
+    );
+    expect(poll.state.units['w@db2'].reason).toBe('did not hold within 30s; may still be running (stop not confirmed)');
+    const guard = await runIt(
+      RB(`
+  - { id: g, on: standby, run: x, skip_if: check }`),
+      (_h, cmd) => (cmd === 'check' ? { exitCode: null, canceled: true, mayStillRun: true } : {}),
+    );
+    const guardEv = guard.journal.records.find((r) => r.type === 'exec-finished' && r.purpose === 'skip_if');
+    expect(guardEv).toMatchObject({ reason: 'stopped by the operator; may still be running (stop not confirmed)' });
+    // a confirmed stop says only that it stopped
+    const plain = await runIt(
+      RB(`
+  - { id: slow, on: standby, run: sleep 300, timeout: 2s }`),
+      () => ({ exitCode: null, timedOut: true }),
+    );
+    expect(plain.state.units['slow@db2'].reason).toBe('timed out');
+  });
+
   it('retries a failed command up to `retries` times', async () => {
     const { state, transport } = await runIt(
       RB(`
