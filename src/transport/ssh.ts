@@ -204,7 +204,7 @@ export class SshTransport implements Transport<SshHost> {
 
     return new Promise<SshConnection>((resolve, reject) => {
       const setup = this.beginSetup(host, client, (err) =>
-        err ? reject(err) : resolve(new SshConnection(host, client, onGone)),
+        err ? reject(err) : resolve(new SshConnection(host, client, onGone, setup.sock)),
       );
       const config = this.clientConfig(setup, entries);
       watchSetup(setup);
