@@ -173,9 +173,11 @@ async function main() {
       ['ansible', ansCmd('k1').split(' '), ansEnv(true)],
     ]) {
       const r = spawnSync(argv[0], argv.slice(1), { cwd: proj.root, env: e, encoding: 'utf8', timeout: 120_000 });
+      // a program that cannot start (not installed) has no status and no output, only an error
+      if (r.error) throw new Error(`${name} could not start its sanity run (${argv[0]}): ${r.error.message}`);
       if (r.status !== 0)
         throw new Error(
-          `${name} failed its sanity run (${r.status}):\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`,
+          `${name} failed its sanity run (${r.status ?? r.signal}):\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`,
         );
     }
     spawnSync(ans.cleanup);
