@@ -202,24 +202,45 @@ function runningStep(ctx: Ctx, step: ResolvedStep): Action[] {
     return ss.manualDone ? [{ kind: 'finish-step', step: step.id, result: 'ok' }] : [{ kind: 'manual', step: step.id }];
   if (step.action === 'gate') return [{ kind: 'finish-step', step: step.id, result: 'ok' }];
 
-  const mine = step.hosts.map((h) => state.units[unitKey(step.id, h)]);
-  const flying = mine.filter(isInFlight);
-  const failed = mine.filter((u) => u.status === UnitStatus.Failed && !u.decided);
+  const mine = stepUnits(state, step);
+  // one pass over the step's units (a step on 500 hosts is decided ~500 times)
+  let flying = 0;
+  let allTerminal = true;
+  let anyFailed = false;
+  let allSkipped = true;
+  const failed: UnitState[] = [];
+  for (const u of mine) {
+    if (isInFlight(u)) flying++;
+    if (u.status === UnitStatus.Failed) {
+      anyFailed = true;
+      if (!u.decided) failed.push(u);
+    }
+    if (u.status !== UnitStatus.Skipped) allSkipped = false;
+    if (allTerminal && !isTerminal(u)) allTerminal = false;
+  }
   if (failed.length) {
     // no new hosts start once one failed; decide when the others have reported
-    if (flying.length) return [{ kind: 'idle' }];
+    if (flying) return [{ kind: 'idle' }];
     const policy = step.onFailure ?? state.config.defaultOnFailure;
     const message = failed.map((u) => `${u.host}: ${u.reason ?? 'failed'}`).join('; ');
     return [
       { kind: 'failure', step: step.id, host: failed.length === 1 ? failed[0].host : undefined, message, policy },
     ];
   }
-  if (mine.every(isTerminal)) {
-    const anyFailed = mine.some((u) => u.status === UnitStatus.Failed);
-    const allSkipped = mine.every((u) => u.status === UnitStatus.Skipped);
+  if (allTerminal)
     return [{ kind: 'finish-step', step: step.id, result: anyFailed ? 'failed' : allSkipped ? 'skipped' : 'ok' }];
-  }
-  return nextUnits(ctx, step, mine, flying.length);
+  return nextUnits(ctx, step, mine, flying);
+}
+
+// A step's units in its host order. Units are made once (initState) and changed in place, so
+// the list is built once per run and step instead of a key and a lookup per host per decision.
+const unitLists = new WeakMap<RunState, Map<string, UnitState[]>>();
+function stepUnits(state: RunState, step: ResolvedStep): UnitState[] {
+  let byStep = unitLists.get(state);
+  if (!byStep) unitLists.set(state, (byStep = new Map()));
+  let list = byStep.get(step.id);
+  if (!list) byStep.set(step.id, (list = step.hosts.map((h) => state.units[unitKey(step.id, h)])));
+  return list;
 }
 
 /** the units of a running step that may start now, within its parallelism */

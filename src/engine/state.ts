@@ -115,7 +115,7 @@ export interface RunState {
    * (never walk every step or unit per step): the units in flight or in doubt, and the position
    * in `order` before which every step has finished (a step never goes back to pending).
    */
-  live: Set<string>;
+  live: Map<string, UnitState>;
   cursor: number;
 }
 
@@ -144,19 +144,14 @@ export function unitsOf(state: RunState, plan: ResolvedPlan, step: string): Unit
 
 /** The units that are in flight or in doubt, from the index `apply` keeps. */
 export function liveUnits(state: RunState): UnitState[] {
-  const out: UnitState[] = [];
-  for (const k of state.live) {
-    const u = state.units[k];
-    if (u) out.push(u);
-  }
-  return out;
+  return [...state.live.values()];
 }
 
 const isLive = (u: UnitState) => isInFlight(u) || u.status === UnitStatus.InDoubt;
 function track(state: RunState, u: UnitState | undefined) {
   if (!u) return;
   const k = unitKey(u.step, u.host);
-  if (isLive(u)) state.live.add(k);
+  if (isLive(u)) state.live.set(k, u);
   else state.live.delete(k);
 }
 const stepDone = (s: StepState | undefined) =>
@@ -191,7 +186,7 @@ export function initState(
     completed: [],
     stopRequested: false,
     lastSeq: started.seq,
-    live: new Set(),
+    live: new Map(),
     cursor: 0,
   };
   for (const s of order) {

@@ -162,7 +162,6 @@ function checkTarget(c: RunbookCheck, path: YamlPath, target: string, what: stri
     );
     return;
   }
-  const candidates = [...roleNames, ...c.allHosts, ...(allowLocal ? ['local'] : [])];
   if (inventories.length === 0) {
     // no inventory loaded: only a near-miss of a role name is certainly wrong
     const near = closest(target, roleNames);
@@ -190,6 +189,8 @@ function checkTarget(c: RunbookCheck, path: YamlPath, target: string, what: stri
     return;
   }
   const invNames = inventories.map((i) => `'${i.data.name}'`).join(', ');
+  // only for a target that is wrong: every host of every inventory, for the did-you-mean
+  const candidates = [...roleNames, ...c.allHosts, ...(allowLocal ? ['local'] : [])];
   push(
     path,
     'unknown-target',

@@ -35,12 +35,10 @@ export function stepContext(
   secrets: Record<string, string>,
   facts: Record<string, HostFacts> = hostFacts(plan),
 ): RenderContext {
-  const hosts: Record<string, HostFacts> = { ...facts };
-  for (const [role, h] of Object.entries(step.scope.roles)) if (facts[h]) hosts[role] = facts[h];
   return {
     vars: step.scope.vars,
     roles: step.scope.roles,
-    hosts,
+    hosts: hostsOf(step, facts),
     host: host
       ? ({ ...(facts[host] ?? { name: host, address: host, user: '', port: 0 }) } as Record<string, unknown>)
       : undefined,
@@ -48,6 +46,19 @@ export function stepContext(
     secrets,
     secretLabel: secretLabel(plan),
   };
+}
+
+// `{{ hosts.… }}` is every host of the plan plus the step's role names: the same for every
+// host the step runs on, so built once per step and facts, not once per command (a step on 500
+// hosts copied 500 hosts 500 times). Read-only: templates only look values up.
+const hostsCache = new WeakMap<ResolvedStep, { facts: Record<string, HostFacts>; hosts: Record<string, HostFacts> }>();
+function hostsOf(step: ResolvedStep, facts: Record<string, HostFacts>): Record<string, HostFacts> {
+  const hit = hostsCache.get(step);
+  if (hit?.facts === facts) return hit.hosts;
+  const hosts: Record<string, HostFacts> = { ...facts };
+  for (const [role, h] of Object.entries(step.scope.roles)) if (facts[h]) hosts[role] = facts[h];
+  hostsCache.set(step, { facts, hosts });
+  return hosts;
 }
 
 /** how a secret is shown to people: where it comes from, never its value */

@@ -150,7 +150,9 @@ function checkIndexes(state: RunState, where: string) {
     .filter(([, u]) => isInFlight(u) || u.status === UnitStatus.InDoubt)
     .map(([k]) => k)
     .sort();
-  expect([...state.live].sort(), `live units after ${where}`).toEqual(live);
+  expect([...state.live.keys()].sort(), `live units after ${where}`).toEqual(live);
+  // the index holds the units themselves, not copies
+  for (const [k, u] of state.live) expect(u, `live unit ${k} after ${where}`).toBe(state.units[k]);
   for (let i = 0; i < state.cursor; i++) {
     const s = state.steps[state.order[i]];
     expect(

@@ -1,6 +1,6 @@
 // The engine with fake ports: decide/apply drive every step semantic without I/O.
 import { describe, it, expect } from 'vitest';
-import { initState, apply, UnitStatus } from '../../src/engine/state.js';
+import { initState, apply, UnitStatus, StepStatus } from '../../src/engine/state.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { TransportError } from '../../src/ports.js';
 import { type JournalRecord, type RunStartedEvent } from '../../src/engine/events.js';
@@ -105,6 +105,15 @@ describe('engine', () => {
     expect(state.units['vip@db2'].status).toBe(UnitStatus.Skipped);
     expect(state.units['vip@db3'].status).toBe(UnitStatus.Ok);
     expect(transport.calls.filter((c) => c.command === 'add-vip').map((c) => c.host)).toEqual(['db3']);
+    // one host ran it: the step is ok; skipped on every host: the step is skipped
+    expect(state.steps.vip.status).toBe(StepStatus.Ok);
+    const all = await runIt(
+      RB(`
+  - { id: vip, on: [standby, db3], run: add-vip, skip_if: has-vip }`),
+      (_h, cmd) => (cmd === 'has-vip' ? { exitCode: 0 } : {}),
+    );
+    expect(all.state.steps.vip.status).toBe(StepStatus.Skipped);
+    expect(all.state.status).toBe('succeeded');
   });
 
   it('skips the steps of a may_be_down host that is unreachable, and `when: unreachable` runs the other path', async () => {
