@@ -42,6 +42,8 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim();
 const log = (s) => process.stderr.write(`${s}\n`);
 const ms = (v) =>
   !Number.isFinite(v) ? 'not measured' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+/** a difference, with its sign: +6.1 ms, −4.6 ms */
+const signedMs = (v) => (v < 0 ? `−${ms(-v)}` : `+${ms(v)}`);
 const ratio = (a, b) => (b > 0 ? a / b : NaN);
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(r < 10 ? 2 : 0)}×` : '–');
 
@@ -447,7 +449,7 @@ function targets(r) {
     ],
     [
       '`lifeboat --version` within 40 ms of `node -e 0`',
-      `+${ms(cs['lifeboat --version'].minMs - cs['node -e 0'].minMs)} (CPU +${ms(cs['lifeboat --version'].userMs + cs['lifeboat --version'].systemMs - cs['node -e 0'].userMs - cs['node -e 0'].systemMs)})`,
+      `${signedMs(cs['lifeboat --version'].minMs - cs['node -e 0'].minMs)} (CPU ${signedMs(cs['lifeboat --version'].userMs + cs['lifeboat --version'].systemMs - cs['node -e 0'].userMs - cs['node -e 0'].systemMs)})`,
       cs['lifeboat --version'].minMs - cs['node -e 0'].minMs <= 40,
     ],
     ['validate one runbook < 250 ms', ms(cs['validate 1 runbook'].minMs), cs['validate 1 runbook'].minMs < 250],
