@@ -1,6 +1,6 @@
 // Drill: restore the web1 VM from the backup host onto the blank spare through the real CLI,
 // and boot it: libvirt on spare defines and starts it from the backed-up XML (qemu; TCG
-// where the machine has no /dev/kvm), and the guest must answer SSH on its own address with
+// where the machine has no /dev/kvm that boots the guest), and the guest must answer SSH on its own address with
 // the host key it had at backup time and serve its page.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
