@@ -88,9 +88,7 @@ export async function execLocal(host: LocalHost, req: ExecRequest): Promise<Exec
     }
     // a stop's result comes once the group's kill has ended, never while it may still run
     const stopConfirmed = killing ? await killing : false;
-    const result = execResult(collector, stderr, res.exitCode ?? null, res.signal ?? null, killReason, started);
-    if (killReason && !stopConfirmed) result.mayStillRun = true;
-    return result;
+    return execResult(collector, stderr, res.exitCode ?? null, res.signal ?? null, killReason, started, stopConfirmed);
   } finally {
     clearTimeout(timer);
     clearTimeout(drainTimer);

@@ -321,7 +321,11 @@ export function finalStatus(
   return { exitCode: code, signal };
 }
 
-/** The one result shape both transports return, from what was collected and how the command ended. */
+/**
+ * The one result shape both transports return, from what was collected and how the command ended.
+ * `stopConfirmed`: for a command stopped by a timeout or cancel, whether it is known to have stopped
+ * (its group's kill ran to its end, or nothing was ever sent); when not, the result says it may still run.
+ */
 export function execResult(
   collector: OutputCollector,
   stderr: string,
@@ -329,9 +333,10 @@ export function execResult(
   signal: string | null,
   killReason: 'timeout' | 'cancel' | null,
   startedAt: number,
+  stopConfirmed = false,
 ): ExecResult {
   const status = finalStatus(collector, code, signal);
-  return {
+  const result: ExecResult = {
     exitCode: killReason ? null : status.exitCode,
     stdout: collector.stdout.toString(),
     stderr,
@@ -340,4 +345,6 @@ export function execResult(
     signal: killReason ? 'SIGTERM' : status.signal,
     durationMs: performance.now() - startedAt,
   };
+  if (killReason && !stopConfirmed) result.mayStillRun = true;
+  return result;
 }

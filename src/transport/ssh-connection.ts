@@ -362,16 +362,17 @@ class ChannelExec implements PendingExec {
       this.reject(new TransportError('sudo-password', owner.host.name, sudoPasswordMessage(owner.host.name, req.sudo)));
       return;
     }
-    const result = execResult(
-      collector,
-      stderr,
-      exit?.code ?? null,
-      exit?.signal ?? null,
-      killReason,
-      this.command.started,
+    // a stop before the script went ran nothing: that stop needs no confirming
+    this.resolve(
+      execResult(
+        collector,
+        stderr,
+        exit?.code ?? null,
+        exit?.signal ?? null,
+        killReason,
+        this.command.started,
+        this.stopConfirmed || !this.scriptSent,
+      ),
     );
-    // stopped after its script went, and the group's kill never confirmed: say so, never "stopped"
-    if (killReason && this.scriptSent && !this.stopConfirmed) result.mayStillRun = true;
-    this.resolve(result);
   }
 }
