@@ -196,10 +196,13 @@ export class Runner {
         ac.abort();
       } else if (repeats < MAX_REPEATS && (liveUnits(this.state).some(isInFlight) || this.connecting.size)) {
         const wasConnecting = this.connecting.size;
+        const others = this.state.live.size > 1;
         await woke;
         // hosts that answer in the same turn of the event loop start their commands together
-        // (one journal write and sync for their intents)
-        if (wasConnecting) {
+        // (one journal write and sync for their intents); commands that end in the same turn
+        // are decided on together (a step on 500 hosts is decided a few times per turn, not
+        // once per host, each decision a pass over its hosts)
+        if (wasConnecting || others) {
           await new Promise((r) => setImmediate(r));
           await this.chain;
         }
