@@ -156,7 +156,7 @@ async function main() {
     ansibleCleanup = ans.cleanup;
     const ossh = writeOpenSsh(work, sshd);
     const state = path.join(work, 'state');
-    const bareCfg = (hosts, steps, cmd) => writeBareConfig(work, sshd, hosts, steps, cmd);
+    const bareCfg = (hosts, steps, cmd, wrap = false) => writeBareConfig(work, sshd, hosts, steps, cmd, wrap);
     const lbRun = (rb) =>
       `${process.execPath} ${CLI} run runbooks/${rb}.yaml -i bench --yes --plain --state-dir ${state}`;
     const ansEnv = (pipelining) => ({
@@ -171,6 +171,7 @@ async function main() {
     for (const [name, argv, e] of [
       ['lifeboat', lbRun('k1').split(' '), env],
       ['ssh2', [process.execPath, BARE, bareCfg(1, 1, 'true')], env],
+      ['ssh2wrap', [process.execPath, BARE, bareCfg(1, 1, 'true', true)], env],
       ['openssh', [ossh.host, '127.0.0.1', '1', 'true'], env],
       ['ansible', ansCmd('k1').split(' '), ansEnv(true)],
     ]) {
@@ -189,15 +190,19 @@ async function main() {
     result.steps = {
       k: KS,
       tools: {},
-      method: 'lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine',
+      method:
+        "lifeboat, bare ssh2 (as is, and with lifeboat's remote wrapper) and OpenSSH interleaved (one run of each per round), Ansible by hyperfine",
     };
-    const series = { lifeboat: [], ssh2: [], openssh: [], ansible: [], ansiblePipelining: [] };
+    const series = { lifeboat: [], ssh2: [], ssh2wrap: [], openssh: [], ansible: [], ansiblePipelining: [] };
     for (const k of KS) {
       log(`bench: ${k} step(s) on one host…`);
       const h = interleaved(
         [
           ['lifeboat', lbRun(`k${k}`)],
           ['ssh2', `${process.execPath} ${BARE} ${bareCfg(1, k, 'true')}`],
+          // the same client sending each command as lifeboat does (its fixed bootstrap, the script
+          // on stdin): what the remote side of lifeboat's wrapping costs, apart from the client
+          ['ssh2wrap', `${process.execPath} ${BARE} ${bareCfg(1, k, 'true', true)}`],
           ['openssh', `${ossh.host} 127.0.0.1 ${k} true`],
         ],
         { rounds: fast, cwd: proj.root, env },
@@ -487,6 +492,7 @@ function markdown(r) {
   const names = {
     lifeboat: 'lifeboat (journal + fsync)',
     ssh2: 'bare ssh2, no-delay',
+    ssh2wrap: "bare ssh2 with lifeboat's remote wrapper",
     openssh: 'OpenSSH ControlMaster',
     ansible: 'ansible-playbook',
     ansiblePipelining: 'ansible-playbook, pipelining',
@@ -498,7 +504,7 @@ function markdown(r) {
   );
   L.push(`load (/proc/loadavg) before: \`${r.loadBefore}\` · after: \`${r.loadAfter}\``, '');
   L.push(
-    '**One host, K trivial steps (`true`): wall time of the whole command, median (best)**; lifeboat, bare ssh2 and OpenSSH interleaved (one run of each per round), Ansible by hyperfine; fixed and per-step cost fitted over the best runs; client CPU per step fitted over mean user+sys',
+    "**One host, K trivial steps (`true`): wall time of the whole command, median (best)**; lifeboat, bare ssh2 (as is, and sending each command through lifeboat's bootstrap with the script on stdin) and OpenSSH interleaved (one run of each per round), Ansible by hyperfine; fixed and per-step cost fitted over the best runs; client CPU per step fitted over mean user+sys",
     '',
   );
   L.push(

@@ -39,11 +39,11 @@ objectives: { rto: 30m }
 `;
 
 /** bare ssh2's configuration (bench/lib/bare-ssh2.mjs): `steps` runs of `cmd` on hosts 1…`hosts` */
-export function writeBareConfig(dir, sshd, hosts, steps, cmd) {
-  const f = path.join(dir, `bare-${hosts}-${steps}.json`);
+export function writeBareConfig(dir, sshd, hosts, steps, cmd, wrap = false) {
+  const f = path.join(dir, `bare-${hosts}-${steps}${wrap ? '-wrap' : ''}.json`);
   const ids = range(hosts);
   const cfg = { hosts: ids.map(hostAddr), port: sshd.port, ports: ids.map((i) => sshd.portOf(i)), user: sshd.user };
-  writeFileSync(f, JSON.stringify({ ...cfg, key: sshd.clientKeyPath, steps, cmd }));
+  writeFileSync(f, JSON.stringify({ ...cfg, key: sshd.clientKeyPath, steps, cmd, wrap }));
   return f;
 }
 
