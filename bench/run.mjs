@@ -338,20 +338,28 @@ async function main() {
     result.growth = { k: GROWTH, run: [], dryRun: [] };
     for (const k of GROWTH)
       writeFileSync(path.join(proj.root, 'runbooks', `seq${k}.yaml`), seqRunbook(`seq${k}`, k, 'true'));
-    for (const k of GROWTH) {
-      for (const [series, extra] of [
-        ['run', []],
-        ['dryRun', ['--dry-run']],
-      ]) {
-        const argv = [...lbRun(`seq${k}`).split(' '), ...extra];
-        const runs = [];
-        for (let i = 0; i < (QUICK ? 1 : 2); i++) {
+    // rounds interleaved (every size once per round, best of 3): the ratio of two sizes is
+    // not skewed by the machine (its disk's fdatasync above all) changing between them
+    const growthRuns = { run: new Map(), dryRun: new Map() };
+    for (let round = 0; round < (QUICK ? 1 : 3); round++) {
+      for (const k of GROWTH) {
+        for (const [series, extra] of [
+          ['run', []],
+          ['dryRun', ['--dry-run']],
+        ]) {
+          const argv = [...lbRun(`seq${k}`).split(' '), ...extra];
           const r = await measure(argv, { cwd: proj.root, env, timeoutMs: 900_000 });
           if (r.exitCode !== 0)
             throw new Error(`lifeboat ${series} of ${k} steps failed (${r.exitCode}): ${r.stderrTail}`);
+          const runs = growthRuns[series].get(k) ?? [];
           runs.push(r);
+          growthRuns[series].set(k, runs);
         }
-        const best = runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
+      }
+    }
+    for (const series of ['run', 'dryRun']) {
+      for (const k of GROWTH) {
+        const best = growthRuns[series].get(k).reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a));
         result.growth[series].push({ k, cpuMs: best.cpuMs, wallMs: best.wallMs, peakRssMiB: best.peakRssKiB / 1024 });
       }
     }
@@ -562,7 +570,7 @@ function markdown(r) {
   const g = r.growth;
   L.push(
     '',
-    `**Growth in steps** (K steps of \`true\` on one host; client CPU of the best of ${r.quick ? 1 : 2} runs; exponent b of CPU ≈ a·K^b: 1 is linear)`,
+    `**Growth in steps** (K steps of \`true\` on one host; client CPU of the best of ${r.quick ? 1 : 3} runs, the sizes interleaved; exponent b of CPU ≈ a·K^b: 1 is linear)`,
     '',
   );
   L.push(`| | ${g.k.map((k) => `K=${k}`).join(' | ')} | exponent |`);
