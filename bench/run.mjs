@@ -565,7 +565,7 @@ function markdown(r) {
   const base = r.coldStart['node -e 0'].minMs;
   for (const [name, v] of Object.entries(r.coldStart))
     L.push(
-      `| ${name} | ${ms(v.medianMs)} | ${ms(v.minMs)} | +${ms(Math.max(0, v.minMs - base))} | ${ms(v.userMs + v.systemMs)} |`,
+      `| ${name} | ${ms(v.medianMs)} | ${ms(v.minMs)} | ${signedMs(v.minMs - base)} | ${ms(v.userMs + v.systemMs)} |`,
     );
   const g = r.growth;
   L.push(
